@@ -1,0 +1,5 @@
+"""Allow `python -m caseworker`."""
+
+from caseworker.cli import main
+
+main()

@@ -1,0 +1,86 @@
+"""The `caseworker` command: global options, then thin subcommands that call the services."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from caseworker.commands import case as case_commands
+from caseworker.commands import setup as setup_commands
+from caseworker.commands.common import parse_time
+from caseworker.config import Settings
+
+app = typer.Typer(
+    name="caseworker",
+    help="A console for bureaus that answer citizens' online messages.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        Optional[str],  # noqa: UP045  (typer needs Optional here on 3.11)
+        typer.Option("--db", envvar="CASEWORKER_DB", help="SQLite file or SQLAlchemy URL."),
+    ] = None,
+    clerk: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--clerk", envvar="CASEWORKER_CLERK", help="Who is acting (default: OS user)."),
+    ] = None,
+    lang: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--lang", envvar="CASEWORKER_LANG", help="zh or en (default: the locale)."),
+    ] = None,
+    now: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--now", envvar="CASEWORKER_NOW", help="Freeze the clock at this time."),
+    ] = None,
+    calendar: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--calendar", envvar="CASEWORKER_CALENDAR", help="Bureau calendar file."),
+    ] = None,
+    policy: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--policy", envvar="CASEWORKER_POLICY", help="Policy file (limits)."),
+    ] = None,
+) -> None:
+    """Without a command, open the console."""
+    settings = Settings()
+    changes: dict[str, object] = {}
+    if db:
+        changes["database"] = db
+    if clerk:
+        changes["clerk"] = clerk
+    if lang:
+        if lang not in ("zh", "en"):
+            raise typer.BadParameter("--lang must be zh or en")
+        changes["language"] = lang
+    if now:
+        changes["now"] = parse_time(now, "--now")
+    if calendar:
+        changes["calendar_file"] = calendar
+    if policy:
+        changes["policy_file"] = policy
+    ctx.obj = settings.with_(**changes)
+    if ctx.invoked_subcommand is None:
+        from caseworker.commands.console import open_console
+
+        open_console(ctx)
+
+
+setup_commands.register(app)
+app.add_typer(case_commands.app, name="case", help="Act on one case, as the console would.")
+
+
+def main() -> None:
+    """Entry point: run the app and turn refusals into one line on stderr, never a traceback."""
+    from caseworker.commands.errors import run_guarded
+
+    sys.exit(run_guarded(app))

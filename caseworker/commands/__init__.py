@@ -1,0 +1,1 @@
+"""Typer command groups; each imports its services lazily so `--help` and reports start fast."""

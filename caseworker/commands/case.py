@@ -1,0 +1,355 @@
+"""`caseworker case …`: every action a clerk takes in the console, scriptable from the shell."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from caseworker.commands.common import (
+    fail,
+    local,
+    opened,
+    parse_time,
+    read_stdin_json,
+    to_json,
+)
+
+app = typer.Typer(no_args_is_help=True)
+
+Ref = Annotated[str, typer.Argument(help="Case id or external id.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the history).")]
+Note = Annotated[Optional[str], typer.Option("--note", help="A note for the history.")]  # noqa: UP045
+
+NEW_CASE_FIELDS = {
+    "channel", "external_id", "title", "body", "received_at", "author", "contact", "addressee",
+    "region", "category", "kind", "urgency",
+}
+
+
+def _act(ctx: typer.Context, verb: str, ref: str, action: Any, **kwargs: Any) -> Any:
+    """Run one service action in its own transaction and say what happened."""
+    with opened(ctx) as store, store.session() as session:
+        result = action(session, store.desk(), ref, **kwargs)
+    typer.echo(f"case {ref}: {verb}")
+    return result
+
+
+@app.command("new")
+def new(ctx: typer.Context) -> None:
+    """Receive a case from one JSON object on stdin (channel, title, body, received_at, …)."""
+    from caseworker.services.cases import NewCase, create_case
+
+    doc = read_stdin_json()
+    if not isinstance(doc, dict):
+        fail("expected one JSON object on standard input", 2)
+    unknown = set(doc) - NEW_CASE_FIELDS
+    if unknown:
+        fail(f"unknown fields: {', '.join(sorted(unknown))}", 2)
+    for key in ("channel", "received_at"):
+        if not doc.get(key):
+            fail(f"field {key} is required", 2)
+    fields = {k: (str(v) if v is not None else None) for k, v in doc.items()}
+    fields["received_at"] = parse_time(str(doc["received_at"]), "received_at")
+    fields.setdefault("title", "")
+    fields.setdefault("body", "")
+    fields["title"] = fields["title"] or ""
+    fields["body"] = fields["body"] or ""
+    fields["urgency"] = fields.get("urgency") or "normal"
+    with opened(ctx) as store, store.session() as session:
+        case_id = create_case(session, store.desk(), NewCase(**fields))
+    typer.echo(case_id)
+
+
+def _detail_json(detail: Any, opened_: Any, now: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from caseworker.services.cases import clock_summary
+
+    out = asdict(detail)
+    out["clocks"] = [clock_summary(c, opened_.rules, now) for c in detail.clocks]
+    out["provisional"] = any(c.provisional for c in detail.clocks)
+    return out
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    ref: Ref,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Show one case: the message, its clocks, and what is attached to it."""
+    from caseworker.services.cases import case_detail
+
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter("--format must be text or json")
+    with opened(ctx) as store, store.session() as session:
+        now = store.now()
+        detail = case_detail(session, store.rules, now, ref)
+        if fmt == "json":
+            typer.echo(to_json(_detail_json(detail, store, now)))
+            return
+        _print_detail(detail, store, now)
+
+
+def _print_detail(detail: Any, store: Any, now: Any) -> None:
+    from caseworker.services.cases import clock_summary
+
+    console = Console(highlight=False)
+    console.print(Text(f"{detail.id} · {detail.external_id} · {detail.title}", style="bold"))
+    console.print(
+        Text(
+            f"{detail.channel} · {detail.status} · received {local(detail.received_at)} · "
+            f"lead {detail.lead_unit or '—'}"
+            + (f" · co {', '.join(detail.co_units)}" if detail.co_units else "")
+        )
+    )
+    clocks = Table("stage", "due", "state", "", box=None)
+    for clock in detail.clocks:
+        summary = clock_summary(clock, store.rules, now)
+        if "overdue_working_days" in summary:
+            where = f"overdue {summary['overdue_working_days']} working days"
+        elif "remaining_seconds" in summary:
+            where = f"{summary['remaining_seconds'] // 3600} h left"
+        else:
+            where = "finished late" if summary.get("finished_late") else "done"
+        mark = " (provisional)" if clock.provisional else ""
+        clocks.add_row(clock.stage.value, local(clock.due_at) + mark, clock.state.value, where)
+    console.print(clocks)
+    if any(c.provisional for c in detail.clocks):
+        console.print(
+            Text(
+                "≈ provisional: a deadline falls in a year nobody has entered; add the State "
+                "Council's notice for that year to the calendar file (see data/calendar.toml)."
+            )
+        )
+    console.print(Text(detail.body))
+
+
+@app.command("history")
+def history(
+    ctx: typer.Context,
+    ref: Ref,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Every event of a case: who, what, from which state, why, when."""
+    from dataclasses import asdict
+
+    from caseworker.services.cases import case_history
+
+    with opened(ctx) as store, store.session() as session:
+        events = case_history(session, ref)
+    if fmt == "json":
+        typer.echo(to_json([asdict(e) for e in events]))
+        return
+    table = Table("when", "who", "action", "state", "why", box=None)
+    for e in events:
+        state = f"{e.from_status or ''}→{e.to_status or ''}"
+        table.add_row(local(e.effective_at), escape(e.actor), e.action, state, escape(e.reason or ""))
+    Console(highlight=False).print(table)
+
+
+@app.command("accept")
+def accept(ctx: typer.Context, ref: Ref, note: Note = None) -> None:
+    """受理: the case is in scope."""
+    from caseworker.services.cases import accept_case
+
+    _act(ctx, "accepted", ref, accept_case, note=note)
+
+
+@app.command("reject")
+def reject(ctx: typer.Context, ref: Ref, reason: Reason) -> None:
+    """不予受理, with a reason (重复, 无实质内容, 不属受理范围, 已进入法定程序…)."""
+    from caseworker.services.cases import reject_case
+
+    _act(ctx, "rejected", ref, reject_case, reason=reason)
+
+
+@app.command("assign")
+def assign(
+    ctx: typer.Context,
+    ref: Ref,
+    unit: Annotated[str, typer.Option("--unit", help="Lead unit (code or name).")],
+    co_unit: Annotated[Optional[list[str]], typer.Option("--co-unit", help="A co-unit; repeat for more.")] = None,  # noqa: UP045, E501
+    note: Note = None,
+) -> None:
+    """交办 to a lead unit and optional co-units."""
+    from caseworker.services.cases import assign_case
+
+    _act(ctx, f"assigned to {unit}", ref, assign_case, lead=unit, co_units=co_unit or [], note=note)
+
+
+@app.command("acknowledge")
+def acknowledge(ctx: typer.Context, ref: Ref) -> None:
+    """签收: the unit confirms it has the case."""
+    from caseworker.services.cases import acknowledge_case
+
+    _act(ctx, "acknowledged", ref, acknowledge_case)
+
+
+@app.command("return")
+def return_(ctx: typer.Context, ref: Ref, reason: Reason) -> None:
+    """退回: the unit says the case is not theirs; it goes back for reassignment."""
+    from caseworker.services.cases import return_case
+
+    _act(ctx, "returned", ref, return_case, reason=reason)
+
+
+@app.command("reply")
+def reply(
+    ctx: typer.Context,
+    ref: Ref,
+    text: Annotated[str, typer.Option("--text", help="The reply text.")],
+    final: Annotated[bool, typer.Option("--final/--interim", help="最终答复 or 阶段性答复.")] = False,
+    outcome: Annotated[Optional[str], typer.Option("--outcome", help="支持 / 解释说明 / 不支持")] = None,  # noqa: UP045, E501
+) -> None:
+    """Draft a reply (saved, not public until `publish`)."""
+    from caseworker.services.cases import draft_reply
+
+    _act(ctx, "reply drafted", ref, draft_reply, text=text, final=final, outcome=outcome)
+
+
+@app.command("submit")
+def submit(ctx: typer.Context, ref: Ref) -> None:
+    """Hand the draft reply to the bureau for review."""
+    from caseworker.services.cases import submit_reply
+
+    _act(ctx, "reply submitted for review", ref, submit_reply)
+
+
+@app.command("send-back")
+def send_back(ctx: typer.Context, ref: Ref, note: Annotated[str, typer.Option("--note")]) -> None:
+    """退回重办: review refuses the draft reply."""
+    from caseworker.services.cases import send_back_reply
+
+    _act(ctx, "reply sent back", ref, send_back_reply, note=note)
+
+
+@app.command("publish")
+def publish(ctx: typer.Context, ref: Ref) -> None:
+    """Publish the reply to the citizen."""
+    from caseworker.services.cases import publish_reply
+
+    _act(ctx, "reply published", ref, publish_reply)
+
+
+@app.command("close")
+def close(ctx: typer.Context, ref: Ref, note: Note = None) -> None:
+    """办结."""
+    from caseworker.services.cases import close_case
+
+    _act(ctx, "closed", ref, close_case, note=note)
+
+
+@app.command("rate")
+def rate(
+    ctx: typer.Context,
+    ref: Ref,
+    value: Annotated[str, typer.Argument(help="满意 / 基本满意 / 不满意")],
+    comment: Annotated[Optional[str], typer.Option("--comment")] = None,  # noqa: UP045
+) -> None:
+    """Record the citizen's rating (a later one is a follow-up)."""
+    from caseworker.services.cases import rate_case
+
+    _act(ctx, f"rated {value}", ref, rate_case, value=value, comment=comment)
+
+
+@app.command("reopen")
+def reopen(ctx: typer.Context, ref: Ref, reason: Reason) -> None:
+    """重办: back to the unit with new reply and close deadlines."""
+    from caseworker.services.cases import reopen_case
+
+    _act(ctx, "reopened", ref, reopen_case, reason=reason)
+
+
+@app.command("extend")
+def extend(
+    ctx: typer.Context,
+    ref: Ref,
+    days: Annotated[int, typer.Option("--days", help="Extra days on the close deadline.")],
+    reason: Reason,
+) -> None:
+    """延期: ask for more time (a supervisor approves)."""
+    from caseworker.services.cases import request_extension
+
+    _act(ctx, f"extension of {days} days requested", ref, request_extension, days=days, reason=reason)
+
+
+@app.command("approve-extension")
+def approve_extension_cmd(ctx: typer.Context, ref: Ref) -> None:
+    """Approve the pending extension; the close deadline moves."""
+    from caseworker.services.cases import approve_extension
+
+    _act(ctx, "extension approved", ref, approve_extension)
+
+
+@app.command("supervise")
+def supervise(
+    ctx: typer.Context,
+    ref: Ref,
+    level: Annotated[str, typer.Option("--level", help="催办 / 挂牌 / 约谈")],
+    note: Annotated[str, typer.Option("--note")],
+) -> None:
+    """督办: record that the case is being chased."""
+    from caseworker.services.cases import supervise_case
+
+    _act(ctx, f"supervised ({level})", ref, supervise_case, level=level, note=note)
+
+
+@app.command("instruct")
+def instruct(
+    ctx: typer.Context,
+    ref: Ref,
+    leader: Annotated[str, typer.Option("--leader")],
+    text: Annotated[str, typer.Option("--text")],
+    owner: Annotated[bool, typer.Option("--owner", help="The leader owns the case (包案).")] = False,
+) -> None:
+    """领导批示: record a leader's instruction."""
+    from caseworker.services.cases import instruct_case
+
+    _act(ctx, "instruction recorded", ref, instruct_case, leader=leader, text=text, owner=owner)
+
+
+@app.command("pause")
+def pause(ctx: typer.Context, ref: Ref, reason: Reason) -> None:
+    """Stop the clocks (hearing, waiting for materials)."""
+    from caseworker.services.cases import pause_case
+
+    _act(ctx, "paused", ref, pause_case, reason=reason)
+
+
+@app.command("resume")
+def resume(ctx: typer.Context, ref: Ref) -> None:
+    """Restart the clocks; deadlines move by the paused time."""
+    from caseworker.services.cases import resume_case
+
+    _act(ctx, "resumed", ref, resume_case)
+
+
+@app.command("merge")
+def merge(
+    ctx: typer.Context,
+    ref: Ref,
+    into: Annotated[str, typer.Option("--into", help="The original case.")],
+    reason: Annotated[Optional[str], typer.Option("--reason")] = None,  # noqa: UP045
+) -> None:
+    """Merge a repeat into its original."""
+    from caseworker.services.cases import merge_case
+
+    _act(ctx, f"merged into {into}", ref, merge_case, into=into, reason=reason)
+
+
+@app.command("link")
+def link(
+    ctx: typer.Context,
+    ref: Ref,
+    repeat_of: Annotated[str, typer.Option("--repeat-of", help="The original case.")],
+) -> None:
+    """Mark a case as a repeat of an earlier one, keeping it open."""
+    from caseworker.services.cases import link_repeat
+
+    _act(ctx, f"linked as a repeat of {repeat_of}", ref, link_repeat, original=repeat_of)

@@ -1,0 +1,116 @@
+"""What every command shares: the global options, opening the store, and clean failures."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
+from zoneinfo import ZoneInfo
+
+import typer
+
+from caseworker.config import Settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from caseworker.services.cases import Desk
+    from caseworker.services.rules import Rules
+    from caseworker.store.engine import Store
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class CommandFailed(Exception):
+    """A refusal to report on one line with exit code 1."""
+
+
+def parse_time(text: str, what: str = "time") -> datetime:
+    """An ISO 8601 time; without an offset it is Asia/Shanghai time."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{what} {text!r} is not an ISO 8601 time") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=SHANGHAI)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Settings)
+    return obj
+
+
+@dataclass
+class Opened:
+    """An open store with the rules loaded, for one command."""
+
+    settings: Settings
+    store: Store
+    rules: Rules
+
+    def desk(self) -> Desk:
+        from caseworker.services.cases import Desk
+
+        return Desk(rules=self.rules, clock=self.settings.clock(), clerk=self.settings.clerk)
+
+    def now(self) -> datetime:
+        return self.settings.clock().now()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.store.session() as session:
+            yield session
+
+
+@contextmanager
+def opened(ctx: typer.Context, *, create: bool = False) -> Iterator[Opened]:
+    """Open the store named by the global options, with the policy and calendar loaded."""
+    from caseworker.services.clocks import recompute_if_calendar_changed
+    from caseworker.services.rules import load_rules
+    from caseworker.store.engine import open_store
+
+    settings = settings_of(ctx)
+    rules = load_rules(settings.policy_file, settings.calendar_file)
+    store = open_store(settings.database, create=create)
+    try:
+        with store.session() as session:
+            recompute_if_calendar_changed(session, rules, settings.clock().now())
+        yield Opened(settings=settings, store=store, rules=rules)
+    finally:
+        store.close()
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"caseworker: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def to_json(value: Any) -> str:
+    """JSON with times in ISO 8601 (Asia/Shanghai offset) and Chinese kept readable."""
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, datetime):
+            return obj.astimezone(SHANGHAI).isoformat()
+        if isinstance(obj, date):
+            return obj.isoformat()
+        raise TypeError(type(obj).__name__)
+
+    return json.dumps(value, ensure_ascii=False, default=default, indent=2)
+
+
+def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(SHANGHAI).strftime(fmt) if value else "—"
+
+
+def read_stdin_json() -> Any:
+    text = sys.stdin.read()
+    if not text.strip():
+        fail("expected one JSON object on standard input", 2)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"standard input is not valid JSON: {exc.msg} (line {exc.lineno})", 2)

@@ -1,0 +1,37 @@
+"""Turning refusals and bad input into one clear line and an exit code."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+
+def run_guarded(app: typer.Typer) -> int:
+    """Run the Typer app; a refusal prints `caseworker: why` and exits 1, usage errors exit 2."""
+    from caseworker.domain.calendar import CalendarFileError
+    from caseworker.domain.errors import DomainError
+    from caseworker.services.rules import RulesFileError
+    from caseworker.store.engine import StoreError
+
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as done:
+        return int(done.exit_code)
+    except (DomainError, StoreError, RulesFileError, CalendarFileError) as refused:
+        typer.echo(f"caseworker: {refused}", err=True)
+        return 1
+    except typer.Abort:
+        typer.echo("caseworker: aborted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        typer.echo("caseworker: interrupted", err=True)
+        return 130
+    except Exception as exc:
+        # Usage errors (Typer's bundled Click) know how to show themselves and their exit code.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show(file=sys.stderr)
+            return code
+        raise
+    return 0

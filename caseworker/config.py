@@ -1,0 +1,66 @@
+"""Settings in one place: where the database is, who is acting, language, clock and rule files.
+
+Nothing here touches the disk or the database at import time; `Settings.from_env` only reads
+the environment, and the CLI fills in what the user typed.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from platformdirs import user_data_path
+
+from caseworker.clock import Clock, FrozenClock, SystemClock
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+ENV_PREFIX = "CASEWORKER_"
+
+
+def default_data_dir() -> Path:
+    """Where caseworker keeps its databases (XDG data home, e.g. ~/.local/share/caseworker)."""
+    return user_data_path("caseworker", appauthor=False)
+
+
+def default_database() -> str:
+    """The embedded default database: a SQLite file in the user's data directory."""
+    return str(default_data_dir() / "caseworker.sqlite")
+
+
+def os_user() -> str:
+    """The login name, the acting clerk when none is given."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "clerk"
+
+
+def default_language() -> str:
+    """zh or en from the locale: Chinese locales get zh, everything else en."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command or the console needs to know before it opens the store."""
+
+    database: str = field(default_factory=default_database)
+    clerk: str = field(default_factory=os_user)
+    language: str = field(default_factory=default_language)
+    now: datetime | None = None
+    policy_file: Path = DATA_DIR / "policy.toml"
+    calendar_file: Path = DATA_DIR / "calendar.toml"
+
+    def clock(self) -> Clock:
+        """The frozen clock when `now` is set, the system clock otherwise."""
+        return FrozenClock(self.now) if self.now is not None else SystemClock()
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]

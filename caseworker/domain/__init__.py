@@ -1,0 +1,1 @@
+"""Pure rules of casework: lifecycle, calendar, deadlines, policy. No I/O here."""

@@ -1,0 +1,157 @@
+"""Which action may move a case from which state, and who may perform it (DOMAIN.md "Lifecycle")."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import StrEnum
+
+from caseworker.domain.errors import IllegalTransition, NotPermitted
+
+
+class Status(StrEnum):
+    """Where a case is in its life."""
+
+    RECEIVED = "received"  # 待受理
+    ACCEPTED = "accepted"  # 待交办
+    ASSIGNED = "assigned"  # 已交办
+    ACKNOWLEDGED = "acknowledged"  # 已签收 / 办理中
+    REPLIED = "replied"  # 已答复
+    CLOSED = "closed"  # 已办结
+    REJECTED = "rejected"  # 不予受理 (terminal)
+    MERGED = "merged"  # 已合并 (terminal)
+
+
+class Role(StrEnum):
+    """What a clerk is allowed to do in the bureau."""
+
+    CLERK = "clerk"  # 受理/交办人员
+    HANDLER = "handler"  # 承办单位经办人
+    SUPERVISOR = "supervisor"  # 督查/领导
+
+
+class Action(StrEnum):
+    """Everything a clerk can do to a case; each one is recorded as an event."""
+
+    RECEIVE = "receive"
+    ACCEPT = "accept"
+    REJECT = "reject"
+    ASSIGN = "assign"
+    ACKNOWLEDGE = "acknowledge"
+    RETURN = "return"
+    DRAFT_REPLY = "draft_reply"
+    SUBMIT_REPLY = "submit_reply"
+    SEND_BACK = "send_back"
+    PUBLISH = "publish"
+    CLOSE = "close"
+    RATE = "rate"
+    REOPEN = "reopen"
+    REQUEST_EXTENSION = "request_extension"
+    APPROVE_EXTENSION = "approve_extension"
+    SUPERVISE = "supervise"
+    INSTRUCT = "instruct"
+    PAUSE = "pause"
+    RESUME = "resume"
+    MERGE = "merge"
+    LINK_REPEAT = "link_repeat"
+
+
+OPEN_STATES: frozenset[Status] = frozenset(
+    {Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED, Status.ACKNOWLEDGED, Status.REPLIED}
+)
+TERMINAL_STATES: frozenset[Status] = frozenset({Status.REJECTED, Status.MERGED})
+HANDLING_STATES: frozenset[Status] = frozenset({Status.ASSIGNED, Status.ACKNOWLEDGED})
+
+# Who acts for a unit: a handler only for the case's own lead unit (or a co-unit where noted).
+_BUREAU = frozenset({Role.CLERK, Role.SUPERVISOR})
+_UNIT = frozenset({Role.HANDLER, Role.SUPERVISOR})
+_ANYONE = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The states an action starts from, the state it leads to (None: unchanged), and who may."""
+
+    sources: frozenset[Status]
+    target: Status | None
+    roles: frozenset[Role]
+    co_units_may: bool = False
+
+
+RULES: dict[Action, Rule] = {
+    Action.ACCEPT: Rule(frozenset({Status.RECEIVED}), Status.ACCEPTED, _BUREAU),
+    Action.REJECT: Rule(frozenset({Status.RECEIVED, Status.ACCEPTED}), Status.REJECTED, _BUREAU),
+    Action.ASSIGN: Rule(frozenset({Status.ACCEPTED}), Status.ASSIGNED, _BUREAU),
+    Action.ACKNOWLEDGE: Rule(frozenset({Status.ASSIGNED}), Status.ACKNOWLEDGED, _UNIT),
+    Action.RETURN: Rule(HANDLING_STATES, Status.ACCEPTED, _UNIT),
+    Action.DRAFT_REPLY: Rule(HANDLING_STATES | {Status.REPLIED}, None, _ANYONE, co_units_may=True),
+    Action.SUBMIT_REPLY: Rule(HANDLING_STATES | {Status.REPLIED}, None, _ANYONE),
+    Action.SEND_BACK: Rule(HANDLING_STATES | {Status.REPLIED}, None, _BUREAU),
+    # Publishing a final reply moves the case to "replied"; an interim one leaves it where it is.
+    Action.PUBLISH: Rule(HANDLING_STATES | {Status.REPLIED}, Status.REPLIED, _BUREAU),
+    Action.CLOSE: Rule(frozenset({Status.REPLIED}), Status.CLOSED, _BUREAU),
+    Action.RATE: Rule(frozenset({Status.REPLIED, Status.CLOSED}), None, _BUREAU),
+    Action.REOPEN: Rule(frozenset({Status.REPLIED, Status.CLOSED}), Status.ACKNOWLEDGED, _BUREAU),
+    Action.REQUEST_EXTENSION: Rule(HANDLING_STATES, None, _ANYONE),
+    Action.APPROVE_EXTENSION: Rule(HANDLING_STATES | {Status.REPLIED}, None, frozenset({Role.SUPERVISOR})),
+    Action.SUPERVISE: Rule(OPEN_STATES, None, _BUREAU),
+    Action.INSTRUCT: Rule(OPEN_STATES | {Status.CLOSED}, None, _BUREAU),
+    Action.PAUSE: Rule(OPEN_STATES - {Status.REPLIED}, None, _BUREAU),
+    Action.RESUME: Rule(OPEN_STATES - {Status.REPLIED}, None, _BUREAU),
+    Action.MERGE: Rule(
+        frozenset({Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED, Status.ACKNOWLEDGED}),
+        Status.MERGED,
+        _BUREAU,
+    ),
+    Action.LINK_REPEAT: Rule(OPEN_STATES | {Status.CLOSED}, None, _BUREAU),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The clerk performing an action: their name, role and (for handlers) unit."""
+
+    name: str
+    role: Role
+    unit_id: int | None = None
+
+
+def allowed_actions(status: Status) -> list[Action]:
+    """The actions that may start from this state, in a stable order for messages and menus."""
+    return [action for action, rule in RULES.items() if status in rule.sources]
+
+
+def check_action(
+    action: Action,
+    *,
+    case_label: str,
+    status: Status,
+    actor: Actor,
+    lead_unit_id: int | None,
+    co_unit_ids: Collection[int] = (),
+) -> Status:
+    """Return the state the action leads to, or raise why it is refused.
+
+    A handler acts only for the unit the case is assigned to: a case of another unit is refused
+    even when the state would allow it, so one unit never touches another's work.
+    """
+    rule = RULES[action]
+    if status not in rule.sources:
+        allowed = ", ".join(a.value for a in allowed_actions(status)) or "nothing"
+        raise IllegalTransition(
+            f"case {case_label} is {status.value}: cannot {action.value}; allowed now: {allowed}"
+        )
+    if actor.role not in rule.roles:
+        roles = ", ".join(sorted(r.value for r in rule.roles))
+        raise NotPermitted(
+            f"{actor.name} ({actor.role.value}) may not {action.value} case {case_label}; "
+            f"needs: {roles}"
+        )
+    if actor.role is Role.HANDLER:
+        units = {lead_unit_id} | (set(co_unit_ids) if rule.co_units_may else set())
+        if actor.unit_id is None or actor.unit_id not in units:
+            raise NotPermitted(
+                f"{actor.name} (handler) may not {action.value} case {case_label}: "
+                "it is not assigned to their unit"
+            )
+    return rule.target if rule.target is not None else status

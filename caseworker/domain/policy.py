@@ -1,0 +1,138 @@
+"""The bureau's policy: its channels and the time limit of each stage by channel, kind, urgency."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from caseworker.domain.deadlines import Limit, Stage
+
+
+class Urgency(StrEnum):
+    """Ordinary, or the urgent lane (绿色通道)."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class Kind(StrEnum):
+    """What the citizen wants (诉求类型)."""
+
+    COMPLAINT = "complaint"  # 投诉
+    HELP = "help"  # 求助
+    INQUIRY = "inquiry"  # 咨询
+    SUGGESTION = "suggestion"  # 建议
+    PRAISE = "praise"  # 表扬
+
+
+class PolicyError(ValueError):
+    """The policy file cannot be used; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A way messages reach the bureau, with its labels in both languages."""
+
+    code: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class LimitRule:
+    """Limits that apply when every given match key equals the case's value."""
+
+    limits: Mapping[Stage, Limit]
+    channel: str | None = None
+    kind: str | None = None
+    urgency: str | None = None
+
+    def matches(self, *, channel: str, kind: str | None, urgency: str) -> bool:
+        return (
+            (self.channel is None or self.channel == channel)
+            and (self.kind is None or self.kind == kind)
+            and (self.urgency is None or self.urgency == urgency)
+        )
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Channels and limit rules; later rules override earlier ones for the stages they set."""
+
+    version: str
+    channels: Mapping[str, Channel]
+    rules: tuple[LimitRule, ...]
+    satisfied_counts_basic: bool = True
+    return_window: Limit = field(default_factory=lambda: Limit.parse("5 workdays"))
+    max_extension: Limit = field(default_factory=lambda: Limit.parse("30 days"))
+
+    def limit_for(self, stage: Stage, *, channel: str, kind: str | None, urgency: str) -> Limit:
+        """The limit of one stage for a case; every stage must be set by some rule."""
+        found: Limit | None = None
+        for rule in self.rules:
+            if stage in rule.limits and rule.matches(channel=channel, kind=kind, urgency=urgency):
+                found = rule.limits[stage]
+        if found is None:
+            raise PolicyError(f"no {stage.value} limit applies to channel {channel}")
+        return found
+
+    def channel(self, code: str) -> Channel:
+        try:
+            return self.channels[code]
+        except KeyError:
+            known = ", ".join(self.channels)
+            raise PolicyError(f"unknown channel {code!r}; known: {known}") from None
+
+
+def _limit(value: Any, where: str) -> Limit:
+    if not isinstance(value, str):
+        raise PolicyError(f"{where}: a limit is text such as '3 workdays', got {value!r}")
+    try:
+        return Limit.parse(value)
+    except ValueError as exc:
+        raise PolicyError(f"{where}: {exc}") from None
+
+
+def parse_policy(text: str) -> Policy:
+    """Read a policy file (TOML); see data/policy.toml for the format."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"policy file is not valid TOML: {exc}") from None
+    channels: dict[str, Channel] = {}
+    for code, entry in dict(doc.get("channels", {})).items():
+        if not isinstance(entry, dict) or "zh" not in entry or "en" not in entry:
+            raise PolicyError(f"channel {code}: needs zh and en labels")
+        channels[code] = Channel(code=code, zh=str(entry["zh"]), en=str(entry["en"]))
+    if not channels:
+        raise PolicyError("policy file defines no channels")
+    rules: list[LimitRule] = []
+    for n, entry in enumerate(doc.get("limits", []), start=1):
+        where = f"limits #{n}"
+        match = dict(entry.get("match", {}))
+        unknown = set(match) - {"channel", "kind", "urgency"}
+        if unknown:
+            raise PolicyError(f"{where}: unknown match keys {sorted(unknown)}")
+        if "channel" in match and match["channel"] not in channels:
+            raise PolicyError(f"{where}: unknown channel {match['channel']!r}")
+        limits = {
+            stage: _limit(entry[stage.value], f"{where}.{stage.value}")
+            for stage in Stage
+            if stage.value in entry
+        }
+        rules.append(LimitRule(limits=limits, **{k: str(v) for k, v in match.items()}))
+    policy = Policy(
+        version=str(doc.get("version", "unversioned")),
+        channels=channels,
+        rules=tuple(rules),
+        satisfied_counts_basic=bool(doc.get("measures", {}).get("satisfied_counts_basic", True)),
+        return_window=_limit(doc.get("return_window", "5 workdays"), "return_window"),
+        max_extension=_limit(doc.get("max_extension", "30 days"), "max_extension"),
+    )
+    for stage in Stage:  # every case must get every clock
+        if not any(stage in r.limits and r.channel is r.kind is r.urgency is None for r in rules):
+            raise PolicyError(f"policy has no default {stage.value} limit (a rule without match)")
+    return policy

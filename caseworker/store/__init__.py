@@ -1,0 +1,1 @@
+"""The case store: SQLModel tables, the engine with its migrations, and the queries."""

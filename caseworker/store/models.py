@@ -1,0 +1,272 @@
+"""The tables of the case store. Nothing is ever deleted: history lives in `events`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Integer, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from caseworker.store.types import END_OF_TIME, UTCDateTime
+
+# The open states, spelled out for the partial index (keep in step with domain.lifecycle).
+_OPEN_SQL = "status IN ('received', 'accepted', 'assigned', 'acknowledged', 'replied')"
+
+
+_VERSION = Column("version", Integer, nullable=False)
+
+
+def _when(*, nullable: bool = False, index: bool = False) -> datetime:
+    """A timezone-aware time column (stored as naive UTC)."""
+    return Field(  # type: ignore[no-any-return]
+        default=None if nullable else ...,
+        sa_column=Column(UTCDateTime(), nullable=nullable, index=index),
+    )
+
+
+class Unit(SQLModel, table=True):
+    """A unit in the tree: province, city, county, township, or a department under one."""
+
+    __tablename__ = "units"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str = Field(index=True, max_length=200)
+    level: str = Field(max_length=16)
+    parent_id: int | None = Field(default=None, foreign_key="units.id", index=True)
+    active: bool = True
+
+
+class ClerkRow(SQLModel, table=True):
+    """A person who acts in the bureau; every event names one."""
+
+    __tablename__ = "clerks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    role: str = Field(max_length=16)
+    unit_id: int | None = Field(default=None, foreign_key="units.id")
+    active: bool = True
+
+
+class CaseRow(SQLModel, table=True):
+    """A citizen's message and where it stands; clock columns are kept current by the services."""
+
+    __tablename__ = "cases"
+    __mapper_args__ = {"version_id_col": _VERSION}  # noqa: RUF012
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_cases_channel_external_id"),
+        Index("ix_cases_status_due", "status", "next_due_at", "id"),
+        Index("ix_cases_unit_status_due", "lead_unit_id", "status", "next_due_at", "id"),
+        Index("ix_cases_channel_status_due", "channel", "status", "next_due_at", "id"),
+        Index(
+            "ix_cases_open_due",
+            "next_due_at",
+            "id",
+            sqlite_where=text(_OPEN_SQL),
+            postgresql_where=text(_OPEN_SQL),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=40)
+    external_id: str = Field(max_length=100)
+    addressee: str | None = Field(default=None, max_length=100)
+    author: str | None = Field(default=None, max_length=200)
+    contact: str | None = Field(default=None, max_length=200)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = _when(index=True)
+    region: str | None = Field(default=None, max_length=100)
+    category: str | None = Field(default=None, max_length=100, index=True)
+    kind: str | None = Field(default=None, max_length=16)
+    urgency: str = Field(default="normal", max_length=16)
+    status: str = Field(max_length=16)
+    lead_unit_id: int | None = Field(default=None, foreign_key="units.id")
+    # Facts the clocks are computed from.
+    assign_started_at: datetime = _when()  # receipt, or the unit's return (退回)
+    clock_started_at: datetime = _when()  # receipt, or the reopening after 不满意
+    assigned_at: datetime | None = _when(nullable=True)
+    replied_at: datetime | None = _when(nullable=True)  # first published reply since start
+    closed_at: datetime | None = _when(nullable=True)  # closed, rejected or merged
+    paused_since: datetime | None = _when(nullable=True)
+    # Current deadlines, denormalised so queues and reports are one indexed query.
+    assign_due_at: datetime = _when()
+    reply_due_at: datetime = _when()
+    close_due_at: datetime = _when()
+    provisional: bool = False  # some deadline depends on a year nobody has entered yet
+    next_due_at: datetime = Field(
+        default=END_OF_TIME, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    repeat_of_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="cases.id")
+    extra: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    # Optimistic concurrency: every UPDATE says "WHERE version = what I read" and bumps it.
+    version: int = Field(default=1, sa_column=_VERSION)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+    updated_by: str = Field(max_length=100)
+
+
+class CoUnit(SQLModel, table=True):
+    """A unit that helps the lead unit on a case (协办); released, never deleted, on a return."""
+
+    __tablename__ = "case_co_units"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    assigned_at: datetime = _when()
+    released_at: datetime | None = _when(nullable=True)
+
+
+class MetaRow(SQLModel, table=True):
+    """Facts about the store itself, e.g. the calendar its deadlines were computed with."""
+
+    __tablename__ = "store_meta"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ReplyRow(SQLModel, table=True):
+    """A reply to the citizen: drafted by a unit, reviewed and published by the bureau."""
+
+    __tablename__ = "replies"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    state: str = Field(max_length=16)  # draft / submitted / published / sent_back
+    final: bool = False
+    outcome: str | None = Field(default=None, max_length=16)  # 支持 / 解释说明 / 不支持
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author_id: int | None = Field(default=None, foreign_key="clerks.id")
+    unit_id: int | None = Field(default=None, foreign_key="units.id")
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+    published_at: datetime | None = _when(nullable=True)
+    review_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RatingRow(SQLModel, table=True):
+    """The citizen's rating (满意度评价) or a later follow-up comment (追评)."""
+
+    __tablename__ = "ratings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    value: str | None = Field(default=None, max_length=16)  # 满意 / 基本满意 / 不满意
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    follow_up: bool = False
+    rated_at: datetime = _when()
+    recorded_by_id: int | None = Field(default=None, foreign_key="clerks.id")
+
+
+class ExtensionRow(SQLModel, table=True):
+    """A unit's request for more time; it moves the close deadline once approved."""
+
+    __tablename__ = "extensions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    days: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(max_length=16)  # requested / approved
+    requested_by_id: int | None = Field(default=None, foreign_key="clerks.id")
+    requested_at: datetime = _when()
+    decided_by_id: int | None = Field(default=None, foreign_key="clerks.id")
+    decided_at: datetime | None = _when(nullable=True)
+
+
+class SupervisionRow(SQLModel, table=True):
+    """A record that a case is being chased: 催办, 挂牌督办 or 约谈."""
+
+    __tablename__ = "supervisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    level: str = Field(max_length=16)  # remind / flag / summon
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    created_by_id: int | None = Field(default=None, foreign_key="clerks.id")
+    created_at: datetime = _when()
+
+
+class InstructionRow(SQLModel, table=True):
+    """A leader's written instruction on a case (领导批示), or a leader owning it (包案)."""
+
+    __tablename__ = "instructions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    leader: str = Field(max_length=100)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    owner: bool = False
+    created_by_id: int | None = Field(default=None, foreign_key="clerks.id")
+    created_at: datetime = _when()
+
+
+class PauseRow(SQLModel, table=True):
+    """A stretch of time when a case's clocks stood still (a hearing, awaiting materials)."""
+
+    __tablename__ = "pauses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    started_at: datetime = _when()
+    ended_at: datetime | None = _when(nullable=True)
+    started_by_id: int | None = Field(default=None, foreign_key="clerks.id")
+    ended_by_id: int | None = Field(default=None, foreign_key="clerks.id")
+
+
+class LinkRow(SQLModel, table=True):
+    """A link between cases: a repeat of an original, or a case merged into another."""
+
+    __tablename__ = "case_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    target_id: int = Field(foreign_key="cases.id", index=True)
+    kind: str = Field(max_length=16)  # repeat_of / merged_into
+    created_by_id: int | None = Field(default=None, foreign_key="clerks.id")
+    created_at: datetime = _when()
+
+
+class EventRow(SQLModel, table=True):
+    """One action on a case, append-only: who, what, from which state to which, why, and when."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_case", "case_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id")
+    actor: str = Field(max_length=100)  # clerk name, or "import:<file>" for batch work
+    action: str = Field(max_length=32)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str | None = Field(default=None, max_length=16)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    effective_at: datetime = _when(index=True)  # the (possibly frozen) clock's now
+    recorded_at: datetime = _when()  # the real time it was written
+
+
+class ImportRecord(SQLModel, table=True):
+    """One run of `caseworker import` on one file: what it read, what it did, and who ran it."""
+
+    __tablename__ = "imports"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_name: str = Field(sa_column=Column(Text, nullable=False))
+    sha256: str = Field(max_length=64, index=True)
+    format: str = Field(max_length=16)
+    channel: str | None = Field(default=None, max_length=40)
+    status: str = Field(max_length=16)  # running / done / interrupted / failed
+    read: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    rejects_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    clerk: str = Field(max_length=100)
+    started_at: datetime = _when()
+    finished_at: datetime | None = _when(nullable=True)
