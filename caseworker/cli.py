@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,27 +27,29 @@ app = typer.Typer(
 def root(
     ctx: typer.Context,
     db: Annotated[
-        Optional[str],  # noqa: UP045  (typer needs Optional here on 3.11)
+        str | None,
         typer.Option("--db", envvar="CASEWORKER_DB", help="SQLite file or SQLAlchemy URL."),
     ] = None,
     clerk: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--clerk", envvar="CASEWORKER_CLERK", help="Who is acting (default: OS user)."),
+        str | None,
+        typer.Option(
+            "--clerk", envvar="CASEWORKER_CLERK", help="Who is acting (default: OS user)."
+        ),
     ] = None,
     lang: Annotated[
-        Optional[str],  # noqa: UP045
+        str | None,
         typer.Option("--lang", envvar="CASEWORKER_LANG", help="zh or en (default: the locale)."),
     ] = None,
     now: Annotated[
-        Optional[str],  # noqa: UP045
+        str | None,
         typer.Option("--now", envvar="CASEWORKER_NOW", help="Freeze the clock at this time."),
     ] = None,
     calendar: Annotated[
-        Optional[Path],  # noqa: UP045
+        Path | None,
         typer.Option("--calendar", envvar="CASEWORKER_CALENDAR", help="Bureau calendar file."),
     ] = None,
     policy: Annotated[
-        Optional[Path],  # noqa: UP045
+        Path | None,
         typer.Option("--policy", envvar="CASEWORKER_POLICY", help="Policy file (limits)."),
     ] = None,
 ) -> None:

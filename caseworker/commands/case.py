@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,11 +23,21 @@ app = typer.Typer(no_args_is_help=True)
 
 Ref = Annotated[str, typer.Argument(help="Case id or external id.")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the history).")]
-Note = Annotated[Optional[str], typer.Option("--note", help="A note for the history.")]  # noqa: UP045
+Note = Annotated[str | None, typer.Option("--note", help="A note for the history.")]
 
 NEW_CASE_FIELDS = {
-    "channel", "external_id", "title", "body", "received_at", "author", "contact", "addressee",
-    "region", "category", "kind", "urgency",
+    "channel",
+    "external_id",
+    "title",
+    "body",
+    "received_at",
+    "author",
+    "contact",
+    "addressee",
+    "region",
+    "category",
+    "kind",
+    "urgency",
 }
 
 
@@ -53,15 +63,23 @@ def new(ctx: typer.Context) -> None:
     for key in ("channel", "received_at"):
         if not doc.get(key):
             fail(f"field {key} is required", 2)
-    fields = {k: (str(v) if v is not None else None) for k, v in doc.items()}
-    fields["received_at"] = parse_time(str(doc["received_at"]), "received_at")
-    fields.setdefault("title", "")
-    fields.setdefault("body", "")
-    fields["title"] = fields["title"] or ""
-    fields["body"] = fields["body"] or ""
-    fields["urgency"] = fields.get("urgency") or "normal"
+    text = {k: (str(v) if v is not None else None) for k, v in doc.items()}
+    data = NewCase(
+        channel=text["channel"] or "",
+        title=text.get("title") or "",
+        body=text.get("body") or "",
+        received_at=parse_time(str(doc["received_at"]), "received_at"),
+        external_id=text.get("external_id"),
+        author=text.get("author"),
+        contact=text.get("contact"),
+        addressee=text.get("addressee"),
+        region=text.get("region"),
+        category=text.get("category"),
+        kind=text.get("kind"),
+        urgency=text.get("urgency") or "normal",
+    )
     with opened(ctx) as store, store.session() as session:
-        case_id = create_case(session, store.desk(), NewCase(**fields))
+        case_id = create_case(session, store.desk(), data)
     typer.echo(case_id)
 
 
@@ -149,7 +167,9 @@ def history(
     table = Table("when", "who", "action", "state", "why", box=None)
     for e in events:
         state = f"{e.from_status or ''}→{e.to_status or ''}"
-        table.add_row(local(e.effective_at), escape(e.actor), e.action, state, escape(e.reason or ""))
+        table.add_row(
+            local(e.effective_at), escape(e.actor), e.action, state, escape(e.reason or "")
+        )
     Console(highlight=False).print(table)
 
 
@@ -174,7 +194,9 @@ def assign(
     ctx: typer.Context,
     ref: Ref,
     unit: Annotated[str, typer.Option("--unit", help="Lead unit (code or name).")],
-    co_unit: Annotated[Optional[list[str]], typer.Option("--co-unit", help="A co-unit; repeat for more.")] = None,  # noqa: UP045, E501
+    co_unit: Annotated[
+        list[str] | None, typer.Option("--co-unit", help="A co-unit; repeat for more.")
+    ] = None,
     note: Note = None,
 ) -> None:
     """交办 to a lead unit and optional co-units."""
@@ -204,8 +226,12 @@ def reply(
     ctx: typer.Context,
     ref: Ref,
     text: Annotated[str, typer.Option("--text", help="The reply text.")],
-    final: Annotated[bool, typer.Option("--final/--interim", help="最终答复 or 阶段性答复.")] = False,
-    outcome: Annotated[Optional[str], typer.Option("--outcome", help="支持 / 解释说明 / 不支持")] = None,  # noqa: UP045, E501
+    final: Annotated[
+        bool, typer.Option("--final/--interim", help="最终答复 or 阶段性答复.")
+    ] = False,
+    outcome: Annotated[
+        str | None, typer.Option("--outcome", help="支持 / 解释说明 / 不支持")
+    ] = None,
 ) -> None:
     """Draft a reply (saved, not public until `publish`)."""
     from caseworker.services.cases import draft_reply
@@ -250,7 +276,7 @@ def rate(
     ctx: typer.Context,
     ref: Ref,
     value: Annotated[str, typer.Argument(help="满意 / 基本满意 / 不满意")],
-    comment: Annotated[Optional[str], typer.Option("--comment")] = None,  # noqa: UP045
+    comment: Annotated[str | None, typer.Option("--comment")] = None,
 ) -> None:
     """Record the citizen's rating (a later one is a follow-up)."""
     from caseworker.services.cases import rate_case
@@ -276,7 +302,9 @@ def extend(
     """延期: ask for more time (a supervisor approves)."""
     from caseworker.services.cases import request_extension
 
-    _act(ctx, f"extension of {days} days requested", ref, request_extension, days=days, reason=reason)
+    _act(
+        ctx, f"extension of {days} days requested", ref, request_extension, days=days, reason=reason
+    )
 
 
 @app.command("approve-extension")
@@ -306,7 +334,9 @@ def instruct(
     ref: Ref,
     leader: Annotated[str, typer.Option("--leader")],
     text: Annotated[str, typer.Option("--text")],
-    owner: Annotated[bool, typer.Option("--owner", help="The leader owns the case (包案).")] = False,
+    owner: Annotated[
+        bool, typer.Option("--owner", help="The leader owns the case (包案).")
+    ] = False,
 ) -> None:
     """领导批示: record a leader's instruction."""
     from caseworker.services.cases import instruct_case
@@ -335,7 +365,7 @@ def merge(
     ctx: typer.Context,
     ref: Ref,
     into: Annotated[str, typer.Option("--into", help="The original case.")],
-    reason: Annotated[Optional[str], typer.Option("--reason")] = None,  # noqa: UP045
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
 ) -> None:
     """Merge a repeat into its original."""
     from caseworker.services.cases import merge_case

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -60,7 +60,9 @@ def units_list(ctx: typer.Context) -> None:
     table = Table("code", "unit", "level", "active", box=None)
     for unit in units:
         table.add_row(
-            escape(unit.code), "  " * depth[unit.id] + escape(unit.name), unit.level,
+            escape(unit.code),
+            "  " * depth[unit.id] + escape(unit.name),
+            unit.level,
             "yes" if unit.active else "no",
         )
     Console().print(table)
@@ -71,14 +73,16 @@ def clerks_add(
     ctx: typer.Context,
     name: str,
     role: Annotated[str, typer.Option("--role", help="clerk, handler or supervisor")],
-    unit: Annotated[Optional[str], typer.Option("--unit", help="A handler's unit.")] = None,  # noqa: UP045
+    unit: Annotated[str | None, typer.Option("--unit", help="A handler's unit.")] = None,
 ) -> None:
     """Register a clerk."""
     from caseworker.services.people import add_clerk
 
     with opened(ctx) as store, store.session() as session:
         clerk = add_clerk(session, name, role, unit)
-    typer.echo(f"clerk {clerk.name} added as {clerk.role}" + (f" of {clerk.unit}" if clerk.unit else ""))
+    typer.echo(
+        f"clerk {clerk.name} added as {clerk.role}" + (f" of {clerk.unit}" if clerk.unit else "")
+    )
 
 
 @clerks_app.command("list")

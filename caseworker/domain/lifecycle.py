@@ -93,7 +93,9 @@ RULES: dict[Action, Rule] = {
     Action.RATE: Rule(frozenset({Status.REPLIED, Status.CLOSED}), None, _BUREAU),
     Action.REOPEN: Rule(frozenset({Status.REPLIED, Status.CLOSED}), Status.ACKNOWLEDGED, _BUREAU),
     Action.REQUEST_EXTENSION: Rule(HANDLING_STATES, None, _ANYONE),
-    Action.APPROVE_EXTENSION: Rule(HANDLING_STATES | {Status.REPLIED}, None, frozenset({Role.SUPERVISOR})),
+    Action.APPROVE_EXTENSION: Rule(
+        HANDLING_STATES | {Status.REPLIED}, None, frozenset({Role.SUPERVISOR})
+    ),
     Action.SUPERVISE: Rule(OPEN_STATES, None, _BUREAU),
     Action.INSTRUCT: Rule(OPEN_STATES | {Status.CLOSED}, None, _BUREAU),
     Action.PAUSE: Rule(OPEN_STATES - {Status.REPLIED}, None, _BUREAU),

@@ -22,7 +22,7 @@ from caseworker.clock import Clock as TimeSource
 from caseworker.clock import recorded_now
 from caseworker.domain.deadlines import Clock, ClockState, Limit, LimitUnit, deadline_for
 from caseworker.domain.errors import DomainError, IllegalTransition, InvalidInput
-from caseworker.domain.lifecycle import Action, Actor, Status, check_action
+from caseworker.domain.lifecycle import Action, Status, check_action
 from caseworker.domain.policy import Kind, Urgency
 from caseworker.services.clocks import case_clocks, load_records, refresh_clocks
 from caseworker.services.people import UnknownName, find_unit, resolve_actor
@@ -365,7 +365,11 @@ def create_case(session: Session, desk: Desk, data: NewCase) -> int:
 
 
 def accept_case(
-    session: Session, desk: Desk, ref: str | int, *, note: str | None = None,
+    session: Session,
+    desk: Desk,
+    ref: str | int,
+    *,
+    note: str | None = None,
     expected_version: int | None = None,
 ) -> None:
     act = _Act(session, desk, ref, Action.ACCEPT, expected_version=expected_version)
@@ -373,7 +377,11 @@ def accept_case(
 
 
 def reject_case(
-    session: Session, desk: Desk, ref: str | int, *, reason: str,
+    session: Session,
+    desk: Desk,
+    ref: str | int,
+    *,
+    reason: str,
     expected_version: int | None = None,
 ) -> None:
     act = _Act(session, desk, ref, Action.REJECT, expected_version=expected_version)
@@ -429,7 +437,11 @@ def acknowledge_case(session: Session, desk: Desk, ref: str | int) -> None:
 
 
 def return_case(
-    session: Session, desk: Desk, ref: str | int, *, reason: str,
+    session: Session,
+    desk: Desk,
+    ref: str | int,
+    *,
+    reason: str,
     expected_version: int | None = None,
 ) -> None:
     """A unit says "not ours" (退回): within the policy's window after assignment."""
@@ -462,7 +474,10 @@ def return_case(
 def _open_reply(session: Session, case_id: int) -> ReplyRow | None:
     return session.exec(
         select(ReplyRow)
-        .where(ReplyRow.case_id == case_id, col(ReplyRow.state).in_(("draft", "submitted", "sent_back")))
+        .where(
+            ReplyRow.case_id == case_id,
+            col(ReplyRow.state).in_(("draft", "submitted", "sent_back")),
+        )
         .order_by(col(ReplyRow.id).desc())
     ).first()
 
@@ -615,7 +630,9 @@ def request_extension(
         )
     ).first()
     if pending is not None:
-        raise IllegalTransition(f"case {_label(act.case)} already has an extension awaiting approval")
+        raise IllegalTransition(
+            f"case {_label(act.case)} already has an extension awaiting approval"
+        )
     granted = session.exec(
         select(func.coalesce(func.sum(ExtensionRow.days), 0)).where(
             ExtensionRow.case_id == act.case_id,
@@ -658,9 +675,7 @@ def approve_extension(session: Session, desk: Desk, ref: str | int) -> None:
     act.finish(detail={"extension": row.id, "days": row.days})
 
 
-def supervise_case(
-    session: Session, desk: Desk, ref: str | int, *, level: str, note: str
-) -> None:
+def supervise_case(session: Session, desk: Desk, ref: str | int, *, level: str, note: str) -> None:
     """Record that the case is being chased (督办)."""
     act = _Act(session, desk, ref, Action.SUPERVISE)
     code = SUPERVISION_LEVELS.get(level, level if level in SUPERVISION_LABELS else "")
@@ -669,7 +684,10 @@ def supervise_case(
     note = _require(note, "a supervision note")
     session.add(
         SupervisionRow(
-            case_id=act.case_id, level=code, note=note, created_by_id=act.actor_id,
+            case_id=act.case_id,
+            level=code,
+            note=note,
+            created_by_id=act.actor_id,
             created_at=act.now,
         )
     )
@@ -684,8 +702,12 @@ def instruct_case(
     leader, text = _require(leader, "the leader's name"), _require(text, "the instruction")
     session.add(
         InstructionRow(
-            case_id=act.case_id, leader=leader, text=text, owner=owner,
-            created_by_id=act.actor_id, created_at=act.now,
+            case_id=act.case_id,
+            leader=leader,
+            text=text,
+            owner=owner,
+            created_by_id=act.actor_id,
+            created_at=act.now,
         )
     )
     act.finish(reason=text, detail={"leader": leader, "owner": owner})
@@ -731,8 +753,13 @@ def merge_case(
         )
     assert target.id is not None
     session.add(
-        LinkRow(case_id=act.case_id, target_id=target.id, kind="merged_into",
-                created_by_id=act.actor_id, created_at=act.now)
+        LinkRow(
+            case_id=act.case_id,
+            target_id=target.id,
+            kind="merged_into",
+            created_by_id=act.actor_id,
+            created_at=act.now,
+        )
     )
     act.case.merged_into_id = target.id
     act.case.repeat_of_id = act.case.repeat_of_id or target.id
@@ -748,8 +775,13 @@ def link_repeat(session: Session, desk: Desk, ref: str | int, *, original: str |
         raise InvalidInput("a case cannot repeat itself")
     assert target.id is not None
     session.add(
-        LinkRow(case_id=act.case_id, target_id=target.id, kind="repeat_of",
-                created_by_id=act.actor_id, created_at=act.now)
+        LinkRow(
+            case_id=act.case_id,
+            target_id=target.id,
+            kind="repeat_of",
+            created_by_id=act.actor_id,
+            created_at=act.now,
+        )
     )
     act.case.repeat_of_id = target.id
     act.finish(detail={"original": target.id})
@@ -765,10 +797,15 @@ def case_history(session: Session, ref: str | int) -> list[EventInfo]:
     ).all()
     return [
         EventInfo(
-            id=e.id or 0, actor=e.actor, action=e.action, from_status=e.from_status,
-            to_status=e.to_status, reason=e.reason,
+            id=e.id or 0,
+            actor=e.actor,
+            action=e.action,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            reason=e.reason,
             detail=json.loads(e.detail) if e.detail else {},
-            effective_at=e.effective_at, recorded_at=e.recorded_at,
+            effective_at=e.effective_at,
+            recorded_at=e.recorded_at,
         )
         for e in rows
     ]
@@ -787,49 +824,100 @@ def case_detail(session: Session, rules: Rules, now: datetime, ref: str | int) -
     clocks = case_clocks(case, records, rules, now)
     replies = [
         ReplyInfo(
-            r.id or 0, r.state, r.final, r.outcome, r.text,
+            r.id or 0,
+            r.state,
+            r.final,
+            r.outcome,
+            r.text,
             names.get(r.unit_id) if r.unit_id else None,
-            clerks.get(r.author_id) if r.author_id else None, r.updated_at, r.published_at,
+            clerks.get(r.author_id) if r.author_id else None,
+            r.updated_at,
+            r.published_at,
         )
-        for r in session.exec(select(ReplyRow).where(ReplyRow.case_id == cid).order_by(col(ReplyRow.id))).all()
+        for r in session.exec(
+            select(ReplyRow).where(ReplyRow.case_id == cid).order_by(col(ReplyRow.id))
+        ).all()
     ]
     ratings = [
         {"value": r.value, "comment": r.comment, "follow_up": r.follow_up, "rated_at": r.rated_at}
-        for r in session.exec(select(RatingRow).where(RatingRow.case_id == cid).order_by(col(RatingRow.id))).all()
+        for r in session.exec(
+            select(RatingRow).where(RatingRow.case_id == cid).order_by(col(RatingRow.id))
+        ).all()
     ]
     extensions = [
-        {"days": e.days, "reason": e.reason, "state": e.state, "requested_at": e.requested_at,
-         "decided_at": e.decided_at}
-        for e in session.exec(select(ExtensionRow).where(ExtensionRow.case_id == cid).order_by(col(ExtensionRow.id))).all()
+        {
+            "days": e.days,
+            "reason": e.reason,
+            "state": e.state,
+            "requested_at": e.requested_at,
+            "decided_at": e.decided_at,
+        }
+        for e in session.exec(
+            select(ExtensionRow).where(ExtensionRow.case_id == cid).order_by(col(ExtensionRow.id))
+        ).all()
     ]
     supervisions = [
-        {"level": s.level, "label": SUPERVISION_LABELS.get(s.level, s.level), "note": s.note,
-         "created_at": s.created_at, "by": clerks.get(s.created_by_id) if s.created_by_id else None}
-        for s in session.exec(select(SupervisionRow).where(SupervisionRow.case_id == cid).order_by(col(SupervisionRow.id))).all()
+        {
+            "level": s.level,
+            "label": SUPERVISION_LABELS.get(s.level, s.level),
+            "note": s.note,
+            "created_at": s.created_at,
+            "by": clerks.get(s.created_by_id) if s.created_by_id else None,
+        }
+        for s in session.exec(
+            select(SupervisionRow)
+            .where(SupervisionRow.case_id == cid)
+            .order_by(col(SupervisionRow.id))
+        ).all()
     ]
     instructions = [
         {"leader": i.leader, "text": i.text, "owner": i.owner, "created_at": i.created_at}
-        for i in session.exec(select(InstructionRow).where(InstructionRow.case_id == cid).order_by(col(InstructionRow.id))).all()
+        for i in session.exec(
+            select(InstructionRow)
+            .where(InstructionRow.case_id == cid)
+            .order_by(col(InstructionRow.id))
+        ).all()
     ]
     pauses = [
         {"reason": p.reason, "started_at": p.started_at, "ended_at": p.ended_at}
-        for p in session.exec(select(PauseRow).where(PauseRow.case_id == cid).order_by(col(PauseRow.id))).all()
+        for p in session.exec(
+            select(PauseRow).where(PauseRow.case_id == cid).order_by(col(PauseRow.id))
+        ).all()
     ]
     repeats = session.exec(
         select(func.count()).select_from(CaseRow).where(CaseRow.repeat_of_id == cid)
     ).one()
     return CaseDetail(
-        id=cid, external_id=case.external_id, channel=case.channel, title=case.title,
-        body=case.body, status=case.status, author=case.author, contact=case.contact,
-        addressee=case.addressee, region=case.region, category=case.category, kind=case.kind,
-        urgency=case.urgency, received_at=case.received_at,
+        id=cid,
+        external_id=case.external_id,
+        channel=case.channel,
+        title=case.title,
+        body=case.body,
+        status=case.status,
+        author=case.author,
+        contact=case.contact,
+        addressee=case.addressee,
+        region=case.region,
+        category=case.category,
+        kind=case.kind,
+        urgency=case.urgency,
+        received_at=case.received_at,
         lead_unit=names.get(case.lead_unit_id) if case.lead_unit_id else None,
         co_units=[names[u] for u in _co_unit_ids(session, cid)],
-        clocks=clocks, version=case.version, updated_by=case.updated_by,
-        updated_at=case.updated_at, merged_into=case.merged_into_id,
-        repeat_of=case.repeat_of_id, repeats=repeats, replies=replies, ratings=ratings,
-        extensions=extensions, supervisions=supervisions, instructions=instructions,
-        pauses=pauses, extra=json.loads(case.extra) if case.extra else {},
+        clocks=clocks,
+        version=case.version,
+        updated_by=case.updated_by,
+        updated_at=case.updated_at,
+        merged_into=case.merged_into_id,
+        repeat_of=case.repeat_of_id,
+        repeats=repeats,
+        replies=replies,
+        ratings=ratings,
+        extensions=extensions,
+        supervisions=supervisions,
+        instructions=instructions,
+        pauses=pauses,
+        extra=json.loads(case.extra) if case.extra else {},
     )
 
 

@@ -80,9 +80,8 @@ def import_units(session: Session, text: str) -> int:
         if not row["name"] or not row["code"]:
             raise InvalidInput(f"units file line {n}: name and code are required")
         if row["level"] not in UNIT_LEVELS:
-            raise InvalidInput(
-                f"units file line {n}: level {row['level']!r} is not one of {', '.join(UNIT_LEVELS)}"
-            )
+            levels = ", ".join(UNIT_LEVELS)
+            raise InvalidInput(f"units file line {n}: level {row['level']!r} not in {levels}")
         if row["code"] in codes:
             raise InvalidInput(f"units file line {n}: code {row['code']} appears twice")
         codes.add(row["code"])
@@ -105,7 +104,9 @@ def import_units(session: Session, text: str) -> int:
         if parent is None:
             candidates = names.get(parent_ref, [])
             if len(candidates) != 1:
-                raise InvalidInput(f"units file line {n}: unknown or ambiguous parent {parent_ref!r}")
+                raise InvalidInput(
+                    f"units file line {n}: unknown or ambiguous parent {parent_ref!r}"
+                )
             parent = candidates[0]
         if parent.code == row["code"]:
             raise InvalidInput(f"units file line {n}: a unit cannot be its own parent")

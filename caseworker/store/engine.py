@@ -1,4 +1,4 @@
-"""Opening a store: the engine for a SQLite file or a PostgreSQL URL, upgraded to the current schema."""
+"""Opening a store: a SQLite file or a PostgreSQL URL, upgraded to the current schema."""
 
 from __future__ import annotations
 

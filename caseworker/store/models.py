@@ -53,7 +53,7 @@ class CaseRow(SQLModel, table=True):
     """A citizen's message and where it stands; clock columns are kept current by the services."""
 
     __tablename__ = "cases"
-    __mapper_args__ = {"version_id_col": _VERSION}  # noqa: RUF012
+    __mapper_args__ = {"version_id_col": _VERSION}
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_cases_channel_external_id"),
         Index("ix_cases_status_due", "status", "next_due_at", "id"),
