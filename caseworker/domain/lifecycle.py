@@ -99,7 +99,8 @@ RULES: dict[Action, Rule] = {
     Action.SUPERVISE: Rule(OPEN_STATES, None, _BUREAU),
     Action.INSTRUCT: Rule(OPEN_STATES | {Status.CLOSED}, None, _BUREAU),
     Action.PAUSE: Rule(OPEN_STATES - {Status.REPLIED}, None, _BUREAU),
-    Action.RESUME: Rule(OPEN_STATES - {Status.REPLIED}, None, _BUREAU),
+    # A case paused while handling may get its final reply; it must stay resumable then.
+    Action.RESUME: Rule(OPEN_STATES, None, _BUREAU),
     Action.MERGE: Rule(
         frozenset({Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED, Status.ACKNOWLEDGED}),
         Status.MERGED,
