@@ -62,7 +62,8 @@ REFUSED = [(a, s) for a, rule in RULES.items() for s in Status if s not in rule.
 
 def actor_for(role: Role) -> Actor:
     """A clerk of the role; a handler belongs to the case's lead unit."""
-    return Actor(name=f"a {role.value}", role=role, unit_id=LEAD_UNIT if role is Role.HANDLER else None)
+    unit_id = LEAD_UNIT if role is Role.HANDLER else None
+    return Actor(name=f"a {role.value}", role=role, unit_id=unit_id)
 
 
 def check(action: Action, status: Status, actor: Actor) -> Status:
@@ -196,7 +197,8 @@ HANDLER_ACTIONS = [
 )
 def test_handlers_are_refused_on_another_units_case(action: Action, status: Status) -> None:
     other = Actor(name="钱教育", role=Role.HANDLER, unit_id=OTHER_UNIT)
-    with pytest.raises(NotPermitted, match=r"钱教育 \(handler\) may not .* not assigned to their unit"):
+    refusal = r"钱教育 \(handler\) may not .* not assigned to their unit"
+    with pytest.raises(NotPermitted, match=refusal):
         check(action, status, other)
 
 
