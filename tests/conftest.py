@@ -1,0 +1,268 @@
+"""Shared fixtures: a real PostgreSQL server, a fresh migrated store per test, the shipped rules,
+a frozen clock, and a small bureau (unit tree and clerks) to act in.
+
+Nothing here reads the user's environment or data directory: every test runs with HOME and the
+XDG directories in its own tmp_path and without any CASEWORKER_* variable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import create_engine
+
+from caseworker.clock import FrozenClock
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.services.rules import Rules, load_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+POLICY_FILE = DATA / "policy.toml"
+CALENDAR_FILE = DATA / "calendar.toml"
+DATASETS = ROOT / ".." / "shared" / "datasets"
+
+BACKENDS = ["sqlite", "postgres"]
+_TEMPLATE_DB = "caseworker_template"
+_database_numbers = itertools.count(1)
+
+
+def sh(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    """A wall-clock time in Shanghai, the bureau's time zone."""
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI)
+
+
+# ---------------------------------------------------------------- isolation
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test away from the real data directory and the caller's CASEWORKER_* settings."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(home / ".run"))
+    for name in list(os.environ):
+        if name.startswith("CASEWORKER_"):
+            monkeypatch.delenv(name)
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def psycopg_url(uri: str, database: str | None = None) -> str:
+    """pgserver's libpq URI as a SQLAlchemy URL for psycopg 3, optionally for another database."""
+    url = make_url(uri.replace("postgresql://", "postgresql+psycopg://", 1))
+    if database is not None:
+        url = url.set(database=database)
+    return url.render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running PostgreSQL server the tests started, with a migrated template database."""
+
+    uri: str
+    admin: Engine
+
+    def url(self, database: str) -> str:
+        return psycopg_url(self.uri, database)
+
+    def create_database(self, *, template: str | None = _TEMPLATE_DB) -> str:
+        """A new empty (or template-copied) database; returns its SQLAlchemy URL."""
+        name = f"cw_{os.getpid()}_{next(_database_numbers)}"
+        clause = f" TEMPLATE {template}" if template else ""
+        with self.admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}{clause}"))
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        name = make_url(url).database
+        with self.admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """Start a real PostgreSQL server (pgserver bundles the binaries) for the whole session.
+
+    A template database is migrated once; each test copies it with CREATE DATABASE … TEMPLATE,
+    which is much faster than running the migrations again.
+    """
+    import pgserver
+
+    from caseworker.store.engine import upgrade
+
+    server = pgserver.get_server(  # type: ignore[attr-defined]
+        tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop"
+    )
+    uri = str(server.get_uri())
+    admin = create_engine(psycopg_url(uri), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {_TEMPLATE_DB}"))
+        connection.execute(text(f"CREATE DATABASE {_TEMPLATE_DB}"))
+    template = create_engine(psycopg_url(uri, _TEMPLATE_DB))
+    upgrade(template)
+    template.dispose()
+    try:
+        yield PostgresServer(uri=uri, admin=admin)
+    finally:
+        admin.dispose()
+        server.cleanup()
+
+
+# ---------------------------------------------------------------- the store
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Where a fresh store lives: a SQLite file in tmp_path or a new PostgreSQL database."""
+    if backend == "sqlite":
+        yield str(tmp_path / "caseworker.sqlite")
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.create_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
+
+
+@pytest.fixture
+def store(database: str) -> Iterator[Any]:
+    """A fresh store at the newest schema, on SQLite or PostgreSQL."""
+    from caseworker.store.engine import open_store
+
+    opened = open_store(database)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+# ---------------------------------------------------------------- rules and time
+
+
+@pytest.fixture(scope="session")
+def rules() -> Rules:
+    """The shipped policy and calendar files, as a bureau gets them."""
+    return load_rules(POLICY_FILE, CALENDAR_FILE)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """A frozen clock at a weekday morning in 2025."""
+    return FrozenClock(sh(2025, 3, 3, 9))
+
+
+# ---------------------------------------------------------------- a small bureau
+
+UNITS_CSV = """name,parent,level,code
+市住房和城乡建设局,市政府,department,C-HOUSING
+市教育局,市政府,department,C-EDU
+市交通运输局,市政府,department,C-TRANSPORT
+市政府,省政府,city,C
+省政府,,province,P
+"""
+
+CLERK = "李受理"
+SUPERVISOR = "王督查"
+HANDLER = "赵住建"  # handler of the lead unit (C-HOUSING)
+CO_HANDLER = "孙交通"  # handler of the co-unit (C-TRANSPORT)
+OTHER_HANDLER = "钱教育"  # handler of a unit the case is not assigned to (C-EDU)
+
+
+@dataclass(frozen=True)
+class Bureau:
+    """A store with units and clerks, and a way to act as any clerk at any (frozen) time."""
+
+    store: Any
+    rules: Rules
+    CLERK: ClassVar[str] = CLERK
+    SUPERVISOR: ClassVar[str] = SUPERVISOR
+    HANDLER: ClassVar[str] = HANDLER
+    CO_HANDLER: ClassVar[str] = CO_HANDLER
+    OTHER_HANDLER: ClassVar[str] = OTHER_HANDLER
+
+    def desk(self, clerk: str, at: datetime) -> Any:
+        from caseworker.services.cases import Desk
+
+        return Desk(rules=self.rules, clock=FrozenClock(at), clerk=clerk)
+
+    def act(self, clerk: str, at: datetime, action: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one service action as `clerk` at `at`, in its own transaction."""
+        with self.store.session() as session:
+            return action(session, self.desk(clerk, at), *args, **kwargs)
+
+    def receive(self, received_at: datetime, **fields: Any) -> int:
+        """A new case on the leader board (unless told otherwise), received by the clerk."""
+        from caseworker.services.cases import NewCase, create_case
+
+        values: dict[str, Any] = {
+            "channel": "leader-board",
+            "title": "小区门口道路积水",
+            "body": "每逢下雨，小区门口道路积水严重，请尽快处理。",
+            "received_at": received_at,
+        }
+        values.update(fields)
+        return int(self.act(CLERK, received_at, create_case, NewCase(**values)))
+
+    def case(self, case_id: int) -> Any:
+        """The stored case row, read fresh in its own session."""
+        from caseworker.store.models import CaseRow
+
+        with self.store.session() as session:
+            return session.get(CaseRow, case_id)
+
+    def events(self, case_id: int) -> list[Any]:
+        from sqlmodel import col, select
+
+        from caseworker.store.models import EventRow
+
+        with self.store.session() as session:
+            query = select(EventRow).where(EventRow.case_id == case_id).order_by(col(EventRow.id))
+            return list(session.exec(query).all())
+
+    def unit_id(self, code: str) -> int:
+        from caseworker.services.people import find_unit
+
+        with self.store.session() as session:
+            unit_id = find_unit(session, code).id
+        assert unit_id is not None
+        return unit_id
+
+
+def populate_bureau(store: Any) -> None:
+    """Load the unit tree (parents after children) and one clerk of each kind."""
+    from caseworker.services.people import add_clerk, import_units
+
+    with store.session() as session:
+        import_units(session, UNITS_CSV)
+        add_clerk(session, CLERK, "clerk")
+        add_clerk(session, SUPERVISOR, "supervisor")
+        add_clerk(session, HANDLER, "handler", "C-HOUSING")
+        add_clerk(session, CO_HANDLER, "handler", "C-TRANSPORT")
+        add_clerk(session, OTHER_HANDLER, "handler", "C-EDU")
+
+
+@pytest.fixture
+def bureau(store: Any, rules: Rules) -> Bureau:
+    populate_bureau(store)
+    return Bureau(store=store, rules=rules)
