@@ -256,7 +256,7 @@ class _Act:
             detail=detail,
         )
         self.session.add(case)
-        self.session.flush()  # records first, so the clocks see them
+        save(self.session, case)  # records first, so the clocks see them
         refresh_clocks(self.session, case, self.desk.rules, self.now)
         save(self.session, case)
 
