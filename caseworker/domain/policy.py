@@ -59,6 +59,26 @@ class LimitRule:
 
 
 @dataclass(frozen=True)
+class SupervisionThresholds:
+    """Working days overdue from which `supervise --overdue` records each level (督办).
+
+    A level applies once a case is at least that many working days past its deadline, so a
+    case late only across a holiday (0 working days) is not chased yet.
+    """
+
+    remind: int = 1  # 催办
+    flag: int = 5  # 挂牌督办
+    summon: int = 10  # 约谈
+
+    def level_for(self, overdue_working_days: int) -> str | None:
+        """The highest level earned by this lateness (remind / flag / summon), or None."""
+        for code, start in (("summon", self.summon), ("flag", self.flag), ("remind", self.remind)):
+            if overdue_working_days >= start:
+                return code
+        return None
+
+
+@dataclass(frozen=True)
 class Policy:
     """Channels and limit rules; later rules override earlier ones for the stages they set."""
 
@@ -68,6 +88,7 @@ class Policy:
     satisfied_counts_basic: bool = True
     return_window: Limit = field(default_factory=lambda: Limit.parse("5 workdays"))
     max_extension: Limit = field(default_factory=lambda: Limit.parse("30 days"))
+    supervision: SupervisionThresholds = field(default_factory=SupervisionThresholds)
 
     def limit_for(self, stage: Stage, *, channel: str, kind: str | None, urgency: str) -> Limit:
         """The limit of one stage for a case; every stage must be set by some rule."""
@@ -94,6 +115,24 @@ def _limit(value: Any, where: str) -> Limit:
         return Limit.parse(value)
     except ValueError as exc:
         raise PolicyError(f"{where}: {exc}") from None
+
+
+def _supervision(table: Any) -> SupervisionThresholds:
+    """The [supervision] table; missing keys (or a missing table) keep the defaults."""
+    if not isinstance(table, dict):
+        raise PolicyError("[supervision] must be a table")
+    unknown = set(table) - {"remind", "flag", "summon"}
+    if unknown:
+        raise PolicyError(f"[supervision]: unknown keys {sorted(unknown)}")
+    values: dict[str, int] = {}
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise PolicyError(f"[supervision].{key}: a whole number of working days >= 1")
+        values[key] = value
+    thresholds = SupervisionThresholds(**values)
+    if not thresholds.remind <= thresholds.flag <= thresholds.summon:
+        raise PolicyError("[supervision]: thresholds must rise: remind <= flag <= summon")
+    return thresholds
 
 
 def parse_policy(text: str) -> Policy:
@@ -131,6 +170,7 @@ def parse_policy(text: str) -> Policy:
         satisfied_counts_basic=bool(doc.get("measures", {}).get("satisfied_counts_basic", True)),
         return_window=_limit(doc.get("return_window", "5 workdays"), "return_window"),
         max_extension=_limit(doc.get("max_extension", "30 days"), "max_extension"),
+        supervision=_supervision(doc.get("supervision", {})),
     )
     for stage in Stage:  # every case must get every clock
         if not any(stage in r.limits and r.channel is r.kind is r.urgency is None for r in rules):

@@ -1,0 +1,544 @@
+"""Supervisor reports: overdue cases, unit rankings, and the dashboard's counts.
+
+Everything here reads the stored deadline columns kept current by `services.clocks`, so a report
+over a million cases is a few indexed or aggregated queries, never a Python loop over every case.
+Results are plain dataclasses, shared by the `report` command and the console's supervisor screen.
+
+Paused cases are left out of the overdue list: a pause stops every clock (DOMAIN.md "Clocks"),
+and the stored deadline of a paused case is only final once it is resumed, when
+`refresh_clocks` pushes it by the paused time. A case paused after its deadline had passed is
+therefore not chased while paused; it reappears, still late, when it resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+from sqlmodel import select as model_select
+
+from caseworker.domain.calendar import SHANGHAI, WorkCalendar
+from caseworker.domain.deadlines import Stage
+from caseworker.domain.measures import (
+    MEASURES,
+    Period,
+    UnitCounts,
+    UnitMeasures,
+    measures_of,
+    period_bounds,
+    ranking_key,
+    rule_version,
+    satisfied_values,
+)
+from caseworker.services.cases import SUPERVISION_LABELS, Desk, supervise_case
+from caseworker.services.rules import Rules
+from caseworker.store.models import _OPEN_SQL as OPEN_SQL  # the partial index's exact predicate
+from caseworker.store.models import CaseRow, SupervisionRow, Unit
+from caseworker.store.types import UTCDateTime
+
+SUPERVISION_RANK = {"remind": 1, "flag": 2, "summon": 3}
+_LEVEL_OF_RANK = {rank: code for code, rank in SUPERVISION_RANK.items()}
+STAGE_ORDER = (Stage.ASSIGN, Stage.REPLY, Stage.CLOSE)
+STAGE_LABELS = {Stage.ASSIGN: "受理/交办", Stage.REPLY: "答复", Stage.CLOSE: "办结"}
+UNASSIGNED = "(未交办)"
+
+
+# ---------------------------------------------------------------- overdue
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    """One overdue case: which stage is late, since when, and how hard it is already chased."""
+
+    id: int
+    external_id: str
+    title: str
+    channel: str
+    lead_unit_id: int | None
+    lead_unit: str | None
+    stage: str
+    due_at: datetime
+    overdue_working_days: int
+    overdue_days: int
+    supervision: str | None  # the highest level recorded: remind / flag / summon
+    repeats: int  # cases linked as repeats of this one
+
+
+@dataclass(frozen=True)
+class UnitOverdue:
+    """A unit's overdue cases in one line; the unassigned ones have no unit id."""
+
+    unit_id: int | None
+    unit: str
+    overdue: int
+    max_overdue_working_days: int
+    total_overdue_working_days: int
+
+
+@dataclass(frozen=True)
+class OverdueReport:
+    as_of: datetime
+    cases: list[OverdueRow]
+    by_unit: list[UnitOverdue]
+
+
+def _overdue_statement(
+    as_of: datetime, unit_ids: Collection[int] | None, channel: str | None
+) -> Any:
+    """The overdue query: `next_due_at < as_of` on open cases, answered by ix_cases_open_due."""
+    rank = sql_case(SUPERVISION_RANK, value=col(SupervisionRow.level), else_=0)
+    supervision = (
+        select(func.max(rank))
+        .where(col(SupervisionRow.case_id) == col(CaseRow.id))
+        .correlate(CaseRow)
+        .scalar_subquery()
+    )
+    repeat = aliased(CaseRow)
+    repeats = (
+        select(func.count())
+        .select_from(repeat)
+        .where(col(repeat.repeat_of_id) == col(CaseRow.id))
+        .correlate(CaseRow)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            col(CaseRow.id), col(CaseRow.external_id), col(CaseRow.title), col(CaseRow.channel),
+            col(CaseRow.lead_unit_id), col(Unit.name), col(CaseRow.assigned_at),
+            col(CaseRow.replied_at), col(CaseRow.assign_due_at), col(CaseRow.reply_due_at),
+            col(CaseRow.close_due_at), supervision, repeats,
+        )
+        .select_from(CaseRow)
+        .join(Unit, col(Unit.id) == col(CaseRow.lead_unit_id), isouter=True)
+        .where(
+            col(CaseRow.next_due_at) < as_of,
+            text(OPEN_SQL),  # literal, so SQLite sees the partial index's own predicate
+            col(CaseRow.paused_since).is_(None),
+        )
+        .order_by(col(CaseRow.next_due_at), col(CaseRow.id))
+    )
+    if unit_ids is not None:
+        stmt = stmt.where(col(CaseRow.lead_unit_id).in_(sorted(unit_ids)))
+    if channel is not None:
+        stmt = stmt.where(col(CaseRow.channel) == channel)
+    return stmt
+
+
+def overdue_cases(
+    session: Session,
+    calendar: WorkCalendar,
+    *,
+    as_of: datetime,
+    unit_ids: Collection[int] | None = None,
+    channel: str | None = None,
+    stage: Stage | None = None,
+) -> list[OverdueRow]:
+    """Open, unpaused cases with a running clock past its deadline at `as_of`, most overdue first.
+
+    The stage shown is the running clock with the earliest deadline (assign runs until the case
+    is assigned, reply until the first published reply, close until it is closed); on a tie the
+    earlier stage wins. Working days overdue count the working days after the due day up to the
+    as-of day (Asia/Shanghai), natural days the calendar days between them.
+    """
+    as_of_day = as_of.astimezone(SHANGHAI).date()
+    rows: list[OverdueRow] = []
+    for r in session.connection().execute(_overdue_statement(as_of, unit_ids, channel)):
+        running = []
+        if r.assigned_at is None:
+            running.append((r.assign_due_at, 0, Stage.ASSIGN))
+        if r.replied_at is None:
+            running.append((r.reply_due_at, 1, Stage.REPLY))
+        running.append((r.close_due_at, 2, Stage.CLOSE))
+        due_at, _, late_stage = min(running)
+        if due_at >= as_of:  # pragma: no cover - next_due_at is the earliest running deadline
+            continue
+        if stage is not None and late_stage is not stage:
+            continue
+        due_day = due_at.astimezone(SHANGHAI).date()
+        rows.append(
+            OverdueRow(
+                id=r.id, external_id=r.external_id, title=r.title, channel=r.channel,
+                lead_unit_id=r.lead_unit_id, lead_unit=r.name, stage=late_stage.value,
+                due_at=due_at,
+                overdue_working_days=calendar.workdays_between(due_day, as_of_day),
+                overdue_days=(as_of_day - due_day).days,
+                supervision=_LEVEL_OF_RANK.get(r[11] or 0), repeats=r[12] or 0,
+            )
+        )
+    rows.sort(key=lambda row: (-row.overdue_working_days, -row.overdue_days, row.id))
+    return rows
+
+
+def overdue_by_unit(rows: Sequence[OverdueRow]) -> list[UnitOverdue]:
+    """Per lead unit: how many are overdue, the worst and the total working days, worst first."""
+    groups: dict[int | None, list[OverdueRow]] = {}
+    for row in rows:
+        groups.setdefault(row.lead_unit_id, []).append(row)
+    summary = [
+        UnitOverdue(
+            unit_id=unit_id,
+            unit=(group[0].lead_unit or UNASSIGNED) if unit_id is not None else UNASSIGNED,
+            overdue=len(group),
+            max_overdue_working_days=max(r.overdue_working_days for r in group),
+            total_overdue_working_days=sum(r.overdue_working_days for r in group),
+        )
+        for unit_id, group in groups.items()
+    ]
+    summary.sort(
+        key=lambda u: (-u.max_overdue_working_days, -u.total_overdue_working_days, -u.overdue,
+                       u.unit)
+    )
+    return summary
+
+
+def overdue_report(
+    session: Session,
+    calendar: WorkCalendar,
+    *,
+    as_of: datetime,
+    unit_ids: Collection[int] | None = None,
+    channel: str | None = None,
+    stage: Stage | None = None,
+) -> OverdueReport:
+    """The morning overdue report: the cases, then the summary by unit."""
+    rows = overdue_cases(
+        session, calendar, as_of=as_of, unit_ids=unit_ids, channel=channel, stage=stage
+    )
+    return OverdueReport(as_of=as_of, cases=rows, by_unit=overdue_by_unit(rows))
+
+
+# ---------------------------------------------------------------- supervision
+
+
+@dataclass(frozen=True)
+class SupervisionDone:
+    """One supervision record `supervise --overdue` created (or would create, on a dry run)."""
+
+    case_id: int
+    external_id: str
+    lead_unit: str | None
+    stage: str
+    overdue_working_days: int
+    previous: str | None
+    level: str
+
+
+def supervise_overdue(
+    session: Session,
+    desk: Desk,
+    *,
+    unit_ids: Collection[int] | None = None,
+    channel: str | None = None,
+    dry_run: bool = False,
+) -> list[SupervisionDone]:
+    """Chase every overdue case up to the level its lateness earns under the policy.
+
+    A case gets a record only when the earned level is above the highest one it already has,
+    so running this twice adds nothing, and a case already summoned is never "reminded" again.
+    Records go through `supervise_case`, with its permission check, event and clock refresh.
+    """
+    thresholds = desk.rules.policy.supervision
+    done: list[SupervisionDone] = []
+    rows = overdue_cases(
+        session, desk.rules.calendar, as_of=desk.now(), unit_ids=unit_ids, channel=channel
+    )
+    for row in sorted(rows, key=lambda r: r.id):
+        level = thresholds.level_for(row.overdue_working_days)
+        if level is None:
+            continue
+        if SUPERVISION_RANK[level] <= SUPERVISION_RANK.get(row.supervision or "", 0):
+            continue
+        if not dry_run:
+            stage_label = STAGE_LABELS[Stage(row.stage)]
+            note = (
+                f"{stage_label}逾期 {row.overdue_working_days} 个工作日，"
+                f"自动{SUPERVISION_LABELS[level]}"
+            )
+            supervise_case(session, desk, row.id, level=level, note=note)
+        done.append(
+            SupervisionDone(
+                case_id=row.id, external_id=row.external_id, lead_unit=row.lead_unit,
+                stage=row.stage, overdue_working_days=row.overdue_working_days,
+                previous=row.supervision, level=level,
+            )
+        )
+    return done
+
+
+# ---------------------------------------------------------------- rates
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """One unit's figures for a period, ranked; every rate carries numerator and denominator."""
+
+    rank: int | None  # None for the unassigned cases and the total line
+    unit_id: int | None
+    unit: str
+    level: str | None
+    counts: UnitCounts
+    measures: UnitMeasures
+
+
+@dataclass(frozen=True)
+class RatesReport:
+    period: str
+    start: date
+    end: date  # first day after the period
+    as_of: datetime  # figures count up to here: the period's end, or now if that is earlier
+    rule_version: str
+    level: str | None
+    rows: list[RateRow]
+    total: RateRow
+    definitions: dict[str, str] = field(default_factory=dict)
+
+
+def _instant(day: date) -> datetime:
+    """Midnight at the start of a Shanghai day, as an aware instant."""
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
+
+
+def _local_day_sql(column: str, dialect: str) -> str:
+    """SQL for the Asia/Shanghai day of a stored naive-UTC column (no DST since 1991)."""
+    if dialect == "postgresql":
+        return f"CAST({column} + INTERVAL '8 hours' AS DATE)"
+    return f"date({column}, '+8 hours')"
+
+
+def _day_value(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+_WINDOW = [
+    bindparam("start", type_=UTCDateTime()),
+    bindparam("until", type_=UTCDateTime()),
+]
+
+
+def _counts_by_unit(
+    session: Session, rules: Rules, start: datetime, until: datetime
+) -> dict[int | None, UnitCounts]:
+    """The additive counts of every lead unit (None: unassigned) for [start, until)."""
+    conn = session.connection()
+    dialect = conn.dialect.name
+    params = {"start": start, "until": until}
+    counts: dict[int | None, UnitCounts] = {}
+
+    def of(unit_id: int | None) -> UnitCounts:
+        return counts.setdefault(unit_id, UnitCounts())
+
+    # Received in the period (uses the received_at index).
+    received = text(
+        """
+        SELECT lead_unit_id,
+               COUNT(*),
+               SUM(CASE WHEN status NOT IN ('received', 'rejected', 'merged') THEN 1 ELSE 0 END),
+               SUM(CASE WHEN status NOT IN ('received', 'rejected', 'merged')
+                         AND replied_at IS NOT NULL THEN 1 ELSE 0 END),
+               SUM(CASE WHEN repeat_of_id IS NOT NULL THEN 1 ELSE 0 END)
+        FROM cases WHERE received_at >= :start AND received_at < :until
+        GROUP BY lead_unit_id
+        """
+    ).bindparams(*_WINDOW)
+    for unit_id, n, accepted, replied, repeats in conn.execute(received, params):
+        c = of(unit_id)
+        c.received, c.accepted, c.replied, c.repeats = n, accepted, replied, repeats
+
+    # Deadlines that fell in the period, and cases closed in it: one pass over the table.
+    satisfied = ", ".join(f"'{v}'" for v in satisfied_values(rules.policy))
+    deadlines = text(
+        f"""
+        SELECT lead_unit_id,
+               SUM(assign_in), SUM(assign_in * assign_ok),
+               SUM(close_in), SUM(close_in * close_ok),
+               SUM(closed_in),
+               SUM(CASE WHEN closed_in = 1 AND rating IS NOT NULL THEN 1 ELSE 0 END),
+               SUM(CASE WHEN closed_in = 1 AND rating IN ({satisfied}) THEN 1 ELSE 0 END)
+        FROM (
+            SELECT c.lead_unit_id,
+                   CASE WHEN c.assign_due_at >= :start AND c.assign_due_at < :until
+                        THEN 1 ELSE 0 END AS assign_in,
+                   CASE WHEN COALESCE(c.assigned_at, CASE WHEN c.status IN ('rejected', 'merged')
+                                                          THEN c.closed_at END) <= c.assign_due_at
+                        THEN 1 ELSE 0 END AS assign_ok,
+                   CASE WHEN c.close_due_at >= :start AND c.close_due_at < :until
+                         AND c.status NOT IN ('rejected', 'merged') THEN 1 ELSE 0 END AS close_in,
+                   CASE WHEN c.status = 'closed' AND c.closed_at <= c.close_due_at
+                        THEN 1 ELSE 0 END AS close_ok,
+                   CASE WHEN c.status = 'closed' AND c.closed_at >= :start
+                         AND c.closed_at < :until THEN 1 ELSE 0 END AS closed_in,
+                   CASE WHEN c.status = 'closed' AND c.closed_at >= :start
+                         AND c.closed_at < :until
+                        THEN (SELECT r.value FROM ratings r
+                              WHERE r.case_id = c.id AND r.value IS NOT NULL
+                              ORDER BY r.id DESC LIMIT 1) END AS rating
+            FROM cases c
+            WHERE (c.assign_due_at >= :start AND c.assign_due_at < :until)
+               OR (c.close_due_at >= :start AND c.close_due_at < :until)
+               OR (c.closed_at >= :start AND c.closed_at < :until)
+        ) AS window_cases
+        GROUP BY lead_unit_id
+        """
+    ).bindparams(*_WINDOW)
+    for unit_id, a_in, a_ok, c_in, c_ok, closed, rated, happy in conn.execute(deadlines, params):
+        c = of(unit_id)
+        c.assign_due, c.assign_on_time, c.close_due, c.close_on_time = a_in, a_ok, c_in, c_ok
+        c.closed, c.rated, c.satisfied = closed, rated, happy
+
+    # Handling time: working days from clock start to close, as W(close day) - W(start day)
+    # summed per unit, so only distinct days (not cases) reach the calendar.
+    closed_filter = "status = 'closed' AND closed_at >= :start AND closed_at < :until"
+    by_day: list[tuple[int | None, date, int, int]] = []  # unit, day, count, sign
+    for column, sign in (("closed_at", 1), ("clock_started_at", -1)):
+        day_sql = _local_day_sql(column, dialect)
+        stmt = text(
+            f"SELECT lead_unit_id, {day_sql} AS day, COUNT(*) FROM cases "
+            f"WHERE {closed_filter} GROUP BY lead_unit_id, {day_sql}"
+        ).bindparams(*_WINDOW)
+        by_day.extend(
+            (unit_id, _day_value(day), n, sign) for unit_id, day, n in conn.execute(stmt, params)
+        )
+    if by_day:
+        base = min(day for _, day, _, _ in by_day) - timedelta(days=1)
+        cumulative: dict[date, int] = {}
+        for unit_id, day, n, sign in by_day:
+            if day not in cumulative:
+                cumulative[day] = rules.calendar.workdays_between(base, day)
+            of(unit_id).handling_workdays += sign * n * cumulative[day]
+
+    # Open cases overdue at the end of the window, with their working days.
+    for row in overdue_cases(session, rules.calendar, as_of=until):
+        c = of(row.lead_unit_id)
+        c.overdue += 1
+        c.overdue_workdays += row.overdue_working_days
+    return counts
+
+
+def unit_rates(
+    session: Session,
+    rules: Rules,
+    *,
+    period: Period,
+    at: date,
+    now: datetime,
+    level: str | None = None,
+) -> RatesReport:
+    """Every unit's measures for the period holding `at`, ranked best first.
+
+    Without `level`, each unit is measured on the cases it leads itself. With a level, only
+    units of that level are ranked, each with the cases of its whole subtree.
+    """
+    first, after = period_bounds(period, at)
+    start = _instant(first)
+    until = min(_instant(after), now.astimezone(UTC))
+    if until < start:
+        until = start
+    counts = _counts_by_unit(session, rules, start, until)
+    units = {u.id: u for u in session.exec(model_select(Unit)).all()}
+    total = UnitCounts()
+    for c in counts.values():
+        total.add(c)
+
+    measured: list[tuple[Unit | None, UnitCounts]] = []
+    if level is None:
+        for unit_id, c in counts.items():
+            measured.append((units.get(unit_id) if unit_id is not None else None, c))
+    else:
+        children: dict[int | None, list[int]] = {}
+        for unit in units.values():
+            assert unit.id is not None
+            children.setdefault(unit.parent_id, []).append(unit.id)
+        for unit in units.values():
+            if unit.level != level:
+                continue
+            assert unit.id is not None
+            rolled, stack = UnitCounts(), [unit.id]
+            while stack:
+                node = stack.pop()
+                if node in counts:
+                    rolled.add(counts[node])
+                stack.extend(children.get(node, []))
+            measured.append((unit, rolled))
+
+    ranked = [(u, c, measures_of(c)) for u, c in measured if u is not None]
+    ranked.sort(key=lambda item: (*ranking_key(item[2], item[1]), item[0].code))
+    rows = [
+        RateRow(rank=n, unit_id=u.id, unit=u.name, level=u.level, counts=c, measures=m)
+        for n, (u, c, m) in enumerate(ranked, start=1)
+    ]
+    rows.extend(
+        RateRow(rank=None, unit_id=None, unit=UNASSIGNED, level=None, counts=c,
+                measures=measures_of(c))
+        for u, c in measured
+        if u is None
+    )
+    return RatesReport(
+        period=period.value,
+        start=first,
+        end=after,
+        as_of=until,
+        rule_version=rule_version(rules.policy),
+        level=level,
+        rows=rows,
+        total=RateRow(rank=None, unit_id=None, unit="合计", level=None, counts=total,
+                      measures=measures_of(total)),
+        definitions={m.code: m.definition for m in MEASURES},
+    )
+
+
+# ---------------------------------------------------------------- dashboard counts
+
+
+@dataclass(frozen=True)
+class DayVolume:
+    """Cases received on one Shanghai day through one channel."""
+
+    day: date
+    channel: str
+    count: int
+
+
+@dataclass(frozen=True)
+class LabelCount:
+    """How many cases carry one category or region (None: not classified)."""
+
+    label: str | None
+    count: int
+
+
+def volume_by_day(session: Session, *, now: datetime, days: int = 30) -> list[DayVolume]:
+    """Cases received per day and channel over the last `days` days up to today (for a chart)."""
+    today = now.astimezone(SHANGHAI).date()
+    start = _instant(today - timedelta(days=days - 1))
+    conn = session.connection()
+    day_sql = _local_day_sql("received_at", conn.dialect.name)
+    stmt = text(
+        f"SELECT {day_sql} AS day, channel, COUNT(*) FROM cases "
+        f"WHERE received_at >= :start AND received_at < :until "
+        f"GROUP BY {day_sql}, channel ORDER BY 1, 2"
+    ).bindparams(*_WINDOW)
+    until = _instant(today + timedelta(days=1))
+    return [
+        DayVolume(_day_value(day), channel, n)
+        for day, channel, n in conn.execute(stmt, {"start": start, "until": until})
+    ]
+
+
+def counts_by(
+    session: Session, what: str, *, since: datetime, until: datetime
+) -> list[LabelCount]:
+    """Cases received in [since, until) by category or by region, largest first."""
+    if what not in ("category", "region"):
+        raise ValueError(f"cannot count cases by {what!r}")
+    stmt = text(
+        f"SELECT {what}, COUNT(*) FROM cases WHERE received_at >= :start AND received_at < :until "
+        f"GROUP BY {what} ORDER BY 2 DESC, 1"
+    ).bindparams(*_WINDOW)
+    rows = session.connection().execute(stmt, {"start": since, "until": until})
+    return [LabelCount(label, n) for label, n in rows]
