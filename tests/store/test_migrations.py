@@ -1,0 +1,235 @@
+"""Opening a database made by an older release upgrades it in place without losing a row.
+
+The old database is built at schema revision 0001 and filled with plain SQL
+(tests/data/schema_0001_rows.sql), the way the first release's program left it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, text
+
+from caseworker.clock import FrozenClock
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.services import cases as svc
+from caseworker.store.engine import (
+    StoreError,
+    head_revision,
+    make_engine,
+    open_store,
+    schema_revision,
+    upgrade,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+OLD_ROWS = ROOT / "tests" / "data" / "schema_0001_rows.sql"
+TABLES_0001 = [
+    "units", "clerks", "cases", "case_co_units", "events", "replies", "supervisions",
+    "ratings", "extensions", "instructions", "pauses", "case_links",
+]
+
+
+def _statements() -> list[str]:
+    lines = [
+        line for line in OLD_ROWS.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("--")
+    ]
+    return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().rstrip(";")]
+
+
+def _counts(engine: Any) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table: int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            for table in TABLES_0001
+        }
+
+
+@pytest.fixture
+def old_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database at schema 0001 with rows in it, closed, as an older program left it."""
+    if backend == "sqlite":
+        target = str(tmp_path / "old.sqlite")
+        cleanup = None
+    else:
+        server = request.getfixturevalue("postgres")
+        target = server.create_database(template=None)
+        cleanup = server.drop_database
+    engine = make_engine(target)
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        for statement in _statements():
+            connection.exec_driver_sql(statement.rstrip(";"))
+    assert schema_revision(engine) == "0001"
+    assert "imports" not in inspect(engine).get_table_names()  # added by 0002
+    engine.dispose()
+    try:
+        yield target
+    finally:
+        if cleanup is not None:
+            cleanup(target)
+
+
+def test_the_old_rows_are_what_the_fixture_says(old_database: str) -> None:
+    engine = make_engine(old_database)
+    try:
+        assert _counts(engine) == {
+            "units": 4, "clerks": 3, "cases": 2, "case_co_units": 1, "events": 4, "replies": 1,
+            "supervisions": 1, "ratings": 0, "extensions": 0, "instructions": 0, "pauses": 0,
+            "case_links": 0,
+        }
+    finally:
+        engine.dispose()
+
+
+def test_opening_an_old_database_upgrades_it_without_losing_a_row(old_database: str) -> None:
+    engine = make_engine(old_database)
+    before = _counts(engine)
+    engine.dispose()
+
+    store = open_store(old_database, create=False)
+    try:
+        assert schema_revision(store.engine) == head_revision()
+        assert "imports" in inspect(store.engine).get_table_names()
+        assert _counts(store.engine) == before
+        with store.session() as session:
+            case = svc.find_case(session, "OLD-0001")
+            # Times written as naive UTC by the old program read back as the same instants.
+            assert case.received_at == datetime(2025, 8, 2, 15, 30, tzinfo=SHANGHAI)
+            assert case.close_due_at == datetime(2025, 10, 9, 23, 59, 59, tzinfo=SHANGHAI)
+            assert (case.status, case.version, case.updated_by) == ("assigned", 3, "李受理")
+            assert case.body == "每逢下雨，小区门口道路积水严重。[bold]不是标记[/bold]"
+            history = svc.case_history(session, "OLD-0001")
+            assert [e.action for e in history] == ["receive", "accept", "assign"]
+            assert history[2].detail == {"lead": "市住房和城乡建设局", "co_units": ["市交通运输局"]}
+            other = svc.find_case(session, "OLD-0002")
+            assert other.extra == '{"source": "old"}'
+    finally:
+        store.close()
+
+
+def test_the_upgraded_database_keeps_working(old_database: str, rules: Any) -> None:
+    store = open_store(old_database)
+    try:
+        at = datetime(2025, 8, 5, 9, tzinfo=SHANGHAI)
+        with store.session() as session:
+            svc.acknowledge_case(session, svc.Desk(rules, FrozenClock(at), "赵住建"), "OLD-0001")
+        with store.session() as session:
+            desk = svc.Desk(rules, FrozenClock(at), "李受理")
+            new_id = svc.create_case(
+                session, desk,
+                svc.NewCase(
+                    channel="leader-board", title="新留言", body="升级后收到", received_at=at
+                ),
+            )
+            detail = svc.case_detail(session, rules, at, "OLD-0001")
+        assert detail.status == "acknowledged"
+        assert detail.co_units == ["市交通运输局"]
+        assert detail.version > 3
+        assert [s["note"] for s in detail.supervisions] == ["请加快办理"]
+        assert new_id == 3  # the id sequence continued after the old rows
+    finally:
+        store.close()
+
+
+def _caseworker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "caseworker", *args],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False,
+    )
+
+
+def test_init_upgrades_an_old_database_and_is_idempotent(
+    old_database: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ, "CASEWORKER_DB": old_database, "CASEWORKER_CLERK": "王督查",
+        "CASEWORKER_NOW": "2025-08-05T09:00:00+08:00",
+    }
+    first = _caseworker("init", env=env)
+    assert first.returncode == 0, first.stderr
+    assert f"database ready at schema {head_revision()}" in first.stdout
+    assert "first supervisor" not in first.stdout  # the old database already has clerks
+    engine = make_engine(old_database)
+    try:
+        after_first = _counts(engine)
+        second = _caseworker("init", env=env)
+        assert second.returncode == 0, second.stderr
+        assert second.stdout == first.stdout
+        assert _counts(engine) == after_first
+        assert after_first["cases"] == 2 and after_first["clerks"] == 3
+        assert schema_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_init_on_a_fresh_database_registers_the_first_supervisor_once(
+    database: str, tmp_path: Path
+) -> None:
+    # `database` names a fresh SQLite file or an already-migrated empty PostgreSQL database.
+    env = {**os.environ, "CASEWORKER_DB": database, "CASEWORKER_CLERK": "王督查"}
+    first = _caseworker("init", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "王督查 is registered as the first supervisor" in first.stdout
+    second = _caseworker("init", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "first supervisor" not in second.stdout
+    engine = make_engine(database)
+    try:
+        with engine.connect() as connection:
+            clerks = connection.execute(text("SELECT name, role FROM clerks")).all()
+        assert [tuple(c) for c in clerks] == [("王督查", "supervisor")]
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------- files that are not databases
+
+
+def test_a_file_that_is_not_a_database_is_refused_clearly(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    content = "这不是数据库\n" * 200
+    notes.write_text(content, encoding="utf-8")
+    with pytest.raises(StoreError) as refused:
+        open_store(str(notes))
+    message = str(refused.value)
+    assert message.startswith("cannot open database sqlite:///")
+    assert "notes.txt" in message and "file is not a database" in message
+    assert notes.read_text(encoding="utf-8") == content  # left untouched
+
+
+def test_a_missing_file_is_refused_without_create(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.sqlite"
+    with pytest.raises(StoreError, match=r"no database at .*nowhere\.sqlite; run `caseworker init`"):
+        open_store(str(missing), create=False)
+    assert not missing.exists()
+
+
+def test_a_database_with_cases_but_no_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "unversioned.sqlite"
+    engine = make_engine(str(path))
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="holds cases but no schema version; refusing"):
+        open_store(str(path))
+
+
+def test_upgrade_from_nothing_reaches_head(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "new.sqlite"))
+    try:
+        assert schema_revision(store.engine) == head_revision()
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    finally:
+        store.close()
