@@ -208,7 +208,8 @@ def test_a_file_that_is_not_a_database_is_refused_clearly(tmp_path: Path) -> Non
 
 def test_a_missing_file_is_refused_without_create(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.sqlite"
-    with pytest.raises(StoreError, match=r"no database at .*nowhere\.sqlite; run `caseworker init`"):
+    refusal = r"no database at .*nowhere\.sqlite; run `caseworker init`"
+    with pytest.raises(StoreError, match=refusal):
         open_store(str(missing), create=False)
     assert not missing.exists()
 
