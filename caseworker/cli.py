@@ -10,6 +10,7 @@ import typer
 
 from caseworker.commands import case as case_commands
 from caseworker.commands import setup as setup_commands
+from caseworker.commands import transfer as transfer_commands
 from caseworker.commands.common import parse_time
 from caseworker.config import Settings
 
@@ -79,6 +80,7 @@ def root(
 
 setup_commands.register(app)
 app.add_typer(case_commands.app, name="case", help="Act on one case, as the console would.")
+transfer_commands.register(app)
 
 
 def main() -> None:

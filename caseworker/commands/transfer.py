@@ -1,0 +1,170 @@
+"""`caseworker import`, `imports list` and `export`: files in and out, in bulk."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, Optional
+
+import typer
+
+from caseworker.commands.common import local, opened, parse_time
+
+imports_app = typer.Typer(help="Imports done so far: file, checksum, counts, who and when.")
+
+
+def import_cmd(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files to import (CSV, JSON Lines, XLSX, Open311 JSON).")],  # noqa: E501
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv, jsonl, xlsx or open311 (default: detected).")] = None,  # noqa: UP045, E501
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Text encoding (default: UTF-8 or GB18030, detected).")] = None,  # noqa: UP045, E501
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="Column mapping TOML (default: chosen by the headers).")] = None,  # noqa: UP045, E501
+    channel: Annotated[Optional[str], typer.Option("--channel", help="Channel for rows that name none.")] = None,  # noqa: UP045, E501
+    rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Where rejected rows go (default: next to the input).")] = None,  # noqa: UP045, E501
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")] = False,  # noqa: E501
+) -> None:
+    """Import messages from files; every row ends up a case or in the rejects file, with why."""
+    from caseworker.services.imports import ImportFailed, ImportOptions, run_import
+
+    if fmt is not None and fmt not in ("csv", "jsonl", "xlsx", "open311"):
+        _usage("--format must be csv, jsonl, xlsx or open311")
+    if rejects is not None and len(paths) > 1 and not rejects.is_dir():
+        _usage("with several files, --rejects must be a folder")
+    codes: list[int] = []
+    with opened(ctx) as store:
+        for path in paths:
+            options = ImportOptions(
+                format=fmt, encoding=encoding, mapping=mapping, channel=channel,
+                rejects=rejects, dry_run=dry_run,
+            )
+            try:
+                with _progress(path) as report:
+                    summary = run_import(store.store, store.desk(), path, options, report)
+            except ImportFailed as exc:
+                typer.echo(f"caseworker: {exc}", err=True)
+                codes.append(1)
+                continue
+            typer.echo(summary.line())
+            codes.append(summary.exit_code)
+    # 1 (a file could not be read at all) outranks 3 (some rows rejected), which outranks 0.
+    _exit(1 if 1 in codes else 3 if 3 in codes else 0)
+
+
+def _exit(code: int) -> NoReturn:
+    """Leave with `code` (SystemExit passes through the guard unchanged)."""
+    raise SystemExit(code)
+
+
+def _usage(message: str) -> NoReturn:
+    typer.echo(f"caseworker: {message}", err=True)
+    _exit(2)
+
+
+class _progress:
+    """A rich progress bar on stderr while importing, only when stderr is a terminal."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> Any:
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("rows"), console=Console(stderr=True), transient=True,
+        )
+        self.bar.start()
+        from rich.markup import escape
+
+        self.task = self.bar.add_task(escape(self.path.name), total=None)
+
+        def report(read: int, position: int, total: int) -> None:
+            self.bar.update(self.task, completed=read)
+
+        return report
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@imports_app.command("list")
+def imports_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
+) -> None:
+    """Show recorded imports, newest first."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from caseworker.services.imports import list_imports
+
+    with opened(ctx) as store, store.session() as session:
+        rows = list_imports(session, limit)
+    table = Table("id", "when", "file", "status", "read", "imported", "dup", "conflicts",
+                  "rejected", "who", "sha256", box=None)
+    for r in rows:
+        table.add_row(
+            str(r.id), local(r.started_at), escape(r.file_name), r.status, str(r.read),
+            str(r.imported), str(r.duplicates), str(r.conflicts), str(r.rejected),
+            escape(r.clerk), r.sha256[:12],
+        )
+    Console(highlight=False).print(table)
+
+
+def export_cmd(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="File to write (.jsonl, .csv or .xlsx).")],
+    fmt: Annotated[Optional[str], typer.Option("--format", help="jsonl, csv or xlsx (default: from the extension).")] = None,  # noqa: UP045, E501
+    status: Annotated[Optional[list[str]], typer.Option("--status", help="Only this status; repeat for more.")] = None,  # noqa: UP045, E501
+    unit: Annotated[Optional[str], typer.Option("--unit", help="Only cases led by this unit or a unit below it.")] = None,  # noqa: UP045, E501
+    channel: Annotated[Optional[str], typer.Option("--channel", help="Only this channel.")] = None,  # noqa: UP045
+    since: Annotated[Optional[str], typer.Option("--since", help="Received at or after (ISO 8601).")] = None,  # noqa: UP045, E501
+    until: Annotated[Optional[str], typer.Option("--until", help="Received before (ISO 8601).")] = None,  # noqa: UP045, E501
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only open cases past a deadline.")] = False,  # noqa: E501
+    redact: Annotated[bool, typer.Option("--redact", help="Mask mobiles, ID card numbers and e-mail addresses.")] = False,  # noqa: E501
+) -> None:
+    """Export cases: JSON Lines with everything attached, or one row a case in CSV / XLSX."""
+    from caseworker.services.exporting import EXPORT_FORMATS, ExportFilter, export_cases
+
+    chosen = fmt or {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}.get(
+        path.suffix.lower()
+    )
+    if chosen not in EXPORT_FORMATS:
+        _usage("say --format jsonl, csv or xlsx (or name the file .jsonl, .csv or .xlsx)")
+    assert chosen is not None
+    statuses = [s.strip() for item in status or [] for s in item.split(",") if s.strip()]
+    flt = ExportFilter(
+        statuses=statuses, unit=unit, channel=channel,
+        since=parse_time(since, "--since") if since else None,
+        until=parse_time(until, "--until") if until else None,
+        overdue=overdue,
+    )
+    with opened(ctx) as store:
+        try:
+            summary = export_cases(
+                store.store, path, fmt=chosen, flt=flt, now=store.now(), redact=redact
+            )
+        except OSError as exc:
+            typer.echo(f"caseworker: cannot write {path}: {exc.strerror}", err=True)
+            _exit(1)
+    if not redact:
+        typer.echo(
+            f"warning: {path} contains personal data (names, contacts, message text); "
+            "keep it safe or export with --redact",
+            err=True,
+        )
+    typer.echo(f"{summary.cases} cases exported to {path} ({chosen})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `import`, `imports list` and `export` to the root command."""
+    app.command("import")(import_cmd)
+    app.command("export")(export_cmd)
+    app.add_typer(imports_app, name="imports")

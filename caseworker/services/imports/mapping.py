@@ -1,0 +1,244 @@
+"""Which source column means which case field: built-in profiles chosen by headers, or TOML.
+
+A profile names, for every case field, the source columns it is read from (the first one that
+has a value; `body` joins all of them as paragraphs), which columns are kept as-is in the case's
+`extra` JSON, the channel to use when the file has none, and how its times are written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from caseworker.services.imports.normalise import (
+    SHANGHAI,
+    BadValue,
+    clean_cell,
+    clean_text,
+    parse_count,
+    parse_time,
+)
+
+FIELDS = (
+    "external_id", "channel", "title", "body", "received_at", "author", "contact", "addressee",
+    "region", "category", "kind", "urgency", "reply_text", "replied_at",
+)
+_KINDS = {
+    "投诉": "complaint", "求助": "help", "咨询": "inquiry", "建议": "suggestion",
+    "表扬": "praise",
+}
+_URGENT = {"urgent", "紧急", "加急", "特急", "绿色通道", "是", "yes", "true", "1"}
+
+
+class MappingError(Exception):
+    """A mapping file cannot be used, or no profile fits the file's headers (exit code 1)."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one layout of file maps onto cases."""
+
+    name: str
+    signature: tuple[str, ...]  # headers that must all be present for the profile to apply
+    fields: MappingABC[str, tuple[str, ...]]
+    extra: MappingABC[str, str] = field(default_factory=dict)  # extra key -> source column
+    counts: frozenset[str] = frozenset()  # extra keys holding whole numbers (votes)
+    channel: str | None = None
+    zone: tzinfo = SHANGHAI
+    date_formats: tuple[str, ...] = ()
+    own_export: bool = False  # our own JSON Lines export: restored with its whole history
+
+    def matches(self, columns: list[str]) -> bool:
+        present = set(columns)
+        return all(name in present for name in self.signature)
+
+
+@dataclass(frozen=True)
+class MappedRow:
+    """A row turned into case fields (not yet a case: the runner adds channel and clocks)."""
+
+    fields: dict[str, Any]
+    extra: dict[str, Any]
+
+
+# The 留言板 layout of the Teddy Cup data (and the message-board back office it came from).
+MESSAGE_BOARD = Profile(
+    name="message-board",
+    signature=("留言编号", "留言主题", "留言时间", "留言详情"),
+    fields={
+        "external_id": ("留言编号",),
+        "author": ("留言用户",),
+        "title": ("留言主题",),
+        "received_at": ("留言时间",),
+        "body": ("留言详情",),
+        "category": ("一级分类", "一级标签"),
+        "reply_text": ("答复意见",),
+        "replied_at": ("答复时间",),
+        "addressee": ("留言对象",),
+        "channel": ("渠道",),
+    },
+    extra={"likes": "点赞数", "dislikes": "反对数"},
+    counts=frozenset({"likes", "dislikes"}),
+    channel="leader-board",
+)
+
+# Open311 GeoReport v2 service requests.
+OPEN311 = Profile(
+    name="open311",
+    signature=("service_request_id", "requested_datetime"),
+    fields={
+        "external_id": ("service_request_id",),
+        "title": ("service_name",),
+        "body": ("description",),
+        "received_at": ("requested_datetime",),
+        "category": ("service_name",),
+        "region": ("zipcode",),
+    },
+    extra={
+        "source_status": "status", "status_notes": "status_notes",
+        "service_code": "service_code", "agency_responsible": "agency_responsible",
+        "expected_datetime": "expected_datetime", "updated_datetime": "updated_datetime",
+        "address": "address", "lat": "lat", "long": "long", "attributes": "attributes",
+        "extended_attributes": "extended_attributes", "notes": "notes", "media_url": "media_url",
+    },
+    channel="hotline-12345",
+)
+
+# Our own CSV / XLSX export (one row a case): re-imported as received cases.
+OWN_TABLE = Profile(
+    name="caseworker-table",
+    signature=("channel", "external_id", "title", "body", "received_at", "status"),
+    fields={name: (name,) for name in FIELDS if name not in ("reply_text", "replied_at")},
+)
+
+# Our own JSON Lines export: every line a case with its records and history.
+OWN_EXPORT = Profile(
+    name="caseworker-export",
+    signature=("caseworker_export",),
+    fields={},
+    own_export=True,
+)
+
+BUILT_IN = (OWN_EXPORT, MESSAGE_BOARD, OPEN311, OWN_TABLE)
+
+
+def choose_profile(columns: list[str], first: MappingABC[str, Any] | None = None) -> Profile:
+    """The built-in profile whose headers the file has; refuses with the headers it saw."""
+    keys = list(columns) + list(first or {})
+    for profile in BUILT_IN:
+        if profile.matches(keys):
+            return profile
+    shown = ", ".join(columns[:12]) + (" …" if len(columns) > 12 else "")
+    raise MappingError(
+        f"no mapping profile fits the columns ({shown}); write one and pass --mapping FILE.toml "
+        "(examples in data/mappings/)"
+    )
+
+
+def load_mapping(path: Path) -> Profile:
+    """A profile from a TOML file (see data/mappings/ for examples)."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MappingError(f"cannot read mapping {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MappingError(f"mapping {path.name} is not valid TOML: {exc}") from None
+    raw_fields = doc.get("fields")
+    if not isinstance(raw_fields, dict) or not raw_fields:
+        raise MappingError(f"mapping {path.name}: needs a [fields] table")
+    fields: dict[str, tuple[str, ...]] = {}
+    for name, source in raw_fields.items():
+        if name not in FIELDS:
+            raise MappingError(
+                f"mapping {path.name}: unknown field {name!r}; known: {', '.join(FIELDS)}"
+            )
+        columns = (source,) if isinstance(source, str) else tuple(source)
+        if not columns or not all(isinstance(c, str) and c for c in columns):
+            raise MappingError(f"mapping {path.name}: field {name} needs column names")
+        fields[name] = columns
+    if "received_at" not in fields or not ({"title", "body"} & set(fields)):
+        raise MappingError(f"mapping {path.name}: must map received_at and title or body")
+    extra = doc.get("extra", {})
+    if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
+        raise MappingError(f"mapping {path.name}: [extra] maps names to column names")
+    zone_name = doc.get("timezone", "Asia/Shanghai")
+    try:
+        zone: tzinfo = ZoneInfo(str(zone_name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise MappingError(f"mapping {path.name}: unknown timezone {zone_name!r}") from None
+    signature = doc.get("match", [c[0] for c in fields.values()])
+    formats = doc.get("date_formats", [])
+    if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
+        raise MappingError(f"mapping {path.name}: date_formats is a list of strptime patterns")
+    return Profile(
+        name=str(doc.get("name", path.stem)),
+        signature=tuple(signature),
+        fields=fields,
+        extra=dict(extra),
+        counts=frozenset(doc.get("counts", [])),
+        channel=doc.get("channel"),
+        zone=zone,
+        date_formats=tuple(formats),
+    )
+
+
+def map_row(profile: Profile, values: MappingABC[str, Any]) -> MappedRow:
+    """Read one row's case fields; BadValue names the column that cannot be read."""
+    out: dict[str, Any] = {}
+    for name, columns in profile.fields.items():
+        if name == "body":
+            parts = [clean_text(values.get(c)) for c in columns]
+            out[name] = "\n".join(p for p in parts if p)
+            continue
+        raw = next((values[c] for c in columns if _present(values.get(c))), None)
+        column = next((c for c in columns if _present(values.get(c))), columns[0])
+        if name in ("received_at", "replied_at"):
+            try:
+                out[name] = parse_time(raw, zone=profile.zone, formats=profile.date_formats)
+            except BadValue as exc:
+                raise BadValue(f"{column}: {exc}") from None
+        elif name in ("title", "reply_text"):
+            out[name] = clean_text(raw)
+        else:
+            out[name] = clean_cell(raw)
+    if out.get("kind"):
+        kind = str(out["kind"])
+        out["kind"] = _KINDS.get(kind, kind)
+    if out.get("urgency"):
+        out["urgency"] = "urgent" if str(out["urgency"]).lower() in _URGENT else "normal"
+    extra: dict[str, Any] = {}
+    for key, column in profile.extra.items():
+        raw = values.get(column)
+        if not _present(raw):
+            continue
+        if key in profile.counts:
+            try:
+                extra[key] = parse_count(raw)
+            except BadValue as exc:
+                raise BadValue(f"{column}: {exc}") from None
+        elif isinstance(raw, str):
+            extra[key] = clean_text(raw)
+        elif isinstance(raw, datetime):
+            extra[key] = raw.isoformat()
+        else:
+            extra[key] = raw
+    return MappedRow(out, extra)
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def fingerprint(
+    title: str, body: str, received_at: datetime, author: str | None, category: str | None
+) -> str:
+    """What makes two rows with one key "the same message": the text, time, author, category."""
+    doc = [title, body, received_at.astimezone(UTC).isoformat(), author or "", category or ""]
+    return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode("utf-8")).hexdigest()

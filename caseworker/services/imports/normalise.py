@@ -1,0 +1,109 @@
+"""Cleaning what real files contain: padded text, dates in several styles, Excel serials."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Whitespace that pads cells in exported spreadsheets: ASCII blanks, full-width spaces, NBSP.
+_PAD = " \t\r\n\u3000\u00a0\ufeff\u200b"
+_INLINE_RUN = re.compile(r"[ \t\u00a0]{2,}")
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_DATE = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[ T]+(\d{1,2})(?:[:时](\d{1,2}))?(?:[:分](\d{1,2}))?(?:[.,](\d{1,6}))?\s*秒?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+class BadValue(ValueError):
+    """A cell that cannot be read as what its column means; the message is the reject reason."""
+
+
+def clean_text(value: Any) -> str:
+    """Text with padding removed around it and around each line, paragraph breaks kept.
+
+    Message boards export bodies as `\\n\\t\\t\\t…` + text + `\\n\\t\\t…`; the full-width
+    spaces that indent a Chinese paragraph are padding too. Blank lines between paragraphs
+    collapse to one line break, so a paragraph break survives but the padding does not.
+    """
+    if value is None:
+        return ""
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_INLINE_RUN.sub(" ", line.strip(_PAD)) for line in text.split("\n")]
+    return "\n".join(line for line in lines if line)
+
+
+def clean_cell(value: Any) -> str | None:
+    """A short field (name, id, category): one line, padding removed; empty means missing."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # an id typed into Excel comes back as 37042.0
+    text = " ".join(clean_text(value).split())
+    return text or None
+
+
+def parse_time(
+    value: Any, *, zone: tzinfo = SHANGHAI, formats: tuple[str, ...] = ()
+) -> datetime | None:
+    """An aware time from a cell: text in the common styles, a datetime, or an Excel serial.
+
+    Naive times are taken in `zone` (Asia/Shanghai unless a mapping says otherwise). Returns
+    None for an empty cell; raises BadValue with a reason for anything else it cannot read.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    if isinstance(value, bool):
+        raise BadValue(f"{value!r} is not a time")
+    if isinstance(value, int | float):
+        if 1 <= value < 2958466:  # Excel's serial day numbers, 1900-01-01 .. 9999-12-31
+            naive = _EXCEL_EPOCH + timedelta(days=float(value))
+            return naive.replace(microsecond=0, tzinfo=zone)
+        raise BadValue(f"{value!r} is not a time")
+    text = clean_cell(value)
+    if text is None:
+        return None
+    for fmt in formats:
+        try:
+            parsed = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
+    match = _DATE.match(text)
+    if match is None:
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return parse_time(float(text), zone=zone)
+        raise BadValue(f"cannot read {text!r} as a time")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    try:
+        naive = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+        )
+    except ValueError:
+        raise BadValue(f"{text!r} is not a real date") from None
+    if offset is None:
+        return naive.replace(tzinfo=zone)
+    if offset == "Z":
+        return naive.replace(tzinfo=UTC)
+    return datetime.fromisoformat(naive.isoformat() + offset[:3] + ":" + offset[-2:])
+
+
+def parse_count(value: Any) -> int | None:
+    """A whole number such as a vote count; empty is None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise BadValue(f"{value!r} is not a number") from None
+    if not number.is_integer():
+        raise BadValue(f"{value!r} is not a whole number")
+    return int(number)

@@ -1,0 +1,236 @@
+"""Restoring our own JSON Lines export: each case with its records and its whole history.
+
+Cases come back with the states, times and deadlines they were exported with (nothing is
+recomputed, so the round trip is exact); units and clerks named in the export's first line are
+created when the target database lacks them; links between cases are resolved by (channel,
+external id) once every case is in, and again on a re-run after an interruption.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Table, insert, update
+from sqlmodel import Session, col, select
+
+from caseworker.domain.errors import InvalidInput
+from caseworker.services.exporting import CHILDREN, MARK, VERSION
+from caseworker.store.models import CaseRow, ClerkRow, LinkRow, Unit
+from caseworker.store.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from caseworker.services.imports.runner import Prepared
+
+Key = tuple[str, str]
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _fk_target(column: Any) -> str | None:
+    for fk in column.foreign_keys:
+        return str(fk.column.table.name)
+    return None
+
+
+def _time(value: Any, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"{name}: {value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{name}: {value!r} has no UTC offset")
+    return parsed
+
+
+class Restorer:
+    """Turns exported records back into rows; holds the names it has resolved so far."""
+
+    def __init__(self, actor: str) -> None:
+        self.actor = actor
+        self.meta: dict[str, Any] = {}
+        self.meta_done = False
+        self.units: dict[str, int] = {}
+        self.clerks: dict[str, int] = {}
+        self.pending: list[tuple[Key, dict[str, Any]]] = []  # (case key, its exported doc)
+
+    # ------------------------------------------------------------ reading
+
+    @staticmethod
+    def is_meta(values: dict[str, Any]) -> bool:
+        return "meta" in values and MARK in values
+
+    def remember_meta(self, values: dict[str, Any]) -> None:
+        self.meta = dict(values.get("meta") or {})
+
+    def case_of(self, values: dict[str, Any]) -> tuple[CaseRow, dict[str, Any]]:
+        """The case row (without references, resolved at insert) and the whole record."""
+        if values.get(MARK) != VERSION:
+            raise InvalidInput(f"not a version {VERSION} export record")
+        doc = values.get("case")
+        if not isinstance(doc, dict):
+            raise InvalidInput("an export record without its case")
+        fields = self._values(doc, CaseRow, {}, {})
+        for name in ("channel", "external_id", "title", "body", "status", "received_at"):
+            if fields.get(name) in (None, ""):
+                raise InvalidInput(f"case field {name} is missing")
+        fields.pop("id", None)
+        return CaseRow(**fields), values
+
+    def _values(
+        self, doc: dict[str, Any], model: Any, units: dict[str, int], clerks: dict[str, int],
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for column in _table(model).columns:
+            name = column.name
+            target = _fk_target(column)
+            if target is not None:
+                short = name[:-3] if name.endswith("_id") else name
+                ref = doc.get(short)
+                if target == "units":
+                    out[name] = units.get(str(ref)) if ref is not None else None
+                elif target == "clerks":
+                    out[name] = clerks.get(str(ref)) if ref is not None else None
+                else:
+                    out[name] = None  # cases: resolved by key later (case_id: set by caller)
+                continue
+            if name not in doc:
+                continue
+            value = doc[name]
+            if isinstance(column.type, UTCDateTime):
+                out[name] = _time(value, name)
+            elif name in ("extra", "detail"):
+                out[name] = json.dumps(value, ensure_ascii=False) if value is not None else None
+            else:
+                out[name] = value
+        return out
+
+    # ------------------------------------------------------------ writing
+
+    def _ensure_names(self, session: Session) -> None:
+        """Units and clerks of the export that this database lacks, created once."""
+        if self.meta_done:
+            return
+        by_code = {u.code: u for u in session.exec(select(Unit)).all()}
+        for entry in self.meta.get("units", []):
+            if entry["code"] not in by_code:
+                unit = Unit(code=entry["code"], name=entry["name"], level=entry["level"],
+                            active=bool(entry.get("active", True)))
+                session.add(unit)
+                by_code[unit.code] = unit
+        session.flush()
+        for entry in self.meta.get("units", []):
+            unit = by_code[entry["code"]]
+            if unit.parent_id is None and entry.get("parent") in by_code:
+                unit.parent_id = by_code[entry["parent"]].id
+        clerks = {c.name for c in session.exec(select(ClerkRow)).all()}
+        for entry in self.meta.get("clerks", []):
+            if entry["name"] not in clerks:
+                unit_ref = entry.get("unit")
+                session.add(ClerkRow(
+                    name=entry["name"], role=entry["role"],
+                    unit_id=by_code[unit_ref].id if unit_ref in by_code else None,
+                    active=bool(entry.get("active", True)),
+                ))
+        session.flush()
+        self.units = {c: i for i, c in session.exec(select(Unit.id, Unit.code)).all() if i}
+        self.clerks = {n: i for i, n in session.exec(select(ClerkRow.id, ClerkRow.name)).all() if i}
+        self.meta_done = True
+
+    def note_existing(self, doc: dict[str, Any] | None, case_id: int | None) -> None:
+        """A case already here (a re-run): its links may still be missing."""
+        if doc is not None and _has_links(doc):
+            case = doc["case"]
+            self.pending.append(((case["channel"], case["external_id"]), doc))
+
+    def insert(self, session: Session, fresh: list[Prepared]) -> None:
+        from caseworker.services.imports.runner import _insert_cases
+
+        self._ensure_names(session)
+        for item in fresh:
+            doc = item.restore or {}
+            lead = doc["case"].get("lead_unit")
+            item.case.lead_unit_id = self.units.get(str(lead)) if lead else None
+            item.case.repeat_of_id = item.case.merged_into_id = None
+        ids = _insert_cases(session, [p.case for p in fresh])
+        for key, model in CHILDREN.items():
+            if key == "links":
+                continue
+            rows = []
+            for cid, item in zip(ids, fresh, strict=True):
+                for child in (item.restore or {}).get(key, []):
+                    values = self._values(child, model, self.units, self.clerks)
+                    values.pop("id", None)
+                    values["case_id"] = cid
+                    rows.append(values)
+            if rows:
+                session.connection().execute(insert(_table(model)), rows)
+        for item in fresh:
+            if item.restore is not None and _has_links(item.restore):
+                self.pending.append((item.key, item.restore))
+
+    def finish(self, session: Session) -> None:
+        """Resolve repeat / merge references and link records, adding only what is missing."""
+        if not self.pending:
+            return
+        self._ensure_names(session)
+        wanted: set[Key] = set()
+        for key, doc in self.pending:
+            wanted.add(key)
+            case = doc["case"]
+            for ref in (case.get("repeat_of"), case.get("merged_into")):
+                if ref:
+                    wanted.add((ref[0], ref[1]))
+            for link in doc.get("links", []):
+                if link.get("target"):
+                    wanted.add((link["target"][0], link["target"][1]))
+        ids: dict[Key, int] = {}
+        for channel in {k[0] for k in wanted}:
+            exts = [k[1] for k in wanted if k[0] == channel]
+            for cid, ext in session.exec(
+                select(CaseRow.id, CaseRow.external_id).where(
+                    CaseRow.channel == channel, col(CaseRow.external_id).in_(exts)
+                )
+            ).all():
+                ids[(channel, ext)] = cid or 0
+        cases = _table(CaseRow)
+        for key, doc in self.pending:
+            cid = ids.get(key)
+            if cid is None:
+                continue
+            case = doc["case"]
+            refs = {
+                name: ids.get((ref[0], ref[1])) if ref else None
+                for name, ref in (("repeat_of_id", case.get("repeat_of")),
+                                  ("merged_into_id", case.get("merged_into")))
+            }
+            session.connection().execute(
+                update(cases).where(cases.c.id == cid).values(**refs)
+            )
+            have = {
+                (t, k) for t, k in session.exec(
+                    select(LinkRow.target_id, LinkRow.kind).where(LinkRow.case_id == cid)
+                ).all()
+            }
+            for link in doc.get("links", []):
+                ref = link.get("target")
+                target = ids.get((ref[0], ref[1])) if ref else None
+                if target is None or (target, link["kind"]) in have:
+                    continue
+                values = self._values(link, LinkRow, self.units, self.clerks)
+                values.pop("id", None)
+                values.update(case_id=cid, target_id=target)
+                session.connection().execute(insert(_table(LinkRow)), [values])
+        self.pending.clear()
+
+
+def _has_links(doc: dict[str, Any]) -> bool:
+    case = doc.get("case") or {}
+    return bool(doc.get("links") or case.get("repeat_of") or case.get("merged_into"))
