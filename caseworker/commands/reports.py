@@ -1,0 +1,489 @@
+"""`caseworker report overdue|rates` and `caseworker supervise --overdue`, for supervisors.
+
+The services compute; this module only parses options and writes a table, CSV, JSON or XLSX.
+Heavy modules (SQLModel, the services, openpyxl) are imported inside the commands, so the
+morning `report overdue` in cron starts quickly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from caseworker.commands.common import SHANGHAI, fail, local, opened, parse_time, to_json
+
+if TYPE_CHECKING:
+    from caseworker.commands.common import Opened
+    from caseworker.services.reports import OverdueReport, RateRow, RatesReport
+
+EXIT_OVERDUE = 4  # `--fail-if-any`: something is overdue (for cron and monitoring)
+FORMATS = ("table", "csv", "json", "xlsx")
+STAGES = ("assign", "reply", "close")
+PERIODS = ("week", "month", "quarter")
+SUPERVISION_ZH = {"remind": "催办", "flag": "挂牌督办", "summon": "约谈"}
+STAGE_ZH = {"assign": "受理", "reply": "答复", "close": "办结"}
+SUPERVISION_SHORT_ZH = {"remind": "催办", "flag": "挂牌", "summon": "约谈"}
+
+report_app = typer.Typer(no_args_is_help=True)
+
+AsOf = Annotated[
+    Optional[str],  # noqa: UP045  (typer needs Optional here on 3.11)
+    typer.Option("--as-of", help="Report as of this time (default: now)."),
+]
+UnitOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--unit", help="Only this unit and the units below it (code or name)."),
+]
+ChannelOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--channel", help="Only cases from this channel (code, see data/policy.toml)."),
+]
+Format = Annotated[str, typer.Option("--format", help="table, csv, json or xlsx.")]
+Output = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("-o", "--output", help="Write to this file instead of the terminal."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add `report` and `supervise` to the root command."""
+    app.add_typer(report_app, name="report", help="Supervisor reports: overdue cases, rankings.")
+    app.command("supervise")(supervise)
+
+
+def _check_format(fmt: str, output: Path | None) -> None:
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
+    if fmt == "xlsx" and output is None:
+        raise typer.BadParameter("--format xlsx writes a file: give -o PATH")
+
+
+def _scope(store: Opened, session: Any, unit: str | None, channel: str | None) -> list[int] | None:
+    """The unit ids of `--unit`'s subtree (None: every unit), after checking `--channel`."""
+    from caseworker.domain.errors import DomainError
+    from caseworker.services.people import find_unit, subtree_ids
+
+    if channel is not None and channel not in store.rules.policy.channels:
+        fail(f"unknown channel {channel!r}; known: {', '.join(store.rules.policy.channels)}")
+    if unit is None:
+        return None
+    try:
+        row = find_unit(session, unit)
+    except DomainError as exc:
+        fail(str(exc))
+    assert row.id is not None
+    return subtree_ids(session, row.id)
+
+
+def _write(text: str, output: Path | None, *, bom: bool = False) -> None:
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        output.write_text(text, encoding="utf-8-sig" if bom else "utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}")
+    typer.echo(f"written to {output}", err=True)
+
+
+def _save_xlsx(sheets: dict[str, list[list[Any]]], output: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append([_cell(value) for value in row])
+    try:
+        book.save(output)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}")
+    typer.echo(f"written to {output}", err=True)
+
+
+def _cell(value: Any) -> Any:
+    """Times as Shanghai wall-clock text, so a spreadsheet shows what the terminal shows."""
+    if isinstance(value, datetime):
+        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
+def _csv(sections: list[list[list[Any]]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for n, rows in enumerate(sections):
+        if n:
+            writer.writerow([])
+        writer.writerows([[_cell(v) for v in row] for row in rows])
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- report overdue
+
+CASE_COLUMNS = (
+    "id", "external_id", "title", "channel", "lead_unit", "stage", "due_at",
+    "overdue_working_days", "overdue_days", "supervision", "repeats",
+)
+UNIT_COLUMNS = ("unit", "overdue", "max_overdue_working_days", "total_overdue_working_days")
+
+
+def overdue_json(report: OverdueReport) -> dict[str, Any]:
+    """The JSON shape of the issue: as_of, cases, by_unit."""
+    return {
+        "as_of": report.as_of,
+        "cases": [
+            {
+                "id": r.id, "external_id": r.external_id, "title": r.title, "channel": r.channel,
+                "lead_unit": r.lead_unit, "stage": r.stage, "due_at": r.due_at,
+                "overdue_working_days": r.overdue_working_days, "overdue_days": r.overdue_days,
+                "supervision": r.supervision, "repeats": r.repeats,
+            }
+            for r in report.cases
+        ],
+        "by_unit": [
+            {
+                "unit": u.unit, "overdue": u.overdue,
+                "max_overdue_working_days": u.max_overdue_working_days,
+                "total_overdue_working_days": u.total_overdue_working_days,
+            }
+            for u in report.by_unit
+        ],
+    }
+
+
+def _overdue_tables(report: OverdueReport) -> tuple[list[list[Any]], list[list[Any]]]:
+    doc = overdue_json(report)
+    cases = [list(CASE_COLUMNS)] + [[c[k] for k in CASE_COLUMNS] for c in doc["cases"]]
+    units = [list(UNIT_COLUMNS)] + [[u[k] for k in UNIT_COLUMNS] for u in doc["by_unit"]]
+    return cases, units
+
+
+def _print_overdue(report: OverdueReport, zh: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    when = local(report.as_of)
+    console.print(
+        Text(
+            f"逾期案件 截至 {when}：{len(report.cases)} 件" if zh
+            else f"Overdue as of {when} (Asia/Shanghai): {len(report.cases)} cases",
+            style="bold",
+        )
+    )
+    if not report.cases:
+        return
+    heads = (
+        ("编号", "外部编号", "标题", "承办单位", "环节", "期限", "工作日", "天数", "督办", "重复")
+        if zh
+        else ("id", "ext id", "title", "lead unit", "stage", "due", "wd", "days", "sup", "rep")
+    )
+    # Every column has a fixed width and one space after it, so the row fits the terminal
+    # (80 columns at least) and only the title takes what is left, cut with an ellipsis. Rich
+    # measures CJK characters as two cells, which keeps Chinese columns aligned.
+    widths = [7, 8, 0, 10, 4, 11, 6, 4, 4, 4] if zh else [7, 8, 0, 10, 6, 11, 4, 4, 6, 3]
+    widths[2] = max(8, console.width - sum(widths) - len(widths))
+    table = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False, header_style="bold")
+    for n, (head, width) in enumerate(zip(heads, widths, strict=True)):
+        table.add_column(
+            head, width=width, overflow="ellipsis", no_wrap=True,
+            justify="right" if n in (0, 6, 7, 9) else "left",
+        )
+    for r in report.cases:
+        sup = r.supervision or ""
+        table.add_row(
+            str(r.id), Text(r.external_id), Text(r.title), Text(r.lead_unit or "—"),
+            STAGE_ZH[r.stage] if zh else r.stage,
+            local(r.due_at, "%m-%d %H:%M"), str(r.overdue_working_days), str(r.overdue_days),
+            SUPERVISION_SHORT_ZH.get(sup, sup) if zh else sup,
+            str(r.repeats) if r.repeats else "",
+        )
+    console.print(table)
+    summary = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    for n, head in enumerate(
+        ("承办单位", "逾期件数", "最长工作日", "合计工作日") if zh
+        else ("lead unit", "overdue", "worst wd", "total wd")
+    ):
+        summary.add_column(head, justify="left" if n == 0 else "right", max_width=30 if n == 0
+                           else None, overflow="ellipsis", no_wrap=True)
+    for u in report.by_unit:
+        summary.add_row(
+            Text(u.unit), str(u.overdue), str(u.max_overdue_working_days),
+            str(u.total_overdue_working_days),
+        )
+    console.print()
+    console.print(summary)
+
+
+@report_app.command("overdue")
+def report_overdue(
+    ctx: typer.Context,
+    as_of: AsOf = None,
+    unit: UnitOpt = None,
+    channel: ChannelOpt = None,
+    stage: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--stage", help="Only cases late in this stage: assign, reply or close."),
+    ] = None,
+    fmt: Format = "table",
+    output: Output = None,
+    fail_if_any: Annotated[
+        bool, typer.Option("--fail-if-any", help="Exit with status 4 when anything is overdue.")
+    ] = False,
+) -> None:
+    """Every overdue case, the late stage and by how many working days; then a summary by unit."""
+    _check_format(fmt, output)
+    if stage is not None and stage not in STAGES:
+        raise typer.BadParameter(f"--stage must be one of {', '.join(STAGES)}")
+    moment = parse_time(as_of, "--as-of") if as_of else None
+    from caseworker.domain.deadlines import Stage
+    from caseworker.services.reports import overdue_report
+
+    with opened(ctx) as store, store.session() as session:
+        unit_ids = _scope(store, session, unit, channel)
+        report = overdue_report(
+            session, store.rules.calendar, as_of=moment or store.now(), unit_ids=unit_ids,
+            channel=channel, stage=Stage(stage) if stage else None,
+        )
+        zh = store.settings.language == "zh"
+    if fmt == "json":
+        _write(to_json(overdue_json(report)) + "\n", output)
+    elif fmt == "csv":
+        _write(_csv(list(_overdue_tables(report))), output, bom=output is not None)
+    elif fmt == "xlsx":
+        assert output is not None
+        cases, units = _overdue_tables(report)
+        _save_xlsx({"overdue": cases, "by unit": units}, output)
+    else:
+        if output is not None:
+            fail("--format table prints to the terminal; use csv, json or xlsx with -o", 2)
+        _print_overdue(report, zh)
+    if fail_if_any and report.cases:
+        # SystemExit, not typer.Exit: the guarded entry point runs Click without standalone
+        # mode, where an Exit's code is returned and lost; cron must see the 4.
+        raise SystemExit(EXIT_OVERDUE)
+
+
+# ---------------------------------------------------------------- report rates
+
+RATE_HEADS_ZH = {
+    "timely_acceptance": "及时受理", "reply_rate": "答复", "on_time_close": "按期办结",
+    "satisfaction": "满意", "rating_rate": "参评", "repeat_rate": "重复",
+}
+
+
+def _rate_json(row: RateRow) -> dict[str, Any]:
+    c, m = row.counts, row.measures
+    return {
+        "rank": row.rank,
+        "unit": row.unit,
+        "level": row.level,
+        "received": c.received,
+        "accepted": c.accepted,
+        "closed": c.closed,
+        "average_handling_workdays": (
+            round(m.average_handling_workdays, 2) if m.average_handling_workdays is not None
+            else None
+        ),
+        "handling_workdays": c.handling_workdays,
+        "overdue": c.overdue,
+        "overdue_workdays": c.overdue_workdays,
+        "rates": {
+            code: {
+                "numerator": rate.numerator,
+                "denominator": rate.denominator,
+                "value": round(rate.value, 4) if rate.value is not None else None,
+            }
+            for code, rate in m.rates.items()
+        },
+    }
+
+
+def rates_json(report: RatesReport) -> dict[str, Any]:
+    return {
+        "period": report.period,
+        "start": report.start,
+        "end": report.end,
+        "as_of": report.as_of,
+        "rule_version": report.rule_version,
+        "level": report.level,
+        "definitions": report.definitions,
+        "units": [_rate_json(r) for r in report.rows],
+        "total": _rate_json(report.total),
+    }
+
+
+def _rates_rows(report: RatesReport) -> list[list[Any]]:
+    from caseworker.domain.measures import MEASURE_CODES
+
+    head = ["rank", "unit", "level", "received", "accepted", "closed"]
+    for code in MEASURE_CODES:
+        head += [f"{code}_numerator", f"{code}_denominator", code]
+    head += ["average_handling_workdays", "overdue", "overdue_workdays", "rule_version"]
+    rows: list[list[Any]] = [head]
+    for row in [*report.rows, report.total]:
+        doc = _rate_json(row)
+        line = [doc["rank"], doc["unit"], doc["level"], doc["received"], doc["accepted"],
+                doc["closed"]]
+        for code in MEASURE_CODES:
+            rate = doc["rates"][code]
+            line += [rate["numerator"], rate["denominator"], rate["value"]]
+        line += [doc["average_handling_workdays"], doc["overdue"], doc["overdue_workdays"],
+                 report.rule_version]
+        rows.append(line)
+    return rows
+
+
+def _print_rates(report: RatesReport, zh: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from caseworker.domain.measures import MEASURE_CODES
+
+    console = Console(highlight=False)
+    last = date.fromordinal(report.end.toordinal() - 1)
+    console.print(
+        Text(
+            f"{report.start} – {last} ({report.period}), as of {local(report.as_of)}; "
+            f"{report.rule_version}",
+            style="bold",
+        )
+    )
+    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("单位" if zh else "unit", max_width=12, overflow="ellipsis", no_wrap=True)
+    table.add_column("受理" if zh else "recv", justify="right")
+    for code in MEASURE_CODES:
+        table.add_column(RATE_HEADS_ZH[code] if zh else code.replace("_", " "), justify="right")
+    table.add_column("工作日" if zh else "avg wd", justify="right")
+    table.add_column("逾期" if zh else "late", justify="right")
+    for row in [*report.rows, report.total]:
+        cells: list[Any] = [
+            str(row.rank) if row.rank is not None else "", Text(row.unit),
+            str(row.counts.received),
+        ]
+        for code in MEASURE_CODES:
+            rate = row.measures.rates[code]
+            cells.append(f"{rate.percent()}\n{rate.numerator}/{rate.denominator}")
+        average = row.measures.average_handling_workdays
+        cells.append(f"{average:.1f}" if average is not None else "—")
+        cells.append(str(row.counts.overdue))
+        table.add_row(*cells, end_section=row is report.rows[-1] if report.rows else False)
+    console.print(table)
+
+
+@report_app.command("rates")
+def report_rates(
+    ctx: typer.Context,
+    period: Annotated[str, typer.Option("--period", help="week, month or quarter.")] = "month",
+    at: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--at", help="A day in the period (YYYY-MM-DD; default: today)."),
+    ] = None,
+    level: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--level", help="Rank the units of one level, each with its subtree."),
+    ] = None,
+    fmt: Format = "table",
+    output: Output = None,
+) -> None:
+    """Each unit's rates for a period with numerators, denominators and the rule version, ranked."""
+    _check_format(fmt, output)
+    if period not in PERIODS:
+        raise typer.BadParameter(f"--period must be one of {', '.join(PERIODS)}")
+    day: date | None = None
+    if at is not None:
+        try:
+            day = date.fromisoformat(at.strip())
+        except ValueError:
+            raise typer.BadParameter(f"--at {at!r} is not a date (YYYY-MM-DD)") from None
+    from caseworker.domain.measures import Period
+    from caseworker.services.people import UNIT_LEVELS
+    from caseworker.services.reports import unit_rates
+
+    if level is not None and level not in UNIT_LEVELS:
+        raise typer.BadParameter(f"--level must be one of {', '.join(UNIT_LEVELS)}")
+    with opened(ctx) as store, store.session() as session:
+        now = store.now()
+        report = unit_rates(
+            session, store.rules, period=Period(period),
+            at=day or now.astimezone(SHANGHAI).date(), now=now, level=level,
+        )
+        zh = store.settings.language == "zh"
+    if fmt == "json":
+        _write(to_json(rates_json(report)) + "\n", output)
+    elif fmt == "csv":
+        _write(_csv([_rates_rows(report)]), output, bom=output is not None)
+    elif fmt == "xlsx":
+        assert output is not None
+        definitions = [["measure", "definition"], ["rule_version", report.rule_version]]
+        definitions += [[code, text] for code, text in report.definitions.items()]
+        _save_xlsx({"rates": _rates_rows(report), "definitions": definitions}, output)
+    else:
+        if output is not None:
+            fail("--format table prints to the terminal; use csv, json or xlsx with -o", 2)
+        _print_rates(report, zh)
+
+
+# ---------------------------------------------------------------- supervise --overdue
+
+
+def supervise(
+    ctx: typer.Context,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Chase every overdue case by how late it is.")
+    ] = False,
+    unit: UnitOpt = None,
+    channel: ChannelOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be recorded; record nothing.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """督办: record 催办 / 挂牌督办 / 约谈 on overdue cases by the policy thresholds; idempotent."""
+    if not overdue:
+        fail("say what to supervise: --overdue (one case: `caseworker case supervise`)", 2)
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter("--format must be text or json")
+    from dataclasses import asdict
+
+    from caseworker.domain.errors import DomainError
+    from caseworker.services.reports import supervise_overdue
+
+    with opened(ctx) as store, store.session() as session:
+        unit_ids = _scope(store, session, unit, channel)
+        try:
+            done = supervise_overdue(
+                session, store.desk(), unit_ids=unit_ids, channel=channel, dry_run=dry_run
+            )
+        except DomainError as exc:
+            fail(str(exc))
+        thresholds = store.rules.policy.supervision
+    if fmt == "json":
+        typer.echo(to_json({"dry_run": dry_run, "records": [asdict(d) for d in done]}))
+        return
+    verb = "would record" if dry_run else "recorded"
+    for d in done:
+        before = f" (was {SUPERVISION_ZH[d.previous]})" if d.previous else ""
+        typer.echo(
+            f"case {d.case_id} ({d.external_id}), {d.lead_unit or '未交办'}: {verb} "
+            f"{SUPERVISION_ZH[d.level]}{before}; {d.stage} overdue "
+            f"{d.overdue_working_days} working days"
+        )
+    if done:
+        summary = "would be recorded (dry run)" if dry_run else "recorded"
+        typer.echo(f"{len(done)} supervision record(s) {summary}")
+    else:
+        typer.echo(
+            "nothing to do: every overdue case already has the level it has earned "
+            f"(催办 from {thresholds.remind}, 挂牌督办 from {thresholds.flag}, 约谈 from "
+            f"{thresholds.summon} working days overdue)"
+        )
