@@ -55,6 +55,11 @@ def make_engine(target: str) -> Engine:
         return engine
     try:
         return create_engine(url, pool_pre_ping=True, poolclass=NullPool)
+    except ArgumentError:  # includes NoSuchModuleError: a dialect SQLAlchemy does not know
+        raise StoreError(
+            f"unknown kind of database {url.get_backend_name()!r}: "
+            "use a SQLite file path or a postgresql+psycopg:// URL"
+        ) from None
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"the driver for {url.get_backend_name()} is not installed ({exc.name}); "

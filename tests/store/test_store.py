@@ -1,0 +1,138 @@
+"""The store itself on both backends: times, constraints, versions and the queue indexes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlmodel import col, select
+
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.store.engine import StoreError, database_url, open_store
+from caseworker.store.models import CaseRow, EventRow, Unit
+from caseworker.store.types import END_OF_TIME
+
+QUEUE_INDEXES = {
+    "ix_cases_status_due": ["status", "next_due_at", "id"],
+    "ix_cases_unit_status_due": ["lead_unit_id", "status", "next_due_at", "id"],
+    "ix_cases_channel_status_due": ["channel", "status", "next_due_at", "id"],
+}
+
+
+def test_aware_times_are_stored_as_naive_utc_and_read_back_as_the_same_instant(
+    bureau: Any,
+) -> None:
+    received = datetime(2025, 8, 2, 15, 30, 12, 345678, tzinfo=SHANGHAI)
+    case_id = bureau.receive(received, external_id="TZ")
+    case = bureau.case(case_id)
+    assert case.received_at == received
+    assert case.received_at.tzinfo is UTC
+    assert case.received_at.isoformat() == "2025-08-02T07:30:12.345678+00:00"
+    with bureau.store.engine.connect() as connection:
+        raw = connection.execute(
+            text("SELECT received_at FROM cases WHERE id = :id"), {"id": case_id}
+        ).scalar_one()
+    # SQLite hands back text, PostgreSQL a naive datetime; both are the UTC wall time.
+    assert str(raw).replace("T", " ").startswith("2025-08-02 07:30:12.345678")
+    # An instant given in another offset is the same instant.
+    plus_one = received.astimezone(timezone(timedelta(hours=1)))
+    with bureau.store.session() as session:
+        found = session.exec(select(CaseRow).where(CaseRow.received_at == plus_one)).one()
+    assert found.id == case_id
+
+
+def test_naive_times_are_refused(bureau: Any) -> None:
+    with pytest.raises(StatementError, match="refusing to store a naive datetime"), \
+            bureau.store.session() as session:
+        session.add(
+            EventRow(
+                case_id=bureau.receive(datetime(2025, 8, 2, 9, tzinfo=SHANGHAI)),
+                actor="x", action="receive", effective_at=datetime(2025, 8, 2, 9),
+                recorded_at=datetime.now(UTC),
+            )
+        )
+        session.flush()
+
+
+def test_foreign_keys_are_enforced(store: Any) -> None:
+    with pytest.raises(IntegrityError), store.session() as session:
+        session.add(Unit(code="X", name="孤儿单位", level="department", parent_id=424242))
+        session.flush()
+    with store.session() as session:
+        assert session.exec(select(Unit)).all() == []
+
+
+def test_an_open_case_without_running_clocks_sorts_last(bureau: Any) -> None:
+    from caseworker.services import cases as svc
+
+    at = datetime(2025, 8, 4, 9, tzinfo=SHANGHAI)
+    done = bureau.receive(datetime(2025, 8, 2, 9, tzinfo=SHANGHAI), external_id="DONE")
+    bureau.act(bureau.CLERK, at, svc.reject_case, done, reason="重复")
+    waiting = bureau.receive(datetime(2025, 8, 3, 9, tzinfo=SHANGHAI), external_id="WAIT")
+    assert bureau.case(done).next_due_at == END_OF_TIME
+    with bureau.store.session() as session:
+        ordered = session.exec(
+            select(CaseRow.id).order_by(col(CaseRow.next_due_at), col(CaseRow.id))
+        ).all()
+    assert list(ordered) == [waiting, done]
+
+
+def test_queue_indexes_exist(store: Any) -> None:
+    indexes = {ix["name"]: ix["column_names"] for ix in inspect(store.engine).get_indexes("cases")}
+    for name, columns in QUEUE_INDEXES.items():
+        assert indexes.get(name) == columns, name
+
+
+def test_a_unit_queue_is_read_from_its_index_on_sqlite(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "plan.sqlite"))
+    try:
+        query = (
+            "EXPLAIN QUERY PLAN SELECT id FROM cases WHERE lead_unit_id = 3 AND status = 'assigned'"
+            " AND (next_due_at, id) > ('2025-08-01 00:00:00.000000', 10)"
+            " ORDER BY next_due_at, id LIMIT 50"
+        )
+        with store.engine.connect() as connection:
+            plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(query))
+        assert "ix_cases_unit_status_due" in plan
+        assert "TEMP B-TREE" not in plan  # no sort: the index order is the queue order
+    finally:
+        store.close()
+
+
+def test_every_change_bumps_the_version(bureau: Any) -> None:
+    from caseworker.services import cases as svc
+
+    case_id = bureau.receive(datetime(2025, 8, 2, 9, tzinfo=SHANGHAI))
+    versions = [bureau.case(case_id).version]
+    at = datetime(2025, 8, 4, 9, tzinfo=SHANGHAI)
+    bureau.act(bureau.CLERK, at, svc.accept_case, case_id)
+    versions.append(bureau.case(case_id).version)
+    bureau.act(bureau.CLERK, at, svc.assign_case, case_id, lead="C-HOUSING")
+    versions.append(bureau.case(case_id).version)
+    assert versions == sorted(set(versions)), versions
+
+
+def test_database_url_accepts_files_and_urls(tmp_path: Path) -> None:
+    assert database_url(str(tmp_path / "a.sqlite")) == f"sqlite:///{tmp_path / 'a.sqlite'}"
+    url = "postgresql+psycopg://u:p@localhost/db"
+    assert database_url(url) == url
+
+
+def test_an_unreachable_server_is_refused_without_showing_the_password(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://clerk:s3cret@/caseworker?host={tmp_path / 'no-server'}"
+    with pytest.raises(StoreError) as refused:
+        open_store(url)
+    message = str(refused.value)
+    assert message.startswith("cannot open database postgresql+psycopg://clerk:***@/caseworker")
+    assert "s3cret" not in message
+
+
+def test_a_bad_url_is_refused() -> None:
+    with pytest.raises(StoreError, match="not a database URL or file path: ://x"):
+        open_store("://x")
+    with pytest.raises(StoreError, match="unknown kind of database 'nonsense'"):
+        open_store("nonsense://somewhere/db")
