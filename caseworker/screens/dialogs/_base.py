@@ -1,0 +1,141 @@
+"""What every case dialog shares: the frame, the case header, the refusal line and the keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.services.console_data import CaseSummary
+
+R = TypeVar("R")
+
+
+def translate(widget: Any, key: str, **params: object) -> str:
+    """A message from the app's catalog (`app.catalog.t`); the key itself when none is set."""
+    catalog = getattr(widget.app, "catalog", None)
+    if catalog is None:
+        return key
+    return str(catalog.t(key, **params))
+
+
+def language(widget: Any) -> str:
+    """The catalog's language (zh or en), for data that carries both names."""
+    return str(getattr(getattr(widget.app, "catalog", None), "lang", "zh"))
+
+
+def local_time(value: datetime) -> str:
+    """A deadline as clerks read it: Shanghai time, to the minute."""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+class CaseDialog(ModalScreen[R | None], Generic[R]):
+    """A modal about one case: escape cancels, ctrl+s confirms, refusals show in place."""
+
+    DEFAULT_CSS = """
+    CaseDialog {
+        align: center middle;
+    }
+    CaseDialog > #frame {
+        width: 96;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    CaseDialog .case-line {
+        color: $text-muted;
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    CaseDialog .field-label {
+        margin-top: 1;
+        color: $text;
+        text-style: bold;
+    }
+    CaseDialog #error {
+        color: $text-error;
+        height: auto;
+    }
+    CaseDialog .buttons {
+        height: auto;
+        align-horizontal: right;
+        margin-top: 1;
+    }
+    CaseDialog .buttons Button {
+        margin-left: 1;
+    }
+    CaseDialog Input, CaseDialog Select {
+        width: 100%;
+    }
+    """
+
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close without saving"),
+        Binding("ctrl+s", "confirm", "Confirm", id="dialog.confirm", tooltip="Confirm the action"),
+    ]
+
+    def __init__(self, case: CaseSummary, *, refusal: str | None = None) -> None:
+        super().__init__()
+        self.case = case
+        self.initial_refusal = refusal
+
+    def t(self, key: str, **params: object) -> str:
+        return translate(self, key, **params)
+
+    def case_line(self) -> Static:
+        """The case's id, status and title; the title is citizen text, shown literally."""
+        line = Text()
+        line.append(f"{self.case.id} · {self.case.external_id} · ", style="bold")
+        line.append(self.t(f"dialog.status.{self.case.status}"))
+        line.append(" · ")
+        line.append(self.case.title)
+        return Static(line, classes="case-line")
+
+    def error_line(self) -> Static:
+        return Static(Text(self.initial_refusal or ""), id="error")
+
+    def refuse(self, text: str) -> None:
+        """Show why the dialog cannot be confirmed as it stands, and stay open."""
+        self.query_one("#error", Static).update(Text(text))
+
+    def clear_refusal(self) -> None:
+        self.query_one("#error", Static).update("")
+
+    def buttons(self, confirm_key: str) -> list[Button]:
+        return [
+            Button(self.t("dialog.cancel"), id="cancel"),
+            Button(self.t(confirm_key), id="confirm", variant="primary"),
+        ]
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "cancel":
+            self.action_cancel()
+        elif event.button.id == "confirm":
+            self.action_confirm()
+        else:
+            self.button_pressed(event.button.id or "")
+
+    def button_pressed(self, button_id: str) -> None:
+        """A dialog's own buttons (other than cancel and confirm)."""
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_confirm(self) -> None:
+        result = self.result()
+        if result is not None:
+            self.dismiss(result)
+
+    def result(self) -> R | None:
+        """The dialog's result, or None after showing in place why it cannot be given."""
+        raise NotImplementedError

@@ -1,0 +1,129 @@
+"""Merging a repeat into its original (合并): search the target by id, external id or title."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from caseworker.screens.dialogs._base import CaseDialog
+from caseworker.services.console_data import CaseSummary, MergeTarget
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    target_id: int
+    reason: str
+    query: str
+    version: int
+
+
+class MergeDialog(CaseDialog[MergeResult]):
+    """The search runs in the caller's worker (`search`); results come back via show_targets."""
+
+    DEFAULT_CSS = """
+    MergeDialog #targets { height: 8; border: round $panel; }
+    """
+
+    def __init__(
+        self,
+        case: CaseSummary,
+        search: Callable[[MergeDialog, str], None],
+        *,
+        prefill: MergeResult | None = None,
+        refusal: str | None = None,
+    ) -> None:
+        super().__init__(case, refusal=refusal)
+        self.search = search
+        self.prefill = prefill
+        self.targets: list[MergeTarget] = []
+        self.chosen: MergeTarget | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="frame") as frame:
+            frame.border_title = self.t("dialog.merge.title", id=self.case.id)
+            yield self.case_line()
+            yield Label(self.t("dialog.merge.search"), classes="field-label")
+            yield Input(
+                value=self.prefill.query if self.prefill else "",
+                placeholder=self.t("dialog.merge.search_placeholder"),
+                id="query",
+            )
+            yield OptionList(id="targets")
+            yield Static(Text(self.t("dialog.merge.none_chosen")), id="chosen")
+            yield Label(self.t("dialog.merge.reason"), classes="field-label")
+            yield Input(
+                value=self.prefill.reason if self.prefill else "",
+                placeholder=self.t("dialog.merge.reason_placeholder"),
+                id="reason",
+            )
+            yield self.error_line()
+            with Horizontal(classes="buttons"):
+                yield from self.buttons("dialog.merge.confirm")
+
+    def on_mount(self) -> None:
+        query = self.query_one("#query", Input).value
+        if query.strip():
+            self.search(self, query)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "query":
+            self.search(self, event.value)
+
+    def show_targets(self, query: str, targets: list[MergeTarget]) -> None:
+        """Called (on the UI thread) with the cases found for `query`; stale answers are dropped."""
+        if query != self.query_one("#query", Input).value:
+            return
+        self.targets = targets
+        options = self.query_one("#targets", OptionList)
+        options.clear_options()
+        for target in targets:
+            line = Text(f"{target.id:>7}  {target.external_id:<12} ")
+            line.append(self.t(f"dialog.status.{target.status}"), style="dim")
+            line.append("  ")
+            line.append(target.title)
+            options.add_option(Option(line, id=str(target.id)))
+        if self.prefill and self.chosen is None:
+            self._choose(next((t for t in targets if t.id == self.prefill.target_id), None))
+        elif targets:
+            options.highlighted = 0
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._choose(next((t for t in self.targets if str(t.id) == event.option_id), None))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._choose(next((t for t in self.targets if str(t.id) == event.option_id), None))
+        self.query_one("#reason", Input).focus()
+
+    def _choose(self, target: MergeTarget | None) -> None:
+        self.chosen = target
+        line = Text()
+        if target is None:
+            line.append(self.t("dialog.merge.none_chosen"))
+        else:
+            line.append(self.t("dialog.merge.into", id=target.id) + " ", style="bold")
+            line.append(target.title)
+        self.query_one("#chosen", Static).update(line)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "query":
+            self.query_one("#targets", OptionList).focus()
+        else:
+            self.action_confirm()
+
+    def result(self) -> MergeResult | None:
+        if self.chosen is None:
+            self.refuse(self.t("dialog.refused.target_required"))
+            self.query_one("#query", Input).focus()
+            return None
+        reason = self.query_one("#reason", Input).value.strip()
+        query = self.query_one("#query", Input).value
+        return MergeResult(self.chosen.id, reason, query, self.case.version)

@@ -1,0 +1,70 @@
+"""Rejecting a case (不予受理): a reason from the list, and the clerk's words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, Select
+
+from caseworker.screens.dialogs._base import CaseDialog
+from caseworker.services.console_data import CaseSummary
+
+REJECT_REASONS = ("重复", "无实质内容", "不属受理范围", "已进入法定程序")
+
+
+@dataclass(frozen=True)
+class RejectResult:
+    reason: str  # one of REJECT_REASONS
+    text: str
+    version: int
+
+    def recorded(self) -> str:
+        """The reason as the event records it: the listed reason, then the clerk's words."""
+        return f"{self.reason}：{self.text}" if self.text else self.reason
+
+
+class RejectDialog(CaseDialog[RejectResult]):
+    """Refuses to confirm without a listed reason."""
+
+    def __init__(
+        self, case: CaseSummary, *, prefill: RejectResult | None = None, refusal: str | None = None
+    ) -> None:
+        super().__init__(case, refusal=refusal)
+        self.prefill = prefill
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="frame") as frame:
+            frame.border_title = self.t("dialog.reject.title", id=self.case.id)
+            yield self.case_line()
+            yield Label(self.t("dialog.reject.reason"), classes="field-label")
+            options = [
+                (self.t(f"dialog.reject.reasons.{i}"), r) for i, r in enumerate(REJECT_REASONS)
+            ]
+            yield Select(
+                options,
+                prompt=self.t("dialog.reject.choose"),
+                value=self.prefill.reason if self.prefill else Select.NULL,
+                id="reason",
+            )
+            yield Label(self.t("dialog.reject.text"), classes="field-label")
+            yield Input(
+                value=self.prefill.text if self.prefill else "",
+                placeholder=self.t("dialog.reject.placeholder"),
+                id="text",
+            )
+            yield self.error_line()
+            with Horizontal(classes="buttons"):
+                yield from self.buttons("dialog.reject.confirm")
+
+    def on_input_submitted(self) -> None:
+        self.action_confirm()
+
+    def result(self) -> RejectResult | None:
+        reason = self.query_one("#reason", Select).value
+        if not isinstance(reason, str):
+            self.refuse(self.t("dialog.refused.reason_required"))
+            self.query_one("#reason", Select).focus()
+            return None
+        return RejectResult(reason, self.query_one("#text", Input).value.strip(), self.case.version)
