@@ -15,7 +15,10 @@ def run_guarded(app: typer.Typer) -> int:
     from caseworker.store.engine import StoreError
 
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode Click returns (not raises) the code of a `typer.Exit`.
+        code = app(standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except typer.Exit as done:
         return int(done.exit_code)
     except (DomainError, StoreError, RulesFileError, CalendarFileError) as refused:
