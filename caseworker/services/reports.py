@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy import case as sql_case
@@ -36,11 +36,13 @@ from caseworker.domain.measures import (
     rule_version,
     satisfied_values,
 )
-from caseworker.services.cases import SUPERVISION_LABELS, Desk, supervise_case
 from caseworker.services.rules import Rules
 from caseworker.store.models import _OPEN_SQL as OPEN_SQL  # the partial index's exact predicate
 from caseworker.store.models import CaseRow, SupervisionRow, Unit
 from caseworker.store.types import UTCDateTime
+
+if TYPE_CHECKING:  # the case actions are only needed to supervise, not to report
+    from caseworker.services.cases import Desk
 
 SUPERVISION_RANK = {"remind": 1, "flag": 2, "summon": 3}
 _LEVEL_OF_RANK = {rank: code for code, rank in SUPERVISION_RANK.items()}
@@ -243,6 +245,8 @@ def supervise_overdue(
     so running this twice adds nothing, and a case already summoned is never "reminded" again.
     Records go through `supervise_case`, with its permission check, event and clock refresh.
     """
+    from caseworker.services.cases import SUPERVISION_LABELS, supervise_case
+
     thresholds = desk.rules.policy.supervision
     done: list[SupervisionDone] = []
     rows = overdue_cases(
@@ -350,18 +354,18 @@ def _counts_by_unit(
         c = of(unit_id)
         c.received, c.accepted, c.replied, c.repeats = n, accepted, replied, repeats
 
-    # Deadlines that fell in the period, and cases closed in it: one pass over the table.
+    # Deadlines that fell in the period, cases closed in it, and the days those were started
+    # and closed: one pass over the table (materialised once), three groupings of its rows.
     satisfied = ", ".join(f"'{v}'" for v in satisfied_values(rules.policy))
-    deadlines = text(
+    closed_in = (
+        "c.status = 'closed' AND c.closed_at >= :start AND c.closed_at < :until"
+    )
+    close_day = _local_day_sql("c.closed_at", dialect)
+    start_day = _local_day_sql("c.clock_started_at", dialect)
+    window = text(
         f"""
-        SELECT lead_unit_id,
-               SUM(assign_in), SUM(assign_in * assign_ok),
-               SUM(close_in), SUM(close_in * close_ok),
-               SUM(closed_in),
-               SUM(CASE WHEN closed_in = 1 AND rating IS NOT NULL THEN 1 ELSE 0 END),
-               SUM(CASE WHEN closed_in = 1 AND rating IN ({satisfied}) THEN 1 ELSE 0 END)
-        FROM (
-            SELECT c.lead_unit_id,
+        WITH w AS MATERIALIZED (
+            SELECT c.lead_unit_id AS unit,
                    CASE WHEN c.assign_due_at >= :start AND c.assign_due_at < :until
                         THEN 1 ELSE 0 END AS assign_in,
                    CASE WHEN COALESCE(c.assigned_at, CASE WHEN c.status IN ('rejected', 'merged')
@@ -371,46 +375,49 @@ def _counts_by_unit(
                          AND c.status NOT IN ('rejected', 'merged') THEN 1 ELSE 0 END AS close_in,
                    CASE WHEN c.status = 'closed' AND c.closed_at <= c.close_due_at
                         THEN 1 ELSE 0 END AS close_ok,
-                   CASE WHEN c.status = 'closed' AND c.closed_at >= :start
-                         AND c.closed_at < :until THEN 1 ELSE 0 END AS closed_in,
-                   CASE WHEN c.status = 'closed' AND c.closed_at >= :start
-                         AND c.closed_at < :until
+                   CASE WHEN {closed_in} THEN 1 ELSE 0 END AS closed_in,
+                   CASE WHEN {closed_in}
                         THEN (SELECT r.value FROM ratings r
                               WHERE r.case_id = c.id AND r.value IS NOT NULL
-                              ORDER BY r.id DESC LIMIT 1) END AS rating
+                              ORDER BY r.id DESC LIMIT 1) END AS rating,
+                   CASE WHEN {closed_in} THEN {close_day} END AS close_day,
+                   CASE WHEN {closed_in} THEN {start_day} END AS start_day
             FROM cases c
             WHERE (c.assign_due_at >= :start AND c.assign_due_at < :until)
                OR (c.close_due_at >= :start AND c.close_due_at < :until)
-               OR (c.closed_at >= :start AND c.closed_at < :until)
-        ) AS window_cases
-        GROUP BY lead_unit_id
+               OR ({closed_in})
+        )
+        SELECT 'unit' AS part, unit, NULL AS day,
+               SUM(assign_in), SUM(assign_in * assign_ok), SUM(close_in), SUM(close_in * close_ok),
+               SUM(closed_in),
+               SUM(CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END),
+               SUM(CASE WHEN rating IN ({satisfied}) THEN 1 ELSE 0 END)
+        FROM w GROUP BY unit
+        UNION ALL
+        SELECT 'closed', unit, close_day, COUNT(*), 0, 0, 0, 0, 0, 0
+        FROM w WHERE close_day IS NOT NULL GROUP BY unit, close_day
+        UNION ALL
+        SELECT 'started', unit, start_day, COUNT(*), 0, 0, 0, 0, 0, 0
+        FROM w WHERE start_day IS NOT NULL GROUP BY unit, start_day
         """
     ).bindparams(*_WINDOW)
-    for unit_id, a_in, a_ok, c_in, c_ok, closed, rated, happy in conn.execute(deadlines, params):
-        c = of(unit_id)
-        c.assign_due, c.assign_on_time, c.close_due, c.close_on_time = a_in, a_ok, c_in, c_ok
-        c.closed, c.rated, c.satisfied = closed, rated, happy
-
     # Handling time: working days from clock start to close, as W(close day) - W(start day)
     # summed per unit, so only distinct days (not cases) reach the calendar.
-    closed_filter = "status = 'closed' AND closed_at >= :start AND closed_at < :until"
     by_day: list[tuple[int | None, date, int, int]] = []  # unit, day, count, sign
-    for column, sign in (("closed_at", 1), ("clock_started_at", -1)):
-        day_sql = _local_day_sql(column, dialect)
-        stmt = text(
-            f"SELECT lead_unit_id, {day_sql} AS day, COUNT(*) FROM cases "
-            f"WHERE {closed_filter} GROUP BY lead_unit_id, {day_sql}"
-        ).bindparams(*_WINDOW)
-        by_day.extend(
-            (unit_id, _day_value(day), n, sign) for unit_id, day, n in conn.execute(stmt, params)
-        )
+    for part, unit_id, day, *n in conn.execute(window, params):
+        if part == "unit":
+            c = of(unit_id)
+            c.assign_due, c.assign_on_time, c.close_due, c.close_on_time = n[:4]
+            c.closed, c.rated, c.satisfied = n[4:]
+        else:
+            by_day.append((unit_id, _day_value(day), n[0], 1 if part == "closed" else -1))
     if by_day:
         base = min(day for _, day, _, _ in by_day) - timedelta(days=1)
         cumulative: dict[date, int] = {}
-        for unit_id, day, n, sign in by_day:
+        for unit_id, day, count, sign in by_day:
             if day not in cumulative:
                 cumulative[day] = rules.calendar.workdays_between(base, day)
-            of(unit_id).handling_workdays += sign * n * cumulative[day]
+            of(unit_id).handling_workdays += sign * count * cumulative[day]
 
     # Open cases overdue at the end of the window, with their working days.
     for row in overdue_cases(session, rules.calendar, as_of=until):
