@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, insert, update
@@ -70,7 +71,7 @@ class Restorer:
     def remember_meta(self, values: dict[str, Any]) -> None:
         self.meta = dict(values.get("meta") or {})
 
-    def case_of(self, values: dict[str, Any]) -> tuple[CaseRow, dict[str, Any]]:
+    def case_of(self, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """The case row (without references, resolved at insert) and the whole record."""
         if values.get(MARK) != VERSION:
             raise InvalidInput(f"not a version {VERSION} export record")
@@ -82,7 +83,9 @@ class Restorer:
             if fields.get(name) in (None, ""):
                 raise InvalidInput(f"case field {name} is missing")
         fields.pop("id", None)
-        return CaseRow(**fields), values
+        from caseworker.services.imports.runner import _DEFAULTS
+
+        return SimpleNamespace(**{**_DEFAULTS, **fields}), values
 
     def _values(
         self, doc: dict[str, Any], model: Any, units: dict[str, int], clerks: dict[str, int],
