@@ -32,7 +32,13 @@ def run_guarded(app: typer.Typer) -> int:
         return 130
     except Exception as exc:
         # Usage errors (Typer's bundled Click) know how to show themselves and their exit code.
-        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        # One line, like every other refusal; `--help` still shows the full usage.
+        message, code = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)
+        if callable(message) and isinstance(code, int):
+            text = " ".join(str(message()).split())
+            typer.echo(f"caseworker: {text} (see --help)", err=True)
+            return code
+        show = getattr(exc, "show", None)
         if callable(show) and isinstance(code, int):
             show(file=sys.stderr)
             return code
