@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,7 +97,7 @@ class PostgresServer:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres() -> Iterator[PostgresServer]:
     """Start a real PostgreSQL server (pgserver bundles the binaries) for the whole session.
 
     A template database is migrated once; each test copies it with CREATE DATABASE … TEMPLATE,
@@ -105,9 +107,10 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
 
     from caseworker.store.engine import upgrade
 
-    server = pgserver.get_server(  # type: ignore[attr-defined]
-        tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop"
-    )
+    # Not under pytest's numbered temp folders: another pytest run on the same machine prunes
+    # those (it keeps the newest three), which would pull the data directory from under us.
+    pgdata = Path(tempfile.mkdtemp(prefix="caseworker-test-pg-"))
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     uri = str(server.get_uri())
     admin = create_engine(psycopg_url(uri), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -121,6 +124,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
     finally:
         admin.dispose()
         server.cleanup()
+        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- the store
