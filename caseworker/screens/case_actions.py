@@ -216,8 +216,8 @@ def _note_action(name: str, rule: str, run: Runner) -> _Spec:
 
     def load(session: Session, desk: Desk, case_id: int) -> Any:
         summary = data.case_summary(session, desk, case_id)
-        context = data.pause_reason(session, case_id) if name == "resume" else None
-        return summary, context
+        reason = data.pause_reason(session, case_id) if name == "resume" else None
+        return summary, reason
 
     def dialog(
         screen: Screen[Any], case_id: int, loaded: Any, prefill: Any, refusal: str | None

@@ -544,7 +544,7 @@ async def test_supervise_instruct_pause_and_resume(bureau: Bureau) -> None:
         assert paused.paused_since == NOW and paused.next_due_at is not None
 
         dialog = await open_dialog(pilot, "resume", bureau.cases["paused"])
-        assert "等待网民补充材料" in str(dialog.query("Label").first().render())
+        assert "暂停原因： 等待网民补充材料" in str(dialog.query(".field-label").first().render())
         await type_into(pilot, "#note", "材料已补齐")
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -71,10 +71,13 @@ class CaseDialog(ModalScreen[R | None], Generic[R]):
         margin-top: 1;
     }
     CaseDialog .buttons Button {
-        margin-left: 1;
+        margin-left: 2;
     }
     CaseDialog Input, CaseDialog Select {
         width: 100%;
+    }
+    CaseDialog Input {
+        background: $boost;
     }
     """
 
@@ -101,19 +104,25 @@ class CaseDialog(ModalScreen[R | None], Generic[R]):
         return Static(line, classes="case-line")
 
     def error_line(self) -> Static:
-        return Static(Text(self.initial_refusal or ""), id="error")
+        line = Static(Text(self.initial_refusal or ""), id="error")
+        line.display = bool(self.initial_refusal)
+        return line
 
     def refuse(self, text: str) -> None:
         """Show why the dialog cannot be confirmed as it stands, and stay open."""
-        self.query_one("#error", Static).update(Text(text))
+        line = self.query_one("#error", Static)
+        line.update(Text(text))
+        line.display = True
 
     def clear_refusal(self) -> None:
-        self.query_one("#error", Static).update("")
+        line = self.query_one("#error", Static)
+        line.update("")
+        line.display = False
 
     def buttons(self, confirm_key: str) -> list[Button]:
         return [
-            Button(self.t("dialog.cancel"), id="cancel"),
-            Button(self.t(confirm_key), id="confirm", variant="primary"),
+            Button(self.t("dialog.cancel"), id="cancel", compact=True),
+            Button(self.t(confirm_key), id="confirm", variant="primary", compact=True),
         ]
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

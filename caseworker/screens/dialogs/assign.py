@@ -16,6 +16,7 @@ from caseworker.screens.dialogs._base import CaseDialog, local_time
 from caseworker.services.console_data import AssignData, UnitCandidate
 
 SHOWN = 40  # candidates listed at once; typing narrows the tree
+NAME_CELLS, FIGURE_CELLS, LINE_CELLS = 28, 24, 88
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class AssignDialog(CaseDialog[AssignResult]):
 
     DEFAULT_CSS = """
     AssignDialog #candidates { height: 9; border: round $panel; }
+    AssignDialog #preview { margin-top: 1; }
     AssignDialog .unit-buttons { height: auto; }
     AssignDialog .unit-buttons Button { margin-right: 1; min-width: 10; }
     AssignDialog #lead, AssignDialog #co-units { height: auto; }
@@ -62,7 +64,9 @@ class AssignDialog(CaseDialog[AssignResult]):
         with Vertical(id="frame") as frame:
             frame.border_title = self.t("dialog.assign.title", id=self.case.id)
             yield self.case_line()
-            yield Input(placeholder=self.t("dialog.assign.search_placeholder"), id="search")
+            yield Input(
+                compact=True, placeholder=self.t("dialog.assign.search_placeholder"), id="search"
+            )
             yield OptionList(id="candidates")
             with Horizontal(classes="unit-buttons"):
                 yield Button(self.t("dialog.assign.make_lead"), id="make-lead", compact=True)
@@ -72,6 +76,7 @@ class AssignDialog(CaseDialog[AssignResult]):
             yield Static(id="co-units")
             yield Label(self.t("dialog.assign.note"), classes="field-label")
             yield Input(
+                compact=True,
                 value=self.prefill.note if self.prefill else "",
                 placeholder=self.t("dialog.assign.note_placeholder"),
                 id="note",
@@ -102,15 +107,21 @@ class AssignDialog(CaseDialog[AssignResult]):
         ]
         self.shown = matches[:SHOWN]
         options = self.query_one("#candidates", OptionList)
+        width = options.content_region.width - 1 if options.content_region.width else LINE_CELLS
         options.clear_options()
         for unit in self.shown:
-            indent = "  " * unit.depth if not words else ""
-            line = Text(indent)
-            line.append(unit.name, style="bold")
-            if words and unit.path != unit.name:
-                line.append(f"  {unit.path}", style="dim")
-            line.append(f"  {self.figures(unit)}")
-            options.add_option(Option(line, id=str(unit.id)))
+            # Columns: the unit (indented by its depth in the tree), its figures, and when
+            # searching, where it sits, so two 教育局 of different districts can be told apart.
+            name = Text("  " * unit.depth if not words else "")
+            name.append(unit.name, style="bold")
+            name.pad_right(max(NAME_CELLS - name.cell_len, 1))
+            name.append(self.figures(unit))
+            parent = unit.path.rpartition(" / ")[0]
+            if words and parent:
+                name.pad_right(max(NAME_CELLS + FIGURE_CELLS - name.cell_len, 1))
+                name.append(parent, style="dim")
+            name.truncate(width, overflow="ellipsis")
+            options.add_option(Option(name, id=str(unit.id)))
         if self.shown:
             options.highlighted = 0
         if len(matches) > SHOWN:

@@ -57,6 +57,7 @@ class ExtensionRequestDialog(CaseDialog[ExtensionRequest]):
             )
             yield Label(self.t("dialog.extend.days"), classes="field-label")
             yield Input(
+                compact=True,
                 value=str(self.prefill.days) if self.prefill else "",
                 placeholder=self.t("dialog.extend.days_placeholder", room=self.room),
                 type="integer",
@@ -64,6 +65,7 @@ class ExtensionRequestDialog(CaseDialog[ExtensionRequest]):
             )
             yield Label(self.t("dialog.extend.reason"), classes="field-label")
             yield Input(
+                compact=True,
                 value=self.prefill.reason if self.prefill else "",
                 placeholder=self.t("dialog.extend.reason_placeholder"),
                 id="reason",

@@ -22,7 +22,8 @@ class InstructionResult:
 
 class InstructionDialog(CaseDialog[InstructionResult]):
     DEFAULT_CSS = """
-    InstructionDialog #text { height: 6; }
+    InstructionDialog #text { height: 5; }
+    InstructionDialog #owner { margin-top: 1; }
     """
 
     def __init__(
@@ -41,16 +42,18 @@ class InstructionDialog(CaseDialog[InstructionResult]):
             yield self.case_line()
             yield Label(self.t("dialog.instruct.leader"), classes="field-label")
             yield Input(
+                compact=True,
                 value=self.prefill.leader if self.prefill else "",
                 placeholder=self.t("dialog.instruct.leader_placeholder"),
                 id="leader",
             )
             yield Label(self.t("dialog.instruct.text"), classes="field-label")
-            yield TextArea(self.prefill.text if self.prefill else "", id="text")
+            yield TextArea(self.prefill.text if self.prefill else "", id="text", compact=True)
             yield Checkbox(
                 self.t("dialog.instruct.owner"),
                 value=self.prefill.owner if self.prefill else False,
                 id="owner",
+                compact=True,
             )
             yield self.error_line()
             with Horizontal(classes="buttons"):

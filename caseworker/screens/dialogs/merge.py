@@ -50,6 +50,7 @@ class MergeDialog(CaseDialog[MergeResult]):
             yield self.case_line()
             yield Label(self.t("dialog.merge.search"), classes="field-label")
             yield Input(
+                compact=True,
                 value=self.prefill.query if self.prefill else "",
                 placeholder=self.t("dialog.merge.search_placeholder"),
                 id="query",
@@ -58,6 +59,7 @@ class MergeDialog(CaseDialog[MergeResult]):
             yield Static(Text(self.t("dialog.merge.none_chosen")), id="chosen")
             yield Label(self.t("dialog.merge.reason"), classes="field-label")
             yield Input(
+                compact=True,
                 value=self.prefill.reason if self.prefill else "",
                 placeholder=self.t("dialog.merge.reason_placeholder"),
                 id="reason",
@@ -81,12 +83,14 @@ class MergeDialog(CaseDialog[MergeResult]):
             return
         self.targets = targets
         options = self.query_one("#targets", OptionList)
+        width = options.content_region.width - 1 if options.content_region.width else 90
         options.clear_options()
         for target in targets:
-            line = Text(f"{target.id:>7}  {target.external_id:<12} ")
+            line = Text(f"{target.id:>7}  {target.external_id:<10} ")
             line.append(self.t(f"dialog.status.{target.status}"), style="dim")
             line.append("  ")
             line.append(target.title)
+            line.truncate(width, overflow="ellipsis")
             options.add_option(Option(line, id=str(target.id)))
         if self.prefill and self.chosen is None:
             self._choose(next((t for t in targets if t.id == self.prefill.target_id), None))

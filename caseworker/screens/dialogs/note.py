@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
 from caseworker.screens.dialogs._base import CaseDialog
 from caseworker.services.console_data import CaseSummary
@@ -58,10 +59,13 @@ class NoteDialog(CaseDialog[NoteResult]):
         with Vertical(id="frame") as frame:
             frame.border_title = self.t(f"{key}.title", id=self.case.id)
             yield self.case_line()
-            if self.context:
-                yield Label(self.context, classes="field-label", markup=False)
+            if self.context:  # why the case was paused, in the clerk's words
+                line = Text(self.t(f"{key}.context") + " ", style="bold")
+                line.append(self.context)
+                yield Static(line, classes="field-label")
             yield Label(self.t(f"{key}.label"), classes="field-label")
             yield Input(
+                compact=True,
                 value=self.prefill.note if self.prefill else "",
                 placeholder=self.t(f"{key}.placeholder"),
                 id="note",

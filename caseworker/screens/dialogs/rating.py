@@ -34,11 +34,12 @@ class RatingDialog(CaseDialog[RatingResult]):
             frame.border_title = self.t("dialog.rate.title", id=self.case.id)
             yield self.case_line()
             yield Label(self.t("dialog.rate.value"), classes="field-label")
-            with RadioSet(id="value"):
+            with RadioSet(id="value", compact=True):
                 for i, _value in enumerate(RATINGS):
                     yield RadioButton(self.t(f"dialog.rate.values.{i}"), value=i == chosen)
             yield Label(self.t("dialog.rate.comment"), classes="field-label")
             yield Input(
+                compact=True,
                 value=self.prefill.comment if self.prefill else "",
                 placeholder=self.t("dialog.rate.placeholder"),
                 id="comment",

@@ -47,9 +47,11 @@ class RejectDialog(CaseDialog[RejectResult]):
                 prompt=self.t("dialog.reject.choose"),
                 value=self.prefill.reason if self.prefill else Select.NULL,
                 id="reason",
+                compact=True,
             )
             yield Label(self.t("dialog.reject.text"), classes="field-label")
             yield Input(
+                compact=True,
                 value=self.prefill.text if self.prefill else "",
                 placeholder=self.t("dialog.reject.placeholder"),
                 id="text",

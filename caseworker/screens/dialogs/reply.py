@@ -42,6 +42,7 @@ class ReplyComposer(CaseDialog[ReplyResult]):
     DEFAULT_CSS = """
     ReplyComposer > #frame { width: 110; height: 100%; }
     ReplyComposer #message { height: auto; max-height: 6; border: round $panel; }
+    ReplyComposer .buttons { margin-top: 0; }
     ReplyComposer .reply-options { height: auto; margin-top: 1; }
     ReplyComposer .reply-options Select { width: 1fr; }
     ReplyComposer .reply-options Checkbox { width: auto; }
@@ -113,9 +114,10 @@ class ReplyComposer(CaseDialog[ReplyResult]):
             yield Static(id="saved")
             yield self.error_line()
             with Horizontal(classes="buttons"):
-                yield Button(self.t("dialog.cancel"), id="cancel")
-                yield Button(self.t("dialog.reply.save"), id="save")
-                yield Button(self.t("dialog.reply.confirm"), id="confirm", variant="primary")
+                yield Button(self.t("dialog.cancel"), id="cancel", compact=True)
+                yield Button(self.t("dialog.reply.save"), id="save", compact=True)
+                yield Button(self.t("dialog.reply.confirm"), id="confirm", variant="primary",
+                             compact=True)
 
     def on_mount(self) -> None:
         self.show_checks()

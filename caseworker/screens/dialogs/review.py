@@ -7,7 +7,7 @@ from typing import Literal
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static, TextArea
 
 from caseworker.screens.dialogs._base import CaseDialog
@@ -29,6 +29,7 @@ class ReviewDialog(CaseDialog[ReviewResult]):
     ReviewDialog > #frame { width: 110; height: 100%; }
     ReviewDialog #draft { height: 1fr; min-height: 4; }
     ReviewDialog #facts, ReviewDialog #checks { height: auto; }
+    ReviewDialog #message { height: auto; max-height: 5; border: round $panel; }
     """
 
     def __init__(
@@ -51,21 +52,26 @@ class ReviewDialog(CaseDialog[ReviewResult]):
                 outcome=draft.outcome if draft and draft.outcome else "—",
                 state=self.t(f"dialog.review.state.{state}"),
             ))
+            with VerticalScroll(id="message"):
+                yield Static(Text(self.case.body))
             yield Static(facts, id="facts")
             yield TextArea(draft.text if draft else "", id="draft", read_only=True, soft_wrap=True)
             yield Static(checks_line(reply_checks(draft.text if draft else ""), None, self.t),
                          id="checks")
             yield Label(self.t("dialog.review.note"), classes="field-label")
             yield Input(
+                compact=True,
                 value=self.prefill.note if self.prefill else "",
                 placeholder=self.t("dialog.review.note_placeholder"),
                 id="note",
             )
             yield self.error_line()
             with Horizontal(classes="buttons"):
-                yield Button(self.t("dialog.cancel"), id="cancel")
-                yield Button(self.t("dialog.review.send_back"), id="send-back", variant="warning")
-                yield Button(self.t("dialog.review.confirm"), id="confirm", variant="primary")
+                yield Button(self.t("dialog.cancel"), id="cancel", compact=True)
+                yield Button(self.t("dialog.review.send_back"), id="send-back", variant="warning",
+                             compact=True)
+                yield Button(self.t("dialog.review.confirm"), id="confirm", variant="primary",
+                             compact=True)
 
     def button_pressed(self, button_id: str) -> None:
         if button_id == "send-back":

@@ -38,11 +38,12 @@ class SuperviseDialog(CaseDialog[SuperviseResult]):
             frame.border_title = self.t("dialog.supervise.title", id=self.case.id)
             yield self.case_line()
             yield Label(self.t("dialog.supervise.level"), classes="field-label")
-            with RadioSet(id="level"):
+            with RadioSet(id="level", compact=True):
                 for i, _level in enumerate(LEVELS):
                     yield RadioButton(self.t(f"dialog.supervise.levels.{i}"), value=i == chosen)
             yield Label(self.t("dialog.supervise.note"), classes="field-label")
             yield Input(
+                compact=True,
                 value=self.prefill.note if self.prefill else "",
                 placeholder=self.t("dialog.supervise.placeholder"),
                 id="note",
