@@ -266,9 +266,7 @@ def report_overdue(
             fail("--format table prints to the terminal; use csv, json or xlsx with -o", 2)
         _print_overdue(report, zh)
     if fail_if_any and report.cases:
-        # SystemExit, not typer.Exit: the guarded entry point runs Click without standalone
-        # mode, where an Exit's code is returned and lost; cron must see the 4.
-        raise SystemExit(EXIT_OVERDUE)
+        raise typer.Exit(EXIT_OVERDUE)
 
 
 # ---------------------------------------------------------------- report rates

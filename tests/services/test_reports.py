@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -53,7 +54,7 @@ def fixture_rules() -> Rules:
     return load_rules(DATA_DIR / "policy.toml", DATA_DIR / "calendar.toml")
 
 
-def build_bureau(path: Path) -> None:
+def build_bureau(target: Path | str) -> None:
     """Eleven cases C1..C11 through the real services, the clock moved along (see each step).
 
     Deadlines (default policy: leader-board 3 wd / 10 wd / 60 days; hotline 1 / 5 / 5 wd):
@@ -77,7 +78,7 @@ def build_bureau(path: Path) -> None:
                 (close due 10-20), not rated.
     """
     rules = fixture_rules()
-    store = open_store(str(path))
+    store = open_store(str(target))
     try:
         with store.session() as s:
             ensure_first_supervisor(s, SUPERVISOR)
@@ -407,3 +408,31 @@ def test_volume_by_day(store: Store) -> None:
     assert sum(v.count for v in volume) == 11
     assert (date(2025, 10, 9), "hotline-12345", 1) in [(v.day, v.channel, v.count) for v in volume]
     assert (date(2025, 9, 25), "leader-board", 2) in [(v.day, v.channel, v.count) for v in volume]
+
+
+def test_postgresql_gives_the_same_reports(postgres: Any, store: Store) -> None:
+    """The SQL is written for both backends: the same bureau gives the same figures on each."""
+    rules = fixture_rules()
+    url = postgres.create_database()
+    try:
+        build_bureau(url)
+        pg = open_store(url)
+        try:
+            for backend in (store, pg):
+                with backend.session() as s:
+                    figures_of = (
+                        overdue_report(s, rules.calendar, as_of=at("10-21T10:00")),
+                        unit_rates(s, rules, period=Period.MONTH, at=date(2025, 10, 1),
+                                   now=at("11-03T10:00")),
+                        unit_rates(s, rules, period=Period.QUARTER, at=date(2025, 10, 1),
+                                   now=at("11-03T10:00"), level="county"),
+                        volume_by_day(s, now=at("10-21T10:00")),
+                    )
+                if backend is store:
+                    expected = figures_of
+            assert figures_of == expected
+            assert figures_of[0].cases[0].external_id == "C2"
+        finally:
+            pg.close()
+    finally:
+        postgres.drop_database(url)
