@@ -7,6 +7,7 @@ a test fails if the importer loses, invents or double-counts a row.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -72,6 +73,7 @@ def bureau(tmp_path: Path) -> Iterator[Bureau]:
     store.close()
 
 
+@functools.cache
 def sheet_rows(path: Path) -> tuple[list[str], list[tuple[int, tuple[Any, ...]]]]:
     """Header and non-blank data rows (with their sheet row numbers), read independently."""
     book = load_workbook(path, read_only=True)
@@ -101,7 +103,9 @@ def read_rejects(path: Path) -> list[dict[str, str]]:
 # ---------------------------------------------------------------- the labelled sample
 
 
-def test_labelled_sample_imports_every_row_and_reports_the_conflicting_37042(bureau: Bureau) -> None:
+def test_labelled_sample_imports_every_row_and_reports_the_conflicting_37042(
+    bureau: Bureau,
+) -> None:
     header, data = sheet_rows(ATTACHMENT2)
     ids = Counter(str(r[0]) for _, r in data)
     repeated = [k for k, n in ids.items() if n > 1]
@@ -135,11 +139,12 @@ def test_labelled_sample_imports_every_row_and_reports_the_conflicting_37042(bur
     assert "conflict" in row["reject_reason"] and "37042" in row["reject_reason"]
     assert row["一级分类"] == twin_rows[1][5]
     assert row["留言详情"] == twin_rows[1][4]  # the original cell, padding and all
+    check_first_row_cleaned_and_clocked(bureau)
+    check_reimport_adds_nothing(bureau)
 
 
-def test_imported_text_is_cleaned_and_clocks_run_from_the_received_time(bureau: Bureau) -> None:
+def check_first_row_cleaned_and_clocked(bureau: Bureau) -> None:
     _, data = sheet_rows(ATTACHMENT2)
-    bureau.run(ATTACHMENT2)
     number, first = data[0]
     with bureau.store.session() as session:
         case = session.exec(select(CaseRow).where(CaseRow.external_id == str(first[0]))).one()
@@ -160,8 +165,7 @@ def test_imported_text_is_cleaned_and_clocks_run_from_the_received_time(bureau: 
     assert json.loads(events[0].detail or "{}")["row"] == number
 
 
-def test_reimporting_the_same_file_adds_nothing(bureau: Bureau) -> None:
-    bureau.run(ATTACHMENT2)
+def check_reimport_adds_nothing(bureau: Bureau) -> None:
     cases, events = bureau.count(), bureau.count(EventRow)
     again = bureau.run(ATTACHMENT2)
     assert (again.imported, again.duplicates, again.conflicts) == (0, 494, 1)
@@ -193,7 +197,7 @@ def test_published_replies_become_replied_cases_with_honest_history(bureau: Bure
     summary = bureau.run(ATTACHMENT4)
     assert summary.read == summary.imported == len(data)
     assert bureau.count(ReplyRow) == sum(1 for _, r in data if r[5])
-    number, sample = data[0]
+    _, sample = data[0]
     replied = sheet_time(sample[6])
     with bureau.store.session() as session:
         case = session.exec(select(CaseRow).where(CaseRow.external_id == str(sample[0]))).one()
@@ -413,9 +417,13 @@ def test_a_broken_json_line_is_one_reject(bureau: Bureau, tmp_path: Path) -> Non
 # ---------------------------------------------------------------- interruption and dry run
 
 
-def test_an_interrupted_import_is_finished_by_running_it_again(bureau: Bureau) -> None:
+def test_an_interrupted_import_is_finished_by_running_it_again(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    header, rows = real_rows(495)
+    path = write_csv(tmp_path / "sample.csv", header, rows, "utf-8")
     with pytest.raises(SimulatedInterrupt):
-        bureau.run(ATTACHMENT2, batch_size=100, interrupt_after=2)
+        bureau.run(path, batch_size=100, interrupt_after=2)
     assert bureau.count() == 200
     assert bureau.count(EventRow) == 200
     with bureau.store.session() as session:
@@ -423,7 +431,7 @@ def test_an_interrupted_import_is_finished_by_running_it_again(bureau: Bureau) -
     assert (record.status, record.read, record.imported) == ("interrupted", 200, 200)
     assert record.finished_at == NOW
 
-    summary = bureau.run(ATTACHMENT2, batch_size=100)
+    summary = bureau.run(path, batch_size=100)
     assert (summary.imported, summary.duplicates, summary.conflicts) == (294, 200, 1)
     assert bureau.count() == 494 and bureau.count(EventRow) == 494
     with bureau.store.session() as session:
@@ -434,12 +442,15 @@ def test_an_interrupted_import_is_finished_by_running_it_again(bureau: Bureau) -
     assert per_key == []
 
 
-def test_dry_run_reports_without_writing(bureau: Bureau) -> None:
-    summary = bureau.run(ATTACHMENT2, dry_run=True, batch_size=100)
+def test_dry_run_reports_without_writing(bureau: Bureau, tmp_path: Path) -> None:
+    header, rows = real_rows(495)
+    path = write_csv(tmp_path / "sample.csv", header, rows, "utf-8")
+    summary = bureau.run(path, dry_run=True, batch_size=100)
     assert (summary.read, summary.imported, summary.conflicts) == (495, 494, 1)
     assert summary.rejects_path is None
     assert bureau.count() == bureau.count(ImportRecord) == 0
     assert not any((bureau.folder / "rejects").iterdir())
+    assert not (tmp_path / "sample.rejects.csv").exists()
 
 
 # ---------------------------------------------------------------- normalising
@@ -470,6 +481,9 @@ def test_unreadable_times_say_so(value: Any) -> None:
 
 
 def test_clean_text_drops_padding_and_keeps_paragraphs() -> None:
-    raw = "\n\t\t\t\t\t\n\t\t\t\t\t\u3000\u3000第一段。\n\t\t\t\t\t\n\t\t\t\t\t\u3000\u3000第二段《‹会计法>》。\n\t\t\t\t"
+    raw = (
+        "\n\t\t\t\t\t\n\t\t\t\t\t\u3000\u3000第一段。\n\t\t\t\t\t\n"
+        "\t\t\t\t\t\u3000\u3000第二段《‹会计法>》。\n\t\t\t\t"
+    )
     assert clean_text(raw) == "第一段。\n第二段《‹会计法>》。"
     assert clean_text("  a   b\t\tc ") == "a b c"
