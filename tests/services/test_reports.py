@@ -27,6 +27,7 @@ from caseworker.services import cases as svc
 from caseworker.services.people import ensure_first_supervisor, find_unit, import_units, subtree_ids
 from caseworker.services.reports import (
     UNASSIGNED,
+    counts_by,
     overdue_report,
     supervise_overdue,
     unit_rates,
@@ -408,6 +409,13 @@ def test_volume_by_day(store: Store) -> None:
     assert sum(v.count for v in volume) == 11
     assert (date(2025, 10, 9), "hotline-12345", 1) in [(v.day, v.channel, v.count) for v in volume]
     assert (date(2025, 9, 25), "leader-board", 2) in [(v.day, v.channel, v.count) for v in volume]
+    with store.session() as s:
+        since, until = at("09-01T00:00"), at("11-01T00:00")
+        categories = counts_by(s, "category", since=since, until=until)
+        regions = counts_by(s, "region", since=since, until=until)
+    # C8 was filed under 交通运输 and C11 in B2区; every other case has the defaults.
+    assert [(c.label, c.count) for c in categories] == [("城乡建设", 10), ("交通运输", 1)]
+    assert [(r.label, r.count) for r in regions] == [("A1区", 10), ("B2区", 1)]
 
 
 def test_postgresql_gives_the_same_reports(postgres: Any, store: Store) -> None:
