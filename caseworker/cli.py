@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from caseworker.commands import case as case_commands
+from caseworker.commands import demo as demo_commands
 from caseworker.commands import reports as report_commands
 from caseworker.commands import setup as setup_commands
 from caseworker.commands import transfer as transfer_commands
@@ -83,6 +84,7 @@ setup_commands.register(app)
 app.add_typer(case_commands.app, name="case", help="Act on one case, as the console would.")
 report_commands.register(app)
 transfer_commands.register(app)
+demo_commands.register(app)
 
 
 def main() -> None:

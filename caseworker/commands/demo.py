@@ -1,0 +1,170 @@
+"""`caseworker demo` (build and open the demo bureau) and `caseworker train check` (exercises)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from caseworker.commands.common import fail, parse_time, settings_of
+
+train_app = typer.Typer(no_args_is_help=True, help="Training exercises on the demo bureau.")
+
+
+def demo_database() -> str:
+    """The demo's own file, beside the default database, so it never mixes with real cases."""
+    from caseworker.config import default_data_dir
+
+    return str(default_data_dir() / "demo.sqlite")
+
+
+def demo(
+    ctx: typer.Context,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, size and --now: same data.")] = 1,
+    cases: Annotated[int, typer.Option("--cases", help="How many cases (up to 1,000,000).")] = 2000,
+    now: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--now", help="Freeze the clock here, for the build and the console."),
+    ] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Rebuild the demo database.")] = False,
+    no_open: Annotated[bool, typer.Option("--no-open", help="Build only; do not open.")] = False,
+    db: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--db", help="Demo database (default: demo.sqlite beside the default)."),
+    ] = None,
+) -> None:
+    """Build the demo bureau (if missing) in its own database and open the console on it."""
+    from caseworker.config import default_database
+    from caseworker.services.demo.build import (
+        MAX_CASES,
+        DemoExists,
+        build_demo,
+        demo_info,
+        has_cases,
+        holds_real_cases,
+        reset_demo,
+    )
+    from caseworker.services.rules import load_rules
+    from caseworker.store.engine import open_store
+
+    settings = settings_of(ctx)
+    if not 1 <= cases <= MAX_CASES:
+        fail(f"--cases must be between 1 and {MAX_CASES:,}", 2)
+    target = db or (settings.database if settings.database != default_database() else None)
+    target = target or demo_database()
+    frozen = parse_time(now, "--now") if now else settings.now
+    if reset:
+        reset_demo(target)
+    rules = load_rules(settings.policy_file, settings.calendar_file)
+    store = open_store(target)
+    try:
+        with store.session() as session:
+            if holds_real_cases(session):
+                fail(f"{target} holds real cases, not a demo; the demo will not write into it")
+            info = demo_info(session)
+            built = has_cases(session)
+        if not built:
+            moment = frozen or settings.clock().now().replace(microsecond=0)
+            typer.echo(f"building the demo bureau: {cases:,} cases as of "
+                       f"{moment.isoformat(timespec='minutes')} …", err=True)
+            try:
+                report = build_demo(store, rules, seed=seed, cases=cases, now=moment)
+            except DemoExists as exc:  # pragma: no cover - raced with another build
+                fail(str(exc))
+            rate = report.cases / report.seconds if report.seconds else 0.0
+            typer.echo(f"demo ready at {target}: {report.cases:,} cases, {report.events:,} "
+                       f"events in {report.seconds:.1f} s ({rate:,.0f} cases/s)")
+        elif info is not None:
+            typer.echo(f"demo at {target} (seed {info.get('seed')}, {info.get('cases'):,} cases, "
+                       f"as of {info.get('now')}); --reset rebuilds it")
+    finally:
+        store.close()
+    # The console (and every later action in this session) sees the demo's clock.
+    ctx.find_root().obj = settings.with_(database=target, now=frozen or settings.now)
+    if not no_open:
+        from caseworker.commands.console import open_console
+
+        open_console(ctx)
+
+
+@train_app.command("list")
+def train_list(ctx: typer.Context) -> None:
+    """The exercises there are."""
+    from caseworker.services.training import list_scenarios
+
+    lang = settings_of(ctx).language
+    console = Console(highlight=False)
+    for scenario in list_scenarios():
+        line = Text(f"{scenario.key:20} ")
+        line.append(scenario.say(scenario.title, lang))
+        console.print(line)
+
+
+@train_app.command("check")
+def train_check(
+    ctx: typer.Context,
+    scenario: Annotated[str, typer.Argument(help="Exercise name, e.g. assign-urgent.")],
+    lang: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--lang", help="zh or en (default: the console's language)."),
+    ] = None,
+    db: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--db", help="Database to check (default: the demo database)."),
+    ] = None,
+) -> None:
+    """Say which steps of an exercise are done; exit 0 when all are, 1 otherwise."""
+    from caseworker.config import default_database
+    from caseworker.services.training import check_scenario, load_scenario
+    from caseworker.store.engine import open_store
+
+    settings = settings_of(ctx)
+    language = lang or settings.language
+    if language not in ("zh", "en"):
+        fail("--lang must be zh or en", 2)
+    target = db or (settings.database if settings.database != default_database() else None)
+    target = target or demo_database()
+    if "://" not in target and not Path(target).exists():
+        fail(f"no demo database at {target}; run `caseworker demo` first")
+    exercise = load_scenario(scenario)
+    store = open_store(target, create=False)
+    try:
+        with store.session() as session:
+            report = check_scenario(session, exercise, language)
+    finally:
+        store.close()
+    zh = language == "zh"
+    console = Console(highlight=False)
+    console.print(Text(f"{report.title} ({report.scenario})", style="bold"))
+    console.print(Text(report.brief))
+    for case in report.cases:
+        line = Text(f"  {case.role}: #{case.id} ")
+        line.append(case.title)
+        line.append(f" [{case.status}]")
+        if case.lead_unit:
+            who = "、".join(case.handlers) if zh else ", ".join(case.handlers)
+            line.append(f" — {case.lead_unit}" + (f" ({who})" if who else ""))
+        console.print(line)
+    done = sum(step.done for step in report.steps)
+    for step in report.steps:
+        mark = "[x]" if step.done else "[ ]"
+        line = Text(f"{mark} {step.number}. ", style="green" if step.done else "yellow")
+        line.append(step.text)
+        if not step.done and len(step.cases) > 1:
+            missing = ", ".join(f"#{c}" for c in step.missing)
+            line.append(f" ({'尚未完成' if zh else 'not yet'}: {missing})")
+        console.print(line)
+    total = len(report.steps)
+    summary = (f"已完成 {done}/{total} 步" if zh else f"{done} of {total} steps done")
+    if report.done:
+        summary += "，练习完成！" if zh else " — exercise complete!"
+    console.print(Text(summary, style="bold"))
+    raise typer.Exit(0 if report.done else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+    app.add_typer(train_app, name="train")

@@ -1,0 +1,344 @@
+"""Writing the demo bureau into a store: units, clerks and a day's worth of simulated cases.
+
+A demo database is marked by the store_meta key "demo" (JSON: seed, size, the frozen `now`,
+the training cases and the last demo event id); every demo case also carries
+`{"demo": true}` in its `extra`. A database that holds cases without that mark is a bureau's
+real data, and nothing here writes into it or clears it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time as timer
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Boolean, Table, delete, func, insert
+from sqlmodel import Session, SQLModel, select
+
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.domain.errors import DomainError
+from caseworker.services.demo.bureau import build_bureau
+from caseworker.services.demo.simulate import Rows, Simulator, Spec
+from caseworker.services.rules import Rules
+from caseworker.store.engine import Store, open_store
+from caseworker.store.models import (
+    CaseRow,
+    ClerkRow,
+    CoUnit,
+    EventRow,
+    ExtensionRow,
+    InstructionRow,
+    LinkRow,
+    MetaRow,
+    PauseRow,
+    RatingRow,
+    ReplyRow,
+    SupervisionRow,
+    Unit,
+)
+from caseworker.store.types import UTCDateTime
+
+DEMO_KEY = "demo"
+DEFAULT_CASES = 2000
+MAX_CASES = 1_000_000
+BATCH = 5000
+
+# The training exercises and how many cases each one starts from (data/training/*.toml).
+TRAINING_ROLES: dict[str, tuple[tuple[str, float], ...]] = {
+    # scenario -> (role, hours before now it arrived) per case
+    "assign-urgent": (("urgent", 0.6), ("urgent", 1.4), ("urgent", 2.5)),
+    "reject-duplicate": (("original", 24 * 10), ("copy", 1.5)),
+    "draft-publish": (("case", 24 * 4),),
+    "request-extension": (("case", 24 * 35),),
+}
+
+
+class NotADemo(DomainError):
+    """The database holds real cases; the demo will not write into it or clear it."""
+
+
+class DemoExists(DomainError):
+    """The database already holds a demo; rebuilding it needs --reset."""
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What a build wrote and how long it took."""
+
+    cases: int
+    events: int
+    seconds: float
+    now: datetime
+    seed: int
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+def demo_info(session: Session) -> dict[str, Any] | None:
+    """The demo mark of a store (seed, size, now, training cases), or None for other stores."""
+    meta = session.get(MetaRow, DEMO_KEY)
+    if meta is None:
+        return None
+    value = json.loads(meta.value)
+    return value if isinstance(value, dict) else None
+
+
+def holds_real_cases(session: Session) -> bool:
+    """Whether the store has cases and is not a demo: then the demo must not touch it."""
+    if demo_info(session) is not None:
+        return False
+    return session.exec(select(CaseRow.id).limit(1)).first() is not None
+
+
+def has_cases(session: Session) -> bool:
+    return session.exec(select(CaseRow.id).limit(1)).first() is not None
+
+
+def reset_demo(target: str) -> None:
+    """Remove a demo database's content (the file itself for SQLite); real data is refused."""
+    store = open_store(target)
+    try:
+        with store.session() as session:
+            if holds_real_cases(session):
+                raise NotADemo(f"{target} holds real cases, not a demo; refusing to reset it")
+            if store.url.startswith("sqlite:///"):
+                path = Path(store.url.removeprefix("sqlite:///"))
+            else:
+                path = None
+                for table in reversed(SQLModel.metadata.sorted_tables):
+                    session.execute(delete(table))
+    finally:
+        store.close()
+    if path is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def make_specs(cases: int, now: datetime, seed: int) -> list[Spec]:
+    """When every case arrives and which ones repeat others, sorted into id order."""
+    rng = random.Random(f"{seed}/specs")
+    local_now = now.astimezone(SHANGHAI)
+    today = datetime.combine(local_now.date(), time(0), tzinfo=SHANGHAI)
+    specs: list[Spec] = []
+    serial = 0
+
+    def new(received: datetime, **kw: Any) -> Spec:
+        nonlocal serial
+        serial += 1
+        received = received.replace(microsecond=0)  # whole seconds, like a real intake
+        spec = Spec(received_at=min(received, now), serial=serial, **kw)
+        specs.append(spec)
+        return spec
+
+    training = [(s, r, h) for s, roles in TRAINING_ROLES.items() for r, h in roles]
+    if cases < len(training) + 10:
+        training = []
+    kindergarten = max(24, cases // 50) if cases >= 200 else cases // 10
+    repeats = cases * 4 // 100
+    base = max(0, cases - len(training) - kindergarten - repeats)
+
+    for _ in range(base):
+        new(_arrival(rng, now, local_now, today))
+    eligible = [s for s in specs if now - s.received_at > timedelta(days=6)]
+    for original in rng.sample(eligible, min(repeats, len(eligible))):
+        room = min(20.0, (now - original.received_at).total_seconds() / 86400 - 0.2)
+        when = original.received_at + timedelta(days=rng.uniform(1.5, room))
+        new(when, original=original.serial, original_at=original.received_at)
+    kg_times = sorted(
+        now - timedelta(days=rng.uniform(0.1, 60), minutes=rng.randint(0, 600))
+        for _ in range(kindergarten)
+    )
+    first = -1
+    for when in kg_times:
+        spec = new(when, role="kindergarten", original=first)
+        first = spec.serial if first < 0 else first
+    originals: dict[str, Spec] = {}
+    for scenario, role, hours in training:
+        received = now - timedelta(hours=hours)
+        if scenario == "reject-duplicate" and role == "copy":
+            source = originals[scenario]
+            new(received, role=f"training:{scenario}:{role}", same_as=source.serial)
+        else:
+            spec = new(received, role=f"training:{scenario}:{role}")
+            originals.setdefault(scenario, spec)
+    specs.sort(key=lambda s: (s.received_at, s.serial))
+    # Repeats and merges must point back in time; a tie on received_at keeps serial order.
+    return specs
+
+
+def _arrival(rng: random.Random, now: datetime, local_now: datetime, today: datetime) -> datetime:
+    """A receipt time: a share this morning, most in the last weeks, a tail of older cases."""
+    roll = rng.random()
+    if roll < 0.05:
+        span = max((local_now - today).total_seconds(), 1800.0)
+        return now - timedelta(seconds=rng.randrange(60, int(span)))
+    if roll < 0.3:
+        days = rng.uniform(0.3, 3)
+    elif roll < 0.65:
+        days = rng.uniform(3, 25)
+    else:
+        days = rng.uniform(25, 150)
+    day = (local_now - timedelta(days=days)).date()
+    hour = rng.choices(range(24), weights=_HOUR_WEIGHTS)[0]
+    when = datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60)), tzinfo=SHANGHAI)
+    return when if when <= now else when - timedelta(days=1)
+
+
+# Citizens write around the clock, mostly in the day and the evening.
+_HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 2, 4, 7, 9, 10, 9, 7, 7, 8, 8, 8, 7, 6, 7, 8, 7, 5, 3)
+
+
+def build_demo(
+    store: Store,
+    rules: Rules,
+    *,
+    seed: int,
+    cases: int,
+    now: datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoReport:
+    """Write the demo bureau into an empty (or demo-free) store in one transaction."""
+    if not 1 <= cases <= MAX_CASES:
+        raise DomainError(f"--cases must be between 1 and {MAX_CASES:,}")
+    if now.tzinfo is None:
+        raise DomainError("the demo's now needs a timezone")
+    started = timer.perf_counter()
+    bureau = build_bureau()
+    specs = make_specs(cases, now, seed)
+    sim = Simulator(rules, bureau, now, seed, specs)
+    with store.session() as session:
+        if holds_real_cases(session):
+            raise NotADemo("this database holds real cases, not a demo; the demo will not write "
+                           "into it (use another --db)")
+        if has_cases(session):
+            raise DemoExists("this database already holds the demo; use --reset to rebuild it")
+        session.execute(insert(_table(Unit)), [
+            {"id": u.id, "code": u.code, "name": u.name, "level": u.level,
+             "parent_id": u.parent_id, "active": True} for u in bureau.units
+        ])
+        session.execute(insert(_table(ClerkRow)), [
+            {"id": c.id, "name": c.name, "role": c.role.value, "unit_id": c.unit_id,
+             "active": True} for c in bureau.clerks
+        ])
+        done = 0
+        with _search_index_deferred(session):
+            for spec in specs:
+                sim.simulate(spec)
+                if len(sim.rows.cases) >= BATCH:
+                    done += _flush(session, sim.rows)
+                    if progress is not None:
+                        progress(done, cases)
+            done += _flush(session, sim.rows)
+        events = sim.ids.ids.get("events", 0)
+        training: dict[str, dict[str, list[int]]] = {}
+        for role, ids in sim.training.items():
+            _, scenario, part = role.split(":")
+            training.setdefault(scenario, {})[part] = ids
+        mark = {
+            "seed": seed, "cases": cases, "now": now.astimezone(SHANGHAI).isoformat(),
+            "last_event_id": events, "training": training,
+        }
+        session.merge(MetaRow(key=DEMO_KEY, value=json.dumps(mark, ensure_ascii=False,
+                                                              sort_keys=True)))
+    if progress is not None:
+        progress(done, cases)
+    return DemoReport(cases=done, events=events, seconds=timer.perf_counter() - started,
+                      now=now, seed=seed)
+
+
+_ORDER: tuple[tuple[str, type[SQLModel]], ...] = (
+    ("cases", CaseRow), ("events", EventRow), ("co_units", CoUnit), ("replies", ReplyRow),
+    ("ratings", RatingRow), ("extensions", ExtensionRow), ("supervisions", SupervisionRow),
+    ("instructions", InstructionRow), ("pauses", PauseRow), ("links", LinkRow),
+)
+
+
+def _flush(session: Session, rows: Rows) -> int:
+    """Bulk-insert what the simulator has produced so far, parents before children.
+
+    The rows go straight to the driver's executemany with values already in the store's form
+    (naive UTC times; SQLite's text layout), because per-value type processing cost more than
+    the whole simulation at 100,000 cases.
+    """
+    count = len(rows.cases)
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    for name, model in _ORDER:
+        batch: list[dict[str, Any]] = getattr(rows, name)
+        if not batch:
+            continue
+        table = _table(model)
+        columns = [c.name for c in table.columns]
+        marks = ", ".join("?" if sqlite else "%s" for _ in columns)
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        plan = [(c.name, _converter(c.type, sqlite)) for c in table.columns]
+        values = [
+            tuple(f(row[c]) if f is not None else row[c] for c, f in plan) for row in batch
+        ]
+        connection.exec_driver_sql(sql, values)
+    rows.clear()
+    return count
+
+
+def _converter(kind: Any, sqlite: bool) -> Callable[[Any], Any] | None:
+    """How a column's Python value is stored: what the column type would do, done once."""
+    if isinstance(kind, UTCDateTime):
+        return _sqlite_time if sqlite else _naive_utc
+    if sqlite and isinstance(kind, Boolean):
+        return _sqlite_bool
+    return None
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """SQLAlchemy's SQLite DateTime text, so stored values compare with bound ones."""
+    if value is None:
+        return None
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    return text if value.microsecond else text + ".000000"
+
+
+def _sqlite_bool(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+@contextmanager
+def _search_index_deferred(session: Session) -> Iterator[None]:
+    """On SQLite, fill the full-text index once at the end instead of row by row.
+
+    The index's insert trigger costs more per case than everything else together; dropping
+    it for the load and rebuilding the index from the table gives the same index, and the
+    trigger comes back with its own SQL, all inside the build's transaction.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    triggers = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases' "
+        "AND sql LIKE '%AFTER INSERT%' AND sql LIKE '%cases_fts%'"
+    ).all()
+    for name, _ in triggers:
+        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    if triggers:
+        connection.exec_driver_sql("INSERT INTO cases_fts(cases_fts) VALUES ('rebuild')")
+    for _, sql in triggers:
+        connection.exec_driver_sql(sql)
+
+
+def count_cases(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(CaseRow)).one())
