@@ -1,0 +1,340 @@
+"""Export: the JSON Lines round trip field by field, CSV/XLSX for Excel, filters, redaction."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Table, select
+
+from caseworker.clock import FrozenClock
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.services import cases as svc
+from caseworker.services.cases import Desk, NewCase
+from caseworker.services.exporting import ExportFilter, export_cases
+from caseworker.services.imports import ImportOptions, run_import
+from caseworker.services.people import add_clerk, ensure_first_supervisor, import_units
+from caseworker.services.rules import Rules, load_rules
+from caseworker.store.engine import Store, open_store
+from caseworker.store.models import (
+    CaseRow,
+    ClerkRow,
+    CoUnit,
+    EventRow,
+    ExtensionRow,
+    InstructionRow,
+    LinkRow,
+    PauseRow,
+    RatingRow,
+    ReplyRow,
+    SupervisionRow,
+    Unit,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+DATASETS = ROOT / ".." / "shared" / "datasets"
+ATTACHMENT4 = DATASETS / "tipdm2020" / "attachment4-messages-with-replies.xlsx"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday
+NOW = datetime(2026, 5, 20, 10, 0, tzinfo=SHANGHAI)
+UNITS = "name,parent,level,code\nA市,,city,A\nA3区,A,county,A3\nA3区住建局,A3,department,A3-ZJ\n" \
+    "A3区教育局,A3,department,A3-JY\nA5区,A,county,A5\n"
+LAMP = "小区门口的路灯坏了三天，晚上很黑。"
+PERSONAL = "我的电话13812341234，身份证430102199001011234，邮箱 zhang.san@example.com，请回电。"
+
+
+@dataclass
+class World:
+    store: Store
+    rules: Rules
+    folder: Path
+    ids: dict[str, int]
+
+    def desk(self, clerk: str, at: datetime) -> Desk:
+        return Desk(self.rules, FrozenClock(at), clerk)
+
+    def export(self, name: str, **kwargs: Any) -> Any:
+        fmt = kwargs.pop("fmt", name.rsplit(".", 1)[1])
+        flt = ExportFilter(**kwargs.pop("flt", {}))
+        return export_cases(
+            self.store, self.folder / name, fmt=fmt, flt=flt, now=NOW, **kwargs
+        )
+
+
+@functools.cache
+def replied_rows() -> tuple[list[str], list[list[Any]]]:
+    book = load_workbook(ATTACHMENT4, read_only=True)
+    rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    book.close()
+    return [str(c) for c in rows[0]], rows[1:]
+
+
+def new_store(path: Path) -> Store:
+    store = open_store(str(path))
+    with store.session() as session:
+        ensure_first_supervisor(session, "alice")
+    return store
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """A bureau with a unit tree, three kinds of clerk, and cases in every state."""
+    rules = load_rules(ROOT / "data" / "policy.toml", ROOT / "data" / "calendar.toml")
+    store = new_store(tmp_path / "source.sqlite")
+    w = World(store, rules, tmp_path, {})
+    with store.session() as s:
+        import_units(s, UNITS)
+        add_clerk(s, "bob", "clerk")
+        add_clerk(s, "hank", "handler", "A3-ZJ")
+    # Real replied messages, imported (their history says so): 300 rows of attachment 4.
+    replies = tmp_path / "replies.csv"
+    header, rows = replied_rows()
+    with replies.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows[:300]])
+    head = run_import(
+        store, w.desk("bob", NOW), replies, ImportOptions(rejects=tmp_path / "r.csv"),
+    )
+    assert head.imported == 300
+
+    def at(days: float) -> datetime:
+        return START + timedelta(days=days)
+
+    def new(key: str, days: float, body: str = LAMP, **kw: Any) -> int:
+        with store.session() as s:
+            cid = svc.create_case(s, w.desk("bob", at(days)), NewCase(
+                channel=kw.pop("channel", "leader-board"), title=f"路灯不亮 {key}", body=body,
+                received_at=at(days), external_id=key, author="A000123", **kw,
+            ))
+        w.ids[key] = cid
+        return cid
+
+    def act(fn: Any, who: str, when: float, ref: int, **kw: Any) -> Any:
+        with store.session() as s:
+            return fn(s, w.desk(who, at(when)), ref, **kw)
+
+    full = new("full", 0, contact="13812341234")
+    act(svc.accept_case, "bob", 0.1, full)
+    act(svc.assign_case, "bob", 0.2, full, lead="A3-ZJ", co_units=["A3-JY"], note="请核实")
+    act(svc.acknowledge_case, "hank", 0.5, full)
+    act(svc.request_extension, "hank", 3, full, days=10, reason="需要现场勘查")
+    act(svc.approve_extension, "alice", 3.5, full)
+    act(svc.pause_case, "alice", 4, full, reason="等待群众补充材料")
+    act(svc.resume_case, "alice", 6, full)
+    act(svc.draft_reply, "hank", 7, full, text="已修复路灯。", final=True, outcome="支持")
+    act(svc.submit_reply, "hank", 7.1, full)
+    act(svc.send_back_reply, "bob", 7.2, full, note="请写明修复时间")
+    act(svc.draft_reply, "hank", 8, full, text="3月9日已修复路灯。", final=True, outcome="支持")
+    act(svc.publish_reply, "bob", 8.5, full)
+    act(svc.close_case, "bob", 9, full)
+    act(svc.rate_case, "bob", 10, full, value="满意", comment="很快")
+    act(svc.instruct_case, "alice", 10.5, full, leader="王市长", text="做得好")
+
+    chased = new("chased", 1, body=PERSONAL, channel="governor-mailbox")
+    act(svc.accept_case, "bob", 1.1, chased)
+    act(svc.assign_case, "bob", 1.2, chased, lead="A3-ZJ")
+    act(svc.supervise_case, "alice", 30, chased, level="催办", note="请尽快办理")
+    act(svc.pause_case, "alice", 31, chased, reason="听证")
+
+    repeat = new("repeat", 2)
+    act(svc.link_repeat, "bob", 2.1, repeat, original=full)
+    merged = new("merged", 2.5)
+    act(svc.merge_case, "bob", 2.6, merged, into=full, reason="重复留言")
+    rejected = new("rejected", 3, channel="hotline-12345")
+    act(svc.reject_case, "bob", 3.1, rejected, reason="无实质内容")
+    fresh = new("fresh", 79, channel="hotline-12345")  # received the day before NOW: on time
+    del fresh
+    other = new("other-unit", 5)
+    act(svc.accept_case, "bob", 5.1, other)
+    act(svc.assign_case, "bob", 5.2, other, lead="A5")
+    yield w
+    store.close()
+
+
+# ---------------------------------------------------------------- the round trip
+
+_CHILD_TABLES = [CoUnit, ReplyRow, RatingRow, ExtensionRow, SupervisionRow, InstructionRow,
+                 PauseRow, LinkRow, EventRow]
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    """Every case, record and event, with ids replaced by what they stand for."""
+    with store.engine.connect() as conn:
+        unit_code = dict(conn.execute(select(_table(Unit).c.id, _table(Unit).c.code)).all())
+        clerks_t = _table(ClerkRow)
+        clerk_name = dict(conn.execute(select(clerks_t.c.id, clerks_t.c.name)).all())
+        cases_t = _table(CaseRow)
+        case_key = {
+            r.id: (r.channel, r.external_id)
+            for r in conn.execute(select(cases_t.c.id, cases_t.c.channel, cases_t.c.external_id))
+        }
+
+        def natural(table: Table, row: Any) -> dict[str, Any]:
+            out = {}
+            for column in table.columns:
+                if column.name == "id":
+                    continue
+                value = getattr(row, column.name)
+                refs = {fk.column.table.name for fk in column.foreign_keys}
+                if "units" in refs:
+                    value = unit_code.get(value)
+                elif "clerks" in refs:
+                    value = clerk_name.get(value)
+                elif "cases" in refs:
+                    value = case_key.get(value)
+                out[column.name] = value
+            return out
+
+        doc: dict[str, Any] = {
+            "cases": {case_key[r.id]: natural(cases_t, r) for r in conn.execute(select(cases_t))},
+            "units": sorted(
+                tuple(sorted(natural(_table(Unit), r).items()))
+                for r in conn.execute(select(_table(Unit)))
+            ),
+            "clerks": sorted(
+                tuple(sorted(natural(_table(ClerkRow), r).items()))
+                for r in conn.execute(select(_table(ClerkRow)))
+            ),
+        }
+        for model in _CHILD_TABLES:
+            table = _table(model)
+            grouped: dict[Any, list[dict[str, Any]]] = {}
+            for r in conn.execute(select(table).order_by(table.c.id)):
+                item = natural(table, r)
+                grouped.setdefault(item.pop("case_id"), []).append(item)
+            doc[table.name] = grouped
+    return doc
+
+
+def test_json_lines_round_trip_gives_back_the_same_cases_field_by_field(world: World) -> None:
+    summary = world.export("all.jsonl")
+    before = snapshot(world.store)
+    assert summary.cases == len(before["cases"])
+    copy = new_store(world.folder / "copy.sqlite")
+    try:
+        back = run_import(copy, world.desk("alice", NOW), world.folder / "all.jsonl",
+                          ImportOptions(rejects=world.folder / "copy-rejects.csv"))
+        assert (back.profile, back.read, back.imported) == (
+            "caseworker-export", summary.cases, summary.cases
+        )
+        assert back.exit_code == 0
+        after = snapshot(copy)
+        assert set(after["cases"]) == set(before["cases"])
+        for key, case in before["cases"].items():
+            for name, value in case.items():
+                assert after["cases"][key][name] == value, (key, name)
+        for name in ("units", "clerks", *(_table(m).name for m in _CHILD_TABLES)):
+            assert after[name] == before[name], name
+        # Importing the export again adds nothing.
+        again = run_import(copy, world.desk("alice", NOW), world.folder / "all.jsonl",
+                           ImportOptions(rejects=world.folder / "copy-rejects.csv"))
+        assert (again.imported, again.duplicates) == (0, summary.cases)
+        assert snapshot(copy) == after
+    finally:
+        copy.close()
+    full = before["cases"][("leader-board", "full")]
+    assert full["status"] == "closed" and full["lead_unit_id"] == "A3-ZJ"
+    assert before["case_links"][("leader-board", "merged")][0]["target_id"] == full_key()
+
+
+def full_key() -> tuple[str, str]:
+    return ("leader-board", "full")
+
+
+def test_an_interrupted_restore_still_links_its_cases(world: World) -> None:
+    world.export("all.jsonl")
+    copy = new_store(world.folder / "copy.sqlite")
+    try:
+        options = ImportOptions(rejects=world.folder / "x.csv", batch_size=200)
+        with pytest.raises(KeyboardInterrupt):
+            run_import(copy, world.desk("alice", NOW), world.folder / "all.jsonl",
+                       ImportOptions(rejects=world.folder / "x.csv", batch_size=200,
+                                     interrupt_after=1))
+        run_import(copy, world.desk("alice", NOW), world.folder / "all.jsonl", options)
+        assert snapshot(copy) == snapshot(world.store)
+    finally:
+        copy.close()
+
+
+# ---------------------------------------------------------------- filters
+
+
+def test_filters_select_by_status_unit_subtree_channel_time_and_overdue(world: World) -> None:
+    def keys(**flt: Any) -> set[str]:
+        world.export("f.jsonl", flt=flt)
+        lines = (world.folder / "f.jsonl").read_text(encoding="utf-8").splitlines()[1:]
+        return {json.loads(line)["case"]["external_id"] for line in lines}
+
+    assert keys(statuses=["closed", "rejected"]) == {"full", "rejected"}
+    assert keys(unit="A3") == {"full", "chased"}  # A3-ZJ is below A3
+    assert keys(unit="A") == {"full", "chased", "other-unit"}
+    assert keys(channel="hotline-12345") == {"rejected", "fresh"}
+    assert keys(since=START + timedelta(days=2), until=START + timedelta(days=4)) == {
+        "repeat", "merged", "rejected"
+    }
+    overdue = keys(overdue=True)
+    assert "fresh" not in overdue and {"repeat", "other-unit"} <= overdue
+    assert not overdue & {"full", "merged", "rejected"}
+
+
+# ---------------------------------------------------------------- Excel and redaction
+
+
+def test_csv_opens_in_excel_with_chinese_newlines_and_no_formulas(world: World) -> None:
+    with world.store.session() as s:
+        case = s.get(CaseRow, world.ids["repeat"])
+        assert case is not None
+        case.title = "=HYPERLINK(\"http://x\")"
+        case.body = "第一段\n第二段，含\"引号\"和,逗号"
+        s.add(case)
+    summary = world.export("cases.csv")
+    raw = (world.folder / "cases.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with (world.folder / "cases.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == summary.cases
+    row = next(r for r in rows if r["external_id"] == "repeat")
+    assert row["body"] == "第一段\n第二段，含\"引号\"和,逗号"
+    assert row["title"] == "'=HYPERLINK(\"http://x\")"
+    full = next(r for r in rows if r["external_id"] == "full")
+    assert (full["status"], full["lead_unit"]) == ("closed", "A3区住建局")
+
+
+def test_xlsx_export_has_a_row_per_case(world: World) -> None:
+    summary = world.export("cases.xlsx", flt={"channel": "leader-board"})
+    book = load_workbook(world.folder / "cases.xlsx", read_only=True)
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    book.close()
+    assert rows[0][:4] == ("id", "channel", "external_id", "status")
+    assert len(rows) - 1 == summary.cases
+    assert {r[1] for r in rows[1:]} == {"leader-board"}
+
+
+def test_redact_masks_mobiles_id_cards_and_email_everywhere(world: World) -> None:
+    for name in ("plain.jsonl", "masked.jsonl", "masked.csv"):
+        world.export(name, redact=name.startswith("masked"))
+    plain = (world.folder / "plain.jsonl").read_text(encoding="utf-8")
+    assert "13812341234" in plain and "430102199001011234" in plain
+    for name in ("masked.jsonl", "masked.csv"):
+        text = (world.folder / name).read_text(encoding="utf-8-sig")
+        for secret in ("13812341234", "430102199001011234", "zhang.san@"):
+            assert secret not in text, (name, secret)
+        assert "138****1234" in text and "430102********1234" in text
+        assert "z***@example.com" in text
+    masked = [json.loads(line) for line in
+              (world.folder / "masked.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert masked[0]["meta"]["redacted"] is True
+    full = next(d for d in masked[1:] if d["case"]["external_id"] == "full")
+    assert full["case"]["contact"] == "138****1234"
