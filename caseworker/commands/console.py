@@ -8,5 +8,15 @@ from caseworker.commands.common import fail
 
 
 def open_console(ctx: typer.Context) -> None:
-    """Open the console on the configured database (the full console lands with the UI work)."""
-    fail("the console is not available yet; use the `case` subcommands", 1)
+    """Open the console on the configured database, with the clerk's keymap file if any."""
+    from caseworker.app import make_app
+    from caseworker.commands.common import opened
+    from caseworker.keys import KeymapError, load_keymap
+
+    try:
+        keymap = load_keymap()
+    except KeymapError as exc:
+        fail(str(exc))
+    with opened(ctx) as env:
+        app = make_app(env.settings, env.store, env.rules, keymap=keymap)
+        app.run()

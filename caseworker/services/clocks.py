@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from caseworker.domain.deadlines import (
+    WARNING_FRACTION,
     Clock,
     ClockState,
     Limit,
@@ -106,6 +107,13 @@ def apply_clocks(case: CaseRow, clocks: Sequence[Clock]) -> None:
     ticking = [c for c in clocks if c.state is not ClockState.STOPPED]
     case.provisional = any(c.provisional for c in ticking)
     case.next_due_at = min((c.due_at for c in ticking), default=END_OF_TIME)
+    case.warn_at = min((warning_at(c) for c in ticking), default=END_OF_TIME)
+
+
+def warning_at(clock: Clock) -> datetime:
+    """When a clock reaches the warning share of its limit (paused time not counted)."""
+    span = clock.due_at - clock.started_at - clock.paused_for
+    return clock.due_at - span * (1 - WARNING_FRACTION)
 
 
 def refresh_clocks(session: Session, case: CaseRow, rules: Rules, now: datetime) -> list[Clock]:

@@ -66,6 +66,17 @@ class CaseRow(SQLModel, table=True):
             sqlite_where=text(_OPEN_SQL),
             postgresql_where=text(_OPEN_SQL),
         ),
+        # Console queues (migration 0003): all cases by deadline, warnings, "last touched by me".
+        Index("ix_cases_due", "next_due_at", "id"),
+        Index(
+            "ix_cases_open_warn",
+            "next_due_at",
+            "warn_at",
+            "id",
+            sqlite_where=text(_OPEN_SQL),
+            postgresql_where=text(_OPEN_SQL),
+        ),
+        Index("ix_cases_touched_due", "updated_by", "next_due_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -97,6 +108,14 @@ class CaseRow(SQLModel, table=True):
     provisional: bool = False  # some deadline depends on a year nobody has entered yet
     next_due_at: datetime = Field(
         default=END_OF_TIME, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    # When the nearest running clock reaches 80% of its limit (END_OF_TIME when none runs);
+    # kept current with next_due_at so 即将到期 is one indexed range.
+    warn_at: datetime = Field(
+        default=END_OF_TIME,
+        sa_column=Column(
+            UTCDateTime(), nullable=False, server_default="9999-12-31 00:00:00.000000"
+        ),
     )
     repeat_of_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     merged_into_id: int | None = Field(default=None, foreign_key="cases.id")
@@ -133,6 +152,7 @@ class ReplyRow(SQLModel, table=True):
     """A reply to the citizen: drafted by a unit, reviewed and published by the bureau."""
 
     __tablename__ = "replies"
+    __table_args__ = (Index("ix_replies_state_case", "state", "case_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
@@ -270,3 +290,13 @@ class ImportRecord(SQLModel, table=True):
     clerk: str = Field(max_length=100)
     started_at: datetime = _when()
     finished_at: datetime | None = _when(nullable=True)
+
+
+class CaseClaim(SQLModel, table=True):
+    """Who last opened a case in the console and when: "take next" skips cases others are on."""
+
+    __tablename__ = "case_claims"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    clerk: str = Field(max_length=100)
+    opened_at: datetime = _when()

@@ -1,0 +1,127 @@
+"""The Textual app: holds the store, rules and catalog; screens do the rest.
+
+The app never touches the database on its own thread: screens run every query in thread
+workers. Keys come from caseworker.keys, so the help screen, the command palette and a
+clerk's keymap file all agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from functools import partial
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import BindingType
+from textual.screen import Screen
+
+from caseworker.config import Settings
+from caseworker.i18n.catalog import Catalog
+from caseworker.keys import KEYS, install
+from caseworker.services.cases import Desk
+from caseworker.services.rules import Rules
+from caseworker.store.engine import Store
+
+
+class CaseworkerApp(App[None]):
+    """The clerk's console: the queue screen first, the case view on enter."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "caseworker"
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012  (App declares it as an instance variable)
+        (0, "-narrow"),
+        (100, "-wide"),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        rules: Rules,
+        *,
+        keymap: dict[str, str] | None = None,
+        poll_seconds: float = 2.5,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.rules = rules
+        self.catalog = Catalog(settings.language)
+        self.poll_seconds = poll_seconds
+        super().__init__()
+        install(self, "app", self.catalog)
+        # Textual's own palette binding says "palette" in English; ours comes from the catalog.
+        palette = self._bindings.key_to_bindings.get(self.COMMAND_PALETTE_BINDING, [])
+        palette[:] = [b for b in palette if b.id is not None or b.action != "command_palette"]
+        if keymap:
+            self.set_keymap(keymap)
+
+    def desk(self) -> Desk:
+        """Who acts, with which rules and clock: what every case action needs."""
+        return Desk(rules=self.rules, clock=self.settings.clock(), clerk=self.settings.clerk)
+
+    def now(self) -> datetime:
+        return self.settings.clock().now()
+
+    def t(self, key: str, **params: object) -> str:
+        return self.catalog.t(key, **params)
+
+    def channel_label(self, code: str) -> str:
+        channel = self.rules.policy.channels.get(code)
+        if channel is None:
+            return code
+        return channel.zh if self.catalog.lang == "zh" else channel.en
+
+    def on_mount(self) -> None:
+        from caseworker.screens.queue import QueueScreen
+
+        self.theme = "textual-dark"
+        self.push_screen(QueueScreen())
+
+    def action_help(self) -> None:
+        from caseworker.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def run_case_action(self, screen: Screen[Any], action: str, case_id: int | None) -> None:
+        """Hand a case action to the dialogs' entry point, or say why it cannot run."""
+        if case_id is None:
+            self.notify(self.t("notice.no_case"), severity="warning", markup=False)
+            return
+        try:
+            from caseworker.screens.case_actions import start_action
+        except ImportError:
+            self.notify(self.t("notice.not_available"), severity="warning", markup=False)
+            return
+        start_action(screen, action, case_id)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette runs every action of the current screen by name, from the key list."""
+        scopes = {"app"}
+        scope = getattr(screen, "SCOPE", None)
+        if isinstance(scope, str):
+            scopes.add(scope)
+        for key in KEYS:
+            if not key.scopes & scopes or key.id == "app.quit":
+                continue
+            yield SystemCommand(
+                self.t(f"key.{key.id}"),
+                self.t(f"keytip.{key.id}"),
+                partial(screen.call_later, screen.run_action, key.action),
+            )
+        yield from super().get_system_commands(screen)
+
+
+def make_app(
+    settings: Settings,
+    store: Store,
+    rules: Rules,
+    *,
+    keymap: dict[str, str] | None = None,
+    poll_seconds: float = 2.5,
+) -> CaseworkerApp:
+    """The console for an open store; `keymap` overrides keys by binding id."""
+    return CaseworkerApp(settings, store, rules, keymap=keymap, poll_seconds=poll_seconds)
+

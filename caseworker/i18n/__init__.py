@@ -1,0 +1,1 @@
+"""The console's message catalogs (zh, en): every user-facing string comes from here."""

@@ -1,0 +1,324 @@
+"""The case view: the message in full, its clocks, its history and everything attached to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from caseworker.domain.deadlines import ClockState
+from caseworker.keys import install
+from caseworker.screens.messages import ActionRefused, CaseChanged
+from caseworker.widgets.countdown import Mood, countdown
+from caseworker.widgets.safe import clean, plain
+
+if TYPE_CHECKING:
+    from caseworker.app import CaseworkerApp
+    from caseworker.services.cases import CaseDetail, EventInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def mood_style(app: CaseworkerApp, mood: Mood) -> str:
+    """A Rich style for a countdown mood, in the theme's colours."""
+    theme = app.current_theme
+    return {
+        Mood.OVERDUE: f"bold {theme.error}",
+        Mood.WARNING: f"{theme.warning}",
+        Mood.PAUSED: "italic dim",
+        Mood.NONE: "dim",
+    }.get(mood, "")
+
+
+def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(SHANGHAI).strftime(fmt) if value else "—"
+
+
+class CaseScreen(Screen[None]):
+    """One case, read in a worker; every case action key works here too."""
+
+    SCOPE = "case"
+    AUTO_FOCUS = "#case-body"
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    class Loaded(Message):
+        def __init__(self, detail: CaseDetail, history: list[EventInfo]) -> None:
+            super().__init__()
+            self.detail, self.history = detail, history
+
+    class StoreChanged(Message):
+        pass
+
+    def __init__(self, case_id: int, *, origin: str = "") -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.origin = origin
+        self.detail: CaseDetail | None = None
+        self.history: list[EventInfo] = []
+        self.marker: tuple[int, int, int] | None = None
+
+    @property
+    def capp(self) -> CaseworkerApp:
+        from caseworker.app import CaseworkerApp
+
+        assert isinstance(self.app, CaseworkerApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        install(self, "case", self.capp.catalog)
+        yield Static(Text(" " + self.capp.t("case.loading")), id="case-head")
+        with VerticalScroll(id="case-body"):
+            with Horizontal(id="case-panels"):
+                yield Static(id="case-clocks", classes="panel")
+                yield Static(id="case-timeline", classes="panel")
+            yield Static(id="case-message")
+            yield Static(id="case-records")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#case-clocks").border_title = self.capp.t("case.clocks")
+        self.query_one("#case-timeline").border_title = self.capp.t("case.timeline")
+        self.load(claim=True)
+        self.set_interval(1.0, self._tick)
+        self.set_interval(self.capp.poll_seconds, self.poll)
+
+    def _tick(self) -> None:
+        if self.detail is not None:
+            self.query_one("#case-clocks", Static).update(self._clocks(self.detail))
+
+    @work(thread=True, exclusive=True, group="case", exit_on_error=False)
+    def load(self, claim: bool = False) -> None:
+        from caseworker.services import queues
+        from caseworker.services.cases import case_detail, case_history
+        from caseworker.store.queries import change_marker
+
+        app = self.capp
+        now = app.now()
+        with app.store.session() as session:
+            detail = case_detail(session, app.rules, now, self.case_id)
+            history = case_history(session, self.case_id)
+            if claim:
+                queues.claim(session, self.case_id, app.settings.clerk, now)
+        with app.store.session() as session:
+            self.marker = change_marker(session)
+        self.post_message(self.Loaded(detail, history))
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def poll(self) -> None:
+        from caseworker.store.queries import change_marker
+
+        with self.capp.store.session() as session:
+            marker = change_marker(session)
+        if self.marker is not None and marker != self.marker:
+            self.marker = marker
+            self.post_message(self.StoreChanged())
+
+    @on(StoreChanged)
+    def _store_changed(self) -> None:
+        self.load()
+
+    @on(CaseChanged)
+    def _case_changed(self, message: CaseChanged) -> None:
+        self.load()
+        # The queue behind reloads too when we return to it.
+        for screen in self.app.screen_stack:
+            if screen is not self and hasattr(screen, "reload_window"):
+                screen.post_message(CaseChanged(message.case_id))
+
+    @on(ActionRefused)
+    def _refused(self, message: ActionRefused) -> None:
+        self.notify(message.text, severity="error", markup=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.notify(str(event.worker.error), severity="error", markup=False)
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        self.detail, self.history = message.detail, message.history
+        d = message.detail
+        self.query_one("#case-head", Static).update(self._head(d))
+        self.query_one("#case-clocks", Static).update(self._clocks(d))
+        self.query_one("#case-timeline", Static).update(self._timeline(message.history))
+        self.query_one("#case-message", Static).update(self._message(d))
+        self.query_one("#case-records", Static).update(self._records(d))
+
+    # ------------------------------------------------------------------ drawing
+
+    def _head(self, d: CaseDetail) -> Text:
+        t = self.capp.t
+        top = Text(no_wrap=True, overflow="ellipsis")
+        top.append(" ← ", style="bold")
+        if self.origin:
+            top.append(clean(self.origin, one_line=True) + " / ")
+        top.append(f"{d.id} ", style="bold")
+        top.append(clean(d.title, one_line=True), style="bold")
+        top.append("   " + clean(self.capp.channel_label(d.channel), one_line=True))
+        if d.addressee:
+            top.append(" · " + t("case.to", who=clean(d.addressee, one_line=True)))
+        second = Text(" ", no_wrap=True, overflow="ellipsis")
+        bits = [
+            t("case.author", who=clean(d.author, one_line=True) or "—"),
+            clean(d.contact, one_line=True),
+            clean(d.region, one_line=True),
+            t("case.received", at=when(d.received_at)),
+            clean(d.category, one_line=True),
+            t(f"kind.{d.kind}") if d.kind else "",
+            t(f"status.{d.status}"),
+            t("case.lead", unit=clean(d.lead_unit, one_line=True) or "—"),
+        ]
+        if d.urgency == "urgent":
+            bits.append("⚡" + t("urgency.urgent"))
+        second.append(" · ".join(b for b in bits if b))
+        if d.co_units:
+            second.append(" · " + t("case.co_units", units="、".join(clean(u) for u in d.co_units)))
+        out = Text(no_wrap=True, overflow="ellipsis")
+        out.append_text(top)
+        out.append("\n")
+        out.append_text(second)
+        return out
+
+    def _clocks(self, d: CaseDetail) -> Table:
+        app = self.capp
+        now = app.now()
+        table = Table.grid(padding=(0, 1))
+        table.add_column()
+        table.add_column()
+        table.add_column()
+        for clock in d.clocks:
+            stage = app.t(f"stage.{clock.stage.value}")
+            due = when(clock.due_at) + ("≈" if clock.provisional else "")
+            if clock.state is ClockState.STOPPED:
+                late = clock.finished_late()
+                state = Text(app.t("clock.done_late" if late else "clock.done_on_time",
+                                   at=when(clock.stopped_at, "%m-%d %H:%M")),
+                             style="dim" if not late else mood_style(app, Mood.OVERDUE))
+            else:
+                warn_at = None if not clock.needs_warning(now) else now
+                c = countdown(
+                    due_at=clock._due_at(now), warn_at=warn_at, now=now,
+                    calendar=app.rules.calendar, catalog=app.catalog,
+                    paused=clock.state is ClockState.PAUSED, provisional=clock.provisional,
+                )
+                state = Text(c.text, style=mood_style(app, c.mood))
+            table.add_row(Text(stage), Text(due), state)
+        return table
+
+    def _timeline(self, history: list[EventInfo]) -> Text:
+        t = self.capp.t
+        out = Text()
+        for i, e in enumerate(history):
+            if i:
+                out.append("\n")
+            out.append(when(e.effective_at, "%m-%d %H:%M") + "  ", style="dim")
+            out.append(clean(e.actor, one_line=True) + " ")
+            out.append(t(f"action.{e.action}"), style="bold")
+            if e.to_status and e.to_status != e.from_status:
+                out.append(" → " + t(f"status.{e.to_status}"))
+            if e.reason:
+                out.append("：" + clean(e.reason, one_line=True))
+        return out
+
+    def _message(self, d: CaseDetail) -> Text:
+        out = Text()
+        out.append(self.capp.t("case.body") + "\n", style="bold")
+        out.append_text(plain(d.body))
+        return out
+
+    def _records(self, d: CaseDetail) -> Text:
+        t = self.capp.t
+        out = Text()
+
+        def section(title: str) -> None:
+            out.append("\n" + title + "\n", style="bold")
+
+        if d.replies:
+            section(t("case.replies"))
+            for r in d.replies:
+                head = f"#{r.id} {t('reply.' + r.state)} · "
+                head += t("reply.final") if r.final else t("reply.interim")
+                if r.outcome:
+                    head += f" · {clean(r.outcome, one_line=True)}"
+                if r.unit:
+                    head += f" · {clean(r.unit, one_line=True)}"
+                head += f" · {when(r.published_at or r.updated_at)}"
+                out.append(head + "\n", style="dim")
+                out.append_text(plain(r.text))
+                out.append("\n")
+        if d.ratings:
+            section(t("case.ratings"))
+            for rating in d.ratings:
+                line = f"{when(rating['rated_at'])} {clean(rating['value'] or '', one_line=True)}"
+                if rating["comment"]:
+                    line += "：" + clean(rating["comment"], one_line=True)
+                out.append(line + "\n")
+        if d.extensions:
+            section(t("case.extensions"))
+            for e in d.extensions:
+                out.append(
+                    t("case.extension_line", days=e["days"], state=t(f"extension.{e['state']}"),
+                      at=when(e["requested_at"])) + "：" + clean(e["reason"], one_line=True) + "\n"
+                )
+        if d.supervisions:
+            section(t("case.supervisions"))
+            for s in d.supervisions:
+                out.append(
+                    f"{when(s['created_at'])} {t('supervision.' + s['level'])} "
+                    f"{clean(s['by'] or '', one_line=True)}：{clean(s['note'], one_line=True)}\n"
+                )
+        if d.instructions:
+            section(t("case.instructions"))
+            for i in d.instructions:
+                owner = " · " + t("case.owner") if i["owner"] else ""
+                out.append(
+                    f"{when(i['created_at'])} {clean(i['leader'], one_line=True)}{owner}："
+                    f"{clean(i['text'], one_line=True)}\n"
+                )
+        if d.pauses:
+            section(t("case.pauses"))
+            for p in d.pauses:
+                out.append(
+                    f"{when(p['started_at'])} – {when(p['ended_at'])}："
+                    f"{clean(p['reason'], one_line=True)}\n"
+                )
+        links = []
+        if d.repeat_of:
+            links.append(t("case.repeat_of", id=d.repeat_of))
+        if d.merged_into:
+            links.append(t("case.merged_into", id=d.merged_into))
+        if d.repeats:
+            links.append(t("case.repeats", n=d.repeats))
+        if links:
+            section(t("case.links"))
+            out.append(" · ".join(links) + "\n")
+        return out
+
+    # ------------------------------------------------------------------ actions
+
+    def action_case_action(self, action: str) -> None:
+        self.capp.run_case_action(self, action, self.case_id)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_take_next(self) -> None:
+        from caseworker.screens.queue import QueueScreen
+
+        self.app.pop_screen()
+        screen = self.app.screen
+        if isinstance(screen, QueueScreen):
+            screen.action_take_next()

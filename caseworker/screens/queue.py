@@ -1,0 +1,479 @@
+"""The queue screen: queues with live counts beside the case table of the chosen queue.
+
+All reads happen in thread workers that post messages back; the table ticks its countdowns
+from memory once a second, and a cheap poll of the store's change marker reloads the visible
+window (cursor kept on the same case) when someone else changed something.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import Click
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
+
+from caseworker.keys import install
+from caseworker.screens.messages import ActionRefused, CaseChanged
+from caseworker.store.queries import CaseLine, Filters, QueueKey, Viewer
+from caseworker.widgets.case_table import CaseTable
+from caseworker.widgets.safe import clean
+
+if TYPE_CHECKING:
+    from caseworker.app import CaseworkerApp
+    from caseworker.services.queues import QueuePage
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+QUEUES = tuple(QueueKey)
+
+
+def header_text(app: CaseworkerApp, now: datetime) -> Text:
+    """The top line: program, clerk, local date and whether today is a working day."""
+    t = app.t
+    local = now.astimezone(SHANGHAI)
+    weekday = t(f"weekday.{local.weekday()}")
+    workday = t("header.workday") if app.rules.calendar.is_workday(local.date()) else t(
+        "header.day_off"
+    )
+    left = Text(" caseworker · ", style="bold")
+    left.append(clean(app.settings.clerk, one_line=True))
+    right = f"{local:%Y-%m-%d} {weekday} {local:%H:%M} · {workday} "
+    return Text.assemble(left, "   ", right)
+
+
+class QueueList(Widget, can_focus=False):
+    """The sidebar: every queue with its count; the chosen one is marked with ▶."""
+
+    DEFAULT_CSS = """
+    QueueList { width: 20; height: 1fr; border: round $primary 50%; padding: 0 0; }
+    """
+
+    class Chosen(Message):
+        def __init__(self, key: QueueKey) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(self, app: CaseworkerApp, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._app = app
+        self.current = QueueKey.ACCEPTED
+        self.counts: dict[QueueKey, int] = {}
+        self.border_title = app.t("queue.sidebar")
+
+    def render(self) -> Text:
+        out = Text(no_wrap=True, overflow="ellipsis")
+        width = max(10, self.size.width)
+        for i, key in enumerate(QUEUES):
+            if i:
+                out.append("\n")
+            chosen = key is self.current
+            label = self._app.t(f"queue.{key.value}")
+            count = self.counts.get(key)
+            number = f"{count:,}" if count is not None else "…"
+            line = Text(("▶" if chosen else " ") + label, style="bold" if chosen else "")
+            pad = width - line.cell_len - len(number)
+            line.append(" " * max(1, pad))
+            line.append(number, style="" if chosen else "dim")
+            if chosen:
+                line.stylize("reverse")
+            out.append_text(line)
+        return out
+
+    def on_click(self, event: Click) -> None:
+        if 0 <= event.y < len(QUEUES):
+            self.post_message(self.Chosen(QUEUES[event.y]))
+
+
+class QueueScreen(Screen[None]):
+    """Queues and the chosen queue's cases, most urgent first."""
+
+    SCOPE = "queue"
+    AUTO_FOCUS = "#cases"
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    class RowsLoaded(Message):
+        def __init__(self, mode: str, page: QueuePage, keep: int | None, generation: int) -> None:
+            super().__init__()
+            self.mode, self.page, self.keep, self.generation = mode, page, keep, generation
+
+    class CountsLoaded(Message):
+        def __init__(self, counts: dict[QueueKey, int], shown: int, generation: int) -> None:
+            super().__init__()
+            self.counts, self.shown, self.generation = counts, shown, generation
+
+    class StoreChanged(Message):
+        pass
+
+    class OpenCase(Message):
+        def __init__(self, case_id: int) -> None:
+            super().__init__()
+            self.case_id = case_id
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue = QueueKey.ACCEPTED
+        self.filters = Filters()
+        self.viewer: Viewer | None = None
+        self.generation = 0
+        self.marker: tuple[int, int, int] | None = None
+        self.shown_count: int | None = None
+
+    @property
+    def capp(self) -> CaseworkerApp:
+        from caseworker.app import CaseworkerApp
+
+        assert isinstance(self.app, CaseworkerApp)
+        return self.app
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        app = self.capp
+        install(self, "queue", self.capp.catalog)
+        yield Static(header_text(app, app.now()), id="header")
+        yield Static(id="queue-bar")
+        with Horizontal(id="body"):
+            yield QueueList(app, id="queues")
+            with Vertical(id="main"):
+                yield Static(id="queue-title")
+                yield Input(id="search", placeholder=app.t("search.placeholder"))
+                yield CaseTable(
+                    catalog=app.catalog, calendar=app.rules.calendar, now=app.now,
+                    channel_label=app.channel_label, id="cases",
+                )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._update_titles()
+        self.reset_rows()
+        self.set_interval(1.0, self._tick)
+        self.set_interval(self.capp.poll_seconds, self.poll)
+
+    def _tick(self) -> None:
+        """Countdowns tick from the rows in memory; the database is not asked."""
+        self.query_one(CaseTable).refresh()
+        self.query_one("#header", Static).update(header_text(self.capp, self.capp.now()))
+
+    def _update_titles(self) -> None:
+        t = self.capp.t
+        label = t(f"queue.{self.queue.value}")
+        count = "…" if self.shown_count is None else f"{self.shown_count:,}"
+        if self.filters.search.strip() and self.shown_count is not None and (
+            self.shown_count >= 10_000
+        ):
+            count = "≥" + count
+        parts = [label, t("queue.count", n=count), t("queue.order")]
+        if self.filters.active():
+            parts.append(t("queue.filtered", what=self._filter_summary()))
+        self.query_one("#queue-title", Static).update(Text(" · ".join(parts), no_wrap=True))
+        queues = self.query_one(QueueList)
+        queues.current = self.queue
+        queues.refresh()
+        bar = Text(no_wrap=True, overflow="ellipsis")
+        for key in QUEUES:
+            chosen = key is self.queue
+            n = queues.counts.get(key)
+            label_k = t(f"queue.{key.value}") + (f" {n:,}" if n is not None else "")
+            bar.append(("[" + label_k + "]") if chosen else (" " + label_k + " "),
+                       style="reverse bold" if chosen else "")
+        self.query_one("#queue-bar", Static).update(bar)
+
+    def _filter_summary(self) -> str:
+        f = self.filters
+        bits = [
+            clean(v, one_line=True)
+            for v in (f.channel and self.capp.channel_label(f.channel), f.category, f.region,
+                      f.urgency and self.capp.t(f"urgency.{f.urgency}"))
+            if v
+        ]
+        if f.unit_ids:
+            bits.append(self.capp.t("filter.unit_short", n=len(f.unit_ids)))
+        if f.search.strip():
+            bits.append("“" + clean(f.search, one_line=True) + "”")
+        return ", ".join(bits)
+
+    # ------------------------------------------------------------------ loading
+
+    def reset_rows(self) -> None:
+        """Load the queue from the top (queue, filter or search changed)."""
+        self.generation += 1
+        self.shown_count = None
+        table = self.query_one(CaseTable)
+        table.show([], at_start=True, at_end=True)
+        table.loading = True
+        self._update_titles()
+        self.load_rows("reset", None, None, None, self.generation)
+        self.load_counts(self.generation)
+
+    def reload_window(self) -> None:
+        """Re-read the rows on screen (someone changed something), keeping the cursor's case."""
+        table = self.query_one(CaseTable)
+        current = table.current
+        keep = current.id if current else None
+        if table.at_start or not table.lines:
+            self.load_rows("refresh", None, None, keep, self.generation,
+                           limit=max(len(table.lines), 100))
+        else:
+            first = table.lines[0]
+            self.load_rows("refresh", None, first.key, keep, self.generation,
+                           limit=len(table.lines), inclusive=True)
+        self.load_counts(self.generation)
+
+    @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
+    def load_rows(
+        self,
+        mode: str,
+        after: tuple[datetime, int] | None,
+        before: tuple[datetime, int] | None,
+        keep: int | None,
+        generation: int,
+        *,
+        limit: int = 100,
+        inclusive: bool = False,
+    ) -> None:
+        from caseworker.services import queues
+
+        app = self.capp
+        now = app.now()
+        with app.store.session() as session:
+            viewer = self.viewer or queues.viewer_for(session, app.settings.clerk)
+            self.viewer = viewer
+            if inclusive and after is not None:
+                # Start at the first row on screen: just before it in keyset order.
+                after = (after[0], after[1] - 1)
+            page = queues.queue_page(
+                session, self.queue, now, viewer, self.filters, after=after, before=before,
+                limit=limit,
+            )
+        self.post_message(self.RowsLoaded(mode, page, keep, generation))
+
+    @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
+    def load_counts(self, generation: int) -> None:
+        from caseworker.services import queues
+
+        app = self.capp
+        now = app.now()
+        with app.store.session() as session:
+            viewer = self.viewer or queues.viewer_for(session, app.settings.clerk)
+            counts = queues.queue_counts(session, now, viewer)
+            if self.filters.active():
+                shown = queues.filtered_count(session, self.queue, now, viewer, self.filters)
+            else:
+                shown = counts[self.queue]
+        self.post_message(self.CountsLoaded(counts, shown, generation))
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def poll(self) -> None:
+        from caseworker.store.queries import change_marker
+
+        with self.capp.store.session() as session:
+            marker = change_marker(session)
+        if self.marker is not None and marker != self.marker:
+            self.post_message(self.StoreChanged())
+        self.marker = marker
+
+    @on(RowsLoaded)
+    def _rows_loaded(self, message: RowsLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        table = self.query_one(CaseTable)
+        lines: list[CaseLine] = message.page.lines
+        if message.mode == "down":
+            table.extend(lines, at_end=message.page.at_end)
+        elif message.mode == "up":
+            table.prepend(lines, at_start=message.page.at_end)
+        elif message.mode == "refresh":
+            at_start = table.at_start or not table.lines
+            table.show(lines, at_start=at_start, at_end=message.page.at_end, keep=message.keep)
+        else:
+            table.show(lines, at_start=True, at_end=message.page.at_end, keep=message.keep)
+
+    @on(CountsLoaded)
+    def _counts_loaded(self, message: CountsLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        self.query_one(QueueList).counts = message.counts
+        self.shown_count = message.shown
+        self._update_titles()
+
+    @on(StoreChanged)
+    def _store_changed(self) -> None:
+        self.reload_window()
+
+    @on(CaseChanged)
+    def _case_changed(self) -> None:
+        self.reload_window()
+
+    @on(ActionRefused)
+    def _action_refused(self, message: ActionRefused) -> None:
+        self.notify(message.text, severity="error", markup=False)
+
+    @on(CaseTable.WantRows)
+    def _want_rows(self, message: CaseTable.WantRows) -> None:
+        table = self.query_one(CaseTable)
+        if message.direction == "top":
+            self.load_rows("reset", None, None, None, self.generation)
+        elif message.direction == "down" and table.lines:
+            self.load_rows("down", table.lines[-1].key, None, None, self.generation)
+        elif message.direction == "up" and table.lines:
+            self.load_rows("up", None, table.lines[0].key, None, self.generation)
+
+    @on(CaseTable.Chosen)
+    def _chosen(self, message: CaseTable.Chosen) -> None:
+        self.open_case(message.case_id)
+
+    @on(QueueList.Chosen)
+    def _queue_chosen(self, message: QueueList.Chosen) -> None:
+        self.switch_queue(message.key)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.query_one(CaseTable).loading = False
+            self.notify(self.capp.t("notice.load_failed", error=str(error)), severity="error",
+                        markup=False)
+
+    # ------------------------------------------------------------------ actions
+
+    def switch_queue(self, key: QueueKey) -> None:
+        self.queue = key
+        self.reset_rows()
+
+    def action_next_queue(self) -> None:
+        self.switch_queue(QUEUES[(QUEUES.index(self.queue) + 1) % len(QUEUES)])
+
+    def action_previous_queue(self) -> None:
+        self.switch_queue(QUEUES[(QUEUES.index(self.queue) - 1) % len(QUEUES)])
+
+    def action_reload(self) -> None:
+        self.reload_window()
+
+    def open_case(self, case_id: int) -> None:
+        from caseworker.screens.case import CaseScreen
+
+        self.app.push_screen(CaseScreen(case_id, origin=self.capp.t(f"queue.{self.queue.value}")))
+
+    def action_open_case(self) -> None:
+        current = self.query_one(CaseTable).current
+        if current is None:
+            self.notify(self.capp.t("notice.no_case"), severity="warning", markup=False)
+            return
+        self.open_case(current.id)
+
+    def action_case_action(self, action: str) -> None:
+        current = self.query_one(CaseTable).current
+        self.capp.run_case_action(self, action, current.id if current else None)
+
+    def action_take_next(self) -> None:
+        self.find_next(self.queue, self.filters)
+
+    @work(thread=True, exclusive=True, group="next", exit_on_error=False)
+    def find_next(self, key: QueueKey, filters: Filters) -> None:
+        from caseworker.services import queues
+
+        app = self.capp
+        now = app.now()
+        with app.store.session() as session:
+            viewer = self.viewer or queues.viewer_for(session, app.settings.clerk)
+            found = queues.take_next(session, key, now, viewer, filters)
+        if found is None:
+            self.app.call_from_thread(
+                self.notify, app.t("notice.nothing_next"), severity="information", markup=False
+            )
+        else:
+            self.post_message(self.OpenCase(found))
+
+    @on(OpenCase)
+    def _open_found(self, message: OpenCase) -> None:
+        self.open_case(message.case_id)
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.value = self.filters.search
+        box.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search(self, event: Input.Submitted) -> None:
+        self.filters = replace(self.filters, search=event.value.strip())
+        box = self.query_one("#search", Input)
+        box.display = bool(self.filters.search)
+        self.query_one(CaseTable).focus()
+        self.reset_rows()
+
+    def key_escape(self) -> None:
+        box = self.query_one("#search", Input)
+        if box.has_focus or self.filters.search:
+            box.value = ""
+            box.display = False
+            self.query_one(CaseTable).focus()
+            if self.filters.search:
+                self.filters = replace(self.filters, search="")
+                self.reset_rows()
+
+    def action_filter(self) -> None:
+        self.load_filter_choices()
+
+    @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
+    def load_filter_choices(self) -> None:
+        from caseworker.screens.filter import FilterChoices, FilterScreen
+        from caseworker.services.people import list_units, unit_depths
+        from caseworker.store.queries import distinct_values
+
+        app = self.capp
+        with app.store.session() as session:
+            units = list_units(session)
+            depths = unit_depths(units)
+            choices = FilterChoices(
+                channels=[(app.channel_label(c), c) for c in app.rules.policy.channels],
+                categories=distinct_values(session, "category"),
+                regions=distinct_values(session, "region"),
+                units=[(("  " * depths.get(u.id, 0)) + u.name, u.id) for u in units],
+            )
+        self.app.call_from_thread(
+            self.app.push_screen, FilterScreen(choices, self.filters), self._filtered
+        )
+
+    def _filtered(self, result: Any) -> None:
+        if result is None:
+            return
+        self._apply_filter(result)
+
+    @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
+    def _apply_filter(self, result: Any) -> None:
+        from caseworker.screens.filter import FilterResult
+        from caseworker.services.people import subtree_ids
+
+        assert isinstance(result, FilterResult)
+        unit_ids: tuple[int, ...] = ()
+        if result.unit_id is not None:
+            with self.capp.store.session() as session:
+                unit_ids = tuple(subtree_ids(session, result.unit_id))
+        filters = Filters(
+            channel=result.channel, category=result.category, unit_ids=unit_ids,
+            region=result.region, urgency=result.urgency, search=self.filters.search,
+        )
+        self.app.call_from_thread(self._set_filters, filters)
+
+    def _set_filters(self, filters: Filters) -> None:
+        self.filters = filters
+        self.reset_rows()
+
+    def action_clear_filters(self) -> None:
+        self.filters = Filters()
+        self.query_one("#search", Input).display = False
+        self.reset_rows()
+
+    def action_back(self) -> None:
+        """Nothing to go back to from the queues."""

@@ -1,0 +1,316 @@
+"""Read-only queries behind the console's queues: keyset pages, indexed counts, search.
+
+Every queue is ordered by (next_due_at, id) and paged with a keyset ("after this row"), so a
+page costs the same at row 10 as at row 900,000, and nothing ever loads a whole queue. Counts
+are single indexed COUNTs; search counts are capped because a one-character term cannot use an
+index. SQLite-only SQL (FTS5) sits behind a dialect check, with an ILIKE fallback elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from caseworker.store.models import CaseClaim, CaseRow, EventRow, ReplyRow, SupervisionRow, Unit
+
+CASES = CaseRow.__table__  # type: ignore[attr-defined]
+UNITS = Unit.__table__  # type: ignore[attr-defined]
+C = CASES.c
+
+# Spelled exactly like the partial indexes' WHERE, so SQLite can use ix_cases_open_due / _warn.
+OPEN_SQL = "status IN ('received', 'accepted', 'assigned', 'acknowledged', 'replied')"
+SEARCH_COUNT_CAP = 10_000
+PAGE_SIZE = 100
+
+
+class QueueKey(StrEnum):
+    """The console's queues, in sidebar order."""
+
+    RECEIVED = "received"  # 待受理
+    ACCEPTED = "accepted"  # 待交办
+    HANDLING = "handling"  # 办理中
+    REVIEW = "review"  # 待审核: a submitted draft reply waits for the bureau
+    REPLIED = "replied"  # 已答复
+    DUE_SOON = "due_soon"  # 即将到期: >= 80% of a running limit used
+    OVERDUE = "overdue"  # 已超期
+    SUPERVISED = "supervised"  # 督办件: open and under supervision
+    MINE = "mine"  # 我的
+    CLOSED = "closed"  # 已办结
+    ALL = "all"  # 全部
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Narrowing a queue: every field set must match (unit_ids: the unit and its subtree)."""
+
+    channel: str | None = None
+    category: str | None = None
+    unit_ids: tuple[int, ...] = ()
+    region: str | None = None
+    urgency: str | None = None
+    search: str = ""
+
+    def active(self) -> bool:
+        return any(
+            (self.channel, self.category, self.unit_ids, self.region, self.urgency, self.search)
+        )
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: "mine" means the unit's open cases for a handler, else cases I touched."""
+
+    clerk: str
+    unit_ids: tuple[int, ...] = ()  # a handler's unit and its subtree; empty for the bureau
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """One row of a queue, with what the countdown needs to tick without the database."""
+
+    id: int
+    channel: str
+    title: str
+    category: str | None
+    lead_unit: str | None
+    status: str
+    urgency: str
+    received_at: datetime
+    next_due_at: datetime
+    warn_at: datetime
+    provisional: bool
+    paused: bool
+
+    @property
+    def key(self) -> tuple[datetime, int]:
+        return (self.next_due_at, self.id)
+
+
+def _open() -> ColumnElement[bool]:
+    return text(OPEN_SQL)  # type: ignore[return-value]
+
+
+def queue_condition(key: QueueKey, now: datetime, viewer: Viewer) -> ColumnElement[bool]:
+    """The WHERE of one queue; each is a range on one of the (…, next_due_at, id) indexes."""
+    due = C.next_due_at
+    if key is QueueKey.RECEIVED:
+        return C.status == "received"  # type: ignore[no-any-return]
+    if key is QueueKey.ACCEPTED:
+        return C.status == "accepted"  # type: ignore[no-any-return]
+    if key is QueueKey.HANDLING:
+        return and_(_open(), C.status.in_(("assigned", "acknowledged")))
+    if key is QueueKey.REVIEW:
+        submitted = select(ReplyRow.case_id).where(ReplyRow.state == "submitted")  # type: ignore[call-overload]
+        return and_(_open(), C.id.in_(submitted))
+    if key is QueueKey.REPLIED:
+        return C.status == "replied"  # type: ignore[no-any-return]
+    if key is QueueKey.DUE_SOON:
+        return and_(_open(), due > now, C.warn_at <= now)
+    if key is QueueKey.OVERDUE:
+        return and_(_open(), due <= now)
+    if key is QueueKey.SUPERVISED:
+        return and_(_open(), C.id.in_(select(SupervisionRow.case_id)))  # type: ignore[call-overload]
+    if key is QueueKey.MINE:
+        if viewer.unit_ids:
+            return and_(_open(), C.lead_unit_id.in_(viewer.unit_ids))
+        return and_(C.updated_by == viewer.clerk, _open())
+    if key is QueueKey.CLOSED:
+        return C.status == "closed"  # type: ignore[no-any-return]
+    return true()
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a search; whitespace separates them, each must appear in title or body."""
+    return [word for word in query.split() if word]
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def search_condition(query: str, dialect: str) -> ColumnElement[bool]:
+    """Title or body holds every term: FTS5 trigram for 3+ characters on SQLite, LIKE for less.
+
+    One- and two-character Chinese words (水, 噪音) are too short for a trigram index, so they
+    filter the candidates with LIKE; the keyset page stops after PAGE_SIZE hits, and counts are
+    capped, so the scan stays bounded.
+    """
+    terms = search_terms(query)
+    if not terms:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    long_terms = [t for t in terms if len(t) >= 3]
+    if dialect == "sqlite" and long_terms:
+        match = " AND ".join(_fts_phrase(t) for t in long_terms)
+        parts.append(
+            C.id.in_(
+                select(literal_column("rowid"))
+                .select_from(text("cases_fts"))
+                .where(text("cases_fts MATCH :fts").bindparams(bindparam("fts", match)))
+            )
+        )
+        short_terms = [t for t in terms if len(t) < 3]
+    else:
+        short_terms = terms
+    for term in short_terms:
+        pattern = _like_pattern(term)
+        if dialect == "postgresql":
+            title, body = C.title.ilike(pattern, escape="\\"), C.body.ilike(pattern, escape="\\")
+        else:
+            title, body = C.title.like(pattern, escape="\\"), C.body.like(pattern, escape="\\")
+        parts.append(or_(title, body))
+    return and_(*parts) if parts else false()
+
+
+def filter_condition(filters: Filters, dialect: str) -> ColumnElement[bool]:
+    parts: list[ColumnElement[bool]] = []
+    if filters.channel:
+        parts.append(C.channel == filters.channel)
+    if filters.category:
+        parts.append(C.category == filters.category)
+    if filters.unit_ids:
+        parts.append(C.lead_unit_id.in_(filters.unit_ids))
+    if filters.region:
+        parts.append(C.region == filters.region)
+    if filters.urgency:
+        parts.append(C.urgency == filters.urgency)
+    if filters.search.strip():
+        parts.append(search_condition(filters.search, dialect))
+    return and_(true(), *parts)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def where_of(
+    session: Session, key: QueueKey, now: datetime, viewer: Viewer, filters: Filters
+) -> ColumnElement[bool]:
+    return and_(queue_condition(key, now, viewer), filter_condition(filters, _dialect(session)))
+
+
+def _line_select(where: ColumnElement[bool]) -> Select[tuple[object, ...]]:
+    return (
+        select(
+            C.id, C.channel, C.title, C.category, UNITS.c.name, C.status, C.urgency,
+            C.received_at, C.next_due_at, C.warn_at, C.provisional, C.paused_since,
+        )
+        .select_from(CASES.outerjoin(UNITS, UNITS.c.id == C.lead_unit_id))
+        .where(where)
+    )
+
+
+def _lines(rows: Sequence[Sequence[object]]) -> list[CaseLine]:
+    out = []
+    for r in rows:
+        out.append(
+            CaseLine(
+                id=r[0], channel=r[1], title=r[2], category=r[3], lead_unit=r[4],  # type: ignore[arg-type]
+                status=r[5], urgency=r[6], received_at=r[7], next_due_at=r[8],  # type: ignore[arg-type]
+                warn_at=r[9], provisional=bool(r[10]), paused=r[11] is not None,  # type: ignore[arg-type]
+            )
+        )
+    return out
+
+
+def page_after(
+    session: Session,
+    where: ColumnElement[bool],
+    after: tuple[datetime, int] | None = None,
+    limit: int = PAGE_SIZE,
+) -> list[CaseLine]:
+    """The next `limit` rows after the keyset `after` (None: from the top), nearest due first."""
+    cond = where if after is None else and_(where, tuple_(C.next_due_at, C.id) > tuple_(*after))
+    query = _line_select(cond).order_by(C.next_due_at, C.id).limit(limit)
+    return _lines(session.execute(query).all())
+
+
+def page_before(
+    session: Session, where: ColumnElement[bool], before: tuple[datetime, int], limit: int
+) -> list[CaseLine]:
+    """The `limit` rows just before the keyset `before`, in queue order (for paging up)."""
+    cond = and_(where, tuple_(C.next_due_at, C.id) < tuple_(*before))
+    query = _line_select(cond).order_by(C.next_due_at.desc(), C.id.desc()).limit(limit)
+    return list(reversed(_lines(session.execute(query).all())))
+
+
+def count_where(session: Session, where: ColumnElement[bool], cap: int | None = None) -> int:
+    """How many cases match; with `cap`, counting stops there (the caller shows "≥cap")."""
+    if cap is None:
+        query = select(func.count()).select_from(CASES).where(where)
+        return int(session.execute(query).scalar_one())
+    inner = select(C.id).where(where).limit(cap).subquery()
+    return int(session.execute(select(func.count()).select_from(inner)).scalar_one())
+
+
+def change_marker(session: Session) -> tuple[int, int, int]:
+    """A cheap fingerprint of the store: the newest event, case and reply ids (primary keys).
+
+    Every action appends an event and every import adds cases, so a change of this triple is
+    the signal to reload the visible rows; three MAX() on primary keys cost microseconds.
+    """
+    row = session.execute(
+        select(
+            select(func.max(EventRow.id)).scalar_subquery(),
+            select(func.max(C.id)).scalar_subquery(),
+            select(func.max(ReplyRow.id)).scalar_subquery(),
+        )
+    ).one()
+    return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
+
+
+def next_unclaimed(
+    session: Session, where: ColumnElement[bool], clerk: str, since: datetime
+) -> int | None:
+    """The most urgent case in a queue that no other clerk has opened since `since`."""
+    claims = CaseClaim.__table__  # type: ignore[attr-defined]
+    taken = exists().where(
+        claims.c.case_id == C.id, claims.c.clerk != clerk, claims.c.opened_at > since
+    )
+    query = select(C.id).where(where, ~taken).order_by(C.next_due_at, C.id).limit(1)
+    found = session.execute(query).scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
+def claim_case(session: Session, case_id: int, clerk: str, at: datetime) -> None:
+    """Record that `clerk` opened the case now (one row per case, the latest opener)."""
+    claim = session.get(CaseClaim, case_id)
+    if claim is None:
+        session.add(CaseClaim(case_id=case_id, clerk=clerk, opened_at=at))
+    else:
+        claim.clerk = clerk
+        claim.opened_at = at
+        session.add(claim)
+
+
+def distinct_values(session: Session, column: str, limit: int = 200) -> list[str]:
+    """Values a filter can choose from (channel, category, region, urgency), most common first."""
+    col = C[column]
+    query = (
+        select(col).where(col.is_not(None)).group_by(col).order_by(func.count().desc()).limit(limit)
+    )
+    return [str(v) for v in session.execute(query).scalars().all()]

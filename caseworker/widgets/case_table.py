@@ -1,0 +1,333 @@
+"""The queue's case table: draws only the visible rows of a window of keyset pages.
+
+The table never holds a whole queue. It keeps a window of at most MAX_ROWS rows, asks its
+screen for the next or previous page (`WantRows`) when the cursor nears an edge, and drops
+rows far from the cursor. Each line is drawn on demand (Line API), so a 1-second countdown
+tick costs only the visible rows, from memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.events import Click
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from caseworker.domain.calendar import WorkCalendar
+from caseworker.i18n.catalog import Catalog
+from caseworker.store.queries import CaseLine
+from caseworker.widgets.countdown import Mood, countdown
+from caseworker.widgets.safe import clean
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_ROWS = 600  # rows kept in memory; beyond this the far end is dropped
+TRIM = 200
+PREFETCH = 20  # ask for more when the cursor is this close to an edge of the window
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    width: int  # 0: takes the remaining width
+    drop_order: int  # higher drops first when the terminal is narrow
+
+
+COLUMNS = (
+    Column("due", 16, 0),
+    Column("id", 7, 0),
+    Column("channel", 12, 3),
+    Column("title", 0, 0),
+    Column("category", 10, 4),
+    Column("unit", 12, 5),
+    Column("status", 8, 2),
+    Column("received", 11, 6),
+)
+MIN_TITLE = 28
+
+
+def layout(width: int) -> list[tuple[Column, int]]:
+    """The columns that fit in `width` with their widths; the title takes what is left."""
+    shown = list(COLUMNS)
+    while True:
+        fixed = sum(c.width for c in shown if c.width) + len(shown) - 1
+        if width - fixed >= MIN_TITLE or len(shown) <= 3:
+            break
+        victim = max(shown, key=lambda c: c.drop_order)
+        if victim.drop_order == 0:
+            break
+        shown.remove(victim)
+    fixed = sum(c.width for c in shown if c.width) + len(shown) - 1
+    return [(c, c.width or max(MIN_TITLE, width - fixed)) for c in shown]
+
+
+class CaseTable(Widget, can_focus=True):
+    """A window of queue rows with a cursor; the screen feeds it pages."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "cursor_down", "down", show=False, id="table.down",
+                tooltip="Move the cursor down"),
+        Binding("up,k", "cursor_up", "up", show=False, id="table.up",
+                tooltip="Move the cursor up"),
+        Binding("pagedown,ctrl+f", "page_down", "page down", show=False, id="table.page_down",
+                tooltip="Next page"),
+        Binding("pageup,ctrl+b", "page_up", "page up", show=False, id="table.page_up",
+                tooltip="Previous page"),
+        Binding("home,g", "first", "first", show=False, id="table.first",
+                tooltip="Back to the most urgent case"),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "case-table--header",
+        "case-table--cursor",
+        "case-table--overdue",
+        "case-table--warning",
+        "case-table--paused",
+        "case-table--none",
+        "case-table--empty",
+    }
+    DEFAULT_CSS = """
+    CaseTable { height: 1fr; }
+    CaseTable > .case-table--header { text-style: bold; color: $text-muted; }
+    CaseTable > .case-table--cursor { background: $surface-lighten-1; }
+    CaseTable:focus > .case-table--cursor { background: $primary 45%; }
+    CaseTable > .case-table--overdue { color: $error; text-style: bold; }
+    CaseTable > .case-table--warning { color: $warning; }
+    CaseTable > .case-table--paused { color: $text-muted; text-style: italic; }
+    CaseTable > .case-table--none { color: $text-muted; }
+    CaseTable > .case-table--empty { color: $text-muted; }
+    """
+
+    class WantRows(Message):
+        """The cursor is near an edge of the window: load the next (or previous) page."""
+
+        def __init__(self, direction: str) -> None:
+            super().__init__()
+            self.direction = direction
+
+    class Highlighted(Message):
+        def __init__(self, case_id: int | None) -> None:
+            super().__init__()
+            self.case_id = case_id
+
+    class Chosen(Message):
+        """Enter (or a click) on a row: open the case."""
+
+        def __init__(self, case_id: int) -> None:
+            super().__init__()
+            self.case_id = case_id
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        calendar: WorkCalendar,
+        now: Callable[[], datetime],
+        channel_label: Callable[[str], str],
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.catalog = catalog
+        self.calendar = calendar
+        self.now = now
+        self.channel_label = channel_label
+        self.lines: list[CaseLine] = []
+        self.cursor = 0
+        self.top = 0
+        self.at_start = True
+        self.at_end = True
+        self.loading = False
+        self.empty_text = catalog.t("queue.empty")
+
+    # ------------------------------------------------------------------ feeding
+
+    @property
+    def visible_rows(self) -> int:
+        return max(1, self.size.height - 1)
+
+    @property
+    def current(self) -> CaseLine | None:
+        if 0 <= self.cursor < len(self.lines):
+            return self.lines[self.cursor]
+        return None
+
+    def show(
+        self, lines: list[CaseLine], *, at_start: bool, at_end: bool, keep: int | None = None
+    ) -> None:
+        """Replace the window; the cursor stays on case `keep` if it is still there."""
+        old_offset = self.cursor - self.top
+        self.lines = list(lines)
+        self.at_start, self.at_end = at_start, at_end
+        self.loading = False
+        index = next((i for i, line in enumerate(self.lines) if line.id == keep), None)
+        if index is None:
+            index = min(self.cursor, len(self.lines) - 1) if keep is not None else 0
+        self.cursor = max(0, index)
+        self.top = max(0, self.cursor - max(0, min(old_offset, self.visible_rows - 1)))
+        self._settle()
+
+    def extend(self, lines: list[CaseLine], *, at_end: bool) -> None:
+        """Rows that follow the window (the next page)."""
+        known = {line.id for line in self.lines}
+        self.lines.extend(line for line in lines if line.id not in known)
+        self.at_end = at_end
+        self.loading = False
+        if len(self.lines) > MAX_ROWS and self.cursor > TRIM + self.visible_rows:
+            del self.lines[:TRIM]
+            self.cursor -= TRIM
+            self.top -= TRIM
+            self.at_start = False
+        self._settle()
+
+    def prepend(self, lines: list[CaseLine], *, at_start: bool) -> None:
+        """Rows that come before the window (the previous page)."""
+        known = {line.id for line in self.lines}
+        fresh = [line for line in lines if line.id not in known]
+        self.lines[:0] = fresh
+        self.cursor += len(fresh)
+        self.top += len(fresh)
+        self.at_start = at_start
+        self.loading = False
+        if len(self.lines) > MAX_ROWS and len(self.lines) - self.cursor > TRIM + self.visible_rows:
+            del self.lines[-TRIM:]
+            self.at_end = False
+        self._settle()
+
+    # ------------------------------------------------------------------ moving
+
+    def _settle(self, announce: bool = True) -> None:
+        self.cursor = max(0, min(self.cursor, len(self.lines) - 1))
+        if self.cursor < self.top:
+            self.top = self.cursor
+        elif self.cursor >= self.top + self.visible_rows:
+            self.top = self.cursor - self.visible_rows + 1
+        self.top = max(0, min(self.top, max(0, len(self.lines) - self.visible_rows)))
+        if not self.loading:
+            if not self.at_end and self.cursor >= len(self.lines) - PREFETCH:
+                self.loading = True
+                self.post_message(self.WantRows("down"))
+            elif not self.at_start and self.cursor < PREFETCH:
+                self.loading = True
+                self.post_message(self.WantRows("up"))
+        if announce:
+            self.post_message(self.Highlighted(self.current.id if self.current else None))
+        self.refresh()
+
+    def move(self, delta: int) -> None:
+        self.cursor += delta
+        self._settle()
+
+    def action_cursor_down(self) -> None:
+        self.move(1)
+
+    def action_cursor_up(self) -> None:
+        self.move(-1)
+
+    def action_page_down(self) -> None:
+        self.top += self.visible_rows
+        self.move(self.visible_rows)
+
+    def action_page_up(self) -> None:
+        self.top -= self.visible_rows
+        self.move(-self.visible_rows)
+
+    def action_first(self) -> None:
+        if self.at_start:
+            self.cursor = 0
+            self._settle()
+        else:
+            self.loading = True
+            self.post_message(self.WantRows("top"))
+
+    def on_click(self, event: Click) -> None:
+        row = event.y - 1
+        if row < 0:
+            return
+        index = self.top + row
+        if index < len(self.lines):
+            if index == self.cursor and event.chain >= 2:
+                self.post_message(self.Chosen(self.lines[index].id))
+            self.cursor = index
+            self._settle()
+
+    def on_resize(self) -> None:
+        self._settle(announce=False)
+
+    # ------------------------------------------------------------------ drawing
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def _cells(self, columns: list[tuple[Column, int]], values: dict[str, Text]) -> Text:
+        out = Text(no_wrap=True, end="")
+        for i, (column, width) in enumerate(columns):
+            if i:
+                out.append(" ")
+            cell = values.get(column.key, Text("")).copy()
+            cell.truncate(width, overflow="ellipsis", pad=True)
+            out.append_text(cell)
+        return out
+
+    def _header(self, columns: list[tuple[Column, int]]) -> Text:
+        t = self.catalog.t
+        return self._cells(columns, {c.key: Text(t(f"column.{c.key}")) for c, _ in columns})
+
+    def _row(self, line: CaseLine, columns: list[tuple[Column, int]], now: datetime) -> Text:
+        t = self.catalog.t
+        due = countdown(
+            due_at=line.next_due_at, warn_at=line.warn_at, now=now, calendar=self.calendar,
+            catalog=self.catalog, paused=line.paused, urgent=line.urgency == "urgent",
+            provisional=line.provisional,
+        )
+        mood_style = {
+            Mood.OVERDUE: "case-table--overdue",
+            Mood.WARNING: "case-table--warning",
+            Mood.PAUSED: "case-table--paused",
+            Mood.NONE: "case-table--none",
+        }.get(due.mood)
+        due_text = Text(due.text, style=self._style(mood_style) if mood_style else "")
+        values = {
+            "due": due_text,
+            "id": Text(str(line.id)),
+            "channel": Text(clean(self.channel_label(line.channel), one_line=True)),
+            "title": Text(clean(line.title, one_line=True)),
+            "category": Text(clean(line.category, one_line=True) or "—"),
+            "unit": Text(clean(line.lead_unit, one_line=True) or "—"),
+            "status": Text(t(f"status.{line.status}")),
+            "received": Text(line.received_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M")),
+        }
+        return self._cells(columns, values)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        columns = layout(width - 1)  # one cell of gutter for the cursor mark
+        if y == 0:
+            text = Text(" ") + self._header(columns)
+            return self._strip(text, width, base + self._style("case-table--header"))
+        index = self.top + y - 1
+        if index >= len(self.lines):
+            if not self.lines and y == 1:
+                text = Text(" " + self.empty_text)
+                return self._strip(text, width, base + self._style("case-table--empty"))
+            return Strip.blank(width, base)
+        selected = index == self.cursor
+        # The cursor reads without colour too: its row starts with "▶".
+        text = Text("▶" if selected else " ") + self._row(self.lines[index], columns, self.now())
+        style = base + self._style("case-table--cursor") if selected else base
+        return self._strip(text, width, style)
+
+    def _strip(self, text: Text, width: int, style: Style) -> Strip:
+        segments = [
+            Segment(s.text, style + s.style if s.style else style)
+            for s in text.render(self.app.console, end="")
+        ]
+        return Strip(segments).crop_extend(0, width, style)

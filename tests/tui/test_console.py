@@ -1,0 +1,405 @@
+"""The console driven with Pilot: queues, paging, case view, search, keys, live changes."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from console_data import CLERK, HANDLER, NOW, SUPERVISOR, Console, open_console
+from sqlmodel import select
+from textual.pilot import Pilot
+
+from caseworker.domain.deadlines import ClockState
+from caseworker.domain.lifecycle import OPEN_STATES
+from caseworker.services import cases as svc
+from caseworker.services.clocks import case_clocks, load_records
+from caseworker.services.rules import Rules
+from caseworker.store.models import CaseRow, ReplyRow, SupervisionRow
+from caseworker.store.queries import QueueKey
+from caseworker.widgets.case_table import CaseTable
+
+SIZE = (120, 36)
+
+
+def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async Pilot test on its own event loop (no async plugin needed)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+@pytest.fixture
+def console(tmp_path: Path, rules: Rules) -> Any:
+    opened = open_console(tmp_path, rules)
+    try:
+        yield opened
+    finally:
+        opened.store.close()
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let every worker finish and its messages land (no sleeping on a guess)."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def table_of(pilot: Pilot[Any]) -> CaseTable:
+    return pilot.app.screen.query_one(CaseTable)
+
+
+def expected_queues(console: Console) -> dict[QueueKey, set[int]]:
+    """Queue membership computed in Python from the rows and the domain clocks."""
+    out: dict[QueueKey, set[int]] = {key: set() for key in QueueKey}
+    open_values = {s.value for s in OPEN_STATES}
+    with console.store.session() as session:
+        rows = session.exec(select(CaseRow)).all()
+        submitted = {r.case_id for r in session.exec(select(ReplyRow)).all()
+                     if r.state == "submitted"}
+        supervised = {s.case_id for s in session.exec(select(SupervisionRow)).all()}
+        for case in rows:
+            assert case.id is not None
+            cid = case.id
+            out[QueueKey.ALL].add(cid)
+            is_open = case.status in open_values
+            clocks = case_clocks(case, load_records(session, cid, case.clock_started_at),
+                                 console.rules, NOW)
+            running = [c for c in clocks if c.state is not ClockState.STOPPED]
+            overdue = any(c.is_overdue(NOW) for c in running)
+            simple = {"received": QueueKey.RECEIVED, "accepted": QueueKey.ACCEPTED,
+                      "replied": QueueKey.REPLIED, "closed": QueueKey.CLOSED}
+            if case.status in simple:
+                out[simple[case.status]].add(cid)
+            if case.status in ("assigned", "acknowledged"):
+                out[QueueKey.HANDLING].add(cid)
+            if not is_open:
+                continue
+            if cid in submitted:
+                out[QueueKey.REVIEW].add(cid)
+            if overdue:
+                out[QueueKey.OVERDUE].add(cid)
+            elif any(c.needs_warning(NOW) for c in running):
+                out[QueueKey.DUE_SOON].add(cid)
+            if cid in supervised:
+                out[QueueKey.SUPERVISED].add(cid)
+            if case.updated_by == CLERK:
+                out[QueueKey.MINE].add(cid)
+    return out
+
+
+@sync
+async def test_sidebar_counts_and_every_queue_match_the_rows(console: Console) -> None:
+    expected = expected_queues(console)
+    assert expected[QueueKey.OVERDUE] and expected[QueueKey.DUE_SOON]  # the fixture has both
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        counts = screen.query_one("#queues").counts
+        assert {k: counts[k] for k in QueueKey} == {k: len(v) for k, v in expected.items()}
+        for key in QueueKey:
+            screen.switch_queue(key)
+            await settle(pilot)
+            lines = table_of(pilot).lines
+            assert {line.id for line in lines} == expected[key], key
+            keys = [line.key for line in lines]
+            assert keys == sorted(keys), f"{key} is not ordered by (next_due_at, id)"
+
+
+@sync
+async def test_tab_switches_queue_and_enter_opens_the_case(console: Console) -> None:
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.queue is QueueKey.ACCEPTED
+        await pilot.press("tab")
+        await settle(pilot)
+        assert app.screen.queue is QueueKey.HANDLING
+        table = table_of(pilot)
+        await pilot.press("j")
+        chosen = table.current
+        assert chosen is not None and table.cursor == 1
+        await pilot.press("enter")
+        await settle(pilot)
+        from caseworker.screens.case import CaseScreen
+
+        assert isinstance(app.screen, CaseScreen)
+        assert app.screen.detail is not None and app.screen.detail.id == chosen.id
+        body = str(app.screen.query_one("#case-message").render())
+        with console.store.session() as session:
+            row = session.get(CaseRow, chosen.id)
+            assert row is not None
+            assert row.body.split()[0][:20] in body
+        timeline = str(app.screen.query_one("#case-timeline").render())
+        assert "交办" in timeline and CLERK in timeline
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.queue is QueueKey.HANDLING
+        assert table_of(pilot).current == chosen  # the cursor did not move
+
+
+@sync
+async def test_opening_claims_the_case_and_take_next_skips_it_for_others(
+    console: Console,
+) -> None:
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first = table_of(pilot).lines[0].id
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("escape")
+    # Another clerk, a minute later, is offered the next case instead of the one being worked.
+    other = console.app(clerk=SUPERVISOR, poll_seconds=3600)
+    async with other.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        second = table_of(pilot).lines[1].id
+        await pilot.press("n")
+        await settle(pilot)
+        assert other.screen.case_id == second != first
+
+
+@sync
+async def test_keyset_paging_walks_a_long_queue_in_order(tmp_path: Path, rules: Rules) -> None:
+    console = open_console(tmp_path, rules, count=8)
+    try:
+        from caseworker.clock import FrozenClock
+
+        desk = svc.Desk(rules=rules, clock=FrozenClock(NOW), clerk=CLERK)
+        with console.store.session() as session:
+            for n in range(260):
+                received = NOW - timedelta(hours=n * 3 % 400, minutes=n)
+                session.add(svc.build_case(svc.NewCase(
+                    channel="leader-board", title=f"第{n}件：路灯不亮", body="小区路灯坏了。",
+                    received_at=received, external_id=f"bulk-{n}"), desk, CLERK))
+        with console.store.session() as session:
+            query = select(CaseRow.id).where(CaseRow.status == "received").order_by(
+                CaseRow.next_due_at, CaseRow.id)
+            expected = list(session.exec(query).all())
+        app = console.app(poll_seconds=3600)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.screen.switch_queue(QueueKey.RECEIVED)
+            await settle(pilot)
+            table = table_of(pilot)
+            assert len(table.lines) == 100  # one page, not the queue
+            seen = [table.current.id] if table.current else []
+            await pilot.press("down")  # one real key; then the same action, without redraws
+            seen.append(table.current.id)
+            while len(seen) < len(expected):
+                table.action_cursor_down()
+                if table.loading:
+                    await settle(pilot)
+                assert table.current is not None
+                seen.append(table.current.id)
+            assert seen == expected
+            assert table.at_end
+            await pilot.press("pageup")
+            await settle(pilot)
+            assert table.current is not None
+            assert table.current.id == expected[len(expected) - 1 - table.visible_rows]
+    finally:
+        console.store.close()
+
+
+@sync
+async def test_search_finds_one_two_and_longer_chinese_words(console: Console) -> None:
+    with console.store.session() as session:
+        rows = session.exec(select(CaseRow)).all()
+        texts = {r.id: r.title + r.body for r in rows}
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.switch_queue(QueueKey.ALL)
+        await settle(pilot)
+        for term in ("电", "隐患", "有关部门", "市政府 居民"):
+            expected = {i for i, text in texts.items() if all(w in text for w in term.split())}
+            assert expected, term
+            await pilot.press("slash")
+            search = app.screen.query_one("#search")
+            search.value = term
+            await pilot.press("enter")
+            await settle(pilot)
+            assert {line.id for line in table_of(pilot).lines} == expected, term
+            assert app.screen.shown_count == len(expected)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(table_of(pilot).lines) == len(texts)
+
+
+@sync
+async def test_filter_by_channel_and_unit_subtree(console: Console) -> None:
+    from caseworker.screens.filter import FilterResult
+
+    with console.store.session() as session:
+        rows = session.exec(select(CaseRow)).all()
+        board = {r.id for r in rows if r.channel == "leader-board"}
+        from caseworker.services.people import find_unit
+
+        city = find_unit(session, "C").id
+        housing = find_unit(session, "C-HOUSING").id
+        in_city = {r.id for r in rows if r.lead_unit_id == housing}
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.switch_queue(QueueKey.ALL)
+        await settle(pilot)
+        app.screen._apply_filter(FilterResult("leader-board", None, None, None, None))
+        await settle(pilot)
+        assert {line.id for line in table_of(pilot).lines} == board
+        app.screen._apply_filter(FilterResult(None, None, city, None, None))
+        await settle(pilot)
+        assert {line.id for line in table_of(pilot).lines} == in_city
+        await pilot.press("F")
+        await settle(pilot)
+        assert len(table_of(pilot).lines) == len(rows)
+
+
+@sync
+async def test_filter_dialog_opens_with_choices_and_applies(console: Console) -> None:
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.switch_queue(QueueKey.ALL)
+        await settle(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        from caseworker.screens.filter import FilterScreen
+
+        assert isinstance(app.screen, FilterScreen)
+        assert ("12345热线", "hotline-12345") in app.screen.choices.channels
+        app.screen.query_one("#f-urgency").value = "urgent"
+        await pilot.click("#apply")
+        await settle(pilot)
+        assert app.screen.filters.urgency == "urgent"
+        lines = table_of(pilot).lines
+        assert lines and all(line.urgency == "urgent" for line in lines)
+
+
+@sync
+async def test_changes_by_others_appear_without_moving_the_cursor(console: Console) -> None:
+    app = console.app(poll_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.switch_queue(QueueKey.ALL)
+        await settle(pilot)
+        table = table_of(pilot)
+        await pilot.press("down", "down", "down")
+        kept = table.current
+        assert kept is not None
+        before = app.screen.query_one("#queues").counts[QueueKey.ACCEPTED]
+        # Another clerk accepts a new case in the meantime, outside this console.
+        received = console.ids["c0"]
+        console.act(SUPERVISOR, NOW, svc.accept_case, received)
+        for _ in range(50):
+            await pilot.pause(0.1)
+            await settle(pilot)
+            if app.screen.query_one("#queues").counts[QueueKey.ACCEPTED] == before + 1:
+                break
+        assert app.screen.query_one("#queues").counts[QueueKey.ACCEPTED] == before + 1
+        assert table.current is not None and table.current.id == kept.id
+        line = next(line for line in table.lines if line.id == received)
+        assert line.status == "accepted"
+
+
+@sync
+async def test_help_lists_keys_in_context_and_a_remapped_key(console: Console) -> None:
+    app = console.app(poll_seconds=3600, keymap={"queue.search": "ctrl+s"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        from caseworker.screens.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+        rows = {binding_id: (keys, does) for keys, does, binding_id in app.screen.rows}
+        assert rows["case.assign"] == ("a", "交办")
+        assert rows["queue.next"][0] == "n" and rows["queue.filter"][0] == "f"
+        assert rows["queue.search"][0] == "^s"  # remapped, and shown as remapped
+        await pilot.press("escape")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen.query_one("#search").has_focus
+
+
+@sync
+async def test_palette_offers_and_runs_every_action_of_the_screen(console: Console) -> None:
+    app = console.app(lang="en", poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        for title in ("assign", "reply", "extension", "supervise", "merge", "back", "help"):
+            assert title in commands, title
+        assert "search" not in commands  # a queue key, not offered in the case view
+        commands["back"].callback()
+        await settle(pilot)
+        assert app.screen.SCOPE == "queue"
+
+
+@sync
+async def test_a_case_action_key_opens_its_dialog(console: Console) -> None:
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        from textual.screen import ModalScreen
+
+        assert isinstance(app.screen, ModalScreen)
+
+
+def test_countdown_texts_and_moods(rules: Rules) -> None:
+    from caseworker.i18n.catalog import Catalog
+    from caseworker.widgets.countdown import Mood, countdown
+
+    zh, en = Catalog("zh"), Catalog("en")
+    cal = rules.calendar
+    due = NOW.replace(hour=23, minute=59, second=59) + timedelta(days=5)  # Tue 11-25
+    c = countdown(due_at=due, warn_at=due, now=NOW, calendar=cal, catalog=zh)
+    assert (c.text, c.mood) == ("剩3工作日", Mood.NORMAL)  # Fri, Mon, Tue
+    c = countdown(due_at=NOW + timedelta(hours=5, minutes=12), warn_at=NOW, now=NOW,
+                  calendar=cal, catalog=en, urgent=True)
+    assert (c.text, c.mood) == ("*5h12m left ⚡", Mood.WARNING)
+    c = countdown(due_at=NOW - timedelta(days=6), warn_at=None, now=NOW, calendar=cal,
+                  catalog=zh, provisional=True)
+    assert (c.text, c.mood) == ("!超期4工作日 ≈", Mood.OVERDUE)
+    c = countdown(due_at=due, warn_at=None, now=NOW, calendar=cal, catalog=en, paused=True)
+    assert c.mood is Mood.PAUSED and "paused" in c.text
+
+
+def test_every_key_has_text_in_both_languages() -> None:
+    from caseworker.i18n.catalog import Catalog
+    from caseworker.keys import KEYS
+
+    zh, en = Catalog("zh"), Catalog("en")
+    for key in KEYS:
+        for catalog in (zh, en):
+            assert catalog.has(f"key.{key.id}") and catalog.has(f"keytip.{key.id}"), key.id
+    shared = {k for k in zh.keys() if not k.startswith("dialog.")}
+    assert shared == {k for k in en.keys() if not k.startswith("dialog.")}
+
+
+def test_keymap_file_is_read_and_bad_entries_are_refused(tmp_path: Path) -> None:
+    from caseworker.keys import KeymapError, load_keymap
+
+    good = tmp_path / "keys.toml"
+    good.write_text('[keys]\n"case.assign" = "A"\n', encoding="utf-8")
+    assert load_keymap(good) == {"case.assign": "A"}
+    assert load_keymap(tmp_path / "missing.toml") == {}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[keys]\n"case.fly" = "z"\n', encoding="utf-8")
+    with pytest.raises(KeymapError, match="unknown binding id 'case.fly'"):
+        load_keymap(bad)
+
+
+__all__ = ["HANDLER"]
