@@ -1,0 +1,123 @@
+"""`caseworker import`, `imports list` and `export` as a clerk runs them: real exit codes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+ROOT = Path(__file__).resolve().parents[2]
+ATTACHMENT2 = ROOT / ".." / "shared" / "datasets" / "tipdm2020" / "attachment2-labelled-sample.xlsx"
+
+
+def real_rows(count: int) -> tuple[list[str], list[list[object]]]:
+    book = load_workbook(ATTACHMENT2, read_only=True)
+    rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True, max_row=count + 1)]
+    book.close()
+    return [str(c) for c in rows[0]], rows[1:]
+
+
+@pytest.fixture
+def cw(tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("CASEWORKER_")
+    } | {
+        "CASEWORKER_DB": str(tmp_path / "cases.sqlite"),
+        "CASEWORKER_CLERK": "alice",
+        "CASEWORKER_NOW": "2026-11-20T10:00:00+08:00",
+        "COLUMNS": "250",
+    }
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "caseworker", *map(str, args)],
+            env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        )
+
+    assert run("init").returncode == 0
+    return run
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    return path
+
+
+def test_exit_codes_follow_the_contract(cw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    header, rows = real_rows(12)
+    clean = write_csv(tmp_path / "[b]clean.csv", header, rows[:6])
+    done = cw("import", clean)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "[b]clean.csv: read 6 / imported 6 / duplicates 0 / conflicts 0 / rejected 0"
+    )
+    assert done.stderr == ""  # no progress bar when stderr is not a terminal
+
+    again = cw("import", clean)
+    assert again.returncode == 0 and "imported 0 / duplicates 6" in again.stdout
+
+    rows[8][3] = "not a date"
+    broken = write_csv(tmp_path / "broken.csv", header, rows[6:])
+    partly = cw("import", broken)
+    assert partly.returncode == 3
+    assert "read 6 / imported 5" in partly.stdout and "rejected 1" in partly.stdout
+    assert f"rejects in {tmp_path / 'broken.rejects.csv'}" in partly.stdout
+    assert (tmp_path / "broken.rejects.csv").exists()
+
+    junk = tmp_path / "notes.txt"
+    junk.write_text("随便写的一段话\n没有表头\n", encoding="utf-8")
+    unreadable = cw("import", junk)
+    assert unreadable.returncode == 1
+    assert unreadable.stderr.startswith("caseworker: ")
+    assert "no mapping profile" in unreadable.stderr
+    assert "Traceback" not in unreadable.stderr
+
+    missing = cw("import", tmp_path / "nowhere.csv")
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+
+    usage = cw("import", clean, "--format", "pdf")
+    assert usage.returncode == 2 and "--format" in usage.stderr
+    unknown_channel = cw("import", clean, "--channel", "fax")
+    assert unknown_channel.returncode == 1 and "unknown channel 'fax'" in unknown_channel.stderr
+
+    listed = cw("imports", "list")
+    assert listed.returncode == 0
+    lines = listed.stdout.splitlines()
+    assert "[b]clean.csv" in listed.stdout  # a file name is shown as text, never as markup
+    assert any("broken.csv" in line and " 5 " in line for line in lines)
+
+
+def test_dry_run_writes_nothing(cw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    header, rows = real_rows(5)
+    rows[2][4] = ""
+    rows[2][2] = ""
+    path = write_csv(tmp_path / "day.csv", header, rows)
+    dry = cw("import", "--dry-run", path)
+    assert dry.returncode == 3
+    assert "would import 4" in dry.stdout and "rejected 1" in dry.stdout
+    assert not (tmp_path / "day.rejects.csv").exists()
+    listed = cw("imports", "list")
+    assert "day.csv" not in listed.stdout
+
+
+def test_export_warns_about_personal_data_unless_redacted(cw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    header, rows = real_rows(4)
+    cw("import", write_csv(tmp_path / "day.csv", header, rows))
+    plain = cw("export", tmp_path / "out.csv")
+    assert plain.returncode == 0
+    assert plain.stdout.strip() == f"4 cases exported to {tmp_path / 'out.csv'} (csv)"
+    assert "personal data" in plain.stderr
+    masked = cw("export", tmp_path / "out.jsonl", "--redact", "--status", "received")
+    assert masked.returncode == 0 and masked.stderr == ""
+    assert "4 cases exported" in masked.stdout
+    assert cw("export", tmp_path / "out.pdf").returncode == 2
+    bad_status = cw("export", tmp_path / "x.csv", "--status", "lost")
+    assert bad_status.returncode == 1 and "unknown status 'lost'" in bad_status.stderr
+    bad_time = cw("export", tmp_path / "x.csv", "--since", "yesterday")
+    assert bad_time.returncode == 2
