@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -281,10 +282,16 @@ def _flush(session: Session, rows: Rows) -> int:
         columns = [c.name for c in table.columns]
         marks = ", ".join("?" if sqlite else "%s" for _ in columns)
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
-        plan = [(c.name, _converter(c.type, sqlite)) for c in table.columns]
-        values = [
-            tuple(f(row[c]) if f is not None else row[c] for c, f in plan) for row in batch
+        getter = itemgetter(*columns)
+        converters = [
+            (n, f) for n, f in enumerate(_converter(c.type, sqlite) for c in table.columns) if f
         ]
+        values = []
+        for row in batch:
+            value = list(getter(row))
+            for n, f in converters:
+                value[n] = f(value[n])
+            values.append(tuple(value))
         connection.exec_driver_sql(sql, values)
     rows.clear()
     return count
@@ -304,11 +311,22 @@ def _naive_utc(value: datetime | None) -> datetime | None:
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
-    """SQLAlchemy's SQLite DateTime text, so stored values compare with bound ones."""
+    """SQLAlchemy's SQLite DateTime text, so stored values compare with bound ones.
+
+    Deadlines repeat across thousands of cases, so their text is remembered.
+    """
     if value is None:
         return None
-    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-    return text if value.microsecond else text + ".000000"
+    text = _TIME_TEXT.get(value)
+    if text is None:
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        text = text if value.microsecond else text + ".000000"
+        if len(_TIME_TEXT) < 100_000:
+            _TIME_TEXT[value] = text
+    return text
+
+
+_TIME_TEXT: dict[datetime, str] = {}
 
 
 def _sqlite_bool(value: bool | None) -> int | None:

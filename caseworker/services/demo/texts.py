@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 CATEGORIES = ("城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障", "商贸旅游", "卫生计生")
 
@@ -530,24 +531,31 @@ def draw_slots(
     rng: random.Random, *, city: str, district: str, town: str, addressee: str, unit: str,
     received: datetime, estate: str | None = None,
 ) -> Slots:
-    roads = rng.sample(ROADS, 2)
+    r = rng.random  # one C call per pick: slots are drawn for every one of 100,000 cases
+
+    def pick(options: tuple[Any, ...] | str) -> Any:
+        return options[int(r() * len(options))]
+
+    def num(low: int, high: int) -> str:
+        return str(low + int(r() * (high - low + 1)))
+
+    road = int(r() * len(ROADS))
     now_year = received.year
     values = {
         "city": city, "district": district, "town": town, "addressee": addressee, "unit": unit,
         "unit_short": unit.removeprefix(city).removeprefix(district) or unit,
-        "estate": estate or rng.choice(ESTATES), "road": roads[0], "road2": roads[1],
-        "school": rng.choice(SCHOOLS), "village": rng.choice(VILLAGES),
-        "company": rng.choice(COMPANIES), "bus": rng.choice(BUSES),
-        "hospital": rng.choice(HOSPITALS), "market": rng.choice(MARKETS), "park": rng.choice(PARKS),
-        "n": str(rng.randint(2, 9)), "n2": str(rng.randint(2, 6)),
-        "tens": str(rng.choice((20, 30, 40, 50, 60))), "pct": str(rng.choice((20, 30, 50, 60, 70))),
-        "hundreds": str(rng.choice((120, 180, 200, 260, 300, 350, 400, 500, 600, 800))),
-        "money": f"{rng.choice((8, 12, 15, 23, 34, 46, 58, 90)) * 1000:,}".replace(",", ""),
-        "months": str(rng.randint(2, 8)), "years": str(rng.randint(2, 6)),
-        "weeks": str(rng.randint(2, 5)), "deadline": str(rng.choice((7, 10, 15, 20))),
-        "month": str(rng.randint(1, 12)), "year": str(now_year - rng.randint(3, 7)),
-        "year2": str(now_year + rng.randint(2, 9)), "tail": f"{rng.randrange(1000):03d}",
-        "progress": rng.choice(PROGRESS), "other": "",
+        "estate": estate or pick(ESTATES), "road": ROADS[road],
+        "road2": ROADS[(road + 1 + int(r() * (len(ROADS) - 1))) % len(ROADS)],
+        "school": pick(SCHOOLS), "village": pick(VILLAGES), "company": pick(COMPANIES),
+        "bus": pick(BUSES), "hospital": pick(HOSPITALS), "market": pick(MARKETS),
+        "park": pick(PARKS), "n": num(2, 9), "n2": num(2, 6),
+        "tens": str(pick((20, 30, 40, 50, 60))), "pct": str(pick((20, 30, 50, 60, 70))),
+        "hundreds": str(pick((120, 180, 200, 260, 300, 350, 400, 500, 600, 800))),
+        "money": str(pick((8, 12, 15, 23, 34, 46, 58, 90)) * 1000),
+        "months": num(2, 8), "years": num(2, 6), "weeks": num(2, 5),
+        "deadline": str(pick((7, 10, 15, 20))), "month": num(1, 12),
+        "year": str(now_year - 3 - int(r() * 5)), "year2": str(now_year + 2 + int(r() * 8)),
+        "tail": f"{int(r() * 1000):03d}", "progress": pick(PROGRESS), "other": "",
         "date": f"{received.month}月{received.day}日",
     }
     return Slots(values)

@@ -1,0 +1,148 @@
+"""`caseworker demo` and `caseworker train check` through the real entry point."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from caseworker.cli import main
+from caseworker.clock import FrozenClock
+from caseworker.config import default_data_dir
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.services.rules import Rules
+
+NOW = "2026-11-23T09:30"
+FROZEN = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    def run(*args: str) -> Result:
+        monkeypatch.setattr(sys, "argv", ["caseworker", *args])
+        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+        capsys.readouterr()
+        try:
+            main()
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+        else:  # pragma: no cover - main() always exits
+            code = -1
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err
+        return Result(code, out, err)
+
+    return run
+
+
+def _count(path: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        return int(connection.execute("SELECT count(*) FROM cases").fetchone()[0])
+
+
+def test_demo_builds_its_own_database_and_keeps_it_until_reset(cli: Run) -> None:
+    built = cli("demo", "--cases", "120", "--now", NOW, "--no-open")
+    assert built.code == 0, built.err
+    path = default_data_dir() / "demo.sqlite"
+    assert path.exists() and not (default_data_dir() / "caseworker.sqlite").exists()
+    assert "120 cases" in built.out and "cases/s" in built.out
+    again = cli("demo", "--cases", "500", "--no-open")
+    assert again.code == 0 and "--reset" in again.out
+    assert _count(path) == 120
+    rebuilt = cli("demo", "--cases", "150", "--now", NOW, "--reset", "--no-open")
+    assert rebuilt.code == 0, rebuilt.err
+    assert _count(path) == 150
+
+
+def test_demo_opens_the_console_on_the_demo_with_the_frozen_clock(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from caseworker.commands import console
+    from caseworker.commands.common import settings_of
+
+    seen: dict[str, Any] = {}
+
+    def fake_console(ctx: typer.Context) -> None:
+        settings = settings_of(ctx)
+        seen.update(database=settings.database, now=settings.now)
+
+    monkeypatch.setattr(console, "open_console", fake_console)
+    target = tmp_path / "training.sqlite"
+    result = cli("demo", "--db", str(target), "--cases", "60", "--now", NOW)
+    assert result.code == 0, result.err
+    assert seen == {"database": str(target), "now": FROZEN}
+
+
+def test_demo_refuses_a_database_with_real_cases(cli: Run, tmp_path: Path, rules: Rules) -> None:
+    from caseworker.services.cases import Desk, NewCase, create_case
+    from caseworker.services.people import add_clerk
+    from caseworker.store.engine import open_store
+
+    real = tmp_path / "bureau.sqlite"
+    store = open_store(str(real))
+    with store.session() as session:
+        add_clerk(session, "李受理", "clerk")
+        create_case(session, Desk(rules, FrozenClock(FROZEN), "李受理"), NewCase(
+            channel="hotline-12345", title="路灯不亮", body="建设路路灯坏了两周。",
+            received_at=FROZEN - timedelta(hours=2)))
+    store.close()
+    for extra in ((), ("--reset",)):
+        result = cli("--db", str(real), "demo", "--no-open", *extra)
+        assert result.code == 1
+        assert result.err.startswith("caseworker: ") and "real cases" in result.err
+    assert _count(real) == 1
+    assert cli("demo", "--cases", "0", "--no-open").code == 2
+
+
+def test_train_check_reports_steps_and_exit_codes(cli: Run, tmp_path: Path, rules: Rules) -> None:
+    from caseworker.services.cases import Desk, link_repeat, reject_case
+    from caseworker.store.engine import open_store
+
+    target = str(tmp_path / "demo.sqlite")
+    assert cli("demo", "--db", target, "--cases", "100", "--now", NOW, "--no-open").code == 0
+    before = cli("train", "check", "reject-duplicate", "--db", target, "--lang", "zh")
+    assert before.code == 1
+    assert "[ ] 1. 将新留言标记为原件的重复留言" in before.out and "已完成 1/3 步" in before.out
+    english = cli("train", "check", "reject-duplicate", "--db", target, "--lang", "en")
+    assert english.code == 1 and "1 of 3 steps done" in english.out
+
+    store = open_store(target)
+    with store.session() as session:
+        from caseworker.services.demo.build import demo_info
+
+        info = demo_info(session)
+    assert info is not None
+    roles = info["training"]["reject-duplicate"]
+    desk = Desk(rules, FrozenClock(FROZEN), "陈受理")
+    with store.session() as session:
+        link_repeat(session, desk, roles["copy"][0], original=roles["original"][0])
+        reject_case(session, desk, roles["copy"][0], reason="重复留言")
+    store.close()
+    after = cli("train", "check", "reject-duplicate", "--db", target, "--lang", "zh")
+    assert after.code == 0, after.out
+    assert "已完成 3/3 步，练习完成！" in after.out
+    assert "[ ]" not in after.out
+
+    unknown = cli("train", "check", "no-such", "--db", target)
+    assert unknown.code == 1 and "unknown scenario" in unknown.err
+    listing = cli("--lang", "en", "train", "list")
+    assert listing.code == 0 and "Request an extension" in listing.out
