@@ -164,62 +164,84 @@ def _overdue_tables(report: OverdueReport) -> tuple[list[list[Any]], list[list[A
     return cases, units
 
 
-def _print_overdue(report: OverdueReport, zh: bool) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+def _printable(text: str) -> str:
+    """Citizen text on one line: control characters (newlines, escape codes) become spaces."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
-    console = Console(highlight=False)
+
+def _fit(text: str, width: int, *, right: bool = False) -> str:
+    """`text` in exactly `width` terminal cells (CJK counts two), cut with an ellipsis."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) > width:
+        text = set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - cell_len(text))
+    return pad + text if right else text + pad
+
+
+def _line(cells: list[str], widths: list[int], right: tuple[int, ...]) -> str:
+    pairs = enumerate(zip(cells, widths, strict=True))
+    return " ".join(_fit(cell, width, right=n in right) for n, (cell, width) in pairs).rstrip()
+
+
+def _print_overdue(report: OverdueReport, zh: bool) -> None:
+    """Fixed-width lines, not a Rich table: thousands of rows print at once, and aligned.
+
+    Every column but the title has a fixed width and one space after it, so a row fits the
+    terminal (80 columns at least) and only the title gives way, cut with an ellipsis. Widths
+    are counted in terminal cells, which keeps Chinese columns aligned. Cells are plain text
+    written as is, so citizen text is never read as markup.
+    """
+    import shutil
+
     when = local(report.as_of)
-    console.print(
-        Text(
-            f"逾期案件 截至 {when}：{len(report.cases)} 件" if zh
-            else f"Overdue as of {when} (Asia/Shanghai): {len(report.cases)} cases",
-            style="bold",
-        )
+    typer.secho(
+        f"逾期案件 截至 {when}：{len(report.cases)} 件" if zh
+        else f"Overdue as of {when} (Asia/Shanghai): {len(report.cases)} cases",
+        bold=True,
     )
     if not report.cases:
         return
     heads = (
-        ("编号", "外部编号", "标题", "承办单位", "环节", "期限", "工作日", "天数", "督办", "重复")
+        ["编号", "外部编号", "标题", "承办单位", "环节", "期限", "工作日", "天数", "督办", "重复"]
         if zh
-        else ("id", "ext id", "title", "lead unit", "stage", "due", "wd", "days", "sup", "rep")
+        else ["id", "ext id", "title", "lead unit", "stage", "due", "wd", "days", "sup", "rep"]
     )
-    # Every column has a fixed width and one space after it, so the row fits the terminal
-    # (80 columns at least) and only the title takes what is left, cut with an ellipsis. Rich
-    # measures CJK characters as two cells, which keeps Chinese columns aligned.
     widths = [7, 8, 0, 10, 4, 11, 6, 4, 4, 4] if zh else [7, 8, 0, 10, 6, 11, 4, 4, 6, 3]
-    widths[2] = max(8, console.width - sum(widths) - len(widths))
-    table = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False, header_style="bold")
-    for n, (head, width) in enumerate(zip(heads, widths, strict=True)):
-        table.add_column(
-            head, width=width, overflow="ellipsis", no_wrap=True,
-            justify="right" if n in (0, 6, 7, 9) else "left",
-        )
+    terminal = max(80, shutil.get_terminal_size((80, 24)).columns)
+    widths[2] = max(8, terminal - sum(widths) - len(widths))
+    right = (0, 6, 7, 9)
+    out = [_line(heads, widths, right)]
     for r in report.cases:
         sup = r.supervision or ""
-        table.add_row(
-            str(r.id), Text(r.external_id), Text(r.title), Text(r.lead_unit or "—"),
-            STAGE_ZH[r.stage] if zh else r.stage,
-            local(r.due_at, "%m-%d %H:%M"), str(r.overdue_working_days), str(r.overdue_days),
-            SUPERVISION_SHORT_ZH.get(sup, sup) if zh else sup,
-            str(r.repeats) if r.repeats else "",
+        out.append(
+            _line(
+                [
+                    str(r.id), _printable(r.external_id), _printable(r.title),
+                    _printable(r.lead_unit or "—"), STAGE_ZH[r.stage] if zh else r.stage,
+                    local(r.due_at, "%m-%d %H:%M"), str(r.overdue_working_days),
+                    str(r.overdue_days), SUPERVISION_SHORT_ZH.get(sup, sup) if zh else sup,
+                    str(r.repeats) if r.repeats else "",
+                ],
+                widths, right,
+            )
         )
-    console.print(table)
-    summary = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
-    for n, head in enumerate(
-        ("承办单位", "逾期件数", "最长工作日", "合计工作日") if zh
-        else ("lead unit", "overdue", "worst wd", "total wd")
-    ):
-        summary.add_column(head, justify="left" if n == 0 else "right", max_width=30 if n == 0
-                           else None, overflow="ellipsis", no_wrap=True)
+    out.append("")
+    unit_heads = (
+        ["承办单位", "逾期件数", "最长工作日", "合计工作日"] if zh
+        else ["lead unit", "overdue", "worst wd", "total wd"]
+    )
+    unit_widths = [max(10, min(30, max(len(u.unit) * 2 for u in report.by_unit))), 8, 10, 10]
+    out.append(_line(unit_heads, unit_widths, (1, 2, 3)))
     for u in report.by_unit:
-        summary.add_row(
-            Text(u.unit), str(u.overdue), str(u.max_overdue_working_days),
-            str(u.total_overdue_working_days),
+        out.append(
+            _line(
+                [_printable(u.unit), str(u.overdue), str(u.max_overdue_working_days),
+                 str(u.total_overdue_working_days)],
+                unit_widths, (1, 2, 3),
+            )
         )
-    console.print()
-    console.print(summary)
+    typer.echo("\n".join(out))
 
 
 @report_app.command("overdue")
