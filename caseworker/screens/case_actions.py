@@ -186,8 +186,9 @@ def _merge_search(screen: Screen[Any], case_id: int) -> Callable[[MergeDialog, s
         def find() -> None:
             from caseworker.services.console_data import search_merge_targets
 
+            channels = list(app.desk().rules.policy.channels)
             with app.store.session() as session:
-                targets = search_merge_targets(session, query, exclude=case_id)
+                targets = search_merge_targets(session, query, exclude=case_id, channels=channels)
             app.call_from_thread(dialog.show_targets, query, targets)
 
         screen.run_worker(find, thread=True, exclusive=True, group="merge-search",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -187,15 +188,21 @@ def case_summary(session: Session, desk: Desk, case_id: int) -> CaseSummary:
 
 
 def unit_candidates(session: Session) -> list[UnitCandidate]:
-    """Every active unit in tree order, with open cases and on-time closes by grouped SQL."""
-    open_counts = dict(
-        session.exec(
-            select(CaseRow.lead_unit_id, func.count())
-            .where(col(CaseRow.status).in_([s.value for s in OPEN_STATES]))
-            .where(col(CaseRow.lead_unit_id).is_not(None))
-            .group_by(col(CaseRow.lead_unit_id))
-        ).all()
-    )
+    """Every active unit in tree order, with open cases and on-time closes by grouped SQL.
+
+    Open cases are counted per (unit, status) with no status filter: that reads only the
+    (lead_unit_id, status, ...) index, where a status filter makes SQLite pick the status index
+    and visit every row (500 ms against 30 ms on 100,000 cases, bench/bench_dialog_data.py).
+    """
+    open_values = {s.value for s in OPEN_STATES}
+    open_counts: dict[int, int] = {}
+    for unit_id, status, count in session.exec(
+        select(CaseRow.lead_unit_id, CaseRow.status, func.count())
+        .where(col(CaseRow.lead_unit_id).is_not(None))
+        .group_by(col(CaseRow.lead_unit_id), col(CaseRow.status))
+    ).all():
+        if unit_id is not None and status in open_values:
+            open_counts[unit_id] = open_counts.get(unit_id, 0) + int(count)
     on_time = sql_case((col(CaseRow.closed_at) <= col(CaseRow.close_due_at), 1), else_=0)
     closed = {
         unit_id: (int(total), int(punctual or 0))
@@ -362,27 +369,40 @@ def pause_reason(session: Session, case_id: int) -> str | None:
 
 
 def search_merge_targets(
-    session: Session, query: str, *, exclude: int, limit: int = 20
+    session: Session,
+    query: str,
+    *,
+    exclude: int,
+    channels: Sequence[str] = (),
+    limit: int = 20,
 ) -> list[MergeTarget]:
-    """Cases a repeat may merge into: by id, external id, or every word of the title."""
+    """Cases a repeat may merge into: by id, by external id, then by every word of the title.
+
+    An external id is looked up per channel (`channels`, from the policy) so the (channel,
+    external_id) unique index answers it instead of a scan of every case.
+    """
     text = query.strip()
     if not text:
         return []
     usable = col(CaseRow.status).not_in((Status.REJECTED.value, Status.MERGED.value))
-    stmt = select(CaseRow).where(usable, CaseRow.id != exclude)
+    base = select(CaseRow).where(usable, CaseRow.id != exclude)
+    found: list[CaseRow] = []
     if text.isdigit():
-        stmt = stmt.where((CaseRow.id == int(text)) | (CaseRow.external_id == text))
-    else:
-        words = text.split()
-        exact = session.exec(stmt.where(CaseRow.external_id == text).limit(limit)).all()
-        for word in words:
-            stmt = stmt.where(col(CaseRow.title).contains(word, autoescape=True))
-        rows = list(exact) + [
-            r for r in session.exec(stmt.order_by(col(CaseRow.id).desc()).limit(limit)).all()
-            if r not in exact
-        ]
-        return [_target(r) for r in rows[:limit]]
-    return [_target(r) for r in session.exec(stmt.limit(limit)).all()]
+        found.extend(session.exec(base.where(CaseRow.id == int(text))).all())
+    if channels:
+        found.extend(
+            session.exec(
+                base.where(col(CaseRow.channel).in_(list(channels)), CaseRow.external_id == text)
+                .limit(limit)
+            ).all()
+        )
+    if not text.isdigit():
+        by_words = base
+        for word in text.split():
+            by_words = by_words.where(col(CaseRow.title).contains(word, autoescape=True))
+        found.extend(session.exec(by_words.order_by(col(CaseRow.id).desc()).limit(limit)).all())
+    unique = list({row.id: row for row in found}.values())
+    return [_target(row) for row in unique[:limit]]
 
 
 def _target(case: CaseRow) -> MergeTarget:

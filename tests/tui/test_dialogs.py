@@ -577,6 +577,7 @@ async def test_merge_finds_the_original_by_title_words(bureau: Bureau) -> None:
         await pilot.press("ctrl+s")
         assert "原件" in error_text(dialog)
         await type_into(pilot, "#query", word)
+        await pilot.pause(MergeDialog.SEARCH_DELAY + 0.1)  # the search waits for typing to pause
         await settle(pilot)
         assert [t.id for t in dialog.targets] == [original.id]
         assert dialog.query_one("#targets", OptionList).option_count == 1

@@ -53,6 +53,7 @@ async def _merge(pilot: Any) -> None:
     screen = pilot.app.screen
     title = screen.case.title
     screen.query_one("#query", Input).value = "A3区"
+    await pilot.pause(screen.SEARCH_DELAY + 0.1)  # the search waits for typing to pause
     await settle(pilot)
     assert title  # the case itself is never offered as its own original
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -82,14 +83,31 @@ class CaseDialog(ModalScreen[R | None], Generic[R]):
     """
 
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close without saving"),
-        Binding("ctrl+s", "confirm", "Confirm", id="dialog.confirm", tooltip="Confirm the action"),
+        Binding("escape", "cancel", "cancel", id="dialog.cancel"),
+        Binding("ctrl+s", "confirm", "confirm", id="dialog.confirm"),
     ]
 
     def __init__(self, case: CaseSummary, *, refusal: str | None = None) -> None:
         super().__init__()
         self.case = case
         self.initial_refusal = refusal
+        self._localize_bindings()
+
+    def _localize_bindings(self) -> None:
+        """Key descriptions and tooltips from the catalog: `dialog.key.<id>`, `dialog.tip.<id>`."""
+        bindings = self._bindings.copy()
+        for key, found in bindings.key_to_bindings.items():
+            bindings.key_to_bindings[key] = [
+                replace(
+                    b,
+                    description=self.t(f"dialog.key.{b.id.removeprefix('dialog.')}"),
+                    tooltip=self.t(f"dialog.tip.{b.id.removeprefix('dialog.')}"),
+                )
+                if b.id and b.id.startswith("dialog.")
+                else b
+                for b in found
+            ]
+        self._bindings = bindings
 
     def t(self, key: str, **params: object) -> str:
         return translate(self, key, **params)

@@ -40,10 +40,8 @@ class AssignDialog(CaseDialog[AssignResult]):
     """
 
     BINDINGS = [  # noqa: RUF012
-        Binding("ctrl+l", "make_lead", "Lead", id="dialog.assign.lead",
-                tooltip="Make the highlighted unit the lead unit"),
-        Binding("ctrl+o", "add_co_unit", "Co-unit", id="dialog.assign.co_unit",
-                tooltip="Add the highlighted unit as a co-unit"),
+        Binding("ctrl+l", "make_lead", "lead", id="dialog.assign.make_lead"),
+        Binding("ctrl+o", "add_co_unit", "co-unit", id="dialog.assign.add_co_unit"),
     ]
 
     def __init__(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -26,6 +27,8 @@ class MergeResult:
 class MergeDialog(CaseDialog[MergeResult]):
     """The search runs in the caller's worker (`search`); results come back via show_targets."""
 
+    SEARCH_DELAY = 0.25  # seconds
+
     DEFAULT_CSS = """
     MergeDialog #targets { height: 8; border: round $panel; }
     """
@@ -43,6 +46,7 @@ class MergeDialog(CaseDialog[MergeResult]):
         self.prefill = prefill
         self.targets: list[MergeTarget] = []
         self.chosen: MergeTarget | None = None
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="frame") as frame:
@@ -75,7 +79,11 @@ class MergeDialog(CaseDialog[MergeResult]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "query":
-            self.search(self, event.value)
+            # Debounced: a title search may scan many cases; ask once typing pauses.
+            if self._timer is not None:
+                self._timer.stop()
+            value = event.value
+            self._timer = self.set_timer(self.SEARCH_DELAY, lambda: self.search(self, value))
 
     def show_targets(self, query: str, targets: list[MergeTarget]) -> None:
         """Called (on the UI thread) with the cases found for `query`; stale answers are dropped."""
