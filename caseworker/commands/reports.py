@@ -171,6 +171,10 @@ def _printable(text: str) -> str:
 
 def _fit(text: str, width: int, *, right: bool = False) -> str:
     """`text` in exactly `width` terminal cells (CJK counts two), cut with an ellipsis."""
+    if text.isascii():  # one cell per character: the common case, kept cheap for big reports
+        if len(text) > width:
+            text = text[: width - 1] + "…"
+        return text.rjust(width) if right else text.ljust(width)
     from rich.cells import cell_len, set_cell_size
 
     if cell_len(text) > width:
