@@ -1,0 +1,260 @@
+"""Print import and export speed in rows/s beside baselines measured in the same run.
+
+Bureaus import a year's file in one go. This generates N messages from the real rows of
+attachment 3 (ids varied, so every row is a new case), then times, each in its own process so
+peak memory is its own:
+  - floor:     plain stdlib sqlite3 executemany of the same rows into a bare table;
+  - naive:     one `create_case` per transaction (what a loop over the service would do);
+  - import of attachment 3 itself (XLSX, 4,326 rows), and of the generated CSV, JSON Lines and
+    XLSX files, through `run_import` (mapping, validation, keys, clocks, events, indexes);
+  - export of everything to JSON Lines and CSV.
+Run: .venv/bin/python bench/bench_import.py [--rows 100000] [--naive-rows 2000] [--xlsx-rows 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DATASETS = ROOT / ".." / "shared" / "datasets"
+ATTACHMENT3 = DATASETS / "tipdm2020" / "attachment3-messages-with-votes.xlsx"
+HEADER = ["留言编号", "留言用户", "留言主题", "留言时间", "留言详情", "反对数", "点赞数"]
+NOW = "2026-11-20T10:00:00+08:00"
+
+
+def real_rows() -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(ATTACHMENT3, read_only=True)
+    rows = [list(r) for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)]
+    book.close()
+    return [r for r in rows if r[0] is not None]
+
+
+def generate(folder: Path, count: int, xlsx_count: int) -> dict[str, Path]:
+    """CSV, JSON Lines and XLSX of `count` (XLSX: `xlsx_count`) messages built from real rows."""
+    base = real_rows()
+    start = datetime(2025, 1, 1, 8, 0)
+
+    def rows(n: int) -> Any:
+        for i in range(n):
+            r = base[i % len(base)]
+            when = start + timedelta(seconds=i * 37)
+            yield [f"G{i:07d}", r[1], r[2], when.strftime("%Y/%m/%d %H:%M:%S"), r[4], r[5], r[6]]
+
+    paths = {"csv": folder / "messages.csv", "jsonl": folder / "messages.jsonl",
+             "xlsx": folder / "messages.xlsx"}
+    with paths["csv"].open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows(count))
+    with paths["jsonl"].open("w", encoding="utf-8") as handle:
+        for row in rows(count):
+            handle.write(json.dumps(dict(zip(HEADER, row, strict=True)), ensure_ascii=False) + "\n")
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Sheet1")
+    sheet.append(HEADER)
+    for row in rows(xlsx_count):
+        sheet.append(row)
+    book.save(paths["xlsx"])
+    return paths
+
+
+# ---------------------------------------------------------------- phases (one process each)
+
+
+def _open(db: Path, search: bool = True) -> Any:
+    from caseworker.clock import FrozenClock
+    from caseworker.config import DATA_DIR
+    from caseworker.services.cases import Desk
+    from caseworker.services.people import ensure_first_supervisor
+    from caseworker.services.rules import load_rules
+    from caseworker.store.engine import open_store
+
+    store = open_store(str(db))
+    with store.session() as session:
+        ensure_first_supervisor(session, "bench")
+    if not search:
+        # Search indexing is measured on its own: drop the triggers that index each new case.
+        with store.engine.begin() as connection:
+            triggers = connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases'"
+            ).scalars().all()
+            for name in triggers:
+                connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    rules = load_rules(DATA_DIR / "policy.toml", DATA_DIR / "calendar.toml")
+    return store, Desk(rules, FrozenClock(datetime.fromisoformat(NOW)), "bench")
+
+
+def phase_floor(source: Path, db: Path) -> int:
+    """Plain sqlite3: parse the CSV and executemany into a bare table, one transaction."""
+    connection = sqlite3.connect(db)
+    connection.execute(
+        "CREATE TABLE cases (id INTEGER PRIMARY KEY, channel TEXT, external_id TEXT, author TEXT,"
+        " title TEXT, received_at TEXT, body TEXT, extra TEXT)"
+    )
+    with source.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        rows = (("leader-board", r[0], r[1], r[2], r[3], r[4], json.dumps(r[5:])) for r in reader)
+        connection.executemany(
+            "INSERT INTO cases (channel, external_id, author, title, received_at, body, extra)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", rows,
+        )
+    connection.commit()
+    count = connection.execute("SELECT count(*) FROM cases").fetchone()[0]
+    connection.close()
+    return int(count)
+
+
+def phase_naive(source: Path, db: Path, limit: int) -> int:
+    """One create_case (the service a clerk's `case new` uses) per row and transaction."""
+    from caseworker.services.cases import NewCase, create_case
+    from caseworker.services.imports.normalise import clean_text, parse_time
+
+    store, desk = _open(db)
+    count = 0
+    with source.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for row in reader:
+            if count >= limit:
+                break
+            with store.session() as session:
+                create_case(session, desk, NewCase(
+                    channel="leader-board", external_id=row[0], author=row[1],
+                    title=clean_text(row[2]), received_at=parse_time(row[3]),  # type: ignore[arg-type]
+                    body=clean_text(row[4]), extra={"dislikes": row[5], "likes": row[6]},
+                ))
+            count += 1
+    store.close()
+    return count
+
+
+def phase_import(source: Path, db: Path, search: bool = True) -> int:
+    from caseworker.services.imports import ImportOptions, run_import
+
+    store, desk = _open(db, search)
+    summary = run_import(store, desk, source, ImportOptions(rejects=db.with_suffix(".rejects")))
+    store.close()
+    assert summary.rejected == 0, summary.line()
+    return summary.imported + summary.duplicates
+
+
+def phase_search(db: Path) -> int:
+    """Rebuild the search index over every case, as a separate step after an import."""
+    connection = sqlite3.connect(db)
+    tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
+    if "cases_fts" not in tables:
+        return 0
+    connection.execute("INSERT INTO cases_fts(cases_fts) VALUES ('rebuild')")
+    connection.commit()
+    count = connection.execute("SELECT count(*) FROM cases").fetchone()[0]
+    connection.close()
+    return int(count)
+
+
+def phase_export(db: Path, target: Path, fmt: str) -> int:
+    from caseworker.services.exporting import ExportFilter, export_cases
+
+    store, _ = _open(db)
+    summary = export_cases(store, target, fmt=fmt, flt=ExportFilter(),
+                           now=datetime.fromisoformat(NOW))
+    store.close()
+    return summary.cases
+
+
+def run_phase(args: list[str]) -> tuple[int, float, float]:
+    """Run one phase in a fresh process: rows, seconds, peak memory in MB."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--phase", *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"phase {args[0]} failed:\n{done.stderr}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result["rows"], result["seconds"], result["peak_mb"]
+
+
+def child(argv: list[str]) -> None:
+    name, *rest = argv
+    start = time.perf_counter()
+    if name == "floor":
+        rows = phase_floor(Path(rest[0]), Path(rest[1]))
+    elif name == "naive":
+        rows = phase_naive(Path(rest[0]), Path(rest[1]), int(rest[2]))
+    elif name == "import":
+        rows = phase_import(Path(rest[0]), Path(rest[1]), rest[2:] != ["nosearch"])
+    elif name == "search":
+        rows = phase_search(Path(rest[0]))
+    else:
+        rows = phase_export(Path(rest[0]), Path(rest[1]), rest[2])
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak}))
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--phase":
+        child(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--naive-rows", type=int, default=2_000)
+    parser.add_argument("--xlsx-rows", type=int, default=20_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        t = time.perf_counter()
+        files = generate(folder, args.rows, args.xlsx_rows)
+        print(f"generated {args.rows:,} rows (XLSX {args.xlsx_rows:,}) in "
+              f"{time.perf_counter() - t:.1f} s from {ATTACHMENT3.name}")
+        results: list[tuple[str, int, float, float]] = []
+
+        def measure(label: str, *phase: str) -> float:
+            rows, seconds, peak = run_phase(list(phase))
+            results.append((label, rows, seconds, peak))
+            return rows / seconds
+
+        floor = measure("floor: sqlite3 executemany, bare table", "floor", str(files["csv"]),
+                        str(folder / "floor.sqlite"))
+        naive = measure("naive: create_case, 1 row/transaction", "naive", str(files["csv"]),
+                        str(folder / "naive.sqlite"), str(args.naive_rows))
+        measure("import attachment3 (XLSX, real)", "import", str(ATTACHMENT3),
+                str(folder / "real.sqlite"))
+        measure("import CSV", "import", str(files["csv"]), str(folder / "csv.sqlite"))
+        measure("import CSV, search triggers off", "import", str(files["csv"]),
+                str(folder / "nosearch.sqlite"), "nosearch")
+        measure("search index rebuild (FTS5 trigram)", "search", str(folder / "nosearch.sqlite"))
+        measure("import JSON Lines", "import", str(files["jsonl"]), str(folder / "jsonl.sqlite"))
+        measure("import XLSX", "import", str(files["xlsx"]), str(folder / "xlsx.sqlite"))
+        measure("re-import CSV (all duplicates)", "import", str(files["csv"]),
+                str(folder / "csv.sqlite"))
+        measure("export JSON Lines", "export", str(folder / "csv.sqlite"),
+                str(folder / "out.jsonl"), "jsonl")
+        measure("export CSV", "export", str(folder / "csv.sqlite"), str(folder / "out.csv"), "csv")
+    print(f"{'phase':42} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'x floor':>8} {'x naive':>8}"
+          f" {'peak MB':>8}")
+    for label, rows, seconds, peak in results:
+        rate = rows / seconds
+        print(f"{label:42} {rows:>9,} {seconds:>8.2f} {rate:>9,.0f} {rate / floor:>8.3f}"
+              f" {rate / naive:>8.1f} {peak:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()
