@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -493,12 +493,9 @@ def test_the_real_command_and_its_exit_codes(tmp_path: Path) -> None:
 
 @pytest.fixture
 def pg_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-           postgres: Any) -> Iterator[Run]:
+           postgres: Any) -> Run:
     url = postgres.create_database(template=None)  # empty: `init` creates the schema
-    try:
-        yield _runner(capsys, monkeypatch, url)
-    finally:
-        postgres.drop_database(url)
+    return _runner(capsys, monkeypatch, url)
 
 
 def test_a_whole_lifecycle_on_postgresql(pg_cli: Run, tmp_path: Path) -> None:

@@ -6,10 +6,8 @@ The old database is built at schema revision 0001 and filled with plain SQL
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -54,15 +52,12 @@ def _counts(engine: Any) -> dict[str, int]:
 
 
 @pytest.fixture
-def old_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+def old_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     """A database at schema 0001 with rows in it, closed, as an older program left it."""
     if backend == "sqlite":
         target = str(tmp_path / "old.sqlite")
-        cleanup = None
     else:
-        server = request.getfixturevalue("postgres")
-        target = server.create_database(template=None)
-        cleanup = server.drop_database
+        target = request.getfixturevalue("postgres").create_database(template=None)
     engine = make_engine(target)
     upgrade(engine, "0001")
     with engine.begin() as connection:
@@ -71,11 +66,7 @@ def old_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
     assert schema_revision(engine) == "0001"
     assert "imports" not in inspect(engine).get_table_names()  # added by 0002
     engine.dispose()
-    try:
-        yield target
-    finally:
-        if cleanup is not None:
-            cleanup(target)
+    return target
 
 
 def test_the_old_rows_are_what_the_fixture_says(old_database: str) -> None:
@@ -140,30 +131,45 @@ def test_the_upgraded_database_keeps_working(old_database: str, rules: Any) -> N
         store.close()
 
 
-def _caseworker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "caseworker", *args],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False,
-    )
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def caseworker(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run `caseworker ARGS…` through its real entry point (tests/cli runs the real process)."""
+    from caseworker.cli import main
+
+    def run(*args: str) -> Ran:
+        monkeypatch.setattr(sys, "argv", ["caseworker", *args])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as done:
+            main()
+        out, err = capsys.readouterr()
+        return Ran(int(done.value.code or 0), out, err)
+
+    return run
 
 
 def test_init_upgrades_an_old_database_and_is_idempotent(
-    old_database: str, tmp_path: Path
+    old_database: str, caseworker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = {
-        **os.environ, "CASEWORKER_DB": old_database, "CASEWORKER_CLERK": "王督查",
-        "CASEWORKER_NOW": "2025-08-05T09:00:00+08:00",
-    }
-    first = _caseworker("init", env=env)
-    assert first.returncode == 0, first.stderr
-    assert f"database ready at schema {head_revision()}" in first.stdout
-    assert "first supervisor" not in first.stdout  # the old database already has clerks
+    monkeypatch.setenv("CASEWORKER_DB", old_database)
+    monkeypatch.setenv("CASEWORKER_CLERK", "王督查")
+    monkeypatch.setenv("CASEWORKER_NOW", "2025-08-05T09:00:00+08:00")
+    first = caseworker("init")
+    assert first.code == 0, first.err
+    assert f"database ready at schema {head_revision()}" in first.out
+    assert "first supervisor" not in first.out  # the old database already has clerks
     engine = make_engine(old_database)
     try:
         after_first = _counts(engine)
-        second = _caseworker("init", env=env)
-        assert second.returncode == 0, second.stderr
-        assert second.stdout == first.stdout
+        second = caseworker("init")
+        assert second.code == 0, second.err
+        assert second.out == first.out
         assert _counts(engine) == after_first
         assert after_first["cases"] == 2 and after_first["clerks"] == 3
         assert schema_revision(engine) == head_revision()
@@ -172,16 +178,15 @@ def test_init_upgrades_an_old_database_and_is_idempotent(
 
 
 def test_init_on_a_fresh_database_registers_the_first_supervisor_once(
-    database: str, tmp_path: Path
+    database: str, caseworker: Any
 ) -> None:
     # `database` names a fresh SQLite file or an already-migrated empty PostgreSQL database.
-    env = {**os.environ, "CASEWORKER_DB": database, "CASEWORKER_CLERK": "王督查"}
-    first = _caseworker("init", env=env)
-    assert first.returncode == 0, first.stderr
-    assert "王督查 is registered as the first supervisor" in first.stdout
-    second = _caseworker("init", env=env)
-    assert second.returncode == 0, second.stderr
-    assert "first supervisor" not in second.stdout
+    first = caseworker("--db", database, "--clerk", "王督查", "init")
+    assert first.code == 0, first.err
+    assert "王督查 is registered as the first supervisor" in first.out
+    second = caseworker("--db", database, "--clerk", "王督查", "init")
+    assert second.code == 0, second.err
+    assert "first supervisor" not in second.out
     engine = make_engine(database)
     try:
         with engine.connect() as connection:
