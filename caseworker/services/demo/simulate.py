@@ -163,7 +163,7 @@ class Simulator:
 
     def content(self, serial: int, role: str) -> Content:
         """The message's facts, drawn from the case's own stream (or its original's)."""
-        rng = random.Random(f"{self.seed}/{serial}/content")
+        rng = random.Random(_stream(self.seed, serial, 0))
         if role == "kindergarten":
             topic = texts.KINDERGARTEN
             city, district = texts.KINDERGARTEN_DISTRICT
@@ -191,6 +191,7 @@ class Simulator:
             estate=self.kg_estate if role == "kindergarten" else None,
         )
         slots.values["addressee_field"] = addressee or ""
+        slots.values["unit_short"] = f"{district}{topic.depts[0]}"  # until a unit is assigned
         return Content(topic, city, district, town, author, contact, channel, kind, urgency, slots)
 
     def bureau_cities(self) -> list[str]:
@@ -241,7 +242,7 @@ class Simulator:
         source = spec.original if repeat else spec.serial
         source = spec.same_as if spec.same_as >= 0 else source
         content = self.content(source, spec.role)
-        rng = random.Random(f"{self.seed}/{spec.serial}/life")
+        rng = random.Random(_stream(self.seed, spec.serial, 1))
         if spec.role == "kindergarten" and spec.original >= 0:
             own = self.content(spec.serial, "")
             content.author, content.contact = own.author, own.contact
@@ -329,8 +330,8 @@ class CaseLife:
 
     def at(self, hours_lo: float, hours_hi: float, *, office: bool = True) -> datetime:
         """When the next step happens; stops the case's life if that is after `now`."""
-        t = self.t + timedelta(seconds=self.rng.randrange(int(hours_lo * 3600),
-                                                          int(hours_hi * 3600) + 1))
+        hours = hours_lo + self.rng.random() * (hours_hi - hours_lo)
+        t = self.t + timedelta(seconds=int(hours * 3600))
         if office and self.content.urgency != "urgent":
             t = self.sim.office(t, self.rng)
         return t
@@ -366,7 +367,7 @@ class CaseLife:
             "id": self.sim.ids.next("events"), "case_id": self.id, "actor": actor,
             "action": action, "from_status": before, "to_status": self.status.value,
             "reason": reason,
-            "detail": json.dumps(detail, ensure_ascii=False) if detail else None,
+            "detail": _JSON.encode(detail) if detail else None,
             "effective_at": self.t, "recorded_at": self.t,
         })
         self.events += 1
@@ -627,7 +628,7 @@ class CaseLife:
         self.rate(plan.rating, self.rng.choice(texts.RATING_COMMENTS[plan.rating]) or None)
         if plan.reopen:
             self.go(self.at(2, 48))
-            said = self.sim.rows.ratings[-1]["comment"] or "问题未解决"
+            said = (self.sim.rows.ratings[-1]["comment"] or "问题未解决").rstrip("。")
             reason = f"留言人评价不满意：{said}，重新办理"
             self.clock_started_at = self.t
             self.replied_at = None
@@ -753,6 +754,14 @@ _CASE_DEFAULTS: dict[str, Any] = {
     for c in CaseRow.__table__.columns  # type: ignore[attr-defined]
 }
 _CASE_DEFAULTS.update(provisional=False, next_due_at=END_OF_TIME, warn_at=END_OF_TIME)
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+def _stream(seed: int, serial: int, purpose: int) -> int:
+    """The seed of one case's own random stream (its words, or its life)."""
+    return (seed * 4_000_037 + serial) * 2 + purpose
 
 
 _PRAISE_CATEGORY = {"卫健委": "卫生计生", "教育局": "教育文体", "人社局": "劳动和社会保障",

@@ -568,7 +568,7 @@ def compose_message(
     title = slots.fill(rng.choice(topic.titles))
     facts = [topic.facts[0]] + [f for f in topic.facts[1:] if rng.random() < 0.55]
     parts = [rng.choice(OPENINGS)]
-    if repeat:
+    if repeat and "praise" not in topic.kinds:  # thanks are not chased
         parts.append(rng.choice(REPEAT_OPENINGS))
     parts.extend(facts)
     parts.append(rng.choice(topic.asks))
