@@ -72,19 +72,26 @@ class _progress:
         if not sys.stderr.isatty():
             return None
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("rows"), console=Console(stderr=True), transient=True,
+            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[rows]} rows"), TimeRemainingColumn(),
+            console=Console(stderr=True), transient=True,
         )
         self.bar.start()
         from rich.markup import escape
 
-        self.task = self.bar.add_task(escape(self.path.name), total=None)
+        self.task = self.bar.add_task(escape(self.path.name), total=None, rows=0)
 
         def report(read: int, position: int, total: int) -> None:
-            self.bar.update(self.task, completed=read)
+            self.bar.update(self.task, completed=position, total=total or None, rows=f"{read:,}")
 
         return report
 

@@ -232,7 +232,7 @@ class _Run:
         return self.summary
 
     def _position(self) -> tuple[int, int]:
-        return self.summary.read, 0
+        return self.source.position()
 
     def _start_record(self) -> int:
         record = ImportRecord(

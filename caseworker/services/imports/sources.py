@@ -14,7 +14,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -48,6 +48,8 @@ class Source:
     rows: Iterator[SourceRow]
     first: dict[str, Any] = field(default_factory=dict)  # the first record (JSON formats)
     _closers: list[Any] = field(default_factory=list)
+    # How far the stream has got and of how much (bytes, or rows for workbooks and arrays).
+    position: Callable[[], tuple[int, int]] = lambda: (0, 0)
 
     def close(self) -> None:
         for closer in self._closers:
@@ -119,6 +121,16 @@ def _text(path: Path, encoding: str) -> IO[str]:
     return io.TextIOWrapper(path.open("rb"), encoding=encoding, newline="")
 
 
+def _bytes_read(path: Path, handle: IO[str]) -> Callable[[], tuple[int, int]]:
+    raw = handle.buffer  # type: ignore[attr-defined]
+    size = path.stat().st_size
+
+    def position() -> tuple[int, int]:
+        return (size if raw.closed else raw.tell()), size
+
+    return position
+
+
 def _decode_guard(path: Path, encoding: str, rows: Iterator[SourceRow]) -> Iterator[SourceRow]:
     """Turn a decoding error deep in a file into a SourceError naming the encoding."""
     last = 0
@@ -174,7 +186,7 @@ def _open_csv(path: Path, encoding: str) -> Source:
             raise SourceError(f"{path.name} row {n + 1} is broken CSV: {exc}") from None
 
     return Source(path, "csv", encoding, columns, _decode_guard(path, encoding, rows()),
-                  _closers=[handle.close])
+                  _closers=[handle.close], position=_bytes_read(path, handle))
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -224,7 +236,7 @@ def _open_jsonl(path: Path, encoding: str) -> Source:
         yield from stream
 
     return Source(path, "jsonl", encoding, list(first.values), chained(), first=first.values,
-                  _closers=[handle.close])
+                  _closers=[handle.close], position=_bytes_read(path, handle))
 
 
 def _open_open311(path: Path, encoding: str) -> Source:
@@ -246,15 +258,19 @@ def _open_open311(path: Path, encoding: str) -> Source:
         if isinstance(item, dict):
             columns.extend(k for k in item if k not in columns)
 
+    done = [0]
+
     def rows() -> Iterator[SourceRow]:
         for number, item in enumerate(doc, start=1):
+            done[0] = number
             if isinstance(item, dict):
                 yield SourceRow(number, item)
             else:
                 yield SourceRow(number, {"value": item}, "not a JSON object")
 
     first = next((i for i in doc if isinstance(i, dict)), {})
-    return Source(path, "open311", encoding, columns, rows(), first=first)
+    return Source(path, "open311", encoding, columns, rows(), first=first,
+                  position=lambda: (done[0], len(doc)))
 
 
 def _open_xlsx(path: Path) -> Source:
@@ -279,17 +295,21 @@ def _open_xlsx(path: Path) -> Source:
     while header and header[-1].startswith("column "):
         header.pop()  # styled but empty columns to the right
     columns = header
+    done = [number]
 
     def rows() -> Iterator[SourceRow]:
         n = number
         for cells in iterator:
             n += 1
+            done[0] = n
             if not any(_filled(c) for c in cells):
                 continue  # blank rows, including the thousands a sheet may claim at its end
             values = dict(zip(columns, cells, strict=False))
             yield SourceRow(n, values)
 
-    return Source(path, "xlsx", None, columns, rows(), _closers=[book.close])
+    claimed = sheet.max_row or 0  # what the sheet says; blank rows included
+    return Source(path, "xlsx", None, columns, rows(), _closers=[book.close],
+                  position=lambda: (done[0], max(claimed, done[0])))
 
 
 def _filled(cell: Any) -> bool:
