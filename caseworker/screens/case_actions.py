@@ -75,6 +75,8 @@ def _open(
     app = _console(screen)
 
     def load() -> None:
+        from textual.worker import get_current_worker
+
         from caseworker.domain.errors import DomainError
         from caseworker.domain.lifecycle import Action
         from caseworker.services.console_data import precheck
@@ -89,6 +91,8 @@ def _open(
             return
         except Exception as exc:  # the store itself failed: say so, never a traceback
             screen.post_message(ActionRefused(_store_failure(exc)))
+            return
+        if get_current_worker().is_cancelled:  # the clerk started another action meanwhile
             return
         app.call_from_thread(_push, screen, spec, case_id, data, prefill, refusal)
 

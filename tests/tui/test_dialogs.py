@@ -606,3 +606,4 @@ async def test_hostile_citizen_text_is_shown_literally(bureau: Bureau) -> None:
         shown = str(dialog.query_one(".case-line", Static).render())
         assert "[bold red]炸[/]" in shown and "[link=http://x]点我[/link]" in shown
         assert "𠀀😀" in shown
+        assert "\x1b" not in shown and "␛[31m红␛[0m" in shown  # no escape reaches the terminal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -23,6 +24,18 @@ def translate(widget: Any, key: str, **params: object) -> str:
     if catalog is None:
         return key
     return str(catalog.t(key, **params))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def visible(text: str | None) -> str:
+    """Citizen text made safe to draw: control characters (an ESC starting an ANSI sequence,
+    a bell, a carriage return) become their visible Unicode pictures (␛, ␇, ␍)."""
+    if not text:
+        return ""
+    return _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group(0))) if m.group(0) != "\x7f"
+                        else "\u2421", text)
 
 
 def language(widget: Any) -> str:
@@ -118,7 +131,7 @@ class CaseDialog(ModalScreen[R | None], Generic[R]):
         line.append(f"{self.case.id} · {self.case.external_id} · ", style="bold")
         line.append(self.t(f"dialog.status.{self.case.status}"))
         line.append(" · ")
-        line.append(self.case.title)
+        line.append(visible(self.case.title))
         return Static(line, classes="case-line")
 
     def error_line(self) -> Static:

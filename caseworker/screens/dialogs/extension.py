@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
-from caseworker.screens.dialogs._base import CaseDialog, local_time
+from caseworker.screens.dialogs._base import CaseDialog, local_time, visible
 from caseworker.services.console_data import ExtensionData
 
 
@@ -111,7 +111,7 @@ class ExtensionApprovalDialog(CaseDialog[ExtensionApproval]):
                 classes="field-label",
             )
             reason = Text(self.t("dialog.approve_extension.reason") + " ")
-            reason.append(data.pending_reason or "")  # the unit's words, shown literally
+            reason.append(visible(data.pending_reason))  # the unit's words, shown literally
             yield Static(reason)
             yield self.error_line()
             with Horizontal(classes="buttons"):

@@ -12,7 +12,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from caseworker.screens.dialogs._base import CaseDialog
+from caseworker.screens.dialogs._base import CaseDialog, visible
 from caseworker.services.console_data import CaseSummary, MergeTarget
 
 
@@ -97,7 +97,7 @@ class MergeDialog(CaseDialog[MergeResult]):
             line = Text(f"{target.id:>7}  {target.external_id:<10} ")
             line.append(self.t(f"dialog.status.{target.status}"), style="dim")
             line.append("  ")
-            line.append(target.title)
+            line.append(visible(target.title))
             line.truncate(width, overflow="ellipsis")
             options.add_option(Option(line, id=str(target.id)))
         if self.prefill and self.chosen is None:
@@ -121,7 +121,7 @@ class MergeDialog(CaseDialog[MergeResult]):
             line.append(self.t("dialog.merge.none_chosen"))
         else:
             line.append(self.t("dialog.merge.into", id=target.id) + " ", style="bold")
-            line.append(target.title)
+            line.append(visible(target.title))
         self.query_one("#chosen", Static).update(line)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

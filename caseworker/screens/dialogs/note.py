@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
-from caseworker.screens.dialogs._base import CaseDialog
+from caseworker.screens.dialogs._base import CaseDialog, visible
 from caseworker.services.console_data import CaseSummary
 
 
@@ -61,7 +61,7 @@ class NoteDialog(CaseDialog[NoteResult]):
             yield self.case_line()
             if self.context:  # why the case was paused, in the clerk's words
                 line = Text(self.t(f"{key}.context") + " ", style="bold")
-                line.append(self.context)
+                line.append(visible(self.context))
                 yield Static(line, classes="field-label")
             yield Label(self.t(f"{key}.label"), classes="field-label")
             yield Input(

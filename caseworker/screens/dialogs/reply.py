@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Select, Static, TextArea
 
-from caseworker.screens.dialogs._base import CaseDialog, language, local_time
+from caseworker.screens.dialogs._base import CaseDialog, language, local_time, visible
 from caseworker.screens.dialogs._checks import checks_line
 from caseworker.services.console_data import ReplyData, fill_template, reply_checks
 
@@ -83,11 +83,11 @@ class ReplyComposer(CaseDialog[ReplyResult]):
             frame.border_title = self.t("dialog.reply.title", id=self.case.id)
             yield self.case_line()
             with VerticalScroll(id="message"):
-                yield Static(Text(self.case.body))
+                yield Static(Text(visible(self.case.body)))
             draft = self.data.draft
             if draft is not None and draft.state == "sent_back" and draft.review_note:
                 note = Text(self.t("dialog.reply.sent_back") + " ", style="bold")
-                note.append(draft.review_note)
+                note.append(visible(draft.review_note))
                 yield Static(note, id="review-note")
             with Horizontal(classes="reply-options"):
                 lang = language(self)

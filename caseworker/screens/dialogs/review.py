@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static, TextArea
 
-from caseworker.screens.dialogs._base import CaseDialog
+from caseworker.screens.dialogs._base import CaseDialog, visible
 from caseworker.screens.dialogs._checks import checks_line
 from caseworker.services.console_data import ReplyData, reply_checks
 
@@ -53,7 +53,7 @@ class ReviewDialog(CaseDialog[ReviewResult]):
                 state=self.t(f"dialog.review.state.{state}"),
             ))
             with VerticalScroll(id="message"):
-                yield Static(Text(self.case.body))
+                yield Static(Text(visible(self.case.body)))
             yield Static(facts, id="facts")
             yield TextArea(draft.text if draft else "", id="draft", read_only=True, soft_wrap=True)
             yield Static(checks_line(reply_checks(draft.text if draft else ""), None, self.t),
