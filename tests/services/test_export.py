@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Table, select
+from sqlmodel import select as sqlselect
 
 from caseworker.clock import FrozenClock
 from caseworker.domain.calendar import SHANGHAI
@@ -338,3 +339,37 @@ def test_redact_masks_mobiles_id_cards_and_email_everywhere(world: World) -> Non
     assert masked[0]["meta"]["redacted"] is True
     full = next(d for d in masked[1:] if d["case"]["external_id"] == "full")
     assert full["case"]["contact"] == "138****1234"
+
+
+def test_csv_and_xlsx_exports_import_again_as_new_cases(world: World) -> None:
+    with world.store.session() as s:
+        case = s.get(CaseRow, world.ids["repeat"])
+        assert case is not None
+        case.title = "=1+1 不是公式"
+        s.add(case)
+    flt = {"channel": "leader-board"}
+    for name in ("again.csv", "again.xlsx"):
+        exported = world.export(name, flt=flt)
+        copy = new_store(world.folder / f"{name}.sqlite")
+        try:
+            back = run_import(copy, world.desk("alice", NOW), world.folder / name,
+                              ImportOptions(rejects=world.folder / "again-rejects"))
+            assert (back.profile, back.imported, back.rejected) == (
+                "caseworker-table", exported.cases, 0
+            )
+            with copy.session() as s:
+                got = {c.external_id: c for c in s.exec(sqlselect(CaseRow)).all()}
+            with world.store.session() as s:
+                want = {
+                    c.external_id: c
+                    for c in s.exec(sqlselect(CaseRow).where(CaseRow.channel == "leader-board"))
+                }
+            assert set(got) == set(want)
+            for key, case in want.items():
+                mine = got[key]
+                assert (mine.title, mine.body, mine.received_at, mine.author, mine.category) == (
+                    case.title, case.body, case.received_at, case.author, case.category
+                ), key
+                assert mine.status == "received"
+        finally:
+            copy.close()

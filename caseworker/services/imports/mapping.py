@@ -54,6 +54,7 @@ class Profile:
     zone: tzinfo = SHANGHAI
     date_formats: tuple[str, ...] = ()
     own_export: bool = False  # our own JSON Lines export: restored with its whole history
+    unquote: bool = False  # undo the ' our CSV export puts before =, +, -, @ (Excel safety)
 
     def matches(self, columns: list[str]) -> bool:
         present = set(columns)
@@ -116,6 +117,7 @@ OWN_TABLE = Profile(
     name="caseworker-table",
     signature=("channel", "external_id", "title", "body", "received_at", "status"),
     fields={name: (name,) for name in FIELDS if name not in ("reply_text", "replied_at")},
+    unquote=True,
 )
 
 # Our own JSON Lines export: every line a case with its records and history.
@@ -191,6 +193,8 @@ def load_mapping(path: Path) -> Profile:
 
 def map_row(profile: Profile, values: MappingABC[str, Any]) -> MappedRow:
     """Read one row's case fields; BadValue names the column that cannot be read."""
+    if profile.unquote:
+        values = {k: _unquote(v) for k, v in values.items()}
     out: dict[str, Any] = {}
     for name, columns in profile.fields.items():
         if name == "body":
@@ -230,6 +234,15 @@ def map_row(profile: Profile, values: MappingABC[str, Any]) -> MappedRow:
         else:
             extra[key] = raw
     return MappedRow(out, extra)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _unquote(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] in _FORMULA_START:
+        return value[1:]
+    return value
 
 
 def _present(value: Any) -> bool:
