@@ -56,5 +56,5 @@ class Catalog:
     def has(self, key: str) -> bool:
         return key in self._own
 
-    def keys(self) -> set[str]:
+    def names(self) -> set[str]:
         return set(self._own)

@@ -193,12 +193,16 @@ class CaseScreen(Screen[None]):
         app = self.capp
         now = app.now()
         table = Table.grid(padding=(0, 1))
-        table.add_column()
-        table.add_column()
-        table.add_column()
+        table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True)
+        this_year = now.astimezone(SHANGHAI).year
         for clock in d.clocks:
             stage = app.t(f"stage.{clock.stage.value}")
-            due = when(clock.due_at) + ("≈" if clock.provisional else "")
+            fmt = "%m-%d %H:%M" if clock.due_at.astimezone(SHANGHAI).year == this_year else (
+                "%Y-%m-%d %H:%M"
+            )
+            due = when(clock.due_at, fmt) + ("≈" if clock.provisional else "")
             if clock.state is ClockState.STOPPED:
                 late = clock.finished_late()
                 state = Text(app.t("clock.done_late" if late else "clock.done_on_time",

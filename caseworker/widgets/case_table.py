@@ -44,11 +44,11 @@ class Column:
 
 COLUMNS = (
     Column("due", 16, 0),
-    Column("id", 7, 0),
-    Column("channel", 12, 3),
+    Column("id", 6, 0),
+    Column("channel", 10, 3),
     Column("title", 0, 0),
-    Column("category", 10, 4),
-    Column("unit", 12, 5),
+    Column("category", 8, 4),
+    Column("unit", 10, 5),
     Column("status", 8, 2),
     Column("received", 11, 6),
 )

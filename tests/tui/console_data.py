@@ -11,11 +11,39 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CLERK, HANDLER, SUPERVISOR, populate_bureau, sh
 
 from caseworker.clock import FrozenClock
 from caseworker.config import Settings
+from caseworker.domain.calendar import SHANGHAI
 from caseworker.services.rules import Rules
+
+UNITS_CSV = """name,parent,level,code
+市住房和城乡建设局,市政府,department,C-HOUSING
+市教育局,市政府,department,C-EDU
+市交通运输局,市政府,department,C-TRANSPORT
+市政府,省政府,city,C
+省政府,,province,P
+"""
+CLERK = "李受理"
+SUPERVISOR = "王督查"
+HANDLER = "赵住建"  # handler of C-HOUSING
+
+
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A wall-clock time in Shanghai, the bureau's time zone."""
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def populate_bureau(store: Any) -> None:
+    """The unit tree and one clerk of each kind."""
+    from caseworker.services.people import add_clerk, import_units
+
+    with store.session() as session:
+        import_units(session, UNITS_CSV)
+        add_clerk(session, CLERK, "clerk")
+        add_clerk(session, SUPERVISOR, "supervisor")
+        add_clerk(session, HANDLER, "handler", "C-HOUSING")
+
 
 DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 SAMPLE = DATASETS / "tipdm2020" / "attachment2-labelled-sample.xlsx"
@@ -24,14 +52,16 @@ NOW = sh(2025, 11, 20, 10)  # a Thursday morning
 
 @cache
 def real_messages(limit: int = 40) -> tuple[tuple[str, str, str, str], ...]:
-    """(external id, title, body, category) of real messages, read once per test run."""
+    """(external id, title, body, category) of real messages, read once per test run.
+
+    Every 12th row, so the sample spans the file's categories (it is sorted by label)."""
     from openpyxl import load_workbook
 
     book = load_workbook(SAMPLE, read_only=True)
     sheet = book.worksheets[0]
     out = []
-    for row in sheet.iter_rows(min_row=2, values_only=True):
-        if not row or row[0] is None:
+    for n, row in enumerate(sheet.iter_rows(min_row=2, max_row=600, values_only=True)):
+        if not row or row[0] is None or n % 12:
             continue
         ext, _user, title, _when, body, category = (list(row) + [None] * 6)[:6]
         out.append((str(ext), str(title).strip(), str(body).strip(), str(category or "")))
@@ -138,9 +168,33 @@ def open_console(tmp_path: Path, rules: Rules, count: int = 24) -> Console:
     return console
 
 
+def copy_console(template: Console, tmp_path: Path) -> Console:
+    """A fresh copy of a filled store (filling it through the services takes seconds)."""
+    import shutil
+
+    from caseworker.store.engine import open_store
+
+    path = tmp_path / template.path.name
+    shutil.copyfile(template.path, path)
+    return Console(store=open_store(str(path)), rules=template.rules, path=path,
+                   ids=dict(template.ids))
+
+
+@pytest.fixture(scope="session")
+def console_template(tmp_path_factory: pytest.TempPathFactory, rules: Rules) -> Any:
+    """The filled store, built once per test run and checkpointed into one file."""
+    from sqlalchemy import text
+
+    opened = open_console(tmp_path_factory.mktemp("console"), rules)
+    with opened.store.engine.connect() as connection:
+        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    opened.store.close()
+    return opened
+
+
 @pytest.fixture
-def console(tmp_path: Path, rules: Rules) -> Any:
-    opened = open_console(tmp_path, rules)
+def console(console_template: Console, tmp_path: Path) -> Any:
+    opened = copy_console(console_template, tmp_path)
     try:
         yield opened
     finally:
