@@ -30,6 +30,7 @@ def import_cmd(
         _usage("--format must be csv, jsonl, xlsx or open311")
     if rejects is not None and len(paths) > 1 and not rejects.is_dir():
         _usage("with several files, --rejects must be a folder")
+    _interrupt_on_terminate()
     codes: list[int] = []
     with opened(ctx) as store:
         for path in paths:
@@ -48,6 +49,17 @@ def import_cmd(
             codes.append(summary.exit_code)
     # 1 (a file could not be read at all) outranks 3 (some rows rejected), which outranks 0.
     _exit(1 if 1 in codes else 3 if 3 in codes else 0)
+
+
+def _interrupt_on_terminate() -> None:
+    """Treat `kill` like Ctrl-C, so the batch in flight rolls back and the import is marked
+    interrupted instead of being left "running"."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _exit(code: int) -> NoReturn:

@@ -9,6 +9,7 @@ finds the committed rows as known duplicates and finishes the rest.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -193,6 +194,7 @@ class _Run:
         if not self.options.dry_run and self.rejects.path.exists():
             self.rejects.path.unlink()  # a stale file from an earlier run of the same input
         batches = 0
+        committed = dataclasses.replace(self.summary)  # counts as of the last committed batch
         try:
             for chunk in _chunks(self.source.rows, self.options.batch_size):
                 prepared = [p for p in map(self._prepare, chunk) if p is not None]
@@ -203,6 +205,7 @@ class _Run:
                         self._write_batch(session, prepared)
                         self._save_counts(session, record_id, "running")
                     batches += 1
+                    committed = dataclasses.replace(self.summary)
                 self.rejects.flush()
                 if self.progress is not None:
                     position, total = self._position()
@@ -216,7 +219,12 @@ class _Run:
         except BaseException as exc:
             self.rejects.close()
             if record_id is not None:
+                # The batch in flight was rolled back: record what the database holds.
+                self.summary = committed
                 status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+                # An interrupt inside the driver can leave its connection holding the write
+                # lock; close every pooled connection before recording the outcome.
+                self.store.engine.dispose()
                 with self.store.session() as session:
                     self._save_counts(session, record_id, status)
             if isinstance(exc, SourceError):
