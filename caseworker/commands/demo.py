@@ -71,7 +71,8 @@ def demo(
             typer.echo(f"building the demo bureau: {cases:,} cases as of "
                        f"{moment.isoformat(timespec='minutes')} …", err=True)
             try:
-                report = build_demo(store, rules, seed=seed, cases=cases, now=moment)
+                report = build_demo(store, rules, seed=seed, cases=cases, now=moment,
+                                    frozen=frozen is not None)
             except DemoExists as exc:  # pragma: no cover - raced with another build
                 fail(str(exc))
             rate = report.cases / report.seconds if report.seconds else 0.0
@@ -80,6 +81,9 @@ def demo(
         elif info is not None:
             typer.echo(f"demo at {target} (seed {info.get('seed')}, {info.get('cases'):,} cases, "
                        f"as of {info.get('now')}); --reset rebuilds it")
+            if frozen is None and info.get("frozen"):
+                # A demo built for a handout keeps its clock, so countdowns match the handout.
+                frozen = parse_time(str(info["now"]), "the demo's now")
     finally:
         store.close()
     # The console (and every later action in this session) sees the demo's clock.

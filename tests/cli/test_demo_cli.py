@@ -90,6 +90,10 @@ def test_demo_opens_the_console_on_the_demo_with_the_frozen_clock(
     result = cli("demo", "--db", str(target), "--cases", "60", "--now", NOW)
     assert result.code == 0, result.err
     assert seen == {"database": str(target), "now": FROZEN}
+    seen.clear()
+    reopened = cli("demo", "--db", str(target))  # no --now: the demo keeps its frozen clock
+    assert reopened.code == 0, reopened.err
+    assert seen == {"database": str(target), "now": FROZEN}
 
 
 def test_demo_refuses_a_database_with_real_cases(cli: Run, tmp_path: Path, rules: Rules) -> None:

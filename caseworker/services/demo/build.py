@@ -206,9 +206,14 @@ def build_demo(
     seed: int,
     cases: int,
     now: datetime,
+    frozen: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoReport:
-    """Write the demo bureau into an empty (or demo-free) store in one transaction."""
+    """Write the demo bureau into an empty (or demo-free) store in one transaction.
+
+    `frozen` records whether `now` was a frozen clock (--now), so reopening the demo later
+    keeps that clock instead of drifting to the real one.
+    """
     if not 1 <= cases <= MAX_CASES:
         raise DomainError(f"--cases must be between 1 and {MAX_CASES:,}")
     if now.tzinfo is None:
@@ -247,6 +252,7 @@ def build_demo(
             training.setdefault(scenario, {})[part] = ids
         mark = {
             "seed": seed, "cases": cases, "now": now.astimezone(SHANGHAI).isoformat(),
+            "frozen": frozen,
             "last_event_id": events, "training": training,
         }
         session.merge(MetaRow(key=DEMO_KEY, value=json.dumps(mark, ensure_ascii=False,
