@@ -607,3 +607,42 @@ async def test_hostile_citizen_text_is_shown_literally(bureau: Bureau) -> None:
         assert "[bold red]炸[/]" in shown and "[link=http://x]点我[/link]" in shown
         assert "𠀀😀" in shown
         assert "\x1b" not in shown and "␛[31m红␛[0m" in shown  # no escape reaches the terminal
+
+
+# ---------------------------------------------------------------- from the console itself
+
+
+@sync
+async def test_from_the_queue_key_to_the_database(bureau: Bureau) -> None:
+    """The console's queue hands its key to start_action; the dialog plugs into the real app."""
+    from caseworker.app import make_app
+    from caseworker.config import Settings
+    from caseworker.widgets.case_table import CaseTable
+
+    settings = Settings(database=str(bureau.database), clerk=CLERK, language="zh", now=NOW)
+    app = make_app(settings, bureau.open(), bureau.rules, poll_seconds=3600)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        current = queue.query_one(CaseTable).current
+        assert current is not None
+        await pilot.press("x")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, RejectDialog) and dialog.case.id == current.id
+        dialog.query_one("#reason", Select).value = "不属受理范围"
+        await type_into(pilot, "#text", "属司法程序")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is queue
+    app.store.close()
+    store = bureau.open()
+    with store.session() as session:
+        row = session.get(CaseRow, current.id)
+        assert row is not None and row.status == "rejected"
+        event = session.exec(
+            select(EventRow).where(EventRow.case_id == current.id).order_by(col(EventRow.id).desc())
+        ).first()
+        assert event is not None
+        assert (event.actor, event.reason) == (CLERK, "不属受理范围：属司法程序")
+    store.close()
