@@ -55,7 +55,8 @@ def test_exit_codes_follow_the_contract(cw, tmp_path: Path) -> None:  # type: ig
     done = cw("import", clean)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
-        "[b]clean.csv: read 6 / imported 6 / duplicates 0 / conflicts 0 / rejected 0"
+        "[b]clean.csv: read 6 / imported 6 / duplicates 0 / conflicts 0 / rejected 0; "
+        "6 already overdue"
     )
     assert done.stderr == ""  # no progress bar when stderr is not a terminal
 

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from caseworker.clock import recorded_now
 from caseworker.domain.errors import DomainError, InvalidInput
-from caseworker.domain.lifecycle import Action, Role, Status
+from caseworker.domain.lifecycle import OPEN_STATES, Action, Role, Status
 from caseworker.domain.policy import PolicyError
 from caseworker.services.cases import Desk, NewCase, validate_new_case
 from caseworker.services.clocks import CaseRecords, apply_clocks, case_clocks
@@ -81,6 +81,7 @@ class ImportSummary:
     duplicates: int = 0
     conflicts: int = 0
     rejected: int = 0
+    overdue: int = 0  # imported cases already past a deadline when they arrived
     rejects_path: str | None = None
     import_id: int | None = None
     dry_run: bool = False
@@ -95,6 +96,8 @@ class ImportSummary:
             f"{self.file}: read {self.read} / {verb} {self.imported} / duplicates "
             f"{self.duplicates} / conflicts {self.conflicts} / rejected {self.rejected}"
         )
+        if self.overdue:
+            text += f"; {self.overdue} already overdue"
         if self.rejects_path:
             text += f"; rejects in {self.rejects_path}"
         return text
@@ -382,7 +385,7 @@ class _Run:
         with self.store.session() as session:
             known.update(_existing(session, [p.key for p in prepared if p.key not in known]))
         fresh = self._classify(prepared, known)
-        self.summary.imported += len(fresh)
+        self._count_new(fresh)
         for item in fresh:
             self.seen[item.key] = item.print
 
@@ -391,9 +394,9 @@ class _Run:
         fresh = self._classify(prepared, known)
         if not fresh:
             return
+        self._count_new(fresh)
         if self.restorer is not None:
             self.restorer.insert(session, fresh)
-            self.summary.imported += len(fresh)
             return
         ids = _insert_cases(session, [p.case for p in fresh])
         stamp = recorded_now()
@@ -439,7 +442,13 @@ class _Run:
                                          {"reply": reply_ids[cid], "final": True,
                                           "outcome": None})))
         session.connection().execute(insert(EventRow.__table__), events)  # type: ignore[attr-defined]
+
+    def _count_new(self, fresh: list[Prepared]) -> None:
         self.summary.imported += len(fresh)
+        open_states = {s.value for s in OPEN_STATES}
+        self.summary.overdue += sum(
+            1 for p in fresh if p.case.status in open_states and p.case.next_due_at < self.now
+        )
 
 
 _CASE_COLUMNS: list[str] = [
