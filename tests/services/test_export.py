@@ -373,3 +373,22 @@ def test_csv_and_xlsx_exports_import_again_as_new_cases(world: World) -> None:
                 assert mine.status == "received"
         finally:
             copy.close()
+
+
+def test_the_export_restores_into_sqlite_and_postgresql(world: World, store: Store) -> None:
+    """The same export restores on either backend (`store` comes from tests/conftest.py)."""
+    with store.session() as s:
+        ensure_first_supervisor(s, "alice")
+    exported = world.export("all.jsonl")
+    back = run_import(store, world.desk("alice", NOW), world.folder / "all.jsonl",
+                      ImportOptions(rejects=world.folder / "pg-rejects", batch_size=150))
+    assert (back.imported, back.rejected, back.conflicts) == (exported.cases, 0, 0)
+    assert snapshot(store) == snapshot(world.store)
+    again = run_import(store, world.desk("alice", NOW), world.folder / "all.jsonl",
+                       ImportOptions(rejects=world.folder / "pg-rejects"))
+    assert (again.imported, again.duplicates) == (0, exported.cases)
+    world.store, copy = store, world.store
+    try:
+        assert world.export("back.csv", flt={"unit": "A3", "overdue": True}).cases == 1
+    finally:
+        world.store = copy
