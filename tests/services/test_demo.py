@@ -278,3 +278,17 @@ def test_a_built_demo_is_rebuilt_only_after_a_reset(tmp_path: Path, rules: Rules
     store.close()
     assert report.cases == count == 80
     assert info is not None and info["seed"] == 2
+
+
+def test_worker_processes_write_the_same_rows(
+    tmp_path: Path, rules: Rules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large demos are simulated in a process pool; the rows must not depend on it."""
+    from caseworker.services.demo import build
+
+    monkeypatch.setattr(build, "BATCH", 100)
+    for name, workers in (("one", 1), ("two", 2)):
+        store = open_store(str(tmp_path / f"{name}.sqlite"))
+        build_demo(store, rules, seed=5, cases=350, now=NOW, workers=workers)
+        store.close()
+    assert _dump(tmp_path / "one.sqlite") == _dump(tmp_path / "two.sqlite")

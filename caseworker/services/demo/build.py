@@ -9,6 +9,8 @@ real data, and nothing here writes into it or clears it.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import random
 import time as timer
 from collections.abc import Callable, Iterator
@@ -208,11 +210,13 @@ def build_demo(
     now: datetime,
     frozen: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> DemoReport:
     """Write the demo bureau into an empty (or demo-free) store in one transaction.
 
     `frozen` records whether `now` was a frozen clock (--now), so reopening the demo later
-    keeps that clock instead of drifting to the real one.
+    keeps that clock instead of drifting to the real one. Large demos are simulated in
+    `workers` processes (default: one per CPU from 20,000 cases); the rows do not depend on it.
     """
     if not 1 <= cases <= MAX_CASES:
         raise DomainError(f"--cases must be between 1 and {MAX_CASES:,}")
@@ -236,24 +240,22 @@ def build_demo(
             {"id": c.id, "name": c.name, "role": c.role.value, "unit_id": c.unit_id,
              "active": True} for c in bureau.clerks
         ])
-        done = 0
-        with _search_index_deferred(session):
-            for spec in specs:
-                sim.simulate(spec)
-                if len(sim.rows.cases) >= BATCH:
-                    done += _flush(session, sim.rows)
-                    if progress is not None:
-                        progress(done, cases)
-            done += _flush(session, sim.rows)
-        events = sim.ids.ids.get("events", 0)
+        done = events = last_event = 0
         training: dict[str, dict[str, list[int]]] = {}
-        for role, ids in sim.training.items():
-            _, scenario, part = role.split(":")
-            training.setdefault(scenario, {})[part] = ids
+        with _search_index_deferred(session):
+            for rows, seeded in _simulated(sim, specs, workers):
+                events += len(rows.events)
+                last_event = max([last_event, *(e["id"] for e in rows.events)])
+                for role, ids in seeded.items():
+                    _, scenario, part = role.split(":")
+                    training.setdefault(scenario, {}).setdefault(part, []).extend(ids)
+                done += _flush(session, rows)
+                if progress is not None:
+                    progress(done, cases)
         mark = {
             "seed": seed, "cases": cases, "now": now.astimezone(SHANGHAI).isoformat(),
             "frozen": frozen,
-            "last_event_id": events, "training": training,
+            "last_event_id": last_event, "training": training,
         }
         session.merge(MetaRow(key=DEMO_KEY, value=json.dumps(mark, ensure_ascii=False,
                                                               sort_keys=True)))
@@ -261,6 +263,41 @@ def build_demo(
         progress(done, cases)
     return DemoReport(cases=done, events=events, seconds=timer.perf_counter() - started,
                       now=now, seed=seed)
+
+
+def _simulated(
+    sim: Simulator, specs: list[Spec], workers: int | None
+) -> Iterator[tuple[Rows, dict[str, list[int]]]]:
+    """Simulated rows a batch at a time, in id order, from this process or from a pool."""
+    ranges = [(start, min(start + BATCH, len(specs))) for start in range(0, len(specs), BATCH)]
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if len(specs) >= 20_000 else 1
+    if workers <= 1 or len(ranges) < 2:
+        for start, end in ranges:
+            sim.training = {}
+            for spec in specs[start:end]:
+                sim.simulate(spec)
+            yield sim.rows, sim.training
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_start_worker,
+                      initargs=(sim.rules, sim.bureau, sim.now, sim.seed, specs)) as pool:
+        yield from pool.imap(_simulate_range, ranges)
+
+
+_WORKER: list[Any] = []  # the worker process's simulator and specs
+
+
+def _start_worker(rules: Rules, bureau: Any, now: datetime, seed: int, specs: list[Spec]) -> None:
+    _WORKER[:] = [Simulator(rules, bureau, now, seed, specs), specs]
+
+
+def _simulate_range(bounds: tuple[int, int]) -> tuple[Rows, dict[str, list[int]]]:
+    sim, specs = _WORKER
+    sim.rows, sim.training = Rows(), {}
+    for spec in specs[bounds[0]:bounds[1]]:
+        sim.simulate(spec)
+    return sim.rows, sim.training
 
 
 _ORDER: tuple[tuple[str, type[SQLModel]], ...] = (

@@ -115,16 +115,9 @@ class Rows:
             rows.clear()
 
 
-class Counter:
-    """Explicit row ids, so the same seed writes the same ids on any database."""
-
-    def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
-
-    def next(self, table: str) -> int:
-        value = self.ids.get(table, 0) + 1
-        self.ids[table] = value
-        return value
+# Row ids of a case's records are case id * ID_STRIDE + n: fixed by the case alone, so cases
+# can be simulated in any order or process and still write the same ids on any database.
+ID_STRIDE = 64
 
 
 _CASE_COLUMNS = [c.name for c in CaseRow.__table__.columns]  # type: ignore[attr-defined]
@@ -138,11 +131,11 @@ class Simulator:
     ) -> None:
         self.rules, self.bureau, self.now, self.seed = rules, bureau, now, seed
         self.calendar: WorkCalendar = rules.calendar
-        self.ids = Counter()
         self.rows = Rows()
         self.id_of = {spec.serial: n for n, spec in enumerate(specs, start=1)}
-        self.status_of: dict[int, Status] = {}  # of cases others repeat
-        self.originals = {s.original for s in specs if s.original >= 0}
+        originals = {s.original for s in specs if s.original >= 0}
+        self.spec_of = {s.serial: s for s in specs if s.serial in originals}
+        self.mergeable: dict[int, bool] = {}
         self.kg_estate = texts.KINDERGARTEN_ESTATE
         self.unit_name = {u.id: u.name for u in bureau.units}
         self.training: dict[str, list[int]] = {}
@@ -254,10 +247,23 @@ class Simulator:
         plan = self.plan(rng, spec, content, self.now - spec.received_at)
         life = CaseLife(self, case_id, spec, content, plan, rng)
         life.run()
-        if case_id and spec.serial in self.originals:
-            self.status_of[spec.serial] = life.status
         if spec.role.startswith("training:"):
             self.training.setdefault(spec.role, []).append(case_id)
+
+    def may_merge_into(self, serial: int) -> bool:
+        """Whether a case can take repeats merged into it: its own plan never rejects it.
+
+        Decided from the original's plan, not its simulated end, so a repeat needs nothing
+        from another case's simulation (cases may be simulated in separate processes).
+        """
+        known = self.mergeable.get(serial)
+        if known is None:
+            spec = self.spec_of[serial]
+            rng = random.Random(_stream(self.seed, serial, 1))
+            plan = self.plan(rng, spec, self.content(serial, spec.role),
+                             self.now - spec.received_at)
+            known = self.mergeable[serial] = plan.fate not in ("reject", "reject_accepted")
+        return known
 
     # ------------------------------------------------------------ time
 
@@ -314,8 +320,15 @@ class CaseLife:
         self.clerk = rng.choice(sim.bureau.bureau_clerks)
         self.supervisor = rng.choice(sim.bureau.supervisors)
         self.dues: dict[tuple[Stage, datetime], datetime] = {}
+        self.counts: dict[str, int] = {}
 
     # ------------------------------------------------------------ plumbing
+
+    def next_id(self, table: str) -> int:
+        n = self.counts.get(table, 0)
+        self.counts[table] = n + 1
+        assert n < ID_STRIDE, f"case {self.id} has more than {ID_STRIDE} {table}"
+        return self.id * ID_STRIDE + n
 
     def limit_due(self, stage: Stage, start: datetime) -> datetime:
         key = (stage, start)
@@ -364,7 +377,7 @@ class CaseLife:
         detail: dict[str, Any] | None,
     ) -> None:
         self.sim.rows.events.append({
-            "id": self.sim.ids.next("events"), "case_id": self.id, "actor": actor,
+            "id": self.next_id("events"), "case_id": self.id, "actor": actor,
             "action": action, "from_status": before, "to_status": self.status.value,
             "reason": reason,
             "detail": _JSON.encode(detail) if detail else None,
@@ -408,17 +421,15 @@ class CaseLife:
             self.closed_at = self.t
             self.act(Action.REJECT, self.clerk, reason=reason)
             return
-        if plan.fate == "merge" and original >= 0:
-            status = sim.status_of.get(original)
-            if status not in (Status.REJECTED, Status.MERGED):
-                self.go(self.at(0.3, 20), "accept")
-                target = sim.id_of[original]
-                self.link(target, "merged_into")
-                self.merged_into_id = target
-                self.closed_at = self.t
-                self.act(Action.MERGE, self.clerk, reason="重复留言，并入原件办理",
-                         detail={"into": target})
-                return
+        if plan.fate == "merge" and original >= 0 and sim.may_merge_into(original):
+            self.go(self.at(0.3, 20), "accept")
+            target = sim.id_of[original]
+            self.link(target, "merged_into")
+            self.merged_into_id = target
+            self.closed_at = self.t
+            self.act(Action.MERGE, self.clerk, reason="重复留言，并入原件办理",
+                     detail={"into": target})
+            return
         self.go(self.at(0.2, 8), "accept")
         self.act(Action.ACCEPT, self.clerk)
         if plan.fate == "reject_accepted":
@@ -482,7 +493,7 @@ class CaseLife:
         self.lead = unit
         for other in co:
             self.co.append(other.id)
-            row = {"id": self.sim.ids.next("case_co_units"), "case_id": self.id,
+            row = {"id": self.next_id("case_co_units"), "case_id": self.id,
                    "unit_id": other.id, "assigned_at": self.t, "released_at": None}
             self.co_rows.append(row)
             self.sim.rows.co_units.append(row)
@@ -515,7 +526,7 @@ class CaseLife:
         self.act(Action.INSTRUCT, self.clerk, reason=text,
                  detail={"leader": leader, "owner": owner})
         self.sim.rows.instructions.append({
-            "id": self.sim.ids.next("instructions"), "case_id": self.id, "leader": leader,
+            "id": self.next_id("instructions"), "case_id": self.id, "leader": leader,
             "text": text, "owner": owner, "created_by_id": self.clerk.id, "created_at": self.t,
         })
 
@@ -523,7 +534,7 @@ class CaseLife:
         self.go(self.at(4, 24 * 5))
         reason = self.rng.choice(texts.PAUSE_REASONS)
         self.act(Action.PAUSE, self.clerk, reason=reason)
-        row = {"id": self.sim.ids.next("pauses"), "case_id": self.id, "reason": reason,
+        row = {"id": self.next_id("pauses"), "case_id": self.id, "reason": reason,
                "started_at": self.t, "ended_at": None, "started_by_id": self.clerk.id,
                "ended_by_id": None}
         self.pauses.append(row)
@@ -538,7 +549,7 @@ class CaseLife:
         days = self.rng.choice((10, 15, 20, 30))
         reason = self.rng.choice(texts.EXTENSION_REASONS)
         who = self.handler()
-        ext_id = self.sim.ids.next("extensions")
+        ext_id = self.next_id("extensions")
         self.act(Action.REQUEST_EXTENSION, who, reason=reason,
                  detail={"extension": ext_id, "days": days})
         row = {"id": ext_id, "case_id": self.id, "days": days, "reason": reason,
@@ -594,7 +605,7 @@ class CaseLife:
                 if final else texts.compose_interim(self.rng, self.content.slots))
         if self.reply is None:
             self.reply = {
-                "id": self.sim.ids.next("replies"), "case_id": self.id, "state": "draft",
+                "id": self.next_id("replies"), "case_id": self.id, "state": "draft",
                 "final": final, "outcome": outcome, "text": text, "author_id": who.id,
                 "unit_id": who.unit_id, "created_at": self.t, "updated_at": self.t,
                 "published_at": None, "review_note": None,
@@ -650,7 +661,7 @@ class CaseLife:
         self.act(Action.RATE, self.clerk, reason=comment,
                  detail={"rating": value, "follow_up": self.rated})
         self.sim.rows.ratings.append({
-            "id": self.sim.ids.next("ratings"), "case_id": self.id, "value": value,
+            "id": self.next_id("ratings"), "case_id": self.id, "value": value,
             "comment": comment, "follow_up": self.rated, "rated_at": self.t,
             "recorded_by_id": self.clerk.id,
         })
@@ -658,7 +669,7 @@ class CaseLife:
 
     def link(self, target: int, kind: str) -> None:
         self.sim.rows.links.append({
-            "id": self.sim.ids.next("case_links"), "case_id": self.id, "target_id": target,
+            "id": self.next_id("case_links"), "case_id": self.id, "target_id": target,
             "kind": kind, "created_by_id": self.clerk.id, "created_at": self.t,
         })
 
@@ -682,7 +693,7 @@ class CaseLife:
             note = self.rng.choice(notes)
             self.act(Action.SUPERVISE, self.supervisor, reason=note, detail={"level": level})
             self.sim.rows.supervisions.append({
-                "id": self.sim.ids.next("supervisions"), "case_id": self.id, "level": level,
+                "id": self.next_id("supervisions"), "case_id": self.id, "level": level,
                 "note": note, "created_by_id": self.supervisor.id, "created_at": self.t,
             })
             self.supervised += 1
