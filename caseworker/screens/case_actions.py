@@ -71,7 +71,11 @@ def _console(screen: Screen[Any]) -> _Console:
 def _open(
     screen: Screen[Any], spec: _Spec, case_id: int, prefill: Any, refusal: str | None
 ) -> None:
-    """Load the dialog's data in a worker, then push it (prefilled after a refusal)."""
+    """Load the dialog's data in a worker, then push it (prefilled after a refusal).
+
+    After a refusal the rule is not checked again before re-opening: the clerk sees their text
+    and the reason together, even when the other clerk's change means they cannot go on.
+    """
     app = _console(screen)
 
     def load() -> None:
@@ -84,7 +88,8 @@ def _open(
         try:
             with app.store.session() as session:
                 desk = app.desk()
-                precheck(session, desk, case_id, Action(spec.rule))
+                if refusal is None:
+                    precheck(session, desk, case_id, Action(spec.rule))
                 data = spec.load(session, desk, case_id)
         except DomainError as exc:
             screen.post_message(ActionRefused(str(exc)))

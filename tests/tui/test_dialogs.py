@@ -646,3 +646,30 @@ async def test_from_the_queue_key_to_the_database(bureau: Bureau) -> None:
         assert event is not None
         assert (event.actor, event.reason) == (CLERK, "不属受理范围：属司法程序")
     store.close()
+
+
+@sync
+async def test_a_conflict_that_ends_the_action_still_shows_the_text(bureau: Bureau) -> None:
+    app = host_app(bureau)
+    async with app.run_test(size=(120, 36)) as pilot:
+        dialog = await open_dialog(pilot, "assign", bureau.cases["accepted"])
+        await type_into(pilot, "#search", "教育")
+        await pilot.press("enter")
+        await type_into(pilot, "#note", "请十日内答复")
+        store = bureau.open()
+        with store.session() as session:  # another clerk assigns it first
+            svc.assign_case(session, bureau.desk(OTHER_CLERK), bureau.cases["accepted"],
+                            lead="A3-HOUSING")
+        store.close()
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        reopened = app.screen
+        assert isinstance(reopened, AssignDialog) and reopened is not dialog
+        assert reopened.query_one("#note", Input).value == "请十日内答复"
+        assert reopened.lead is not None and reopened.lead.code == "A3-EDU"
+        assert OTHER_CLERK in error_text(reopened)
+        await pilot.press("ctrl+s")  # the rule now refuses: a notice, the case stays as it is
+        await settle(pilot)
+        assert "cannot assign" in app.host.refused[-1]
+    after = case(bureau, "accepted")
+    assert after.status == "assigned" and after.updated_by == OTHER_CLERK
