@@ -421,26 +421,23 @@ def test_volume_by_day(store: Store) -> None:
 def test_postgresql_gives_the_same_reports(postgres: Any, store: Store) -> None:
     """The SQL is written for both backends: the same bureau gives the same figures on each."""
     rules = fixture_rules()
-    url = postgres.create_database()
+    url = postgres.create_database()  # the server and its databases go at session end
+    build_bureau(url)
+    pg = open_store(url)
     try:
-        build_bureau(url)
-        pg = open_store(url)
-        try:
-            for backend in (store, pg):
-                with backend.session() as s:
-                    figures_of = (
-                        overdue_report(s, rules.calendar, as_of=at("10-21T10:00")),
-                        unit_rates(s, rules, period=Period.MONTH, at=date(2025, 10, 1),
-                                   now=at("11-03T10:00")),
-                        unit_rates(s, rules, period=Period.QUARTER, at=date(2025, 10, 1),
-                                   now=at("11-03T10:00"), level="county"),
-                        volume_by_day(s, now=at("10-21T10:00")),
-                    )
-                if backend is store:
-                    expected = figures_of
-            assert figures_of == expected
-            assert figures_of[0].cases[0].external_id == "C2"
-        finally:
-            pg.close()
+        for backend in (store, pg):
+            with backend.session() as s:
+                figures_of = (
+                    overdue_report(s, rules.calendar, as_of=at("10-21T10:00")),
+                    unit_rates(s, rules, period=Period.MONTH, at=date(2025, 10, 1),
+                               now=at("11-03T10:00")),
+                    unit_rates(s, rules, period=Period.QUARTER, at=date(2025, 10, 1),
+                               now=at("11-03T10:00"), level="county"),
+                    volume_by_day(s, now=at("10-21T10:00")),
+                )
+            if backend is store:
+                expected = figures_of
+        assert figures_of == expected
+        assert figures_of[0].cases[0].external_id == "C2"
     finally:
-        postgres.drop_database(url)
+        pg.close()
