@@ -488,3 +488,35 @@ def test_clean_text_drops_padding_and_keeps_paragraphs() -> None:
     )
     assert clean_text(raw) == "第一段。\n第二段《‹会计法>》。"
     assert clean_text("  a   b\t\tc ") == "a b c"
+
+
+def test_broken_export_records_are_rejected_not_restored(bureau: Bureau, tmp_path: Path) -> None:
+    case = {
+        "channel": "leader-board", "external_id": "X1", "title": "路灯", "body": "坏了",
+        "status": "received", "received_at": "2026-01-05T09:00:00+08:00",
+    }
+    lines = [
+        {"caseworker_export": 1, "meta": {"units": [], "clerks": []}},
+        {"caseworker_export": 1, "case": {**case, "channel": "fax"}},
+        {"caseworker_export": 1, "case": {**case, "status": "lost"}},
+        {"caseworker_export": 1, "case": {**case, "received_at": "yesterday"}},
+        {"caseworker_export": 1, "case": {k: v for k, v in case.items() if k != "body"}},
+        {"caseworker_export": 1, "case": "not a case"},
+    ]
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(json.dumps(doc, ensure_ascii=False) for doc in lines) + "\n",
+                    encoding="utf-8")
+    summary = bureau.run(path)
+    assert (summary.profile, summary.read, summary.imported, summary.rejected) == (
+        "caseworker-export", 5, 0, 5
+    )
+    reasons = [
+        json.loads(line)["_reject_reason"]
+        for line in Path(summary.rejects_path).read_text(encoding="utf-8").splitlines()
+    ]
+    assert "unknown channel 'fax'" in reasons[0]
+    assert "'lost' is not a valid Status" in reasons[1]
+    assert "not an ISO 8601 time" in reasons[2]
+    assert reasons[3] == "case field body is missing"
+    assert reasons[4] == "an export record without its case"
+    assert bureau.count() == 0

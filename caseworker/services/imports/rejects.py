@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from caseworker.domain.errors import InvalidInput
 from caseworker.services.imports.sources import Source, SourceRow
 
 ROW_COLUMN, REASON_COLUMN = "source_row", "reject_reason"
@@ -47,7 +48,13 @@ class RejectsWriter:
 
     def add(self, row: SourceRow, reason: str) -> None:
         if self._handle is None:
-            self._open()
+            try:
+                self._open()
+            except OSError as exc:
+                raise InvalidInput(
+                    f"cannot write the rejects file {self.path}: {exc.strerror}; "
+                    "choose another with --rejects"
+                ) from None
         self.count += 1
         assert self._handle is not None
         if self.as_json:

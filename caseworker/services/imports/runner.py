@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -177,6 +178,10 @@ class _Run:
         rejects_path = options.rejects or default_rejects_path(source)
         if options.rejects is not None and options.rejects.is_dir():
             rejects_path = options.rejects / default_rejects_path(source).name
+        elif options.rejects is None and not os.access(rejects_path.parent, os.W_OK):
+            # A read-only folder (a shared drive, a mounted export): use the working folder;
+            # the summary line names the file either way.
+            rejects_path = Path.cwd() / rejects_path.name
         self.rejects = RejectsWriter(source, rejects_path)
         self.seen: dict[tuple[str, str], str] = {}  # dry run only: keys of earlier batches
         self.now = desk.now()
@@ -301,10 +306,15 @@ class _Run:
         try:
             if self.restorer is not None:
                 case, doc = self.restorer.case_of(row.values)
+                self.desk.rules.policy.channel(case.channel)
+                Status(case.status)
                 return Prepared(row, case, restore=doc)
             return self._prepare_mapped(row)
         except (BadValue, InvalidInput, PolicyError, ValueError) as exc:
             self._reject(row, str(exc))
+            return None
+        except (KeyError, TypeError, AttributeError) as exc:  # a record not shaped as exported
+            self._reject(row, f"malformed record: {type(exc).__name__} {exc}")
             return None
 
     def _prepare_mapped(self, row: SourceRow) -> Prepared:
