@@ -108,7 +108,9 @@ class QueueScreen(Screen[None]):
             self.mode, self.page, self.keep, self.generation = mode, page, keep, generation
 
     class CountsLoaded(Message):
-        def __init__(self, counts: dict[QueueKey, int], shown: int, generation: int) -> None:
+        def __init__(
+            self, counts: dict[QueueKey, int] | None, shown: int, generation: int
+        ) -> None:
             super().__init__()
             self.counts, self.shown, self.generation = counts, shown, generation
 
@@ -168,12 +170,18 @@ class QueueScreen(Screen[None]):
     def _update_titles(self) -> None:
         t = self.capp.t
         label = t(f"queue.{self.queue.value}")
+        from caseworker.services.queues import TOO_MANY
+        from caseworker.store.queries import DENSE_SEARCH, SEARCH_COUNT_CAP
+
         count = "…" if self.shown_count is None else f"{self.shown_count:,}"
         if self.filters.search.strip() and self.shown_count is not None and (
-            self.shown_count >= 10_000
+            self.shown_count >= SEARCH_COUNT_CAP
         ):
             count = "≥" + count
-        parts = [label, t("queue.count", n=count), t("queue.order")]
+        counted = t("queue.count", n=count)
+        if self.shown_count == TOO_MANY:
+            counted = t("queue.count_many", n=f"{DENSE_SEARCH:,}")
+        parts = [label, counted, t("queue.order")]
         if self.filters.active():
             parts.append(t("queue.filtered", what=self._filter_summary()))
         self.query_one("#queue-title", Static).update(Text(" · ".join(parts), no_wrap=True))
@@ -214,7 +222,7 @@ class QueueScreen(Screen[None]):
         table.loading = True
         self._update_titles()
         self.load_rows("reset", None, None, None, self.generation)
-        self.load_counts(self.generation)
+        self.load_counts(self.generation, everything=not self.query_one(QueueList).counts)
 
     def reload_window(self) -> None:
         """Re-read the rows on screen (someone changed something), keeping the cursor's case."""
@@ -259,18 +267,16 @@ class QueueScreen(Screen[None]):
         self.post_message(self.RowsLoaded(mode, page, keep, generation))
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
-    def load_counts(self, generation: int) -> None:
+    def load_counts(self, generation: int, everything: bool = True) -> None:
+        """The current queue's count; with `everything`, the sidebar's too (store changed)."""
         from caseworker.services import queues
 
         app = self.capp
         now = app.now()
         with app.store.session() as session:
             viewer = self.viewer or queues.viewer_for(session, app.settings.clerk)
-            counts = queues.queue_counts(session, now, viewer)
-            if self.filters.active():
-                shown = queues.filtered_count(session, self.queue, now, viewer, self.filters)
-            else:
-                shown = counts[self.queue]
+            shown = queues.filtered_count(session, self.queue, now, viewer, self.filters)
+            counts = queues.queue_counts(session, now, viewer) if everything else None
         self.post_message(self.CountsLoaded(counts, shown, generation))
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
@@ -303,7 +309,8 @@ class QueueScreen(Screen[None]):
     def _counts_loaded(self, message: CountsLoaded) -> None:
         if message.generation != self.generation:
             return
-        self.query_one(QueueList).counts = message.counts
+        if message.counts is not None:
+            self.query_one(QueueList).counts = message.counts
         self.shown_count = message.shown
         self._update_titles()
 

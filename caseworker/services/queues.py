@@ -34,10 +34,15 @@ def viewer_for(session: Session, clerk: str) -> Viewer:
     return Viewer(clerk=clerk, unit_ids=tuple(subtree_ids(session, row.unit_id)))
 
 
+# A search matching more cases than this is not counted (see filtered_count).
+TOO_MANY = -1
+
+
 def queue_counts(session: Session, now: datetime, viewer: Viewer) -> dict[QueueKey, int]:
     """The sidebar: one indexed COUNT per queue (filters and search do not apply here)."""
+    dialect = session.get_bind().dialect.name
     return {
-        key: queries.count_where(session, queries.queue_condition(key, now, viewer))
+        key: queries.count_where(session, queries.queue_condition(key, now, viewer, dialect))
         for key in QueueKey
     }
 
@@ -45,7 +50,13 @@ def queue_counts(session: Session, now: datetime, viewer: Viewer) -> dict[QueueK
 def filtered_count(
     session: Session, key: QueueKey, now: datetime, viewer: Viewer, filters: Filters
 ) -> int:
-    """The current queue's size under filters; capped when a search is on (see queries)."""
+    """The current queue's size under filters, capped when a search is on (see queries).
+
+    A search whose term is in more than DENSE_SEARCH cases returns TOO_MANY: counting how many
+    of those fall in the queue means probing the text index once per case, seconds at 1M.
+    """
+    if queries.is_dense_search(session, filters):
+        return TOO_MANY
     where = queries.where_of(session, key, now, viewer, filters)
     cap = queries.SEARCH_COUNT_CAP if filters.search.strip() else None
     return queries.count_where(session, where, cap)

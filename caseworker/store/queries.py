@@ -26,9 +26,9 @@ from sqlalchemy import (
     select,
     text,
     true,
-    tuple_,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from caseworker.store.models import CaseClaim, CaseRow, EventRow, ReplyRow, SupervisionRow, Unit
 
@@ -109,7 +109,9 @@ def _open() -> ColumnElement[bool]:
     return text(OPEN_SQL)  # type: ignore[return-value]
 
 
-def queue_condition(key: QueueKey, now: datetime, viewer: Viewer) -> ColumnElement[bool]:
+def queue_condition(
+    key: QueueKey, now: datetime, viewer: Viewer, dialect: str = "sqlite"
+) -> ColumnElement[bool]:
     """The WHERE of one queue; each is a range on one of the (…, next_due_at, id) indexes."""
     due = C.next_due_at
     if key is QueueKey.RECEIVED:
@@ -132,6 +134,11 @@ def queue_condition(key: QueueKey, now: datetime, viewer: Viewer) -> ColumnEleme
     if key is QueueKey.MINE:
         if viewer.unit_ids:
             return and_(_open(), C.lead_unit_id.in_(viewer.unit_ids))
+        if dialect == "sqlite":
+            # "+" keeps SQLite on the open-cases index: an importer or a busy clerk may have
+            # last touched most of a million closed cases, the open ones are a few thousand.
+            touched = literal_column("+cases.updated_by") == bindparam("clerk", viewer.clerk)
+            return and_(touched, _open())
         return and_(C.updated_by == viewer.clerk, _open())
     if key is QueueKey.CLOSED:
         return C.status == "closed"  # type: ignore[no-any-return]
@@ -152,27 +159,56 @@ def _fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def search_condition(query: str, dialect: str) -> ColumnElement[bool]:
+DENSE_SEARCH = 5_000  # more FTS hits than this: walk the queue's index instead of sorting hits
+
+
+def fts_query(terms: list[str]) -> str:
+    """An FTS5 MATCH string: every 3+ character term as a quoted phrase."""
+    return " AND ".join(_fts_phrase(t) for t in terms if len(t) >= 3)
+
+
+def fts_hits(session: Session, query: str, cap: int | None = None) -> int:
+    """How many documents match, counting at most `cap` (a cheap look at the doclists)."""
+    cap = DENSE_SEARCH + 1 if cap is None else cap
+    sql = text(
+        "SELECT count(*) FROM (SELECT rowid FROM cases_fts WHERE cases_fts MATCH :q LIMIT :cap)"
+    )
+    return int(session.execute(sql, {"q": query, "cap": cap}).scalar_one())
+
+
+def search_condition(query: str, dialect: str, *, dense: bool = False) -> ColumnElement[bool]:
     """Title or body holds every term: FTS5 trigram for 3+ characters on SQLite, LIKE for less.
 
     One- and two-character Chinese words (水, 噪音) are too short for a trigram index, so they
     filter the candidates with LIKE; the keyset page stops after PAGE_SIZE hits, and counts are
-    capped, so the scan stays bounded.
+    capped, so the scan stays bounded. With few hits the FTS rowids drive the query (and are
+    sorted); with many (`dense`) the queue's own index is walked in order and each row is
+    checked against the FTS index by rowid, so the first page never sorts a million hits.
     """
     terms = search_terms(query)
     if not terms:
         return true()
     parts: list[ColumnElement[bool]] = []
-    long_terms = [t for t in terms if len(t) >= 3]
-    if dialect == "sqlite" and long_terms:
-        match = " AND ".join(_fts_phrase(t) for t in long_terms)
-        parts.append(
-            C.id.in_(
-                select(literal_column("rowid"))
-                .select_from(text("cases_fts"))
-                .where(text("cases_fts MATCH :fts").bindparams(bindparam("fts", match)))
+    match = fts_query(terms)
+    if dialect == "sqlite" and match:
+        fts: BindParameter[str] = bindparam("fts", match)
+        if dense:
+            parts.append(
+                exists(
+                    select(literal_column("1"))
+                    .select_from(text("cases_fts"))
+                    .where(text("cases_fts MATCH :fts").bindparams(fts))
+                    .where(literal_column("cases_fts.rowid") == C.id)
+                )
             )
-        )
+        else:
+            parts.append(
+                C.id.in_(
+                    select(literal_column("rowid"))
+                    .select_from(text("cases_fts"))
+                    .where(text("cases_fts MATCH :fts").bindparams(fts))
+                )
+            )
         short_terms = [t for t in terms if len(t) < 3]
     else:
         short_terms = terms
@@ -186,7 +222,9 @@ def search_condition(query: str, dialect: str) -> ColumnElement[bool]:
     return and_(*parts) if parts else false()
 
 
-def filter_condition(filters: Filters, dialect: str) -> ColumnElement[bool]:
+def filter_condition(
+    filters: Filters, dialect: str, *, dense: bool = False
+) -> ColumnElement[bool]:
     parts: list[ColumnElement[bool]] = []
     if filters.channel:
         parts.append(C.channel == filters.channel)
@@ -199,8 +237,16 @@ def filter_condition(filters: Filters, dialect: str) -> ColumnElement[bool]:
     if filters.urgency:
         parts.append(C.urgency == filters.urgency)
     if filters.search.strip():
-        parts.append(search_condition(filters.search, dialect))
+        parts.append(search_condition(filters.search, dialect, dense=dense))
     return and_(true(), *parts)
+
+
+def is_dense_search(session: Session, filters: Filters) -> bool:
+    """Whether the search matches so many cases that counting them would cost a full scan."""
+    if _dialect(session) != "sqlite" or not filters.search.strip():
+        return False
+    match = fts_query(search_terms(filters.search))
+    return bool(match) and fts_hits(session, match) > DENSE_SEARCH
 
 
 def _dialect(session: Session) -> str:
@@ -210,7 +256,11 @@ def _dialect(session: Session) -> str:
 def where_of(
     session: Session, key: QueueKey, now: datetime, viewer: Viewer, filters: Filters
 ) -> ColumnElement[bool]:
-    return and_(queue_condition(key, now, viewer), filter_condition(filters, _dialect(session)))
+    dialect = _dialect(session)
+    dense = is_dense_search(session, filters)
+    return and_(
+        queue_condition(key, now, viewer, dialect), filter_condition(filters, dialect, dense=dense)
+    )
 
 
 def _line_select(where: ColumnElement[bool]) -> Select[tuple[object, ...]]:
@@ -243,19 +293,37 @@ def page_after(
     after: tuple[datetime, int] | None = None,
     limit: int = PAGE_SIZE,
 ) -> list[CaseLine]:
-    """The next `limit` rows after the keyset `after` (None: from the top), nearest due first."""
-    cond = where if after is None else and_(where, tuple_(C.next_due_at, C.id) > tuple_(*after))
-    query = _line_select(cond).order_by(C.next_due_at, C.id).limit(limit)
-    return _lines(session.execute(query).all())
+    """The next `limit` rows after the keyset `after` (None: from the top), nearest due first.
+
+    The keyset is sought in two index ranges, rows sharing `after`'s deadline with a larger
+    id, then rows with a later deadline: most closed cases share END_OF_TIME, and a row-value
+    comparison would walk all of them from the start (SQLite seeks on its first column only).
+    """
+    if after is None:
+        query = _line_select(where).order_by(C.next_due_at, C.id).limit(limit)
+        return _lines(session.execute(query).all())
+    due, last_id = after
+    same = _line_select(and_(where, C.next_due_at == due, C.id > last_id))
+    lines = _lines(session.execute(same.order_by(C.id).limit(limit)).all())
+    if len(lines) < limit:
+        later = _line_select(and_(where, C.next_due_at > due)).order_by(C.next_due_at, C.id)
+        lines += _lines(session.execute(later.limit(limit - len(lines))).all())
+    return lines
 
 
 def page_before(
     session: Session, where: ColumnElement[bool], before: tuple[datetime, int], limit: int
 ) -> list[CaseLine]:
     """The `limit` rows just before the keyset `before`, in queue order (for paging up)."""
-    cond = and_(where, tuple_(C.next_due_at, C.id) < tuple_(*before))
-    query = _line_select(cond).order_by(C.next_due_at.desc(), C.id.desc()).limit(limit)
-    return list(reversed(_lines(session.execute(query).all())))
+    due, first_id = before
+    same = _line_select(and_(where, C.next_due_at == due, C.id < first_id))
+    lines = _lines(session.execute(same.order_by(C.id.desc()).limit(limit)).all())
+    if len(lines) < limit:
+        earlier = _line_select(and_(where, C.next_due_at < due)).order_by(
+            C.next_due_at.desc(), C.id.desc()
+        )
+        lines += _lines(session.execute(earlier.limit(limit - len(lines))).all())
+    return list(reversed(lines))
 
 
 def count_where(session: Session, where: ColumnElement[bool], cap: int | None = None) -> int:

@@ -404,3 +404,53 @@ def test_keymap_file_is_read_and_bad_entries_are_refused(tmp_path: Path) -> None
     with pytest.raises(KeymapError, match=r"unknown binding id 'case\.fly'"):
         load_keymap(bad)
 
+
+
+def test_keyset_pages_walk_ties_on_the_deadline_both_ways(console: Console) -> None:
+    """Closed cases share END_OF_TIME: small pages must step through the tie by id."""
+    from caseworker.store import queries
+    from caseworker.store.queries import Viewer
+
+    with console.store.session() as session:
+        expected = list(session.exec(
+            select(CaseRow.id).order_by(CaseRow.next_due_at, CaseRow.id)).all())
+        where = queries.queue_condition(QueueKey.ALL, NOW, Viewer(CLERK))
+        walked: list[Any] = []
+        page = queries.page_after(session, where, None, 2)
+        while page:
+            walked += page
+            page = queries.page_after(session, where, page[-1].key, 2)
+        assert [line.id for line in walked] == expected
+        back: list[Any] = walked[-2:]
+        page = queries.page_before(session, where, back[0].key, 2)
+        while page:
+            back = page + back
+            page = queries.page_before(session, where, page[0].key, 2)
+        assert [line.id for line in back] == expected
+
+
+@sync
+async def test_a_search_too_common_to_count_is_paged_but_not_counted(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from caseworker.services.queues import TOO_MANY
+    from caseworker.store import queries
+
+    with console.store.session() as session:
+        texts = {r.id: r.title + r.body for r in session.exec(select(CaseRow)).all()}
+    word = _common_word(texts, 3)
+    expected = {i for i, text in texts.items() if word in text}
+    assert len(expected) >= 2
+    monkeypatch.setattr(queries, "DENSE_SEARCH", 1)  # as if the word were in 5,000+ cases
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.switch_queue(QueueKey.ALL)
+        await pilot.press("slash")
+        app.screen.query_one("#search").value = word
+        await pilot.press("enter")
+        await settle(pilot)
+        assert {line.id for line in table_of(pilot).lines} == expected
+        assert app.screen.shown_count == TOO_MANY
+        title = str(app.screen.query_one("#queue-title").render())
+        assert "不逐一计数" in title
