@@ -392,3 +392,22 @@ def test_the_export_restores_into_sqlite_and_postgresql(world: World, store: Sto
         assert world.export("back.csv", flt={"unit": "A3", "overdue": True}).cases == 1
     finally:
         world.store = copy
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("电话13812341234。", "电话138****1234。"),
+        ("+86 139-1234-5678", "+86 139****5678"),
+        ("身份证号430102199001011234", "身份证号430102********1234"),
+        ("老证43010219900101X", "老证43010219900101X"),  # not a card number: left alone
+        ("旧证430102900101123", "旧证430102*****1123"),
+        ("写信到 li_si+gov@mail.example.cn 谢谢", "写信到 l***@mail.example.cn 谢谢"),
+        ("订单 20191234567890123456", "订单 20191234567890123456"),
+        ("座机 0731-88886666", "座机 0731-88886666"),
+    ],
+)
+def test_redaction_patterns(text: str, masked: str) -> None:
+    from caseworker.services.redact import redact_text
+
+    assert redact_text(text) == masked
