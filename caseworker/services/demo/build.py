@@ -242,14 +242,16 @@ def build_demo(
         ])
         done = events = last_event = 0
         training: dict[str, dict[str, list[int]]] = {}
+        sqlite = session.connection().dialect.name == "sqlite"
         with _search_index_deferred(session):
-            for rows, seeded in _simulated(sim, specs, workers):
-                events += len(rows.events)
-                last_event = max([last_event, *(e["id"] for e in rows.events)])
-                for role, ids in seeded.items():
+            for batch in _simulated(sim, specs, workers, sqlite):
+                events += batch.events
+                last_event = max(last_event, batch.last_event)
+                for role, ids in batch.training.items():
                     _, scenario, part = role.split(":")
                     training.setdefault(scenario, {}).setdefault(part, []).extend(ids)
-                done += _flush(session, rows)
+                _write(session, batch, sqlite)
+                done += batch.cases
                 if progress is not None:
                     progress(done, cases)
         mark = {
@@ -265,66 +267,71 @@ def build_demo(
                       now=now, seed=seed)
 
 
+@dataclass
+class _Batch:
+    """Simulated cases ready for the driver: each table's rows as tuples in column order."""
+
+    cases: int
+    events: int
+    last_event: int
+    training: dict[str, list[int]]
+    tables: list[tuple[str, list[str], list[tuple[Any, ...]]]]
+
+
 def _simulated(
-    sim: Simulator, specs: list[Spec], workers: int | None
-) -> Iterator[tuple[Rows, dict[str, list[int]]]]:
-    """Simulated rows a batch at a time, in id order, from this process or from a pool."""
+    sim: Simulator, specs: list[Spec], workers: int | None, sqlite: bool
+) -> Iterator[_Batch]:
+    """Simulated rows a batch at a time, in id order, from this process or from a pool.
+
+    Workers also turn the rows into driver values, so the writing process only writes.
+    """
     ranges = [(start, min(start + BATCH, len(specs))) for start in range(0, len(specs), BATCH)]
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(specs) >= 20_000 else 1
     if workers <= 1 or len(ranges) < 2:
         for start, end in ranges:
-            sim.training = {}
+            sim.rows, sim.training = Rows(), {}
             for spec in specs[start:end]:
                 sim.simulate(spec)
-            yield sim.rows, sim.training
+            yield _prepare(sim, sqlite)
         return
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_start_worker,
-                      initargs=(sim.rules, sim.bureau, sim.now, sim.seed, specs)) as pool:
+                      initargs=(sim.rules, sim.bureau, sim.now, sim.seed, specs, sqlite)) as pool:
         yield from pool.imap(_simulate_range, ranges)
 
 
-_WORKER: list[Any] = []  # the worker process's simulator and specs
+_WORKER: list[Any] = []  # the worker process's simulator, specs and dialect
 
 
-def _start_worker(rules: Rules, bureau: Any, now: datetime, seed: int, specs: list[Spec]) -> None:
-    _WORKER[:] = [Simulator(rules, bureau, now, seed, specs), specs]
+def _start_worker(
+    rules: Rules, bureau: Any, now: datetime, seed: int, specs: list[Spec], sqlite: bool
+) -> None:
+    _WORKER[:] = [Simulator(rules, bureau, now, seed, specs), specs, sqlite]
 
 
-def _simulate_range(bounds: tuple[int, int]) -> tuple[Rows, dict[str, list[int]]]:
-    sim, specs = _WORKER
+def _simulate_range(bounds: tuple[int, int]) -> _Batch:
+    sim, specs, sqlite = _WORKER
     sim.rows, sim.training = Rows(), {}
     for spec in specs[bounds[0]:bounds[1]]:
         sim.simulate(spec)
-    return sim.rows, sim.training
+    return _prepare(sim, sqlite)
 
 
-_ORDER: tuple[tuple[str, type[SQLModel]], ...] = (
-    ("cases", CaseRow), ("events", EventRow), ("co_units", CoUnit), ("replies", ReplyRow),
-    ("ratings", RatingRow), ("extensions", ExtensionRow), ("supervisions", SupervisionRow),
-    ("instructions", InstructionRow), ("pauses", PauseRow), ("links", LinkRow),
-)
+def _prepare(sim: Simulator, sqlite: bool) -> _Batch:
+    """Turn a simulator's rows into tuples of stored values, parents before children.
 
-
-def _flush(session: Session, rows: Rows) -> int:
-    """Bulk-insert what the simulator has produced so far, parents before children.
-
-    The rows go straight to the driver's executemany with values already in the store's form
-    (naive UTC times; SQLite's text layout), because per-value type processing cost more than
-    the whole simulation at 100,000 cases.
+    Values are already in the store's form (naive UTC times; SQLite's text layout) because
+    SQLAlchemy's per-value type processing cost more than the whole simulation.
     """
-    count = len(rows.cases)
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
+    rows = sim.rows
+    tables = []
     for name, model in _ORDER:
         batch: list[dict[str, Any]] = getattr(rows, name)
         if not batch:
             continue
         table = _table(model)
         columns = [c.name for c in table.columns]
-        marks = ", ".join("?" if sqlite else "%s" for _ in columns)
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
         getter = itemgetter(*columns)
         converters = [
             (n, f) for n, f in enumerate(_converter(c.type, sqlite) for c in table.columns) if f
@@ -335,9 +342,28 @@ def _flush(session: Session, rows: Rows) -> int:
             for n, f in converters:
                 value[n] = f(value[n])
             values.append(tuple(value))
+        tables.append((table.name, columns, values))
+    return _Batch(
+        cases=len(rows.cases), events=len(rows.events),
+        last_event=max((e["id"] for e in rows.events), default=0),
+        training=sim.training, tables=tables,
+    )
+
+
+def _write(session: Session, batch: _Batch, sqlite: bool) -> None:
+    """Bulk-insert one prepared batch with the driver's executemany."""
+    connection = session.connection()
+    for name, columns, values in batch.tables:
+        marks = ", ".join("?" if sqlite else "%s" for _ in columns)
+        sql = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})"
         connection.exec_driver_sql(sql, values)
-    rows.clear()
-    return count
+
+
+_ORDER: tuple[tuple[str, type[SQLModel]], ...] = (
+    ("cases", CaseRow), ("events", EventRow), ("co_units", CoUnit), ("replies", ReplyRow),
+    ("ratings", RatingRow), ("extensions", ExtensionRow), ("supervisions", SupervisionRow),
+    ("instructions", InstructionRow), ("pauses", PauseRow), ("links", LinkRow),
+)
 
 
 def _converter(kind: Any, sqlite: bool) -> Callable[[Any], Any] | None:
