@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 
+from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.deadlines import (
     WARNING_FRACTION,
     Clock,
@@ -126,29 +128,71 @@ def refresh_clocks(session: Session, case: CaseRow, rules: Rules, now: datetime)
 
 def calendar_fingerprint(rules: Rules) -> str:
     """A digest of the bureau's entered years: when it changes, provisional deadlines are stale."""
-    notices = rules.calendar.notices
-    doc = {
-        str(year): [sorted(map(str, n.holidays)), sorted(map(str, n.workdays))]
-        for year, n in sorted(notices.items())
+    return hashlib.sha256(json.dumps(_year_digests(rules), sort_keys=True).encode()).hexdigest()
+
+
+def _year_digests(rules: Rules) -> dict[str, str]:
+    """One digest per entered year, so a change can be traced to the years it touches."""
+    return {
+        str(year): hashlib.sha256(
+            json.dumps([sorted(map(str, n.holidays)), sorted(map(str, n.workdays))]).encode()
+        ).hexdigest()
+        for year, n in sorted(rules.calendar.notices.items())
     }
-    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _stored_digests(meta: MetaRow | None) -> dict[str, str] | None:
+    """The per-year digests last stored; None when unknown (no record, or an older format)."""
+    if meta is None:
+        return None
+    try:
+        value = json.loads(meta.value)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def recompute_if_calendar_changed(session: Session, rules: Rules, now: datetime) -> int:
-    """Recompute every case whose deadline was provisional when the calendar file has changed.
+    """Recompute the deadlines a change of the calendar file may have moved; returns how many.
 
     Called when a store is opened for work, so entering the official year in the calendar file
-    is enough: the next command brings those deadlines to their exact values.
+    is enough: the next command brings those deadlines to their exact values. Provisional cases
+    are always recomputed; so are cases with running clocks whose deadlines touch a year that
+    was entered, corrected or removed (an entry also overrides the library's known years).
+    When the store holds no record of the calendar it last used, every entered year counts as
+    changed, so a database upgraded from before this record still gets exact deadlines.
     """
-    fingerprint = calendar_fingerprint(rules)
+    current = _year_digests(rules)
+    value = json.dumps(current, sort_keys=True)
     meta = session.get(MetaRow, "calendar")
-    if meta is not None and meta.value == fingerprint:
+    if meta is not None and meta.value == value:
         return 0
+    previous = _stored_digests(meta)
+    if previous is None:
+        years = set(current)
+    else:
+        years = {y for y in set(current) | set(previous) if current.get(y) != previous.get(y)}
+    touched: ColumnElement[bool] = col(CaseRow.provisional).is_(True)
+    if years:
+        first = datetime(min(map(int, years)), 1, 1, tzinfo=SHANGHAI)
+        after = datetime(max(map(int, years)) + 1, 1, 1, tzinfo=SHANGHAI)
+        touched = or_(
+            touched,
+            and_(
+                col(CaseRow.next_due_at) < END_OF_TIME,
+                col(CaseRow.assign_started_at) < after,
+                or_(
+                    col(CaseRow.assign_due_at) >= first,
+                    col(CaseRow.reply_due_at) >= first,
+                    col(CaseRow.close_due_at) >= first,
+                ),
+            ),
+        )
     changed = 0
-    if meta is not None:
-        cases = session.exec(select(CaseRow).where(col(CaseRow.provisional).is_(True))).all()
-        for case in cases:
-            refresh_clocks(session, case, rules, now)
-            changed += 1
-    session.merge(MetaRow(key="calendar", value=fingerprint))
+    for case in session.exec(select(CaseRow).where(touched)).all():
+        refresh_clocks(session, case, rules, now)
+        changed += 1
+    session.merge(MetaRow(key="calendar", value=value))
     return changed

@@ -7,7 +7,9 @@ Sunday 09-28 and Saturday 10-11 worked; Labour Day: 05-01..05-05 off).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -469,3 +471,68 @@ def test_urgent_lane_uses_hours_and_natural_days(bureau: Any) -> None:
     assert deadlines(b.case(case_id)) == (
         sh(2025, 10, 1, 10), eod(2025, 10, 11), eod(2025, 10, 15), sh(2025, 10, 1, 10),
     )
+
+
+# ---------------------------------------------------------------- the calendar file changes
+
+POLICY_FILE = Path(__file__).resolve().parents[2] / "data" / "policy.toml"
+
+# A 2027 notice invented for tests only; the second version drops its make-up Saturday.
+NOTICE_2027_V1 = """
+[years.2027]
+source = "TEST NOTICE v1, not the State Council's"
+holidays = ["2027-01-01", "2027-02-05..2027-02-11"]
+workdays = ["2027-02-20"]
+"""
+NOTICE_2027_V2 = NOTICE_2027_V1.replace("v1", "v2").replace('"2027-02-20"', "")
+
+
+def _with_calendar(bureau: Any, text: str, tmp_path: Path) -> Any:
+    """The same bureau and store, working with another calendar file."""
+    from caseworker.services.rules import load_rules
+
+    path = tmp_path / f"calendar-{abs(hash(text))}.toml"
+    path.write_text(text, encoding="utf-8")
+    return replace(bureau, rules=load_rules(POLICY_FILE, path))
+
+
+def _recompute(b: Any, at: datetime) -> int:
+    from caseworker.services.clocks import recompute_if_calendar_changed
+
+    with b.store.session() as session:
+        return recompute_if_calendar_changed(session, b.rules, at)
+
+
+def test_entering_a_year_makes_provisional_deadlines_exact_even_on_first_use(
+    bureau: Any, tmp_path: Path
+) -> None:
+    # Cases received before the store ever recorded which calendar it used (an upgraded
+    # database, or cases loaded in batch): the first run with the 2027 notice must fix them.
+    b = bureau
+    case_id = b.receive(sh(2026, 11, 20, 9), external_id="PROV")
+    assert b.case(case_id).provisional is True
+    assert b.case(case_id).close_due_at == eod(2027, 1, 19)
+    v1 = _with_calendar(b, NOTICE_2027_V1, tmp_path)
+    assert _recompute(v1, sh(2026, 11, 21, 9)) == 1
+    case = b.case(case_id)
+    assert case.provisional is False
+    assert case.close_due_at == eod(2027, 1, 19)
+    assert _recompute(v1, sh(2026, 11, 21, 10)) == 0  # nothing changed since
+
+
+def test_correcting_an_entered_year_moves_the_deadlines_that_used_it(
+    bureau: Any, tmp_path: Path
+) -> None:
+    v1 = _with_calendar(bureau, NOTICE_2027_V1, tmp_path)
+    _recompute(v1, sh(2027, 2, 15, 8))
+    # Received Monday 2027-02-15: 10 工作日 with v1's make-up Saturday 02-20 end Friday 02-26.
+    case_id = v1.receive(sh(2027, 2, 15, 9), external_id="CORRECTED")
+    untouched = v1.receive(sh(2025, 8, 2, 15, 30), external_id="2025")
+    assert v1.case(case_id).reply_due_at == eod(2027, 2, 26)
+    assert v1.case(case_id).provisional is False
+    before = v1.case(untouched).version
+    # The bureau finds v1 wrong and removes the make-up day: the deadline is one day later.
+    v2 = _with_calendar(bureau, NOTICE_2027_V2, tmp_path)
+    assert _recompute(v2, sh(2027, 2, 16, 9)) == 1
+    assert v2.case(case_id).reply_due_at == eod(2027, 3, 1)
+    assert v2.case(untouched).version == before  # a case far from 2027 is left alone
