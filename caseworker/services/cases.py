@@ -387,6 +387,7 @@ def reject_case(
     act = _Act(session, desk, ref, Action.REJECT, expected_version=expected_version)
     reason = _require(reason, "a reason for rejecting")
     act.case.closed_at = act.now
+    _end_pause(session, act)
     act.finish(reason=reason)
 
 
@@ -579,7 +580,18 @@ def publish_reply(session: Session, desk: Desk, ref: str | int) -> int:
 def close_case(session: Session, desk: Desk, ref: str | int, *, note: str | None = None) -> None:
     act = _Act(session, desk, ref, Action.CLOSE)
     act.case.closed_at = act.now
+    _end_pause(session, act)
     act.finish(reason=note)
+
+
+def _end_pause(session: Session, act: _Act) -> None:
+    """Ending a case ends its pause, or a later reopening would start with frozen clocks."""
+    for pause in session.exec(
+        select(PauseRow).where(PauseRow.case_id == act.case_id, col(PauseRow.ended_at).is_(None))
+    ).all():
+        pause.ended_at, pause.ended_by_id = act.now, act.actor_id
+        session.add(pause)
+    act.case.paused_since = None
 
 
 def rate_case(
@@ -764,6 +776,7 @@ def merge_case(
     act.case.merged_into_id = target.id
     act.case.repeat_of_id = act.case.repeat_of_id or target.id
     act.case.closed_at = act.now
+    _end_pause(session, act)
     act.finish(reason=reason, detail={"into": target.id})
 
 

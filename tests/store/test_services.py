@@ -536,3 +536,30 @@ def test_correcting_an_entered_year_moves_the_deadlines_that_used_it(
     assert _recompute(v2, sh(2027, 2, 16, 9)) == 1
     assert v2.case(case_id).reply_due_at == eod(2027, 3, 1)
     assert v2.case(untouched).version == before  # a case far from 2027 is left alone
+
+
+def test_closing_a_paused_case_ends_the_pause_so_a_reopening_starts_fresh_clocks(
+    bureau: Any,
+) -> None:
+    b = bureau
+    case_id = _assigned(b, sh(2025, 3, 10, 9), sh(2025, 3, 10, 11), "PAUSED-CLOSE")
+    b.act(b.CLERK, sh(2025, 3, 11, 10), svc.pause_case, case_id, reason="听证")
+    b.act(b.HANDLER, sh(2025, 3, 12, 9), svc.draft_reply, case_id, text="已答复。", final=True,
+          outcome="支持")
+    b.act(b.CLERK, sh(2025, 3, 12, 10), svc.publish_reply, case_id)
+    b.act(b.CLERK, sh(2025, 3, 12, 11), svc.close_case, case_id)  # never resumed
+    (pause,) = rows(b, PauseRow, case_id)
+    assert pause.ended_at == sh(2025, 3, 12, 11)
+    assert b.case(case_id).paused_since is None
+    b.act(b.CLERK, sh(2025, 3, 13, 9), svc.rate_case, case_id, value="不满意")
+    b.act(b.CLERK, sh(2025, 3, 14, 9), svc.reopen_case, case_id, reason="重办")
+    # Fresh clocks from Friday 03-14: 10 工作日 end Friday 03-28; 60 日 end Tuesday 05-13.
+    case = b.case(case_id)
+    assert (case.reply_due_at, case.close_due_at) == (eod(2025, 3, 28), eod(2025, 5, 13))
+    with b.store.session() as session:
+        detail = svc.case_detail(session, b.rules, sh(2025, 3, 20, 9), case_id)
+    states = {c.stage: c.state for c in detail.clocks}
+    assert states == {
+        Stage.ASSIGN: ClockState.STOPPED, Stage.REPLY: ClockState.RUNNING,
+        Stage.CLOSE: ClockState.RUNNING,
+    }
