@@ -23,7 +23,7 @@ from caseworker.clock import recorded_now
 from caseworker.domain.deadlines import Clock, ClockState, Limit, LimitUnit, deadline_for
 from caseworker.domain.errors import DomainError, IllegalTransition, InvalidInput
 from caseworker.domain.lifecycle import Action, Status, check_action
-from caseworker.domain.policy import Kind, Urgency
+from caseworker.domain.policy import Kind, PolicyError, Urgency
 from caseworker.services.clocks import case_clocks, load_records, refresh_clocks
 from caseworker.services.people import UnknownName, find_unit, resolve_actor
 from caseworker.services.rules import Rules
@@ -292,9 +292,12 @@ def _require(text: str | None, what: str) -> str:
 
 def validate_new_case(data: NewCase, rules: Rules) -> None:
     """Refuse a new case that lacks what every case needs, with one clear reason."""
-    rules.policy.channel(data.channel) if data.channel else None
     if not data.channel:
         raise InvalidInput("channel is required")
+    try:
+        rules.policy.channel(data.channel)
+    except PolicyError as unknown:  # a clerk's typo, not a broken policy file
+        raise InvalidInput(str(unknown)) from None
     if not data.title.strip() and not data.body.strip():
         raise InvalidInput("a case needs a title or a body")
     if data.received_at.tzinfo is None:

@@ -316,6 +316,12 @@ def test_refusals_exit_1_with_one_line(cli: Run, tmp_path: Path) -> None:
     refused(cli("case", "reject", case_id, "--reason", " ", clerk=CLERK, now=now), 1,
             "a reason for rejecting is required")
     refused(cli("case", "rate", case_id, "很好", clerk=CLERK, now=now), 1, "is accepted")
+    fax = {"channel": "fax", "title": "t", "body": "b", "received_at": "2025-08-02T15:30"}
+    refused(cli("case", "new", clerk=CLERK, now=now, stdin=json.dumps(fax)), 1,
+            "unknown channel 'fax'; known: leader-board")
+    rant = {**fax, "channel": "leader-board", "kind": "rant"}
+    refused(cli("case", "new", clerk=CLERK, now=now, stdin=json.dumps(rant)), 1,
+            "kind must be one of")
 
 
 def test_unreadable_database_file_exits_1(capsys: pytest.CaptureFixture[str],
