@@ -276,8 +276,10 @@ class QueueScreen(Screen[None]):
         with app.store.session() as session:
             viewer = self.viewer or queues.viewer_for(session, app.settings.clerk)
             shown = queues.filtered_count(session, self.queue, now, viewer, self.filters)
-            counts = queues.queue_counts(session, now, viewer) if everything else None
-        self.post_message(self.CountsLoaded(counts, shown, generation))
+            self.post_message(self.CountsLoaded(None, shown, generation))
+            if everything:  # the shown queue's count first; the sidebar's eleven follow
+                counts = queues.queue_counts(session, now, viewer)
+                self.post_message(self.CountsLoaded(counts, shown, generation))
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll(self) -> None:
