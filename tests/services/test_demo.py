@@ -292,3 +292,24 @@ def test_worker_processes_write_the_same_rows(
         build_demo(store, rules, seed=5, cases=350, now=NOW, workers=workers)
         store.close()
     assert _dump(tmp_path / "one.sqlite") == _dump(tmp_path / "two.sqlite")
+
+
+def test_the_bulk_load_leaves_the_schema_and_search_index_as_a_fresh_store(
+    tmp_path: Path, rules: Rules
+) -> None:
+    """Indexes and the search trigger are set aside during the load; all must come back."""
+    import sqlite3
+
+    open_store(str(tmp_path / "fresh.sqlite")).close()
+    store = open_store(str(tmp_path / "demo.sqlite"))
+    build_demo(store, rules, seed=1, cases=200, now=NOW)
+    store.close()
+    query = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+    with sqlite3.connect(tmp_path / "fresh.sqlite") as fresh, \
+            sqlite3.connect(tmp_path / "demo.sqlite") as demo:
+        assert fresh.execute(query).fetchall() == demo.execute(query).fetchall()
+        found = demo.execute("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH '幼儿园'")
+        expected = demo.execute("SELECT count(*) FROM cases WHERE title LIKE '%幼儿园%' "
+                                "OR body LIKE '%幼儿园%'")
+        assert found.fetchone() == expected.fetchone() != (0,)
+        assert demo.execute("PRAGMA integrity_check").fetchone() == ("ok",)

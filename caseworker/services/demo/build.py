@@ -404,7 +404,7 @@ def _sqlite_bool(value: bool | None) -> int | None:
 
 @contextmanager
 def _search_index_deferred(session: Session) -> Iterator[None]:
-    """On SQLite, fill the full-text index once at the end instead of row by row.
+    """On SQLite, fill the full-text index and the big tables' indexes once, at the end.
 
     The index's insert trigger costs more per case than everything else together; dropping
     it for the load and rebuilding the index from the table gives the same index, and the
@@ -418,9 +418,18 @@ def _search_index_deferred(session: Session) -> Iterator[None]:
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases' "
         "AND sql LIKE '%AFTER INSERT%' AND sql LIKE '%cases_fts%'"
     ).all()
+    # Secondary indexes of the big tables are likewise built once from the loaded rows.
+    indexes = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "AND tbl_name IN ('cases', 'events')"
+    ).all()
     for name, _ in triggers:
         connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    for name, _ in indexes:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
     yield
+    for _, sql in indexes:
+        connection.exec_driver_sql(sql)
     if triggers:
         connection.exec_driver_sql("INSERT INTO cases_fts(cases_fts) VALUES ('rebuild')")
     for _, sql in triggers:
