@@ -146,6 +146,7 @@ class CaseTable(Widget, can_focus=True):
         self.at_end = True
         self.loading = False
         self.empty_text = catalog.t("queue.empty")
+        self._strips: dict[tuple[object, ...], Strip] = {}
 
     # ------------------------------------------------------------------ feeding
 
@@ -261,6 +262,10 @@ class CaseTable(Widget, can_focus=True):
     def on_resize(self) -> None:
         self._settle(announce=False)
 
+    def notify_style_update(self) -> None:
+        self._strips.clear()  # the theme or focus changed: cached strips carry old styles
+        super().notify_style_update()
+
     # ------------------------------------------------------------------ drawing
 
     def _style(self, name: str) -> Style:
@@ -320,10 +325,21 @@ class CaseTable(Widget, can_focus=True):
                 return self._strip(text, width, base + self._style("case-table--empty"))
             return Strip.blank(width, base)
         selected = index == self.cursor
+        line = self.lines[index]
+        now = self.now()
+        # Countdowns change by the minute at most, so a row's strip is reused within one.
+        key = (line, selected, width, now.replace(second=0, microsecond=0), self.has_focus)
+        cached = self._strips.get(key)
+        if cached is not None:
+            return cached
         # The cursor reads without colour too: its row starts with "▶".
-        text = Text("▶" if selected else " ") + self._row(self.lines[index], columns, self.now())
+        text = Text("▶" if selected else " ") + self._row(line, columns, now)
         style = base + self._style("case-table--cursor") if selected else base
-        return self._strip(text, width, style)
+        strip = self._strip(text, width, style)
+        if len(self._strips) > 4 * MAX_ROWS:
+            self._strips.clear()
+        self._strips[key] = strip
+        return strip
 
     def _strip(self, text: Text, width: int, style: Style) -> Strip:
         segments = [
