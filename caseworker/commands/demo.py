@@ -72,7 +72,8 @@ def demo(
                        f"{moment.isoformat(timespec='minutes')} …", err=True)
             try:
                 report = build_demo(store, rules, seed=seed, cases=cases, now=moment,
-                                    frozen=frozen is not None)
+                                    frozen=frozen is not None,
+                                    progress=_progress if cases >= 20_000 else None)
             except DemoExists as exc:  # pragma: no cover - raced with another build
                 fail(str(exc))
             rate = report.cases / report.seconds if report.seconds else 0.0
@@ -92,6 +93,12 @@ def demo(
         from caseworker.commands.console import open_console
 
         open_console(ctx)
+
+
+def _progress(done: int, total: int) -> None:
+    typer.echo(f"\r{done:,} / {total:,} cases", nl=False, err=True)
+    if done >= total:
+        typer.echo("", err=True)
 
 
 @train_app.command("list")

@@ -261,8 +261,6 @@ def build_demo(
         }
         session.merge(MetaRow(key=DEMO_KEY, value=json.dumps(mark, ensure_ascii=False,
                                                               sort_keys=True)))
-    if progress is not None:
-        progress(done, cases)
     return DemoReport(cases=done, events=events, seconds=timer.perf_counter() - started,
                       now=now, seed=seed)
 
