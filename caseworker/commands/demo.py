@@ -129,6 +129,7 @@ def train_check(
 ) -> None:
     """Say which steps of an exercise are done; exit 0 when all are, 1 otherwise."""
     from caseworker.config import default_database
+    from caseworker.services.demo.build import demo_info
     from caseworker.services.training import check_scenario, load_scenario
     from caseworker.store.engine import open_store
 
@@ -145,12 +146,16 @@ def train_check(
     try:
         with store.session() as session:
             report = check_scenario(session, exercise, language)
+            info = demo_info(session) or {}
     finally:
         store.close()
     zh = language == "zh"
     console = Console(highlight=False)
     console.print(Text(f"{report.title} ({report.scenario})", style="bold"))
     console.print(Text(report.brief))
+    hint = f"caseworker --db {target} --now {info.get('now', '…')} --clerk …  case …"
+    lead = "在演示库上操作：" if zh else "Act on the demo with: "
+    console.print(Text(lead + hint, style="dim"))
     for case in report.cases:
         line = Text(f"  {case.role}: #{case.id} ")
         line.append(case.title)

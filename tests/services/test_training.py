@@ -154,3 +154,32 @@ def test_a_database_without_training_material_is_told_so(tmp_path: Path) -> None
             check_scenario(session, load_scenario("assign-urgent"), "zh")
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("now", [
+    datetime(2026, 11, 22, 15, 0, tzinfo=SHANGHAI),  # a Sunday afternoon
+    datetime(2026, 10, 3, 10, 0, tzinfo=SHANGHAI),  # the National Day holiday
+    datetime(2026, 2, 24, 8, 5, tzinfo=SHANGHAI),  # the first morning after Spring Festival
+])
+def test_each_exercise_starts_where_its_brief_says_whatever_the_day(
+    tmp_path: Path, rules: Rules, now: datetime
+) -> None:
+    store = open_store(str(tmp_path / "demo.sqlite"))
+    try:
+        build_demo(store, rules, seed=11, cases=120, now=now)
+        with store.session() as session:
+            info = demo_info(session)
+            assert info is not None
+            status = {
+                (scenario, role): [session.get(CaseRow, cid).status  # type: ignore[union-attr]
+                                   for cid in ids]
+                for scenario, roles in info["training"].items() for role, ids in roles.items()
+            }
+    finally:
+        store.close()
+    handling = {"assigned", "acknowledged"}
+    assert set(status[("assign-urgent", "urgent")]) <= {"received", "accepted"}
+    assert status[("reject-duplicate", "copy")] == ["received"]
+    assert set(status[("reject-duplicate", "original")]) <= handling
+    assert set(status[("draft-publish", "case")]) <= handling
+    assert set(status[("request-extension", "case")]) <= handling

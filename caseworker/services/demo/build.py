@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Boolean, Table, delete, func, insert
 from sqlmodel import Session, SQLModel, select
 
-from caseworker.domain.calendar import SHANGHAI
+from caseworker.domain.calendar import SHANGHAI, WorkCalendar
 from caseworker.domain.errors import DomainError
 from caseworker.services.demo.bureau import build_bureau
 from caseworker.services.demo.simulate import Rows, Simulator, Spec
@@ -53,12 +53,14 @@ MAX_CASES = 1_000_000
 BATCH = 5000
 
 # The training exercises and how many cases each one starts from (data/training/*.toml).
-TRAINING_ROLES: dict[str, tuple[tuple[str, float], ...]] = {
-    # scenario -> (role, hours before now it arrived) per case
-    "assign-urgent": (("urgent", 0.6), ("urgent", 1.4), ("urgent", 2.5)),
-    "reject-duplicate": (("original", 24 * 10), ("copy", 1.5)),
-    "draft-publish": (("case", 24 * 4),),
-    "request-extension": (("case", 24 * 35),),
+TRAINING_ROLES: dict[str, tuple[tuple[str, float, str], ...]] = {
+    # scenario -> (role, how long before now it arrived, in "hours" or "workdays") per case;
+    # working days, so a case has reached its starting stage even after a long holiday
+    "assign-urgent": (("urgent", 0.6, "hours"), ("urgent", 1.4, "hours"),
+                      ("urgent", 2.5, "hours")),
+    "reject-duplicate": (("original", 8, "workdays"), ("copy", 1.5, "hours")),
+    "draft-publish": (("case", 4, "workdays"),),
+    "request-extension": (("case", 30, "workdays"),),
 }
 
 
@@ -127,7 +129,7 @@ def reset_demo(target: str) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def make_specs(cases: int, now: datetime, seed: int) -> list[Spec]:
+def make_specs(cases: int, now: datetime, seed: int, calendar: WorkCalendar) -> list[Spec]:
     """When every case arrives and which ones repeat others, sorted into id order."""
     rng = random.Random(f"{seed}/specs")
     local_now = now.astimezone(SHANGHAI)
@@ -143,7 +145,7 @@ def make_specs(cases: int, now: datetime, seed: int) -> list[Spec]:
         specs.append(spec)
         return spec
 
-    training = [(s, r, h) for s, roles in TRAINING_ROLES.items() for r, h in roles]
+    training = [(s, r, a, u) for s, roles in TRAINING_ROLES.items() for r, a, u in roles]
     if cases < len(training) + 10:
         training = []
     kindergarten = max(24, cases // 50) if cases >= 200 else cases // 10
@@ -166,8 +168,15 @@ def make_specs(cases: int, now: datetime, seed: int) -> list[Spec]:
         spec = new(when, role="kindergarten", original=first)
         first = spec.serial if first < 0 else first
     originals: dict[str, Spec] = {}
-    for scenario, role, hours in training:
-        received = now - timedelta(hours=hours)
+    for scenario, role, amount, unit in training:
+        if unit == "hours":
+            received = now - timedelta(hours=amount)
+        else:
+            day, left = local_now.date(), int(amount)
+            while left:
+                day -= timedelta(days=1)
+                left -= calendar.is_workday(day)
+            received = datetime.combine(day, time(10, 0), tzinfo=SHANGHAI)
         if scenario == "reject-duplicate" and role == "copy":
             source = originals[scenario]
             new(received, role=f"training:{scenario}:{role}", same_as=source.serial)
@@ -224,7 +233,7 @@ def build_demo(
         raise DomainError("the demo's now needs a timezone")
     started = timer.perf_counter()
     bureau = build_bureau()
-    specs = make_specs(cases, now, seed)
+    specs = make_specs(cases, now, seed, rules.calendar)
     sim = Simulator(rules, bureau, now, seed, specs)
     with store.session() as session:
         if holds_real_cases(session):
