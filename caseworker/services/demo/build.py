@@ -21,7 +21,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Table, delete, func, insert
+from sqlalchemy import Boolean, Table, delete, insert
 from sqlmodel import Session, SQLModel, select
 
 from caseworker.domain.calendar import SHANGHAI, WorkCalendar
@@ -441,7 +441,3 @@ def _search_index_deferred(session: Session) -> Iterator[None]:
         connection.exec_driver_sql("INSERT INTO cases_fts(cases_fts) VALUES ('rebuild')")
     for _, sql in triggers:
         connection.exec_driver_sql(sql)
-
-
-def count_cases(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(CaseRow)).one())

@@ -110,10 +110,6 @@ class Rows:
     links: list[dict[str, Any]] = field(default_factory=list)
     co_units: list[dict[str, Any]] = field(default_factory=list)
 
-    def clear(self) -> None:
-        for rows in vars(self).values():
-            rows.clear()
-
 
 # Row ids of a case's records are case id * ID_STRIDE + n: fixed by the case alone, so cases
 # can be simulated in any order or process and still write the same ids on any database.
@@ -162,7 +158,7 @@ class Simulator:
             city, district = texts.KINDERGARTEN_DISTRICT
         else:
             topic = _training_topic(role) or rng.choice(texts.TOPICS)
-            city = rng.choice(list(self.bureau_cities()))
+            city = rng.choice(self.cities)
             district = rng.choice(self.bureau.districts(city))
         towns = self.towns[(city, district)]
         town = towns[rng.randrange(len(towns))] if towns else district
@@ -186,9 +182,6 @@ class Simulator:
         slots.values["addressee_field"] = addressee or ""
         slots.values["unit_short"] = f"{district}{topic.depts[0]}"  # until a unit is assigned
         return Content(topic, city, district, town, author, contact, channel, kind, urgency, slots)
-
-    def bureau_cities(self) -> list[str]:
-        return self.cities
 
     def plan(self, rng: random.Random, spec: Spec, content: Content, age: timedelta) -> Plan:
         """The turns this case's life takes; shares chosen to make a believable bureau."""
