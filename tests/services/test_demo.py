@@ -313,3 +313,14 @@ def test_the_bulk_load_leaves_the_schema_and_search_index_as_a_fresh_store(
                                 "OR body LIKE '%幼儿园%'")
         assert found.fetchone() == expected.fetchone() != (0,)
         assert demo.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_opening_the_demo_recomputes_nothing(tmp_path: Path, rules: Rules) -> None:
+    """The demo records the calendar its deadlines used, as the services would have."""
+    from caseworker.services.clocks import recompute_if_calendar_changed
+
+    store = open_store(str(tmp_path / "demo.sqlite"))
+    build_demo(store, rules, seed=1, cases=150, now=NOW)
+    with store.session() as session:
+        assert recompute_if_calendar_changed(session, rules, NOW) == 0
+    store.close()

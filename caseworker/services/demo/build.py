@@ -26,6 +26,7 @@ from sqlmodel import Session, SQLModel, select
 
 from caseworker.domain.calendar import SHANGHAI, WorkCalendar
 from caseworker.domain.errors import DomainError
+from caseworker.services.clocks import recompute_if_calendar_changed
 from caseworker.services.demo.bureau import build_bureau
 from caseworker.services.demo.simulate import Rows, Simulator, Spec
 from caseworker.services.rules import Rules
@@ -241,6 +242,9 @@ def build_demo(
                            "into it (use another --db)")
         if has_cases(session):
             raise DemoExists("this database already holds the demo; use --reset to rebuild it")
+        # Record the calendar the deadlines are computed with (cheap while there are no cases),
+        # so the first command on the demo does not recompute its provisional deadlines.
+        recompute_if_calendar_changed(session, rules, now)
         session.execute(insert(_table(Unit)), [
             {"id": u.id, "code": u.code, "name": u.name, "level": u.level,
              "parent_id": u.parent_id, "active": True} for u in bureau.units
