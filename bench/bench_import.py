@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import sqlite3
 import subprocess
@@ -248,6 +249,9 @@ def main() -> None:
         measure("export JSON Lines", "export", str(folder / "csv.sqlite"),
                 str(folder / "out.jsonl"), "jsonl")
         measure("export CSV", "export", str(folder / "csv.sqlite"), str(folder / "out.csv"), "csv")
+    # Wall-clock rates on a shared machine move with its load; the ratios are measured together.
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} CPUs")
     print(f"{'phase':42} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'x floor':>8} {'x naive':>8}"
           f" {'peak MB':>8}")
     for label, rows, seconds, peak in results:
