@@ -219,20 +219,27 @@ class CaseScreen(Screen[None]):
             table.add_row(Text(stage), Text(due), state)
         return table
 
-    def _timeline(self, history: list[EventInfo]) -> Text:
+    def _timeline(self, history: list[EventInfo]) -> Table:
+        """Who, when, what and why, one event a row; long reasons wrap inside their column."""
         t = self.capp.t
-        out = Text()
-        for i, e in enumerate(history):
-            if i:
-                out.append("\n")
-            out.append(when(e.effective_at, "%m-%d %H:%M") + "  ", style="dim")
-            out.append(clean(e.actor, one_line=True) + " ")
-            out.append(t(f"action.{e.action}"), style="bold")
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True, style="dim")
+        table.add_column(no_wrap=True, max_width=14, overflow="ellipsis")
+        table.add_column(ratio=1)
+        for e in history:
+            what = Text()
+            what.append(t(f"action.{e.action}"), style="bold")
+            level = e.detail.get("level") if isinstance(e.detail, dict) else None
+            if e.action == "supervise" and isinstance(level, str):
+                what.append(" " + t(f"supervision.{level}"))
             if e.to_status and e.to_status != e.from_status:
-                out.append(" → " + t(f"status.{e.to_status}"))
+                what.append(" → " + t(f"status.{e.to_status}"))
             if e.reason:
-                out.append("：" + clean(e.reason, one_line=True))
-        return out
+                what.append("：" + clean(e.reason, one_line=True))
+            table.add_row(
+                when(e.effective_at, "%m-%d %H:%M"), Text(clean(e.actor, one_line=True)), what
+            )
+        return table
 
     def _message(self, d: CaseDetail) -> Text:
         out = Text()

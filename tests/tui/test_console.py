@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
@@ -41,6 +42,15 @@ async def settle(pilot: Pilot[Any]) -> None:
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+def as_text(renderable: Any) -> str:
+    """What a Rich renderable shows, as plain text."""
+    from rich.console import Console as RichConsole
+
+    out = RichConsole(width=100, record=True, file=io.StringIO())
+    out.print(renderable)
+    return out.export_text()
 
 
 def table_of(pilot: Pilot[Any]) -> CaseTable:
@@ -129,8 +139,8 @@ async def test_tab_switches_queue_and_enter_opens_the_case(console: Console) -> 
             row = session.get(CaseRow, chosen.id)
             assert row is not None
             assert row.body.split()[0][:20] in body
-        timeline = str(app.screen.query_one("#case-timeline").render())
-        assert "交办" in timeline and CLERK in timeline
+        timeline = as_text(app.screen.query_one("#case-timeline").content)
+        assert f"{CLERK} 交办 → 已交办：请核实并按时答复" in " ".join(timeline.split())
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen.queue is QueueKey.HANDLING
