@@ -464,3 +464,41 @@ async def test_a_search_too_common_to_count_is_paged_but_not_counted(
         assert app.screen.shown_count == TOO_MANY
         title = str(app.screen.query_one("#queue-title").render())
         assert "不逐一计数" in title
+
+
+@sync
+async def test_countdowns_tick_from_memory_without_asking_the_database(console: Console) -> None:
+    from sqlalchemy import event
+
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.switch_queue(QueueKey.HANDLING)
+        await settle(pilot)
+        table = table_of(pilot)
+        before = [table.render_line(y).text for y in range(1, 4)]
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+            statements.append(sql)
+
+        event.listen(console.store.engine, "before_cursor_execute", seen)
+        try:
+            app.settings = app.settings.with_(now=NOW + timedelta(hours=30))  # a day later
+            app.screen._tick()  # what the 1-second timer runs
+            await pilot.pause()
+            after = [table.render_line(y).text for y in range(1, 4)]
+        finally:
+            event.remove(console.store.engine, "before_cursor_execute", seen)
+        assert statements == []
+        assert after != before
+        first = table.lines[0]
+        from caseworker.i18n.catalog import Catalog
+        from caseworker.widgets.countdown import countdown
+
+        expected = countdown(
+            due_at=first.next_due_at, warn_at=first.warn_at, now=NOW + timedelta(hours=30),
+            calendar=console.rules.calendar, catalog=Catalog("zh"),
+            urgent=first.urgency == "urgent", provisional=first.provisional,
+        )
+        assert expected.text in after[0]
