@@ -9,11 +9,6 @@ import typer
 
 def run_guarded(app: typer.Typer) -> int:
     """Run the Typer app; a refusal prints `caseworker: why` and exits 1, usage errors exit 2."""
-    from caseworker.domain.calendar import CalendarFileError
-    from caseworker.domain.errors import DomainError
-    from caseworker.services.rules import RulesFileError
-    from caseworker.store.engine import StoreError
-
     try:
         # Outside standalone mode Click returns (not raises) the code of a `typer.Exit`.
         code = app(standalone_mode=False)
@@ -21,9 +16,6 @@ def run_guarded(app: typer.Typer) -> int:
             return code
     except typer.Exit as done:
         return int(done.exit_code)
-    except (DomainError, StoreError, RulesFileError, CalendarFileError) as refused:
-        typer.echo(f"caseworker: {refused}", err=True)
-        return 1
     except typer.Abort:
         typer.echo("caseworker: aborted", err=True)
         return 130
@@ -31,6 +23,9 @@ def run_guarded(app: typer.Typer) -> int:
         typer.echo("caseworker: interrupted", err=True)
         return 130
     except Exception as exc:
+        if _is_refusal(exc):
+            typer.echo(f"caseworker: {exc}", err=True)
+            return 1
         # Usage errors (Typer's bundled Click) know how to show themselves and their exit code.
         # One line, like every other refusal; `--help` still shows the full usage.
         message, code = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)
@@ -44,3 +39,17 @@ def run_guarded(app: typer.Typer) -> int:
             return code
         raise
     return 0
+
+
+def _is_refusal(exc: Exception) -> bool:
+    """Whether `exc` is a refusal meant for the clerk (a rule, the store, a rules file).
+
+    The classes are imported only when something was raised, so `--help` and fast reports do not
+    pay for loading the store and the rules at start-up.
+    """
+    from caseworker.domain.calendar import CalendarFileError
+    from caseworker.domain.errors import DomainError
+    from caseworker.services.rules import RulesFileError
+    from caseworker.store.engine import StoreError
+
+    return isinstance(exc, DomainError | StoreError | RulesFileError | CalendarFileError)

@@ -57,6 +57,7 @@ class CaseRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_cases_channel_external_id"),
         Index("ix_cases_status_due", "status", "next_due_at", "id"),
+        Index("ix_cases_external_id", "external_id"),
         Index("ix_cases_unit_status_due", "lead_unit_id", "status", "next_due_at", "id"),
         Index("ix_cases_channel_status_due", "channel", "status", "next_due_at", "id"),
         Index(
