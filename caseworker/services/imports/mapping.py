@@ -201,8 +201,12 @@ def map_row(profile: Profile, values: MappingABC[str, Any]) -> MappedRow:
             parts = [clean_text(values.get(c)) for c in columns]
             out[name] = "\n".join(p for p in parts if p)
             continue
-        raw = next((values[c] for c in columns if _present(values.get(c))), None)
-        column = next((c for c in columns if _present(values.get(c))), columns[0])
+        raw, column = None, columns[0]
+        for candidate in columns:
+            value = values.get(candidate)
+            if value is not None and (not isinstance(value, str) or value.strip()):
+                raw, column = value, candidate
+                break
         if name in ("received_at", "replied_at"):
             try:
                 out[name] = parse_time(raw, zone=profile.zone, formats=profile.date_formats)

@@ -33,7 +33,11 @@ def clean_text(value: Any) -> str:
     """
     if value is None:
         return ""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    text = value if isinstance(value, str) else str(value)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\n" not in text:  # one line (most titles and cells): no splitting to do
+        return _INLINE_RUN.sub(" ", text.strip(_PAD))
     lines = [_INLINE_RUN.sub(" ", line.strip(_PAD)) for line in text.split("\n")]
     return "\n".join(line for line in lines if line)
 
