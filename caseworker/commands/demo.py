@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from caseworker.commands.common import fail, parse_time, settings_of
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 train_app = typer.Typer(no_args_is_help=True, help="Training exercises on the demo bureau.")
 
@@ -85,14 +88,38 @@ def demo(
             if frozen is None and info.get("frozen"):
                 # A demo built for a handout keeps its clock, so countdowns match the handout.
                 frozen = parse_time(str(info["now"]), "the demo's now")
+        with store.session() as session:
+            clerk = _demo_clerk(session, settings.clerk)
     finally:
         store.close()
-    # The console (and every later action in this session) sees the demo's clock.
-    ctx.find_root().obj = settings.with_(database=target, now=frozen or settings.now)
+    if clerk != settings.clerk:
+        typer.echo(f"acting as {clerk} (a demo clerk); pass --clerk to act as another", err=True)
+    # The console (and every later action in this session) sees the demo's clock and clerk.
+    ctx.find_root().obj = settings.with_(
+        database=target, now=frozen or settings.now, clerk=clerk
+    )
     if not no_open:
         from caseworker.commands.console import open_console
 
         open_console(ctx)
+
+
+def _demo_clerk(session: Session, wanted: str) -> str:
+    """`wanted` if the demo knows that clerk, else the demo's first bureau clerk.
+
+    A trainee who opens the demo without --clerk would otherwise act as their login name, which
+    the demo bureau has never heard of, and every action would be refused.
+    """
+    from sqlmodel import col, select
+
+    from caseworker.store.models import ClerkRow
+
+    if session.exec(select(ClerkRow.id).where(ClerkRow.name == wanted)).first() is not None:
+        return wanted
+    first = session.exec(
+        select(ClerkRow.name).where(ClerkRow.role == "clerk").order_by(col(ClerkRow.id))
+    ).first()
+    return first or wanted
 
 
 def _progress(done: int, total: int) -> None:

@@ -83,17 +83,19 @@ def test_demo_opens_the_console_on_the_demo_with_the_frozen_clock(
 
     def fake_console(ctx: typer.Context) -> None:
         settings = settings_of(ctx)
-        seen.update(database=settings.database, now=settings.now)
+        seen.update(database=settings.database, now=settings.now, clerk=settings.clerk)
 
     monkeypatch.setattr(console, "open_console", fake_console)
     target = tmp_path / "training.sqlite"
     result = cli("demo", "--db", str(target), "--cases", "60", "--now", NOW)
     assert result.code == 0, result.err
-    assert seen == {"database": str(target), "now": FROZEN}
+    # The login name is no demo clerk: the console acts as the demo's first bureau clerk.
+    assert seen == {"database": str(target), "now": FROZEN, "clerk": "陈受理"}
+    assert "acting as 陈受理" in result.err
     seen.clear()
-    reopened = cli("demo", "--db", str(target))  # no --now: the demo keeps its frozen clock
+    reopened = cli("--clerk", "赵督查", "demo", "--db", str(target))  # keeps its frozen clock
     assert reopened.code == 0, reopened.err
-    assert seen == {"database": str(target), "now": FROZEN}
+    assert seen == {"database": str(target), "now": FROZEN, "clerk": "赵督查"}
 
 
 def test_demo_refuses_a_database_with_real_cases(cli: Run, tmp_path: Path, rules: Rules) -> None:
