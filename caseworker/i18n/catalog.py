@@ -8,6 +8,7 @@ key itself, so a gap shows up as a visible key instead of a crash.
 from __future__ import annotations
 
 import tomllib
+from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,37 @@ class Catalog:
 
     def names(self) -> set[str]:
         return set(self._own)
+
+    def refusal(self, exc: BaseException) -> str:
+        """What to tell the clerk about a refused action, in this catalog's language.
+
+        A refusal with a message key (see caseworker/domain/errors.py) is rendered from the
+        catalog, its statuses, actions and roles by their names here; one without a key, or
+        with a key this catalog lacks, says its own (English) text.
+        """
+        key = getattr(exc, "key", None)
+        if not isinstance(key, str) or key not in self._own:
+            return str(exc)
+        params: dict[str, object] = getattr(exc, "params", None) or {}
+        return self.t(key, **{name: self._term(value) for name, value in params.items()})
+
+    def _term(self, value: object) -> str:
+        """A refusal's parameter as words of this language.
+
+        Enum members (Status, Action, Role, ...) are looked up as `refused.<kind>.<value>`, then
+        `<kind>.<value>` (the console's own status and action names), else shown as they are;
+        a list is joined (`refused.nothing` when empty); a time limit uses its Chinese form in zh.
+        """
+        if isinstance(value, Enum):
+            kind, name = type(value).__name__.lower(), str(value.value)
+            for key in (f"refused.{kind}.{name}", f"{kind}.{name}"):
+                if key in self._own:
+                    return self._own[key]
+            return name
+        if isinstance(value, list | tuple | set | frozenset):
+            parts = [self._term(item) for item in value]
+            return self.t("refused.separator").join(parts) if parts else self.t("refused.nothing")
+        to_zh = getattr(value, "zh", None)
+        if self.lang == "zh" and callable(to_zh):
+            return str(to_zh())
+        return str(value)
