@@ -142,19 +142,25 @@ def check_action(
     if status not in rule.sources:
         allowed = ", ".join(a.value for a in allowed_actions(status)) or "nothing"
         raise IllegalTransition(
-            f"case {case_label} is {status.value}: cannot {action.value}; allowed now: {allowed}"
+            f"case {case_label} is {status.value}: cannot {action.value}; allowed now: {allowed}",
+            key="refused.illegal_transition", case=case_label, state=status, action=action,
+            allowed=allowed_actions(status),
         )
     if actor.role not in rule.roles:
-        roles = ", ".join(sorted(r.value for r in rule.roles))
+        needed = sorted(rule.roles, key=lambda r: r.value)
+        roles = ", ".join(r.value for r in needed)
         raise NotPermitted(
             f"{actor.name} ({actor.role.value}) may not {action.value} case {case_label}; "
-            f"needs: {roles}"
+            f"needs: {roles}",
+            key="refused.not_permitted", clerk=actor.name, role=actor.role, action=action,
+            case=case_label, roles=needed,
         )
     if actor.role is Role.HANDLER:
         units = {lead_unit_id} | (set(co_unit_ids) if rule.co_units_may else set())
         if actor.unit_id is None or actor.unit_id not in units:
             raise NotPermitted(
                 f"{actor.name} (handler) may not {action.value} case {case_label}: "
-                "it is not assigned to their unit"
+                "it is not assigned to their unit",
+                key="refused.not_their_unit", clerk=actor.name, action=action, case=case_label,
             )
     return rule.target if rule.target is not None else status

@@ -167,8 +167,11 @@ def find_case(session: Session, ref: str | int) -> CaseRow:
         return matches[0]
     if len(matches) > 1:
         ids = ", ".join(str(c.id) for c in matches)
-        raise InvalidInput(f"external id {text!r} is used by several cases ({ids}); use the id")
-    raise UnknownName(f"unknown case {text!r}")
+        raise InvalidInput(
+            f"external id {text!r} is used by several cases ({ids}); use the id",
+            key="refused.external_id_ambiguous", ref=text, ids=[c.id for c in matches],
+        )
+    raise UnknownName(f"unknown case {text!r}", key="refused.unknown_case", ref=text)
 
 
 def _label(case: CaseRow) -> str:
@@ -264,7 +267,8 @@ class _Act:
 def _conflict(case: CaseRow) -> VersionConflict:
     when = case.updated_at.isoformat(timespec="seconds")
     return VersionConflict(
-        f"case {_label(case)} was changed by {case.updated_by} at {when}; reload and try again"
+        f"case {_label(case)} was changed by {case.updated_by} at {when}; reload and try again",
+        key="refused.version_conflict", case=_label(case), who=case.updated_by, when=when,
     )
 
 
@@ -276,14 +280,17 @@ def save(session: Session, case: CaseRow) -> None:
         session.rollback()
         current = session.get(CaseRow, case.id, populate_existing=True)
         if current is None:  # pragma: no cover - cases are never deleted
-            raise VersionConflict(f"case {case.id} disappeared") from None
+            raise VersionConflict(
+                f"case {case.id} disappeared", key="refused.case_gone", id=case.id
+            ) from None
         raise _conflict(current) from None
 
 
-def _require(text: str | None, what: str) -> str:
+def _require(text: str | None, what: str, key: str) -> str:
+    """The stripped text, or a refusal saying `what` is required (`key` says it in the catalog)."""
     value = (text or "").strip()
     if not value:
-        raise InvalidInput(f"{what} is required")
+        raise InvalidInput(f"{what} is required", key=key)
     return value
 
 
@@ -293,19 +300,26 @@ def _require(text: str | None, what: str) -> str:
 def validate_new_case(data: NewCase, rules: Rules) -> None:
     """Refuse a new case that lacks what every case needs, with one clear reason."""
     if not data.channel:
-        raise InvalidInput("channel is required")
+        raise InvalidInput("channel is required", key="refused.channel_required")
     try:
         rules.policy.channel(data.channel)
     except PolicyError as unknown:  # a clerk's typo, not a broken policy file
         raise InvalidInput(str(unknown)) from None
     if not data.title.strip() and not data.body.strip():
-        raise InvalidInput("a case needs a title or a body")
+        raise InvalidInput("a case needs a title or a body", key="refused.title_or_body")
     if data.received_at.tzinfo is None:
         raise InvalidInput("received_at needs a timezone (or use a naive time for Asia/Shanghai)")
     if data.kind is not None and data.kind not in {k.value for k in Kind}:
-        raise InvalidInput(f"kind must be one of {', '.join(k.value for k in Kind)}")
+        kinds = [k.value for k in Kind]
+        raise InvalidInput(
+            f"kind must be one of {', '.join(kinds)}", key="refused.kind_choice", choices=kinds
+        )
     if data.urgency not in {u.value for u in Urgency}:
-        raise InvalidInput(f"urgency must be one of {', '.join(u.value for u in Urgency)}")
+        levels = [u.value for u in Urgency]
+        raise InvalidInput(
+            f"urgency must be one of {', '.join(levels)}", key="refused.urgency_choice",
+            choices=levels,
+        )
 
 
 def build_case(data: NewCase, desk: Desk, actor: str) -> CaseRow:
@@ -355,7 +369,9 @@ def create_case(session: Session, desk: Desk, data: NewCase) -> int:
     if clash is not None:
         raise InvalidInput(
             f"channel {case.channel} already has a case with external id {case.external_id} "
-            f"(case {clash})"
+            f"(case {clash})",
+            key="refused.duplicate_external_id", channel=case.channel,
+            external_id=case.external_id, other=clash,
         )
     session.add(case)
     session.flush()
@@ -388,7 +404,7 @@ def reject_case(
     expected_version: int | None = None,
 ) -> None:
     act = _Act(session, desk, ref, Action.REJECT, expected_version=expected_version)
-    reason = _require(reason, "a reason for rejecting")
+    reason = _require(reason, "a reason for rejecting", "refused.required.reject_reason")
     act.case.closed_at = act.now
     _end_pause(session, act)
     act.finish(reason=reason)
@@ -406,16 +422,21 @@ def assign_case(
 ) -> None:
     """Hand the case to a lead unit and optional co-units (交办)."""
     act = _Act(session, desk, ref, Action.ASSIGN, expected_version=expected_version)
-    lead_unit = find_unit(session, _require(lead, "a lead unit"))
+    lead_unit = find_unit(session, _require(lead, "a lead unit", "refused.required.lead_unit"))
     _check_assignable(lead_unit)
     co_rows: list[Unit] = []
     for ref_co in co_units:
         unit = find_unit(session, ref_co)
         _check_assignable(unit)
         if unit.id == lead_unit.id:
-            raise InvalidInput(f"co-unit {unit.name} is the lead unit")
+            raise InvalidInput(
+                f"co-unit {unit.name} is the lead unit", key="refused.co_unit_is_lead",
+                unit=unit.name,
+            )
         if any(u.id == unit.id for u in co_rows):
-            raise InvalidInput(f"co-unit {unit.name} is named twice")
+            raise InvalidInput(
+                f"co-unit {unit.name} is named twice", key="refused.co_unit_twice", unit=unit.name
+            )
         co_rows.append(unit)
     case = act.case
     case.lead_unit_id = lead_unit.id
@@ -432,7 +453,9 @@ def assign_case(
 
 def _check_assignable(unit: Unit) -> None:
     if not unit.active:
-        raise InvalidInput(f"unit {unit.name} is inactive")
+        raise InvalidInput(
+            f"unit {unit.name} is inactive", key="refused.unit_inactive", unit=unit.name
+        )
 
 
 def acknowledge_case(session: Session, desk: Desk, ref: str | int) -> None:
@@ -450,15 +473,16 @@ def return_case(
 ) -> None:
     """A unit says "not ours" (退回): within the policy's window after assignment."""
     act = _Act(session, desk, ref, Action.RETURN, expected_version=expected_version)
-    reason = _require(reason, "a reason for returning")
+    reason = _require(reason, "a reason for returning", "refused.required.return_reason")
     case = act.case
     assert case.assigned_at is not None
     window = desk.rules.policy.return_window
     limit = deadline_for(case.assigned_at, window, desk.rules.calendar)
     if act.now > limit.due_at:
+        ended = limit.due_at.isoformat(timespec="minutes")
         raise IllegalTransition(
-            f"case {_label(case)}: the {window} window to return it ended at "
-            f"{limit.due_at.isoformat(timespec='minutes')}"
+            f"case {_label(case)}: the {window} window to return it ended at {ended}",
+            key="refused.return_window", case=_label(case), window=window, ended=ended,
         )
     lead = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
     for co in session.exec(
@@ -498,7 +522,10 @@ def draft_reply(
     """Write (or rewrite) the case's open draft reply; saved as a draft, not yet public."""
     act = _Act(session, desk, ref, Action.DRAFT_REPLY)
     if outcome is not None and outcome not in OUTCOMES:
-        raise InvalidInput(f"outcome must be one of {' / '.join(OUTCOMES)}")
+        raise InvalidInput(
+            f"outcome must be one of {' / '.join(OUTCOMES)}", key="refused.outcome_choice",
+            choices=" / ".join(OUTCOMES),
+        )
     reply = _open_reply(session, act.case_id)
     if reply is None:
         reply = ReplyRow(
@@ -525,7 +552,10 @@ def submit_reply(session: Session, desk: Desk, ref: str | int) -> None:
     act = _Act(session, desk, ref, Action.SUBMIT_REPLY)
     reply = _open_reply(session, act.case_id)
     if reply is None or reply.state not in ("draft",):
-        raise IllegalTransition(f"case {_label(act.case)} has no draft reply to submit")
+        raise IllegalTransition(
+            f"case {_label(act.case)} has no draft reply to submit", key="refused.no_draft",
+            case=_label(act.case),
+        )
     reply.state = "submitted"
     reply.updated_at = act.now
     session.add(reply)
@@ -535,10 +565,13 @@ def submit_reply(session: Session, desk: Desk, ref: str | int) -> None:
 def send_back_reply(session: Session, desk: Desk, ref: str | int, *, note: str) -> None:
     """Review refuses the draft (退回重办): it goes back to the unit with the reviewer's note."""
     act = _Act(session, desk, ref, Action.SEND_BACK)
-    note = _require(note, "a note for the unit")
+    note = _require(note, "a note for the unit", "refused.required.send_back_note")
     reply = _open_reply(session, act.case_id)
     if reply is None or reply.state not in ("draft", "submitted"):
-        raise IllegalTransition(f"case {_label(act.case)} has no reply awaiting review")
+        raise IllegalTransition(
+            f"case {_label(act.case)} has no reply awaiting review",
+            key="refused.no_reply_for_review", case=_label(act.case),
+        )
     reply.state, reply.review_note, reply.updated_at = "sent_back", note, act.now
     session.add(reply)
     act.finish(reason=note, detail={"reply": reply.id})
@@ -559,12 +592,22 @@ def publish_reply(session: Session, desk: Desk, ref: str | int) -> int:
     act = _Act(session, desk, ref, Action.PUBLISH)
     reply = _open_reply(session, act.case_id)
     if reply is None or reply.state == "sent_back":
-        raise IllegalTransition(f"case {_label(act.case)} has no reply ready to publish")
+        raise IllegalTransition(
+            f"case {_label(act.case)} has no reply ready to publish",
+            key="refused.no_reply_to_publish", case=_label(act.case),
+        )
     problems = check_reply_text(reply.text)
-    if problems:
-        raise InvalidInput(f"case {_label(act.case)}: " + "; ".join(problems))
+    if problems:  # an empty text has no placeholder: there is one problem at a time
+        raise InvalidInput(
+            f"case {_label(act.case)}: " + "; ".join(problems),
+            key="refused.reply_empty" if not reply.text.strip() else "refused.reply_placeholder",
+            case=_label(act.case),
+        )
     if reply.final and reply.outcome is None:
-        raise InvalidInput("a final reply needs an outcome: " + " / ".join(OUTCOMES))
+        raise InvalidInput(
+            "a final reply needs an outcome: " + " / ".join(OUTCOMES),
+            key="refused.final_needs_outcome", choices=" / ".join(OUTCOMES),
+        )
     reply.state, reply.published_at, reply.updated_at = "published", act.now, act.now
     session.add(reply)
     case = act.case
@@ -603,7 +646,10 @@ def rate_case(
     """Record the citizen's rating; a second one is a follow-up (追评)."""
     act = _Act(session, desk, ref, Action.RATE)
     if value not in RATINGS:
-        raise InvalidInput(f"rating must be one of {' / '.join(RATINGS)}")
+        raise InvalidInput(
+            f"rating must be one of {' / '.join(RATINGS)}", key="refused.rating_choice",
+            choices=" / ".join(RATINGS),
+        )
     earlier = session.exec(select(RatingRow.id).where(RatingRow.case_id == act.case_id)).first()
     session.add(
         RatingRow(
@@ -621,7 +667,7 @@ def rate_case(
 def reopen_case(session: Session, desk: Desk, ref: str | int, *, reason: str) -> None:
     """重办: back to the unit with fresh reply and close clocks from now."""
     act = _Act(session, desk, ref, Action.REOPEN)
-    reason = _require(reason, "a reason for reopening")
+    reason = _require(reason, "a reason for reopening", "refused.required.reopen_reason")
     case = act.case
     case.clock_started_at = act.now
     case.replied_at = None
@@ -633,12 +679,15 @@ def request_extension(
     session: Session, desk: Desk, ref: str | int, *, days: int, reason: str
 ) -> int:
     act = _Act(session, desk, ref, Action.REQUEST_EXTENSION)
-    reason = _require(reason, "a reason for the extension")
+    reason = _require(reason, "a reason for the extension", "refused.required.extension_reason")
     cap = desk.rules.policy.max_extension
     if days < 1:
-        raise InvalidInput("an extension is at least 1 day")
+        raise InvalidInput("an extension is at least 1 day", key="refused.extension_min")
     if cap.unit is LimitUnit.DAYS and days > cap.amount:
-        raise InvalidInput(f"an extension may be at most {cap.amount} days")
+        raise InvalidInput(
+            f"an extension may be at most {cap.amount} days", key="refused.extension_max",
+            days=cap.amount,
+        )
     pending = session.exec(
         select(ExtensionRow.id).where(
             ExtensionRow.case_id == act.case_id, ExtensionRow.state == "requested"
@@ -646,7 +695,8 @@ def request_extension(
     ).first()
     if pending is not None:
         raise IllegalTransition(
-            f"case {_label(act.case)} already has an extension awaiting approval"
+            f"case {_label(act.case)} already has an extension awaiting approval",
+            key="refused.extension_pending", case=_label(act.case),
         )
     granted = session.exec(
         select(func.coalesce(func.sum(ExtensionRow.days), 0)).where(
@@ -658,7 +708,8 @@ def request_extension(
     if cap.unit is LimitUnit.DAYS and granted + days > cap.amount:
         raise InvalidInput(
             f"case {_label(act.case)} already has {granted} days of extension; "
-            f"at most {cap.amount} in all"
+            f"at most {cap.amount} in all",
+            key="refused.extension_total", case=_label(act.case), granted=granted, days=cap.amount,
         )
     row = ExtensionRow(
         case_id=act.case_id,
@@ -684,7 +735,10 @@ def approve_extension(session: Session, desk: Desk, ref: str | int) -> None:
         )
     ).first()
     if row is None:
-        raise IllegalTransition(f"case {_label(act.case)} has no extension awaiting approval")
+        raise IllegalTransition(
+            f"case {_label(act.case)} has no extension awaiting approval",
+            key="refused.no_extension", case=_label(act.case),
+        )
     row.state, row.decided_by_id, row.decided_at = "approved", act.actor_id, act.now
     session.add(row)
     act.finish(detail={"extension": row.id, "days": row.days})
@@ -695,8 +749,11 @@ def supervise_case(session: Session, desk: Desk, ref: str | int, *, level: str, 
     act = _Act(session, desk, ref, Action.SUPERVISE)
     code = SUPERVISION_LEVELS.get(level, level if level in SUPERVISION_LABELS else "")
     if not code:
-        raise InvalidInput("level must be one of 催办 / 挂牌 / 约谈")
-    note = _require(note, "a supervision note")
+        raise InvalidInput(
+            "level must be one of 催办 / 挂牌 / 约谈", key="refused.level_choice",
+            choices="催办 / 挂牌 / 约谈",
+        )
+    note = _require(note, "a supervision note", "refused.required.supervision_note")
     session.add(
         SupervisionRow(
             case_id=act.case_id,
@@ -714,7 +771,8 @@ def instruct_case(
 ) -> None:
     """Record a leader's instruction (批示), or that a leader owns the case (包案)."""
     act = _Act(session, desk, ref, Action.INSTRUCT)
-    leader, text = _require(leader, "the leader's name"), _require(text, "the instruction")
+    leader = _require(leader, "the leader's name", "refused.required.leader")
+    text = _require(text, "the instruction", "refused.required.instruction")
     session.add(
         InstructionRow(
             case_id=act.case_id,
@@ -731,9 +789,12 @@ def instruct_case(
 def pause_case(session: Session, desk: Desk, ref: str | int, *, reason: str) -> None:
     """Stop the clocks (a hearing, waiting for the citizen's materials)."""
     act = _Act(session, desk, ref, Action.PAUSE)
-    reason = _require(reason, "a reason for pausing")
+    reason = _require(reason, "a reason for pausing", "refused.required.pause_reason")
     if act.case.paused_since is not None:
-        raise IllegalTransition(f"case {_label(act.case)} is already paused")
+        raise IllegalTransition(
+            f"case {_label(act.case)} is already paused", key="refused.already_paused",
+            case=_label(act.case),
+        )
     session.add(
         PauseRow(case_id=act.case_id, reason=reason, started_at=act.now, started_by_id=act.actor_id)
     )
@@ -747,7 +808,10 @@ def resume_case(session: Session, desk: Desk, ref: str | int) -> None:
         select(PauseRow).where(PauseRow.case_id == act.case_id, col(PauseRow.ended_at).is_(None))
     ).first()
     if pause is None:
-        raise IllegalTransition(f"case {_label(act.case)} is not paused")
+        raise IllegalTransition(
+            f"case {_label(act.case)} is not paused", key="refused.not_paused",
+            case=_label(act.case),
+        )
     pause.ended_at, pause.ended_by_id = act.now, act.actor_id
     session.add(pause)
     act.case.paused_since = None
@@ -761,10 +825,11 @@ def merge_case(
     act = _Act(session, desk, ref, Action.MERGE)
     target = find_case(session, into)
     if target.id == act.case_id:
-        raise InvalidInput("a case cannot be merged into itself")
+        raise InvalidInput("a case cannot be merged into itself", key="refused.merge_self")
     if Status(target.status) in (Status.REJECTED, Status.MERGED):
         raise IllegalTransition(
-            f"case {_label(target)} is {target.status}; merge into the case it was merged into"
+            f"case {_label(target)} is {target.status}; merge into the case it was merged into",
+            key="refused.merge_ended_target", case=_label(target), state=Status(target.status),
         )
     assert target.id is not None
     session.add(
@@ -788,7 +853,7 @@ def link_repeat(session: Session, desk: Desk, ref: str | int, *, original: str |
     act = _Act(session, desk, ref, Action.LINK_REPEAT)
     target = find_case(session, original)
     if target.id == act.case_id:
-        raise InvalidInput("a case cannot repeat itself")
+        raise InvalidInput("a case cannot repeat itself", key="refused.repeat_self")
     assert target.id is not None
     session.add(
         LinkRow(

@@ -318,8 +318,10 @@ def review_data(session: Session, desk: Desk, case_id: int) -> ReplyData:
     """The reply awaiting review; refused when the case has none."""
     data = reply_data(session, desk, case_id)
     if data.draft is None or data.draft.state == "sent_back":
+        label = f"{case_id} ({data.case.external_id})"
         raise IllegalTransition(
-            f"case {case_id} ({data.case.external_id}) has no reply awaiting review"
+            f"case {label} has no reply awaiting review", key="refused.no_reply_for_review",
+            case=label,
         )
     return data
 
@@ -354,8 +356,10 @@ def approval_data(session: Session, desk: Desk, case_id: int) -> ExtensionData:
     """The pending extension; refused when the case has none."""
     data = extension_data(session, desk, case_id)
     if data.pending_days is None:
+        label = f"{case_id} ({data.case.external_id})"
         raise IllegalTransition(
-            f"case {case_id} ({data.case.external_id}) has no extension awaiting approval"
+            f"case {label} has no extension awaiting approval", key="refused.no_extension",
+            case=label,
         )
     return data
 
@@ -420,9 +424,10 @@ def check_version(session: Session, case_id: int, expected: int | None) -> None:
     case = find_case(session, case_id)
     if case.version != expected:
         when = case.updated_at.isoformat(timespec="seconds")
+        label = f"{case.id} ({case.external_id})"
         raise VersionConflict(
-            f"case {case.id} ({case.external_id}) was changed by {case.updated_by} at {when}; "
-            "reload and try again"
+            f"case {label} was changed by {case.updated_by} at {when}; reload and try again",
+            key="refused.version_conflict", case=label, who=case.updated_by, when=when,
         )
 
 

@@ -55,13 +55,18 @@ def find_unit(session: Session, ref: str) -> Unit:
     if len(named) == 1:
         return named[0]
     if len(named) > 1:
-        codes = ", ".join(u.code for u in named)
-        raise InvalidInput(f"unit name {ref!r} is ambiguous; use a code: {codes}")
+        codes = [u.code for u in named]
+        raise InvalidInput(
+            f"unit name {ref!r} is ambiguous; use a code: {', '.join(codes)}",
+            key="refused.unit_ambiguous", ref=ref, codes=codes,
+        )
     if ref.isdigit():
         by_id = session.get(Unit, int(ref))
         if by_id is not None:
             return by_id
-    raise UnknownName(f"unknown unit {ref!r}; see `caseworker units list`")
+    raise UnknownName(
+        f"unknown unit {ref!r}; see `caseworker units list`", key="refused.unknown_unit", ref=ref
+    )
 
 
 def import_units(session: Session, text: str) -> int:
@@ -218,7 +223,8 @@ def resolve_actor(session: Session, name: str) -> tuple[Actor, int]:
     clerk = session.exec(select(ClerkRow).where(ClerkRow.name == name)).first()
     if clerk is None or not clerk.active:
         raise UnknownName(
-            f"unknown clerk {name!r}; add them with `caseworker clerks add` or pass --clerk"
+            f"unknown clerk {name!r}; add them with `caseworker clerks add` or pass --clerk",
+            key="refused.unknown_clerk", name=name,
         )
     assert clerk.id is not None
     return Actor(name=clerk.name, role=Role(clerk.role), unit_id=clerk.unit_id), clerk.id
