@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
 
 def run_guarded(app: typer.Typer) -> int:
-    """Run the Typer app; a refusal prints `caseworker: why` and exits 1, usage errors exit 2."""
+    """Run the Typer app; a refusal prints `caseworker: why` and exits 1, usage errors exit 2.
+
+    A refusal is said in the language of the run's settings (`--lang`, default from the
+    locale), which the root command leaves on its context.
+    """
+    contexts: list[Any] = []
     try:
         # Outside standalone mode Click returns (not raises) the code of a `typer.Exit`.
-        code = app(standalone_mode=False)
+        code = _remembering(app, contexts)(standalone_mode=False)
         if isinstance(code, int):
             return code
     except typer.Exit as done:
@@ -24,7 +30,7 @@ def run_guarded(app: typer.Typer) -> int:
         return 130
     except Exception as exc:
         if _is_refusal(exc):
-            typer.echo(f"caseworker: {exc}", err=True)
+            typer.echo(f"caseworker: {_refusal_text(exc, contexts)}", err=True)
             return 1
         # Usage errors (Typer's bundled Click) know how to show themselves and their exit code.
         # One line, like every other refusal; `--help` still shows the full usage.
@@ -53,3 +59,29 @@ def _is_refusal(exc: Exception) -> bool:
     from caseworker.store.engine import StoreError
 
     return isinstance(exc, DomainError | StoreError | RulesFileError | CalendarFileError)
+
+
+def _remembering(app: typer.Typer, contexts: list[Any]) -> Any:
+    """The app's Click command, keeping its root context so a refusal can read its settings."""
+    from typer.main import get_command
+
+    command = get_command(app)
+    base = command.context_class
+
+    class RootContext(base):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            contexts.append(self)
+
+    command.context_class = RootContext
+    return command
+
+
+def _refusal_text(exc: Exception, contexts: list[Any]) -> str:
+    """The refusal in the run's language; English when the settings were never read."""
+    language = getattr(contexts[0].obj, "language", "en") if contexts else "en"
+    if language == "en":
+        return str(exc)
+    from caseworker.i18n.catalog import Catalog
+
+    return Catalog(language).refusal(exc)

@@ -142,7 +142,8 @@ class CaseScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.notify(str(event.worker.error), severity="error", markup=False)
+            why = self.capp.catalog.refusal(event.worker.error)
+            self.notify(why, severity="error", markup=False)
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:

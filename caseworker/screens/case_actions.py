@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
     from textual.screen import ModalScreen, Screen
 
+    from caseworker.i18n.catalog import Catalog
     from caseworker.screens.dialogs.merge import MergeDialog
     from caseworker.screens.dialogs.reply import ReplyComposer, ReplyResult
     from caseworker.services.cases import Desk
@@ -32,6 +33,7 @@ class _Console(Protocol):
     """What the console app provides (see caseworker/app.py)."""
 
     store: Store
+    catalog: Catalog
 
     def desk(self) -> Desk: ...
 
@@ -59,7 +61,8 @@ def start_action(screen: Screen[Any], action: str, case_id: int) -> None:
     """Run one case action from `screen` (see the module docstring)."""
     spec = _specs().get(action)
     if spec is None:
-        screen.post_message(ActionRefused(f"unknown action {action!r}"))
+        catalog = _console(screen).catalog
+        screen.post_message(ActionRefused(catalog.t("refused.unknown_action", action=action)))
         return
     _open(screen, spec, case_id, None, None)
 
@@ -92,10 +95,10 @@ def _open(
                     precheck(session, desk, case_id, Action(spec.rule))
                 data = spec.load(session, desk, case_id)
         except DomainError as exc:
-            screen.post_message(ActionRefused(str(exc)))
+            screen.post_message(ActionRefused(app.catalog.refusal(exc)))
             return
         except Exception as exc:  # the store itself failed: say so, never a traceback
-            screen.post_message(ActionRefused(_store_failure(exc)))
+            screen.post_message(ActionRefused(_store_failure(app.catalog, exc)))
             return
         if get_current_worker().is_cancelled:  # the clerk started another action meanwhile
             return
@@ -128,24 +131,25 @@ def _apply(screen: Screen[Any], spec: _Spec, case_id: int, result: Any) -> None:
                 check_version(session, case_id, getattr(result, "version", None))
                 spec.run(session, app.desk(), case_id, result)
         except (VersionConflict, InvalidInput) as exc:
-            screen.post_message(ActionRefused(str(exc)))
-            app.call_from_thread(_open, screen, spec, case_id, result, str(exc))
+            why = app.catalog.refusal(exc)
+            screen.post_message(ActionRefused(why))
+            app.call_from_thread(_open, screen, spec, case_id, result, why)
             return
         except DomainError as exc:
-            screen.post_message(ActionRefused(str(exc)))
+            screen.post_message(ActionRefused(app.catalog.refusal(exc)))
             return
         except Exception as exc:
-            screen.post_message(ActionRefused(_store_failure(exc)))
+            screen.post_message(ActionRefused(_store_failure(app.catalog, exc)))
             return
         screen.post_message(CaseChanged(case_id))
 
     screen.run_worker(run, thread=True, exclusive=True, group=WORKER_GROUP, exit_on_error=False)
 
 
-def _store_failure(exc: Exception) -> str:
+def _store_failure(catalog: Catalog, exc: Exception) -> str:
     """Anything that is not a rule's refusal (a locked or lost database): one line, no trace."""
     orig = getattr(exc, "orig", None)
-    return f"the change was not saved: {orig or exc}"
+    return catalog.t("refused.not_saved", error=orig or exc)
 
 
 # ---------------------------------------------------------------- worker-backed dialog helpers
@@ -174,10 +178,12 @@ def _autosaver(screen: Screen[Any], case_id: int, version: int) -> Callable[...,
                 except VersionConflict as exc:
                     with app.store.session() as session:
                         known["version"] = find_case(session, case_id).version
-                    app.call_from_thread(dialog.autosave_refused, str(exc), known["version"])
+                    app.call_from_thread(
+                        dialog.autosave_refused, app.catalog.refusal(exc), known["version"]
+                    )
                     return
                 except DomainError as exc:
-                    app.call_from_thread(dialog.autosave_refused, str(exc), None)
+                    app.call_from_thread(dialog.autosave_refused, app.catalog.refusal(exc), None)
                     return
                 known["version"] = new_version
             app.call_from_thread(dialog.draft_saved, state, new_version, desk.now())
@@ -263,7 +269,9 @@ def _build_specs() -> dict[str, _Spec]:
     def unit_code(session: Session, unit_id: int) -> str:
         unit = session.get(Unit, unit_id)
         if unit is None:
-            raise UnknownName(f"unit {unit_id} no longer exists")
+            raise UnknownName(
+                f"unit {unit_id} no longer exists", key="refused.unit_gone", id=unit_id
+            )
         return unit.code
 
     def run_assign(session: Session, desk: Desk, case_id: int, r: Any) -> None:

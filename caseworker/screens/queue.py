@@ -350,7 +350,8 @@ class QueueScreen(Screen[None]):
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.query_one(CaseTable).loading = False
-            self.notify(self.capp.t("notice.load_failed", error=str(error)), severity="error",
+            why = self.capp.catalog.refusal(error)
+            self.notify(self.capp.t("notice.load_failed", error=why), severity="error",
                         markup=False)
 
     # ------------------------------------------------------------------ actions

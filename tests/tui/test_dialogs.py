@@ -258,7 +258,7 @@ async def test_an_illegal_action_is_a_notice_not_a_dialog(bureau: Bureau) -> Non
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_dialog(pilot, "accept", bureau.cases["closed"])
         assert screen is app.host
-        assert len(app.host.refused) == 1 and "cannot accept" in app.host.refused[0]
+        assert len(app.host.refused) == 1 and "不能受理" in app.host.refused[0]
     assert case(bureau, "closed").status == "closed"
 
 
@@ -268,7 +268,7 @@ async def test_a_handler_may_not_reject(bureau: Bureau) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await open_dialog(pilot, "reject", bureau.cases["new"])
         assert app.screen is app.host
-        assert "may not reject" in app.host.refused[0]
+        assert "无权对案件" in app.host.refused[0] and "不予受理" in app.host.refused[0]
 
 
 # ---------------------------------------------------------------- replies
@@ -509,7 +509,7 @@ async def test_approval_without_a_request_is_refused_before_the_dialog(bureau: B
     app = host_app(bureau, clerk=SUPERVISOR)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_dialog(pilot, "approve_extension", bureau.cases["paused"])
-        assert app.screen is app.host and "no extension awaiting approval" in app.host.refused[0]
+        assert app.screen is app.host and "没有待批准的延期申请" in app.host.refused[0]
 
 
 @sync
@@ -670,6 +670,6 @@ async def test_a_conflict_that_ends_the_action_still_shows_the_text(bureau: Bure
         assert OTHER_CLERK in error_text(reopened)
         await pilot.press("ctrl+s")  # the rule now refuses: a notice, the case stays as it is
         await settle(pilot)
-        assert "cannot assign" in app.host.refused[-1]
+        assert "不能交办" in app.host.refused[-1]
     after = case(bureau, "accepted")
     assert after.status == "assigned" and after.updated_by == OTHER_CLERK
