@@ -32,6 +32,7 @@ def import_cmd(
         _usage("with several files, --rejects must be a folder")
     _interrupt_on_terminate()
     codes: list[int] = []
+    backlog = 0
     with opened(ctx) as store:
         for path in paths:
             options = ImportOptions(
@@ -47,8 +48,39 @@ def import_cmd(
                 continue
             typer.echo(summary.line())
             codes.append(summary.exit_code)
+            backlog = summary.search_backlog
+        if backlog:
+            _catch_up_search(store.store.engine.url.database, backlog)
     # 1 (a file could not be read at all) outranks 3 (some rows rejected), which outranks 0.
     _exit(1 if 1 in codes else 3 if 3 in codes else 0)
+
+
+# A search backlog up to this size is indexed before the command returns (seconds); a larger
+# one by a background process, while search matches the pending cases without the index.
+INLINE_CATCH_UP = 10_000
+
+
+def _catch_up_search(database: str | None, backlog: int) -> None:
+    """Bring the search index up to date after a bulk import (services.search_backlog)."""
+    import subprocess
+    import sys
+
+    from caseworker.services.search_backlog import catch_up
+
+    if not database:
+        return
+    if backlog <= INLINE_CATCH_UP:
+        catch_up(database)
+        return
+    subprocess.Popen(
+        [sys.executable, "-m", "caseworker.services.search_backlog", database],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    typer.echo(
+        f"search index: catching up on {backlog} cases in the background; searches include "
+        "them meanwhile, more slowly", err=True,
+    )
 
 
 def _interrupt_on_terminate() -> None:

@@ -30,7 +30,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
-from caseworker.store.models import CaseClaim, CaseRow, EventRow, ReplyRow, SupervisionRow, Unit
+from caseworker.store.models import (
+    CaseClaim,
+    CaseRow,
+    EventRow,
+    MetaRow,
+    ReplyRow,
+    SupervisionRow,
+    Unit,
+)
 
 CASES = CaseRow.__table__  # type: ignore[attr-defined]
 UNITS = Unit.__table__  # type: ignore[attr-defined]
@@ -39,6 +47,8 @@ C = CASES.c
 # Spelled exactly like the partial indexes' WHERE, so SQLite can use ix_cases_open_due / _warn.
 OPEN_SQL = "status IN ('received', 'accepted', 'assigned', 'acknowledged', 'replied')"
 SEARCH_COUNT_CAP = 10_000
+# store_meta key: the first case id not yet in the search index (see search_pending_from).
+SEARCH_PENDING_KEY = "search_pending_from"
 PAGE_SIZE = 100
 
 
@@ -176,7 +186,40 @@ def fts_hits(session: Session, query: str, cap: int | None = None) -> int:
     return int(session.execute(sql, {"q": query, "cap": cap}).scalar_one())
 
 
-def search_condition(query: str, dialect: str, *, dense: bool = False) -> ColumnElement[bool]:
+def search_pending_from(session: Session) -> int | None:
+    """The first case id a bulk import left for the search index to catch up on, if any.
+
+    Cases from this id on are not in cases_fts yet (migration 0004, services.search_backlog);
+    search matches them with LIKE until the index has caught up.
+    """
+    if _dialect(session) != "sqlite":
+        return None
+    value = session.execute(
+        select(MetaRow.__table__.c.value).where(  # type: ignore[attr-defined]
+            MetaRow.__table__.c.key == SEARCH_PENDING_KEY  # type: ignore[attr-defined]
+        )
+    ).scalar_one_or_none()
+    return int(value) if value is not None else None
+
+
+def search_backlog(session: Session) -> int:
+    """How many cases the search index is still catching up on (0: it is complete)."""
+    start = search_pending_from(session)
+    if start is None:
+        return 0
+    return int(session.execute(select(func.count()).where(C.id >= start)).scalar_one())
+
+
+def _contains(term: str, dialect: str) -> ColumnElement[bool]:
+    pattern = _like_pattern(term)
+    if dialect == "postgresql":
+        return or_(C.title.ilike(pattern, escape="\\"), C.body.ilike(pattern, escape="\\"))
+    return or_(C.title.like(pattern, escape="\\"), C.body.like(pattern, escape="\\"))
+
+
+def search_condition(
+    query: str, dialect: str, *, dense: bool = False, pending_from: int | None = None
+) -> ColumnElement[bool]:
     """Title or body holds every term: FTS5 trigram for 3+ characters on SQLite, LIKE for less.
 
     One- and two-character Chinese words (水, 噪音) are too short for a trigram index, so they
@@ -184,6 +227,8 @@ def search_condition(query: str, dialect: str, *, dense: bool = False) -> Column
     capped, so the scan stays bounded. With few hits the FTS rowids drive the query (and are
     sorted); with many (`dense`) the queue's own index is walked in order and each row is
     checked against the FTS index by rowid, so the first page never sorts a million hits.
+    Cases from `pending_from` on are not indexed yet (search_pending_from): they are matched
+    with LIKE instead, so a search during an import's catch-up misses nothing.
     """
     terms = search_terms(query)
     if not terms:
@@ -192,8 +237,9 @@ def search_condition(query: str, dialect: str, *, dense: bool = False) -> Column
     match = fts_query(terms)
     if dialect == "sqlite" and match:
         fts: BindParameter[str] = bindparam("fts", match)
+        indexed: ColumnElement[bool]
         if dense:
-            parts.append(
+            indexed = (
                 exists(
                     select(literal_column("1"))
                     .select_from(text("cases_fts"))
@@ -202,28 +248,27 @@ def search_condition(query: str, dialect: str, *, dense: bool = False) -> Column
                 )
             )
         else:
-            parts.append(
-                C.id.in_(
-                    select(literal_column("rowid"))
-                    .select_from(text("cases_fts"))
-                    .where(text("cases_fts MATCH :fts").bindparams(fts))
-                )
+            indexed = C.id.in_(
+                select(literal_column("rowid"))
+                .select_from(text("cases_fts"))
+                .where(text("cases_fts MATCH :fts").bindparams(fts))
             )
+        if pending_from is not None:
+            unindexed = and_(
+                C.id >= pending_from, *(_contains(t, dialect) for t in terms if len(t) >= 3)
+            )
+            indexed = or_(indexed, unindexed)
+        parts.append(indexed)
         short_terms = [t for t in terms if len(t) < 3]
     else:
         short_terms = terms
     for term in short_terms:
-        pattern = _like_pattern(term)
-        if dialect == "postgresql":
-            title, body = C.title.ilike(pattern, escape="\\"), C.body.ilike(pattern, escape="\\")
-        else:
-            title, body = C.title.like(pattern, escape="\\"), C.body.like(pattern, escape="\\")
-        parts.append(or_(title, body))
+        parts.append(_contains(term, dialect))
     return and_(*parts) if parts else false()
 
 
 def filter_condition(
-    filters: Filters, dialect: str, *, dense: bool = False
+    filters: Filters, dialect: str, *, dense: bool = False, pending_from: int | None = None
 ) -> ColumnElement[bool]:
     parts: list[ColumnElement[bool]] = []
     if filters.channel:
@@ -237,7 +282,9 @@ def filter_condition(
     if filters.urgency:
         parts.append(C.urgency == filters.urgency)
     if filters.search.strip():
-        parts.append(search_condition(filters.search, dialect, dense=dense))
+        parts.append(
+            search_condition(filters.search, dialect, dense=dense, pending_from=pending_from)
+        )
     return and_(true(), *parts)
 
 
@@ -258,8 +305,10 @@ def where_of(
 ) -> ColumnElement[bool]:
     dialect = _dialect(session)
     dense = is_dense_search(session, filters)
+    pending = search_pending_from(session) if filters.search.strip() else None
     return and_(
-        queue_condition(key, now, viewer, dialect), filter_condition(filters, dialect, dense=dense)
+        queue_condition(key, now, viewer, dialect),
+        filter_condition(filters, dialect, dense=dense, pending_from=pending),
     )
 
 

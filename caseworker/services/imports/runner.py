@@ -44,9 +44,14 @@ from caseworker.services.imports.normalise import BadValue
 from caseworker.services.imports.rejects import RejectsWriter, default_rejects_path
 from caseworker.services.imports.sources import Source, SourceError, SourceRow, open_source
 from caseworker.services.people import resolve_actor
+from caseworker.services.search_backlog import backlog, defer_indexing
 from caseworker.store.engine import Store
 from caseworker.store.models import CaseRow, EventRow, ImportRecord, ReplyRow
 from caseworker.store.types import UTCDateTime
+
+# A batch at least this large leaves its cases' search indexing to services.search_backlog:
+# the trigram index costs more per row than everything else the import writes.
+DEFER_SEARCH_AT = 1000
 
 Progress = Callable[[int, int, int], None]  # rows read, position, total (bytes or rows)
 
@@ -89,6 +94,7 @@ class ImportSummary:
     rejects_path: str | None = None
     import_id: int | None = None
     dry_run: bool = False
+    search_backlog: int = 0  # cases left for the search index to catch up on (SQLite)
 
     @property
     def exit_code(self) -> int:
@@ -190,6 +196,7 @@ class _Run:
         self.now = desk.now()
         self.stamp = recorded_now()
         self.clocks = NewCaseClocks(desk.rules)
+        self.search_deferred = False
         self.restorer: Any = None
         if profile.own_export:
             from caseworker.services.imports.restore import Restorer
@@ -248,6 +255,11 @@ class _Run:
         if record_id is not None:
             with self.store.session() as session:
                 self._save_counts(session, record_id, "done")
+        if record_id is not None and self.store.engine.dialect.name == "sqlite":
+            with self.store.session() as session:
+                raw = session.connection().connection.driver_connection
+                assert raw is not None
+                self.summary.search_backlog = backlog(raw.cursor())
         del clerk_role
         return self.summary
 
@@ -471,6 +483,8 @@ class _Run:
         raw = session.connection().connection.driver_connection
         assert raw is not None
         cursor = raw.cursor()
+        if len(fresh) >= DEFER_SEARCH_AT and not self.search_deferred:
+            self.search_deferred = defer_indexing(cursor)
         ids = _sqlite_insert(
             cursor, "cases", _CASE_COLUMNS, [_case_tuple(p.case) for p in fresh]
         )
