@@ -1,0 +1,194 @@
+"""Refusals in both languages: every key the code raises is in both catalogs, and real refusals
+from the services read in Chinese in zh and, in en, exactly as the CLI prints them (`str()`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from caseworker.clock import FrozenClock
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.domain.errors import DomainError, IllegalTransition, InvalidInput, NotPermitted
+from caseworker.domain.lifecycle import Action, Role, Status
+from caseworker.i18n.catalog import Catalog
+from caseworker.services import cases as svc
+from caseworker.services.people import UnknownName, add_clerk, import_units
+from caseworker.services.rules import Rules
+from caseworker.store.engine import Store, open_store
+from caseworker.store.models import CaseRow
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / ".." / "shared" / "datasets" / "tipdm2020" / "attachment2-labelled-sample.xlsx"
+KEY = re.compile(r"""["'](refused\.[a-z_]+(?:\.[a-z_]+)*)["']""")
+# Keys that are not messages but words inside them.
+TERMS = ("refused.status.", "refused.action.", "refused.role.")
+WORDS = ("refused.separator", "refused.nothing")
+
+ZH, EN = Catalog("zh"), Catalog("en")
+
+
+def keys_in_code() -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / "caseworker").rglob("*.py"):
+        found.update(KEY.findall(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_every_refusal_key_in_the_code_is_in_both_catalogs() -> None:
+    used = keys_in_code()
+    assert len(used) > 40  # the scan finds the raise sites, not nothing
+    for key in sorted(used):
+        assert ZH.has(key) and EN.has(key), key
+
+
+def test_every_refusal_text_in_the_catalogs_is_used() -> None:
+    """No dead texts: a message key in [refused] that no code raises is a stale translation."""
+    used = keys_in_code()
+    for catalog in (ZH, EN):
+        messages = {k for k in catalog.names() if k.startswith("refused.")}
+        messages = {k for k in messages if not k.startswith(TERMS) and k not in WORDS}
+        assert messages - used == set()
+
+
+def test_every_state_action_and_role_has_a_name_in_both_languages() -> None:
+    for kind, members in (("status", Status), ("action", Action), ("role", Role)):
+        for member in members:
+            key = f"refused.{kind}.{member.value}"
+            assert ZH.has(key) and EN.has(key), key
+            assert re.search(r"[\u4e00-\u9fff]", ZH.t(key)), key
+            assert EN.t(key) == member.value  # the CLI's words, as `str()` says them
+
+
+def test_zh_refusal_texts_are_chinese() -> None:
+    for key in ZH.names():
+        if key.startswith("refused.") and key != "refused.separator":
+            assert re.search(r"[\u4e00-\u9fff]", ZH.t(key)), key
+
+
+def test_a_refusal_without_a_key_says_its_own_text() -> None:
+    plain = InvalidInput("received_at needs a timezone")
+    assert ZH.refusal(plain) == EN.refusal(plain) == "received_at needs a timezone"
+    assert ZH.refusal(ValueError("boom")) == "boom"
+
+
+# ---------------------------------------------------------------- real refusals from a store
+
+UNITS = """name,parent,level,code
+市政府,,city,C
+市住房和城乡建设局,C,department,C-HOUSING
+市教育局,C,department,C-EDU
+"""
+CLERK, OTHER, HANDLER = "李受理", "陈静", "赵住建"
+NOW = datetime(2025, 11, 20, 10, 0, tzinfo=SHANGHAI)
+
+
+def desk(rules: Rules, clerk: str) -> svc.Desk:
+    return svc.Desk(rules=rules, clock=FrozenClock(NOW), clerk=clerk)
+
+
+def first_message() -> tuple[str, str, str]:
+    """(external id, title, body) of the first message of the real labelled sample."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(SAMPLE, read_only=True)
+    try:
+        for row in book.worksheets[0].iter_rows(min_row=2, values_only=True):
+            if row and row[0] is not None and row[2]:
+                return str(row[0]), str(row[2]).strip(), str(row[4] or "").strip()
+    finally:
+        book.close()
+    raise AssertionError("the sample has no message")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    opened = open_store(str(tmp_path / "refusals.sqlite"))
+    with opened.session() as session:
+        import_units(session, UNITS)
+        add_clerk(session, CLERK, "clerk")
+        add_clerk(session, OTHER, "clerk")
+        add_clerk(session, HANDLER, "handler", "C-EDU")
+    yield opened
+    opened.close()
+
+
+def refused(store: Store, rules: Rules, clerk: str, action: Any, *args: Any, **kw: Any) -> Any:
+    with pytest.raises(DomainError) as caught, store.session() as session:
+        action(session, desk(rules, clerk), *args, **kw)
+    return caught.value
+
+
+def new_case(store: Store, rules: Rules) -> int:
+    ext, title, body = first_message()
+    with store.session() as session:
+        return svc.create_case(
+            session, desk(rules, CLERK),
+            svc.NewCase(channel="leader-board", title=title, body=body,
+                        received_at=NOW - timedelta(hours=1), external_id=ext),
+        )
+
+
+def both(exc: DomainError) -> tuple[str, str]:
+    """The zh text, checked to be Chinese, and the en text, checked to equal `str()`."""
+    zh, en = ZH.refusal(exc), EN.refusal(exc)
+    assert exc.key is not None and en == str(exc)
+    assert zh != en
+    words = re.sub(r"\([^)]*\)", "", zh)  # the case label "12 (external id)" is data
+    assert re.search(r"[A-Za-z]{3,}", words) is None, zh
+    return zh, en
+
+
+def test_real_refusals_read_in_chinese_and_in_the_cli_english(
+    store: Store, rules: Rules
+) -> None:
+    case_id = new_case(store, rules)
+
+    illegal = refused(store, rules, CLERK, svc.close_case, case_id)
+    assert isinstance(illegal, IllegalTransition)
+    zh, en = both(illegal)
+    assert "当前为“待受理”，不能办结" in zh and "受理、不予受理" in zh
+    assert "is received: cannot close; allowed now: accept, reject" in en
+
+    denied = refused(store, rules, HANDLER, svc.reject_case, case_id, reason="重复")
+    assert isinstance(denied, NotPermitted)
+    zh, en = both(denied)
+    assert f"{HANDLER}（承办单位经办人）无权" in zh and "“不予受理”" in zh
+    assert "需要：受理/交办人员、督查/领导" in zh
+    assert f"{HANDLER} (handler) may not reject" in en and "needs: clerk, supervisor" in en
+
+    missing = refused(store, rules, CLERK, svc.reject_case, case_id, reason="  ")
+    assert both(missing) == ("必须填写不予受理的理由", "a reason for rejecting is required")
+
+    with store.session() as session:
+        row = session.get(CaseRow, case_id)
+        assert row is not None
+        version = row.version
+    with store.session() as session:
+        svc.accept_case(session, desk(rules, OTHER), case_id)
+    conflict = refused(store, rules, CLERK, svc.reject_case, case_id, reason="重复",
+                       expected_version=version)
+    assert isinstance(conflict, svc.VersionConflict)
+    zh, en = both(conflict)
+    when = str(conflict.params["when"])
+    assert f"已被 {OTHER} 于 {when} 修改；请重新载入后再试" in zh
+    assert f"was changed by {OTHER} at {when}" in en
+
+    unknown = refused(store, rules, CLERK, svc.assign_case, case_id, lead="C-NOWHERE")
+    assert isinstance(unknown, UnknownName)
+    assert ZH.refusal(unknown).startswith("找不到单位 C-NOWHERE；")
+    assert EN.refusal(unknown) == str(unknown)
+
+    same = refused(store, rules, CLERK, svc.assign_case, case_id, lead="C-EDU",
+                   co_units=["C-EDU"])
+    assert both(same) == ("协办单位 市教育局 就是主办单位", "co-unit 市教育局 is the lead unit")
+
+    with store.session() as session:
+        svc.assign_case(session, desk(rules, CLERK), case_id, lead="C-HOUSING")
+    other_unit = refused(store, rules, HANDLER, svc.acknowledge_case, case_id)
+    zh, en = both(other_unit)
+    assert "执行“签收”：该案件未交办给其所在单位" in zh
+    assert "it is not assigned to their unit" in en
