@@ -3,7 +3,10 @@ from the services read in Chinese in zh and, in en, exactly as the CLI prints th
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -192,3 +195,51 @@ def test_real_refusals_read_in_chinese_and_in_the_cli_english(
     zh, en = both(other_unit)
     assert "执行“签收”：该案件未交办给其所在单位" in zh
     assert "it is not assigned to their unit" in en
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def close_a_case(store: Store, rules: Rules) -> int:
+    case_id = new_case(store, rules)
+    steps: list[tuple[str, Any, dict[str, Any]]] = [
+        (CLERK, svc.accept_case, {}),
+        (CLERK, svc.assign_case, {"lead": "C-EDU"}),
+        (HANDLER, svc.acknowledge_case, {}),
+        (HANDLER, svc.draft_reply, {"text": "经核实，已处理。", "final": True, "outcome": "支持"}),
+        (HANDLER, svc.submit_reply, {}),
+        (CLERK, svc.publish_reply, {}),
+        (CLERK, svc.close_case, {}),
+    ]
+    for clerk, action, kwargs in steps:
+        with store.session() as session:
+            action(session, desk(rules, clerk), case_id, **kwargs)
+    return case_id
+
+
+def caseworker(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORKER_", "LC_"))}
+    env["LANG"] = "C.UTF-8"  # not a Chinese locale: English unless --lang says otherwise
+    return subprocess.run(
+        [sys.executable, "-m", "caseworker", *args], capture_output=True, text=True, env=env,
+        cwd=ROOT, timeout=120, check=False,
+    )
+
+
+def test_the_cli_says_a_refusal_in_chinese_with_lang_zh(
+    store: Store, rules: Rules, tmp_path: Path
+) -> None:
+    case_id = close_a_case(store, rules)
+    store.close()
+    base = ["--db", str(tmp_path / "refusals.sqlite"), "--clerk", CLERK]
+
+    zh = caseworker(*base, "--lang", "zh", "case", "accept", str(case_id))
+    assert zh.returncode == 1 and zh.stdout == ""
+    assert zh.stderr.startswith(f"caseworker: 案件 {case_id} (")
+    assert "当前为“已办结”，不能受理；现在可以：评价、重办、领导批示、关联重复件" in zh.stderr
+    assert zh.stderr.count("\n") == 1 and "Traceback" not in zh.stderr
+
+    en = caseworker(*base, "case", "accept", str(case_id))
+    assert en.returncode == 1
+    assert en.stderr.startswith(f"caseworker: case {case_id} (")
+    assert "is closed: cannot accept; allowed now: rate, reopen, instruct, link_repeat" in en.stderr
