@@ -20,7 +20,7 @@ from typing import Any
 
 from caseworker.store.queries import SEARCH_PENDING_KEY as PENDING_KEY
 
-CHUNK = 2_000
+CHUNK = 10_000
 
 
 def _has_index(cursor: Any) -> bool:
