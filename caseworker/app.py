@@ -85,6 +85,12 @@ class CaseworkerApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def action_dashboard(self) -> None:
+        from caseworker.screens.dashboard import DashboardScreen
+
+        if not isinstance(self.screen, DashboardScreen):
+            self.push_screen(DashboardScreen())
+
     def run_case_action(self, screen: Screen[Any], action: str, case_id: int | None) -> None:
         """Hand a case action to the dialogs' entry point, or say why it cannot run."""
         if case_id is None:

@@ -36,7 +36,7 @@ class KeySpec:
     id: str
     keys: str
     action: str
-    scopes: frozenset[str]  # "queue", "case", "app"
+    scopes: frozenset[str]  # "queue", "case", "dashboard", "app"
     footer: bool = False
 
 
@@ -72,6 +72,11 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("queue.previous_queue", "shift+tab", "previous_queue", frozenset({"queue"})),
     KeySpec("queue.reload", "ctrl+r", "reload", frozenset({"queue", "case"})),
     KeySpec("case.back", "escape", "back", frozenset({"case"}), True),
+    KeySpec("dashboard.open", "D", "app.dashboard", frozenset({"queue"})),
+    KeySpec("dashboard.drill", "enter", "drill", frozenset({"dashboard"}), True),
+    KeySpec("dashboard.period", "p", "next_period", frozenset({"dashboard"}), True),
+    KeySpec("dashboard.reload", "ctrl+r", "reload", frozenset({"dashboard"})),
+    KeySpec("dashboard.back", "escape", "back", frozenset({"dashboard"}), True),
     KeySpec("app.help", "question_mark", "help", frozenset({"app"}), True),
     KeySpec("app.quit", "ctrl+q", "quit", frozenset({"app"})),
     KeySpec("app.palette", "ctrl+p", "command_palette", frozenset({"app"})),

@@ -480,6 +480,13 @@ class QueueScreen(Screen[None]):
         self.filters = filters
         self.reset_rows()
 
+    def show_queue(self, key: QueueKey, filters: Filters) -> None:
+        """Open one queue with these filters (where the supervisor screen drills down to)."""
+        self.queue = key
+        self.filters = filters
+        self.query_one("#search", Input).display = bool(filters.search)
+        self.reset_rows()
+
     def action_clear_filters(self) -> None:
         self.filters = Filters()
         self.query_one("#search", Input).display = False

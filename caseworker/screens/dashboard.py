@@ -1,0 +1,365 @@
+"""The supervisor screen: overdue cases by unit, the unit ranking, and what came in lately.
+
+Every figure comes from services.reports (the same functions as `caseworker report`), read in
+one thread worker and posted back as one message. Choosing a unit (enter on the overdue table
+or the ranking) opens the queue's 已超期 queue filtered to the cases that unit leads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerState
+
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.domain.measures import Period
+from caseworker.keys import install
+from caseworker.widgets.charts import BarChart, Series, StackedDays, legend
+from caseworker.widgets.safe import clean
+
+if TYPE_CHECKING:
+    from caseworker.app import CaseworkerApp
+    from caseworker.services.reports import (
+        DayVolume,
+        LabelCount,
+        OverdueReport,
+        RatesReport,
+    )
+
+DAYS = 30  # the window of the volume chart and the category and region counts
+PERIODS = (Period.WEEK, Period.MONTH, Period.QUARTER)
+RATE_COLUMNS = ("on_time_close", "satisfaction", "timely_acceptance", "reply_rate")
+CHANNEL_COLORS = (33, 36, 178, 171, 76, 208, 245)  # 256-colour indexes, none the error red
+OVERDUE_COLOR = 167  # overdue is urgency: the one chart in a warm red
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """Everything the screen shows, read at one instant."""
+
+    now: datetime
+    overdue: OverdueReport
+    rates: RatesReport
+    volume: list[DayVolume]
+    categories: list[LabelCount]
+    regions: list[LabelCount]
+
+
+def window_days(now: datetime, days: int = DAYS) -> list[date]:
+    """The last `days` Shanghai days up to today, oldest first."""
+    today = now.astimezone(SHANGHAI).date()
+    return [today - timedelta(days=days - 1 - n) for n in range(days)]
+
+
+def load_dashboard(app: CaseworkerApp, period: Period) -> DashboardData:
+    """Read the screen's figures (runs in a worker thread)."""
+    from caseworker.services import reports
+
+    now = app.now()
+    days = window_days(now)
+    since = datetime.combine(days[0], time(0), tzinfo=SHANGHAI)
+    until = datetime.combine(days[-1] + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+    with app.store.session() as session:
+        overdue = reports.overdue_report(session, app.rules.calendar, as_of=now)
+        rates = reports.unit_rates(
+            session, app.rules, period=period, at=now.astimezone(SHANGHAI).date(), now=now
+        )
+        volume = reports.volume_by_day(session, now=now, days=DAYS)
+        categories = reports.counts_by(session, "category", since=since, until=until)
+        regions = reports.counts_by(session, "region", since=since, until=until)
+    return DashboardData(now, overdue, rates, volume, categories, regions)
+
+
+class DashboardScreen(Screen[None]):
+    """Overdue by unit, the ranking, 30 days of volume by channel, categories and regions."""
+
+    SCOPE = "dashboard"
+    AUTO_FOCUS = "#overdue-units"
+    BINDINGS: ClassVar[list[BindingType]] = []
+    DEFAULT_CSS = """
+    DashboardScreen #dash { height: 1fr; }
+    DashboardScreen .dash-row { height: auto; }
+    DashboardScreen .dash-panel { border: round $primary 50%; height: auto; }
+    DashboardScreen #dash-top { height: 20; }
+    DashboardScreen #dash-top .dash-panel { height: 1fr; }
+    DashboardScreen #dash-overdue { width: 2fr; }
+    DashboardScreen #dash-volume { width: 3fr; }
+    DashboardScreen #overdue-units { height: auto; max-height: 6; }
+    DashboardScreen #overdue-bars { height: 1fr; }
+    DashboardScreen #volume { height: 1fr; }
+    DashboardScreen #volume-legend { height: auto; }
+    DashboardScreen #dash-rankings { width: 3fr; }
+    DashboardScreen #rankings { height: auto; max-height: 14; }
+    DashboardScreen #dash-counts { width: 1fr; min-width: 28; }
+    DashboardScreen #categories { margin-bottom: 1; }
+    DashboardScreen.-narrow .dash-row { layout: vertical; height: auto; }
+    DashboardScreen.-narrow #dash-top { height: auto; }
+    DashboardScreen.-narrow #dash-top .dash-panel { width: 1fr; height: 14; }
+    DashboardScreen.-narrow .dash-panel { width: 1fr; }
+    DashboardScreen.-narrow #overdue-units { max-height: 5; }
+    DashboardScreen.-narrow #overdue-bars { min-height: 7; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, data: DashboardData) -> None:
+            super().__init__()
+            self.data = data
+
+    def __init__(self, period: Period = Period.MONTH) -> None:
+        super().__init__()
+        self.period = period
+        self.data: DashboardData | None = None
+        self.unit_rows: dict[str, dict[str, int | None]] = {"overdue-units": {}, "rankings": {}}
+
+    @property
+    def capp(self) -> CaseworkerApp:
+        from caseworker.app import CaseworkerApp
+
+        assert isinstance(self.app, CaseworkerApp)
+        return self.app
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        app = self.capp
+        t = app.t
+        install(self, "dashboard", app.catalog)
+        yield Static(id="header")
+        with VerticalScroll(id="dash"):
+            with Horizontal(id="dash-top", classes="dash-row"):
+                with Vertical(id="dash-overdue", classes="dash-panel") as panel:
+                    panel.border_title = t("dashboard.overdue")
+                    yield DataTable(id="overdue-units", cursor_type="row", zebra_stripes=False)
+                    yield BarChart(t("dashboard.no_overdue"), color=OVERDUE_COLOR,
+                                   id="overdue-bars")
+                with Vertical(id="dash-volume", classes="dash-panel") as panel:
+                    panel.border_title = t("dashboard.volume", days=DAYS)
+                    yield StackedDays(t("dashboard.no_data"), id="volume")
+                    yield Static(id="volume-legend")
+            with Horizontal(id="dash-bottom", classes="dash-row"):
+                with Vertical(id="dash-rankings", classes="dash-panel") as panel:
+                    panel.border_title = t("dashboard.rankings_title")
+                    yield DataTable(id="rankings", cursor_type="row", zebra_stripes=False)
+                with Vertical(id="dash-counts", classes="dash-panel") as panel:
+                    panel.border_title = t("dashboard.counts", days=DAYS)
+                    yield Static(id="categories")
+                    yield Static(id="regions")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for table in self.query(DataTable):
+            # enter is the screen's drill key (remappable, in the footer and the help), not
+            # the table's own select binding, which would shadow it.
+            table._bindings = table._bindings.copy()
+            table._bindings.key_to_bindings.pop("enter", None)
+        self._header()
+        self.reload()
+
+    def _header(self) -> None:
+        t = self.capp.t
+        parts = [t("dashboard.title"), t(f"dashboard.period_{self.period.value}")]
+        if self.data is not None:
+            local = self.data.now.astimezone(SHANGHAI)
+            parts.append(t("dashboard.as_of", time=f"{local:%Y-%m-%d %H:%M}"))
+            rates = self.data.rates
+            last = rates.end - timedelta(days=1)
+            parts.append(f"{rates.start:%Y-%m-%d}–{last:%Y-%m-%d}")
+        else:
+            parts.append(t("dashboard.loading"))
+        line = Text(" caseworker · ", style="bold")
+        line.append(" · ".join(parts))
+        self.query_one("#header", Static).update(line)
+
+    # ------------------------------------------------------------------ loading
+
+    def reload(self) -> None:
+        self._header()
+        self.load(self.period)
+
+    @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
+    def load(self, period: Period) -> None:
+        self.post_message(self.Loaded(load_dashboard(self.capp, period)))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        self.data = message.data
+        self._header()
+        self._show_overdue(message.data.overdue)
+        self._show_rankings(message.data.rates)
+        self._show_volume(message.data)
+        self._show_counts(message.data)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.notify(self.capp.t("notice.load_failed", error=str(event.worker.error)),
+                        severity="error", markup=False)
+
+    def unit_label(self, unit_id: int | None, name: str) -> str:
+        """A unit's name as shown (unassigned cases have none); citizen-free but still cleaned."""
+        if unit_id is None:
+            return self.capp.t("dashboard.unassigned")
+        return clean(name, one_line=True)
+
+    def _show_overdue(self, report: OverdueReport) -> None:
+        t = self.capp.t
+        table = self.query_one("#overdue-units", DataTable)
+        table.clear(columns=True)
+        table.add_column(t("dashboard.col_unit"), key="unit")
+        table.add_column(t("dashboard.col_overdue"), key="overdue")
+        table.add_column(t("dashboard.col_worst"), key="worst")
+        table.add_column(t("dashboard.col_total"), key="total")
+        rows: dict[str, int | None] = {}
+        for n, unit in enumerate(report.by_unit):
+            key = f"u{n}"
+            rows[key] = unit.unit_id
+            table.add_row(
+                Text(self.unit_label(unit.unit_id, unit.unit)),
+                Text(str(unit.overdue), justify="right"),
+                Text(t("dashboard.workdays", n=unit.max_overdue_working_days), justify="right"),
+                Text(t("dashboard.workdays", n=unit.total_overdue_working_days),
+                     justify="right"),
+                key=key,
+            )
+        self.unit_rows["overdue-units"] = rows
+        self.query_one("#overdue-bars", BarChart).show(
+            [(self.unit_label(u.unit_id, u.unit), u.overdue) for u in report.by_unit]
+        )
+
+    def _show_rankings(self, rates: RatesReport) -> None:
+        t = self.capp.t
+        panel = self.query_one("#dash-rankings")
+        last = rates.end - timedelta(days=1)
+        panel.border_title = t(
+            "dashboard.rankings", period=t(f"dashboard.period_{self.period.value}"),
+            start=f"{rates.start:%m-%d}", end=f"{last:%m-%d}",
+        )
+        table = self.query_one("#rankings", DataTable)
+        table.clear(columns=True)
+        table.add_column(t("dashboard.col_rank"), key="rank")
+        table.add_column(t("dashboard.col_unit"), key="unit")
+        table.add_column(t("dashboard.col_received"), key="received")
+        for code in RATE_COLUMNS:
+            table.add_column(t(f"dashboard.rate_{code}"), key=code)
+        table.add_column(t("dashboard.col_overdue"), key="overdue")
+        rows: dict[str, int | None] = {}
+        for n, row in enumerate([*rates.rows, rates.total]):
+            key = f"r{n}"
+            is_total = row is rates.total
+            rows[key] = None if is_total else row.unit_id
+            name = t("dashboard.total") if is_total else self.unit_label(row.unit_id, row.unit)
+            cells: list[Text] = [
+                Text("" if row.rank is None else str(row.rank), justify="right"),
+                Text(name, style="bold" if is_total else ""),
+                Text(str(row.counts.received), justify="right"),
+            ]
+            for code in RATE_COLUMNS:
+                rate = row.measures.rates[code]
+                cell = Text(rate.percent(), justify="right")
+                if rate.denominator:
+                    cell.append(f" {rate.numerator}/{rate.denominator}", style="dim")
+                cells.append(cell)
+            cells.append(Text(str(row.counts.overdue), justify="right"))
+            table.add_row(*cells, key=key)
+        self.unit_rows["rankings"] = rows
+
+    def _show_volume(self, data: DashboardData) -> None:
+        days = window_days(data.now)
+        index = {day: n for n, day in enumerate(days)}
+        channels = list(self.capp.rules.policy.channels)
+        for v in data.volume:  # a channel no longer in the policy still counts
+            if v.channel not in channels:
+                channels.append(v.channel)
+        counts = {code: [0] * len(days) for code in channels}
+        for v in data.volume:
+            if v.day in index:
+                counts[v.channel][index[v.day]] += v.count
+        series = [
+            Series(clean(self.capp.channel_label(code), one_line=True),
+                   CHANNEL_COLORS[n % len(CHANNEL_COLORS)], counts[code])
+            for n, code in enumerate(channels)
+            if any(counts[code])
+        ]
+        self.query_one("#volume", StackedDays).show(days, series)
+        self.query_one("#volume-legend", Static).update(legend(series))
+
+    def _show_counts(self, data: DashboardData) -> None:
+        t = self.capp.t
+        for widget_id, rows, title in (
+            ("#categories", data.categories, t("dashboard.categories")),
+            ("#regions", data.regions, t("dashboard.regions")),
+        ):
+            table = Table(box=None, expand=True, show_header=True, header_style="bold",
+                          padding=(0, 1), pad_edge=False)
+            table.add_column(Text(title), no_wrap=True, overflow="ellipsis", ratio=1)
+            table.add_column(Text(t("dashboard.col_count")), justify="right", no_wrap=True)
+            total = sum(r.count for r in rows) or 1
+            for r in rows:
+                label = clean(r.label, one_line=True) if r.label else t("dashboard.unclassified")
+                share = Text(f"{r.count} ")
+                share.append(f"{100 * r.count / total:.0f}%", style="dim")
+                table.add_row(Text(label), share)
+            if not rows:
+                table.add_row(Text(t("dashboard.no_data"), style="dim"), Text(""))
+            self.query_one(widget_id, Static).update(table)
+
+    # ------------------------------------------------------------------ actions
+
+    def unit_at_cursor(self) -> tuple[bool, int | None]:
+        """(is a unit row, its unit id) for the focused table's highlighted row."""
+        focused = self.focused
+        if not isinstance(focused, DataTable) or focused.id not in self.unit_rows:
+            return False, None
+        if not focused.row_count:
+            return False, None
+        key = focused.coordinate_to_cell_key(focused.cursor_coordinate).row_key.value
+        rows = self.unit_rows[focused.id]
+        if key not in rows:
+            return False, None
+        return True, rows[key]
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_drill()
+
+    def action_drill(self) -> None:
+        found, unit_id = self.unit_at_cursor()
+        if not found:
+            return
+        if unit_id is None:
+            self.notify(self.capp.t("dashboard.cannot_drill"), severity="warning", markup=False)
+            return
+        self.drill(unit_id)
+
+    def drill(self, unit_id: int) -> None:
+        """Back to the queue, on the 已超期 queue narrowed to the cases this unit leads."""
+        from caseworker.screens.queue import QueueScreen
+        from caseworker.store.queries import Filters, QueueKey
+
+        queue = next(
+            (s for s in reversed(self.app.screen_stack) if isinstance(s, QueueScreen)), None
+        )
+        self.dismiss(None)
+        if queue is not None:
+            queue.show_queue(QueueKey.OVERDUE, Filters(unit_ids=(unit_id,)))
+
+    def action_next_period(self) -> None:
+        self.period = PERIODS[(PERIODS.index(self.period) + 1) % len(PERIODS)]
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
