@@ -1,0 +1,233 @@
+"""The supervisor screen: its figures are the reports' figures, and a unit drills down to the
+queue of that unit's overdue cases. Snapshots at 120x36 and 80x24, Chinese and English.
+
+Each snapshot was looked at before it was accepted (rendered to PNG: bars in line with their
+Chinese unit names, the 30-day axis ending today, the ranking's numerators and denominators).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from console_data import CLERK, NOW, Console, real_messages
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from caseworker.domain.measures import Period
+
+SIZES = [(120, 36), (80, 24)]
+
+
+def add_other_units(console: Console) -> dict[str, int]:
+    """Late cases led by two more units, so the screen ranks three units and the unassigned.
+
+    Received 12 to 19 days before NOW and assigned the same day, none replied: every reply
+    clock has run out by NOW, so each is overdue in its reply stage.
+    """
+    from caseworker.services import cases as svc
+
+    ids: dict[str, int] = {}
+    messages = real_messages()
+    plan = [("C-EDU", 19), ("C-EDU", 16), ("C-EDU", 12), ("C-TRANSPORT", 18)]
+    for n, (unit, days) in enumerate(plan):
+        ext, title, body, category = messages[24 + n]
+        received = NOW - timedelta(days=days, hours=3)
+        case_id = console.act(
+            CLERK, received, svc.create_case,
+            svc.NewCase(
+                channel="hotline-12345", title=title, body=body, received_at=received,
+                external_id=ext, author=f"B{n}", contact="139****0000", region="A市B区",
+                category=category, kind="complaint", urgency="normal", addressee="市长",
+            ),
+        )
+        console.act(CLERK, received + timedelta(hours=1), svc.accept_case, case_id)
+        console.act(CLERK, received + timedelta(hours=2), svc.assign_case, case_id, lead=unit,
+                    co_units=[], note="请按时答复")
+        ids[f"{unit}-{n}"] = case_id
+    return ids
+
+
+def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async Pilot test on its own event loop (no async plugin needed)."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def table_rows(table: DataTable[Any]) -> list[list[str]]:
+    return [[str(getattr(c, "plain", c)) for c in table.get_row_at(r)]
+            for r in range(table.row_count)]
+
+
+async def open_dashboard(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("D")
+    await settle(pilot)
+
+
+def expected_overdue(console: Console, unassigned: str, workdays: str) -> list[list[str]]:
+    from caseworker.services.reports import overdue_report
+
+    with console.store.session() as session:
+        report = overdue_report(session, console.rules.calendar, as_of=NOW)
+    return [
+        [u.unit if u.unit_id is not None else unassigned, str(u.overdue),
+         workdays.format(n=u.max_overdue_working_days),
+         workdays.format(n=u.total_overdue_working_days)]
+        for u in report.by_unit
+    ]
+
+
+def expected_rankings(console: Console, period: Period) -> list[list[str]]:
+    from caseworker.services.reports import unit_rates
+
+    with console.store.session() as session:
+        rates = unit_rates(session, console.rules, period=period, at=NOW.date(), now=NOW)
+    out = []
+    for row in [*rates.rows, rates.total]:
+        cells = ["" if row.rank is None else str(row.rank),
+                 "合计" if row is rates.total else
+                 (row.unit if row.unit_id is not None else "（未交办）"),
+                 str(row.counts.received)]
+        for code in ("on_time_close", "satisfaction", "timely_acceptance", "reply_rate"):
+            rate = row.measures.rates[code]
+            cells.append(rate.percent() + (f" {rate.numerator}/{rate.denominator}"
+                                           if rate.denominator else ""))
+        cells.append(str(row.counts.overdue))
+        out.append(cells)
+    return out
+
+
+def static_rows(widget: Any) -> list[tuple[str, str]]:
+    table = widget.content
+    first, second = (list(c._cells) for c in table.columns)
+    return [(str(a), str(b)) for a, b in zip(first, second, strict=True)]
+
+
+@sync
+async def test_dashboard_figures_and_drill_down(console: Console) -> None:
+    from caseworker.screens.dashboard import DashboardScreen
+    from caseworker.screens.queue import QueueScreen
+    from caseworker.services.reports import counts_by, overdue_cases, volume_by_day
+    from caseworker.store.queries import QueueKey
+    from caseworker.widgets.case_table import CaseTable
+    from caseworker.widgets.charts import BarChart, StackedDays, fit
+
+    added = add_other_units(console)
+    app = console.app(lang="zh", poll_seconds=3600)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_dashboard(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+
+        # Overdue by unit: the table and the bars show the report's summary, worst first.
+        overdue = expected_overdue(console, "（未交办）", "{n}工作日")
+        shown = table_rows(screen.query_one("#overdue-units", DataTable))
+        assert shown == overdue
+        units = [row[0] for row in shown]
+        # The fixture's own facts: the four late cases of add_other_units are all overdue.
+        assert {"市教育局", "市交通运输局", "市住房和城乡建设局", "（未交办）"} <= set(units)
+        assert shown[units.index("市教育局")][1] == "3"
+        assert shown[units.index("市交通运输局")][1] == "1"
+        bars = screen.query_one("#overdue-bars", BarChart)
+        assert bars.values == [(fit(row[0]), int(row[1])) for row in overdue]
+
+        # The ranking for this month, every rate with its numerator and denominator.
+        assert table_rows(screen.query_one("#rankings", DataTable)) == expected_rankings(
+            console, Period.MONTH
+        )
+
+        # Volume by day and channel, the last 30 days up to today.
+        with console.store.session() as session:
+            volume = volume_by_day(session, now=NOW, days=30)
+            since = NOW.replace(hour=0) - timedelta(days=29)
+            categories = counts_by(session, "category", since=since,
+                                   until=NOW.replace(hour=0) + timedelta(days=1))
+        chart = screen.query_one("#volume", StackedDays)
+        assert chart.days[-1] == NOW.date() and len(chart.days) == 30
+        assert sum(sum(s.counts) for s in chart.series) == sum(v.count for v in volume) > 0
+        by_channel: dict[str, int] = {}
+        for v in volume:
+            by_channel[app.channel_label(v.channel)] = (
+                by_channel.get(app.channel_label(v.channel), 0) + v.count
+            )
+        assert {s.name: sum(s.counts) for s in chart.series} == by_channel
+        received = sum(c.count for c in categories)
+        assert received == sum(v.count for v in volume)  # the same 30 days
+        assert static_rows(screen.query_one("#categories")) == [
+            (c.label or "（未分类）", f"{c.count} {100 * c.count / received:.0f}%")
+            for c in categories
+        ]
+
+        # The period key moves on to the quarter.
+        await pilot.press("p")
+        await settle(pilot)
+        assert table_rows(screen.query_one("#rankings", DataTable)) == expected_rankings(
+            console, Period.QUARTER
+        )
+
+        # The unassigned line cannot narrow the queue: the screen says so and stays.
+        table = screen.query_one("#overdue-units", DataTable)
+        table.focus()
+        table.move_cursor(row=units.index("（未交办）"))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+
+        # Drill down: enter on 市教育局 opens 已超期 narrowed to its own overdue cases.
+        table.move_cursor(row=units.index("市教育局"))
+        await pilot.press("enter")
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        assert queue.queue is QueueKey.OVERDUE
+        with console.store.session() as session:
+            from sqlmodel import select
+
+            from caseworker.store.models import Unit
+
+            edu = session.exec(select(Unit.id).where(Unit.code == "C-EDU")).one()
+            late = overdue_cases(session, console.rules.calendar, as_of=NOW, unit_ids=[edu])
+        assert queue.filters.unit_ids == (edu,)
+        rows = queue.query_one(CaseTable).lines
+        assert sorted(line.id for line in rows) == sorted(r.id for r in late)
+        assert {line.id for line in rows} == {v for k, v in added.items() if k.startswith("C-EDU")}
+        assert all(line.lead_unit == "市教育局" for line in rows)
+
+
+@sync
+async def test_dashboard_key_and_back(console: Console) -> None:
+    from caseworker.screens.dashboard import DashboardScreen
+    from caseworker.screens.queue import QueueScreen
+
+    app = console.app(lang="en", poll_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_dashboard(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        bindings = {b.binding.id for b in app.screen.active_bindings.values()}
+        assert {"dashboard.drill", "dashboard.period", "dashboard.back"} <= bindings
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_dashboard_snapshot(console: Console, snap_compare: Any, lang: str, size: Any) -> None:
+    add_other_units(console)
+    app = console.app(lang=lang, poll_seconds=3600)
+    assert snap_compare(app, terminal_size=size, run_before=open_dashboard)
