@@ -105,10 +105,10 @@ class DashboardScreen(Screen[None]):
     DashboardScreen #categories { margin-bottom: 1; }
     DashboardScreen.-narrow .dash-row { layout: vertical; height: auto; }
     DashboardScreen.-narrow #dash-top { height: auto; }
-    DashboardScreen.-narrow #dash-top .dash-panel { width: 1fr; height: 14; }
+    DashboardScreen.-narrow #dash-top .dash-panel { width: 1fr; height: 16; }
     DashboardScreen.-narrow .dash-panel { width: 1fr; }
     DashboardScreen.-narrow #overdue-units { max-height: 5; }
-    DashboardScreen.-narrow #overdue-bars { min-height: 7; }
+    DashboardScreen.-narrow #overdue-bars { min-height: 9; }
     """
 
     class Loaded(Message):

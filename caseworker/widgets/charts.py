@@ -69,7 +69,7 @@ class Chart(PlotextPlot):
         raise NotImplementedError
 
     def render(self) -> RenderResult:
-        if not self.has_data() or self.size.width < 10 or self.size.height < 3:
+        if not self.has_data() or self.size.width < 10 or self.size.height < 4:
             return Text(self.empty, style="dim")
         plt = self.plt
         plt.clear_figure()
@@ -123,7 +123,9 @@ class BarChart(Chart):
 
     def draw(self) -> None:
         plt = self.plt
-        shown = self.values[: max(1, self.size.height - 3)]  # fewer rows than bars drop bars
+        # plotext needs two rows a bar (and one more) or neighbouring bars bleed into each
+        # other; the worst units get the rows, the table beside the chart lists them all.
+        shown = self.values[: max(1, (self.size.height - 1) // 2)]
         # plotext draws the first bar at the bottom; the worst unit belongs on top.
         labels = [self.placeholder(label) for label, _ in reversed(shown)]
         plt.bar(labels, [n for _, n in reversed(shown)], orientation="horizontal", width=0.6,

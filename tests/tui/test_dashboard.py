@@ -210,9 +210,15 @@ async def test_dashboard_figures_and_drill_down(console: Console) -> None:
 
 
 @sync
-async def test_dashboard_key_and_back(console: Console) -> None:
+async def test_dashboard_key_back_and_ranking_drill_down(console: Console) -> None:
+    from sqlmodel import select
+
     from caseworker.screens.dashboard import DashboardScreen
     from caseworker.screens.queue import QueueScreen
+    from caseworker.services.reports import overdue_cases
+    from caseworker.store.models import Unit
+    from caseworker.store.queries import QueueKey
+    from caseworker.widgets.case_table import CaseTable
 
     app = console.app(lang="en", poll_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -223,6 +229,24 @@ async def test_dashboard_key_and_back(console: Console) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
+
+        # The ranking drills down too: its 住建 line opens that unit's overdue cases.
+        await open_dashboard(pilot)
+        ranking = app.screen.query_one("#rankings", DataTable)
+        ranking.focus()
+        names = [row[1] for row in table_rows(ranking)]
+        ranking.move_cursor(row=names.index("市住房和城乡建设局"))
+        await pilot.press("enter")
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen) and queue.queue is QueueKey.OVERDUE
+        with console.store.session() as session:
+            housing = session.exec(select(Unit.id).where(Unit.code == "C-HOUSING")).one()
+            late = overdue_cases(session, console.rules.calendar, as_of=NOW, unit_ids=[housing])
+        assert queue.filters.unit_ids == (housing,)
+        assert late and sorted(line.id for line in queue.query_one(CaseTable).lines) == sorted(
+            r.id for r in late
+        )
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
