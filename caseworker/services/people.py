@@ -78,17 +78,30 @@ def import_units(session: Session, text: str) -> int:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     need = {"name", "parent", "level", "code"}
     if reader.fieldnames is None or not need <= {f.strip() for f in reader.fieldnames}:
-        raise InvalidInput(f"units file needs the columns {', '.join(sorted(need))}")
+        columns = sorted(need)
+        raise InvalidInput(
+            f"units file needs the columns {', '.join(columns)}", key="refused.units_columns",
+            columns=columns,
+        )
     rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
     codes: set[str] = set()
     for n, row in enumerate(rows, start=2):
         if not row["name"] or not row["code"]:
-            raise InvalidInput(f"units file line {n}: name and code are required")
+            raise InvalidInput(
+                f"units file line {n}: name and code are required",
+                key="refused.units_name_code", line=n,
+            )
         if row["level"] not in UNIT_LEVELS:
             levels = ", ".join(UNIT_LEVELS)
-            raise InvalidInput(f"units file line {n}: level {row['level']!r} not in {levels}")
+            raise InvalidInput(
+                f"units file line {n}: level {row['level']!r} not in {levels}",
+                key="refused.units_level", line=n, level=row["level"], levels=list(UNIT_LEVELS),
+            )
         if row["code"] in codes:
-            raise InvalidInput(f"units file line {n}: code {row['code']} appears twice")
+            raise InvalidInput(
+                f"units file line {n}: code {row['code']} appears twice",
+                key="refused.units_code_twice", line=n, code=row["code"],
+            )
         codes.add(row["code"])
     by_code = {u.code: u for u in session.exec(select(Unit)).all()}
     for row in rows:  # first pass: every unit exists
@@ -110,11 +123,15 @@ def import_units(session: Session, text: str) -> int:
             candidates = names.get(parent_ref, [])
             if len(candidates) != 1:
                 raise InvalidInput(
-                    f"units file line {n}: unknown or ambiguous parent {parent_ref!r}"
+                    f"units file line {n}: unknown or ambiguous parent {parent_ref!r}",
+                    key="refused.units_parent", line=n, parent=parent_ref,
                 )
             parent = candidates[0]
         if parent.code == row["code"]:
-            raise InvalidInput(f"units file line {n}: a unit cannot be its own parent")
+            raise InvalidInput(
+                f"units file line {n}: a unit cannot be its own parent",
+                key="refused.units_own_parent", line=n,
+            )
         by_code[row["code"]].parent_id = parent.id
     session.flush()
     _refuse_cycles(by_code.values())
@@ -128,7 +145,9 @@ def _refuse_cycles(units: object) -> None:
         node = parent_of.get(start)
         while node is not None:
             if node in seen:
-                raise InvalidInput("units file: the parent links form a cycle")
+                raise InvalidInput(
+                    "units file: the parent links form a cycle", key="refused.units_cycle"
+                )
             seen.add(node)
             node = parent_of.get(node)
 
@@ -185,15 +204,20 @@ def add_clerk(session: Session, name: str, role: str, unit: str | None = None) -
     """Register a clerk; a unit handler must belong to a unit."""
     name = name.strip()
     if not name:
-        raise InvalidInput("a clerk needs a name")
+        raise InvalidInput("a clerk needs a name", key="refused.clerk_name")
     try:
         role_value = Role(role)
     except ValueError:
-        raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from None
+        roles = [r.value for r in Role]  # what to type, so not translated
+        raise InvalidInput(
+            f"role must be one of {', '.join(roles)}", key="refused.role_choice", roles=roles
+        ) from None
     if role_value is Role.HANDLER and not unit:
-        raise InvalidInput("a unit handler needs --unit")
+        raise InvalidInput("a unit handler needs --unit", key="refused.handler_unit")
     if session.exec(select(ClerkRow).where(ClerkRow.name == name)).first() is not None:
-        raise InvalidInput(f"clerk {name!r} already exists")
+        raise InvalidInput(
+            f"clerk {name!r} already exists", key="refused.clerk_exists", name=name
+        )
     unit_row = find_unit(session, unit) if unit else None
     clerk = ClerkRow(name=name, role=role_value.value, unit_id=unit_row.id if unit_row else None)
     session.add(clerk)
