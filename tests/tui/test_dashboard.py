@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from console_data import CLERK, NOW, Console, real_messages
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
@@ -255,3 +256,46 @@ def test_dashboard_snapshot(console: Console, snap_compare: Any, lang: str, size
     add_other_units(console)
     app = console.app(lang=lang, poll_seconds=3600)
     assert snap_compare(app, terminal_size=size, run_before=open_dashboard)
+
+
+@sync
+async def test_unit_names_and_categories_are_shown_literally(console: Console) -> None:
+    """Names that look like markup or carry escape codes are data: shown as typed, minus codes."""
+    from caseworker.screens.dashboard import DashboardScreen
+    from caseworker.services import cases as svc
+    from caseworker.services.people import import_units
+    from caseworker.widgets.charts import BarChart
+
+    name = "[bold red]市[/]水务\x1b[31m局"
+    with console.store.session() as session:
+        import_units(session, f'name,parent,level,code\n"{name}",市政府,department,C-WATER\n')
+    ext, title, body, _ = real_messages()[30]
+    received = NOW - timedelta(days=15)
+    case_id = console.act(
+        CLERK, received, svc.create_case,
+        svc.NewCase(channel="hotline-12345", title=title, body=body, received_at=received,
+                    external_id=ext, author="C1", contact="", region="[link=x]A市[/link]",
+                    category="[i]水务[/i]", kind="complaint", urgency="normal",
+                    addressee="市长"),
+    )
+    console.act(CLERK, received + timedelta(hours=1), svc.accept_case, case_id)
+    console.act(CLERK, received + timedelta(hours=2), svc.assign_case, case_id,
+                lead="C-WATER", co_units=[], note="")
+    app = console.app(lang="zh", poll_seconds=3600)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_dashboard(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        shown = "[bold red]市[/]水务局"  # the escape code is dropped, the brackets stay
+        units = [row[0] for row in table_rows(screen.query_one("#overdue-units", DataTable))]
+        assert shown in units
+        bars = screen.query_one("#overdue-bars", BarChart)
+        drawn = bars.render()
+        assert isinstance(drawn, Text)
+        assert "\x1b" not in drawn.plain and "┤" in drawn.plain
+        assert any(line.lstrip().startswith("[bold red]") for line in drawn.plain.split("\n"))
+        labels = [label for label, _ in bars.values]
+        assert any(label.startswith("[bold red]") for label in labels)
+        categories = [label for label, _ in static_rows(screen.query_one("#categories"))]
+        regions = [label for label, _ in static_rows(screen.query_one("#regions"))]
+        assert "[i]水务[/i]" in categories and "[link=x]A市[/link]" in regions
