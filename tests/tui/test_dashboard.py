@@ -299,3 +299,30 @@ async def test_unit_names_and_categories_are_shown_literally(console: Console) -
         categories = [label for label, _ in static_rows(screen.query_one("#categories"))]
         regions = [label for label, _ in static_rows(screen.query_one("#regions"))]
         assert "[i]水务[/i]" in categories and "[link=x]A市[/link]" in regions
+
+
+@sync
+async def test_nothing_to_show_says_so(console: Console) -> None:
+    """Two months before any case: no overdue bars, no volume, and the screen says so."""
+    from caseworker.app import make_app
+    from caseworker.config import Settings
+    from caseworker.widgets.charts import BarChart, StackedDays
+
+    settings = Settings(database=str(console.path), clerk=CLERK, language="en",
+                        now=NOW - timedelta(days=60))
+    app = make_app(settings, console.store, console.rules, poll_seconds=3600)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_dashboard(pilot)
+        screen = app.screen
+        assert screen.query_one("#overdue-units", DataTable).row_count == 0
+        bars = screen.query_one("#overdue-bars", BarChart)
+        volume = screen.query_one("#volume", StackedDays)
+        assert not bars.has_data() and not volume.has_data()
+        assert str(bars.render()) == "nothing overdue" and str(volume.render()) == "no data"
+        # Only the total line is ranked, with nothing due: every rate reads —.
+        assert table_rows(screen.query_one("#rankings", DataTable)) == [
+            ["", "Total", "0", "—", "—", "—", "—", "0"]
+        ]
+        await pilot.press("enter")  # no unit to drill into: nothing happens
+        await settle(pilot)
+        assert app.screen is screen
