@@ -59,6 +59,11 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     for name in list(os.environ):
         if name.startswith("CASEWORKER_"):
             monkeypatch.delenv(name)
+    # The default language follows the locale: pin it, so a Chinese-locale machine runs the
+    # same suite (tests that want zh ask for it with --lang or Settings.language).
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -106,7 +111,17 @@ def postgres() -> Iterator[PostgresServer]:
     # Not under pytest's numbered temp folders: another pytest run on the same machine prunes
     # those (it keeps the newest three), which would pull the data directory from under us.
     pgdata = Path(tempfile.mkdtemp(prefix="caseworker-test-pg-"))
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+    # initdb refuses a locale the machine lacks; the bundled server needs none but C.
+    saved = {name: os.environ.pop(name, None) for name in ("LC_ALL", "LC_CTYPE", "LANG")}
+    os.environ["LANG"] = "C.UTF-8"
+    try:
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     uri = str(server.get_uri())
     admin = create_engine(psycopg_url(uri), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
