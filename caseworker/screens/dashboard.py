@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.measures import Period
 from caseworker.keys import install
-from caseworker.widgets.charts import BarChart, Series, StackedDays, legend
+from caseworker.widgets.charts import BarChart, Series, StackedDays, fit, legend
 from caseworker.widgets.safe import clean
 
 if TYPE_CHECKING:
@@ -39,7 +39,12 @@ if TYPE_CHECKING:
 
 DAYS = 30  # the window of the volume chart and the category and region counts
 PERIODS = (Period.WEEK, Period.MONTH, Period.QUARTER)
-RATE_COLUMNS = ("on_time_close", "satisfaction", "timely_acceptance", "reply_rate")
+# The three measures the ranking is ordered by; the rest are in `caseworker report rates`.
+RATE_COLUMNS = ("on_time_close", "satisfaction", "timely_acceptance")
+# Unit names in the overdue table and the ranking are cut with … beyond these widths (cells).
+OVERDUE_NAME_CELLS = 16
+RANKING_NAME_CELLS = 24
+COUNT_ROWS = 8  # categories and regions shown one a line; the rest are summed in one line
 CHANNEL_COLORS = (33, 36, 178, 171, 76, 208, 245)  # 256-colour indexes, none the error red
 OVERDUE_COLOR = 167  # overdue is urgency: the one chart in a warm red
 
@@ -91,18 +96,17 @@ class DashboardScreen(Screen[None]):
     DashboardScreen #dash { height: 1fr; }
     DashboardScreen .dash-row { height: auto; }
     DashboardScreen .dash-panel { border: round $primary 50%; height: auto; }
-    DashboardScreen #dash-top { height: 20; }
+    DashboardScreen #dash-top { height: 19; }
     DashboardScreen #dash-top .dash-panel { height: 1fr; }
-    DashboardScreen #dash-overdue { width: 2fr; }
-    DashboardScreen #dash-volume { width: 3fr; }
+    DashboardScreen #dash-overdue { width: 5fr; }
+    DashboardScreen #dash-volume { width: 6fr; }
     DashboardScreen #overdue-units { height: auto; max-height: 6; }
     DashboardScreen #overdue-bars { height: 1fr; }
     DashboardScreen #volume { height: 1fr; }
     DashboardScreen #volume-legend { height: auto; }
-    DashboardScreen #dash-rankings { width: 3fr; }
+    DashboardScreen #dash-rankings { width: 1fr; }
     DashboardScreen #rankings { height: auto; max-height: 14; }
-    DashboardScreen #dash-counts { width: 1fr; min-width: 28; }
-    DashboardScreen #categories { margin-bottom: 1; }
+    DashboardScreen #dash-counts .dash-panel { width: 1fr; }
     DashboardScreen.-narrow .dash-row { layout: vertical; height: auto; }
     DashboardScreen.-narrow #dash-top { height: auto; }
     DashboardScreen.-narrow #dash-top .dash-panel { width: 1fr; height: 16; }
@@ -147,13 +151,15 @@ class DashboardScreen(Screen[None]):
                     panel.border_title = t("dashboard.volume", days=DAYS)
                     yield StackedDays(t("dashboard.no_data"), id="volume")
                     yield Static(id="volume-legend")
-            with Horizontal(id="dash-bottom", classes="dash-row"):
-                with Vertical(id="dash-rankings", classes="dash-panel") as panel:
-                    panel.border_title = t("dashboard.rankings_title")
-                    yield DataTable(id="rankings", cursor_type="row", zebra_stripes=False)
-                with Vertical(id="dash-counts", classes="dash-panel") as panel:
-                    panel.border_title = t("dashboard.counts", days=DAYS)
+            with Vertical(id="dash-rankings", classes="dash-panel") as panel:
+                panel.border_title = t("dashboard.rankings_title")
+                yield DataTable(id="rankings", cursor_type="row", zebra_stripes=False)
+            with Horizontal(id="dash-counts", classes="dash-row"):
+                with Vertical(classes="dash-panel") as panel:
+                    panel.border_title = t("dashboard.categories_title", days=DAYS)
                     yield Static(id="categories")
+                with Vertical(classes="dash-panel") as panel:
+                    panel.border_title = t("dashboard.regions_title", days=DAYS)
                     yield Static(id="regions")
         yield Footer()
 
@@ -224,11 +230,10 @@ class DashboardScreen(Screen[None]):
             key = f"u{n}"
             rows[key] = unit.unit_id
             table.add_row(
-                Text(self.unit_label(unit.unit_id, unit.unit)),
+                Text(fit(self.unit_label(unit.unit_id, unit.unit), OVERDUE_NAME_CELLS)),
                 Text(str(unit.overdue), justify="right"),
-                Text(t("dashboard.workdays", n=unit.max_overdue_working_days), justify="right"),
-                Text(t("dashboard.workdays", n=unit.total_overdue_working_days),
-                     justify="right"),
+                Text(str(unit.max_overdue_working_days), justify="right"),
+                Text(str(unit.total_overdue_working_days), justify="right"),
                 key=key,
             )
         self.unit_rows["overdue-units"] = rows
@@ -260,7 +265,7 @@ class DashboardScreen(Screen[None]):
             name = t("dashboard.total") if is_total else self.unit_label(row.unit_id, row.unit)
             cells: list[Text] = [
                 Text("" if row.rank is None else str(row.rank), justify="right"),
-                Text(name, style="bold" if is_total else ""),
+                Text(fit(name, RANKING_NAME_CELLS), style="bold" if is_total else ""),
                 Text(str(row.counts.received), justify="right"),
             ]
             for code in RATE_COLUMNS:
@@ -304,11 +309,16 @@ class DashboardScreen(Screen[None]):
             table.add_column(Text(title), no_wrap=True, overflow="ellipsis", ratio=1)
             table.add_column(Text(t("dashboard.col_count")), justify="right", no_wrap=True)
             total = sum(r.count for r in rows) or 1
-            for r in rows:
+            for r in rows[:COUNT_ROWS]:
                 label = clean(r.label, one_line=True) if r.label else t("dashboard.unclassified")
                 share = Text(f"{r.count} ")
                 share.append(f"{100 * r.count / total:.0f}%", style="dim")
                 table.add_row(Text(label), share)
+            rest = rows[COUNT_ROWS:]
+            if rest:
+                share = Text(f"{sum(r.count for r in rest)} ")
+                share.append(f"{100 * sum(r.count for r in rest) / total:.0f}%", style="dim")
+                table.add_row(Text(t("dashboard.others", n=len(rest)), style="dim"), share)
             if not rows:
                 table.add_row(Text(t("dashboard.no_data"), style="dim"), Text(""))
             self.query_one(widget_id, Static).update(table)

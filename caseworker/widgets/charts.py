@@ -36,8 +36,12 @@ def fit(label: str, cells: int = LABEL_CELLS) -> str:
 
 
 def int_ticks(top: int, count: int = 5) -> list[int]:
-    """Whole-number ticks from 0 to at least `top`: counts of cases have no fractions."""
-    step = max(1, -(-top // (count - 1)))
+    """Whole, round ticks (1, 2 or 5 times a power of ten apart) from 0 to at least `top`."""
+    rough = max(1, -(-top // (count - 1)))
+    scale = 1
+    while scale * 10 <= rough:
+        scale *= 10
+    step = next(m * scale for m in (1, 2, 5, 10) if m * scale >= rough)
     return list(range(0, max(top, 1) + step, step))
 
 

@@ -20,6 +20,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from caseworker.domain.measures import Period
+from caseworker.widgets.charts import fit
 
 SIZES = [(120, 36), (80, 24)]
 
@@ -86,7 +87,7 @@ def expected_overdue(console: Console, unassigned: str, workdays: str) -> list[l
     with console.store.session() as session:
         report = overdue_report(session, console.rules.calendar, as_of=NOW)
     return [
-        [u.unit if u.unit_id is not None else unassigned, str(u.overdue),
+        [fit(u.unit if u.unit_id is not None else unassigned, 16), str(u.overdue),
          workdays.format(n=u.max_overdue_working_days),
          workdays.format(n=u.total_overdue_working_days)]
         for u in report.by_unit
@@ -100,11 +101,12 @@ def expected_rankings(console: Console, period: Period) -> list[list[str]]:
         rates = unit_rates(session, console.rules, period=period, at=NOW.date(), now=NOW)
     out = []
     for row in [*rates.rows, rates.total]:
-        cells = ["" if row.rank is None else str(row.rank),
-                 "合计" if row is rates.total else
-                 (row.unit if row.unit_id is not None else "（未交办）"),
+        name = "合计" if row is rates.total else (
+            row.unit if row.unit_id is not None else "（未交办）"
+        )
+        cells = ["" if row.rank is None else str(row.rank), fit(name, 24),
                  str(row.counts.received)]
-        for code in ("on_time_close", "satisfaction", "timely_acceptance", "reply_rate"):
+        for code in ("on_time_close", "satisfaction", "timely_acceptance"):
             rate = row.measures.rates[code]
             cells.append(rate.percent() + (f" {rate.numerator}/{rate.denominator}"
                                            if rate.denominator else ""))
@@ -126,7 +128,7 @@ async def test_dashboard_figures_and_drill_down(console: Console) -> None:
     from caseworker.services.reports import counts_by, overdue_cases, volume_by_day
     from caseworker.store.queries import QueueKey
     from caseworker.widgets.case_table import CaseTable
-    from caseworker.widgets.charts import BarChart, StackedDays, fit
+    from caseworker.widgets.charts import BarChart, StackedDays
 
     added = add_other_units(console)
     app = console.app(lang="zh", poll_seconds=3600)
@@ -136,12 +138,14 @@ async def test_dashboard_figures_and_drill_down(console: Console) -> None:
         assert isinstance(screen, DashboardScreen)
 
         # Overdue by unit: the table and the bars show the report's summary, worst first.
-        overdue = expected_overdue(console, "（未交办）", "{n}工作日")
+        overdue = expected_overdue(console, "（未交办）", "{n}")
         shown = table_rows(screen.query_one("#overdue-units", DataTable))
         assert shown == overdue
         units = [row[0] for row in shown]
         # The fixture's own facts: the four late cases of add_other_units are all overdue.
-        assert {"市教育局", "市交通运输局", "市住房和城乡建设局", "（未交办）"} <= set(units)
+        late_units = ("市教育局", "市交通运输局", "市住房和城乡建设局", "（未交办）")
+        assert set(units) == {fit(name, 16) for name in late_units}
+        assert "市住房和城乡建…" in units  # long names are cut to fit the panel
         assert shown[units.index("市教育局")][1] == "3"
         assert shown[units.index("市交通运输局")][1] == "1"
         bars = screen.query_one("#overdue-bars", BarChart)
@@ -288,7 +292,7 @@ async def test_unit_names_and_categories_are_shown_literally(console: Console) -
         assert isinstance(screen, DashboardScreen)
         shown = "[bold red]市[/]水务局"  # the escape code is dropped, the brackets stay
         units = [row[0] for row in table_rows(screen.query_one("#overdue-units", DataTable))]
-        assert shown in units
+        assert fit(shown, 16) in units and fit(shown, 16) != shown  # cut, but literally
         bars = screen.query_one("#overdue-bars", BarChart)
         drawn = bars.render()
         assert isinstance(drawn, Text)
@@ -321,7 +325,7 @@ async def test_nothing_to_show_says_so(console: Console) -> None:
         assert str(bars.render()) == "nothing overdue" and str(volume.render()) == "no data"
         # Only the total line is ranked, with nothing due: every rate reads —.
         assert table_rows(screen.query_one("#rankings", DataTable)) == [
-            ["", "Total", "0", "—", "—", "—", "—", "0"]
+            ["", "Total", "0", "—", "—", "—", "0"]
         ]
         await pilot.press("enter")  # no unit to drill into: nothing happens
         await settle(pilot)
