@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
@@ -114,14 +114,19 @@ def _overdue_statement(
             col(CaseRow.id), col(CaseRow.external_id), col(CaseRow.title), col(CaseRow.channel),
             col(CaseRow.lead_unit_id), col(Unit.name), col(CaseRow.assigned_at),
             col(CaseRow.replied_at), col(CaseRow.assign_due_at), col(CaseRow.reply_due_at),
-            col(CaseRow.close_due_at), supervision, repeats,
+            col(CaseRow.close_due_at), supervision, repeats, col(CaseRow.paused_since),
         )
         .select_from(CaseRow)
         .join(Unit, col(Unit.id) == col(CaseRow.lead_unit_id), isouter=True)
         .where(
             col(CaseRow.next_due_at) < as_of,
             text(OPEN_SQL),  # literal, so SQLite sees the partial index's own predicate
-            col(CaseRow.paused_since).is_(None),
+            # A paused clock stands still: a case paused before its deadline is not late, one
+            # paused after it stays late by what it was when paused (pausing hides nothing).
+            or_(
+                col(CaseRow.paused_since).is_(None),
+                col(CaseRow.next_due_at) < col(CaseRow.paused_since),
+            ),
         )
         .order_by(col(CaseRow.next_due_at), col(CaseRow.id))
     )
@@ -141,16 +146,19 @@ def overdue_cases(
     channel: str | None = None,
     stage: Stage | None = None,
 ) -> list[OverdueRow]:
-    """Open, unpaused cases with a running clock past its deadline at `as_of`, most overdue first.
+    """Open cases with a running clock past its deadline at `as_of`, most overdue first.
 
     The stage shown is the running clock with the earliest deadline (assign runs until the case
     is assigned, reply until the first published reply, close until it is closed); on a tie the
     earlier stage wins. Working days overdue count the working days after the due day up to the
-    as-of day (Asia/Shanghai), natural days the calendar days between them.
+    as-of day (Asia/Shanghai), natural days the calendar days between them. A case paused after
+    its deadline is listed with the lateness it had when paused: its clocks stand still.
     """
-    as_of_day = as_of.astimezone(SHANGHAI).date()
     rows: list[OverdueRow] = []
     for r in session.connection().execute(_overdue_statement(as_of, unit_ids, channel)):
+        paused_since = r[13]
+        until = min(as_of, paused_since) if paused_since is not None else as_of
+        as_of_day = until.astimezone(SHANGHAI).date()
         running = []
         if r.assigned_at is None:
             running.append((r.assign_due_at, 0, Stage.ASSIGN))
@@ -158,7 +166,7 @@ def overdue_cases(
             running.append((r.reply_due_at, 1, Stage.REPLY))
         running.append((r.close_due_at, 2, Stage.CLOSE))
         due_at, _, late_stage = min(running)
-        if due_at >= as_of:  # pragma: no cover - next_due_at is the earliest running deadline
+        if due_at >= until:  # pragma: no cover - next_due_at is the earliest running deadline
             continue
         if stage is not None and late_stage is not stage:
             continue

@@ -138,7 +138,10 @@ def queue_condition(
     if key is QueueKey.DUE_SOON:
         return and_(_open(), due > now, C.warn_at <= now)
     if key is QueueKey.OVERDUE:
-        return and_(_open(), due <= now)
+        # A paused clock stands still: late only if it was already late when paused (as the
+        # overdue report counts it).
+        not_paused_in_time = or_(C.paused_since.is_(None), due < C.paused_since)
+        return and_(_open(), due <= now, not_paused_in_time)
     if key is QueueKey.SUPERVISED:
         return and_(_open(), C.id.in_(select(SupervisionRow.case_id)))  # type: ignore[call-overload]
     if key is QueueKey.MINE:

@@ -1,0 +1,52 @@
+"""A pause stops the clocks: it neither makes a case late nor hides a case that already was."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.services.cases import accept_case, pause_case
+from caseworker.services.reports import overdue_cases
+
+
+def sh(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=SHANGHAI)  # type: ignore[misc]
+
+
+def test_a_case_paused_after_its_deadline_stays_late_by_what_it_was(bureau: Any) -> None:
+    # Received Monday 2025-03-03; assign limit 3 工作日 -> due Thursday 03-06 23:59:59.
+    late = bureau.receive(sh(2025, 3, 3, 9), external_id="late")
+    bureau.act(bureau.CLERK, sh(2025, 3, 3, 10), accept_case, late)
+    # Paused Tuesday 03-11: the due day was 03-06, then 03-07 (Fri), 03-10 (Mon), 03-11 (Tue)
+    # are working days after it -> 3 working days, 5 natural days late when paused.
+    bureau.act(bureau.CLERK, sh(2025, 3, 11, 9), pause_case, late, reason="等待群众补充材料")
+    # Paused before its deadline (received 03-10, assign due 03-13): not late while paused.
+    early = bureau.receive(sh(2025, 3, 10, 9), external_id="early")
+    bureau.act(bureau.CLERK, sh(2025, 3, 11, 9), pause_case, early, reason="召开听证会")
+
+    with bureau.store.session() as session:
+        rows = overdue_cases(session, bureau.rules.calendar, as_of=sh(2025, 3, 31, 9))
+
+    assert [row.external_id for row in rows] == ["late"]
+    (row,) = rows
+    assert row.stage == "assign"
+    # Frozen at the pause: three weeks later it is still 3 working / 5 natural days late.
+    assert (row.overdue_working_days, row.overdue_days) == (3, 5)
+
+
+def test_the_overdue_queue_counts_a_paused_case_as_the_report_does(bureau: Any) -> None:
+    from caseworker.store.queries import Filters, QueueKey, Viewer, page_after, where_of
+
+    late = bureau.receive(sh(2025, 3, 3, 9), external_id="late")  # assign due 03-06
+    bureau.act(bureau.CLERK, sh(2025, 3, 11, 9), pause_case, late, reason="等待群众补充材料")
+    early = bureau.receive(sh(2025, 3, 10, 9), external_id="early")  # assign due 03-13
+    bureau.act(bureau.CLERK, sh(2025, 3, 11, 9), pause_case, early, reason="召开听证会")
+    running = bureau.receive(sh(2025, 3, 10, 9), external_id="running")  # not paused, late
+
+    with bureau.store.session() as session:
+        where = where_of(
+            session, QueueKey.OVERDUE, sh(2025, 3, 31, 9), Viewer(bureau.CLERK), Filters()
+        )
+        ids = {line.id for line in page_after(session, where)}
+    assert ids == {late, running}
