@@ -25,6 +25,7 @@ from caseworker.services.imports import ImportOptions, run_import, runner
 from caseworker.services.people import ensure_first_supervisor
 from caseworker.services.queues import queue_page
 from caseworker.services.rules import load_rules
+from caseworker.store import queries
 from caseworker.store.engine import Store, open_store
 from caseworker.store.models import CaseRow
 from caseworker.store.queries import Filters, QueueKey, Viewer
@@ -87,8 +88,12 @@ QUERIES = ("小区", "噪音", "学校", "幼儿园", "物业管理", "小区 �
 
 
 def _check_all(store: Store) -> None:
-    for query in QUERIES:
-        assert _found(store, query) == _expected(store, query), query
+    """Both ways search runs: FTS hits drive the query, or (dense) the queue's index does."""
+    for dense_from in (queries.DENSE_SEARCH, 0):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(queries, "DENSE_SEARCH", dense_from)
+            for query in QUERIES:
+                assert _found(store, query) == _expected(store, query), (query, dense_from)
     assert any(_expected(store, q) for q in QUERIES if len(q.split()[0]) >= 3)
 
 
