@@ -156,20 +156,48 @@ class CaseDetail:
 
 
 def find_case(session: Session, ref: str | int) -> CaseRow:
-    """A case by numeric id, or by external id (refused when two channels share it)."""
-    text = str(ref).strip()
-    if text.isdigit():
-        case = session.get(CaseRow, int(text))
-        if case is not None:
-            return case
+    """A case by id or by external id, as a clerk types it.
+
+    An int is always an id (the console passes those). Typed text may be either, and message
+    boards use numbers for their ids too, so text that is both one case's id and another's
+    external id is refused as ambiguous: `#N` names the id, `ext:X` the external id.
+    """
+    if isinstance(ref, int):
+        by_id = session.get(CaseRow, ref)
+        if by_id is None:
+            raise UnknownName(
+                f"unknown case {str(ref)!r}", key="refused.unknown_case", ref=str(ref)
+            )
+        return by_id
+    text = ref.strip()
+    if text.startswith("#") and text[1:].isdigit():
+        return find_case(session, int(text[1:]))
+    external_only = text.startswith("ext:")
+    if external_only:
+        text = text[4:].strip()
+    by_id = session.get(CaseRow, int(text)) if text.isdigit() and not external_only else None
     matches = session.exec(select(CaseRow).where(CaseRow.external_id == text).limit(3)).all()
+    if by_id is not None:
+        other = next((c for c in matches if c.id != by_id.id), None)
+        if other is not None:
+            raise InvalidInput(
+                f"{text!r} is case id {by_id.id} and the external id of case {other.id}; "
+                f"write #{text} for the id or ext:{text} for the external id",
+                key="refused.case_ref_ambiguous",
+                ref=text,
+                id=by_id.id,
+                other=other.id,
+            )
+        return by_id
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
         ids = ", ".join(str(c.id) for c in matches)
         raise InvalidInput(
             f"external id {text!r} is used by several cases ({ids}); use the id",
-            key="refused.external_id_ambiguous", ref=text, ids=[c.id for c in matches],
+            key="refused.external_id_ambiguous",
+            ref=text,
+            ids=[c.id for c in matches],
         )
     raise UnknownName(f"unknown case {text!r}", key="refused.unknown_case", ref=text)
 
@@ -268,7 +296,10 @@ def _conflict(case: CaseRow) -> VersionConflict:
     when = case.updated_at.isoformat(timespec="seconds")
     return VersionConflict(
         f"case {_label(case)} was changed by {case.updated_by} at {when}; reload and try again",
-        key="refused.version_conflict", case=_label(case), who=case.updated_by, when=when,
+        key="refused.version_conflict",
+        case=_label(case),
+        who=case.updated_by,
+        when=when,
     )
 
 
@@ -317,7 +348,8 @@ def validate_new_case(data: NewCase, rules: Rules) -> None:
     if data.urgency not in {u.value for u in Urgency}:
         levels = [u.value for u in Urgency]
         raise InvalidInput(
-            f"urgency must be one of {', '.join(levels)}", key="refused.urgency_choice",
+            f"urgency must be one of {', '.join(levels)}",
+            key="refused.urgency_choice",
             choices=levels,
         )
 
@@ -370,8 +402,10 @@ def create_case(session: Session, desk: Desk, data: NewCase) -> int:
         raise InvalidInput(
             f"channel {case.channel} already has a case with external id {case.external_id} "
             f"(case {clash})",
-            key="refused.duplicate_external_id", channel=case.channel,
-            external_id=case.external_id, other=clash,
+            key="refused.duplicate_external_id",
+            channel=case.channel,
+            external_id=case.external_id,
+            other=clash,
         )
     session.add(case)
     session.flush()
@@ -430,7 +464,8 @@ def assign_case(
         _check_assignable(unit)
         if unit.id == lead_unit.id:
             raise InvalidInput(
-                f"co-unit {unit.name} is the lead unit", key="refused.co_unit_is_lead",
+                f"co-unit {unit.name} is the lead unit",
+                key="refused.co_unit_is_lead",
                 unit=unit.name,
             )
         if any(u.id == unit.id for u in co_rows):
@@ -482,7 +517,10 @@ def return_case(
         ended = limit.due_at.isoformat(timespec="minutes")
         raise IllegalTransition(
             f"case {_label(case)}: the {window} window to return it ended at {ended}",
-            key="refused.return_window", case=_label(case), window=window, ended=ended,
+            key="refused.return_window",
+            case=_label(case),
+            window=window,
+            ended=ended,
         )
     lead = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
     for co in session.exec(
@@ -523,7 +561,8 @@ def draft_reply(
     act = _Act(session, desk, ref, Action.DRAFT_REPLY)
     if outcome is not None and outcome not in OUTCOMES:
         raise InvalidInput(
-            f"outcome must be one of {' / '.join(OUTCOMES)}", key="refused.outcome_choice",
+            f"outcome must be one of {' / '.join(OUTCOMES)}",
+            key="refused.outcome_choice",
             choices=" / ".join(OUTCOMES),
         )
     reply = _open_reply(session, act.case_id)
@@ -553,7 +592,8 @@ def submit_reply(session: Session, desk: Desk, ref: str | int) -> None:
     reply = _open_reply(session, act.case_id)
     if reply is None or reply.state not in ("draft",):
         raise IllegalTransition(
-            f"case {_label(act.case)} has no draft reply to submit", key="refused.no_draft",
+            f"case {_label(act.case)} has no draft reply to submit",
+            key="refused.no_draft",
             case=_label(act.case),
         )
     reply.state = "submitted"
@@ -570,7 +610,8 @@ def send_back_reply(session: Session, desk: Desk, ref: str | int, *, note: str) 
     if reply is None or reply.state not in ("draft", "submitted"):
         raise IllegalTransition(
             f"case {_label(act.case)} has no reply awaiting review",
-            key="refused.no_reply_for_review", case=_label(act.case),
+            key="refused.no_reply_for_review",
+            case=_label(act.case),
         )
     reply.state, reply.review_note, reply.updated_at = "sent_back", note, act.now
     session.add(reply)
@@ -594,7 +635,8 @@ def publish_reply(session: Session, desk: Desk, ref: str | int) -> int:
     if reply is None or reply.state == "sent_back":
         raise IllegalTransition(
             f"case {_label(act.case)} has no reply ready to publish",
-            key="refused.no_reply_to_publish", case=_label(act.case),
+            key="refused.no_reply_to_publish",
+            case=_label(act.case),
         )
     problems = check_reply_text(reply.text)
     if problems:  # an empty text has no placeholder: there is one problem at a time
@@ -606,7 +648,8 @@ def publish_reply(session: Session, desk: Desk, ref: str | int) -> int:
     if reply.final and reply.outcome is None:
         raise InvalidInput(
             "a final reply needs an outcome: " + " / ".join(OUTCOMES),
-            key="refused.final_needs_outcome", choices=" / ".join(OUTCOMES),
+            key="refused.final_needs_outcome",
+            choices=" / ".join(OUTCOMES),
         )
     reply.state, reply.published_at, reply.updated_at = "published", act.now, act.now
     session.add(reply)
@@ -647,7 +690,8 @@ def rate_case(
     act = _Act(session, desk, ref, Action.RATE)
     if value not in RATINGS:
         raise InvalidInput(
-            f"rating must be one of {' / '.join(RATINGS)}", key="refused.rating_choice",
+            f"rating must be one of {' / '.join(RATINGS)}",
+            key="refused.rating_choice",
             choices=" / ".join(RATINGS),
         )
     earlier = session.exec(select(RatingRow.id).where(RatingRow.case_id == act.case_id)).first()
@@ -685,7 +729,8 @@ def request_extension(
         raise InvalidInput("an extension is at least 1 day", key="refused.extension_min")
     if cap.unit is LimitUnit.DAYS and days > cap.amount:
         raise InvalidInput(
-            f"an extension may be at most {cap.amount} days", key="refused.extension_max",
+            f"an extension may be at most {cap.amount} days",
+            key="refused.extension_max",
             days=cap.amount,
         )
     pending = session.exec(
@@ -696,7 +741,8 @@ def request_extension(
     if pending is not None:
         raise IllegalTransition(
             f"case {_label(act.case)} already has an extension awaiting approval",
-            key="refused.extension_pending", case=_label(act.case),
+            key="refused.extension_pending",
+            case=_label(act.case),
         )
     granted = session.exec(
         select(func.coalesce(func.sum(ExtensionRow.days), 0)).where(
@@ -709,7 +755,10 @@ def request_extension(
         raise InvalidInput(
             f"case {_label(act.case)} already has {granted} days of extension; "
             f"at most {cap.amount} in all",
-            key="refused.extension_total", case=_label(act.case), granted=granted, days=cap.amount,
+            key="refused.extension_total",
+            case=_label(act.case),
+            granted=granted,
+            days=cap.amount,
         )
     row = ExtensionRow(
         case_id=act.case_id,
@@ -737,7 +786,8 @@ def approve_extension(session: Session, desk: Desk, ref: str | int) -> None:
     if row is None:
         raise IllegalTransition(
             f"case {_label(act.case)} has no extension awaiting approval",
-            key="refused.no_extension", case=_label(act.case),
+            key="refused.no_extension",
+            case=_label(act.case),
         )
     row.state, row.decided_by_id, row.decided_at = "approved", act.actor_id, act.now
     session.add(row)
@@ -750,7 +800,8 @@ def supervise_case(session: Session, desk: Desk, ref: str | int, *, level: str, 
     code = SUPERVISION_LEVELS.get(level, level if level in SUPERVISION_LABELS else "")
     if not code:
         raise InvalidInput(
-            "level must be one of 催办 / 挂牌 / 约谈", key="refused.level_choice",
+            "level must be one of 催办 / 挂牌 / 约谈",
+            key="refused.level_choice",
             choices="催办 / 挂牌 / 约谈",
         )
     note = _require(note, "a supervision note", "refused.required.supervision_note")
@@ -792,7 +843,8 @@ def pause_case(session: Session, desk: Desk, ref: str | int, *, reason: str) -> 
     reason = _require(reason, "a reason for pausing", "refused.required.pause_reason")
     if act.case.paused_since is not None:
         raise IllegalTransition(
-            f"case {_label(act.case)} is already paused", key="refused.already_paused",
+            f"case {_label(act.case)} is already paused",
+            key="refused.already_paused",
             case=_label(act.case),
         )
     session.add(
@@ -809,7 +861,8 @@ def resume_case(session: Session, desk: Desk, ref: str | int) -> None:
     ).first()
     if pause is None:
         raise IllegalTransition(
-            f"case {_label(act.case)} is not paused", key="refused.not_paused",
+            f"case {_label(act.case)} is not paused",
+            key="refused.not_paused",
             case=_label(act.case),
         )
     pause.ended_at, pause.ended_by_id = act.now, act.actor_id
@@ -829,7 +882,9 @@ def merge_case(
     if Status(target.status) in (Status.REJECTED, Status.MERGED):
         raise IllegalTransition(
             f"case {_label(target)} is {target.status}; merge into the case it was merged into",
-            key="refused.merge_ended_target", case=_label(target), state=Status(target.status),
+            key="refused.merge_ended_target",
+            case=_label(target),
+            state=Status(target.status),
         )
     assert target.id is not None
     session.add(

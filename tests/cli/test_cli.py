@@ -514,3 +514,18 @@ def test_a_whole_lifecycle_on_postgresql(pg_cli: Run, tmp_path: Path) -> None:
         "2025-11-25T23:59:59+08:00", "stopped", False,
     )
     refused(pg_cli("case", "close", str(case_id), clerk=CLERK), 1, "is closed: cannot close")
+
+
+def test_a_number_that_is_one_cases_id_and_anothers_external_id_is_refused(
+    cli: Run, tmp_path: Path
+) -> None:
+    """Message boards number their messages too: `case show 2` must not guess which is meant."""
+    set_up_bureau(cli, tmp_path)
+    first = new_case(cli, external_id="2")  # case 1, whose source called it "2"
+    second = new_case(cli, external_id="B-7")  # case 2
+    assert (first, second) == (1, 2)
+    now = "2025-08-03T09:00:00"
+    refused(cli("case", "show", "2", now=now), 1, "#2", "ext:2")
+    assert show(cli, "#2", now)["external_id"] == "B-7"
+    assert show(cli, "ext:2", now)["id"] == 1
+    assert show(cli, "B-7", now)["id"] == 2  # an unambiguous external id needs no prefix
