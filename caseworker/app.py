@@ -12,8 +12,10 @@ from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
+from textual.message import Message
 from textual.screen import Screen
 
 from caseworker.config import Settings
@@ -35,6 +37,13 @@ class CaseworkerApp(App[None]):
     ]
     BINDINGS: ClassVar[list[BindingType]] = []
 
+    class SearchProgress(Message):
+        """How many cases the search index still catches up on; `finished`: the worker ended."""
+
+        def __init__(self, left: int, finished: bool = False) -> None:
+            super().__init__()
+            self.left, self.finished = left, finished
+
     def __init__(
         self,
         settings: Settings,
@@ -49,6 +58,10 @@ class CaseworkerApp(App[None]):
         self.rules = rules
         self.catalog = Catalog(settings.language)
         self.poll_seconds = poll_seconds
+        # Cases a bulk import left for the search index (the queue header says so while > 0).
+        self.search_left = 0
+        self.search_chunk = 10_000
+        self.catching_up = False
         super().__init__()
         install(self, "app", self.catalog)
         # Textual's own palette binding says "palette" in English; ours comes from the catalog.
@@ -78,6 +91,58 @@ class CaseworkerApp(App[None]):
 
         self.theme = "textual-dark"
         self.push_screen(QueueScreen())
+        self.start_search_catch_up()
+
+    def start_search_catch_up(self) -> None:
+        """Let the search index catch up on a bulk import's backlog, if there is one."""
+        if not self.catching_up:
+            self.catching_up = True
+            self.catch_up_search()
+
+    @work(thread=True, exclusive=True, group="search-backlog", exit_on_error=False)
+    def catch_up_search(self) -> None:
+        """Index the backlog a chunk per transaction (services.search_backlog), saying how
+        many cases are left after each; search stays complete meanwhile (LIKE fallback)."""
+        import sqlite3
+
+        from textual.worker import get_current_worker
+
+        from caseworker.services import search_backlog
+        from caseworker.store.queries import search_backlog as backlog_of
+
+        left = 0
+        try:
+            with self.store.session() as session:
+                left = backlog_of(session)
+            path = search_backlog.sqlite_path(self.store.url)
+            if not left or path is None:
+                return
+            self.post_message(self.SearchProgress(left))
+            worker = get_current_worker()
+            connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+            try:
+                connection.execute("PRAGMA busy_timeout=30000")
+                while not worker.is_cancelled:
+                    if search_backlog.catch_up_chunk(connection, self.search_chunk) is None:
+                        left = 0
+                        break
+                    left = search_backlog.backlog(connection.cursor())
+                    self.post_message(self.SearchProgress(left))
+            finally:
+                connection.close()
+        finally:
+            self.post_message(self.SearchProgress(left, finished=True))
+
+    @on(SearchProgress)
+    def _search_progress(self, message: SearchProgress) -> None:
+        from caseworker.screens.queue import QueueScreen
+
+        if message.finished:
+            self.catching_up = False
+        self.search_left = message.left
+        for screen in self.screen_stack:
+            if isinstance(screen, QueueScreen):
+                screen.show_header()
 
     def action_help(self) -> None:
         from caseworker.screens.help import HelpScreen

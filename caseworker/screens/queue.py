@@ -49,7 +49,10 @@ def header_text(app: CaseworkerApp, now: datetime) -> Text:
     left = Text(" caseworker · ", style="bold")
     left.append(clean(app.settings.clerk, one_line=True))
     right = f"{local:%Y-%m-%d} {weekday} {local:%H:%M} · {workday} "
-    return Text.assemble(left, "   ", right)
+    line = Text.assemble(left, "   ", right)
+    if app.search_left > 0:  # a bulk import's cases wait for the search index
+        line.append("· " + t("search_backlog.note", n=f"{app.search_left:,}") + " ", style="dim")
+    return line
 
 
 class QueueList(Widget, can_focus=False):
@@ -165,6 +168,9 @@ class QueueScreen(Screen[None]):
     def _tick(self) -> None:
         """Countdowns tick from the rows in memory; the database is not asked."""
         self.query_one(CaseTable).refresh()
+        self.show_header()
+
+    def show_header(self) -> None:
         self.query_one("#header", Static).update(header_text(self.capp, self.capp.now()))
 
     def _update_titles(self) -> None:
@@ -283,13 +289,16 @@ class QueueScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll(self) -> None:
-        from caseworker.store.queries import change_marker
+        from caseworker.store.queries import change_marker, search_pending_from
 
         with self.capp.store.session() as session:
             marker = change_marker(session)
+            pending = search_pending_from(session)
         if self.marker is not None and marker != self.marker:
             self.post_message(self.StoreChanged())
         self.marker = marker
+        if pending is not None and not self.capp.catching_up:  # an import since we opened
+            self.app.call_from_thread(self.capp.start_search_catch_up)
 
     @on(RowsLoaded)
     def _rows_loaded(self, message: RowsLoaded) -> None:
