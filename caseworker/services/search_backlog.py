@@ -8,6 +8,13 @@ moves the mark, so an interrupted catch-up loses nothing and two never index a r
 Until the mark is gone, the console's search matches the pending range with LIKE
 (store.queries.search_condition), so results are complete all along, only slower.
 
+While a mark is set the insert trigger would skip every new case anyway (new ids are above
+the mark), yet SQLite still runs its WHEN clause for each row, which halved the speed of a
+bulk insert. So `defer_indexing` sets the trigger aside (its SQL kept in store_meta
+"search_insert_trigger") in the same transaction that sets the mark, and the chunk that
+clears the mark puts it back: the trigger is missing exactly while the mark says new cases
+wait for the catch-up, and every state in between is one committed transaction.
+
 Run in the background after an import: `python -m caseworker.services.search_backlog DB_URL`.
 """
 
@@ -21,6 +28,8 @@ from typing import Any
 from caseworker.store.queries import SEARCH_PENDING_KEY as PENDING_KEY
 
 CHUNK = 10_000
+TRIGGER_KEY = "search_insert_trigger"  # store_meta: the insert trigger set aside meanwhile
+_INSERT_TRIGGER = "cases_fts_insert"
 
 
 def _has_index(cursor: Any) -> bool:
@@ -43,7 +52,29 @@ def defer_indexing(cursor: Any) -> bool:
         "SELECT ?, CAST(coalesce(max(id), 0) + 1 AS TEXT) FROM cases",
         (PENDING_KEY,),
     )
+    trigger = cursor.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_INSERT_TRIGGER,)
+    ).fetchone()
+    if trigger is not None:
+        cursor.execute(
+            "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)",
+            (TRIGGER_KEY, trigger[0]),
+        )
+        cursor.execute(f"DROP TRIGGER {_INSERT_TRIGGER}")
     return True
+
+
+def _restore_trigger(cursor: Any) -> None:
+    """Put the insert trigger back (inside the transaction that clears the mark)."""
+    row = cursor.execute("SELECT value FROM store_meta WHERE key = ?", (TRIGGER_KEY,)).fetchone()
+    if row is None:
+        return
+    present = cursor.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_INSERT_TRIGGER,)
+    ).fetchone()
+    if present is None:
+        cursor.execute(row[0])
+    cursor.execute("DELETE FROM store_meta WHERE key = ?", (TRIGGER_KEY,))
 
 
 def pending_from(cursor: Any) -> int | None:
@@ -71,6 +102,7 @@ def catch_up_chunk(connection: sqlite3.Connection, chunk: int = CHUNK) -> int | 
     try:
         start = pending_from(cursor)
         if start is None:
+            _restore_trigger(cursor)  # a store left between the two by an older version
             cursor.execute("COMMIT")
             return None
         end = start + chunk
@@ -83,6 +115,7 @@ def catch_up_chunk(connection: sqlite3.Connection, chunk: int = CHUNK) -> int | 
         top = cursor.execute("SELECT coalesce(max(id), 0) FROM cases").fetchone()[0]
         if end > top:
             cursor.execute("DELETE FROM store_meta WHERE key = ?", (PENDING_KEY,))
+            _restore_trigger(cursor)
         else:
             cursor.execute("UPDATE store_meta SET value = ? WHERE key = ?", (str(end), PENDING_KEY))
         cursor.execute("COMMIT")

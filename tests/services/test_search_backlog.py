@@ -97,15 +97,26 @@ def _check_all(store: Store) -> None:
     assert any(_expected(store, q) for q in QUERIES if len(q.split()[0]) >= 3)
 
 
+def _insert_trigger(db: Path) -> str | None:
+    with sqlite3.connect(db) as connection:
+        row = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'cases_fts_insert'"
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def test_search_is_exact_while_the_index_catches_up(world: tuple[Store, Desk, Path]) -> None:
     store, desk, db = world
     before = _new(desk, store, "幼儿园门口物业管理混乱", "小区幼儿园门口每天堵车", "early-1")
     assert _indexed(db) == 1
+    trigger = _insert_trigger(db)
+    assert trigger is not None
 
     summary = run_import(store, desk, ATTACHMENT2, ImportOptions(rejects=db.parent / "r.csv"))
     assert summary.imported > 400
     assert summary.search_backlog == summary.imported
     assert _indexed(db) == 1  # the import left every new case to the catch-up
+    assert _insert_trigger(db) is None  # set aside while the mark stands
     with store.session() as session:
         assert backlog_of(session) == summary.imported
 
@@ -126,9 +137,11 @@ def test_search_is_exact_while_the_index_catches_up(world: tuple[Store, Desk, Pa
     assert _indexed(db) == 201
     _check_all(store)
 
+    assert _insert_trigger(db) is None
     assert search_backlog.catch_up(str(db), chunk=150) == summary.imported + 1 - 200
     with store.session() as session:
         assert backlog_of(session) == 0
+    assert _insert_trigger(db) == trigger  # back, exactly as the migration made it
     with sqlite3.connect(db) as connection:
         count = connection.execute("SELECT count(*) FROM cases").fetchone()[0]
         assert _indexed(db) == count
