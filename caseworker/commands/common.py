@@ -18,6 +18,7 @@ from caseworker.config import Settings
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from caseworker.i18n.catalog import Catalog
     from caseworker.services.cases import Desk
     from caseworker.services.rules import Rules
     from caseworker.store.engine import Store
@@ -42,6 +43,26 @@ def settings_of(ctx: typer.Context) -> Settings:
     obj = ctx.find_root().obj
     assert isinstance(obj, Settings)
     return obj
+
+
+def catalog_of(ctx: typer.Context, language: str | None = None) -> Catalog:
+    """The message catalog of the run's language (`--lang`), or of `language` when given."""
+    from caseworker.i18n.catalog import Catalog
+
+    return Catalog(language or settings_of(ctx).language)
+
+
+def say(ctx: typer.Context, key: str, **params: object) -> str:
+    """A message in the run's language (`--lang`, default from the locale)."""
+    return catalog_of(ctx).t(key, **params)
+
+
+def option_time(ctx: typer.Context, text: str, option: str) -> datetime:
+    """An ISO 8601 time given to `option`; anything else is a usage error in the run's language."""
+    try:
+        return parse_time(text, option)
+    except typer.BadParameter:
+        fail(say(ctx, "cli.bad_time", option=option, text=text), 2)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -9,7 +10,14 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from caseworker.commands.common import fail, parse_time, settings_of
+from caseworker.commands.common import (
+    catalog_of,
+    fail,
+    option_time,
+    parse_time,
+    say,
+    settings_of,
+)
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -55,10 +63,10 @@ def demo(
 
     settings = settings_of(ctx)
     if not 1 <= cases <= MAX_CASES:
-        fail(f"--cases must be between 1 and {MAX_CASES:,}", 2)
+        fail(say(ctx, "cli.demo.cases_range", max=MAX_CASES), 2)
     target = db or (settings.database if settings.database != default_database() else None)
     target = target or demo_database()
-    frozen = parse_time(now, "--now") if now else settings.now
+    frozen = option_time(ctx, now, "--now") if now else settings.now
     if reset:
         reset_demo(target)
     rules = load_rules(settings.policy_file, settings.calendar_file)
@@ -66,25 +74,25 @@ def demo(
     try:
         with store.session() as session:
             if holds_real_cases(session):
-                fail(f"{target} holds real cases, not a demo; the demo will not write into it")
+                fail(say(ctx, "cli.demo.real_cases", target=target))
             info = demo_info(session)
             built = has_cases(session)
         if not built:
             moment = frozen or settings.clock().now().replace(microsecond=0)
-            typer.echo(f"building the demo bureau: {cases:,} cases as of "
-                       f"{moment.isoformat(timespec='minutes')} …", err=True)
+            typer.echo(say(ctx, "cli.demo.building", cases=cases,
+                           moment=moment.isoformat(timespec="minutes")), err=True)
             try:
                 report = build_demo(store, rules, seed=seed, cases=cases, now=moment,
                                     frozen=frozen is not None,
-                                    progress=_progress if cases >= 20_000 else None)
+                                    progress=_progress(ctx) if cases >= 20_000 else None)
             except DemoExists as exc:  # pragma: no cover - raced with another build
-                fail(str(exc))
+                fail(catalog_of(ctx).refusal(exc))
             rate = report.cases / report.seconds if report.seconds else 0.0
-            typer.echo(f"demo ready at {target}: {report.cases:,} cases, {report.events:,} "
-                       f"events in {report.seconds:.1f} s ({rate:,.0f} cases/s)")
+            typer.echo(say(ctx, "cli.demo.ready", target=target, cases=report.cases,
+                           events=report.events, seconds=report.seconds, rate=rate))
         elif info is not None:
-            typer.echo(f"demo at {target} (seed {info.get('seed')}, {info.get('cases'):,} cases, "
-                       f"as of {info.get('now')}); --reset rebuilds it")
+            typer.echo(say(ctx, "cli.demo.exists", target=target, seed=info.get("seed"),
+                           cases=int(info.get("cases") or 0), now=info.get("now")))
             if frozen is None and info.get("frozen"):
                 # A demo built for a handout keeps its clock, so countdowns match the handout.
                 frozen = parse_time(str(info["now"]), "the demo's now")
@@ -93,7 +101,7 @@ def demo(
     finally:
         store.close()
     if clerk != settings.clerk:
-        typer.echo(f"acting as {clerk} (a demo clerk); pass --clerk to act as another", err=True)
+        typer.echo(say(ctx, "cli.demo.acting_as", clerk=clerk), err=True)
     # The console (and every later action in this session) sees the demo's clock and clerk.
     ctx.find_root().obj = settings.with_(
         database=target, now=frozen or settings.now, clerk=clerk
@@ -122,10 +130,17 @@ def _demo_clerk(session: Session, wanted: str) -> str:
     return first or wanted
 
 
-def _progress(done: int, total: int) -> None:
-    typer.echo(f"\r{done:,} / {total:,} cases", nl=False, err=True)
-    if done >= total:
-        typer.echo("", err=True)
+def _progress(ctx: typer.Context) -> Callable[[int, int], None]:
+    """How far a large build has got, on one line of stderr, in the run's language."""
+    catalog = catalog_of(ctx)
+
+    def show(done: int, total: int) -> None:
+        typer.echo("\r" + catalog.t("cli.demo.progress", done=done, total=total), nl=False,
+                   err=True)
+        if done >= total:
+            typer.echo("", err=True)
+
+    return show
 
 
 @train_app.command("list")
@@ -156,6 +171,7 @@ def train_check(
 ) -> None:
     """Say which steps of an exercise are done; exit 0 when all are, 1 otherwise."""
     from caseworker.config import default_database
+    from caseworker.domain.errors import DomainError
     from caseworker.services.demo.build import demo_info
     from caseworker.services.training import check_scenario, load_scenario
     from caseworker.store.engine import open_store
@@ -163,32 +179,35 @@ def train_check(
     settings = settings_of(ctx)
     language = lang or settings.language
     if language not in ("zh", "en"):
-        fail("--lang must be zh or en", 2)
+        fail(say(ctx, "cli.train.lang_choice"), 2)
+    catalog = catalog_of(ctx, language)
+    t = catalog.t
     target = db or (settings.database if settings.database != default_database() else None)
     target = target or demo_database()
     if "://" not in target and not Path(target).exists():
-        fail(f"no demo database at {target}; run `caseworker demo` first")
-    exercise = load_scenario(scenario)
-    store = open_store(target, create=False)
-    try:
-        with store.session() as session:
-            report = check_scenario(session, exercise, language)
-            info = demo_info(session) or {}
-    finally:
-        store.close()
-    zh = language == "zh"
+        fail(t("cli.train.no_demo", target=target))
+    try:  # refused in the exercise's language, which --lang here may set apart from the run's
+        exercise = load_scenario(scenario)
+        store = open_store(target, create=False)
+        try:
+            with store.session() as session:
+                report = check_scenario(session, exercise, language)
+                info = demo_info(session) or {}
+        finally:
+            store.close()
+    except DomainError as exc:
+        fail(catalog.refusal(exc))
     console = Console(highlight=False)
     console.print(Text(f"{report.title} ({report.scenario})", style="bold"))
     console.print(Text(report.brief))
     hint = f"caseworker --db {target} --now {info.get('now', '…')} --clerk …  case …"
-    lead = "在演示库上操作：" if zh else "Act on the demo with: "
-    console.print(Text(lead + hint, style="dim"))
+    console.print(Text(t("cli.train.act_on", hint=hint), style="dim"))
     for case in report.cases:
         line = Text(f"  {case.role}: #{case.id} ")
         line.append(case.title)
-        line.append(f" [{case.status}]")
+        line.append(f" [{t(f'status.{case.status}')}]")
         if case.lead_unit:
-            who = "、".join(case.handlers) if zh else ", ".join(case.handlers)
+            who = t("cli.train.separator").join(case.handlers)
             line.append(f" — {case.lead_unit}" + (f" ({who})" if who else ""))
         console.print(line)
     done = sum(step.done for step in report.steps)
@@ -197,14 +216,11 @@ def train_check(
         line = Text(f"{mark} {step.number}. ", style="green" if step.done else "yellow")
         line.append(step.text)
         if not step.done and len(step.cases) > 1:
-            missing = ", ".join(f"#{c}" for c in step.missing)
-            line.append(f" ({'尚未完成' if zh else 'not yet'}: {missing})")
+            missing = t("cli.train.separator").join(f"#{c}" for c in step.missing)
+            line.append(" " + t("cli.train.not_yet", cases=missing))
         console.print(line)
-    total = len(report.steps)
-    summary = (f"已完成 {done}/{total} 步" if zh else f"{done} of {total} steps done")
-    if report.done:
-        summary += "，练习完成！" if zh else " — exercise complete!"
-    console.print(Text(summary, style="bold"))
+    key = "cli.train.complete" if report.done else "cli.train.progress"
+    console.print(Text(t(key, done=done, total=len(report.steps)), style="bold"))
     raise typer.Exit(0 if report.done else 1)
 
 

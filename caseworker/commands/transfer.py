@@ -8,7 +8,7 @@ from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 
-from caseworker.commands.common import local, opened, parse_time
+from caseworker.commands.common import local, opened, option_time, say
 
 imports_app = typer.Typer(help="Imports done so far: file, checksum, counts, who and when.")
 
@@ -188,13 +188,13 @@ def export_cmd(
         path.suffix.lower()
     )
     if chosen not in EXPORT_FORMATS:
-        _usage("say --format jsonl, csv or xlsx (or name the file .jsonl, .csv or .xlsx)")
+        _usage(say(ctx, "cli.export.format"))
     assert chosen is not None
     statuses = [s.strip() for item in status or [] for s in item.split(",") if s.strip()]
     flt = ExportFilter(
         statuses=statuses, unit=unit, channel=channel,
-        since=parse_time(since, "--since") if since else None,
-        until=parse_time(until, "--until") if until else None,
+        since=option_time(ctx, since, "--since") if since else None,
+        until=option_time(ctx, until, "--until") if until else None,
         overdue=overdue,
     )
     with opened(ctx) as store:
@@ -203,15 +203,13 @@ def export_cmd(
                 store.store, path, fmt=chosen, flt=flt, now=store.now(), redact=redact
             )
         except OSError as exc:
-            typer.echo(f"caseworker: cannot write {path}: {exc.strerror}", err=True)
+            why = exc.strerror or str(exc)
+            typer.echo(f"caseworker: {say(ctx, 'cli.export.cannot_write', path=path, why=why)}",
+                       err=True)
             _exit(1)
     if not redact:
-        typer.echo(
-            f"warning: {path} contains personal data (names, contacts, message text); "
-            "keep it safe or export with --redact",
-            err=True,
-        )
-    typer.echo(f"{summary.cases} cases exported to {path} ({chosen})")
+        typer.echo(say(ctx, "cli.export.personal_data", path=path), err=True)
+    typer.echo(say(ctx, "cli.export.done", cases=summary.cases, path=path, format=chosen))
 
 
 def register(app: typer.Typer) -> None:

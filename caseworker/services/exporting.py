@@ -161,7 +161,10 @@ def _query(session: Session, flt: ExportFilter, now: datetime) -> Any:
         known = {s.value for s in Status}
         bad = [s for s in flt.statuses if s not in known]
         if bad:
-            raise InvalidInput(f"unknown status {bad[0]!r}; known: {', '.join(sorted(known))}")
+            raise InvalidInput(
+                f"unknown status {bad[0]!r}; known: {', '.join(sorted(known))}",
+                key="refused.export.status", status=bad[0], known=sorted(known),
+            )
         query = query.where(col(CaseRow.status).in_(list(flt.statuses)))
     if flt.unit:
         unit = find_unit(session, flt.unit)
@@ -201,7 +204,10 @@ def export_cases(
 ) -> ExportSummary:
     """Write the matching cases to `path` in `fmt`; returns how many were written."""
     if fmt not in EXPORT_FORMATS:
-        raise InvalidInput(f"unknown export format {fmt!r}; use {', '.join(EXPORT_FORMATS)}")
+        raise InvalidInput(
+            f"unknown export format {fmt!r}; use {', '.join(EXPORT_FORMATS)}",
+            key="refused.export.format", format=fmt, formats=list(EXPORT_FORMATS),
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     writer: _Writer = {"jsonl": _JsonLines, "csv": _Csv, "xlsx": _Xlsx}[fmt](path, redact)
     count = 0

@@ -91,10 +91,16 @@ def training_dir() -> Path:
 
 def _texts(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ScenarioError(f"{where} needs texts by language, e.g. zh = \"…\" and en = \"…\"")
+        raise ScenarioError(
+            f"{where} needs texts by language, e.g. zh = \"…\" and en = \"…\"",
+            key="refused.training.scenario_texts", where=where,
+        )
     missing = [lang for lang in LANGUAGES if lang not in value]
     if missing:
-        raise ScenarioError(f"{where} lacks the {', '.join(missing)} text")
+        raise ScenarioError(
+            f"{where} lacks the {', '.join(missing)} text", key="refused.training.scenario_lacks",
+            where=where, languages=missing,
+        )
     return dict(value)
 
 
@@ -103,20 +109,32 @@ def parse_scenario(key: str, text: str) -> Scenario:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"scenario {key} is not valid TOML: {exc}") from None
+        raise ScenarioError(
+            f"scenario {key} is not valid TOML: {exc}", key="refused.training.scenario_toml",
+            scenario=key, error=exc,
+        ) from None
     steps = []
     for n, entry in enumerate(doc.get("steps", []), start=1):
         where = f"scenario {key} step {n}"
         check = entry.get("check")
         if check not in CHECKS:
-            raise ScenarioError(f"{where}: unknown check {check!r}; known: {', '.join(CHECKS)}")
+            raise ScenarioError(
+                f"{where}: unknown check {check!r}; known: {', '.join(CHECKS)}",
+                key="refused.training.scenario_check", scenario=key, step=n, check=check,
+                known=list(CHECKS),
+            )
         role = entry.get("role")
         if not isinstance(role, str) or not role:
-            raise ScenarioError(f"{where}: needs the role of the cases it checks")
+            raise ScenarioError(
+                f"{where}: needs the role of the cases it checks",
+                key="refused.training.scenario_role", scenario=key, step=n,
+            )
         args = {k: v for k, v in entry.items() if k not in ("check", "role", "text")}
         steps.append(Step(check, role, _texts(entry.get("text"), where), args))
     if not steps:
-        raise ScenarioError(f"scenario {key} has no steps")
+        raise ScenarioError(
+            f"scenario {key} has no steps", key="refused.training.scenario_no_steps", scenario=key
+        )
     return Scenario(
         key, _texts(doc.get("title"), f"scenario {key} title"),
         _texts(doc.get("brief"), f"scenario {key} brief"), tuple(steps),
@@ -133,7 +151,10 @@ def load_scenario(key: str, folder: Path | None = None) -> Scenario:
     path = folder / f"{key}.toml"
     if not key or "/" in key or not path.is_file():
         known = ", ".join(p.stem for p in sorted(folder.glob("*.toml")))
-        raise InvalidInput(f"unknown scenario {key!r}; known: {known}")
+        raise InvalidInput(
+            f"unknown scenario {key!r}; known: {known}", key="refused.training.unknown_scenario",
+            scenario=key, known=[p.stem for p in sorted(folder.glob("*.toml"))],
+        )
     return parse_scenario(key, path.read_text(encoding="utf-8"))
 
 
@@ -150,7 +171,10 @@ class _Material:
 
     def cases(self, role: str) -> list[int]:
         if role not in self.roles:
-            raise ScenarioError(f"the demo has no training case with role {role!r}")
+            raise ScenarioError(
+                f"the demo has no training case with role {role!r}",
+                key="refused.training.role", role=role,
+            )
         return self.roles[role]
 
 
@@ -228,13 +252,14 @@ def check_scenario(session: Session, scenario: Scenario, lang: str) -> CheckRepo
     from caseworker.services.demo.build import demo_info
 
     if lang not in LANGUAGES:
-        raise InvalidInput("--lang must be zh or en")
+        raise InvalidInput("--lang must be zh or en", key="refused.training.language")
     info = demo_info(session)
     roles = (info or {}).get("training", {}).get(scenario.key)
     if info is None or not roles:
         raise ScenarioError(
             f"this database has no material for scenario {scenario.key}; "
-            "build it with `caseworker demo` (or --reset it) first"
+            "build it with `caseworker demo` (or --reset it) first",
+            key="refused.training.material", scenario=scenario.key,
         )
     material = _Material(session, {k: [int(i) for i in v] for k, v in roles.items()},
                          int(info.get("last_event_id", 0)))
@@ -256,7 +281,10 @@ def _briefs(session: Session, roles: dict[str, list[int]]) -> list[CaseBrief]:
         for cid in ids:
             case = session.get(CaseRow, cid)
             if case is None:
-                raise ScenarioError(f"training case {cid} is missing; rebuild with --reset")
+                raise ScenarioError(
+                    f"training case {cid} is missing; rebuild with --reset",
+                    key="refused.training.case_gone", case=cid,
+                )
             unit = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
             handlers = list(session.exec(
                 select(ClerkRow.name).where(ClerkRow.unit_id == case.lead_unit_id)

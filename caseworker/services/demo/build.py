@@ -116,7 +116,10 @@ def reset_demo(target: str) -> None:
     try:
         with store.session() as session:
             if holds_real_cases(session):
-                raise NotADemo(f"{target} holds real cases, not a demo; refusing to reset it")
+                raise NotADemo(
+                    f"{target} holds real cases, not a demo; refusing to reset it",
+                    key="refused.demo.reset_real", target=target,
+                )
             if store.url.startswith("sqlite:///"):
                 path = Path(store.url.removeprefix("sqlite:///"))
             else:
@@ -229,9 +232,12 @@ def build_demo(
     `workers` processes (default: one per CPU from 20,000 cases); the rows do not depend on it.
     """
     if not 1 <= cases <= MAX_CASES:
-        raise DomainError(f"--cases must be between 1 and {MAX_CASES:,}")
+        raise DomainError(
+            f"--cases must be between 1 and {MAX_CASES:,}", key="refused.demo.cases",
+            max=f"{MAX_CASES:,}",
+        )
     if now.tzinfo is None:
-        raise DomainError("the demo's now needs a timezone")
+        raise DomainError("the demo's now needs a timezone", key="refused.demo.now_tz")
     started = timer.perf_counter()
     bureau = build_bureau()
     specs = make_specs(cases, now, seed, rules.calendar)
@@ -239,9 +245,10 @@ def build_demo(
     with store.session() as session:
         if holds_real_cases(session):
             raise NotADemo("this database holds real cases, not a demo; the demo will not write "
-                           "into it (use another --db)")
+                           "into it (use another --db)", key="refused.demo.real_cases")
         if has_cases(session):
-            raise DemoExists("this database already holds the demo; use --reset to rebuild it")
+            raise DemoExists("this database already holds the demo; use --reset to rebuild it",
+                             key="refused.demo.exists")
         # Record the calendar the deadlines are computed with (cheap while there are no cases),
         # so the first command on the demo does not recompute its provisional deadlines.
         recompute_if_calendar_changed(session, rules, now)
