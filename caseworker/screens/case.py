@@ -21,6 +21,7 @@ from caseworker.domain.deadlines import ClockState
 from caseworker.keys import install
 from caseworker.screens.messages import ActionRefused, CaseChanged
 from caseworker.widgets.countdown import Mood, countdown
+from caseworker.widgets.message_text import MessageText
 from caseworker.widgets.safe import clean, plain
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class CaseScreen(Screen[None]):
             with Horizontal(id="case-panels"):
                 yield Static(id="case-clocks", classes="panel")
                 yield Static(id="case-timeline", classes="panel")
-            yield Static(id="case-message")
+            yield MessageText(id="case-message")
             yield Static(id="case-records")
         yield Footer()
 
@@ -152,7 +153,8 @@ class CaseScreen(Screen[None]):
         self.query_one("#case-head", Static).update(self._head(d))
         self.query_one("#case-clocks", Static).update(self._clocks(d))
         self.query_one("#case-timeline", Static).update(self._timeline(message.history))
-        self.query_one("#case-message", Static).update(self._message(d))
+        body = self.query_one("#case-message", MessageText)
+        body.update(d.body, heading=self.capp.t("case.body"))
         self.query_one("#case-records", Static).update(self._records(d))
 
     # ------------------------------------------------------------------ drawing
@@ -241,12 +243,6 @@ class CaseScreen(Screen[None]):
                 when(e.effective_at, "%m-%d %H:%M"), Text(clean(e.actor, one_line=True)), what
             )
         return table
-
-    def _message(self, d: CaseDetail) -> Text:
-        out = Text()
-        out.append(self.capp.t("case.body") + "\n", style="bold")
-        out.append_text(plain(d.body))
-        return out
 
     def _records(self, d: CaseDetail) -> Text:
         t = self.capp.t

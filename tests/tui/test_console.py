@@ -23,6 +23,8 @@ from caseworker.services.rules import Rules
 from caseworker.store.models import CaseRow, ReplyRow, SupervisionRow
 from caseworker.store.queries import QueueKey
 from caseworker.widgets.case_table import CaseTable
+from caseworker.widgets.kinsoku import NO_START
+from caseworker.widgets.message_text import MessageText
 
 SIZE = (120, 36)
 
@@ -134,7 +136,10 @@ async def test_tab_switches_queue_and_enter_opens_the_case(console: Console) -> 
 
         assert isinstance(app.screen, CaseScreen)
         assert app.screen.detail is not None and app.screen.detail.id == chosen.id
-        body = str(app.screen.query_one("#case-message").render())
+        message = app.screen.query_one("#case-message", MessageText)
+        drawn = [message.render_line(y).text.rstrip() for y in range(message.size.height)]
+        body = "".join(drawn)
+        assert len(drawn) > 2 and not any(line[:1] in NO_START for line in drawn[1:])
         with console.store.session() as session:
             row = session.get(CaseRow, chosen.id)
             assert row is not None

@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 from caseworker.services import cases as svc
 from caseworker.store.queries import QueueKey
 from caseworker.widgets.case_table import CaseTable
+from caseworker.widgets.message_text import MessageText
 
 MARKUP = "[bold red]紧急[/] [link=https://evil.example/x]点此[/link] [/]"
 ANSI = "\x1b[31m红字\x1b[0m\x1b]8;;https://evil.example\x07链接\x1b]8;;\x07"
@@ -58,8 +59,9 @@ async def _run(console: Console) -> None:
             await _settle(pilot)
             screen = app.screen
             head = screen.query_one("#case-head").render()
-            message = screen.query_one("#case-message").render()
-            text = _plain(head) + "\n" + _plain(message)
+            message = screen.query_one("#case-message", MessageText)
+            drawn = [message.render_line(y).text for y in range(message.size.height)]
+            text = _plain(head) + "\n" + "".join(line.rstrip() for line in drawn)
             assert "\x1b" not in text and "\x00" not in text and "\x07" not in text
             if title == MARKUP:
                 assert "[link=https://evil.example/x]点此[/link]" in text
