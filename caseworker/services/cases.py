@@ -270,22 +270,30 @@ class _Act:
         )
         self.now = desk.now()
 
-    def finish(self, *, reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
-        """Move to the target state, append the event, recompute clocks, and save."""
+    def finish(
+        self,
+        *,
+        reason: str | None = None,
+        detail: dict[str, Any] | None = None,
+        record: bool = True,
+    ) -> None:
+        """Move to the target state, append the event (unless `record` is false: the change
+        continues one the history already shows), recompute clocks, and save."""
         case = self.case
         case.status = self.to_status.value
         case.updated_at = recorded_now()
         case.updated_by = self.actor.name
-        _event(
-            self.session,
-            self.desk,
-            case,
-            self.action,
-            actor=self.actor.name,
-            from_status=self.from_status,
-            reason=reason,
-            detail=detail,
-        )
+        if record:
+            _event(
+                self.session,
+                self.desk,
+                case,
+                self.action,
+                actor=self.actor.name,
+                from_status=self.from_status,
+                reason=reason,
+                detail=detail,
+            )
         self.session.add(case)
         save(self.session, case)  # records first, so the clocks see them
         refresh_clocks(self.session, case, self.desk.rules, self.now)
@@ -328,6 +336,10 @@ def _require(text: str | None, what: str, key: str) -> str:
 # ---------------------------------------------------------------- intake
 
 
+_KIND_VALUES = frozenset(k.value for k in Kind)
+_URGENCY_VALUES = frozenset(u.value for u in Urgency)
+
+
 def validate_new_case(data: NewCase, rules: Rules) -> None:
     """Refuse a new case that lacks what every case needs, with one clear reason."""
     if not data.channel:
@@ -340,12 +352,12 @@ def validate_new_case(data: NewCase, rules: Rules) -> None:
         raise InvalidInput("a case needs a title or a body", key="refused.title_or_body")
     if data.received_at.tzinfo is None:
         raise InvalidInput("received_at needs a timezone (or use a naive time for Asia/Shanghai)")
-    if data.kind is not None and data.kind not in {k.value for k in Kind}:
+    if data.kind is not None and data.kind not in _KIND_VALUES:
         kinds = [k.value for k in Kind]
         raise InvalidInput(
             f"kind must be one of {', '.join(kinds)}", key="refused.kind_choice", choices=kinds
         )
-    if data.urgency not in {u.value for u in Urgency}:
+    if data.urgency not in _URGENCY_VALUES:
         levels = [u.value for u in Urgency]
         raise InvalidInput(
             f"urgency must be one of {', '.join(levels)}",
@@ -557,7 +569,14 @@ def draft_reply(
     final: bool = False,
     outcome: str | None = None,
 ) -> int:
-    """Write (or rewrite) the case's open draft reply; saved as a draft, not yet public."""
+    """Write (or rewrite) the case's open draft reply; saved as a draft, not yet public.
+
+    The history gets one `draft_reply` event per drafting session, not one per save (the
+    composer saves every few seconds of typing): a save that only continues the clerk's own
+    draft, with nothing else recorded on the case since, updates the draft and its time but
+    appends no event. A new draft, a draft taken up after review sent it back, another clerk's
+    edit, or an edit after anything else happened to the case each start a new session.
+    """
     act = _Act(session, desk, ref, Action.DRAFT_REPLY)
     if outcome is not None and outcome not in OUTCOMES:
         raise InvalidInput(
@@ -566,6 +585,9 @@ def draft_reply(
             choices=" / ".join(OUTCOMES),
         )
     reply = _open_reply(session, act.case_id)
+    continuing = reply is not None and reply.state != "sent_back" and _drafting(
+        session, act.case_id, act.actor.name, reply.id
+    )
     if reply is None:
         reply = ReplyRow(
             case_id=act.case_id,
@@ -582,8 +604,20 @@ def draft_reply(
     session.add(reply)
     session.flush()
     assert reply.id is not None
-    act.finish(detail={"reply": reply.id, "final": final, "outcome": outcome})
+    act.finish(detail={"reply": reply.id, "final": final, "outcome": outcome},
+               record=not continuing)
     return reply.id
+
+
+def _drafting(session: Session, case_id: int, actor: str, reply_id: int | None) -> bool:
+    """Whether the case's newest event is `actor` drafting reply `reply_id` (a session going on)."""
+    last = session.exec(
+        select(EventRow).where(EventRow.case_id == case_id).order_by(col(EventRow.id).desc())
+    ).first()
+    if last is None or last.action != Action.DRAFT_REPLY.value or last.actor != actor:
+        return False
+    detail = json.loads(last.detail) if last.detail else {}
+    return isinstance(detail, dict) and detail.get("reply") == reply_id
 
 
 def submit_reply(session: Session, desk: Desk, ref: str | int) -> None:

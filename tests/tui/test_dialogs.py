@@ -351,6 +351,70 @@ async def test_a_draft_is_autosaved_and_restored_after_a_restart(bureau: Bureau)
 
 
 @sync
+async def test_autosaves_of_one_drafting_session_are_one_event_in_the_history(
+    bureau: Bureau,
+) -> None:
+    """A supervisor reads "drafted, submitted", not one line per pause in the typing."""
+    case_id = bureau.cases["handling"]
+
+    def drafts() -> list[EventRow]:
+        return [e for e in rows(bureau, EventRow, "handling") if e.action == "draft_reply"]
+
+    app = host_app(bureau, clerk=HANDLER)
+    async with app.run_test(size=(120, 36)) as pilot:
+        dialog = await open_dialog(pilot, "reply", case_id)
+        assert isinstance(dialog, ReplyComposer)
+        versions = [dialog.version]
+        for part in ("正在核实", "，已联系施工单位", "，三日内答复。"):
+            await type_into(pilot, "#text", part)
+            dialog.flush_autosave()
+            await settle(pilot)
+            versions.append(dialog.version)
+        assert "草稿已保存" in str(dialog.query_one("#saved", Static).render())
+    app.store.close()
+    # Every save was stored, and moved the case's version (so conflicts are still caught) ...
+    assert [r.text for r in rows(bureau, ReplyRow, "handling")] == [
+        "正在核实，已联系施工单位，三日内答复。"
+    ]
+    assert versions == sorted(set(versions)) and len(versions) == 4
+    # ... but the history shows one drafting session.
+    assert [(e.actor, e.effective_at) for e in drafts()] == [(HANDLER, NOW)]
+
+    # Reopened after a restart, the draft is there; going on with it is the same session.
+    again = host_app(bureau, clerk=HANDLER)
+    async with again.run_test(size=(120, 36)) as pilot:
+        dialog = await open_dialog(pilot, "reply", case_id)
+        area = dialog.query_one("#text", TextArea)
+        assert area.text == "正在核实，已联系施工单位，三日内答复。"
+        area.move_cursor(area.document.end)
+        await type_into(pilot, "#text", "特此答复。")
+        dialog.query_one("#answered", Checkbox).value = True
+        dialog.query_one("#final", Checkbox).value = False
+        await pilot.pause()
+        dialog.flush_autosave()
+        await settle(pilot)
+        assert len(drafts()) == 1
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert again.screen is again.host
+    again.store.close()
+    events = [(e.actor, e.action) for e in rows(bureau, EventRow, "handling")][-2:]
+    assert events == [(HANDLER, "draft_reply"), (HANDLER, "submit_reply")]
+    (reply,) = rows(bureau, ReplyRow, "handling")
+    assert reply.state == "submitted"
+    assert reply.text == "正在核实，已联系施工单位，三日内答复。特此答复。"
+
+    # Someone else acting on the case in between makes the next save a new session.
+    store = bureau.open()
+    with store.session() as session:
+        svc.send_back_reply(session, bureau.desk(CLERK), case_id, note="请写明完成时间")
+        svc.draft_reply(session, bureau.desk(HANDLER), case_id, text="已于11月18日完成。")
+        svc.draft_reply(session, bureau.desk(HANDLER), case_id, text="已于11月18日完成整改。")
+    store.close()
+    assert len(drafts()) == 2
+
+
+@sync
 async def test_escape_saves_the_draft_and_an_autosave_conflict_keeps_the_text(
     bureau: Bureau,
 ) -> None:
