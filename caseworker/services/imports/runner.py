@@ -1,10 +1,14 @@
 """Running one import: rows in, batches of cases out, every row accounted for.
 
-Rows are mapped and validated in memory, then written a batch at a time (default 1,000) in one
+Rows are mapped and validated in memory, then written a batch at a time (default 5,000) in one
 transaction each, with bulk INSERTs rather than one ORM object per row. Existing keys are looked
 up once per batch. The import's record is updated inside the same transaction as its batch, so
 after an interruption the database and the record agree, and running the same command again
 finds the committed rows as known duplicates and finishes the rest.
+
+Reading, mapping and checking a row (`Preparer`) costs about as much as writing it, so a large
+file is read and prepared in a second process while this one writes: the batches arrive in
+file order over a pipe, so counts, rejects and ids are exactly those of preparing inline.
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from operator import attrgetter
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Boolean, insert, update
 from sqlmodel import Session, col, select
@@ -42,8 +49,14 @@ from caseworker.services.imports.mapping import (
 )
 from caseworker.services.imports.normalise import BadValue
 from caseworker.services.imports.rejects import RejectsWriter, default_rejects_path
-from caseworker.services.imports.sources import Source, SourceError, SourceRow, open_source
+from caseworker.services.imports.sources import (
+    Source,
+    SourceError,
+    SourceRow,
+    open_source,
+)
 from caseworker.services.people import resolve_actor
+from caseworker.services.rules import Rules
 from caseworker.services.search_backlog import backlog, defer_indexing
 from caseworker.store.engine import Store
 from caseworker.store.models import CaseRow, EventRow, ImportRecord, ReplyRow
@@ -52,6 +65,8 @@ from caseworker.store.types import UTCDateTime
 # A batch at least this large leaves its cases' search indexing to services.search_backlog:
 # the trigram index costs more per row than everything else the import writes.
 DEFER_SEARCH_AT = 1000
+# A file at least this large (bytes) is prepared in a second process when there are two cores.
+PARALLEL_AT = 16 << 20
 
 Progress = Callable[[int, int, int], None]  # rows read, position, total (bytes or rows)
 
@@ -76,6 +91,7 @@ class ImportOptions:
     dry_run: bool = False
     batch_size: int = 5000
     interrupt_after: int | None = None  # test hook: interrupt after this many committed batches
+    parallel: bool | None = None  # prepare rows in a second process; None: by file size
 
 
 @dataclass
@@ -123,12 +139,45 @@ class Prepared:
     replied_at: datetime | None = None
     restore: dict[str, Any] | None = None  # a whole exported case (our own JSON Lines)
     key: tuple[str, str] = field(init=False)
-    print: str = field(init=False)
+    # The row as SQLite stores it (`_case_tuple`); prepared in the reading process, which then
+    # sends this instead of `case` (set to None): plain tuples cross the pipe ten times cheaper.
+    db_row: tuple[Any, ...] | None = field(init=False, default=None)
+    overdue: bool = field(init=False, default=False)  # already past a deadline on arrival
+    _print: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        c = self.case
-        self.key = (c.channel, c.external_id)
-        self.print = fingerprint(c.title, c.body, c.received_at, c.author, c.category)
+        self.key = (self.case.channel, self.case.external_id)
+
+    def fingerprint(self) -> str:
+        """The content fingerprint, computed only when another row has the same key."""
+        if self._print is None:
+            c = self.case
+            if c is None:
+                assert self.db_row is not None
+                r = self.db_row
+                received = datetime.fromisoformat(r[_RECEIVED_AT]).replace(tzinfo=UTC)
+                self._print = fingerprint(r[_TITLE], r[_BODY], received, r[_AUTHOR], r[_CATEGORY])
+            else:
+                self._print = fingerprint(c.title, c.body, c.received_at, c.author, c.category)
+        return self._print
+
+    def is_overdue(self, now: datetime) -> bool:
+        if self.case is None:
+            return self.overdue
+        return bool(self.case.status in _OPEN and self.case.next_due_at < now)
+
+    def received_at_stored(self) -> str | None:
+        return self.db_row[_RECEIVED_AT] if self.db_row else _db_time(self.case.received_at)
+
+
+@dataclass
+class PreparedBatch:
+    """One batch of rows read and prepared: the rows to write, the rejected ones with reasons."""
+
+    prepared: list[Prepared] = field(default_factory=list)
+    rejected: list[tuple[SourceRow, str]] = field(default_factory=list)
+    read: int = 0
+    position: tuple[int, int] = (0, 0)  # of the source after this batch, for the progress bar
 
 
 def file_sha256(path: Path) -> str:
@@ -137,6 +186,159 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class Preparer:
+    """Reads rows into cases: mapping, checks, keys and clocks; no database work.
+
+    Picklable, so a second process can prepare a large file's batches while this one writes.
+    """
+
+    def __init__(
+        self, profile: Profile, channel: str | None, rules: Rules, actor: str,
+        now: datetime, stamp: datetime, *, sqlite: bool = False,
+    ) -> None:
+        self.profile, self.channel, self.rules, self.actor = profile, channel, rules, actor
+        self.now, self.stamp = now, stamp
+        self.sqlite = sqlite  # also prepare each row as SQLite stores it
+        self.clocks = NewCaseClocks(rules)
+
+    def batch(self, rows: list[SourceRow], position: tuple[int, int]) -> PreparedBatch:
+        out = PreparedBatch(position=position)
+        for row in rows:
+            out.read += 1
+            if row.problem is not None:
+                out.rejected.append((row, row.problem))
+                continue
+            try:
+                out.prepared.append(self.prepare(row))
+            except (BadValue, InvalidInput, PolicyError, ValueError) as exc:
+                out.rejected.append((row, str(exc)))
+            except (KeyError, TypeError, AttributeError) as exc:  # not shaped as a record
+                out.rejected.append((row, f"malformed record: {type(exc).__name__} {exc}"))
+        return out
+
+    def prepare(self, row: SourceRow) -> Prepared:
+        """Map and check one row; raises with the reason it is rejected."""
+        mapped = map_row(self.profile, row.values)
+        f = mapped.fields
+        received = f.get("received_at")
+        if received is None:
+            raise InvalidInput("no received time")
+        if received > self.now:
+            raise InvalidInput(f"received time {received.isoformat()} is in the future")
+        title, body = f.get("title") or "", f.get("body") or ""
+        if not title and not body:
+            raise InvalidInput("no title and no body")
+        channel = f.get("channel") or self.channel
+        if not channel:
+            raise InvalidInput("no channel: the file has none; pass --channel")
+        reply_text, replied_at = f.get("reply_text") or None, f.get("replied_at")
+        if (reply_text is None) != (replied_at is None):
+            missing = "reply time" if replied_at is None else "reply text"
+            raise InvalidInput(f"a reply without its {missing}")
+        if replied_at is not None and replied_at < received:
+            raise InvalidInput(
+                f"reply time {replied_at.isoformat()} is before the received time"
+            )
+        if replied_at is not None and replied_at > self.now:
+            raise InvalidInput(f"reply time {replied_at.isoformat()} is in the future")
+        data = NewCase(
+            channel=channel, title=title, body=body, received_at=received,
+            external_id=f.get("external_id"), author=f.get("author"), contact=f.get("contact"),
+            addressee=f.get("addressee"), region=f.get("region"), category=f.get("category"),
+            kind=f.get("kind"), urgency=f.get("urgency") or "normal",
+            extra=mapped.extra or None,
+        )
+        validate_new_case(data, self.rules)
+        case = case_values(data, self.rules, self.actor, self.now, self.stamp, self.clocks)
+        for name, limit in (("external_id", 100), ("author", 200), ("contact", 200),
+                            ("addressee", 100), ("region", 100), ("category", 100)):
+            value = getattr(case, name)
+            if value is not None and len(value) > limit:
+                raise InvalidInput(f"{name} is longer than {limit} characters")
+        if replied_at is not None:
+            case.status = Status.REPLIED.value
+            case.assigned_at = replied_at
+            case.replied_at = replied_at
+            self.clocks.apply(case)
+        prepared = Prepared(row, case, reply_text, replied_at)
+        prepared.overdue = prepared.is_overdue(self.now)
+        if self.sqlite:
+            prepared.db_row = _case_tuple(case)
+        return prepared
+
+
+
+def prepare_file(
+    out: IO[bytes], path: Path, fmt: str, encoding: str | None, preparer: Preparer, size: int
+) -> None:
+    """Read a file and write its prepared batches to `out` as pickles, then None (or the error).
+
+    What the second process runs (services.imports.worker); its output is read by
+    `_batches_from_worker` in the process that writes.
+    """
+    try:
+        source = open_source(path, fmt, encoding)
+        try:
+            for chunk in _chunks(source.rows, size):
+                batch = preparer.batch(chunk, source.position())
+                for item in batch.prepared:
+                    if item.db_row is not None:
+                        item.case = None
+                pickle.dump(batch, out, _PICKLE)
+                out.flush()
+        finally:
+            source.close()
+        pickle.dump(None, out, _PICKLE)
+    except (SourceError, OSError) as exc:
+        if isinstance(exc, BrokenPipeError):
+            return  # the writer is gone (killed, or done with us): nothing to tell it
+        pickle.dump(SourceError(str(exc)), out, _PICKLE)
+    out.flush()
+
+
+_PICKLE = pickle.HIGHEST_PROTOCOL
+
+
+def _batches_from_worker(source: Source, preparer: Preparer, size: int) -> Iterator[PreparedBatch]:
+    """Prepared batches from a second Python process reading the same file.
+
+    A plain child process (`python -m caseworker.services.imports.worker`) rather than
+    multiprocessing: it inherits no threads or connections and never re-imports the caller's
+    main script. The pipe holds at most what one write has not yet taken, so the reader runs at
+    most a batch ahead. Ctrl-C reaches both processes; a writer that dies closes the pipe and
+    the reader's next write ends it too.
+    """
+    package_root = str(Path(__file__).resolve().parents[3])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "caseworker.services.imports.worker"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+    )
+    assert worker.stdin is not None and worker.stdout is not None
+    try:
+        pickle.dump((source.path, source.format, source.encoding, preparer, size),
+                    worker.stdin, _PICKLE)
+        worker.stdin.close()
+        while True:
+            try:
+                item = pickle.load(worker.stdout)
+            except EOFError:
+                raise SourceError(
+                    f"{source.path.name}: the reading process stopped unexpectedly"
+                ) from None
+            if item is None:
+                return
+            if isinstance(item, SourceError):
+                raise item
+            yield item
+    finally:
+        worker.stdout.close()
+        if worker.poll() is None:
+            worker.terminate()
+        worker.wait()
 
 
 def run_import(
@@ -194,8 +396,10 @@ class _Run:
         self.rejects = RejectsWriter(source, rejects_path)
         self.seen: dict[tuple[str, str], str] = {}  # dry run only: keys of earlier batches
         self.now = desk.now()
-        self.stamp = recorded_now()
-        self.clocks = NewCaseClocks(desk.rules)
+        self.preparer = Preparer(
+            profile, self.channel, desk.rules, self.actor, self.now, recorded_now(),
+            sqlite=store.engine.dialect.name == "sqlite",
+        )
         self.search_deferred = False
         self.cache_sized = False
         self.restorer: Any = None
@@ -213,30 +417,31 @@ class _Run:
         self.summary.import_id = record_id
         if not self.options.dry_run and self.rejects.path.exists():
             self.rejects.path.unlink()  # a stale file from an earlier run of the same input
-        batches = 0
+        written = 0
         committed = dataclasses.replace(self.summary)  # counts as of the last committed batch
+        batches = self._batches()
         try:
-            for chunk in _chunks(self.source.rows, self.options.batch_size):
-                prepared = [p for p in map(self._prepare, chunk) if p is not None]
+            for batch in batches:
+                prepared = self._take(batch)
                 if self.options.dry_run:
                     self._classify_dry(prepared)
                 else:
                     with self.store.session() as session:
                         self._write_batch(session, prepared)
                         self._save_counts(session, record_id, "running")
-                    batches += 1
+                    written += 1
                     committed = dataclasses.replace(self.summary)
                 self.rejects.flush()
                 if self.progress is not None:
-                    position, total = self._position()
-                    self.progress(self.summary.read, position, total)
+                    self.progress(self.summary.read, *batch.position)
                 stop_after = self.options.interrupt_after
-                if stop_after is not None and batches >= stop_after:
+                if stop_after is not None and written >= stop_after:
                     raise SimulatedInterrupt()
             if self.restorer is not None and not self.options.dry_run:
                 with self.store.session() as session:
                     self.restorer.finish(session)
         except BaseException as exc:
+            batches.close()  # a second process, if any, stops here
             self.rejects.close()
             if record_id is not None:
                 # The batch in flight was rolled back: record what the database holds.
@@ -263,9 +468,6 @@ class _Run:
                 self.summary.search_backlog = backlog(raw.cursor())
         del clerk_role
         return self.summary
-
-    def _position(self) -> tuple[int, int]:
-        return self.source.position()
 
     def _start_record(self) -> int:
         record = ImportRecord(
@@ -311,87 +513,69 @@ class _Run:
         if not self.options.dry_run:
             self.rejects.add(row, reason)
 
-    def _prepare(self, row: SourceRow) -> Prepared | None:
-        """Map and validate one row, or reject it with the reason; no database work."""
-        if self.restorer is not None and self.restorer.is_meta(row.values):
-            self.restorer.remember_meta(row.values)
-            return None
-        self.summary.read += 1
-        if row.problem is not None:
-            self._reject(row, row.problem)
-            return None
+    def _batches(self) -> Generator[PreparedBatch, None, None]:
+        """The file's rows, read and prepared a batch at a time, here or in a second process."""
+        size = self.options.batch_size
+        if self.restorer is not None:
+            for chunk in _chunks(self.source.rows, size):
+                yield self._restore_batch(chunk)
+        elif self._in_worker():
+            yield from _batches_from_worker(self.source, self.preparer, size)
+        else:
+            for chunk in _chunks(self.source.rows, size):
+                yield self.preparer.batch(chunk, self.source.position())
+
+    def _in_worker(self) -> bool:
+        if self.options.parallel is not None:
+            return self.options.parallel
         try:
-            if self.restorer is not None:
+            size = self.source.path.stat().st_size
+        except OSError:
+            return False
+        return size >= PARALLEL_AT and (os.cpu_count() or 1) > 1
+
+    def _restore_batch(self, rows: list[SourceRow]) -> PreparedBatch:
+        """Our own JSON Lines export: whole cases with their history (services.imports.restore)."""
+        out = PreparedBatch(position=self.source.position())
+        for row in rows:
+            if self.restorer.is_meta(row.values):
+                self.restorer.remember_meta(row.values)
+                continue
+            out.read += 1
+            if row.problem is not None:
+                out.rejected.append((row, row.problem))
+                continue
+            try:
                 case, doc = self.restorer.case_of(row.values)
                 self.desk.rules.policy.channel(case.channel)
                 Status(case.status)
-                return Prepared(row, case, restore=doc)
-            return self._prepare_mapped(row)
-        except (BadValue, InvalidInput, PolicyError, ValueError) as exc:
-            self._reject(row, str(exc))
-            return None
-        except (KeyError, TypeError, AttributeError) as exc:  # a record not shaped as exported
-            self._reject(row, f"malformed record: {type(exc).__name__} {exc}")
-            return None
+                out.prepared.append(Prepared(row, case, restore=doc))
+            except (BadValue, InvalidInput, PolicyError, ValueError) as exc:
+                out.rejected.append((row, str(exc)))
+            except (KeyError, TypeError, AttributeError) as exc:  # not shaped as exported
+                out.rejected.append((row, f"malformed record: {type(exc).__name__} {exc}"))
+        return out
 
-    def _prepare_mapped(self, row: SourceRow) -> Prepared:
-        mapped = map_row(self.profile, row.values)
-        f = mapped.fields
-        received = f.get("received_at")
-        if received is None:
-            raise InvalidInput("no received time")
-        if received > self.now:
-            raise InvalidInput(f"received time {received.isoformat()} is in the future")
-        title, body = f.get("title") or "", f.get("body") or ""
-        if not title and not body:
-            raise InvalidInput("no title and no body")
-        channel = f.get("channel") or self.channel
-        if not channel:
-            raise InvalidInput("no channel: the file has none; pass --channel")
-        reply_text, replied_at = f.get("reply_text") or None, f.get("replied_at")
-        if (reply_text is None) != (replied_at is None):
-            missing = "reply time" if replied_at is None else "reply text"
-            raise InvalidInput(f"a reply without its {missing}")
-        if replied_at is not None and replied_at < received:
-            raise InvalidInput(
-                f"reply time {replied_at.isoformat()} is before the received time"
-            )
-        if replied_at is not None and replied_at > self.now:
-            raise InvalidInput(f"reply time {replied_at.isoformat()} is in the future")
-        data = NewCase(
-            channel=channel, title=title, body=body, received_at=received,
-            external_id=f.get("external_id"), author=f.get("author"), contact=f.get("contact"),
-            addressee=f.get("addressee"), region=f.get("region"), category=f.get("category"),
-            kind=f.get("kind"), urgency=f.get("urgency") or "normal",
-            extra=mapped.extra or None,
-        )
-        validate_new_case(data, self.desk.rules)
-        case = case_values(data, self.desk, self.actor, self.now, self.stamp, self.clocks)
-        for name, limit in (("external_id", 100), ("author", 200), ("contact", 200),
-                            ("addressee", 100), ("region", 100), ("category", 100)):
-            value = getattr(case, name)
-            if value is not None and len(value) > limit:
-                raise InvalidInput(f"{name} is longer than {limit} characters")
-        if replied_at is not None:
-            case.status = Status.REPLIED.value
-            case.assigned_at = replied_at
-            case.replied_at = replied_at
-            self.clocks.apply(case)
-        return Prepared(row, case, reply_text, replied_at)
+    def _take(self, batch: PreparedBatch) -> list[Prepared]:
+        """Count a prepared batch's rows and send its rejected ones to the rejects file."""
+        self.summary.read += batch.read
+        for row, reason in batch.rejected:
+            self._reject(row, reason)
+        return batch.prepared
 
     # ------------------------------------------------------------ one batch
 
     def _classify(
-        self, prepared: list[Prepared], known: dict[tuple[str, str], tuple[int | None, str]]
+        self, prepared: list[Prepared], known: dict[tuple[str, str], Known]
     ) -> list[Prepared]:
         """Split a batch into new rows, counting duplicates and reporting conflicts."""
         fresh: list[Prepared] = []
         for item in prepared:
             earlier = known.get(item.key)
             if earlier is None:
-                known[item.key] = (None, item.print)
+                known[item.key] = (None, item)
                 fresh.append(item)
-            elif earlier[1] == item.print:
+            elif _print_of(earlier[1]) == item.fingerprint():
                 self.summary.duplicates += 1
                 if self.restorer is not None:
                     self.restorer.note_existing(item.restore, earlier[0])
@@ -406,15 +590,13 @@ class _Run:
         return fresh
 
     def _classify_dry(self, prepared: list[Prepared]) -> None:
-        known: dict[tuple[str, str], tuple[int | None, str]] = {
-            k: (None, v) for k, v in self.seen.items()
-        }
+        known: dict[tuple[str, str], Known] = {k: (None, v) for k, v in self.seen.items()}
         with self.store.session() as session:
             known.update(_existing(session, [p.key for p in prepared if p.key not in known]))
         fresh = self._classify(prepared, known)
         self._count_new(fresh)
         for item in fresh:
-            self.seen[item.key] = item.print
+            self.seen[item.key] = item.fingerprint()
 
     def _write_batch(self, session: Session, prepared: list[Prepared]) -> None:
         known = _existing(session, [p.key for p in prepared])
@@ -492,10 +674,11 @@ class _Run:
         if len(fresh) >= DEFER_SEARCH_AT and not self.search_deferred:
             self.search_deferred = defer_indexing(cursor)
         ids = _sqlite_insert(
-            cursor, "cases", _CASE_COLUMNS, [_case_tuple(p.case) for p in fresh]
+            cursor, "cases", _CASE_COLUMNS,
+            [p.db_row if p.db_row is not None else _case_tuple(p.case) for p in fresh],
         )
         if ids is None:
-            ids = _insert_ids(session, [p.case for p in fresh])
+            ids = _insert_ids(session, [p.key for p in fresh])
         stamp = _db_time(recorded_now())
         replies = [(cid, p) for cid, p in zip(ids, fresh, strict=True) if p.reply_text]
         reply_ids: dict[int, int] = {}
@@ -533,7 +716,7 @@ class _Run:
         for cid, item in zip(ids, fresh, strict=True):
             events.append((cid, actor, receive, None, received, None,
                            f'{{"import": {json.dumps(import_id)}, "row": {item.row.number}}}',
-                           _db_time(item.case.received_at), stamp))
+                           item.received_at_stored(), stamp))
             if item.replied_at is None:
                 continue
             at = _db_time(item.replied_at)
@@ -546,10 +729,7 @@ class _Run:
 
     def _count_new(self, fresh: list[Prepared]) -> None:
         self.summary.imported += len(fresh)
-        open_states = {s.value for s in OPEN_STATES}
-        self.summary.overdue += sum(
-            1 for p in fresh if p.case.status in open_states and p.case.next_due_at < self.now
-        )
+        self.summary.overdue += sum(1 for p in fresh if p.is_overdue(self.now))
 
 
 _CASE_COLUMNS: list[str] = [
@@ -566,6 +746,10 @@ _CASE_FLAGS = frozenset(
     if isinstance(c.type, Boolean)
 )
 _CASE_GET = attrgetter(*_CASE_COLUMNS)
+_OPEN = frozenset(s.value for s in OPEN_STATES)
+_RECEIVED_AT, _TITLE, _BODY, _AUTHOR, _CATEGORY = (
+    _CASE_COLUMNS.index(name) for name in ("received_at", "title", "body", "author", "category")
+)
 _CASE_TIME_AT = tuple(i for i, name in enumerate(_CASE_COLUMNS) if name in _CASE_TIMES)
 _CASE_FLAG_AT = tuple(i for i, name in enumerate(_CASE_COLUMNS) if name in _CASE_FLAGS)
 _REPLY_COLUMNS = ["case_id", "state", "final", "outcome", "text", "author_id", "unit_id",
@@ -629,17 +813,17 @@ def _insert_cases(session: Session, cases: list[Any]) -> list[int]:
     table = CaseRow.__table__  # type: ignore[attr-defined]
     rows = [{name: getattr(case, name) for name in _CASE_COLUMNS} for case in cases]
     session.connection().execute(insert(table), rows)
-    return _insert_ids(session, cases)
+    return _insert_ids(session, [(case.channel, case.external_id) for case in cases])
 
 
-def _insert_ids(session: Session, cases: list[Any]) -> list[int]:
+def _insert_ids(session: Session, keys: list[tuple[str, str]]) -> list[int]:
     """The ids of just-inserted cases, looked up by key, in the order given."""
     table = CaseRow.__table__  # type: ignore[attr-defined]
     connection = session.connection()
     ids: dict[tuple[str, str], int] = {}
     by_channel: dict[str, list[str]] = {}
-    for case in cases:
-        by_channel.setdefault(case.channel, []).append(case.external_id)
+    for channel, external_id in keys:
+        by_channel.setdefault(channel, []).append(external_id)
     for channel, external_ids in by_channel.items():
         for start in range(0, len(external_ids), 500):
             for cid, ext in connection.execute(
@@ -649,8 +833,11 @@ def _insert_ids(session: Session, cases: list[Any]) -> list[int]:
                 )
             ):
                 ids[(channel, ext)] = cid
-    return [ids[(case.channel, case.external_id)] for case in cases]
+    return [ids[key] for key in keys]
 
+
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one a call
+_RECEIVED = Status.RECEIVED.value
 
 _DEFAULTS: dict[str, Any] = {
     name: (None if info.is_required() else info.get_default(call_default_factory=True))
@@ -659,7 +846,7 @@ _DEFAULTS: dict[str, Any] = {
 
 
 def case_values(
-    data: NewCase, desk: Desk, actor: str, now: datetime, stamp: datetime,
+    data: NewCase, rules: Rules, actor: str, now: datetime, stamp: datetime,
     clocks: NewCaseClocks | None = None,
 ) -> Any:
     """What `build_case` makes, as plain attributes instead of an ORM object.
@@ -679,14 +866,14 @@ def case_values(
     case.received_at = data.received_at
     case.region, case.category, case.kind = data.region, data.category, data.kind
     case.urgency = data.urgency
-    case.status = Status.RECEIVED.value
+    case.status = _RECEIVED
     case.assign_started_at = case.clock_started_at = data.received_at
-    case.extra = json.dumps(data.extra, ensure_ascii=False) if data.extra else None
+    case.extra = _JSON_TEXT(data.extra) if data.extra else None
     case.version = 1
     case.created_at = case.updated_at = stamp
     case.updated_by = actor
     if clocks is None:
-        apply_clocks(case, case_clocks(case, CaseRecords((), 0), desk.rules, now))
+        apply_clocks(case, case_clocks(case, CaseRecords((), 0), rules, now))
     else:
         clocks.apply(case)
     return case
@@ -703,14 +890,21 @@ def _event_row(
     )
 
 
-def _existing(
-    session: Session, keys: list[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[int | None, str]]:
+# A key already met: the stored case's id (None for an earlier row of this file) and the
+# content fingerprint, or the earlier row itself, whose fingerprint is computed on a clash.
+Known = tuple[int | None, "str | Prepared"]
+
+
+def _print_of(earlier: str | Prepared) -> str:
+    return earlier if isinstance(earlier, str) else earlier.fingerprint()
+
+
+def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Known]:
     """Cases already stored under these keys: their id and content fingerprint."""
     by_channel: dict[str, list[str]] = {}
     for channel, external_id in set(keys):
         by_channel.setdefault(channel, []).append(external_id)
-    found: dict[tuple[str, str], tuple[int | None, str]] = {}
+    found: dict[tuple[str, str], Known] = {}
     for channel, ids in by_channel.items():
         for start in range(0, len(ids), 500):
             rows = session.connection().execute(
