@@ -197,7 +197,16 @@ class Preparer:
     def __init__(
         self, profile: Profile, channel: str | None, rules: Rules, actor: str,
         now: datetime, stamp: datetime, *, sqlite: bool = False,
+        columns: list[str] | None = None,
     ) -> None:
+        if columns is not None:
+            # A table's rows all have its header's columns (or fewer): fields none of whose
+            # columns is there read as missing in every row, so skip looking for them.
+            present = set(columns)
+            profile = dataclasses.replace(profile, fields={
+                name: sources for name, sources in profile.fields.items()
+                if any(c in present for c in sources)
+            })
         self.profile, self.channel, self.rules, self.actor = profile, channel, rules, actor
         self.now, self.stamp = now, stamp
         self.sqlite = sqlite  # also prepare each row as SQLite stores it
@@ -399,6 +408,7 @@ class _Run:
         self.preparer = Preparer(
             profile, self.channel, desk.rules, self.actor, self.now, recorded_now(),
             sqlite=store.engine.dialect.name == "sqlite",
+            columns=source.columns if source.format in ("csv", "xlsx") else None,
         )
         self.search_deferred = False
         self.cache_sized = False
