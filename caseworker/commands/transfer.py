@@ -8,7 +8,7 @@ from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 
-from caseworker.commands.common import local, opened, option_time, say
+from caseworker.commands.common import catalog_of, local, opened, option_time, say
 
 imports_app = typer.Typer(help="Imports done so far: file, checksum, counts, who and when.")
 
@@ -27,9 +27,9 @@ def import_cmd(
     from caseworker.services.imports import ImportFailed, ImportOptions, run_import
 
     if fmt is not None and fmt not in ("csv", "jsonl", "xlsx", "open311"):
-        _usage("--format must be csv, jsonl, xlsx or open311")
+        _usage(say(ctx, "cli.import.format"))
     if rejects is not None and len(paths) > 1 and not rejects.is_dir():
-        _usage("with several files, --rejects must be a folder")
+        _usage(say(ctx, "cli.import.rejects_folder"))
     _interrupt_on_terminate()
     codes: list[int] = []
     backlog = 0
@@ -40,17 +40,19 @@ def import_cmd(
                 rejects=rejects, dry_run=dry_run,
             )
             try:
-                with _progress(path) as report:
+                with _progress(path, say(ctx, "cli.import.rows")) as report:
                     summary = run_import(store.store, store.desk(), path, options, report)
             except ImportFailed as exc:
-                typer.echo(f"caseworker: {exc}", err=True)
+                catalog = catalog_of(ctx)
+                why = str(exc) if catalog.lang == "en" else catalog.refusal(exc)
+                typer.echo(f"caseworker: {why}", err=True)
                 codes.append(1)
                 continue
-            typer.echo(summary.line())
+            typer.echo(_summary_line(ctx, summary))
             codes.append(summary.exit_code)
             backlog = summary.search_backlog
-        if backlog:
-            _catch_up_search(store.store.engine.url.database, backlog)
+        if backlog and _catch_up_search(store.store.engine.url.database, backlog):
+            typer.echo(say(ctx, "cli.import.catching_up", n=backlog), err=True)
     # 1 (a file could not be read at all) outranks 3 (some rows rejected), which outranks 0.
     _exit(1 if 1 in codes else 3 if 3 in codes else 0)
 
@@ -60,27 +62,39 @@ def import_cmd(
 INLINE_CATCH_UP = 10_000
 
 
-def _catch_up_search(database: str | None, backlog: int) -> None:
-    """Bring the search index up to date after a bulk import (services.search_backlog)."""
+def _summary_line(ctx: typer.Context, summary: Any) -> str:
+    """The one line every import ends with: read / imported / duplicates / conflicts / rejected."""
+    s = summary
+    verb = "cli.import.would_import" if s.dry_run else "cli.import.imported"
+    text = say(ctx, "cli.import.summary", file=s.file, read=s.read, verb=say(ctx, verb),
+               imported=s.imported, duplicates=s.duplicates, conflicts=s.conflicts,
+               rejected=s.rejected)
+    if s.overdue:
+        text += say(ctx, "cli.import.overdue", n=s.overdue)
+    if s.rejects_path:
+        text += say(ctx, "cli.import.rejects", path=s.rejects_path)
+    return text
+
+
+def _catch_up_search(database: str | None, backlog: int) -> bool:
+    """Bring the search index up to date after a bulk import (services.search_backlog);
+    True when a background process was left to finish it."""
     import subprocess
     import sys
 
     from caseworker.services.search_backlog import catch_up
 
     if not database:
-        return
+        return False
     if backlog <= INLINE_CATCH_UP:
         catch_up(database)
-        return
+        return False
     subprocess.Popen(
         [sys.executable, "-m", "caseworker.services.search_backlog", database],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    typer.echo(
-        f"search index: catching up on {backlog} cases in the background; searches include "
-        "them meanwhile, more slowly", err=True,
-    )
+    return True
 
 
 def _interrupt_on_terminate() -> None:
@@ -107,8 +121,9 @@ def _usage(message: str) -> NoReturn:
 class _progress:
     """A rich progress bar on stderr while importing, only when stderr is a terminal."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, rows: str) -> None:
         self.path = path
+        self.rows = rows  # "{rows} rows" in the run's language
         self.bar: Any = None
         self.task: Any = None
 
@@ -126,7 +141,7 @@ class _progress:
 
         self.bar = Progress(
             TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-            TextColumn("{task.fields[rows]} rows"), TimeRemainingColumn(),
+            TextColumn(self.rows.replace("{n}", "{task.fields[rows]}")), TimeRemainingColumn(),
             console=Console(stderr=True), transient=True,
         )
         self.bar.start()
@@ -158,11 +173,13 @@ def imports_list(
 
     with opened(ctx) as store, store.session() as session:
         rows = list_imports(session, limit)
-    table = Table("id", "when", "file", "status", "read", "imported", "dup", "conflicts",
-                  "rejected", "who", "sha256", box=None)
+    headers = ("id", "when", "file", "status", "read", "imported", "dup", "conflicts",
+               "rejected", "who", "sha256")
+    table = Table(*(say(ctx, f"cli.imports.{name}") for name in headers), box=None)
     for r in rows:
         table.add_row(
-            str(r.id), local(r.started_at), escape(r.file_name), r.status, str(r.read),
+            str(r.id), local(r.started_at), escape(r.file_name),
+            say(ctx, f"cli.imports.status_{r.status}"), str(r.read),
             str(r.imported), str(r.duplicates), str(r.conflicts), str(r.rejected),
             escape(r.clerk), r.sha256[:12],
         )

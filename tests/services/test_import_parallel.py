@@ -161,7 +161,8 @@ def test_a_file_that_breaks_in_the_middle_fails_the_same_way_in_parallel(
             run_import(store, desk, path, ImportOptions(
                 rejects=tmp_path / "r.csv", batch_size=500, parallel=parallel,
             ))
-        errors.append(str(failed.value))
+        errors.append((str(failed.value), failed.value.key, failed.value.params))
     assert errors[0] == errors[1]
+    assert errors[0][1] == "import.source.decode_after"  # its catalog key crossed the pipe too
     assert _table(store_a, "cases") == _table(store_b, "cases")
     assert len(_table(store_b, "cases")) % 500 == 0  # whole batches, committed before the break

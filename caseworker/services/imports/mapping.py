@@ -38,7 +38,15 @@ _URGENT = {"urgent", "紧急", "加急", "特急", "绿色通道", "是", "yes",
 
 
 class MappingError(Exception):
-    """A mapping file cannot be used, or no profile fits the file's headers (exit code 1)."""
+    """A mapping file cannot be used, or no profile fits the file's headers (exit code 1).
+
+    Carries a catalog key (`import.mapping.*`) and its parameters, like a refusal.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params: dict[str, object] = params
 
 
 @dataclass(frozen=True)
@@ -140,7 +148,7 @@ def choose_profile(columns: list[str], first: MappingABC[str, Any] | None = None
     shown = ", ".join(columns[:12]) + (" …" if len(columns) > 12 else "")
     raise MappingError(
         f"no mapping profile fits the columns ({shown}); write one and pass --mapping FILE.toml "
-        "(examples in data/mappings/)"
+        "(examples in data/mappings/)", key="import.mapping.no_profile", columns=shown,
     )
 
 
@@ -149,36 +157,62 @@ def load_mapping(path: Path) -> Profile:
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise MappingError(f"cannot read mapping {path}: {exc.strerror}") from None
+        raise MappingError(
+            f"cannot read mapping {path}: {exc.strerror}",
+            key="import.mapping.unreadable", path=str(path), why=exc.strerror,
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MappingError(f"mapping {path.name} is not valid TOML: {exc}") from None
+        raise MappingError(
+            f"mapping {path.name} is not valid TOML: {exc}",
+            key="import.mapping.toml", mapping=path.name, error=str(exc),
+        ) from None
     raw_fields = doc.get("fields")
     if not isinstance(raw_fields, dict) or not raw_fields:
-        raise MappingError(f"mapping {path.name}: needs a [fields] table")
+        raise MappingError(
+            f"mapping {path.name}: needs a [fields] table",
+            key="import.mapping.no_fields", mapping=path.name,
+        )
     fields: dict[str, tuple[str, ...]] = {}
     for name, source in raw_fields.items():
         if name not in FIELDS:
             raise MappingError(
-                f"mapping {path.name}: unknown field {name!r}; known: {', '.join(FIELDS)}"
+                f"mapping {path.name}: unknown field {name!r}; known: {', '.join(FIELDS)}",
+                key="import.mapping.unknown_field", mapping=path.name, field=name,
+                known=list(FIELDS),
             )
         columns = (source,) if isinstance(source, str) else tuple(source)
         if not columns or not all(isinstance(c, str) and c for c in columns):
-            raise MappingError(f"mapping {path.name}: field {name} needs column names")
+            raise MappingError(
+                f"mapping {path.name}: field {name} needs column names",
+                key="import.mapping.no_columns", mapping=path.name, field=name,
+            )
         fields[name] = columns
     if "received_at" not in fields or not ({"title", "body"} & set(fields)):
-        raise MappingError(f"mapping {path.name}: must map received_at and title or body")
+        raise MappingError(
+            f"mapping {path.name}: must map received_at and title or body",
+            key="import.mapping.required", mapping=path.name,
+        )
     extra = doc.get("extra", {})
     if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
-        raise MappingError(f"mapping {path.name}: [extra] maps names to column names")
+        raise MappingError(
+            f"mapping {path.name}: [extra] maps names to column names",
+            key="import.mapping.extra", mapping=path.name,
+        )
     zone_name = doc.get("timezone", "Asia/Shanghai")
     try:
         zone: tzinfo = ZoneInfo(str(zone_name))
     except (ZoneInfoNotFoundError, ValueError):
-        raise MappingError(f"mapping {path.name}: unknown timezone {zone_name!r}") from None
+        raise MappingError(
+            f"mapping {path.name}: unknown timezone {zone_name!r}",
+            key="import.mapping.timezone", mapping=path.name, zone=zone_name,
+        ) from None
     signature = doc.get("match", [c[0] for c in fields.values()])
     formats = doc.get("date_formats", [])
     if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
-        raise MappingError(f"mapping {path.name}: date_formats is a list of strptime patterns")
+        raise MappingError(
+            f"mapping {path.name}: date_formats is a list of strptime patterns",
+            key="import.mapping.date_formats", mapping=path.name,
+        )
     return Profile(
         name=str(doc.get("name", path.stem)),
         signature=tuple(signature),

@@ -53,7 +53,8 @@ class RejectsWriter:
             except OSError as exc:
                 raise InvalidInput(
                     f"cannot write the rejects file {self.path}: {exc.strerror}; "
-                    "choose another with --rejects"
+                    "choose another with --rejects",
+                    key="refused.import.rejects_file", path=str(self.path), why=exc.strerror,
                 ) from None
         self.count += 1
         assert self._handle is not None

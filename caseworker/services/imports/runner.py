@@ -303,7 +303,10 @@ def prepare_file(
     except (SourceError, OSError) as exc:
         if isinstance(exc, BrokenPipeError):
             return  # the writer is gone (killed, or done with us): nothing to tell it
-        pickle.dump(SourceError(str(exc)), out, _PICKLE)
+        # As plain values: an exception's pickle keeps only its message, not its key.
+        params = getattr(exc, "params", None) or {"file": path.name, "why": str(exc)}
+        key = getattr(exc, "key", None) or "import.source.os_error"
+        pickle.dump(("error", str(exc), key, params), out, _PICKLE)
     out.flush()
 
 
@@ -340,14 +343,25 @@ def _batches_from_worker(source: Source, preparer: Preparer, size: int) -> Itera
                 ) from None
             if item is None:
                 return
-            if isinstance(item, SourceError):
-                raise item
+            if isinstance(item, tuple):
+                _, message, key, params = item
+                raise SourceError(message, key=key, **params)
             yield item
     finally:
         worker.stdout.close()
         if worker.poll() is None:
             worker.terminate()
         worker.wait()
+
+
+def _failed(exc: Exception, path: Path) -> ImportFailed:
+    """The file could not be read: the reason, with its catalog key when it has one."""
+    key = getattr(exc, "key", None)
+    if key is None:  # an OSError: permissions, a folder given as a file, a vanished disk
+        why = getattr(exc, "strerror", None) or str(exc)
+        return ImportFailed(f"{path.name}: {why}", key="import.source.os_error",
+                            file=path.name, why=why)
+    return ImportFailed(str(exc), key=key, **getattr(exc, "params", {}))
 
 
 def run_import(
@@ -361,7 +375,7 @@ def run_import(
     try:
         source = open_source(path, options.format, options.encoding)
     except (SourceError, OSError) as exc:
-        raise ImportFailed(str(exc)) from None
+        raise _failed(exc, path) from None
     try:
         try:
             profile = (
@@ -369,7 +383,9 @@ def run_import(
                 else choose_profile(source.columns, source.first)
             )
         except MappingError as exc:
-            raise ImportFailed(f"{path.name}: {exc}") from None
+            raise ImportFailed(
+                f"{path.name}: {exc}", key=exc.key, file=path.name, **exc.params
+            ) from None
         return _Run(store, desk, source, profile, options, progress).run()
     finally:
         source.close()
@@ -390,7 +406,10 @@ class _Run:
             try:
                 desk.rules.policy.channel(self.channel)
             except PolicyError as exc:
-                raise InvalidInput(str(exc)) from None
+                raise InvalidInput(
+                    str(exc), key="refused.import.channel", channel=self.channel,
+                    known=list(desk.rules.policy.channels),
+                ) from None
         self.summary = ImportSummary(
             file=source.path.name, format=source.format, profile=profile.name,
             dry_run=options.dry_run,
@@ -463,7 +482,7 @@ class _Run:
                 with self.store.session() as session:
                     self._save_counts(session, record_id, status)
             if isinstance(exc, SourceError):
-                raise ImportFailed(str(exc)) from None
+                raise _failed(exc, self.source.path) from None
             raise
         self.rejects.close()
         if self.rejects.count:
@@ -939,5 +958,8 @@ def _chunks(rows: Iterator[SourceRow], size: int) -> Iterator[list[SourceRow]]:
 def _check_clerk(session: Session, name: str) -> tuple[str, Role]:
     actor, _ = resolve_actor(session, name)
     if actor.role is Role.HANDLER:
-        raise InvalidInput(f"{name} is a unit handler; importing is bureau work")
+        raise InvalidInput(
+            f"{name} is a unit handler; importing is bureau work",
+            key="refused.import.handler", clerk=name,
+        )
     return actor.name, actor.role

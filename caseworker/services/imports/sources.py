@@ -25,7 +25,16 @@ csv.field_size_limit(1 << 26)
 
 
 class SourceError(Exception):
-    """The file cannot be read as a table at all; the message says why (exit code 1)."""
+    """The file cannot be read as a table at all; the message says why (exit code 1).
+
+    Like a refusal (domain.errors), it carries a catalog key (`import.source.*`) and its
+    parameters, so the command says it in the run's language.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params: dict[str, object] = params
 
 
 @dataclass
@@ -71,7 +80,10 @@ def detect_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             continue
         return "utf-8-sig" if encoding == "utf-8" else encoding
-    raise SourceError(f"{path.name} is neither UTF-8 nor GB18030 text; name it with --encoding")
+    raise SourceError(
+        f"{path.name} is neither UTF-8 nor GB18030 text; name it with --encoding",
+        key="import.source.not_text", file=path.name,
+    )
 
 
 def detect_format(path: Path) -> str:
@@ -79,13 +91,19 @@ def detect_format(path: Path) -> str:
     with path.open("rb") as handle:
         head = handle.read(4096)
     if not head.strip():
-        raise SourceError(f"{path.name} is empty")
+        raise SourceError(f"{path.name} is empty", key="import.source.empty", file=path.name)
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise SourceError(f"{path.name} is an old binary .xls workbook; save it as .xlsx or CSV")
+        raise SourceError(
+            f"{path.name} is an old binary .xls workbook; save it as .xlsx or CSV",
+            key="import.source.xls", file=path.name,
+        )
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise SourceError(f"{path.name} is not a table: it holds binary data")
+        raise SourceError(
+            f"{path.name} is not a table: it holds binary data",
+            key="import.source.binary", file=path.name,
+        )
     text = head.lstrip(codecs.BOM_UTF8).lstrip()
     if text.startswith(b"["):
         return "open311"
@@ -97,10 +115,13 @@ def detect_format(path: Path) -> str:
 def open_source(path: Path, fmt: str | None = None, encoding: str | None = None) -> Source:
     """Open `path` for reading rows; raises SourceError when it is no table at all."""
     if not path.is_file():
-        raise SourceError(f"no such file: {path}")
+        raise SourceError(f"no such file: {path}", key="import.source.missing", path=str(path))
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
-        raise SourceError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise SourceError(
+            f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}",
+            key="import.source.format", format=fmt, known=list(FORMATS),
+        )
     if fmt == "xlsx":
         return _open_xlsx(path)
     if encoding is None:
@@ -109,7 +130,9 @@ def open_source(path: Path, fmt: str | None = None, encoding: str | None = None)
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise SourceError(f"unknown encoding {encoding!r}") from None
+            raise SourceError(
+                f"unknown encoding {encoding!r}", key="import.source.encoding", encoding=encoding
+            ) from None
     if fmt == "csv":
         return _open_csv(path, encoding)
     if fmt == "jsonl":
@@ -141,7 +164,8 @@ def _decode_guard(path: Path, encoding: str, rows: Iterator[SourceRow]) -> Itera
     except UnicodeDecodeError:
         raise SourceError(
             f"{path.name} is not valid {encoding} after row {last}; name the encoding with "
-            "--encoding"
+            "--encoding", key="import.source.decode_after", file=path.name, encoding=encoding,
+            row=last,
         ) from None
 
 
@@ -152,7 +176,10 @@ def _open_csv(path: Path, encoding: str) -> Source:
         handle.seek(0)
     except UnicodeDecodeError:
         handle.close()
-        raise SourceError(f"{path.name} is not valid {encoding}; use --encoding") from None
+        raise SourceError(
+            f"{path.name} is not valid {encoding}; use --encoding",
+            key="import.source.decode", file=path.name, encoding=encoding,
+        ) from None
     delimiter = max((",", "\t", ";"), key=first_line.count)
     reader = csv.reader(handle, delimiter=delimiter)
     header: list[str] | None = None
@@ -165,10 +192,15 @@ def _open_csv(path: Path, encoding: str) -> Source:
                 break
     except (UnicodeDecodeError, csv.Error) as exc:
         handle.close()
-        raise SourceError(f"{path.name} cannot be read as CSV: {exc}") from None
+        raise SourceError(
+            f"{path.name} cannot be read as CSV: {exc}",
+            key="import.source.csv", file=path.name, error=str(exc),
+        ) from None
     if header is None:
         handle.close()
-        raise SourceError(f"{path.name} has no header row")
+        raise SourceError(
+            f"{path.name} has no header row", key="import.source.no_header", file=path.name
+        )
     columns = header
 
     def rows() -> Iterator[SourceRow]:
@@ -183,7 +215,10 @@ def _open_csv(path: Path, encoding: str) -> Source:
                     values[f"column {extra}"] = cell
                 yield SourceRow(n, values)
         except csv.Error as exc:
-            raise SourceError(f"{path.name} row {n + 1} is broken CSV: {exc}") from None
+            raise SourceError(
+                f"{path.name} row {n + 1} is broken CSV: {exc}",
+                key="import.source.broken_row", file=path.name, row=n + 1, error=str(exc),
+            ) from None
 
     return Source(path, "csv", encoding, columns, _decode_guard(path, encoding, rows()),
                   _closers=[handle.close], position=_bytes_read(path, handle))
@@ -225,7 +260,9 @@ def _open_jsonl(path: Path, encoding: str) -> Source:
         first = next(stream)
     except StopIteration:
         handle.close()
-        raise SourceError(f"{path.name} holds no records") from None
+        raise SourceError(
+            f"{path.name} holds no records", key="import.source.no_records", file=path.name
+        ) from None
     if first.problem is not None:
         # A whole-file JSON document (pretty-printed object) rather than JSON Lines.
         handle.close()
@@ -245,14 +282,22 @@ def _open_open311(path: Path, encoding: str) -> Source:
         with path.open("r", encoding=encoding) as handle:
             doc = json.load(handle)
     except UnicodeDecodeError:
-        raise SourceError(f"{path.name} is not valid {encoding}; use --encoding") from None
+        raise SourceError(
+            f"{path.name} is not valid {encoding}; use --encoding",
+            key="import.source.decode", file=path.name, encoding=encoding,
+        ) from None
     except json.JSONDecodeError as exc:
-        raise SourceError(f"{path.name} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+        raise SourceError(
+            f"{path.name} is not valid JSON: {exc.msg} (line {exc.lineno})",
+            key="import.source.json", file=path.name, error=exc.msg, line=exc.lineno,
+        ) from None
     if isinstance(doc, dict):
         lists = [v for v in doc.values() if isinstance(v, list)]
         doc = lists[0] if len(lists) == 1 else [doc]
     if not isinstance(doc, list) or not doc:
-        raise SourceError(f"{path.name} holds no records")
+        raise SourceError(
+            f"{path.name} holds no records", key="import.source.no_records", file=path.name
+        )
     columns: list[str] = []
     for item in doc:
         if isinstance(item, dict):
@@ -279,7 +324,10 @@ def _open_xlsx(path: Path) -> Source:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zip, XML and openpyxl errors all mean "not a workbook we can read"
-        raise SourceError(f"{path.name} cannot be read as a workbook: {exc}") from None
+        raise SourceError(
+            f"{path.name} cannot be read as a workbook: {exc}",
+            key="import.source.workbook", file=path.name, error=str(exc),
+        ) from None
     sheet = book.worksheets[0]
     iterator = sheet.iter_rows(values_only=True)
     header: list[str] | None = None
@@ -291,7 +339,9 @@ def _open_xlsx(path: Path) -> Source:
             break
     if header is None:
         book.close()
-        raise SourceError(f"{path.name} has no header row")
+        raise SourceError(
+            f"{path.name} has no header row", key="import.source.no_header", file=path.name
+        )
     while header and header[-1].startswith("column "):
         header.pop()  # styled but empty columns to the right
     columns = header
