@@ -185,6 +185,10 @@ def _autosaver(screen: Screen[Any], case_id: int, version: int) -> Callable[...,
                 except DomainError as exc:
                     app.call_from_thread(dialog.autosave_refused, app.catalog.refusal(exc), None)
                     return
+                except Exception as exc:  # the store failed: say so, the text stays typed
+                    why = _store_failure(app.catalog, exc)
+                    app.call_from_thread(dialog.autosave_refused, why, None)
+                    return
                 known["version"] = new_version
             app.call_from_thread(dialog.draft_saved, state, new_version, desk.now())
             screen.post_message(CaseChanged(case_id))

@@ -27,7 +27,16 @@ from test_dialogs_support import (
     settle,
     sync,
 )
-from textual.widgets import Checkbox, Input, OptionList, RadioSet, Select, Static, TextArea
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    OptionList,
+    RadioSet,
+    Select,
+    Static,
+    TextArea,
+)
 
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.screens.dialogs.assign import AssignDialog
@@ -446,6 +455,8 @@ async def test_review_sends_back_then_publishes(bureau: Bureau) -> None:
         dialog = await open_dialog(pilot, "review", bureau.cases["submitted"])
         assert isinstance(dialog, ReviewDialog)
         assert dialog.query_one("#draft", TextArea).read_only
+        for button in dialog.query(Button):  # however long a press effect, a refusal re-arms
+            button.active_effect_duration = 3600
         await pilot.click("#send-back")
         assert "意见" in error_text(dialog)
         await type_into(pilot, "#note", "请补充整改完成时间")
@@ -482,6 +493,51 @@ async def test_review_sends_back_then_publishes(bureau: Bureau) -> None:
     assert (last_event(bureau, "submitted").actor, last_event(bureau, "submitted").action) == (
         CLERK, "publish"
     )
+
+
+@sync
+async def test_a_submit_during_an_autosave_waits_for_it_instead_of_conflicting(
+    bureau: Bureau,
+) -> None:
+    """The race behind a rare failure: the autosave timer fires, its worker stores the draft
+    (the case's version moves), and ctrl+s comes before the worker's answer reaches the
+    composer. The submit must not carry the version from before the clerk's own save."""
+    from caseworker.services.console_data import save_draft
+
+    case_id = bureau.cases["handling"]
+    app = host_app(bureau, clerk=HANDLER)
+    async with app.run_test(size=(120, 36)) as pilot:
+        dialog = await open_dialog(pilot, "reply", case_id)
+        assert isinstance(dialog, ReplyComposer)
+        stored: list[tuple[Any, int]] = []
+
+        def save_but_answer_later(composer: ReplyComposer, state: Any) -> None:
+            with app.store.session() as session:  # the worker's save, already committed
+                version = save_draft(session, app.desk(), case_id, text=state.text,
+                                     final=state.final, outcome=state.outcome,
+                                     expected_version=state.version)
+            stored.append((state, version))
+
+        dialog.autosave = save_but_answer_later
+        dialog.query_one("#final", Checkbox).value = False
+        dialog.query_one("#answered", Checkbox).value = True
+        await type_into(pilot, "#text", "正在核实，三日内答复。")
+        dialog.flush_autosave()  # what the timer does
+        assert len(stored) == 1 and stored[0][1] != dialog.version
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is dialog  # waiting for the save's answer, not submitting stale
+        assert [r.state for r in rows(bureau, ReplyRow, "handling")] == ["draft"]
+
+        state, version = stored[0]
+        dialog.draft_saved(state, version, NOW)  # the worker's answer arrives
+        await settle(pilot)
+        assert app.screen is app.host
+        assert app.host.refused == [] and app.host.changed == [case_id]
+    (reply,) = rows(bureau, ReplyRow, "handling")
+    assert (reply.state, reply.text) == ("submitted", "正在核实，三日内答复。")
+    actions = [(e.actor, e.action) for e in rows(bureau, EventRow, "handling")][-2:]
+    assert actions == [(HANDLER, "draft_reply"), (HANDLER, "submit_reply")]
 
 
 # ---------------------------------------------------------------- the other dialogs

@@ -140,10 +140,16 @@ class CaseDialog(ModalScreen[R | None], Generic[R]):
         return line
 
     def refuse(self, text: str) -> None:
-        """Show why the dialog cannot be confirmed as it stands, and stay open."""
+        """Show why the dialog cannot be confirmed as it stands, and stay open.
+
+        The buttons take the next press at once: a Button ignores presses while its press
+        effect lasts (0.2 s), which swallowed a retry made quickly after a refused press.
+        """
         line = self.query_one("#error", Static)
         line.update(Text(text))
         line.display = True
+        for button in self.query(Button):
+            button.remove_class("-active")
 
     def clear_refusal(self) -> None:
         line = self.query_one("#error", Static)

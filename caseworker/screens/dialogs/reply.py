@@ -76,6 +76,10 @@ class ReplyComposer(CaseDialog[ReplyResult]):
             (draft.text, draft.final, draft.outcome) if draft else ("", True, None)
         )
         self._timer: Timer | None = None
+        # A save handed to the caller's worker and not yet answered, and a submit waiting for
+        # it: the submit must carry the version that save leaves, or it refuses itself.
+        self._saving = False
+        self._submit_when_saved = False
 
     def compose(self) -> ComposeResult:
         init = self.initial
@@ -202,20 +206,30 @@ class ReplyComposer(CaseDialog[ReplyResult]):
             self._timer = None
         if self.autosave is None or self.current_key() == self.saved:
             return
+        self._saving = True
         self.autosave(self, self.current())
 
     def draft_saved(self, state: ReplyResult, version: int, at: datetime) -> None:
         """The caller's worker stored `state`; the case is now at `version`."""
+        self._saving = False
         self.saved = (state.text, state.final, state.outcome)
         self.version = version
+        if not self.is_mounted:
+            return
         self.clear_refusal()
-        if self.is_mounted:
-            self.query_one("#saved", Static).update(
-                Text(self.t("dialog.reply.saved", at=local_time(at)))
-            )
+        self.query_one("#saved", Static).update(
+            Text(self.t("dialog.reply.saved", at=local_time(at)))
+        )
+        if self._submit_when_saved:  # ctrl+s came while this save was on its way
+            self._submit_when_saved = False
+            self.action_confirm()
 
     def autosave_refused(self, text: str, version: int | None) -> None:
-        """Someone else changed the case: say who; keep the text; the next save goes over it."""
+        """Someone else changed the case: say who; keep the text; the next save goes over it.
+
+        A submit that was waiting for the save is dropped: the clerk reads the refusal first.
+        """
+        self._saving = self._submit_when_saved = False
         if version is not None:
             self.version = version
         if self.is_mounted:
@@ -246,5 +260,10 @@ class ReplyComposer(CaseDialog[ReplyResult]):
             if self._timer is not None:
                 self._timer.stop()
                 self._timer = None
+            if self._saving:
+                # The autosave in flight moves the case's version; submitting now would carry
+                # the old one and be refused as a conflict with the clerk's own save.
+                self._submit_when_saved = True
+                return None
             return state
         return None
