@@ -37,7 +37,7 @@ def import_cmd(
         for path in paths:
             options = ImportOptions(
                 format=fmt, encoding=encoding, mapping=mapping, channel=channel,
-                rejects=rejects, dry_run=dry_run,
+                rejects=rejects, dry_run=dry_run, lang=catalog_of(ctx).lang,
             )
             try:
                 with _progress(path, say(ctx, "cli.import.rows")) as report:

@@ -78,7 +78,8 @@ class Catalog:
 
         Enum members (Status, Action, Role, ...) are looked up as `refused.<kind>.<value>`, then
         `<kind>.<value>` (the console's own status and action names), else shown as they are;
-        a list is joined (`refused.nothing` when empty); a time limit uses its Chinese form in zh.
+        a list is joined (`refused.nothing` when empty); a time limit uses its Chinese form in zh;
+        an exception (a reason inside another) is rendered as a refusal itself.
         """
         if isinstance(value, Enum):
             kind, name = type(value).__name__.lower(), str(value.value)
@@ -86,6 +87,8 @@ class Catalog:
                 if key in self._own:
                     return self._own[key]
             return name
+        if isinstance(value, BaseException):  # a reason given inside another (a cell's column)
+            return self.refusal(value)
         if isinstance(value, list | tuple | set | frozenset):
             parts = [self._term(item) for item in value]
             return self.t("refused.separator").join(parts) if parts else self.t("refused.nothing")

@@ -347,7 +347,10 @@ def validate_new_case(data: NewCase, rules: Rules) -> None:
     try:
         rules.policy.channel(data.channel)
     except PolicyError as unknown:  # a clerk's typo, not a broken policy file
-        raise InvalidInput(str(unknown)) from None
+        raise InvalidInput(
+            str(unknown), key="refused.unknown_channel", channel=data.channel,
+            known=list(rules.policy.channels),
+        ) from None
     if not data.title.strip() and not data.body.strip():
         raise InvalidInput("a case needs a title or a body", key="refused.title_or_body")
     if data.received_at.tzinfo is None:

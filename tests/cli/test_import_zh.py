@@ -68,18 +68,28 @@ def refused(done: subprocess.CompletedProcess[str], code: int, fragment: str,
 def test_import_reports_in_chinese(cw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     header, rows = real_rows(8)
     rows[2][3] = "not a date"
+    rows[5][2] = rows[5][4] = ""
+    changed = list(rows[0])
+    changed[4] = "改过的正文"
     path = tmp_path / "留言.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        csv.writer(handle).writerows([header, *rows])
+        csv.writer(handle).writerows([header, *rows, changed])
     done = cw("import", path)
     assert done.returncode == 3, done.stderr
     rejects = tmp_path / "留言.rejects.csv"
     assert done.stdout == (
-        f"留言.csv：读取 8 / 导入 7 / 重复 0 / 冲突 0 / 拒收 1；其中 7 件到达时已超期；"
+        f"留言.csv：读取 9 / 导入 6 / 重复 0 / 冲突 1 / 拒收 2；其中 6 件到达时已超期；"
         f"拒收行见 {rejects}\n"
     )
+    with rejects.open(encoding="utf-8-sig", newline="") as handle:
+        reasons = [r["reject_reason"] for r in csv.DictReader(handle)]
+    assert reasons == [
+        "留言时间：'not a date' 不是时间",
+        "既无标题也无正文",
+        f"冲突：前面一行已使用编号 leader-board/{rows[0][0]}，内容不同；未覆盖",
+    ]
     dry = cw("import", path, "--dry-run")
-    assert dry.stdout.startswith("留言.csv：读取 8 / 可导入 0 / 重复 7 / 冲突 0 / 拒收 1")
+    assert dry.stdout.startswith("留言.csv：读取 9 / 可导入 0 / 重复 6 / 冲突 1 / 拒收 2")
 
     listed = cw("imports", "list")
     assert listed.returncode == 0, listed.stderr

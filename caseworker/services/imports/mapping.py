@@ -245,7 +245,9 @@ def map_row(profile: Profile, values: MappingABC[str, Any]) -> MappedRow:
             try:
                 out[name] = parse_time(raw, zone=profile.zone, formats=profile.date_formats)
             except BadValue as exc:
-                raise BadValue(f"{column}: {exc}") from None
+                raise BadValue(
+                    f"{column}: {exc}", key="import.row.in_column", column=column, reason=exc
+                ) from None
         elif name in ("title", "reply_text"):
             out[name] = clean_text(raw)
         else:
@@ -264,7 +266,9 @@ def map_row(profile: Profile, values: MappingABC[str, Any]) -> MappedRow:
             try:
                 extra[key] = parse_count(raw)
             except BadValue as exc:
-                raise BadValue(f"{column}: {exc}") from None
+                raise BadValue(
+                    f"{column}: {exc}", key="import.row.in_column", column=column, reason=exc
+                ) from None
         elif isinstance(raw, str):
             extra[key] = clean_text(raw)
         elif isinstance(raw, datetime):

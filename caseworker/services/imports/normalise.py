@@ -21,7 +21,16 @@ _DATE = re.compile(
 
 
 class BadValue(ValueError):
-    """A cell that cannot be read as what its column means; the message is the reject reason."""
+    """A cell that cannot be read as what its column means; the message is the reject reason.
+
+    Carries a catalog key (`import.row.*`) and parameters, so the rejects file can give the
+    reason in the clerk's language.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params: dict[str, object] = params
 
 
 def clean_text(value: Any) -> str:
@@ -65,12 +74,12 @@ def parse_time(
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=zone)
     if isinstance(value, bool):
-        raise BadValue(f"{value!r} is not a time")
+        raise BadValue(f"{value!r} is not a time", key="import.row.not_time", value=repr(value))
     if isinstance(value, int | float):
         if 1 <= value < 2958466:  # Excel's serial day numbers, 1900-01-01 .. 9999-12-31
             naive = _EXCEL_EPOCH + timedelta(days=float(value))
             return naive.replace(microsecond=0, tzinfo=zone)
-        raise BadValue(f"{value!r} is not a time")
+        raise BadValue(f"{value!r} is not a time", key="import.row.not_time", value=repr(value))
     text = clean_cell(value)
     if text is None:
         return None
@@ -84,7 +93,8 @@ def parse_time(
     if match is None:
         if re.fullmatch(r"\d+(\.\d+)?", text):
             return parse_time(float(text), zone=zone)
-        raise BadValue(f"cannot read {text!r} as a time")
+        raise BadValue(f"cannot read {text!r} as a time", key="import.row.not_time",
+                       value=repr(text))
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     try:
         naive = datetime(
@@ -92,7 +102,8 @@ def parse_time(
             int((fraction or "0").ljust(6, "0")),
         )
     except ValueError:
-        raise BadValue(f"{text!r} is not a real date") from None
+        raise BadValue(f"{text!r} is not a real date", key="import.row.no_such_date",
+                       value=repr(text)) from None
     if offset is None:
         return naive.replace(tzinfo=zone)
     if offset == "Z":
@@ -107,7 +118,9 @@ def parse_count(value: Any) -> int | None:
     try:
         number = float(str(value).strip())
     except ValueError:
-        raise BadValue(f"{value!r} is not a number") from None
+        raise BadValue(f"{value!r} is not a number", key="import.row.not_number",
+                       value=repr(value)) from None
     if not number.is_integer():
-        raise BadValue(f"{value!r} is not a whole number")
+        raise BadValue(f"{value!r} is not a whole number", key="import.row.not_whole",
+                       value=repr(value))
     return int(number)

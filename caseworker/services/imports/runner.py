@@ -92,6 +92,7 @@ class ImportOptions:
     batch_size: int = 5000
     interrupt_after: int | None = None  # test hook: interrupt after this many committed batches
     parallel: bool | None = None  # prepare rows in a second process; None: by file size
+    lang: str = "en"  # the language of the reasons written to the rejects file
 
 
 @dataclass
@@ -197,7 +198,7 @@ class Preparer:
     def __init__(
         self, profile: Profile, channel: str | None, rules: Rules, actor: str,
         now: datetime, stamp: datetime, *, sqlite: bool = False,
-        columns: list[str] | None = None,
+        columns: list[str] | None = None, lang: str = "en",
     ) -> None:
         if columns is not None:
             # A table's rows all have its header's columns (or fewer): fields none of whose
@@ -210,21 +211,28 @@ class Preparer:
         self.profile, self.channel, self.rules, self.actor = profile, channel, rules, actor
         self.now, self.stamp = now, stamp
         self.sqlite = sqlite  # also prepare each row as SQLite stores it
+        self.lang = lang
         self.clocks = NewCaseClocks(rules)
+
+    def reason(self, exc: Exception) -> str:
+        """Why a row is rejected, in the language of the rejects file."""
+        return reason_in(self.lang, exc)
 
     def batch(self, rows: list[SourceRow], position: tuple[int, int]) -> PreparedBatch:
         out = PreparedBatch(position=position)
         for row in rows:
             out.read += 1
             if row.problem is not None:
-                out.rejected.append((row, row.problem))
+                out.rejected.append((row, reason_in(self.lang, InvalidInput(
+                    row.problem, key=row.problem_key, **(row.problem_params or {})
+                ))))
                 continue
             try:
                 out.prepared.append(self.prepare(row))
             except (BadValue, InvalidInput, PolicyError, ValueError) as exc:
-                out.rejected.append((row, str(exc)))
+                out.rejected.append((row, self.reason(exc)))
             except (KeyError, TypeError, AttributeError) as exc:  # not shaped as a record
-                out.rejected.append((row, f"malformed record: {type(exc).__name__} {exc}"))
+                out.rejected.append((row, self.reason(_malformed(exc))))
         return out
 
     def prepare(self, row: SourceRow) -> Prepared:
@@ -233,25 +241,32 @@ class Preparer:
         f = mapped.fields
         received = f.get("received_at")
         if received is None:
-            raise InvalidInput("no received time")
+            raise InvalidInput("no received time", key="import.row.no_received")
         if received > self.now:
-            raise InvalidInput(f"received time {received.isoformat()} is in the future")
+            raise InvalidInput(f"received time {received.isoformat()} is in the future",
+                               key="import.row.future_received", time=received.isoformat())
         title, body = f.get("title") or "", f.get("body") or ""
         if not title and not body:
-            raise InvalidInput("no title and no body")
+            raise InvalidInput("no title and no body", key="import.row.no_text")
         channel = f.get("channel") or self.channel
         if not channel:
-            raise InvalidInput("no channel: the file has none; pass --channel")
+            raise InvalidInput("no channel: the file has none; pass --channel",
+                               key="import.row.no_channel")
         reply_text, replied_at = f.get("reply_text") or None, f.get("replied_at")
         if (reply_text is None) != (replied_at is None):
-            missing = "reply time" if replied_at is None else "reply text"
-            raise InvalidInput(f"a reply without its {missing}")
+            missing, key = (
+                ("reply time", "import.row.reply_no_time") if replied_at is None
+                else ("reply text", "import.row.reply_no_text")
+            )
+            raise InvalidInput(f"a reply without its {missing}", key=key)
         if replied_at is not None and replied_at < received:
             raise InvalidInput(
-                f"reply time {replied_at.isoformat()} is before the received time"
+                f"reply time {replied_at.isoformat()} is before the received time",
+                key="import.row.reply_before", time=replied_at.isoformat(),
             )
         if replied_at is not None and replied_at > self.now:
-            raise InvalidInput(f"reply time {replied_at.isoformat()} is in the future")
+            raise InvalidInput(f"reply time {replied_at.isoformat()} is in the future",
+                               key="import.row.future_reply", time=replied_at.isoformat())
         data = NewCase(
             channel=channel, title=title, body=body, received_at=received,
             external_id=f.get("external_id"), author=f.get("author"), contact=f.get("contact"),
@@ -265,7 +280,8 @@ class Preparer:
                             ("addressee", 100), ("region", 100), ("category", 100)):
             value = getattr(case, name)
             if value is not None and len(value) > limit:
-                raise InvalidInput(f"{name} is longer than {limit} characters")
+                raise InvalidInput(f"{name} is longer than {limit} characters",
+                                   key="import.row.too_long", field=name, limit=limit)
         if replied_at is not None:
             case.status = Status.REPLIED.value
             case.assigned_at = replied_at
@@ -277,6 +293,21 @@ class Preparer:
             prepared.db_row = _case_tuple(case)
         return prepared
 
+
+
+def reason_in(lang: str, exc: BaseException) -> str:
+    """A reject reason in `lang`: the exception's catalog key rendered, or its own text."""
+    if lang == "en":
+        return str(exc)
+    from caseworker.i18n.catalog import Catalog
+
+    return Catalog(lang).refusal(exc)
+
+
+def _malformed(exc: Exception) -> InvalidInput:
+    """A record not shaped as its format says (a list where a table was expected, ...)."""
+    return InvalidInput(f"malformed record: {type(exc).__name__} {exc}",
+                        key="import.row.malformed", error=f"{type(exc).__name__} {exc}")
 
 
 def prepare_file(
@@ -428,6 +459,7 @@ class _Run:
             profile, self.channel, desk.rules, self.actor, self.now, recorded_now(),
             sqlite=store.engine.dialect.name == "sqlite",
             columns=source.columns if source.format in ("csv", "xlsx") else None,
+            lang=options.lang,
         )
         self.search_deferred = False
         self.cache_sized = False
@@ -572,7 +604,9 @@ class _Run:
                 continue
             out.read += 1
             if row.problem is not None:
-                out.rejected.append((row, row.problem))
+                out.rejected.append((row, self.preparer.reason(InvalidInput(
+                    row.problem, key=row.problem_key, **(row.problem_params or {})
+                ))))
                 continue
             try:
                 case, doc = self.restorer.case_of(row.values)
@@ -580,9 +614,9 @@ class _Run:
                 Status(case.status)
                 out.prepared.append(Prepared(row, case, restore=doc))
             except (BadValue, InvalidInput, PolicyError, ValueError) as exc:
-                out.rejected.append((row, str(exc)))
+                out.rejected.append((row, self.preparer.reason(exc)))
             except (KeyError, TypeError, AttributeError) as exc:  # not shaped as exported
-                out.rejected.append((row, f"malformed record: {type(exc).__name__} {exc}"))
+                out.rejected.append((row, self.preparer.reason(_malformed(exc))))
         return out
 
     def _take(self, batch: PreparedBatch) -> list[Prepared]:
@@ -610,12 +644,14 @@ class _Run:
                     self.restorer.note_existing(item.restore, earlier[0])
             else:
                 where = f"case {earlier[0]}" if earlier[0] is not None else "an earlier row"
-                self._reject(
-                    item.row,
+                clash = InvalidInput(
                     f"conflict: {where} has the key {item.key[0]}/{item.key[1]} with different "
                     "content; not overwritten",
-                    conflict=True,
+                    key="import.row.conflict_case" if earlier[0] is not None
+                    else "import.row.conflict_row",
+                    case=earlier[0], channel=item.key[0], external_id=item.key[1],
                 )
+                self._reject(item.row, self.preparer.reason(clash), conflict=True)
         return fresh
 
     def _classify_dry(self, prepared: list[Prepared]) -> None:

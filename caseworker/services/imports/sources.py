@@ -44,6 +44,8 @@ class SourceRow:
     number: int
     values: dict[str, Any]
     problem: str | None = None  # set when the row itself is unreadable (e.g. broken JSON line)
+    problem_key: str | None = None  # the problem's catalog key (`import.row.*`) and parameters
+    problem_params: dict[str, Any] | None = None
 
 
 @dataclass
@@ -248,10 +250,12 @@ def _open_jsonl(path: Path, encoding: str) -> Source:
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield SourceRow(number, {"line": line.rstrip("\r\n")}, f"not valid JSON: {exc.msg}")
+                yield SourceRow(number, {"line": line.rstrip("\r\n")}, f"not valid JSON: {exc.msg}",
+                                "import.row.bad_json", {"error": exc.msg})
                 continue
             if not isinstance(value, dict):
-                yield SourceRow(number, {"line": line.rstrip("\r\n")}, "not a JSON object")
+                yield SourceRow(number, {"line": line.rstrip("\r\n")}, "not a JSON object",
+                                "import.row.not_object")
                 continue
             yield SourceRow(number, value)
 
@@ -311,7 +315,8 @@ def _open_open311(path: Path, encoding: str) -> Source:
             if isinstance(item, dict):
                 yield SourceRow(number, item)
             else:
-                yield SourceRow(number, {"value": item}, "not a JSON object")
+                yield SourceRow(number, {"value": item}, "not a JSON object",
+                                "import.row.not_object")
 
     first = next((i for i in doc if isinstance(i, dict)), {})
     return Source(path, "open311", encoding, columns, rows(), first=first,
