@@ -479,7 +479,6 @@ class _Run:
         if not self.options.dry_run and self.rejects.path.exists():
             self.rejects.path.unlink()  # a stale file from an earlier run of the same input
         written = 0
-        committed = dataclasses.replace(self.summary)  # counts as of the last committed batch
         batches = self._batches()
         try:
             for batch in batches:
@@ -491,7 +490,6 @@ class _Run:
                         self._write_batch(session, prepared)
                         self._save_counts(session, record_id, "running")
                     written += 1
-                    committed = dataclasses.replace(self.summary)
                 self.rejects.flush()
                 if self.progress is not None:
                     self.progress(self.summary.read, *batch.position)
@@ -505,14 +503,15 @@ class _Run:
             batches.close()  # a second process, if any, stops here
             self.rejects.close()
             if record_id is not None:
-                # The batch in flight was rolled back: record what the database holds.
-                self.summary = committed
+                # The batch in flight was rolled back. The record's counts were saved with each
+                # committed batch, in its transaction, so they are what the database holds
+                # (an interrupt just after a commit included): only the outcome is added.
                 status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
                 # An interrupt inside the driver can leave its connection holding the write
                 # lock; close every pooled connection before recording the outcome.
                 self.store.engine.dispose()
                 with self.store.session() as session:
-                    self._save_counts(session, record_id, status)
+                    self._save_outcome(session, record_id, status)
             if isinstance(exc, SourceError):
                 raise _failed(exc, self.source.path) from None
             raise
@@ -546,6 +545,14 @@ class _Run:
             session.flush()
             assert record.id is not None
             return record.id
+
+    def _save_outcome(self, session: Session, record_id: int, status: str) -> None:
+        table = ImportRecord.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            update(table).where(table.c.id == record_id).values(
+                status=status, finished_at=self.desk.now()
+            )
+        )
 
     def _save_counts(self, session: Session, record_id: int | None, status: str) -> None:
         if record_id is None:
