@@ -1,4 +1,9 @@
-"""Computing a case's clocks from its facts, and keeping its deadline columns current."""
+"""Computing a case's clocks from its facts, and keeping its deadline columns current.
+
+Every command (the console too) calls recompute_if_calendar_changed on opening a store, which
+almost always finds the calendar unchanged; the tables are imported only when a case is
+touched, so that check does not make each start-up pay for loading the ORM's models.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, or_, text
 from sqlmodel import Session, col, select
 
 from caseworker.domain.calendar import SHANGHAI
@@ -24,8 +30,10 @@ from caseworker.domain.deadlines import (
 )
 from caseworker.domain.lifecycle import TERMINAL_STATES, Status
 from caseworker.services.rules import Rules
-from caseworker.store.models import CaseRow, ExtensionRow, MetaRow, PauseRow
 from caseworker.store.types import END_OF_TIME
+
+if TYPE_CHECKING:
+    from caseworker.store.models import CaseRow
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,8 @@ class CaseRecords:
 
 def load_records(session: Session, case_id: int, since: datetime) -> CaseRecords:
     """Pauses of the case, and extensions approved since its clocks last started."""
+    from caseworker.store.models import ExtensionRow, PauseRow
+
     pauses = [
         Pause(started_at=p.started_at, ended_at=p.ended_at)
         for p in session.exec(select(PauseRow).where(PauseRow.case_id == case_id)).all()
@@ -141,12 +151,12 @@ def _year_digests(rules: Rules) -> dict[str, str]:
     }
 
 
-def _stored_digests(meta: MetaRow | None) -> dict[str, str] | None:
+def _stored_digests(stored: str | None) -> dict[str, str] | None:
     """The per-year digests last stored; None when unknown (no record, or an older format)."""
-    if meta is None:
+    if stored is None:
         return None
     try:
-        value = json.loads(meta.value)
+        value = json.loads(stored)
     except ValueError:
         return None
     if not isinstance(value, dict):
@@ -166,10 +176,14 @@ def recompute_if_calendar_changed(session: Session, rules: Rules, now: datetime)
     """
     current = _year_digests(rules)
     value = json.dumps(current, sort_keys=True)
-    meta = session.get(MetaRow, "calendar")
-    if meta is not None and meta.value == value:
+    stored = session.execute(
+        text("SELECT value FROM store_meta WHERE key = :key"), {"key": "calendar"}
+    ).scalar_one_or_none()
+    if stored == value:
         return 0
-    previous = _stored_digests(meta)
+    from caseworker.store.models import CaseRow, MetaRow
+
+    previous = _stored_digests(stored)
     if previous is None:
         years = set(current)
     else:

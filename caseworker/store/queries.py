@@ -9,9 +9,7 @@ index. SQLite-only SQL (FTS5) sits behind a dialect check, with an ILIKE fallbac
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     ColumnElement,
@@ -39,6 +37,11 @@ from caseworker.store.models import (
     SupervisionRow,
     Unit,
 )
+from caseworker.store.queue_types import PAGE_SIZE as PAGE_SIZE
+from caseworker.store.queue_types import CaseLine as CaseLine
+from caseworker.store.queue_types import Filters as Filters
+from caseworker.store.queue_types import QueueKey as QueueKey
+from caseworker.store.queue_types import Viewer as Viewer
 
 CASES = CaseRow.__table__  # type: ignore[attr-defined]
 UNITS = Unit.__table__  # type: ignore[attr-defined]
@@ -49,70 +52,6 @@ OPEN_SQL = "status IN ('received', 'accepted', 'assigned', 'acknowledged', 'repl
 SEARCH_COUNT_CAP = 10_000
 # store_meta key: the first case id not yet in the search index (see search_pending_from).
 SEARCH_PENDING_KEY = "search_pending_from"
-PAGE_SIZE = 100
-
-
-class QueueKey(StrEnum):
-    """The console's queues, in sidebar order."""
-
-    RECEIVED = "received"  # 待受理
-    ACCEPTED = "accepted"  # 待交办
-    HANDLING = "handling"  # 办理中
-    REVIEW = "review"  # 待审核: a submitted draft reply waits for the bureau
-    REPLIED = "replied"  # 已答复
-    DUE_SOON = "due_soon"  # 即将到期: >= 80% of a running limit used
-    OVERDUE = "overdue"  # 已超期
-    SUPERVISED = "supervised"  # 督办件: open and under supervision
-    MINE = "mine"  # 我的
-    CLOSED = "closed"  # 已办结
-    ALL = "all"  # 全部
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Narrowing a queue: every field set must match (unit_ids: the unit and its subtree)."""
-
-    channel: str | None = None
-    category: str | None = None
-    unit_ids: tuple[int, ...] = ()
-    region: str | None = None
-    urgency: str | None = None
-    search: str = ""
-
-    def active(self) -> bool:
-        return any(
-            (self.channel, self.category, self.unit_ids, self.region, self.urgency, self.search)
-        )
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who is looking: "mine" means the unit's open cases for a handler, else cases I touched."""
-
-    clerk: str
-    unit_ids: tuple[int, ...] = ()  # a handler's unit and its subtree; empty for the bureau
-
-
-@dataclass(frozen=True)
-class CaseLine:
-    """One row of a queue, with what the countdown needs to tick without the database."""
-
-    id: int
-    channel: str
-    title: str
-    category: str | None
-    lead_unit: str | None
-    status: str
-    urgency: str
-    received_at: datetime
-    next_due_at: datetime
-    warn_at: datetime
-    provisional: bool
-    paused: bool
-
-    @property
-    def key(self) -> tuple[datetime, int]:
-        return (self.next_due_at, self.id)
 
 
 def _open() -> ColumnElement[bool]:
