@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -21,9 +21,11 @@ from textual.screen import Screen
 from caseworker.config import Settings
 from caseworker.i18n.catalog import Catalog
 from caseworker.keys import KEYS, install
-from caseworker.services.cases import Desk
-from caseworker.services.rules import Rules
-from caseworker.store.engine import Store
+
+if TYPE_CHECKING:
+    from caseworker.services.cases import Desk
+    from caseworker.services.rules import Rules
+    from caseworker.store.engine import Store
 
 
 class CaseworkerApp(App[None]):
@@ -72,6 +74,8 @@ class CaseworkerApp(App[None]):
 
     def desk(self) -> Desk:
         """Who acts, with which rules and clock: what every case action needs."""
+        from caseworker.services.cases import Desk
+
         return Desk(rules=self.rules, clock=self.settings.clock(), clerk=self.settings.clerk)
 
     def now(self) -> datetime:
@@ -90,8 +94,8 @@ class CaseworkerApp(App[None]):
         from caseworker.screens.queue import QueueScreen
 
         self.theme = "textual-dark"
+        # The queue screen starts the search catch-up once its first page is on screen.
         self.push_screen(QueueScreen())
-        self.start_search_catch_up()
 
     def start_search_catch_up(self) -> None:
         """Let the search index catch up on a bulk import's backlog, if there is one."""

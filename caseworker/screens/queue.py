@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.events import Click
+from textual.events import Click, Mount
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
@@ -26,20 +27,22 @@ from textual.worker import Worker, WorkerState
 
 from caseworker.keys import install
 from caseworker.screens.messages import ActionRefused, CaseChanged
-from caseworker.store.queries import CaseLine, Filters, QueueKey, Viewer
+from caseworker.store.queue_types import PAGE_SIZE, CaseLine, Filters, QueueKey, Viewer
 from caseworker.widgets.case_table import CaseTable
 from caseworker.widgets.safe import clean
 
 if TYPE_CHECKING:
     from caseworker.app import CaseworkerApp
-    from caseworker.services.queues import QueuePage
+    from caseworker.store.clerk_badge import ClerkBadge
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUEUES = tuple(QueueKey)
+SPINNER_AFTER = 0.15  # seconds a queue's first page may take before the table says "loading"
 
 
-def header_text(app: CaseworkerApp, now: datetime) -> Text:
-    """The top line: program, clerk, local date and whether today is a working day."""
+def header_text(app: CaseworkerApp, now: datetime, who: ClerkBadge | None = None) -> Text:
+    """The top line: program, clerk (with role and, for a unit handler, unit, once `who` is
+    read), local date and whether today is a working day."""
     t = app.t
     local = now.astimezone(SHANGHAI)
     weekday = t(f"weekday.{local.weekday()}")
@@ -47,7 +50,14 @@ def header_text(app: CaseworkerApp, now: datetime) -> Text:
         "header.day_off"
     )
     left = Text(" caseworker · ", style="bold")
-    left.append(clean(app.settings.clerk, one_line=True))
+    name = clean(app.settings.clerk, one_line=True)
+    if who is None or who.role is None:
+        left.append(name)
+    else:  # names are data: formatted into plain text, never markup
+        role = t(f"header.role.{who.role}")
+        unit = clean(who.unit, one_line=True) if who.role == "handler" and who.unit else ""
+        key = "header.who_unit" if unit else "header.who"
+        left.append(t(key, name=name, role=role, unit=unit))
     right = f"{local:%Y-%m-%d} {weekday} {local:%H:%M} · {workday} "
     line = Text.assemble(left, "   ", right)
     if app.search_left > 0:  # a bulk import's cases wait for the search index
@@ -106,9 +116,13 @@ class QueueScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = []
 
     class RowsLoaded(Message):
-        def __init__(self, mode: str, page: QueuePage, keep: int | None, generation: int) -> None:
+        def __init__(
+            self, mode: str, lines: list[CaseLine], at_end: bool, keep: int | None,
+            generation: int,
+        ) -> None:
             super().__init__()
-            self.mode, self.page, self.keep, self.generation = mode, page, keep, generation
+            self.mode, self.lines, self.at_end = mode, lines, at_end
+            self.keep, self.generation = keep, generation
 
     class CountsLoaded(Message):
         def __init__(
@@ -120,19 +134,29 @@ class QueueScreen(Screen[None]):
     class StoreChanged(Message):
         pass
 
+    class OpeningRead(Message):
+        """The opening page's read has ended (with or without rows): start the rest."""
+
     class OpenCase(Message):
         def __init__(self, case_id: int) -> None:
             super().__init__()
             self.case_id = case_id
 
+    class WhoRead(Message):
+        def __init__(self, who: ClerkBadge) -> None:
+            super().__init__()
+            self.who = who
+
     def __init__(self) -> None:
         super().__init__()
+        self.who: ClerkBadge | None = None  # read once the screen is up
         self.queue = QueueKey.ACCEPTED
         self.filters = Filters()
         self.viewer: Viewer | None = None
         self.generation = 0
         self.marker: tuple[int, int, int] | None = None
         self.shown_count: int | None = None
+        self.recount = False  # the shown count was the sidebar's: recount once rows are in
 
     @property
     def capp(self) -> CaseworkerApp:
@@ -146,7 +170,7 @@ class QueueScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.capp
         install(self, "queue", self.capp.catalog)
-        yield Static(header_text(app, app.now()), id="header")
+        yield Static(header_text(app, app.now(), self.who), id="header")
         yield Static(id="queue-bar")
         with Horizontal(id="body"):
             yield QueueList(app, id="queues")
@@ -160,8 +184,12 @@ class QueueScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The opening queue comes from plain SQL so the first screen does not wait for the
+        # ORM's import; the sidebar's counts and the app's background work follow it.
+        self.generation += 1
+        self.query_one(CaseTable).fetching = True
         self._update_titles()
-        self.reset_rows()
+        self.load_opening(self.generation)
         self.set_interval(1.0, self._tick)
         self.set_interval(self.capp.poll_seconds, self.poll)
 
@@ -171,22 +199,41 @@ class QueueScreen(Screen[None]):
         self.show_header()
 
     def show_header(self) -> None:
-        self.query_one("#header", Static).update(header_text(self.capp, self.capp.now()))
+        self.query_one("#header", Static).update(
+            header_text(self.capp, self.capp.now(), self.who)
+        )
+
+    @on(Mount)
+    def _read_who(self) -> None:
+        self.load_who()
+
+    @work(thread=True, exclusive=True, group="who", exit_on_error=False)
+    def load_who(self) -> None:
+        """The clerk's role and unit for the header (store.clerk_badge: no ORM import)."""
+        from caseworker.store.clerk_badge import clerk_badge
+
+        app = self.capp
+        self.post_message(self.WhoRead(clerk_badge(app.store.engine, app.settings.clerk)))
+
+    @on(WhoRead)
+    def _who_read(self, message: WhoRead) -> None:
+        self.who = message.who
+        self.show_header()
 
     def _update_titles(self) -> None:
         t = self.capp.t
         label = t(f"queue.{self.queue.value}")
-        from caseworker.services.queues import TOO_MANY
-        from caseworker.store.queries import DENSE_SEARCH, SEARCH_COUNT_CAP
-
         count = "…" if self.shown_count is None else f"{self.shown_count:,}"
-        if self.filters.search.strip() and self.shown_count is not None and (
-            self.shown_count >= SEARCH_COUNT_CAP
-        ):
-            count = "≥" + count
         counted = t("queue.count", n=count)
-        if self.shown_count == TOO_MANY:
-            counted = t("queue.count_many", n=f"{DENSE_SEARCH:,}")
+        if self.filters.search.strip() and self.shown_count is not None:
+            # Only a search's count is capped; the ORM is imported by then (the search ran).
+            from caseworker.services.queues import TOO_MANY
+            from caseworker.store.queries import DENSE_SEARCH, SEARCH_COUNT_CAP
+
+            if self.shown_count >= SEARCH_COUNT_CAP:
+                counted = t("queue.count", n="≥" + count)
+            elif self.shown_count == TOO_MANY:
+                counted = t("queue.count_many", n=f"{DENSE_SEARCH:,}")
         parts = [label, counted, t("queue.order")]
         if self.filters.active():
             parts.append(t("queue.filtered", what=self._filter_summary()))
@@ -220,15 +267,31 @@ class QueueScreen(Screen[None]):
     # ------------------------------------------------------------------ loading
 
     def reset_rows(self) -> None:
-        """Load the queue from the top (queue, filter or search changed)."""
+        """Load the queue from the top (queue, filter or search changed).
+
+        Without filters the sidebar already knows the queue's size, so it is shown at once and
+        recounted only after the rows are in: a count over a million closed cases takes longer
+        than the page itself and must not hold the rows back or compete with them.
+        """
         self.generation += 1
-        self.shown_count = None
+        known = None if self.filters.active() else self.query_one(QueueList).counts.get(self.queue)
+        self.shown_count = known
+        self.recount = known is not None
         table = self.query_one(CaseTable)
         table.show([], at_start=True, at_end=True)
-        table.loading = True
+        table.fetching = True
         self._update_titles()
         self.load_rows("reset", None, None, None, self.generation)
-        self.load_counts(self.generation, everything=not self.query_one(QueueList).counts)
+        self.set_timer(SPINNER_AFTER, partial(self._spin_if_slow, self.generation))
+        if known is None:
+            self.load_counts(self.generation, everything=not self.query_one(QueueList).counts)
+
+    def _spin_if_slow(self, generation: int) -> None:
+        """Textual's loading indicator, only for a load slow enough to be noticed: shown at
+        once, it cost more than most pages take (it covers the table and takes its focus)."""
+        table = self.query_one(CaseTable)
+        if generation == self.generation and table.fetching and not table.lines:
+            table.loading = True  # the queue's first page, not a prefetch, is still out
 
     def reload_window(self) -> None:
         """Re-read the rows on screen (someone changed something), keeping the cursor's case."""
@@ -245,6 +308,29 @@ class QueueScreen(Screen[None]):
         self.load_counts(self.generation)
 
     @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
+    def load_opening(self, generation: int) -> None:
+        """The first page and size of the opening queue (store.opening: no ORM import)."""
+        from caseworker.store.opening import opening_page
+
+        try:
+            lines, count = opening_page(self.capp.store.engine, PAGE_SIZE)
+            self.post_message(self.RowsLoaded("reset", lines, len(lines) < PAGE_SIZE, None,
+                                              generation))
+            self.post_message(self.CountsLoaded(None, count, generation))
+        finally:
+            self.post_message(self.OpeningRead())
+
+    @on(OpeningRead)
+    def _opening_read(self) -> None:
+        # Once the first page is on screen: the sidebar's counts (which import the ORM) and
+        # the app's own background work.
+        self.call_after_refresh(self._after_opening)
+
+    def _after_opening(self) -> None:
+        self.load_counts(self.generation, everything=True)
+        self.capp.start_search_catch_up()
+
+    @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
     def load_rows(
         self,
         mode: str,
@@ -253,7 +339,7 @@ class QueueScreen(Screen[None]):
         keep: int | None,
         generation: int,
         *,
-        limit: int = 100,
+        limit: int = PAGE_SIZE,
         inclusive: bool = False,
     ) -> None:
         from caseworker.services import queues
@@ -270,7 +356,7 @@ class QueueScreen(Screen[None]):
                 session, self.queue, now, viewer, self.filters, after=after, before=before,
                 limit=limit,
             )
-        self.post_message(self.RowsLoaded(mode, page, keep, generation))
+        self.post_message(self.RowsLoaded(mode, page.lines, page.at_end, keep, generation))
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
     def load_counts(self, generation: int, everything: bool = True) -> None:
@@ -305,23 +391,29 @@ class QueueScreen(Screen[None]):
         if message.generation != self.generation:
             return
         table = self.query_one(CaseTable)
-        lines: list[CaseLine] = message.page.lines
+        lines, at_end = message.lines, message.at_end
         if message.mode == "down":
-            table.extend(lines, at_end=message.page.at_end)
+            table.extend(lines, at_end=at_end)
         elif message.mode == "up":
-            table.prepend(lines, at_start=message.page.at_end)
+            table.prepend(lines, at_start=at_end)
         elif message.mode == "refresh":
             at_start = table.at_start or not table.lines
-            table.show(lines, at_start=at_start, at_end=message.page.at_end, keep=message.keep)
+            table.show(lines, at_start=at_start, at_end=at_end, keep=message.keep)
         else:
-            table.show(lines, at_start=True, at_end=message.page.at_end, keep=message.keep)
+            table.show(lines, at_start=True, at_end=at_end, keep=message.keep)
+            if self.recount:  # the count came from the sidebar: check it now the rows are in
+                self.recount = False
+                self.load_counts(self.generation, everything=False)
 
     @on(CountsLoaded)
     def _counts_loaded(self, message: CountsLoaded) -> None:
         if message.generation != self.generation:
             return
+        queues = self.query_one(QueueList)
         if message.counts is not None:
-            self.query_one(QueueList).counts = message.counts
+            queues.counts = message.counts
+        elif queues.counts and not self.filters.active():
+            queues.counts[self.queue] = message.shown  # the sidebar agrees with the title
         self.shown_count = message.shown
         self._update_titles()
 
@@ -358,7 +450,7 @@ class QueueScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
-            self.query_one(CaseTable).loading = False
+            self.query_one(CaseTable).fetching = False
             why = self.capp.catalog.refusal(error)
             self.notify(self.capp.t("notice.load_failed", error=why), severity="error",
                         markup=False)

@@ -1,9 +1,10 @@
 """The queue's case table: draws only the visible rows of a window of keyset pages.
 
 The table never holds a whole queue. It keeps a window of at most MAX_ROWS rows, asks its
-screen for the next or previous page (`WantRows`) when the cursor nears an edge, and drops
-rows far from the cursor. Each line is drawn on demand (Line API), so a 1-second countdown
-tick costs only the visible rows, from memory.
+screen for the next or previous page (`WantRows`) while the cursor is still two screens from
+an edge, so paging rarely waits for the database, and drops rows far from the cursor; a move
+past the rows loaded so far is finished when they arrive. Each line is drawn on demand (Line
+API), so a 1-second countdown tick costs only the visible rows, from memory.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from textual.widget import Widget
 
 from caseworker.domain.calendar import WorkCalendar
 from caseworker.i18n.catalog import Catalog
-from caseworker.store.queries import CaseLine
+from caseworker.store.queue_types import CaseLine
 from caseworker.widgets.countdown import Mood, countdown
 from caseworker.widgets.safe import clean
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_ROWS = 600  # rows kept in memory; beyond this the far end is dropped
 TRIM = 200
-PREFETCH = 20  # ask for more when the cursor is this close to an edge of the window
+PREFETCH_SCREENS = 2  # ask for more when the cursor is this many screens from an edge
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,10 @@ class CaseTable(Widget, can_focus=True):
         self.top = 0
         self.at_start = True
         self.at_end = True
-        self.loading = False
+        # A page is asked for and not in yet. Not Textual's `loading`, which covers the table
+        # with an indicator and takes its focus away: prefetching must not be seen or felt.
+        self.fetching = False
+        self.pending = 0  # rows a move still has to go once the next (or previous) page is in
         self.empty_text = catalog.t("queue.empty")
         self._strips: dict[tuple[object, ...], Strip] = {}
 
@@ -153,6 +157,11 @@ class CaseTable(Widget, can_focus=True):
     @property
     def visible_rows(self) -> int:
         return max(1, self.size.height - 1)
+
+    @property
+    def ahead(self) -> int:
+        """How near an edge of the window the cursor may come before the next page is asked."""
+        return PREFETCH_SCREENS * self.visible_rows
 
     @property
     def current(self) -> CaseLine | None:
@@ -167,7 +176,9 @@ class CaseTable(Widget, can_focus=True):
         old_offset = self.cursor - self.top
         self.lines = list(lines)
         self.at_start, self.at_end = at_start, at_end
-        self.loading = False
+        self.fetching = False
+        self.loading = False  # the screen may have shown Textual's indicator while switching
+        self.pending = 0
         index = next((i for i, line in enumerate(self.lines) if line.id == keep), None)
         if index is None:
             index = min(self.cursor, len(self.lines) - 1) if keep is not None else 0
@@ -180,8 +191,12 @@ class CaseTable(Widget, can_focus=True):
         known = {line.id for line in self.lines}
         self.lines.extend(line for line in lines if line.id not in known)
         self.at_end = at_end
-        self.loading = False
-        if len(self.lines) > MAX_ROWS and self.cursor > TRIM + self.visible_rows:
+        self.fetching = False
+        if self.pending > 0:
+            self.cursor += self.pending
+            self.top += self.pending
+            self.pending = 0
+        if len(self.lines) > MAX_ROWS and self.cursor >= TRIM + self.ahead:
             del self.lines[:TRIM]
             self.cursor -= TRIM
             self.top -= TRIM
@@ -196,8 +211,12 @@ class CaseTable(Widget, can_focus=True):
         self.cursor += len(fresh)
         self.top += len(fresh)
         self.at_start = at_start
-        self.loading = False
-        if len(self.lines) > MAX_ROWS and len(self.lines) - self.cursor > TRIM + self.visible_rows:
+        self.fetching = False
+        if self.pending < 0:
+            self.cursor += self.pending
+            self.top += self.pending
+            self.pending = 0
+        if len(self.lines) > MAX_ROWS and len(self.lines) - self.cursor > TRIM + self.ahead:
             del self.lines[-TRIM:]
             self.at_end = False
         self._settle()
@@ -205,25 +224,31 @@ class CaseTable(Widget, can_focus=True):
     # ------------------------------------------------------------------ moving
 
     def _settle(self, announce: bool = True) -> None:
-        self.cursor = max(0, min(self.cursor, len(self.lines) - 1))
+        last = len(self.lines) - 1
+        self.pending = 0
+        if self.cursor > last and not self.at_end and self.lines:
+            self.pending = self.cursor - last  # finished when the next page arrives
+        elif self.cursor < 0 and not self.at_start:
+            self.pending = self.cursor
+        self.cursor = max(0, min(self.cursor, last))
         if self.cursor < self.top:
             self.top = self.cursor
         elif self.cursor >= self.top + self.visible_rows:
             self.top = self.cursor - self.visible_rows + 1
         self.top = max(0, min(self.top, max(0, len(self.lines) - self.visible_rows)))
-        if not self.loading:
-            if not self.at_end and self.cursor >= len(self.lines) - PREFETCH:
-                self.loading = True
+        if not self.fetching:
+            if not self.at_end and self.cursor >= len(self.lines) - self.ahead:
+                self.fetching = True
                 self.post_message(self.WantRows("down"))
-            elif not self.at_start and self.cursor < PREFETCH:
-                self.loading = True
+            elif not self.at_start and self.cursor < self.ahead:
+                self.fetching = True
                 self.post_message(self.WantRows("up"))
         if announce:
             self.post_message(self.Highlighted(self.current.id if self.current else None))
         self.refresh()
 
     def move(self, delta: int) -> None:
-        self.cursor += delta
+        self.cursor += self.pending + delta  # from where an unfinished move was headed
         self._settle()
 
     def action_cursor_down(self) -> None:
@@ -245,7 +270,7 @@ class CaseTable(Widget, can_focus=True):
             self.cursor = 0
             self._settle()
         else:
-            self.loading = True
+            self.fetching = True
             self.post_message(self.WantRows("top"))
 
     def on_click(self, event: Click) -> None:

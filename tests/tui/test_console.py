@@ -173,23 +173,29 @@ async def test_opening_claims_the_case_and_take_next_skips_it_for_others(
         assert other.screen.case_id == second != first
 
 
+def long_queue(tmp_path: Path, rules: Rules) -> tuple[Console, list[int]]:
+    """A console whose 待受理 queue holds 260 cases (three keyset pages), and their ids in order."""
+    from caseworker.clock import FrozenClock
+
+    console = open_console(tmp_path, rules, count=8)
+    desk = svc.Desk(rules=rules, clock=FrozenClock(NOW), clerk=CLERK)
+    with console.store.session() as session:
+        for n in range(260):
+            received = NOW - timedelta(hours=n * 3 % 400, minutes=n)
+            session.add(svc.build_case(svc.NewCase(
+                channel="leader-board", title=f"第{n}件：路灯不亮", body="小区路灯坏了。",
+                received_at=received, external_id=f"bulk-{n}"), desk, CLERK))
+    with console.store.session() as session:
+        query = select(CaseRow.id).where(CaseRow.status == "received").order_by(
+            CaseRow.next_due_at, CaseRow.id)
+        expected = list(session.exec(query).all())
+    return console, expected
+
+
 @sync
 async def test_keyset_paging_walks_a_long_queue_in_order(tmp_path: Path, rules: Rules) -> None:
-    console = open_console(tmp_path, rules, count=8)
+    console, expected = long_queue(tmp_path, rules)
     try:
-        from caseworker.clock import FrozenClock
-
-        desk = svc.Desk(rules=rules, clock=FrozenClock(NOW), clerk=CLERK)
-        with console.store.session() as session:
-            for n in range(260):
-                received = NOW - timedelta(hours=n * 3 % 400, minutes=n)
-                session.add(svc.build_case(svc.NewCase(
-                    channel="leader-board", title=f"第{n}件：路灯不亮", body="小区路灯坏了。",
-                    received_at=received, external_id=f"bulk-{n}"), desk, CLERK))
-        with console.store.session() as session:
-            query = select(CaseRow.id).where(CaseRow.status == "received").order_by(
-                CaseRow.next_due_at, CaseRow.id)
-            expected = list(session.exec(query).all())
         app = console.app(poll_seconds=3600)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
@@ -202,7 +208,7 @@ async def test_keyset_paging_walks_a_long_queue_in_order(tmp_path: Path, rules: 
             seen.append(table.current.id)
             while len(seen) < len(expected):
                 table.action_cursor_down()
-                if table.loading:
+                if table.fetching:
                     await settle(pilot)
                 assert table.current is not None
                 seen.append(table.current.id)
@@ -212,6 +218,39 @@ async def test_keyset_paging_walks_a_long_queue_in_order(tmp_path: Path, rules: 
             await settle(pilot)
             assert table.current is not None
             assert table.current.id == expected[len(expected) - 1 - table.visible_rows]
+    finally:
+        console.store.close()
+
+
+@sync
+async def test_paging_ahead_of_the_rows_lands_where_the_keys_said(
+    tmp_path: Path, rules: Rules
+) -> None:
+    console, expected = long_queue(tmp_path, rules)
+    try:
+        app = console.app(poll_seconds=3600)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.screen.switch_queue(QueueKey.RECEIVED)
+            await settle(pilot)
+            table = table_of(pilot)
+            screen = table.visible_rows
+            table.action_page_down()
+            assert not table.fetching
+            table.action_page_down()
+            assert table.fetching  # asked for while the cursor is still two screens from the end
+            await settle(pilot)
+            assert len(table.lines) == 200 and table.current == table.lines[2 * screen]
+            for _ in range(6):  # faster than any page can load: nothing is waited for here
+                table.action_page_down()
+            assert table.cursor == len(table.lines) - 1 and table.pending > 0
+            await settle(pilot)
+            assert table.current is not None
+            assert table.current.id == expected[8 * screen]
+            for _ in range(8):
+                table.action_page_up()
+            await settle(pilot)
+            assert table.current is not None and table.current.id == expected[0]
     finally:
         console.store.close()
 

@@ -12,6 +12,7 @@ from caseworker.services import cases as svc
 from caseworker.services import queues
 from caseworker.services.rules import Rules
 from caseworker.store import queries
+from caseworker.store.opening import opening_page
 from caseworker.store.queries import Filters, QueueKey, Viewer
 
 TITLES = ["小区门口道路积水严重", "噪音扰民", "水", "幼儿园学位不足", "路灯不亮 100%_折扣"]
@@ -74,6 +75,25 @@ def test_queues_pages_and_search_agree_on_both_databases(store: Any, rules: Rule
         hotline = Filters(channel="hotline-12345")
         assert {line.id for line in queues.queue_page(
             session, QueueKey.ALL, NOW, viewer, hotline).lines} == {ids[1], ids[3]}
+
+
+def test_opening_page_in_plain_sql_is_the_queues_own_first_page(
+    store: Any, rules: Rules
+) -> None:
+    ids = _fill(store, rules)
+    later = svc.Desk(rules=rules, clock=FrozenClock(NOW - timedelta(minutes=30)), clerk=CLERK)
+    with store.session() as session:
+        for case_id in (ids[0], ids[2], ids[4]):
+            svc.accept_case(session, later, case_id)
+    viewer = Viewer(clerk=CLERK)
+    for limit in (3, 100):
+        lines, count = opening_page(store.engine, limit)
+        with store.session() as session:
+            page = queues.queue_page(
+                session, QueueKey.ACCEPTED, NOW, viewer, Filters(), limit=limit)
+            assert count == queues.filtered_count(
+                session, QueueKey.ACCEPTED, NOW, viewer, Filters()) == 4
+        assert lines == page.lines and len(lines) == min(limit, 4)
 
 
 def test_take_next_skips_what_another_clerk_opened_recently(store: Any, rules: Rules) -> None:
