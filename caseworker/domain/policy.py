@@ -151,6 +151,11 @@ def parse_policy(text: str) -> Policy:
     rules: list[LimitRule] = []
     for n, entry in enumerate(doc.get("limits", []), start=1):
         where = f"limits #{n}"
+        # A misspelt stage ("asign") would otherwise leave that stage on the default quietly.
+        typos = set(entry) - {"match"} - {stage.value for stage in Stage}
+        if typos:
+            known = ", ".join(stage.value for stage in Stage)
+            raise PolicyError(f"{where}: unknown keys {sorted(typos)}; stages are {known}")
         match = dict(entry.get("match", {}))
         unknown = set(match) - {"channel", "kind", "urgency"}
         if unknown:

@@ -87,6 +87,8 @@ def test_later_rules_override_earlier_ones_only_for_the_stages_they_set() -> Non
          "limits #2: unknown channel 'nowhere'"),
         (MINIMAL + "\n[[limits]]\nmatch = { colour = 'red' }\nassign = '1 day'",
          "limits #2: unknown match keys ['colour']"),
+        (MINIMAL + "\n[[limits]]\nmatch = { kind = 'inquiry' }\nrepyl = '5 workdays'",
+         "limits #2: unknown keys ['repyl']; stages are assign, reply, close"),
         (MINIMAL.replace('"60 days"', '"sixty days"'), "limits #1.close: cannot read time limit"),
         (MINIMAL.replace('close = "60 days"', "close = 60"), "a limit is text such as"),
         (MINIMAL.replace('close = "60 days"\n', ""), "policy has no default close limit"),
