@@ -32,6 +32,10 @@ def run_guarded(app: typer.Typer) -> int:
         if _is_refusal(exc):
             typer.echo(f"caseworker: {_refusal_text(exc, contexts)}", err=True)
             return 1
+        trouble = _store_trouble(exc)
+        if trouble is not None:
+            typer.echo(f"caseworker: {_refusal_text(trouble, contexts)}", err=True)
+            return 1
         # Usage errors (Typer's bundled Click) know how to show themselves and their exit code.
         # One line, like every other refusal; `--help` still shows the full usage.
         message, code = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)
@@ -59,6 +63,35 @@ def _is_refusal(exc: Exception) -> bool:
     from caseworker.store.engine import StoreError
 
     return isinstance(exc, DomainError | StoreError | RulesFileError | CalendarFileError)
+
+
+def _store_trouble(exc: Exception) -> Exception | None:
+    """The database refusing a write (locked past the busy timeout, a clash with a write made at
+    the same moment, a lost server) as a refusal saying so; None for anything else.
+
+    The transaction was rolled back, so nothing was changed: the clerk can simply try again.
+    """
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from caseworker.domain.errors import DomainError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    reason = " ".join(str(exc.orig if exc.orig is not None else exc).split())
+    if isinstance(exc, IntegrityError):
+        return DomainError(
+            f"someone else saved the same record at the same moment ({reason}); nothing was "
+            "changed, try again", key="refused.store_clash", reason=reason,
+        )
+    if "locked" in reason or "busy" in reason:
+        return DomainError(
+            "the database is busy (another clerk or an import is writing); nothing was changed, "
+            "try again", key="refused.store_busy",
+        )
+    return DomainError(
+        f"the database refused the change ({reason}); nothing was changed",
+        key="refused.store_failed", reason=reason,
+    )
 
 
 def _remembering(app: typer.Typer, contexts: list[Any]) -> Any:
