@@ -13,7 +13,7 @@ from caseworker.commands import demo as demo_commands
 from caseworker.commands import reports as report_commands
 from caseworker.commands import setup as setup_commands
 from caseworker.commands import transfer as transfer_commands
-from caseworker.commands.common import parse_time
+from caseworker.commands.common import fail, parse_time
 from caseworker.config import Settings
 
 app = typer.Typer(
@@ -68,7 +68,13 @@ def root(
             raise typer.BadParameter("--lang must be zh or en")
         changes["language"] = lang
     if now:
-        changes["now"] = parse_time(now, "--now")
+        try:
+            changes["now"] = parse_time(now, "--now")
+        except typer.BadParameter:
+            from caseworker.i18n.catalog import Catalog
+
+            language = str(changes.get("language", settings.language))
+            fail(Catalog(language).t("cli.bad_time", option="--now", text=now), 2)
     if calendar:
         changes["calendar_file"] = calendar
     if policy:

@@ -18,15 +18,17 @@ def run_guarded(app: typer.Typer) -> int:
     try:
         # Outside standalone mode Click returns (not raises) the code of a `typer.Exit`.
         code = _remembering(app, contexts)(standalone_mode=False)
+        if code == 130:  # Typer turns Ctrl-C inside a command into a quiet return of 130
+            typer.echo(f"caseworker: {_said(contexts, 'cli.interrupted')}", err=True)
         if isinstance(code, int):
             return code
     except typer.Exit as done:
         return int(done.exit_code)
     except typer.Abort:
-        typer.echo("caseworker: aborted", err=True)
+        typer.echo(f"caseworker: {_said(contexts, 'cli.aborted')}", err=True)
         return 130
     except KeyboardInterrupt:
-        typer.echo("caseworker: interrupted", err=True)
+        typer.echo(f"caseworker: {_said(contexts, 'cli.interrupted')}", err=True)
         return 130
     except Exception as exc:
         if _is_refusal(exc):
@@ -108,6 +110,14 @@ def _remembering(app: typer.Typer, contexts: list[Any]) -> Any:
 
     command.context_class = RootContext
     return command
+
+
+def _said(contexts: list[Any], key: str) -> str:
+    """A message of the catalog in the run's language (English before the settings were read)."""
+    from caseworker.i18n.catalog import Catalog
+
+    language = getattr(contexts[0].obj, "language", "en") if contexts else "en"
+    return Catalog(language if language in ("zh", "en") else "en").t(key)
 
 
 def _refusal_text(exc: Exception, contexts: list[Any]) -> str:

@@ -89,6 +89,8 @@ def test_demo_reports_and_refuses_in_chinese(cli: Run, demo: Path, tmp_path: Pat
                        "--cases 须在 1 到 1,000,000 之间")
     refused_in_chinese(cli("--lang", "zh", "demo", "--now", "明天", "--no-open"), 2,
                        "--now 的值 明天 不是 ISO 8601 时间")
+    refused_in_chinese(cli("--lang", "zh", "--now", "明天", "report", "overdue"), 2,
+                       "--now 的值 明天 不是 ISO 8601 时间")
 
     from caseworker.services.cases import Desk, NewCase, create_case
     from caseworker.services.people import add_clerk

@@ -74,8 +74,10 @@ def _workers() -> list[int]:
 
 def _stop_midway(db: Path, path: Path, stop: signal.Signals) -> int:
     """Start the import, send `stop` once a batch is committed, return the exit code."""
+    # Ctrl-C is given with the run in Chinese: the one line it leaves is in the clerk's language.
+    lang = ["--lang", "zh"] if stop is signal.SIGINT else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "caseworker", "import", str(path)], env=_env(db),
+        [sys.executable, "-m", "caseworker", *lang, "import", str(path)], env=_env(db),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )
     deadline = time.monotonic() + 120
@@ -91,7 +93,10 @@ def _stop_midway(db: Path, path: Path, stop: signal.Signals) -> int:
         os.killpg(process.pid, stop)  # Ctrl-C reaches the whole foreground group
     else:
         os.kill(process.pid, stop)
-    process.communicate(timeout=120)
+    _, err = process.communicate(timeout=120)
+    if stop is not signal.SIGKILL:
+        said = "已中断" if stop is signal.SIGINT else "interrupted"
+        assert err.decode().splitlines()[-1] == f"caseworker: {said}", err
     deadline = time.monotonic() + 30
     while _workers() and time.monotonic() < deadline:
         time.sleep(0.1)
