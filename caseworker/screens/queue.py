@@ -38,6 +38,12 @@ if TYPE_CHECKING:
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUEUES = tuple(QueueKey)
 SPINNER_AFTER = 0.15  # seconds a queue's first page may take before the table says "loading"
+# Seconds a switch waits to be drawn together with the queue's first page. Drawn at once, the
+# switch costs a frame of its own, and Textual paces the next one 17 to 33 ms behind it.
+SWITCH_HOLD = 0.1
+# Seconds after a switch's rows before its count is checked: started with them, the count's
+# worker competes for the interpreter with drawing them (call_after_refresh can run before).
+RECOUNT_AFTER = 0.05
 
 
 def header_text(app: CaseworkerApp, now: datetime, who: ClerkBadge | None = None) -> Text:
@@ -157,6 +163,7 @@ class QueueScreen(Screen[None]):
         self.marker: tuple[int, int, int] | None = None
         self.shown_count: int | None = None
         self.recount = False  # the shown count was the sidebar's: recount once rows are in
+        self.held = False  # a switch waits for its first page before it is drawn
 
     @property
     def capp(self) -> CaseworkerApp:
@@ -199,8 +206,9 @@ class QueueScreen(Screen[None]):
         self.show_header()
 
     def show_header(self) -> None:
+        # One line of fixed height at full width (app.tcss): new text never needs a layout.
         self.query_one("#header", Static).update(
-            header_text(self.capp, self.capp.now(), self.who)
+            header_text(self.capp, self.capp.now(), self.who), layout=False
         )
 
     @on(Mount)
@@ -237,7 +245,10 @@ class QueueScreen(Screen[None]):
         parts = [label, counted, t("queue.order")]
         if self.filters.active():
             parts.append(t("queue.filtered", what=self._filter_summary()))
-        self.query_one("#queue-title", Static).update(Text(" · ".join(parts), no_wrap=True))
+        # The title and the narrow layout's bar are one line each at full width (app.tcss): a
+        # switch repaints them without a layout of the whole screen.
+        title = Text(" · ".join(parts), no_wrap=True)
+        self.query_one("#queue-title", Static).update(title, layout=False)
         queues = self.query_one(QueueList)
         queues.current = self.queue
         queues.refresh()
@@ -248,7 +259,7 @@ class QueueScreen(Screen[None]):
             label_k = t(f"queue.{key.value}") + (f" {n:,}" if n is not None else "")
             bar.append(("[" + label_k + "]") if chosen else (" " + label_k + " "),
                        style="reverse bold" if chosen else "")
-        self.query_one("#queue-bar", Static).update(bar)
+        self.query_one("#queue-bar", Static).update(bar, layout=False)
 
     def _filter_summary(self) -> str:
         f = self.filters
@@ -269,22 +280,32 @@ class QueueScreen(Screen[None]):
     def reset_rows(self) -> None:
         """Load the queue from the top (queue, filter or search changed).
 
-        Without filters the sidebar already knows the queue's size, so it is shown at once and
-        recounted only after the rows are in: a count over a million closed cases takes longer
-        than the page itself and must not hold the rows back or compete with them.
+        Without filters the sidebar already knows the queue's size, so it is shown with the
+        rows and recounted only after they are in: a count over a million closed cases takes
+        longer than the page itself and must not hold the rows back or compete with them.
+        The new titles and rows are drawn in one frame (see SWITCH_HOLD); until then the
+        screen, and the table the keys act on, still show the previous queue.
         """
         self.generation += 1
         known = None if self.filters.active() else self.query_one(QueueList).counts.get(self.queue)
         self.shown_count = known
         self.recount = known is not None
-        table = self.query_one(CaseTable)
-        table.show([], at_start=True, at_end=True)
-        table.fetching = True
-        self._update_titles()
+        self.held = True
+        self.query_one(CaseTable).fetching = True
         self.load_rows("reset", None, None, None, self.generation)
+        self.set_timer(SWITCH_HOLD, partial(self._show_switch, self.generation))
         self.set_timer(SPINNER_AFTER, partial(self._spin_if_slow, self.generation))
         if known is None:
             self.load_counts(self.generation, everything=not self.query_one(QueueList).counts)
+
+    def _show_switch(self, generation: int) -> None:
+        """The first page is slow: draw the switch (titles, an empty table) without it."""
+        if generation == self.generation and self.held:
+            self.held = False
+            table = self.query_one(CaseTable)
+            table.show([], at_start=True, at_end=True)
+            table.fetching = True
+            self._update_titles()
 
     def _spin_if_slow(self, generation: int) -> None:
         """Textual's loading indicator, only for a load slow enough to be noticed: shown at
@@ -298,7 +319,7 @@ class QueueScreen(Screen[None]):
         table = self.query_one(CaseTable)
         current = table.current
         keep = current.id if current else None
-        if table.at_start or not table.lines:
+        if table.at_start or not table.lines or self.held:  # held: the rows are another queue's
             self.load_rows("refresh", None, None, keep, self.generation,
                            limit=max(len(table.lines), 100))
         else:
@@ -390,6 +411,9 @@ class QueueScreen(Screen[None]):
     def _rows_loaded(self, message: RowsLoaded) -> None:
         if message.generation != self.generation:
             return
+        if self.held:  # the switch's first page: drawn in the same frame as its titles
+            self.held = False
+            self._update_titles()
         table = self.query_one(CaseTable)
         lines, at_end = message.lines, message.at_end
         if message.mode == "down":
@@ -401,9 +425,13 @@ class QueueScreen(Screen[None]):
             table.show(lines, at_start=at_start, at_end=at_end, keep=message.keep)
         else:
             table.show(lines, at_start=True, at_end=at_end, keep=message.keep)
-            if self.recount:  # the count came from the sidebar: check it now the rows are in
+            if self.recount:  # the count came from the sidebar: check it after the rows' frame
                 self.recount = False
-                self.load_counts(self.generation, everything=False)
+                self.set_timer(RECOUNT_AFTER, partial(self._recount, self.generation))
+
+    def _recount(self, generation: int) -> None:
+        if generation == self.generation:
+            self.load_counts(generation, everything=False)
 
     @on(CountsLoaded)
     def _counts_loaded(self, message: CountsLoaded) -> None:
@@ -415,7 +443,8 @@ class QueueScreen(Screen[None]):
         elif queues.counts and not self.filters.active():
             queues.counts[self.queue] = message.shown  # the sidebar agrees with the title
         self.shown_count = message.shown
-        self._update_titles()
+        if not self.held:  # a held switch shows its titles with its rows
+            self._update_titles()
 
     @on(StoreChanged)
     def _store_changed(self) -> None:

@@ -546,3 +546,37 @@ async def test_countdowns_tick_from_memory_without_asking_the_database(console: 
             urgent=first.urgency == "urgent", provisional=first.provisional,
         )
         assert expected.text in after[0]
+
+
+@sync
+async def test_a_switch_is_drawn_with_its_first_page_or_without_it_when_slow(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from caseworker.screens.queue import QueueScreen
+
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        table = table_of(pilot)
+        old_rows = list(table.lines)
+        assert old_rows
+
+        def title() -> str:
+            return str(screen.query_one("#queue-title").render())
+
+        screen.switch_queue(QueueKey.HANDLING)
+        # Held: the screen, and the rows the keys act on, are the previous queue's until the
+        # first page comes, and then both change together.
+        assert table.lines == old_rows and "待交办" in title()
+        await settle(pilot)
+        assert "办理中" in title() and table.lines and table.lines != old_rows
+        assert not screen.held and not table.fetching
+
+        # A first page that does not come: the switch is shown without it (SWITCH_HOLD's timer).
+        monkeypatch.setattr(QueueScreen, "load_rows", lambda self, *a, **k: None)
+        screen.switch_queue(QueueKey.ALL)
+        screen._show_switch(screen.generation)
+        assert "全部" in title() and table.lines == [] and table.fetching
+
