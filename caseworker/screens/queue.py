@@ -440,6 +440,7 @@ class QueueScreen(Screen[None]):
         queues = self.query_one(QueueList)
         if message.counts is not None:
             queues.counts = message.counts
+            self.capp.freeze_start_up_heap()  # the counts' worker has imported the ORM
         elif queues.counts and not self.filters.active():
             queues.counts[self.queue] = message.shown  # the sidebar agrees with the title
         self.shown_count = message.shown

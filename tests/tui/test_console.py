@@ -580,3 +580,16 @@ async def test_a_switch_is_drawn_with_its_first_page_or_without_it_when_slow(
         screen._show_switch(screen.generation)
         assert "全部" in title() and table.lines == [] and table.fetching
 
+
+@sync
+async def test_start_up_objects_leave_the_collector_once_the_counts_are_in(
+    console: Console,
+) -> None:
+    import gc
+
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.query_one("#queues").counts
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0  # handed back when the app closes
