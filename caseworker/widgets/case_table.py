@@ -338,25 +338,30 @@ class CaseTable(Widget, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
-        columns = layout(width - 1)  # one cell of gutter for the cursor mark
-        if y == 0:
-            text = Text(" ") + self._header(columns)
-            return self._strip(text, width, base + self._style("case-table--header"))
         index = self.top + y - 1
-        if index >= len(self.lines):
-            if not self.lines and y == 1:
-                text = Text(" " + self.empty_text)
-                return self._strip(text, width, base + self._style("case-table--empty"))
-            return Strip.blank(width, base)
+        if y > 0 and index < len(self.lines):
+            return self._row_strip(index, width)
+        base = self.rich_style
+        if y == 0:
+            text = Text(" ") + self._header(layout(width - 1))
+            return self._strip(text, width, base + self._style("case-table--header"))
+        if not self.lines and y == 1:
+            text = Text(" " + self.empty_text)
+            return self._strip(text, width, base + self._style("case-table--empty"))
+        return Strip.blank(width, base)
+
+    def _row_strip(self, index: int, width: int) -> Strip:
         selected = index == self.cursor
         line = self.lines[index]
         now = self.now()
-        # Countdowns change by the minute at most, so a row's strip is reused within one.
+        # Countdowns change by the minute at most, so a row's strip is reused within one. It is
+        # looked up before anything else: even the widget's style (rich_style) is not cheap.
         key = (line, selected, width, now.replace(second=0, microsecond=0), self.has_focus)
         cached = self._strips.get(key)
         if cached is not None:
             return cached
+        base = self.rich_style
+        columns = layout(width - 1)  # one cell of gutter for the cursor mark
         # The cursor reads without colour too: its row starts with "▶".
         text = Text("▶" if selected else " ") + self._row(line, columns, now)
         style = base + self._style("case-table--cursor") if selected else base
