@@ -7,23 +7,20 @@ process to prove the packaging, environment variables and exit codes end to end.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-
-from caseworker.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,14 +44,8 @@ workdays = ["2027-02-20"]
 """
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Run = Callable[..., Result]
+# A run's `Result` (code, out, err) comes from conftest.py's `run_main`.
+Run = Callable[..., Any]
 
 
 @pytest.fixture
@@ -62,49 +53,43 @@ def db(tmp_path: Path) -> str:
     return str(tmp_path / "cli.sqlite")
 
 
-def _runner(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, database: str
-) -> Run:
+def _runner(run_main: Run, database: str) -> Run:
     """Run `caseworker --db DATABASE [--clerk C] [--now T] ARGS…` through the real entry point."""
 
     def run(
         *args: str, clerk: str | None = SUPERVISOR, now: str | None = None, stdin: str = "",
         calendar: Path | None = None,
-    ) -> Result:
-        argv = ["caseworker", "--db", database]
+    ) -> Any:
+        options = ["--db", database]
         if clerk is not None:
-            argv += ["--clerk", clerk]
+            options += ["--clerk", clerk]
         if now is not None:
-            argv += ["--now", now]
+            options += ["--now", now]
         if calendar is not None:
-            argv += ["--calendar", str(calendar)]
-        monkeypatch.setattr(sys, "argv", [*argv, *args])
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        try:
-            main()
-        except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else 1
-        else:  # pragma: no cover - main() always exits
-            code = -1
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
+            options += ["--calendar", str(calendar)]
+        return run_main(*options, *args, stdin=stdin)
 
     return run
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db: str) -> Run:
-    return _runner(capsys, monkeypatch, db)
+def cli(run_main: Run, db: str) -> Run:
+    """Overrides conftest.py's `cli`: a bureau's database, clerk and clock, and stdin."""
+    return _runner(run_main, db)
 
 
-def ok(result: Result) -> Result:
+def _finished(done: subprocess.CompletedProcess[str]) -> Any:
+    """A real process's exit, in the shape of an in-process run (code, out, err)."""
+    return SimpleNamespace(code=done.returncode, out=done.stdout, err=done.stderr)
+
+
+def ok(result: Any) -> Any:
     assert result.code == 0, result.err
     assert result.err == "" or "Traceback" not in result.err
     return result
 
 
-def refused(result: Result, code: int, *fragments: str) -> str:
+def refused(result: Any, code: int, *fragments: str) -> str:
     """The run failed with `code` and one line on stderr, starting `caseworker:`, no traceback."""
     assert result.code == code, (result.code, result.out, result.err)
     assert "Traceback" not in result.err
@@ -324,15 +309,13 @@ def test_refusals_exit_1_with_one_line(cli: Run, tmp_path: Path) -> None:
             "kind must be one of")
 
 
-def test_unreadable_database_file_exits_1(capsys: pytest.CaptureFixture[str],
-                                          monkeypatch: pytest.MonkeyPatch,
-                                          tmp_path: Path) -> None:
+def test_unreadable_database_file_exits_1(run_main: Run, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("这不是数据库\n" * 100, encoding="utf-8")
-    run = _runner(capsys, monkeypatch, str(notes))
+    run = _runner(run_main, str(notes))
     refused(run("case", "show", "1"), 1, "cannot open database", "file is not a database")
     refused(run("init"), 1, "file is not a database")
-    missing = _runner(capsys, monkeypatch, str(tmp_path / "missing.sqlite"))
+    missing = _runner(run_main, str(tmp_path / "missing.sqlite"))
     refused(missing("clerks", "list"), 1, "no database at", "run `caseworker init` first")
 
 
@@ -476,8 +459,7 @@ def test_the_real_command_and_its_exit_codes(tmp_path: Path) -> None:
     assert (created.returncode, created.stdout.strip()) == (0, "1"), created.stderr
 
     illegal = _process("case", "close", "REAL-1", env=env)
-    refused(Result(illegal.returncode, illegal.stdout, illegal.stderr), 1,
-            "is received: cannot close")
+    refused(_finished(illegal), 1, "is received: cannot close")
 
     bad_now = _process("case", "show", "1", env={**env, "CASEWORKER_NOW": "not-a-time"})
     assert bad_now.returncode == 2 and "Traceback" not in bad_now.stderr
@@ -486,8 +468,7 @@ def test_the_real_command_and_its_exit_codes(tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("plain text\n", encoding="utf-8")
     unreadable = _process("case", "show", "1", env={**env, "CASEWORKER_DB": str(notes)})
-    refused(Result(unreadable.returncode, unreadable.stdout, unreadable.stderr), 1,
-            "file is not a database")
+    refused(_finished(unreadable), 1, "file is not a database")
 
     shown = _process("case", "show", "REAL-1", "--format", "json", env=env)
     assert shown.returncode == 0, shown.stderr
@@ -498,10 +479,9 @@ def test_the_real_command_and_its_exit_codes(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def pg_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-           postgres: Any) -> Run:
+def pg_cli(run_main: Run, postgres: Any) -> Run:
     url = postgres.create_database(template=None)  # empty: `init` creates the schema
-    return _runner(capsys, monkeypatch, url)
+    return _runner(run_main, url)
 
 
 def test_a_whole_lifecycle_on_postgresql(pg_cli: Run, tmp_path: Path) -> None:

@@ -3,53 +3,19 @@ what they report, in Chinese with --lang zh (English stays as the other tests pi
 
 from __future__ import annotations
 
-import io
 import re
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from caseworker.cli import main
-from caseworker.clock import FrozenClock
-from caseworker.domain.calendar import SHANGHAI
-from caseworker.services.rules import Rules
-
 NOW = "2026-11-23T09:30"
-FROZEN = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Run = Callable[..., Result]
+# `cli` (conftest.py): the real entry point in this process, no traceback allowed.
+Run = Callable[..., Any]
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    def run(*args: str | Path) -> Result:
-        monkeypatch.setattr(sys, "argv", ["caseworker", *map(str, args)])
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        capsys.readouterr()
-        try:
-            main()
-        except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else 1
-        else:  # pragma: no cover - main() always exits
-            code = -1
-        out, err = capsys.readouterr()
-        assert "Traceback" not in err
-        return Result(code, out, err)
-
-    return run
 
 
 def words(text: str, *data: str | Path) -> str:
@@ -59,7 +25,7 @@ def words(text: str, *data: str | Path) -> str:
     return re.sub(r"--[a-z-]+|`[^`]*`|\b(?:caseworker|jsonl|csv|xlsx|zh|en|ISO)\b", "", text)
 
 
-def refused_in_chinese(result: Result, code: int, fragment: str, *data: str | Path) -> None:
+def refused_in_chinese(result: Any, code: int, fragment: str, *data: str | Path) -> None:
     assert result.code == code, result
     assert result.err.startswith("caseworker: ") and result.err.count("\n") == 1, result.err
     assert fragment in result.err, result.err
@@ -78,8 +44,7 @@ def demo(cli: Run, tmp_path: Path) -> Path:
     return target
 
 
-def test_demo_reports_and_refuses_in_chinese(cli: Run, demo: Path, tmp_path: Path,
-                                              rules: Rules) -> None:
+def test_demo_reports_and_refuses_in_chinese(cli: Run, demo: Path, real_bureau: Path) -> None:
     again = cli("--lang", "zh", "demo", "--db", demo, "--no-open")
     assert again.code == 0, again.err
     assert again.out == f"演示库在 {demo}（种子 1，40 件案件，时间截至 2026-11-23T09:30:00+08:00）；加 --reset 可重建\n"  # noqa: E501
@@ -92,18 +57,7 @@ def test_demo_reports_and_refuses_in_chinese(cli: Run, demo: Path, tmp_path: Pat
     refused_in_chinese(cli("--lang", "zh", "--now", "明天", "report", "overdue"), 2,
                        "--now 的值 明天 不是 ISO 8601 时间")
 
-    from caseworker.services.cases import Desk, NewCase, create_case
-    from caseworker.services.people import add_clerk
-    from caseworker.store.engine import open_store
-
-    real = tmp_path / "bureau.sqlite"
-    store = open_store(str(real))
-    with store.session() as session:
-        add_clerk(session, "李受理", "clerk")
-        create_case(session, Desk(rules, FrozenClock(FROZEN), "李受理"), NewCase(
-            channel="hotline-12345", title="路灯不亮", body="建设路路灯坏了两周。",
-            received_at=FROZEN - timedelta(hours=2)))
-    store.close()
+    real = real_bureau
     refused_in_chinese(cli("--lang", "zh", "--db", real, "demo", "--no-open"), 1,
                        "存有真实案件，不是演示库；演示数据不会写入其中", real)
     # Raised by the demo service itself, then said by the command's guard in the run's language.

@@ -5,46 +5,26 @@ in Chinese (the English lines are pinned by test_transfer_cli.py)."""
 from __future__ import annotations
 
 import csv
-import os
 import re
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
 
 ROOT = Path(__file__).resolve().parents[2]
-ATTACHMENT2 = ROOT / ".." / "shared" / "datasets" / "tipdm2020" / "attachment2-labelled-sample.xlsx"
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 
 
-def real_rows(count: int) -> tuple[list[str], list[list[object]]]:
-    book = load_workbook(ATTACHMENT2, read_only=True)
-    rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True, max_row=count + 1)]
-    book.close()
-    return [str(c) for c in rows[0]], rows[1:]
+# `cw` and `real_rows` come from conftest.py.
+Process = Callable[..., subprocess.CompletedProcess[str]]
+Rows = Callable[[int], tuple[list[str], list[list[object]]]]
 
 
 @pytest.fixture
-def cw(tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("CASEWORKER_")
-    } | {
-        "CASEWORKER_DB": str(tmp_path / "cases.sqlite"),
-        "CASEWORKER_CLERK": "alice",
-        "CASEWORKER_NOW": "2026-11-20T10:00:00+08:00",
-        "COLUMNS": "250",
-    }
-
-    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "caseworker", "--lang", "zh", *map(str, args)],
-            env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120,
-        )
-
-    assert run("init").returncode == 0
-    return run
+def cw_options() -> tuple[str, ...]:
+    """Every `cw` run, `init` included, in Chinese."""
+    return ("--lang", "zh")
 
 
 def chinese_only(text: str, *data: str | Path) -> bool:
@@ -65,7 +45,7 @@ def refused(done: subprocess.CompletedProcess[str], code: int, fragment: str,
     assert chinese_only(done.stderr.removeprefix("caseworker: "), *data), done.stderr
 
 
-def test_import_reports_in_chinese(cw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_reports_in_chinese(cw: Process, tmp_path: Path, real_rows: Rows) -> None:
     header, rows = real_rows(8)
     rows[2][3] = "not a date"
     rows[5][2] = rows[5][4] = ""
@@ -99,8 +79,8 @@ def test_import_reports_in_chinese(cw, tmp_path: Path) -> None:  # type: ignore[
     assert "留言.csv" in first and " 完成 " in first
 
 
-def test_files_that_cannot_be_read_are_refused_in_chinese(  # type: ignore[no-untyped-def]
-    cw, tmp_path: Path
+def test_files_that_cannot_be_read_are_refused_in_chinese(
+    cw: Process, tmp_path: Path, real_rows: Rows
 ) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
@@ -127,7 +107,8 @@ def test_files_that_cannot_be_read_are_refused_in_chinese(  # type: ignore[no-un
             "received_at", "title", "body")
 
 
-def test_import_options_are_checked_in_chinese(cw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_options_are_checked_in_chinese(cw: Process, tmp_path: Path,
+                                               real_rows: Rows) -> None:
     header, rows = real_rows(2)
     good = tmp_path / "good.csv"
     with good.open("w", encoding="utf-8", newline="") as handle:

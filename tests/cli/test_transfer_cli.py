@@ -3,44 +3,13 @@
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from openpyxl import load_workbook
-
-ROOT = Path(__file__).resolve().parents[2]
-ATTACHMENT2 = ROOT / ".." / "shared" / "datasets" / "tipdm2020" / "attachment2-labelled-sample.xlsx"
-
-
-def real_rows(count: int) -> tuple[list[str], list[list[object]]]:
-    book = load_workbook(ATTACHMENT2, read_only=True)
-    rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True, max_row=count + 1)]
-    book.close()
-    return [str(c) for c in rows[0]], rows[1:]
-
-
-@pytest.fixture
-def cw(tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("CASEWORKER_")
-    } | {
-        "CASEWORKER_DB": str(tmp_path / "cases.sqlite"),
-        "CASEWORKER_CLERK": "alice",
-        "CASEWORKER_NOW": "2026-11-20T10:00:00+08:00",
-        "COLUMNS": "250",
-    }
-
-    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "caseworker", *map(str, args)],
-            env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120,
-        )
-
-    assert run("init").returncode == 0
-    return run
+# `cw` and `real_rows` come from conftest.py.
+Process = Callable[..., subprocess.CompletedProcess[str]]
+Rows = Callable[[int], tuple[list[str], list[list[object]]]]
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
@@ -49,7 +18,8 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     return path
 
 
-def test_exit_codes_follow_the_contract(cw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_exit_codes_follow_the_contract(cw: Process, tmp_path: Path,
+                                        real_rows: Rows) -> None:
     header, rows = real_rows(12)
     clean = write_csv(tmp_path / "[b]clean.csv", header, rows[:6])
     done = cw("import", clean)
@@ -94,7 +64,7 @@ def test_exit_codes_follow_the_contract(cw, tmp_path: Path) -> None:  # type: ig
     assert any("broken.csv" in line and " 5 " in line for line in lines)
 
 
-def test_dry_run_writes_nothing(cw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_writes_nothing(cw: Process, tmp_path: Path, real_rows: Rows) -> None:
     header, rows = real_rows(5)
     rows[2][4] = ""
     rows[2][2] = ""
@@ -107,7 +77,9 @@ def test_dry_run_writes_nothing(cw, tmp_path: Path) -> None:  # type: ignore[no-
     assert "day.csv" not in listed.stdout
 
 
-def test_export_warns_about_personal_data_unless_redacted(cw, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_warns_about_personal_data_unless_redacted(
+    cw: Process, tmp_path: Path, real_rows: Rows
+) -> None:
     header, rows = real_rows(4)
     cw("import", write_csv(tmp_path / "day.csv", header, rows))
     plain = cw("export", tmp_path / "out.csv")
