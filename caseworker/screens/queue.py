@@ -41,9 +41,6 @@ SPINNER_AFTER = 0.15  # seconds a queue's first page may take before the table s
 # Seconds a switch waits to be drawn together with the queue's first page. Drawn at once, the
 # switch costs a frame of its own, and Textual paces the next one 17 to 33 ms behind it.
 SWITCH_HOLD = 0.1
-# Seconds after a switch's rows before its count is checked: started with them, the count's
-# worker competes for the interpreter with drawing them (call_after_refresh can run before).
-RECOUNT_AFTER = 0.05
 
 
 def header_text(app: CaseworkerApp, now: datetime, who: ClerkBadge | None = None) -> Text:
@@ -425,13 +422,9 @@ class QueueScreen(Screen[None]):
             table.show(lines, at_start=at_start, at_end=at_end, keep=message.keep)
         else:
             table.show(lines, at_start=True, at_end=at_end, keep=message.keep)
-            if self.recount:  # the count came from the sidebar: check it after the rows' frame
+            if self.recount:  # the count came from the sidebar: check it now the rows are in
                 self.recount = False
-                self.set_timer(RECOUNT_AFTER, partial(self._recount, self.generation))
-
-    def _recount(self, generation: int) -> None:
-        if generation == self.generation:
-            self.load_counts(generation, everything=False)
+                self.load_counts(self.generation, everything=False)
 
     @on(CountsLoaded)
     def _counts_loaded(self, message: CountsLoaded) -> None:
