@@ -31,7 +31,7 @@ from caseworker.services.imports import (
     run_import,
 )
 from caseworker.services.imports.normalise import BadValue, clean_text, parse_time
-from caseworker.services.imports.runner import case_values
+from caseworker.services.imports.prepare import case_values
 from caseworker.services.people import ensure_first_supervisor
 from caseworker.services.rules import load_rules
 from caseworker.store.engine import Store, open_store

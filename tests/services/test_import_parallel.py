@@ -29,7 +29,6 @@ from caseworker.services.imports import (
     ImportSummary,
     SimulatedInterrupt,
     run_import,
-    runner,
 )
 from caseworker.services.people import ensure_first_supervisor
 from caseworker.services.rules import load_rules
@@ -66,7 +65,7 @@ def twins(
         started.append(real(*args, **kwargs))
         return started[-1]
 
-    monkeypatch.setattr(runner.subprocess, "Popen", popen)
+    monkeypatch.setattr(subprocess, "Popen", popen)
     inline, parallel = _open(tmp_path / "inline"), _open(tmp_path / "parallel")
     yield *inline, *parallel
     inline[0].close()

@@ -22,7 +22,7 @@ from caseworker.store.models import CaseRow, ClerkRow, LinkRow, Unit
 from caseworker.store.types import UTCDateTime
 
 if TYPE_CHECKING:
-    from caseworker.services.imports.runner import Prepared
+    from caseworker.services.imports.prepare import Prepared
 
 Key = tuple[str, str]
 
@@ -83,7 +83,7 @@ class Restorer:
             if fields.get(name) in (None, ""):
                 raise InvalidInput(f"case field {name} is missing")
         fields.pop("id", None)
-        from caseworker.services.imports.runner import _DEFAULTS
+        from caseworker.services.imports.prepare import _DEFAULTS
 
         return SimpleNamespace(**{**_DEFAULTS, **fields}), values
 

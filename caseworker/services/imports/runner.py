@@ -6,48 +6,50 @@ up once per batch. The import's record is updated inside the same transaction as
 after an interruption the database and the record agree, and running the same command again
 finds the committed rows as known duplicates and finishes the rest.
 
-Reading, mapping and checking a row (`Preparer`) costs about as much as writing it, so a large
-file is read and prepared in a second process while this one writes: the batches arrive in
-file order over a pipe, so counts, rejects and ids are exactly those of preparing inline.
+Reading, mapping and checking a row (services.imports.prepare) costs about as much as writing
+it, so a large file is read and prepared in a second process while this one writes: the batches
+arrive in file order over a pipe, so counts, rejects and ids are exactly those of preparing
+inline.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
-import pickle
-import subprocess
-import sys
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from itertools import islice
-from operator import attrgetter
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
-from typing import IO, Any
+from typing import Any
 
-from sqlalchemy import Boolean, insert, update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from caseworker.clock import recorded_now
 from caseworker.domain.errors import DomainError, InvalidInput
-from caseworker.domain.lifecycle import OPEN_STATES, Action, Role, Status
+from caseworker.domain.lifecycle import Action, Role, Status
 from caseworker.domain.policy import PolicyError
-from caseworker.services.cases import Desk, NewCase, validate_new_case
-from caseworker.services.clocks import CaseRecords, apply_clocks, case_clocks
-from caseworker.services.imports.fastclocks import NewCaseClocks
+from caseworker.services.cases import Desk
 from caseworker.services.imports.mapping import (
     MappingError,
     Profile,
     choose_profile,
     fingerprint,
     load_mapping,
-    map_row,
 )
 from caseworker.services.imports.normalise import BadValue
+from caseworker.services.imports.prepare import (
+    CASE_COLUMNS,
+    Prepared,
+    PreparedBatch,
+    Preparer,
+    batches_from_worker,
+    case_tuple,
+    chunks,
+    db_time,
+    malformed,
+)
 from caseworker.services.imports.rejects import RejectsWriter, default_rejects_path
 from caseworker.services.imports.sources import (
     Source,
@@ -56,11 +58,9 @@ from caseworker.services.imports.sources import (
     open_source,
 )
 from caseworker.services.people import resolve_actor
-from caseworker.services.rules import Rules
 from caseworker.services.search_backlog import backlog, defer_indexing
 from caseworker.store.engine import Store
 from caseworker.store.models import CaseRow, EventRow, ImportRecord, ReplyRow
-from caseworker.store.types import UTCDateTime
 
 # A batch at least this large leaves its cases' search indexing to services.search_backlog:
 # the trigram index costs more per row than everything else the import writes.
@@ -130,259 +130,12 @@ class ImportSummary:
         return text
 
 
-@dataclass
-class Prepared:
-    """A row ready to insert: the case row, and the published reply the file recorded."""
-
-    row: SourceRow
-    case: Any  # a CaseRow's column values as attributes (see case_values)
-    reply_text: str | None = None
-    replied_at: datetime | None = None
-    restore: dict[str, Any] | None = None  # a whole exported case (our own JSON Lines)
-    key: tuple[str, str] = field(init=False)
-    # The row as SQLite stores it (`_case_tuple`); prepared in the reading process, which then
-    # sends this instead of `case` (set to None): plain tuples cross the pipe ten times cheaper.
-    db_row: tuple[Any, ...] | None = field(init=False, default=None)
-    overdue: bool = field(init=False, default=False)  # already past a deadline on arrival
-    _print: str | None = field(init=False, default=None)
-
-    def __post_init__(self) -> None:
-        self.key = (self.case.channel, self.case.external_id)
-
-    def fingerprint(self) -> str:
-        """The content fingerprint, computed only when another row has the same key."""
-        if self._print is None:
-            c = self.case
-            if c is None:
-                assert self.db_row is not None
-                r = self.db_row
-                received = datetime.fromisoformat(r[_RECEIVED_AT]).replace(tzinfo=UTC)
-                self._print = fingerprint(r[_TITLE], r[_BODY], received, r[_AUTHOR], r[_CATEGORY])
-            else:
-                self._print = fingerprint(c.title, c.body, c.received_at, c.author, c.category)
-        return self._print
-
-    def is_overdue(self, now: datetime) -> bool:
-        if self.case is None:
-            return self.overdue
-        return bool(self.case.status in _OPEN and self.case.next_due_at < now)
-
-    def received_at_stored(self) -> str | None:
-        return self.db_row[_RECEIVED_AT] if self.db_row else _db_time(self.case.received_at)
-
-
-@dataclass
-class PreparedBatch:
-    """One batch of rows read and prepared: the rows to write, the rejected ones with reasons."""
-
-    prepared: list[Prepared] = field(default_factory=list)
-    rejected: list[tuple[SourceRow, str]] = field(default_factory=list)
-    read: int = 0
-    position: tuple[int, int] = (0, 0)  # of the source after this batch, for the progress bar
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-class Preparer:
-    """Reads rows into cases: mapping, checks, keys and clocks; no database work.
-
-    Picklable, so a second process can prepare a large file's batches while this one writes.
-    """
-
-    def __init__(
-        self, profile: Profile, channel: str | None, rules: Rules, actor: str,
-        now: datetime, stamp: datetime, *, sqlite: bool = False,
-        columns: list[str] | None = None, lang: str = "en",
-    ) -> None:
-        if columns is not None:
-            # A table's rows all have its header's columns (or fewer): fields none of whose
-            # columns is there read as missing in every row, so skip looking for them.
-            present = set(columns)
-            profile = dataclasses.replace(profile, fields={
-                name: sources for name, sources in profile.fields.items()
-                if any(c in present for c in sources)
-            })
-        self.profile, self.channel, self.rules, self.actor = profile, channel, rules, actor
-        self.now, self.stamp = now, stamp
-        self.sqlite = sqlite  # also prepare each row as SQLite stores it
-        self.lang = lang
-        self.clocks = NewCaseClocks(rules)
-
-    def reason(self, exc: Exception) -> str:
-        """Why a row is rejected, in the language of the rejects file."""
-        return reason_in(self.lang, exc)
-
-    def batch(self, rows: list[SourceRow], position: tuple[int, int]) -> PreparedBatch:
-        out = PreparedBatch(position=position)
-        for row in rows:
-            out.read += 1
-            if row.problem is not None:
-                out.rejected.append((row, reason_in(self.lang, InvalidInput(
-                    row.problem, key=row.problem_key, **(row.problem_params or {})
-                ))))
-                continue
-            try:
-                out.prepared.append(self.prepare(row))
-            except (BadValue, InvalidInput, PolicyError, ValueError) as exc:
-                out.rejected.append((row, self.reason(exc)))
-            except (KeyError, TypeError, AttributeError) as exc:  # not shaped as a record
-                out.rejected.append((row, self.reason(_malformed(exc))))
-        return out
-
-    def prepare(self, row: SourceRow) -> Prepared:
-        """Map and check one row; raises with the reason it is rejected."""
-        mapped = map_row(self.profile, row.values)
-        f = mapped.fields
-        received = f.get("received_at")
-        if received is None:
-            raise InvalidInput("no received time", key="import.row.no_received")
-        if received > self.now:
-            raise InvalidInput(f"received time {received.isoformat()} is in the future",
-                               key="import.row.future_received", time=received.isoformat())
-        title, body = f.get("title") or "", f.get("body") or ""
-        if not title and not body:
-            raise InvalidInput("no title and no body", key="import.row.no_text")
-        channel = f.get("channel") or self.channel
-        if not channel:
-            raise InvalidInput("no channel: the file has none; pass --channel",
-                               key="import.row.no_channel")
-        reply_text, replied_at = f.get("reply_text") or None, f.get("replied_at")
-        if (reply_text is None) != (replied_at is None):
-            missing, key = (
-                ("reply time", "import.row.reply_no_time") if replied_at is None
-                else ("reply text", "import.row.reply_no_text")
-            )
-            raise InvalidInput(f"a reply without its {missing}", key=key)
-        if replied_at is not None and replied_at < received:
-            raise InvalidInput(
-                f"reply time {replied_at.isoformat()} is before the received time",
-                key="import.row.reply_before", time=replied_at.isoformat(),
-            )
-        if replied_at is not None and replied_at > self.now:
-            raise InvalidInput(f"reply time {replied_at.isoformat()} is in the future",
-                               key="import.row.future_reply", time=replied_at.isoformat())
-        data = NewCase(
-            channel=channel, title=title, body=body, received_at=received,
-            external_id=f.get("external_id"), author=f.get("author"), contact=f.get("contact"),
-            addressee=f.get("addressee"), region=f.get("region"), category=f.get("category"),
-            kind=f.get("kind"), urgency=f.get("urgency") or "normal",
-            extra=mapped.extra or None,
-        )
-        validate_new_case(data, self.rules)
-        case = case_values(data, self.rules, self.actor, self.now, self.stamp, self.clocks)
-        for name, limit in (("external_id", 100), ("author", 200), ("contact", 200),
-                            ("addressee", 100), ("region", 100), ("category", 100)):
-            value = getattr(case, name)
-            if value is not None and len(value) > limit:
-                raise InvalidInput(f"{name} is longer than {limit} characters",
-                                   key="import.row.too_long", field=name, limit=limit)
-        if replied_at is not None:
-            case.status = Status.REPLIED.value
-            case.assigned_at = replied_at
-            case.replied_at = replied_at
-            self.clocks.apply(case)
-        prepared = Prepared(row, case, reply_text, replied_at)
-        prepared.overdue = prepared.is_overdue(self.now)
-        if self.sqlite:
-            prepared.db_row = _case_tuple(case)
-        return prepared
-
-
-
-def reason_in(lang: str, exc: BaseException) -> str:
-    """A reject reason in `lang`: the exception's catalog key rendered, or its own text."""
-    if lang == "en":
-        return str(exc)
-    from caseworker.i18n.catalog import Catalog
-
-    return Catalog(lang).refusal(exc)
-
-
-def _malformed(exc: Exception) -> InvalidInput:
-    """A record not shaped as its format says (a list where a table was expected, ...)."""
-    return InvalidInput(f"malformed record: {type(exc).__name__} {exc}",
-                        key="import.row.malformed", error=f"{type(exc).__name__} {exc}")
-
-
-def prepare_file(
-    out: IO[bytes], path: Path, fmt: str, encoding: str | None, preparer: Preparer, size: int
-) -> None:
-    """Read a file and write its prepared batches to `out` as pickles, then None (or the error).
-
-    What the second process runs (services.imports.worker); its output is read by
-    `_batches_from_worker` in the process that writes.
-    """
-    try:
-        source = open_source(path, fmt, encoding)
-        try:
-            for chunk in _chunks(source.rows, size):
-                batch = preparer.batch(chunk, source.position())
-                for item in batch.prepared:
-                    if item.db_row is not None:
-                        item.case = None
-                pickle.dump(batch, out, _PICKLE)
-                out.flush()
-        finally:
-            source.close()
-        pickle.dump(None, out, _PICKLE)
-    except (SourceError, OSError) as exc:
-        if isinstance(exc, BrokenPipeError):
-            return  # the writer is gone (killed, or done with us): nothing to tell it
-        # As plain values: an exception's pickle keeps only its message, not its key.
-        params = getattr(exc, "params", None) or {"file": path.name, "why": str(exc)}
-        key = getattr(exc, "key", None) or "import.source.os_error"
-        pickle.dump(("error", str(exc), key, params), out, _PICKLE)
-    out.flush()
-
-
-_PICKLE = pickle.HIGHEST_PROTOCOL
-
-
-def _batches_from_worker(source: Source, preparer: Preparer, size: int) -> Iterator[PreparedBatch]:
-    """Prepared batches from a second Python process reading the same file.
-
-    A plain child process (`python -m caseworker.services.imports.worker`) rather than
-    multiprocessing: it inherits no threads or connections and never re-imports the caller's
-    main script. The pipe holds at most what one write has not yet taken, so the reader runs at
-    most a batch ahead. Ctrl-C reaches both processes; a writer that dies closes the pipe and
-    the reader's next write ends it too.
-    """
-    package_root = str(Path(__file__).resolve().parents[3])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "caseworker.services.imports.worker"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-    )
-    assert worker.stdin is not None and worker.stdout is not None
-    try:
-        pickle.dump((source.path, source.format, source.encoding, preparer, size),
-                    worker.stdin, _PICKLE)
-        worker.stdin.close()
-        while True:
-            try:
-                item = pickle.load(worker.stdout)
-            except EOFError:
-                raise SourceError(
-                    f"{source.path.name}: the reading process stopped unexpectedly"
-                ) from None
-            if item is None:
-                return
-            if isinstance(item, tuple):
-                _, message, key, params = item
-                raise SourceError(message, key=key, **params)
-            yield item
-    finally:
-        worker.stdout.close()
-        if worker.poll() is None:
-            worker.terminate()
-        worker.wait()
 
 
 def _failed(exc: Exception, path: Path) -> ImportFailed:
@@ -585,12 +338,12 @@ class _Run:
         """The file's rows, read and prepared a batch at a time, here or in a second process."""
         size = self.options.batch_size
         if self.restorer is not None:
-            for chunk in _chunks(self.source.rows, size):
+            for chunk in chunks(self.source.rows, size):
                 yield self._restore_batch(chunk)
         elif self._in_worker():
-            yield from _batches_from_worker(self.source, self.preparer, size)
+            yield from batches_from_worker(self.source, self.preparer, size)
         else:
-            for chunk in _chunks(self.source.rows, size):
+            for chunk in chunks(self.source.rows, size):
                 yield self.preparer.batch(chunk, self.source.position())
 
     def _in_worker(self) -> bool:
@@ -623,7 +376,7 @@ class _Run:
             except (BadValue, InvalidInput, PolicyError, ValueError) as exc:
                 out.rejected.append((row, self.preparer.reason(exc)))
             except (KeyError, TypeError, AttributeError) as exc:  # not shaped as exported
-                out.rejected.append((row, self.preparer.reason(_malformed(exc))))
+                out.rejected.append((row, self.preparer.reason(malformed(exc))))
         return out
 
     def _take(self, batch: PreparedBatch) -> list[Prepared]:
@@ -746,18 +499,18 @@ class _Run:
         if len(fresh) >= DEFER_SEARCH_AT and not self.search_deferred:
             self.search_deferred = defer_indexing(cursor)
         ids = _sqlite_insert(
-            cursor, "cases", _CASE_COLUMNS,
-            [p.db_row if p.db_row is not None else _case_tuple(p.case) for p in fresh],
+            cursor, "cases", CASE_COLUMNS,
+            [p.db_row if p.db_row is not None else case_tuple(p.case) for p in fresh],
         )
         if ids is None:
             ids = _insert_ids(session, [p.key for p in fresh])
-        stamp = _db_time(recorded_now())
+        stamp = db_time(recorded_now())
         replies = [(cid, p) for cid, p in zip(ids, fresh, strict=True) if p.reply_text]
         reply_ids: dict[int, int] = {}
         if replies:
             rows = []
             for cid, p in replies:
-                at = _db_time(p.replied_at)
+                at = db_time(p.replied_at)
                 rows.append((cid, "published", 1, None, p.reply_text, None, None, at, at, at,
                              None))
             new_ids = _sqlite_insert(cursor, "replies", _REPLY_COLUMNS, rows)
@@ -791,7 +544,7 @@ class _Run:
                            item.received_at_stored(), stamp))
             if item.replied_at is None:
                 continue
-            at = _db_time(item.replied_at)
+            at = db_time(item.replied_at)
             events.append((cid, actor, accept, received, accepted, why, note, at, stamp))
             events.append((cid, actor, assign, accepted, assigned, why, assign_detail, at, stamp))
             events.append((cid, actor, publish, assigned, replied, None, json.dumps(
@@ -804,61 +557,12 @@ class _Run:
         self.summary.overdue += sum(1 for p in fresh if p.is_overdue(self.now))
 
 
-_CASE_COLUMNS: list[str] = [
-    c.name for c in CaseRow.__table__.columns if c.name != "id"  # type: ignore[attr-defined]
-]
-
-
-_CASE_TIMES = frozenset(
-    c.name for c in CaseRow.__table__.columns  # type: ignore[attr-defined]
-    if isinstance(c.type, UTCDateTime)
-)
-_CASE_FLAGS = frozenset(
-    c.name for c in CaseRow.__table__.columns  # type: ignore[attr-defined]
-    if isinstance(c.type, Boolean)
-)
-_CASE_GET = attrgetter(*_CASE_COLUMNS)
-_OPEN = frozenset(s.value for s in OPEN_STATES)
-_RECEIVED_AT, _TITLE, _BODY, _AUTHOR, _CATEGORY = (
-    _CASE_COLUMNS.index(name) for name in ("received_at", "title", "body", "author", "category")
-)
-_CASE_TIME_AT = tuple(i for i, name in enumerate(_CASE_COLUMNS) if name in _CASE_TIMES)
-_CASE_FLAG_AT = tuple(i for i, name in enumerate(_CASE_COLUMNS) if name in _CASE_FLAGS)
 _REPLY_COLUMNS = ["case_id", "state", "final", "outcome", "text", "author_id", "unit_id",
                   "created_at", "updated_at", "published_at", "review_note"]
 _EVENT_INSERT = (
     "INSERT INTO events (case_id, actor, action, from_status, to_status, reason, detail, "
     "effective_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-_STORED: dict[datetime, str] = {}  # deadlines repeat: a day's cases share their due times
-
-
-def _db_time(value: datetime | None) -> str | None:
-    """An aware datetime as UTCDateTime stores it on SQLite (naive UTC, microseconds)."""
-    if value is None:
-        return None
-    found = _STORED.get(value)
-    if found is not None:
-        return found
-    if value.tzinfo is None:
-        raise ValueError("refusing to store a naive datetime: it is ambiguous")
-    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    if len(_STORED) > 100_000:
-        _STORED.clear()
-    _STORED[value] = text
-    return text
-
-
-def _case_tuple(case: Any) -> tuple[Any, ...]:
-    values = list(_CASE_GET(case))
-    for i in _CASE_TIME_AT:
-        values[i] = _db_time(values[i])
-    for i in _CASE_FLAG_AT:
-        if values[i] is not None:
-            values[i] = int(bool(values[i]))
-    return tuple(values)
 
 
 def _sqlite_insert(
@@ -883,7 +587,7 @@ def _insert_cases(session: Session, cases: list[Any]) -> list[int]:
     a plain executemany plus one indexed lookup of the batch's keys is several times faster.
     """
     table = CaseRow.__table__  # type: ignore[attr-defined]
-    rows = [{name: getattr(case, name) for name in _CASE_COLUMNS} for case in cases]
+    rows = [{name: getattr(case, name) for name in CASE_COLUMNS} for case in cases]
     session.connection().execute(insert(table), rows)
     return _insert_ids(session, [(case.channel, case.external_id) for case in cases])
 
@@ -906,49 +610,6 @@ def _insert_ids(session: Session, keys: list[tuple[str, str]]) -> list[int]:
             ):
                 ids[(channel, ext)] = cid
     return [ids[key] for key in keys]
-
-
-_JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one a call
-_RECEIVED = Status.RECEIVED.value
-
-_DEFAULTS: dict[str, Any] = {
-    name: (None if info.is_required() else info.get_default(call_default_factory=True))
-    for name, info in CaseRow.model_fields.items()
-}
-
-
-def case_values(
-    data: NewCase, rules: Rules, actor: str, now: datetime, stamp: datetime,
-    clocks: NewCaseClocks | None = None,
-) -> Any:
-    """What `build_case` makes, as plain attributes instead of an ORM object.
-
-    The same fields and the same clocks (services.clocks computes both), at a tenth of the
-    cost per row: constructing a SQLModel table object validates and instruments every field,
-    which dominated a year's import. tests/services/test_import.py checks the two agree.
-    """
-    # Duck-typed: the clock functions read and set the same attributes a CaseRow has.
-    case: Any = SimpleNamespace(**_DEFAULTS)
-    case.id = None
-    case.channel = data.channel
-    case.external_id = (data.external_id or "").strip() or data.content_key()
-    case.addressee, case.author, case.contact = data.addressee, data.author, data.contact
-    case.title = data.title.strip() or data.body.strip()[:40]
-    case.body = data.body
-    case.received_at = data.received_at
-    case.region, case.category, case.kind = data.region, data.category, data.kind
-    case.urgency = data.urgency
-    case.status = _RECEIVED
-    case.assign_started_at = case.clock_started_at = data.received_at
-    case.extra = _JSON_TEXT(data.extra) if data.extra else None
-    case.version = 1
-    case.created_at = case.updated_at = stamp
-    case.updated_by = actor
-    if clocks is None:
-        apply_clocks(case, case_clocks(case, CaseRecords((), 0), rules, now))
-    else:
-        clocks.apply(case)
-    return case
 
 
 def _event_row(
@@ -991,11 +652,6 @@ def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, 
             for cid, ext, title, body, received, author, category in rows:
                 found[(channel, ext)] = (cid, fingerprint(title, body, received, author, category))
     return found
-
-
-def _chunks(rows: Iterator[SourceRow], size: int) -> Iterator[list[SourceRow]]:
-    while chunk := list(islice(rows, size)):
-        yield chunk
 
 
 def _check_clerk(session: Session, name: str) -> tuple[str, Role]:

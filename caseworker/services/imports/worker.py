@@ -1,7 +1,7 @@
 """The second process of a large import: reads the file and prepares its rows.
 
-Started by services.imports.runner with the job pickled on stdin; writes the prepared batches
-as pickles on stdout, which nothing else in this process may use.
+Started by services.imports.prepare for the runner, with the job pickled on stdin; writes the
+prepared batches as pickles on stdout, which nothing else in this process may use.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import pickle
 import sys
 
-from caseworker.services.imports.runner import prepare_file
+from caseworker.services.imports.prepare import prepare_file
 
 
 def main() -> int:
