@@ -46,9 +46,16 @@ def clean_text(value: Any) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\n" not in text:  # one line (most titles and cells): no splitting to do
-        return _INLINE_RUN.sub(" ", text.strip(_PAD))
-    lines = [_INLINE_RUN.sub(" ", line.strip(_PAD)) for line in text.split("\n")]
+        return _squeeze(text.strip(_PAD))
+    lines = [_squeeze(line.strip(_PAD)) for line in text.split("\n")]
     return "\n".join(line for line in lines if line)
+
+
+def _squeeze(line: str) -> str:
+    """Runs of blanks inside a line made one space (most lines have none: skip the regex)."""
+    if "  " in line or "\t" in line or "\u00a0" in line:
+        return _INLINE_RUN.sub(" ", line)
+    return line
 
 
 def clean_cell(value: Any) -> str | None:

@@ -336,6 +336,21 @@ def case_tuple(case: Any) -> tuple[Any, ...]:
 
 
 _JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one a call
+_EXTRA_SEEN: dict[tuple[tuple[str, type, Any], ...], str] = {}
+
+
+def _extra_json(extra: dict[str, Any]) -> str:
+    """A row's extra fields as JSON; the common ones (vote counts) repeat, so remember them."""
+    try:
+        key = tuple((name, type(value), value) for name, value in extra.items())  # 1 ≠ True
+        found = _EXTRA_SEEN.get(key)
+    except TypeError:  # a list or a dict among the values: not hashable, encode it
+        return _JSON_TEXT(extra)
+    if found is None:
+        found = _JSON_TEXT(extra)
+        if len(_EXTRA_SEEN) < 10_000:
+            _EXTRA_SEEN[key] = found
+    return found
 _RECEIVED = Status.RECEIVED.value
 
 _DEFAULTS: dict[str, Any] = {
@@ -367,7 +382,7 @@ def case_values(
     case.urgency = data.urgency
     case.status = _RECEIVED
     case.assign_started_at = case.clock_started_at = data.received_at
-    case.extra = _JSON_TEXT(data.extra) if data.extra else None
+    case.extra = _extra_json(data.extra) if data.extra else None
     case.version = 1
     case.created_at = case.updated_at = stamp
     case.updated_by = actor

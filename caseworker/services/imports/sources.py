@@ -208,13 +208,15 @@ def _open_csv(path: Path, encoding: str) -> Source:
     def rows() -> Iterator[SourceRow]:
         n = number
         try:
+            width = len(columns)
             for cells in reader:
                 n += 1
-                if not any(c.strip() for c in cells):
-                    continue
+                if not any(map(str.strip, cells)):
+                    continue  # blank, or blanks only
                 values: dict[str, Any] = dict(zip(columns, cells, strict=False))
-                for extra, cell in enumerate(cells[len(columns) :], start=len(columns) + 1):
-                    values[f"column {extra}"] = cell
+                if len(cells) > width:
+                    for extra, cell in enumerate(cells[width:], start=width + 1):
+                        values[f"column {extra}"] = cell
                 yield SourceRow(n, values)
         except csv.Error as exc:
             raise SourceError(
