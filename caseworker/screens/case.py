@@ -238,15 +238,24 @@ class CaseScreen(Screen[None]):
             if e.to_status and e.to_status != e.from_status:
                 what.append(" → " + t(f"status.{e.to_status}"))
             if e.reason:
-                what.append("：" + clean(e.reason, one_line=True))
+                what.append(t("case.note_sep") + clean(e.reason, one_line=True))
             table.add_row(
                 when(e.effective_at, "%m-%d %H:%M"), Text(clean(e.actor, one_line=True)), what
             )
         return table
 
     def _records(self, d: CaseDetail) -> Text:
+        from caseworker.services.cases import OUTCOMES, RATINGS  # loaded by now: the case was read
+
         t = self.capp.t
         out = Text()
+        sep = t("case.note_sep")  # "：" in Chinese, ": " in English
+
+        def named(value: str, stored: tuple[str, ...], key: str) -> str:
+            """An outcome or rating (stored by its Chinese name) as this language says it."""
+            if value in stored:
+                return t(f"{key}.{stored.index(value)}")
+            return clean(value, one_line=True)
 
         def section(title: str) -> None:
             out.append("\n" + title + "\n", style="bold")
@@ -257,7 +266,7 @@ class CaseScreen(Screen[None]):
                 head = f"#{r.id} {t('reply.' + r.state)} · "
                 head += t("reply.final") if r.final else t("reply.interim")
                 if r.outcome:
-                    head += f" · {clean(r.outcome, one_line=True)}"
+                    head += f" · {named(r.outcome, OUTCOMES, 'dialog.reply.outcomes')}"
                 if r.unit:
                     head += f" · {clean(r.unit, one_line=True)}"
                 head += f" · {when(r.published_at or r.updated_at)}"
@@ -267,37 +276,38 @@ class CaseScreen(Screen[None]):
         if d.ratings:
             section(t("case.ratings"))
             for rating in d.ratings:
-                line = f"{when(rating['rated_at'])} {clean(rating['value'] or '', one_line=True)}"
+                value = named(rating["value"] or "", RATINGS, "dialog.rate.values")
+                line = f"{when(rating['rated_at'])} {value}"
                 if rating["comment"]:
-                    line += "：" + clean(rating["comment"], one_line=True)
+                    line += sep + clean(rating["comment"], one_line=True)
                 out.append(line + "\n")
         if d.extensions:
             section(t("case.extensions"))
             for e in d.extensions:
                 out.append(
                     t("case.extension_line", days=e["days"], state=t(f"extension.{e['state']}"),
-                      at=when(e["requested_at"])) + "：" + clean(e["reason"], one_line=True) + "\n"
+                      at=when(e["requested_at"])) + sep + clean(e["reason"], one_line=True) + "\n"
                 )
         if d.supervisions:
             section(t("case.supervisions"))
             for s in d.supervisions:
                 out.append(
                     f"{when(s['created_at'])} {t('supervision.' + s['level'])} "
-                    f"{clean(s['by'] or '', one_line=True)}：{clean(s['note'], one_line=True)}\n"
+                    f"{clean(s['by'] or '', one_line=True)}{sep}{clean(s['note'], one_line=True)}\n"
                 )
         if d.instructions:
             section(t("case.instructions"))
             for i in d.instructions:
                 owner = " · " + t("case.owner") if i["owner"] else ""
                 out.append(
-                    f"{when(i['created_at'])} {clean(i['leader'], one_line=True)}{owner}："
+                    f"{when(i['created_at'])} {clean(i['leader'], one_line=True)}{owner}{sep}"
                     f"{clean(i['text'], one_line=True)}\n"
                 )
         if d.pauses:
             section(t("case.pauses"))
             for p in d.pauses:
                 out.append(
-                    f"{when(p['started_at'])} – {when(p['ended_at'])}："
+                    f"{when(p['started_at'])} – {when(p['ended_at'])}{sep}"
                     f"{clean(p['reason'], one_line=True)}\n"
                 )
         links = []
