@@ -13,12 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from caseworker.domain.deadlines import ClockState
 from caseworker.keys import install
+from caseworker.screens import ConsoleScreen
 from caseworker.screens.messages import ActionRefused, CaseChanged
 from caseworker.widgets.countdown import Mood, countdown
 from caseworker.widgets.message_text import MessageText
@@ -46,7 +46,7 @@ def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(SHANGHAI).strftime(fmt) if value else "—"
 
 
-class CaseScreen(Screen[None]):
+class CaseScreen(ConsoleScreen):
     """One case, read in a worker; every case action key works here too."""
 
     SCOPE = "case"
@@ -68,13 +68,6 @@ class CaseScreen(Screen[None]):
         self.detail: CaseDetail | None = None
         self.history: list[EventInfo] = []
         self.marker: tuple[int, int, int] | None = None
-
-    @property
-    def capp(self) -> CaseworkerApp:
-        from caseworker.app import CaseworkerApp
-
-        assert isinstance(self.app, CaseworkerApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         install(self, "case", self.capp.catalog)

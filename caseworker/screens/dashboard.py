@@ -18,13 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.measures import Period
 from caseworker.keys import install
+from caseworker.screens import ConsoleScreen
 from caseworker.widgets.charts import BarChart, Series, StackedDays, fit, legend
 from caseworker.widgets.safe import clean
 
@@ -86,7 +86,7 @@ def load_dashboard(app: CaseworkerApp, period: Period) -> DashboardData:
     return DashboardData(now, overdue, rates, volume, categories, regions)
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(ConsoleScreen):
     """Overdue by unit, the ranking, 30 days of volume by channel, categories and regions."""
 
     SCOPE = "dashboard"
@@ -125,13 +125,6 @@ class DashboardScreen(Screen[None]):
         self.period = period
         self.data: DashboardData | None = None
         self.unit_rows: dict[str, dict[str, int | None]] = {"overdue-units": {}, "rankings": {}}
-
-    @property
-    def capp(self) -> CaseworkerApp:
-        from caseworker.app import CaseworkerApp
-
-        assert isinstance(self.app, CaseworkerApp)
-        return self.app
 
     # ------------------------------------------------------------------ layout
 

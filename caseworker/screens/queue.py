@@ -20,12 +20,12 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Click, Mount
 from textual.message import Message
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from caseworker.keys import install
+from caseworker.screens import ConsoleScreen
 from caseworker.screens.messages import ActionRefused, CaseChanged
 from caseworker.store.queue_types import PAGE_SIZE, CaseLine, Filters, QueueKey, Viewer
 from caseworker.widgets.case_table import CaseTable
@@ -111,7 +111,7 @@ class QueueList(Widget, can_focus=False):
             self.post_message(self.Chosen(QUEUES[event.y]))
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(ConsoleScreen):
     """Queues and the chosen queue's cases, most urgent first."""
 
     SCOPE = "queue"
@@ -161,13 +161,6 @@ class QueueScreen(Screen[None]):
         self.shown_count: int | None = None
         self.recount = False  # the shown count was the sidebar's: recount once rows are in
         self.held = False  # a switch waits for its first page before it is drawn
-
-    @property
-    def capp(self) -> CaseworkerApp:
-        from caseworker.app import CaseworkerApp
-
-        assert isinstance(self.app, CaseworkerApp)
-        return self.app
 
     # ------------------------------------------------------------------ layout
 
