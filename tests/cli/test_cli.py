@@ -24,13 +24,10 @@ from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
-UNITS_CSV = """name,parent,level,code
-市住房和城乡建设局,市政府,department,C-HOUSING
-市教育局,市政府,department,C-EDU
-市交通运输局,市政府,department,C-TRANSPORT
-市政府,省政府,city,C
-省政府,,province,P
-"""
+# The small bureau every console, CLI and service test uses (tests/data/small_bureau_units.csv).
+UNITS_CSV = (Path(__file__).resolve().parents[1] / "data" / "small_bureau_units.csv").read_text(
+    encoding="utf-8"
+)
 
 SUPERVISOR, CLERK, HANDLER, OTHER_HANDLER = "王督查", "李受理", "赵住建", "钱教育"
 ISO_SHANGHAI = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+08:00$")

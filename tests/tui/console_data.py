@@ -17,13 +17,10 @@ from caseworker.config import Settings
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.services.rules import Rules
 
-UNITS_CSV = """name,parent,level,code
-市住房和城乡建设局,市政府,department,C-HOUSING
-市教育局,市政府,department,C-EDU
-市交通运输局,市政府,department,C-TRANSPORT
-市政府,省政府,city,C
-省政府,,province,P
-"""
+# The small bureau every console, CLI and service test uses (tests/data/small_bureau_units.csv).
+UNITS_CSV = (Path(__file__).resolve().parents[1] / "data" / "small_bureau_units.csv").read_text(
+    encoding="utf-8"
+)
 CLERK = "李受理"
 SUPERVISOR = "王督查"
 HANDLER = "赵住建"  # handler of C-HOUSING
