@@ -39,7 +39,7 @@ from caseworker.store.models import CaseRow
 from caseworker.store.types import UTCDateTime
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
     """A row ready to insert: the case row, and the published reply the file recorded."""
 
@@ -79,6 +79,27 @@ class Prepared:
     def received_at_stored(self) -> str | None:
         return self.db_row[_RECEIVED_AT] if self.db_row else db_time(self.case.received_at)
 
+    def wire(self) -> tuple[Any, ...]:
+        """What crosses the pipe for this row (see PreparedBatch.__reduce__)."""
+        r = self.row
+        return (r.number, r.values, self.case, self.reply_text, self.replied_at, self.db_row,
+                self.overdue)
+
+    @classmethod
+    def from_wire(cls, number: int, values: dict[str, Any], case: Any, reply_text: str | None,
+                  replied_at: datetime | None, db_row: tuple[Any, ...] | None,
+                  overdue: bool) -> Prepared:
+        item = cls.__new__(cls)
+        item.row, item.case, item.reply_text, item.replied_at = (
+            SourceRow(number, values), case, reply_text, replied_at
+        )
+        item.restore, item.db_row, item.overdue, item._print = None, db_row, overdue, None
+        item.key = (
+            (case.channel, case.external_id) if db_row is None
+            else (db_row[_CHANNEL], db_row[_EXTERNAL_ID])
+        )
+        return item
+
 
 @dataclass
 class PreparedBatch:
@@ -88,6 +109,26 @@ class PreparedBatch:
     rejected: list[tuple[SourceRow, str]] = field(default_factory=list)
     read: int = 0
     position: tuple[int, int] = (0, 0)  # of the source after this batch, for the progress bar
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as plain tuples: the writing process (the slower one in a large import)
+        unpickles a batch of objects about three times slower than the same values in tuples.
+        """
+        rejected = [(r.number, r.values, r.problem, r.problem_key, r.problem_params, why)
+                    for r, why in self.rejected]
+        return (_batch_from_wire, (self.read, self.position, rejected,
+                                   [p.wire() for p in self.prepared]))
+
+
+def _batch_from_wire(
+    read: int, position: tuple[int, int], rejected: list[tuple[Any, ...]],
+    prepared: list[tuple[Any, ...]],
+) -> PreparedBatch:
+    return PreparedBatch(
+        [Prepared.from_wire(*values) for values in prepared],
+        [(SourceRow(*values[:5]), values[5]) for values in rejected],
+        read, position,
+    )
 
 
 class Preparer:
@@ -301,8 +342,10 @@ _CASE_FLAGS = frozenset(
 )
 _CASE_GET = attrgetter(*CASE_COLUMNS)
 _OPEN = frozenset(s.value for s in OPEN_STATES)
-_RECEIVED_AT, _TITLE, _BODY, _AUTHOR, _CATEGORY = (
-    CASE_COLUMNS.index(name) for name in ("received_at", "title", "body", "author", "category")
+_CHANNEL, _EXTERNAL_ID, _RECEIVED_AT, _TITLE, _BODY, _AUTHOR, _CATEGORY = (
+    CASE_COLUMNS.index(name) for name in (
+        "channel", "external_id", "received_at", "title", "body", "author", "category"
+    )
 )
 _CASE_TIME_AT = tuple(i for i, name in enumerate(CASE_COLUMNS) if name in _CASE_TIMES)
 _CASE_FLAG_AT = tuple(i for i, name in enumerate(CASE_COLUMNS) if name in _CASE_FLAGS)

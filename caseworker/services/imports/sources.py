@@ -37,7 +37,7 @@ class SourceError(Exception):
         self.params: dict[str, object] = params
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceRow:
     """One row as the file has it: its number as the clerk sees it, and the raw values."""
 
