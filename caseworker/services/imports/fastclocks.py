@@ -37,6 +37,7 @@ class NewCaseClocks:
         self.rules = rules
         self._limits: dict[tuple[str, str | None, str], tuple[Limit, Limit, Limit]] = {}
         self._days: dict[tuple[date, Limit], Deadline] = {}
+        self._starts: dict[tuple[Any, ...], tuple[Deadline, ...]] = {}
 
     def limits(self, channel: str, kind: str | None, urgency: str) -> tuple[Limit, Limit, Limit]:
         key = (channel, kind, urgency)
@@ -59,35 +60,58 @@ class NewCaseClocks:
             found = self._days[key] = deadline_for(start, limit, self.rules.calendar)
         return found
 
+    def stages(
+        self, start: datetime, key: tuple[str, str | None, str], limits: tuple[Limit, ...]
+    ) -> tuple[Deadline, ...]:
+        """The three stages' deadlines from one start (a new case's clocks share theirs);
+        `key` names the limits (channel, kind, urgency): cheaper to hash than the limits."""
+        day = (*key, start.date())
+        found = self._starts.get(day)
+        if found is None:
+            found = tuple(self.deadline(start, limit) for limit in limits)
+            if all(limit.unit is not LimitUnit.HOURS for limit in limits):
+                self._starts[day] = found  # hours depend on the time of day, not just the date
+        return found
+
     def apply(self, case: Any) -> None:
         """Set the deadline columns of a case with no pauses and no approved extensions."""
-        assign_limit, reply_limit, close_limit = self.limits(case.channel, case.kind, case.urgency)
+        key = (case.channel, case.kind, case.urgency)
+        limits = self._limits.get(key) or self.limits(*key)
         ended = case.closed_at if case.status in _TERMINAL else None
         assign_start = case.assign_started_at.astimezone(SHANGHAI)
-        clock_start = (
-            assign_start if case.clock_started_at is case.assign_started_at
-            else case.clock_started_at.astimezone(SHANGHAI)
-        )
+        if case.clock_started_at is case.assign_started_at:
+            clock_start = assign_start
+            deadlines = self.stages(assign_start, key, limits)
+        else:
+            clock_start = case.clock_started_at.astimezone(SHANGHAI)
+            deadlines = (
+                self.deadline(assign_start, limits[0]), self.deadline(clock_start, limits[1]),
+                self.deadline(clock_start, limits[2]),
+            )
         stages = (
-            (assign_start, assign_limit, case.assigned_at or ended),
-            (clock_start, reply_limit, case.replied_at or ended),
-            (clock_start, close_limit, case.closed_at),
+            (assign_start, deadlines[0], case.assigned_at or ended),
+            (clock_start, deadlines[1], case.replied_at or ended),
+            (clock_start, deadlines[2], case.closed_at),
         )
-        dues: list[datetime] = []
-        next_due = warn = END_OF_TIME
+        # Every time compared here is in Shanghai time: comparing across zones costs ~20x more.
+        # A warning comes at 80% of its limit, so from one start the nearest deadline also
+        # warns first: one warning to compute for each start.
+        nearest: dict[datetime, datetime] = {}  # a start -> its nearest running deadline
         provisional = False
-        for start, limit, stopped in stages:
-            deadline = self.deadline(start, limit)
-            due = deadline.due_at
-            dues.append(due)
+        for start, deadline, stopped in stages:
             if stopped is None:
+                due = deadline.due_at
                 provisional = provisional or deadline.provisional
-                if due < next_due:
-                    next_due = due
-                at = due - (due - start) * (1 - WARNING_FRACTION)
-                if at < warn:
-                    warn = at
-        case.assign_due_at, case.reply_due_at, case.close_due_at = dues
+                if start not in nearest or due < nearest[start]:
+                    nearest[start] = due
+        next_due = warn = END_OF_TIME
+        if nearest:
+            next_due = min(nearest.values())
+            warn = min(due - (due - start) * _REST for start, due in nearest.items())
+        case.assign_due_at, case.reply_due_at, case.close_due_at = (d.due_at for d in deadlines)
         case.provisional = provisional
         case.next_due_at = next_due
         case.warn_at = warn
+
+
+_REST = 1 - WARNING_FRACTION  # the share of a limit left when its warning is due

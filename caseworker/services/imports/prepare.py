@@ -18,13 +18,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
-from operator import attrgetter
+from operator import itemgetter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, Any
 
 from sqlalchemy import Boolean
 
+from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.errors import InvalidInput
 from caseworker.domain.lifecycle import OPEN_STATES, Status
 from caseworker.domain.policy import PolicyError
@@ -152,6 +153,10 @@ class Preparer:
             })
         self.profile, self.channel, self.rules, self.actor = profile, channel, rules, actor
         self.now, self.stamp = now, stamp
+        # The same instants in the zones rows are compared in: comparing times in one zone is
+        # about twenty times cheaper than across zones, and it is done several times a row.
+        self.now_in_file = now.astimezone(profile.zone)
+        self.now_local = now.astimezone(SHANGHAI)  # deadlines are Shanghai times
         self.sqlite = sqlite  # also prepare each row as SQLite stores it
         self.lang = lang
         self.clocks = NewCaseClocks(rules)
@@ -184,7 +189,7 @@ class Preparer:
         received = f.get("received_at")
         if received is None:
             raise InvalidInput("no received time", key="import.row.no_received")
-        if received > self.now:
+        if received > self.now_in_file:
             raise InvalidInput(f"received time {received.isoformat()} is in the future",
                                key="import.row.future_received", time=received.isoformat())
         title, body = f.get("title") or "", f.get("body") or ""
@@ -206,7 +211,7 @@ class Preparer:
                 f"reply time {replied_at.isoformat()} is before the received time",
                 key="import.row.reply_before", time=replied_at.isoformat(),
             )
-        if replied_at is not None and replied_at > self.now:
+        if replied_at is not None and replied_at > self.now_in_file:
             raise InvalidInput(f"reply time {replied_at.isoformat()} is in the future",
                                key="import.row.future_reply", time=replied_at.isoformat())
         data = NewCase(
@@ -230,7 +235,7 @@ class Preparer:
             case.replied_at = replied_at
             self.clocks.apply(case)
         prepared = Prepared(row, case, reply_text, replied_at)
-        prepared.overdue = prepared.is_overdue(self.now)
+        prepared.overdue = prepared.is_overdue(self.now_local)
         if self.sqlite:
             prepared.db_row = case_tuple(case)
         return prepared
@@ -340,7 +345,7 @@ _CASE_FLAGS = frozenset(
     c.name for c in CaseRow.__table__.columns  # type: ignore[attr-defined]
     if isinstance(c.type, Boolean)
 )
-_CASE_GET = attrgetter(*CASE_COLUMNS)
+_CASE_GET = itemgetter(*CASE_COLUMNS)
 _OPEN = frozenset(s.value for s in OPEN_STATES)
 _CHANNEL, _EXTERNAL_ID, _RECEIVED_AT, _TITLE, _BODY, _AUTHOR, _CATEGORY = (
     CASE_COLUMNS.index(name) for name in (
@@ -369,9 +374,13 @@ def db_time(value: datetime | None) -> str | None:
 
 
 def case_tuple(case: Any) -> tuple[Any, ...]:
-    values = list(_CASE_GET(case))
+    # By the namespace's dict: several times cheaper than 34 attribute reads.
+    values = list(_CASE_GET(case.__dict__))
+    stored = _STORED.get
     for i in _CASE_TIME_AT:
-        values[i] = db_time(values[i])
+        value = values[i]
+        if value is not None:
+            values[i] = stored(value) or db_time(value)
     for i in _CASE_FLAG_AT:
         if values[i] is not None:
             values[i] = int(bool(values[i]))
