@@ -19,7 +19,7 @@ import json
 import os
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -638,6 +638,24 @@ def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, 
     for channel, external_id in set(keys):
         by_channel.setdefault(channel, []).append(external_id)
     found: dict[tuple[str, str], Known] = {}
+    if session.get_bind().dialect.name == "sqlite":
+        # On the driver's cursor, like the inserts (_write_sqlite): building a 500-value IN
+        # through SQLAlchemy cost more than SQLite's looking the keys up.
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        for channel, ids in by_channel.items():
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                marks = ", ".join("?" * len(part))
+                for cid, ext, title, body, received, author, category in cursor.execute(
+                    "SELECT id, external_id, title, body, received_at, author, category FROM cases"
+                    f" WHERE channel = ? AND external_id IN ({marks})", [channel, *part],
+                ):
+                    at = datetime.fromisoformat(received).replace(tzinfo=UTC)
+                    found[(channel, ext)] = (cid, fingerprint(title, body, at, author, category))
+        cursor.close()
+        return found
     for channel, ids in by_channel.items():
         for start in range(0, len(ids), 500):
             rows = session.connection().execute(
