@@ -78,6 +78,16 @@ def parse_time(
     """
     if value is None:
         return None
+    if (
+        # The commonest shape, 2019-04-25 09:32:09 or 2019/04/25 09:32:09, read by the C
+        # parser (a third of the cost); anything it refuses takes the long way for its reason.
+        type(value) is str and len(value) == 19 and not formats and value[4] in "-/"
+        and value[7] == value[4] and value[10] in " T" and value[13] == value[16] == ":"
+    ):
+        try:
+            return datetime.fromisoformat(value.replace("/", "-")).replace(tzinfo=zone)
+        except ValueError:
+            pass
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=zone)
     if isinstance(value, bool):
