@@ -37,8 +37,12 @@ from caseworker.domain.measures import (
     satisfied_values,
 )
 from caseworker.services.rules import Rules
-from caseworker.store.models import _OPEN_SQL as OPEN_SQL  # the partial index's exact predicate
-from caseworker.store.models import CaseRow, SupervisionRow, Unit
+from caseworker.store.models import (
+    OPEN_SQL,  # the partial indexes' exact predicate
+    CaseRow,
+    SupervisionRow,
+    Unit,
+)
 from caseworker.store.types import UTCDateTime
 
 if TYPE_CHECKING:  # the case actions are only needed to supervise, not to report

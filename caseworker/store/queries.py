@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
+from caseworker.store.models import OPEN_SQL as OPEN_SQL  # ix_cases_open_due / _warn
 from caseworker.store.models import (
     CaseClaim,
     CaseRow,
@@ -47,8 +48,6 @@ CASES = CaseRow.__table__  # type: ignore[attr-defined]
 UNITS = Unit.__table__  # type: ignore[attr-defined]
 C = CASES.c
 
-# Spelled exactly like the partial indexes' WHERE, so SQLite can use ix_cases_open_due / _warn.
-OPEN_SQL = "status IN ('received', 'accepted', 'assigned', 'acknowledged', 'replied')"
 SEARCH_COUNT_CAP = 10_000
 # store_meta key: the first case id not yet in the search index (see search_pending_from).
 SEARCH_PENDING_KEY = "search_pending_from"

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.store.engine import StoreError, database_url, open_store
 from caseworker.store.models import CaseRow, EventRow, Unit
+from caseworker.store.queries import OPEN_SQL
 from caseworker.store.types import END_OF_TIME
 
 QUEUE_INDEXES = {
@@ -99,6 +100,30 @@ def test_a_unit_queue_is_read_from_its_index_on_sqlite(tmp_path: Path) -> None:
             plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(query))
         assert "ix_cases_unit_status_due" in plan
         assert "TEMP B-TREE" not in plan  # no sort: the index order is the queue order
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("index", "where"), [
+    # 已超期 and the overdue report; 即将到期.
+    ("ix_cases_open_due", "next_due_at <= '2026-11-20 00:00:00.000000'"),
+    ("ix_cases_open_warn", "next_due_at > '2026-11-20 00:00:00.000000'"
+                           " AND warn_at <= '2026-11-20 00:00:00.000000'"),
+])
+def test_the_open_queues_can_use_their_partial_indexes_on_sqlite(
+    tmp_path: Path, index: str, where: str
+) -> None:
+    # INDEXED BY fails ("no query solution") unless the query's WHERE implies the index's.
+    store = open_store(str(tmp_path / "plan.sqlite"))
+    try:
+        query = (f"SELECT id FROM cases INDEXED BY {index} WHERE {OPEN_SQL} AND {where}"
+                 " ORDER BY next_due_at, id LIMIT 50")
+        with store.engine.connect() as connection:
+            connection.exec_driver_sql(query).all()
+            plan = " ".join(
+                str(row[-1]) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + query)
+            )
+        assert index in plan
     finally:
         store.close()
 
