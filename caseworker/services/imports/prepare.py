@@ -367,7 +367,7 @@ def db_time(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         raise ValueError("refusing to store a naive datetime: it is ambiguous")
     text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    if len(_STORED) > 100_000:
+    if len(_STORED) > 20_000:  # a year of deadlines fits; each row's own times only churn
         _STORED.clear()
     _STORED[value] = text
     return text
