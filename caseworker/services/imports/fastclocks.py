@@ -75,23 +75,35 @@ class NewCaseClocks:
 
     def apply(self, case: Any) -> None:
         """Set the deadline columns of a case with no pauses and no approved extensions."""
-        key = (case.channel, case.kind, case.urgency)
+        (case.assign_due_at, case.reply_due_at, case.close_due_at, case.provisional,
+         case.next_due_at, case.warn_at) = self.columns(
+            case.channel, case.kind, case.urgency, case.status, case.assign_started_at,
+            case.clock_started_at, case.assigned_at, case.replied_at, case.closed_at,
+        )
+
+    def columns(
+        self, channel: str, kind: str | None, urgency: str, status: str,
+        assign_started_at: datetime, clock_started_at: datetime, assigned_at: datetime | None,
+        replied_at: datetime | None, closed_at: datetime | None,
+    ) -> tuple[datetime, datetime, datetime, bool, datetime, datetime]:
+        """assign_due_at, reply_due_at, close_due_at, provisional, next_due_at and warn_at."""
+        key = (channel, kind, urgency)
         limits = self._limits.get(key) or self.limits(*key)
-        ended = case.closed_at if case.status in _TERMINAL else None
-        assign_start = case.assign_started_at.astimezone(SHANGHAI)
-        if case.clock_started_at is case.assign_started_at:
+        ended = closed_at if status in _TERMINAL else None
+        assign_start = assign_started_at.astimezone(SHANGHAI)
+        if clock_started_at is assign_started_at:
             clock_start = assign_start
             deadlines = self.stages(assign_start, key, limits)
         else:
-            clock_start = case.clock_started_at.astimezone(SHANGHAI)
+            clock_start = clock_started_at.astimezone(SHANGHAI)
             deadlines = (
                 self.deadline(assign_start, limits[0]), self.deadline(clock_start, limits[1]),
                 self.deadline(clock_start, limits[2]),
             )
         stages = (
-            (assign_start, deadlines[0], case.assigned_at or ended),
-            (clock_start, deadlines[1], case.replied_at or ended),
-            (clock_start, deadlines[2], case.closed_at),
+            (assign_start, deadlines[0], assigned_at or ended),
+            (clock_start, deadlines[1], replied_at or ended),
+            (clock_start, deadlines[2], closed_at),
         )
         # Every time compared here is in Shanghai time: comparing across zones costs ~20x more.
         # A warning comes at 80% of its limit, so from one start the nearest deadline also
@@ -108,10 +120,8 @@ class NewCaseClocks:
         if nearest:
             next_due = min(nearest.values())
             warn = min(due - (due - start) * _REST for start, due in nearest.items())
-        case.assign_due_at, case.reply_due_at, case.close_due_at = (d.due_at for d in deadlines)
-        case.provisional = provisional
-        case.next_due_at = next_due
-        case.warn_at = warn
+        a, r, c = deadlines
+        return a.due_at, r.due_at, c.due_at, provisional, next_due, warn
 
 
 _REST = 1 - WARNING_FRACTION  # the share of a limit left when its warning is due

@@ -30,7 +30,6 @@ from caseworker.domain.errors import InvalidInput
 from caseworker.domain.lifecycle import OPEN_STATES, Status
 from caseworker.domain.policy import PolicyError
 from caseworker.services.cases import NewCase, validate_new_case
-from caseworker.services.clocks import CaseRecords, apply_clocks, case_clocks
 from caseworker.services.imports.fastclocks import NewCaseClocks
 from caseworker.services.imports.mapping import Profile, fingerprint, map_row
 from caseworker.services.imports.normalise import BadValue
@@ -57,7 +56,8 @@ class Prepared:
     _print: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.key = (self.case.channel, self.case.external_id)
+        if self.case is not None:
+            self.key = (self.case.channel, self.case.external_id)
 
     def fingerprint(self) -> str:
         """The content fingerprint, computed only when another row has the same key."""
@@ -222,24 +222,24 @@ class Preparer:
             extra=mapped.extra or None,
         )
         validate_new_case(data, self.rules)
-        case = case_values(data, self.rules, self.actor, self.now, self.stamp, self.clocks)
-        for name, limit in (("external_id", 100), ("author", 200), ("contact", 200),
-                            ("addressee", 100), ("region", 100), ("category", 100)):
-            value = getattr(case, name)
+        values = case_columns(data, self.actor, self.stamp, self.clocks, replied_at)
+        for at, name, limit in _LIMITED:
+            value = values[at]
             if value is not None and len(value) > limit:
                 raise InvalidInput(f"{name} is longer than {limit} characters",
                                    key="import.row.too_long", field=name, limit=limit)
-        if replied_at is not None:
-            case.status = Status.REPLIED.value
-            case.assigned_at = replied_at
-            case.replied_at = replied_at
-            self.clocks.apply(case)
-        prepared = Prepared(row, case, reply_text, replied_at)
-        prepared.overdue = prepared.is_overdue(self.now_local)
         if self.sqlite:
-            prepared.db_row = case_tuple(case)
+            # Sent as the tuple SQLite stores, not as an object (see Prepared.db_row).
+            prepared = Prepared(row, None, reply_text, replied_at)
+            prepared.key = (values[_CHANNEL], values[_EXTERNAL_ID])
+            prepared.overdue = (
+                values[_STATUS] in _OPEN and values[_NEXT_DUE_AT] < self.now_local
+            )
+            prepared.db_row = stored_row(values)
+        else:
+            prepared = Prepared(row, _namespace(values), reply_text, replied_at)
+            prepared.overdue = prepared.is_overdue(self.now_local)
         return prepared
-
 
 
 def reason_in(lang: str, exc: BaseException) -> str:
@@ -374,8 +374,12 @@ def db_time(value: datetime | None) -> str | None:
 
 
 def case_tuple(case: Any) -> tuple[Any, ...]:
-    # By the namespace's dict: several times cheaper than 34 attribute reads.
-    values = list(_CASE_GET(case.__dict__))
+    """A case's values (attributes, as case_values makes them) as SQLite stores them."""
+    return stored_row(list(_CASE_GET(case.__dict__)))
+
+
+def stored_row(values: list[Any]) -> tuple[Any, ...]:
+    """Column values in CASE_COLUMNS order as SQLite stores them: times as text, flags as 0/1."""
     stored = _STORED.get
     for i in _CASE_TIME_AT:
         value = values[i]
@@ -403,8 +407,9 @@ def _extra_json(extra: dict[str, Any]) -> str:
         if len(_EXTRA_SEEN) < 10_000:
             _EXTRA_SEEN[key] = found
     return found
-_RECEIVED = Status.RECEIVED.value
 
+
+_RECEIVED, _REPLIED = Status.RECEIVED.value, Status.REPLIED.value
 _DEFAULTS: dict[str, Any] = {
     name: (None if info.is_required() else info.get_default(call_default_factory=True))
     for name, info in CaseRow.model_fields.items()
@@ -417,32 +422,70 @@ def case_values(
 ) -> Any:
     """What `build_case` makes, as plain attributes instead of an ORM object.
 
-    The same fields and the same clocks (services.clocks computes both), at a tenth of the
-    cost per row: constructing a SQLModel table object validates and instruments every field,
-    which dominated a year's import. tests/services/test_import.py checks the two agree.
+    The same fields and the same clocks, at a tenth of the cost per row: constructing a
+    SQLModel table object validates and instruments every field, which dominated a year's
+    import. tests/services/test_import.py checks the two agree.
     """
-    # Duck-typed: the clock functions read and set the same attributes a CaseRow has.
-    case: Any = SimpleNamespace(**_DEFAULTS)
+    del now  # a new case's clocks depend on its start, not on the time it is imported
+    return _namespace(case_columns(data, actor, stamp, clocks or NewCaseClocks(rules)))
+
+
+def case_columns(
+    data: NewCase, actor: str, stamp: datetime, clocks: NewCaseClocks,
+    replied_at: datetime | None = None,
+) -> list[Any]:
+    """A new case's column values in CASE_COLUMNS order; with `replied_at`, a case whose
+    published reply the file records (replied, its assign and reply clocks stopped then)."""
+    values = list(_TEMPLATE)
+    received = data.received_at
+    status = _RECEIVED if replied_at is None else _REPLIED
+    values[_CHANNEL] = channel = data.channel
+    values[_EXTERNAL_ID] = (data.external_id or "").strip() or data.content_key()
+    values[_ADDRESSEE], values[_AUTHOR], values[_CONTACT] = (
+        data.addressee, data.author, data.contact
+    )
+    values[_TITLE] = data.title.strip() or data.body.strip()[:40]
+    values[_BODY] = data.body
+    values[_RECEIVED_AT] = values[_ASSIGN_STARTED_AT] = values[_CLOCK_STARTED_AT] = received
+    values[_REGION], values[_CATEGORY], values[_KIND] = data.region, data.category, data.kind
+    values[_URGENCY] = data.urgency
+    values[_STATUS] = status
+    values[_ASSIGNED_AT] = values[_REPLIED_AT] = replied_at
+    values[_EXTRA] = _extra_json(data.extra) if data.extra else None
+    values[_CREATED_AT] = values[_UPDATED_AT] = stamp
+    values[_UPDATED_BY] = actor
+    values[_ASSIGN_DUE_AT : _WARN_AT + 1] = clocks.columns(
+        channel, data.kind, data.urgency, status, received, received, replied_at, replied_at,
+        None,
+    )
+    return values
+
+
+def _namespace(values: list[Any]) -> Any:
+    # Duck-typed: the clock functions and the portable insert read the attributes a CaseRow has.
+    case = SimpleNamespace(**dict(zip(CASE_COLUMNS, values, strict=True)))
     case.id = None
-    case.channel = data.channel
-    case.external_id = (data.external_id or "").strip() or data.content_key()
-    case.addressee, case.author, case.contact = data.addressee, data.author, data.contact
-    case.title = data.title.strip() or data.body.strip()[:40]
-    case.body = data.body
-    case.received_at = data.received_at
-    case.region, case.category, case.kind = data.region, data.category, data.kind
-    case.urgency = data.urgency
-    case.status = _RECEIVED
-    case.assign_started_at = case.clock_started_at = data.received_at
-    case.extra = _extra_json(data.extra) if data.extra else None
-    case.version = 1
-    case.created_at = case.updated_at = stamp
-    case.updated_by = actor
-    if clocks is None:
-        apply_clocks(case, case_clocks(case, CaseRecords((), 0), rules, now))
-    else:
-        clocks.apply(case)
     return case
+
+
+_TEMPLATE = [_DEFAULTS[name] for name in CASE_COLUMNS]
+(_ADDRESSEE, _CONTACT, _REGION, _KIND, _URGENCY, _STATUS, _ASSIGN_STARTED_AT,
+ _CLOCK_STARTED_AT, _ASSIGNED_AT, _REPLIED_AT, _ASSIGN_DUE_AT, _WARN_AT, _NEXT_DUE_AT, _EXTRA,
+ _CREATED_AT, _UPDATED_AT, _UPDATED_BY) = (
+    CASE_COLUMNS.index(name) for name in (
+        "addressee", "contact", "region", "kind", "urgency", "status", "assign_started_at",
+        "clock_started_at", "assigned_at", "replied_at", "assign_due_at", "warn_at",
+        "next_due_at", "extra", "created_at", "updated_at", "updated_by",
+    )
+)
+# The clock columns, in the order NewCaseClocks.columns gives them.
+assert CASE_COLUMNS[_ASSIGN_DUE_AT : _WARN_AT + 1] == [
+    "assign_due_at", "reply_due_at", "close_due_at", "provisional", "next_due_at", "warn_at"
+]
+_LIMITED = tuple((CASE_COLUMNS.index(name), name, limit) for name, limit in (
+    ("external_id", 100), ("author", 200), ("contact", 200), ("addressee", 100),
+    ("region", 100), ("category", 100),
+))
 
 
 def chunks(rows: Iterator[SourceRow], size: int) -> Iterator[list[SourceRow]]:
