@@ -1,7 +1,7 @@
 """Settings in one place: where the database is, who is acting, language, clock and rule files.
 
-Nothing here touches the disk or the database at import time; `Settings.from_env` only reads
-the environment, and the CLI fills in what the user typed.
+Nothing here touches the database at import time (one look on disk finds the data folder);
+`Settings.from_env` only reads the environment, and the CLI fills in what the user typed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,17 @@ from platformdirs import user_data_path
 
 from caseworker.clock import Clock, FrozenClock, SystemClock
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+def _data_dir() -> Path:
+    """The policy, calendar, reply templates, mappings and training files: data/ beside the
+    package in a source checkout or an editable install, inside it when installed from a wheel.
+    """
+    package = Path(__file__).resolve().parent
+    beside = package.parent / "data"
+    return beside if (beside / "policy.toml").is_file() else package / "data"
+
+
+DATA_DIR = _data_dir()
 ENV_PREFIX = "CASEWORKER_"
 
 

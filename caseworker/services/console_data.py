@@ -18,6 +18,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from caseworker.config import DATA_DIR
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.deadlines import ClockState, Stage
 from caseworker.domain.errors import IllegalTransition
@@ -28,7 +29,7 @@ from caseworker.services.people import list_units, resolve_actor
 from caseworker.services.rules import Rules
 from caseworker.store.models import CaseRow, CoUnit, ExtensionRow, PauseRow, ReplyRow, Unit
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "reply_templates"
+TEMPLATE_DIR = DATA_DIR / "reply_templates"
 PLACEHOLDERS = ("citizen", "title", "unit", "date")
 
 
