@@ -242,14 +242,31 @@ class QueueScreen(ConsoleScreen):
         queues = self.query_one(QueueList)
         queues.current = self.queue
         queues.refresh()
-        bar = Text(no_wrap=True, overflow="ellipsis")
+        items = []
         for key in QUEUES:
             chosen = key is self.queue
             n = queues.counts.get(key)
             label_k = t(f"queue.{key.value}") + (f" {n:,}" if n is not None else "")
-            bar.append(("[" + label_k + "]") if chosen else (" " + label_k + " "),
-                       style="reverse bold" if chosen else "")
+            items.append(Text(("[" + label_k + "]") if chosen else (" " + label_k + " "),
+                              style="reverse bold" if chosen else ""))
+        # The chosen queue is always in view: when the bar is wider than the screen, queues
+        # before it give way, and a ‹ says there are more to the left.
+        chosen_at, start = QUEUES.index(self.queue), 0
+        while start < chosen_at and (
+            sum(item.cell_len for item in items[start : chosen_at + 1]) + (1 if start else 0)
+            > self.size.width
+        ):
+            start += 1
+        bar = Text(no_wrap=True, overflow="ellipsis")
+        if start:
+            bar.append("‹", style="dim")
+        for item in items[start:]:
+            bar.append_text(item)
         self.query_one("#queue-bar", Static).update(bar, layout=False)
+
+    def on_resize(self) -> None:
+        if self.is_mounted:
+            self._update_titles()  # the narrow bar keeps the chosen queue in view
 
     def _filter_summary(self) -> str:
         f = self.filters

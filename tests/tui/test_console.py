@@ -118,6 +118,26 @@ async def test_sidebar_counts_and_every_queue_match_the_rows(console: Console) -
 
 
 @sync
+async def test_the_narrow_queue_bar_always_shows_the_chosen_queue(console: Console) -> None:
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = app.screen.query_one("#queue-bar")
+        seen = {}
+        for key in QueueKey:
+            app.screen.switch_queue(key)
+            await settle(pilot)
+            seen[key] = shown = bar.render_line(0).text
+            label = app.t(f"queue.{key.value}")
+            assert f"[{label} " in shown, (key, shown)  # chosen: in brackets, with its count
+        assert not seen[QueueKey.RECEIVED].startswith("‹")  # the first: nothing to its left
+        assert seen[QueueKey.ALL].startswith("‹")  # the last: the first ones gave way
+        await pilot.resize_terminal(70, 24)  # narrower still: the bar follows
+        await settle(pilot)
+        assert f"[{app.t('queue.all')} " in bar.render_line(0).text
+
+
+@sync
 async def test_tab_switches_queue_and_enter_opens_the_case(console: Console) -> None:
     app = console.app(poll_seconds=3600)
     async with app.run_test(size=SIZE) as pilot:
