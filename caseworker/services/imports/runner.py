@@ -538,10 +538,10 @@ class _Run:
             Status.REPLIED.value,
         )
         events: list[tuple[Any, ...]] = []
+        source = f'{{"import": {json.dumps(import_id)}, "row": '  # + the row's number + }
         for cid, item in zip(ids, fresh, strict=True):
             events.append((cid, actor, receive, None, received, None,
-                           f'{{"import": {json.dumps(import_id)}, "row": {item.row.number}}}',
-                           item.received_at_stored(), stamp))
+                           f"{source}{item.row.number}}}", item.received_at_stored(), stamp))
             if item.replied_at is None:
                 continue
             at = db_time(item.replied_at)
