@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -225,57 +226,91 @@ def load_mapping(path: Path) -> Profile:
     )
 
 
-def map_row(profile: Profile, values: MappingABC[str, Any]) -> MappedRow:
-    """Read one row's case fields; BadValue names the column that cannot be read."""
-    if profile.unquote:
-        values = {k: _unquote(v) for k, v in values.items()}
-    out: dict[str, Any] = {}
-    for name, columns in profile.fields.items():
-        if name == "body":
-            parts = [clean_text(values.get(c)) for c in columns]
-            out[name] = "\n".join(p for p in parts if p)
-            continue
-        raw, column = None, columns[0]
-        for candidate in columns:
-            value = values.get(candidate)
-            if value is not None and (not isinstance(value, str) or value.strip()):
-                raw, column = value, candidate
-                break
-        if name in ("received_at", "replied_at"):
-            try:
-                out[name] = parse_time(raw, zone=profile.zone, formats=profile.date_formats)
-            except BadValue as exc:
-                raise BadValue(
-                    f"{column}: {exc}", key="import.row.in_column", column=column, reason=exc
-                ) from None
-        elif name in ("title", "reply_text"):
-            out[name] = clean_text(raw)
-        else:
-            out[name] = clean_cell(raw)
-    if out.get("kind"):
-        kind = str(out["kind"])
-        out["kind"] = _KINDS.get(kind, kind)
-    if out.get("urgency"):
-        out["urgency"] = "urgent" if str(out["urgency"]).lower() in _URGENT else "normal"
-    extra: dict[str, Any] = {}
-    for key, column in profile.extra.items():
-        raw = values.get(column)
-        if not _present(raw):
-            continue
-        if key in profile.counts:
-            try:
-                extra[key] = parse_count(raw)
-            except BadValue as exc:
-                raise BadValue(
-                    f"{column}: {exc}", key="import.row.in_column", column=column, reason=exc
-                ) from None
-        elif isinstance(raw, str):
-            extra[key] = clean_text(raw)
-        elif isinstance(raw, datetime):
-            extra[key] = raw.isoformat()
-        else:
-            extra[key] = raw
-    return MappedRow(out, extra)
+class RowMapper:
+    """Reads rows' case fields for one profile; BadValue names the column that cannot be read.
+
+    What each field needs (which columns, which reading) is settled once here rather than for
+    every row of a year's file.
+    """
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.zone, self.formats = profile.zone, profile.date_formats
+        # One source column: read it as it is (a blank reads as missing either way).
+        self.single: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+        # Several: the first that has a value.
+        self.several: list[tuple[str, tuple[str, ...], Callable[[Any], Any] | None]] = []
+        self.body: tuple[str, ...] = ()
+        for name, columns in profile.fields.items():
+            if name == "body":
+                self.body = columns
+                continue
+            read: Callable[[Any], Any] | None = (
+                None if name in _TIMES else clean_text if name in _TEXTS else clean_cell
+            )
+            if len(columns) == 1:
+                self.single.append((name, columns[0], read))
+            else:
+                self.several.append((name, columns, read))
+        self.extra = [(key, column, key in profile.counts) for key, column in profile.extra.items()]
+
+    def __call__(self, values: MappingABC[str, Any]) -> MappedRow:
+        if self.profile.unquote:
+            values = {k: _unquote(v) for k, v in values.items()}
+        get = values.get
+        out: dict[str, Any] = {}
+        for name, column, read in self.single:
+            out[name] = self._time(get(column), column) if read is None else read(get(column))
+        for name, columns, read in self.several:
+            raw, column = None, columns[0]
+            for candidate in columns:
+                value = get(candidate)
+                if value is not None and (not isinstance(value, str) or value.strip()):
+                    raw, column = value, candidate
+                    break
+            out[name] = self._time(raw, column) if read is None else read(raw)
+        if self.body:
+            if len(self.body) == 1:
+                out["body"] = clean_text(get(self.body[0]))
+            else:
+                parts = [clean_text(get(c)) for c in self.body]
+                out["body"] = "\n".join(p for p in parts if p)
+        if out.get("kind"):
+            kind = str(out["kind"])
+            out["kind"] = _KINDS.get(kind, kind)
+        if out.get("urgency"):
+            out["urgency"] = "urgent" if str(out["urgency"]).lower() in _URGENT else "normal"
+        extra: dict[str, Any] = {}
+        for key, column, count in self.extra:
+            raw = get(column)
+            if not _present(raw):
+                continue
+            if count:
+                try:
+                    extra[key] = parse_count(raw)
+                except BadValue as exc:
+                    raise BadValue(
+                        f"{column}: {exc}", key="import.row.in_column", column=column, reason=exc
+                    ) from None
+            elif isinstance(raw, str):
+                extra[key] = clean_text(raw)
+            elif isinstance(raw, datetime):
+                extra[key] = raw.isoformat()
+            else:
+                extra[key] = raw
+        return MappedRow(out, extra)
+
+    def _time(self, raw: Any, column: str) -> datetime | None:
+        try:
+            return parse_time(raw, zone=self.zone, formats=self.formats)
+        except BadValue as exc:
+            raise BadValue(
+                f"{column}: {exc}", key="import.row.in_column", column=column, reason=exc
+            ) from None
+
+
+_TIMES = frozenset({"received_at", "replied_at"})
+_TEXTS = frozenset({"title", "reply_text"})
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

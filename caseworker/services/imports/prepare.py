@@ -31,7 +31,7 @@ from caseworker.domain.lifecycle import OPEN_STATES, Status
 from caseworker.domain.policy import PolicyError
 from caseworker.services.cases import NewCase, validate_new_case
 from caseworker.services.imports.fastclocks import NewCaseClocks
-from caseworker.services.imports.mapping import Profile, fingerprint, map_row
+from caseworker.services.imports.mapping import Profile, RowMapper, fingerprint
 from caseworker.services.imports.normalise import BadValue
 from caseworker.services.imports.sources import Source, SourceError, SourceRow, open_source
 from caseworker.services.rules import Rules
@@ -160,6 +160,7 @@ class Preparer:
         self.sqlite = sqlite  # also prepare each row as SQLite stores it
         self.lang = lang
         self.clocks = NewCaseClocks(rules)
+        self.map_row = RowMapper(profile)
 
     def reason(self, exc: Exception) -> str:
         """Why a row is rejected, in the language of the rejects file."""
@@ -184,7 +185,7 @@ class Preparer:
 
     def prepare(self, row: SourceRow) -> Prepared:
         """Map and check one row; raises with the reason it is rejected."""
-        mapped = map_row(self.profile, row.values)
+        mapped = self.map_row(row.values)
         f = mapped.fields
         received = f.get("received_at")
         if received is None:
