@@ -185,7 +185,7 @@ def test_fast_case_values_agree_with_build_case(bureau: Bureau) -> None:
         urgency="urgent", extra={"likes": 3},
     )
     slow = build_case(data, bureau.desk, "import:x")
-    fast = case_values(data, bureau.desk.rules, "import:x", NOW, slow.created_at)
+    fast = case_values(data, bureau.desk.rules, "import:x", slow.created_at)
     for column in CaseRow.__table__.columns:  # type: ignore[attr-defined]
         assert getattr(fast, column.name) == getattr(slow, column.name), column.name
 

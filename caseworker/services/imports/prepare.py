@@ -418,8 +418,7 @@ _DEFAULTS: dict[str, Any] = {
 
 
 def case_values(
-    data: NewCase, rules: Rules, actor: str, now: datetime, stamp: datetime,
-    clocks: NewCaseClocks | None = None,
+    data: NewCase, rules: Rules, actor: str, stamp: datetime, clocks: NewCaseClocks | None = None,
 ) -> Any:
     """What `build_case` makes, as plain attributes instead of an ORM object.
 
@@ -427,7 +426,6 @@ def case_values(
     SQLModel table object validates and instruments every field, which dominated a year's
     import. tests/services/test_import.py checks the two agree.
     """
-    del now  # a new case's clocks depend on its start, not on the time it is imported
     return _namespace(case_columns(data, actor, stamp, clocks or NewCaseClocks(rules)))
 
 
