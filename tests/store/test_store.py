@@ -128,6 +128,23 @@ def test_the_open_queues_can_use_their_partial_indexes_on_sqlite(
         store.close()
 
 
+def test_repeats_are_found_through_an_index_of_repeats_only_on_sqlite(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "plan.sqlite"))
+    try:
+        with store.engine.connect() as connection:
+            sql = connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'ix_cases_repeat_of_id'"
+            ).scalar_one()
+            assert sql.endswith("WHERE repeat_of_id IS NOT NULL")  # no entry for non-repeats
+            # As the overdue report counts a case's repeats; INDEXED BY fails if it cannot.
+            connection.exec_driver_sql(
+                "SELECT c.id, (SELECT count(*) FROM cases AS r INDEXED BY ix_cases_repeat_of_id"
+                " WHERE r.repeat_of_id = c.id) FROM cases AS c"
+            ).all()
+    finally:
+        store.close()
+
+
 def test_every_change_bumps_the_version(bureau: Any) -> None:
     from caseworker.services import cases as svc
 
