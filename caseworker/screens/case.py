@@ -67,7 +67,7 @@ class CaseScreen(ConsoleScreen):
         self.origin = origin
         self.detail: CaseDetail | None = None
         self.history: list[EventInfo] = []
-        self.marker: tuple[int, int, int] | None = None
+        self.marker: tuple[int, ...] | None = None
 
     def compose(self) -> ComposeResult:
         install(self, "case", self.capp.catalog)
@@ -95,7 +95,7 @@ class CaseScreen(ConsoleScreen):
     def load(self, claim: bool = False) -> None:
         from caseworker.services import queues
         from caseworker.services.cases import case_detail, case_history
-        from caseworker.store.queries import change_marker
+        from caseworker.store.queries import case_marker
 
         app = self.capp
         now = app.now()
@@ -105,15 +105,15 @@ class CaseScreen(ConsoleScreen):
             if claim:
                 queues.claim(session, self.case_id, app.settings.clerk, now)
         with app.store.session() as session:
-            self.marker = change_marker(session)
+            self.marker = case_marker(session, self.case_id)
         self.post_message(self.Loaded(detail, history))
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll(self) -> None:
-        from caseworker.store.queries import change_marker
+        from caseworker.store.queries import case_marker
 
         with self.capp.store.session() as session:
-            marker = change_marker(session)
+            marker = case_marker(session, self.case_id)
         if self.marker is not None and marker != self.marker:
             self.marker = marker
             self.post_message(self.StoreChanged())

@@ -341,6 +341,16 @@ def change_marker(session: Session) -> tuple[int, int, int]:
     return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
 
 
+def case_marker(session: Session, case_id: int) -> tuple[int, ...]:
+    """`change_marker` and the case's own version: what the case view polls.
+
+    A save that continues a draft appends no event (services.cases.draft_reply) but does
+    update the case, so another clerk's case view still sees the new text.
+    """
+    version = session.execute(select(C.version).where(C.id == case_id)).scalar_one_or_none()
+    return (*change_marker(session), int(version or 0))
+
+
 def next_unclaimed(
     session: Session, where: ColumnElement[bool], clerk: str, since: datetime
 ) -> int | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_data import CLERK, NOW, SUPERVISOR, Console, open_console
+from console_data import CLERK, HANDLER, NOW, SUPERVISOR, Console, open_console
 from sqlmodel import select
 from textual.pilot import Pilot
 
@@ -191,6 +191,28 @@ async def test_opening_claims_the_case_and_take_next_skips_it_for_others(
         await pilot.press("n")
         await settle(pilot)
         assert other.screen.case_id == second != first
+
+
+@sync
+async def test_another_clerks_draft_saved_again_shows_in_the_case_view(console: Console) -> None:
+    from caseworker.screens.case import CaseScreen
+
+    case_id = console.ids["c5"]  # acknowledged by the lead unit's handler
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(CaseScreen(case_id))
+        await settle(pilot)
+        events = []
+        for text in ("初稿：正在核实现场情况", "二稿：已核实，本周内修复路灯"):
+            console.act(HANDLER, NOW, svc.draft_reply, case_id, text=text)
+            with console.store.session() as session:
+                events.append(len(svc.case_history(session, case_id)))
+            app.screen.poll()  # what its timer does every few seconds
+            await settle(pilot)
+            shown = "".join(as_text(app.screen.query_one("#case-records").content).split())
+            assert text in shown
+        assert events[1] == events[0]  # the second save continued the draft: no new event
 
 
 def long_queue(tmp_path: Path, rules: Rules) -> tuple[Console, list[int]]:
