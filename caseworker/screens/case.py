@@ -164,21 +164,23 @@ class CaseScreen(ConsoleScreen):
         if d.addressee:
             top.append(" · " + t("case.to", who=clean(d.addressee, one_line=True)))
         second = Text(" ", no_wrap=True, overflow="ellipsis")
-        bits = [
+        # What the clerk acts on first (state, urgency, who handles it), then the citizen's
+        # details: a narrow terminal cuts the line's end, not the status.
+        bits = [t(f"status.{d.status}")]
+        if d.urgency == "urgent":
+            bits.append("⚡" + t("urgency.urgent"))
+        bits.append(t("case.lead", unit=clean(d.lead_unit, one_line=True) or "—"))
+        if d.co_units:
+            bits.append(t("case.co_units", units="、".join(clean(u) for u in d.co_units)))
+        bits += [
             t("case.author", who=clean(d.author, one_line=True) or "—"),
             clean(d.contact, one_line=True),
             clean(d.region, one_line=True),
             t("case.received", at=when(d.received_at)),
             clean(d.category, one_line=True),
             t(f"kind.{d.kind}") if d.kind else "",
-            t(f"status.{d.status}"),
-            t("case.lead", unit=clean(d.lead_unit, one_line=True) or "—"),
         ]
-        if d.urgency == "urgent":
-            bits.append("⚡" + t("urgency.urgent"))
         second.append(" · ".join(b for b in bits if b))
-        if d.co_units:
-            second.append(" · " + t("case.co_units", units="、".join(clean(u) for u in d.co_units)))
         out = Text(no_wrap=True, overflow="ellipsis")
         out.append_text(top)
         out.append("\n")
