@@ -638,38 +638,34 @@ def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, 
     for channel, external_id in set(keys):
         by_channel.setdefault(channel, []).append(external_id)
     found: dict[tuple[str, str], Known] = {}
-    if session.get_bind().dialect.name == "sqlite":
-        # On the driver's cursor, like the inserts (_write_sqlite): building a 500-value IN
-        # through SQLAlchemy cost more than SQLite's looking the keys up.
-        raw = session.connection().connection.driver_connection
-        assert raw is not None
-        cursor = raw.cursor()
-        for channel, ids in by_channel.items():
-            for start in range(0, len(ids), 500):
-                part = ids[start : start + 500]
-                marks = ", ".join("?" * len(part))
-                for cid, ext, title, body, received, author, category in cursor.execute(
-                    "SELECT id, external_id, title, body, received_at, author, category FROM cases"
-                    f" WHERE channel = ? AND external_id IN ({marks})", [channel, *part],
-                ):
-                    at = datetime.fromisoformat(received).replace(tzinfo=UTC)
-                    found[(channel, ext)] = (cid, fingerprint(title, body, at, author, category))
-        cursor.close()
-        return found
     for channel, ids in by_channel.items():
         for start in range(0, len(ids), 500):
-            rows = session.connection().execute(
-                select(  # type: ignore[call-overload]
-                    CaseRow.id, CaseRow.external_id, CaseRow.title, CaseRow.body,
-                    CaseRow.received_at, CaseRow.author, CaseRow.category,
-                ).where(
-                    CaseRow.channel == channel,
-                    col(CaseRow.external_id).in_(ids[start : start + 500]),
-                )
-            ).all()
-            for cid, ext, title, body, received, author, category in rows:
+            for cid, ext, title, body, received, author, category in _stored(
+                session, channel, ids[start : start + 500]
+            ):
                 found[(channel, ext)] = (cid, fingerprint(title, body, received, author, category))
     return found
+
+
+def _stored(session: Session, channel: str, ids: list[str]) -> list[tuple[Any, ...]]:
+    """id, external id and the fingerprinted fields of the stored cases with these keys."""
+    if session.get_bind().dialect.name != "sqlite":
+        return list(session.connection().execute(
+            select(  # type: ignore[call-overload]
+                CaseRow.id, CaseRow.external_id, CaseRow.title, CaseRow.body,
+                CaseRow.received_at, CaseRow.author, CaseRow.category,
+            ).where(CaseRow.channel == channel, col(CaseRow.external_id).in_(ids))
+        ).all())
+    # On the driver's cursor, like the inserts (_write_sqlite): building a 500-value IN through
+    # SQLAlchemy cost more than SQLite's looking the keys up. Times as UTCDateTime reads them.
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    rows = raw.execute(
+        "SELECT id, external_id, title, body, received_at, author, category FROM cases"
+        f" WHERE channel = ? AND external_id IN ({', '.join('?' * len(ids))})", [channel, *ids],
+    ).fetchall()
+    return [(cid, ext, title, body, datetime.fromisoformat(received).replace(tzinfo=UTC),
+             author, category) for cid, ext, title, body, received, author, category in rows]
 
 
 def _check_clerk(session: Session, name: str) -> tuple[str, Role]:
