@@ -128,6 +128,14 @@ def test_the_open_queues_can_use_their_partial_indexes_on_sqlite(
         store.close()
 
 
+def test_the_open_predicate_names_exactly_the_open_states() -> None:
+    import re
+
+    from caseworker.domain.lifecycle import OPEN_STATES
+
+    assert set(re.findall(r"status = '(\w+)'", OPEN_SQL)) == {s.value for s in OPEN_STATES}
+
+
 def test_repeats_are_found_through_an_index_of_repeats_only_on_sqlite(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "plan.sqlite"))
     try:
