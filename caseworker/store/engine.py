@@ -28,8 +28,15 @@ def database_url(target: str) -> str:
     return f"sqlite:///{Path(target).expanduser().resolve()}"
 
 
+# Pages of 16 KiB rather than SQLite's 4 KiB: a case row with its message is 1-2 KiB, and bigger
+# pages take a year's import about a fifth faster (bench/bench_import.py). It only takes effect
+# in a file not yet written; an existing database keeps its page size.
+PAGE_SIZE = 16384
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")

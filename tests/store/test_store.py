@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import col, select
 
 from caseworker.domain.calendar import SHANGHAI
-from caseworker.store.engine import StoreError, database_url, open_store
+from caseworker.store.engine import PAGE_SIZE, StoreError, database_url, open_store
 from caseworker.store.models import CaseRow, EventRow, Unit
 from caseworker.store.queries import OPEN_SQL
 from caseworker.store.types import END_OF_TIME
@@ -164,6 +164,38 @@ def test_every_change_bumps_the_version(bureau: Any) -> None:
     bureau.act(bureau.CLERK, at, svc.assign_case, case_id, lead="C-HOUSING")
     versions.append(bureau.case(case_id).version)
     assert versions == sorted(set(versions)), versions
+
+
+def test_a_new_sqlite_store_has_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    import sqlite3
+
+    def page_size(path: Path) -> int:
+        connection = sqlite3.connect(path)
+        try:
+            return int(connection.execute("PRAGMA page_size").fetchone()[0])
+        finally:
+            connection.close()
+
+    new = tmp_path / "new.sqlite"
+    open_store(str(new)).close()
+    assert page_size(new) == PAGE_SIZE == 16384
+
+    # A database written before (SQLite's default 4 KiB pages, already in WAL) opens, upgrades
+    # and keeps working with the pages it has.
+    old = tmp_path / "old.sqlite"
+    connection = sqlite3.connect(old)
+    connection.execute("PRAGMA page_size=4096")
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE scratch (x)")
+    connection.commit()
+    connection.close()
+    store = open_store(str(old))
+    try:
+        with store.engine.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM cases")).scalar() == 0
+    finally:
+        store.close()
+    assert page_size(old) == 4096
 
 
 def test_database_url_accepts_files_and_urls(tmp_path: Path) -> None:
