@@ -398,15 +398,21 @@ async def test_changes_by_others_appear_without_moving_the_cursor(console: Conso
         # Another clerk accepts a new case in the meantime, outside this console.
         received = console.ids["c0"]
         console.act(SUPERVISOR, NOW, svc.accept_case, received)
+
+        def seen() -> tuple[int, str]:
+            # The sidebar counts and the table's rows are fetched apart: wait for both.
+            count = app.screen.query_one("#queues").counts[QueueKey.ACCEPTED]
+            line = next(line for line in table.lines if line.id == received)
+            return count, line.status
+
         for _ in range(50):
             await pilot.pause(0.1)
             await settle(pilot)
-            if app.screen.query_one("#queues").counts[QueueKey.ACCEPTED] == before + 1:
+            if seen() == (before + 1, "accepted"):
                 break
-        assert app.screen.query_one("#queues").counts[QueueKey.ACCEPTED] == before + 1
-        assert table.current is not None and table.current.id == kept.id
-        line = next(line for line in table.lines if line.id == received)
-        assert line.status == "accepted"
+        assert seen() == (before + 1, "accepted"), "the other clerk's change never showed"
+        assert table.current is not None, "the cursor was lost"
+        assert table.current.id == kept.id, "the cursor moved to another case"
 
 
 @sync
