@@ -73,13 +73,20 @@ def queue_condition(
         return and_(_open(), C.id.in_(submitted))
     if key is QueueKey.REPLIED:
         return C.status == "replied"  # type: ignore[no-any-return]
+    # A paused clock stands still, so a paused case is judged as it stood when paused: due soon
+    # only if it was warned and not yet late then, overdue only if it was already late (as the
+    # overdue report counts it). Overdue means past the deadline: at the deadline's own second a
+    # case is still due soon, as its countdown and the report say. (A case paused while warned
+    # leaves 即将到期 once its old deadline passes, until it resumes and the deadline moves:
+    # keeping the range on the deadline keeps this queue an index range at a million cases.)
     if key is QueueKey.DUE_SOON:
-        return and_(_open(), due > now, C.warn_at <= now)
+        as_paused = or_(
+            C.paused_since.is_(None), and_(due >= C.paused_since, C.warn_at <= C.paused_since)
+        )
+        return and_(_open(), due >= now, C.warn_at <= now, as_paused)
     if key is QueueKey.OVERDUE:
-        # A paused clock stands still: late only if it was already late when paused (as the
-        # overdue report counts it).
         not_paused_in_time = or_(C.paused_since.is_(None), due < C.paused_since)
-        return and_(_open(), due <= now, not_paused_in_time)
+        return and_(_open(), due < now, not_paused_in_time)
     if key is QueueKey.SUPERVISED:
         return and_(_open(), C.id.in_(select(SupervisionRow.case_id)))  # type: ignore[call-overload]
     if key is QueueKey.MINE:

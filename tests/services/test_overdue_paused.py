@@ -50,3 +50,46 @@ def test_the_overdue_queue_counts_a_paused_case_as_the_report_does(bureau: Any) 
         )
         ids = {line.id for line in page_after(session, where)}
     assert ids == {late, running}
+
+
+def _queue(bureau: Any, key: Any, now: datetime) -> set[int]:
+    from caseworker.store.queries import Filters, Viewer, count_where, page_after, where_of
+
+    with bureau.store.session() as session:
+        where = where_of(session, key, now, Viewer(bureau.CLERK), Filters())
+        ids = {line.id for line in page_after(session, where)}
+        assert count_where(session, where) == len(ids)  # the sidebar counts the same cases
+    return ids
+
+
+def test_a_pause_keeps_a_case_out_of_due_soon_unless_it_was_warned_when_paused(
+    bureau: Any,
+) -> None:
+    from caseworker.store.queries import QueueKey
+
+    # Received Monday 2025-03-03 09:00; assign due Thursday 03-06 23:59:59, warned at 80% of
+    # that (Thursday morning).
+    running = bureau.receive(sh(2025, 3, 3, 9), external_id="running")
+    early = bureau.receive(sh(2025, 3, 3, 9), external_id="early")
+    bureau.act(bureau.CLERK, sh(2025, 3, 3, 12), pause_case, early, reason="等待群众补充材料")
+    warned = bureau.receive(sh(2025, 3, 3, 9), external_id="warned")
+    bureau.act(bureau.CLERK, sh(2025, 3, 6, 12), pause_case, warned, reason="召开听证会")
+
+    # Thursday evening: the running case is due soon; the one paused on Monday used a fifth of
+    # its time and stands still; the one paused on Thursday noon was already warned.
+    assert _queue(bureau, QueueKey.DUE_SOON, sh(2025, 3, 6, 20)) == {running, warned}
+
+
+def test_a_case_at_its_deadline_second_is_due_soon_and_past_it_overdue(bureau: Any) -> None:
+    from caseworker.store.queries import QueueKey
+
+    case = bureau.receive(sh(2025, 3, 3, 9), external_id="edge")  # assign due 03-06 23:59:59
+    deadline = sh(2025, 3, 6, 23, 59, 59)
+    with bureau.store.session() as session:
+        at_deadline = overdue_cases(session, bureau.rules.calendar, as_of=deadline)
+        past = overdue_cases(session, bureau.rules.calendar, as_of=sh(2025, 3, 7))
+    assert (at_deadline, [row.external_id for row in past]) == ([], ["edge"])
+    assert _queue(bureau, QueueKey.DUE_SOON, deadline) == {case}
+    assert _queue(bureau, QueueKey.OVERDUE, deadline) == set()
+    assert _queue(bureau, QueueKey.OVERDUE, sh(2025, 3, 7)) == {case}
+    assert _queue(bureau, QueueKey.DUE_SOON, sh(2025, 3, 7)) == set()
