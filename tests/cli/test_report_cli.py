@@ -187,7 +187,7 @@ def test_rates_json_csv_xlsx(db: Path, tmp_path: Path) -> None:
     assert code == 0
     doc = json.loads(out)
     assert (doc["start"], doc["end"], doc["period"]) == ("2025-10-01", "2025-11-01", "month")
-    assert doc["rule_version"] == "policy 2025-1; measures m1; 满意率 counts 满意+基本满意"
+    assert doc["rule_version"] == "policy 2025-2; measures m1; 满意率 counts 满意+基本满意"
     assert [(u["rank"], u["unit"]) for u in doc["units"]] == [
         (1, "乙区"), (2, "甲区"), (3, "甲区教育局"), (None, "(未交办)"),
     ]
@@ -218,7 +218,7 @@ def test_rates_json_csv_xlsx(db: Path, tmp_path: Path) -> None:
 
     code, out, _ = run(db, *args, now="2025-11-03T10:00")
     assert code == 0 and all(cell_len(line) <= 80 for line in out.splitlines())
-    assert "1/3" in out and "policy 2025-1" in out
+    assert "1/3" in out and "policy 2025-2" in out
 
 
 def test_supervise_overdue_is_idempotent_and_says_what_it_did(db: Path) -> None:

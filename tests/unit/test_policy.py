@@ -53,16 +53,43 @@ def test_the_shipped_limits_match_the_issue(stage: Stage) -> None:
     for channel in POLICY.channels:
         expected = hotline if channel == "hotline-12345" else ordinary
         assert POLICY.limit_for(stage, channel=channel, kind=None, urgency="normal") == expected
+        # An urgent hotline case keeps the hotline's close limit (see the next test).
+        lane = hotline if (channel, stage) == ("hotline-12345", Stage.CLOSE) else urgent
         assert POLICY.limit_for(stage, channel=channel, kind="complaint", urgency="urgent") == (
-            urgent
+            lane
         )
+
+
+def test_an_urgent_case_is_never_due_later_than_an_ordinary_one() -> None:
+    from datetime import datetime, timedelta
+
+    from caseworker.domain.calendar import SHANGHAI
+    from caseworker.domain.deadlines import deadline_for
+
+    calendar = load_rules(POLICY_FILE, POLICY_FILE.parent / "calendar.toml").calendar
+    kinds = [None, "complaint", "help", "inquiry", "suggestion", "praise"]
+    # Received at 09:00 and 17:30 on every day of two weeks around the 2025 National Day break.
+    starts = [
+        datetime(2025, 9, 24, hour, minute, tzinfo=SHANGHAI) + timedelta(days=day)
+        for day in range(14) for hour, minute in ((9, 0), (17, 30))
+    ]
+    for channel in POLICY.channels:
+        for kind in kinds:
+            for stage in Stage:
+                normal = POLICY.limit_for(stage, channel=channel, kind=kind, urgency="normal")
+                urgent = POLICY.limit_for(stage, channel=channel, kind=kind, urgency="urgent")
+                for start in starts:
+                    late = deadline_for(start, urgent, calendar).due_at
+                    assert late <= deadline_for(start, normal, calendar).due_at, (
+                        channel, kind, stage, start,
+                    )
 
 
 def test_windows_and_measures() -> None:
     assert POLICY.return_window == Limit(5, W)
     assert POLICY.max_extension == Limit(30, D)
     assert POLICY.satisfied_counts_basic is True
-    assert POLICY.version == "2025-1"
+    assert POLICY.version == "2025-2"
 
 
 def test_later_rules_override_earlier_ones_only_for_the_stages_they_set() -> None:
