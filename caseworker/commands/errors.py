@@ -97,10 +97,17 @@ def _store_trouble(exc: Exception) -> Exception | None:
 
 
 def _remembering(app: typer.Typer, contexts: list[Any]) -> Any:
-    """The app's Click command, keeping its root context so a refusal can read its settings."""
+    """The app's Click command, keeping its root context so a refusal can read its settings.
+
+    Its help is put in the run's language first: `--help` is answered while parsing, before the
+    root command has read its settings.
+    """
     from typer.main import get_command
 
+    from caseworker.commands.help_text import translate_help
+
     command = get_command(app)
+    translate_help(command, sys.argv[1:])
     base = command.context_class
 
     class RootContext(base):  # type: ignore[misc,valid-type]
