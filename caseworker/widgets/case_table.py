@@ -71,6 +71,18 @@ def layout(width: int) -> list[tuple[Column, int]]:
     return [(c, c.width or max(MIN_TITLE, width - fixed)) for c in shown]
 
 
+def shows_provisional(line: CaseLine, calendar: WorkCalendar) -> bool:
+    """Whether the deadline a row shows is provisional (≈).
+
+    The row's flag says some running clock of the case is provisional, which is what the
+    calendar check recomputes; the row shows the nearest deadline, provisional only when its day
+    is in a year nobody has entered yet (an ordinary case received in November has an exact
+    assign deadline and a provisional close in January).
+    """
+    due_day = line.next_due_at.astimezone(SHANGHAI).date()
+    return line.provisional and calendar.is_provisional(due_day)
+
+
 class CaseTable(Widget, can_focus=True):
     """A window of queue rows with a cursor; the screen feeds it pages."""
 
@@ -315,7 +327,7 @@ class CaseTable(Widget, can_focus=True):
         due = countdown(
             due_at=line.next_due_at, warn_at=line.warn_at, now=now, calendar=self.calendar,
             catalog=self.catalog, paused=line.paused, urgent=line.urgency == "urgent",
-            provisional=line.provisional,
+            provisional=shows_provisional(line, self.calendar),
         )
         mood_style = {
             Mood.OVERDUE: "case-table--overdue",

@@ -6,7 +6,7 @@ import asyncio
 import functools
 import io
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -461,6 +461,28 @@ async def test_a_case_action_key_opens_its_dialog(console: Console) -> None:
         from textual.screen import ModalScreen
 
         assert isinstance(app.screen, ModalScreen)
+
+
+def test_a_row_marks_its_deadline_provisional_only_when_that_deadline_is() -> None:
+    from caseworker.domain.calendar import SHANGHAI, WorkCalendar
+    from caseworker.store.queue_types import CaseLine
+    from caseworker.widgets.case_table import shows_provisional
+
+    calendar = WorkCalendar()  # no bureau notices: 2035 is a year nobody has entered
+
+    def line(due: datetime, provisional: bool) -> CaseLine:
+        return CaseLine(
+            id=1, channel="leader-board", title="t", category=None, lead_unit=None,
+            status="received", urgency="normal", received_at=NOW, next_due_at=due,
+            warn_at=due, provisional=provisional, paused=False,
+        )
+
+    exact = datetime(2025, 11, 25, 23, 59, 59, tzinfo=SHANGHAI)
+    later = datetime(2035, 1, 19, 23, 59, 59, tzinfo=SHANGHAI)
+    # The case's close deadline is provisional, the assign deadline the row shows is not.
+    assert not shows_provisional(line(exact, provisional=True), calendar)
+    assert shows_provisional(line(later, provisional=True), calendar)
+    assert not shows_provisional(line(later, provisional=False), calendar)
 
 
 def test_countdown_texts_and_moods(rules: Rules) -> None:
