@@ -176,6 +176,7 @@ class Clock:
     extension: Limit | None = None
     paused_for: timedelta = timedelta(0)  # pause time already added to due_at
     as_of: datetime | None = None  # the `now` the clock was computed at
+    paused_at: datetime | None = None  # while PAUSED: when the open pause began
 
     def _due_at(self, now: datetime) -> datetime:
         """The deadline as seen at `now`: an open pause keeps pushing it while it lasts."""
@@ -229,10 +230,21 @@ class Clock:
             and self.used_fraction(now) >= WARNING_FRACTION
         )
 
+    def _lateness_span(self, now: datetime) -> tuple[datetime, datetime]:
+        """The deadline and the instant lateness is counted up to.
+
+        A paused clock is read as it stood when the pause began (the deadline before the open
+        pause pushed it, and the pause's start), so a case paused after its deadline stays late
+        by what it was, in working and natural days alike, as the overdue report counts it.
+        """
+        if self.state is ClockState.PAUSED and self.paused_at and self.as_of is not None:
+            return self.due_at - (self.as_of - self.paused_at), self.paused_at
+        end = self._end(now)
+        return self._due_at(end), end
+
     def overdue_working_days(self, now: datetime, calendar: WorkCalendar) -> int:
         """Working days after the due day up to the as-of day (or stop day); 0 when not late."""
-        end = self._end(now)
-        due = self._due_at(end)
+        due, end = self._lateness_span(now)
         if end <= due:
             return 0
         return calendar.workdays_between(
@@ -241,8 +253,7 @@ class Clock:
 
     def overdue_days(self, now: datetime) -> int:
         """Natural days after the due day up to the as-of day (or stop day); 0 when not late."""
-        end = self._end(now)
-        due = self._due_at(end)
+        due, end = self._lateness_span(now)
         if end <= due:
             return 0
         return (_shanghai(end, "now").date() - _shanghai(due, "due_at").date()).days
@@ -250,19 +261,20 @@ class Clock:
 
 def _paused_time(
     pauses: Sequence[Pause], running_from: datetime, running_until: datetime
-) -> tuple[timedelta, bool]:
-    """Total paused time inside the running window (overlaps merged), and whether one is open.
+) -> tuple[timedelta, datetime | None]:
+    """Total paused time inside the running window (overlaps merged), and when the open pause
+    began (None when none is open).
 
     Overlapping pauses are merged so two records for the same hearing do not count twice.
     """
     spans: list[tuple[datetime, datetime]] = []
-    is_open = False
+    open_since: datetime | None = None
     for pause in pauses:
         begin = _shanghai(pause.started_at, "pause start")
         if pause.ended_at is None:
             end = running_until
             if begin <= running_until:
-                is_open = True
+                open_since = max(begin, running_from)
         else:
             end = _shanghai(pause.ended_at, "pause end")
         begin, end = max(begin, running_from), min(end, running_until)
@@ -276,7 +288,7 @@ def _paused_time(
         if end > begin:
             total += end - begin
         reach = end if reach is None else max(reach, end)
-    return total, is_open
+    return total, open_since
 
 
 def compute_clock(
@@ -313,11 +325,11 @@ def compute_clock(
             deadline = Deadline(extended.due_at, deadline.provisional or extended.provisional)
 
     running_until = stop if stop is not None else as_of
-    paused_for, is_open = _paused_time(pauses, start, running_until)
+    paused_for, open_since = _paused_time(pauses, start, running_until)
 
     if stop is not None:
         state = ClockState.STOPPED
-    elif is_open:
+    elif open_since is not None:
         state = ClockState.PAUSED
     else:
         state = ClockState.RUNNING
@@ -332,4 +344,5 @@ def compute_clock(
         extension=extension,
         paused_for=paused_for,
         as_of=as_of,
+        paused_at=open_since if state is ClockState.PAUSED else None,
     )

@@ -274,6 +274,20 @@ def test_open_pause_freezes_the_clock() -> None:
     assert clock.overdue_days(later) == 0
 
 
+def test_a_clock_paused_after_its_deadline_stays_late_by_what_it_was() -> None:
+    # 10 工作日 from Friday 2025-10-31: due Friday 11-14. Paused Monday 11-17 10:00, one working
+    # day (and three natural days) late; read on Monday, Thursday and the next Monday.
+    start = sh(2025, 10, 31, 9)
+    pauses = [Pause(sh(2025, 11, 17, 10), None)]
+    for now in (sh(2025, 11, 17, 11), sh(2025, 11, 20, 10), sh(2025, 11, 24, 10)):
+        clock = compute_clock(
+            Stage.REPLY, start, Limit(10, LimitUnit.WORKDAYS), CALENDAR, pauses=pauses, now=now
+        )
+        assert clock.state is ClockState.PAUSED
+        late = (clock.overdue_working_days(now, CALENDAR), clock.overdue_days(now))
+        assert late == (1, 3), now
+
+
 def test_pauses_outside_the_running_time_or_overlapping_count_once() -> None:
     start = sh(2025, 3, 3, 10)
     stop = sh(2025, 3, 20, 10)
