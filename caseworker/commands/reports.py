@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from caseworker.commands.common import SHANGHAI, fail, local, opened, parse_time, to_json
+from caseworker.commands.common import SHANGHAI, fail, local, opened, parse_time, say, to_json
 
 if TYPE_CHECKING:
     from caseworker.commands.common import Opened
@@ -344,7 +344,8 @@ def rates_json(report: RatesReport) -> dict[str, Any]:
     }
 
 
-def _rates_rows(report: RatesReport) -> list[list[Any]]:
+def _rates_rows(doc: dict[str, Any]) -> list[list[Any]]:
+    """The ranking's table for CSV and XLSX, from its JSON (as computed or as recorded)."""
     from caseworker.domain.measures import MEASURE_CODES
 
     head = ["rank", "unit", "level", "received", "accepted", "closed"]
@@ -352,32 +353,32 @@ def _rates_rows(report: RatesReport) -> list[list[Any]]:
         head += [f"{code}_numerator", f"{code}_denominator", code]
     head += ["average_handling_workdays", "overdue", "overdue_workdays", "rule_version"]
     rows: list[list[Any]] = [head]
-    for row in [*report.rows, report.total]:
-        doc = _rate_json(row)
-        line = [doc["rank"], doc["unit"], doc["level"], doc["received"], doc["accepted"],
-                doc["closed"]]
+    for unit in [*doc["units"], doc["total"]]:
+        line = [unit["rank"], unit["unit"], unit["level"], unit["received"], unit["accepted"],
+                unit["closed"]]
         for code in MEASURE_CODES:
-            rate = doc["rates"][code]
+            rate = unit["rates"][code]
             line += [rate["numerator"], rate["denominator"], rate["value"]]
-        line += [doc["average_handling_workdays"], doc["overdue"], doc["overdue_workdays"],
-                 report.rule_version]
+        line += [unit["average_handling_workdays"], unit["overdue"], unit["overdue_workdays"],
+                 doc["rule_version"]]
         rows.append(line)
     return rows
 
 
-def _print_rates(report: RatesReport, zh: bool) -> None:
+def _print_rates(doc: dict[str, Any], zh: bool, number: int | None) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    from caseworker.domain.measures import MEASURE_CODES
+    from caseworker.domain.measures import MEASURE_CODES, Rate
 
     console = Console(highlight=False)
-    last = date.fromordinal(report.end.toordinal() - 1)
+    last = date.fromordinal(date.fromisoformat(doc["end"]).toordinal() - 1)
+    recorded = f" · #{number}" if number is not None else ""
     console.print(
         Text(
-            f"{report.start} – {last} ({report.period}), as of {local(report.as_of)}; "
-            f"{report.rule_version}",
+            f"{doc['start']} – {last} ({doc['period']}), as of "
+            f"{local(datetime.fromisoformat(doc['as_of']))}; {doc['rule_version']}{recorded}",
             style="bold",
         )
     )
@@ -389,18 +390,19 @@ def _print_rates(report: RatesReport, zh: bool) -> None:
         table.add_column(RATE_HEADS_ZH[code] if zh else code.replace("_", " "), justify="right")
     table.add_column("工作日" if zh else "avg wd", justify="right")
     table.add_column("逾期" if zh else "late", justify="right")
-    for row in [*report.rows, report.total]:
+    units = doc["units"]
+    for unit in [*units, doc["total"]]:
         cells: list[Any] = [
-            str(row.rank) if row.rank is not None else "", Text(row.unit),
-            str(row.counts.received),
+            str(unit["rank"]) if unit["rank"] is not None else "", Text(unit["unit"]),
+            str(unit["received"]),
         ]
         for code in MEASURE_CODES:
-            rate = row.measures.rates[code]
+            rate = Rate(unit["rates"][code]["numerator"], unit["rates"][code]["denominator"])
             cells.append(f"{rate.percent()}\n{rate.numerator}/{rate.denominator}")
-        average = row.measures.average_handling_workdays
+        average = unit["average_handling_workdays"]
         cells.append(f"{average:.1f}" if average is not None else "—")
-        cells.append(str(row.counts.overdue))
-        table.add_row(*cells, end_section=row is report.rows[-1] if report.rows else False)
+        cells.append(str(unit["overdue"]))
+        table.add_row(*cells, end_section=bool(units) and unit is units[-1])
     console.print(table)
 
 
@@ -416,11 +418,22 @@ def report_rates(
         Optional[str],  # noqa: UP045
         typer.Option("--level", help="Rank the units of one level, each with its subtree."),
     ] = None,
+    recorded: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--recorded", help="Show ranking N as it was recorded (see report rankings)."),
+    ] = None,
     fmt: Format = "table",
     output: Output = None,
 ) -> None:
-    """Each unit's rates for a period with numerators, denominators and the rule version, ranked."""
+    """Each unit's rates for a period with numerators, denominators and the rule version, ranked.
+
+    Every ranking computed is recorded with its figures; --recorded shows one again as it was.
+    """
+    import json
+
     _check_format(fmt, output)
+    if recorded is not None and (at is not None or level is not None or period != "month"):
+        fail(say(ctx, "cli.report.recorded_alone"), 2)
     if period not in PERIODS:
         raise typer.BadParameter(f"--period must be one of {', '.join(PERIODS)}")
     day: date | None = None
@@ -431,30 +444,64 @@ def report_rates(
             raise typer.BadParameter(f"--at {at!r} is not a date (YYYY-MM-DD)") from None
     from caseworker.domain.measures import Period
     from caseworker.services.people import UNIT_LEVELS
+    from caseworker.services.rankings import record_ranking, recorded_ranking
     from caseworker.services.reports import unit_rates
 
     if level is not None and level not in UNIT_LEVELS:
         raise typer.BadParameter(f"--level must be one of {', '.join(UNIT_LEVELS)}")
     with opened(ctx) as store, store.session() as session:
-        now = store.now()
-        report = unit_rates(
-            session, store.rules, period=Period(period),
-            at=day or now.astimezone(SHANGHAI).date(), now=now, level=level,
-        )
         zh = store.settings.language == "zh"
+        if recorded is not None:
+            figures, number = recorded_ranking(session, recorded).figures, recorded
+        else:
+            now = store.now()
+            report = unit_rates(
+                session, store.rules, period=Period(period),
+                at=day or now.astimezone(SHANGHAI).date(), now=now, level=level,
+            )
+            figures = to_json(rates_json(report))
+            number = record_ranking(session, report, figures, store.settings.clerk, now)
+    doc = json.loads(figures)
     if fmt == "json":
-        _write(to_json(rates_json(report)) + "\n", output)
+        _write(figures + "\n", output)
     elif fmt == "csv":
-        _write(_csv([_rates_rows(report)]), output, bom=output is not None)
+        _write(_csv([_rates_rows(doc)]), output, bom=output is not None)
     elif fmt == "xlsx":
         assert output is not None
-        definitions = [["measure", "definition"], ["rule_version", report.rule_version]]
-        definitions += [[code, text] for code, text in report.definitions.items()]
-        _save_xlsx({"rates": _rates_rows(report), "definitions": definitions}, output)
+        definitions = [["measure", "definition"], ["rule_version", doc["rule_version"]]]
+        definitions += [[code, text] for code, text in doc["definitions"].items()]
+        _save_xlsx({"rates": _rates_rows(doc), "definitions": definitions}, output)
     else:
         if output is not None:
             fail("--format table prints to the terminal; use csv, json or xlsx with -o", 2)
-        _print_rates(report, zh)
+        _print_rates(doc, zh, number)
+    if recorded is None:
+        typer.echo(say(ctx, "cli.report.recorded_as", number=number), err=True)
+
+
+@report_app.command("rankings")
+def report_rankings(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
+) -> None:
+    """List the recorded rankings, newest first: period, level, as of, who and when."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from caseworker.services.rankings import recorded_rankings
+
+    with opened(ctx) as store, store.session() as session:
+        rows = recorded_rankings(session, limit)
+    headers = ("id", "period", "level", "as_of", "who", "when")
+    table = Table(*(say(ctx, f"cli.report.rankings.{name}") for name in headers), box=None)
+    for r in rows:  # the rule version heads the ranking itself (--recorded N)
+        last = date.fromordinal(r.period_end.toordinal() - 1)
+        table.add_row(
+            str(r.id), f"{r.period} {r.period_start}–{last:%m-%d}", r.level or "—",
+            local(r.as_of), escape(r.clerk), local(r.recorded_at),
+        )
+    Console(highlight=False).print(table)
 
 
 # ---------------------------------------------------------------- supervise --overdue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -306,6 +306,28 @@ class ImportRecord(SQLModel, table=True):
     clerk: str = Field(max_length=100)
     started_at: datetime = _when()
     finished_at: datetime | None = _when(nullable=True)
+
+
+class RankingRecord(SQLModel, table=True):
+    """A ranking of units as `report rates` computed it, kept as shown so it can be audited.
+
+    The figures change as cases move (a reopened case, a late close), so a ranking read again
+    next month is not the one a supervisor used: this is. `figures` is the JSON of
+    `report rates --format json`: every rate with its numerator and denominator.
+    """
+
+    __tablename__ = "rankings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=16)
+    period_start: date
+    period_end: date  # the first day after the period
+    level: str | None = Field(default=None, max_length=16)
+    as_of: datetime = _when()
+    rule_version: str = Field(max_length=200)
+    figures: str = Field(sa_column=Column(Text, nullable=False))
+    clerk: str = Field(max_length=100)
+    recorded_at: datetime = _when()
 
 
 class CaseClaim(SQLModel, table=True):

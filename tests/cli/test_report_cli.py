@@ -236,3 +236,47 @@ def test_supervise_overdue_is_idempotent_and_says_what_it_did(db: Path) -> None:
     assert {c["external_id"]: c["supervision"] for c in json.loads(out)["cases"]} == {
         "C1": "remind", "C2": "summon", "C3": "flag", "C7": "flag",
     }
+
+
+def test_a_ranking_is_recorded_and_shown_again_as_it_was(db: Path) -> None:
+    import sqlite3
+
+    args = ("report", "rates", "--period", "month", "--at", "2025-10-01")
+    code, first, err = run(db, *args, "--format", "json", now="2025-11-03T10:00")
+    assert code == 0 and "recorded as ranking 1" in err
+    assert json.loads(first)["units"][0]["rates"]["on_time_close"]["numerator"] == 1
+
+    # Later, 乙区's case closed on time is back in handling (as after a reopening): computed
+    # again, October's figures change.
+    connection = sqlite3.connect(db)
+    with connection:
+        changed = connection.execute(
+            "UPDATE cases SET status = 'acknowledged', closed_at = NULL WHERE closed_at IS NOT"
+            " NULL AND closed_at <= close_due_at"
+            " AND close_due_at BETWEEN '2025-09-30 16:00' AND '2025-10-31 16:00'"  # October
+            " AND lead_unit_id = (SELECT id FROM units WHERE name = '乙区')"
+        ).rowcount
+    connection.close()
+    assert changed == 1
+    code, again, err = run(db, *args, "--format", "json", now="2025-11-05T10:00")
+    assert code == 0 and "recorded as ranking 2" in err
+    by_unit = {u["unit"]: u for u in json.loads(again)["units"]}
+    assert by_unit["乙区"]["rates"]["on_time_close"]["numerator"] == 0
+
+    # The first ranking is shown as it was, in every format, and recording it again adds none.
+    code, shown, err = run(db, "report", "rates", "--recorded", "1", "--format", "json")
+    assert (code, shown, err) == (0, first, "")
+    code, table, _ = run(db, "report", "rates", "--recorded", "1")
+    assert code == 0 and "#1" in table and "1/3" in table
+    code, listing, _ = run(db, "report", "rankings", columns=160)
+    assert code == 0
+    lines = [line.split() for line in listing.splitlines()[1:]]
+    assert [line[0] for line in lines] == ["2", "1"]  # newest first
+    assert all(SUPERVISOR in line and "2025-10-01–10-31" in line for line in lines)
+
+    from caseworker.domain.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="no recorded ranking 9"):  # a refusal: one line
+        run(db, "report", "rates", "--recorded", "9")
+    code, _, err = run(db, "report", "rates", "--recorded", "1", "--at", "2025-10-01")
+    assert code == 2 and "--recorded" in err
