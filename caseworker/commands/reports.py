@@ -279,6 +279,11 @@ def report_overdue(
             channel=channel, stage=Stage(stage) if stage else None,
         )
         zh = store.settings.language == "zh"
+        if moment is not None and moment < store.now():
+            # The rows hold where cases stand now: one assigned, replied to or closed since
+            # `moment` is no longer late, and a deadline moved since (pause, extension) is read
+            # as it is now. Say so rather than pass it off as the past.
+            typer.echo(say(ctx, "cli.report.past_as_of", as_of=local(moment)), err=True)
     if fmt == "json":
         _write(to_json(overdue_json(report)) + "\n", output)
     elif fmt == "csv":
