@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from caseworker.domain.deadlines import ClockState
+from caseworker.domain.deadlines import ClockState, LimitUnit
 from caseworker.keys import install
 from caseworker.screens import ConsoleScreen
 from caseworker.screens.messages import ActionRefused, CaseChanged
@@ -212,6 +212,7 @@ class CaseScreen(ConsoleScreen):
                     due_at=clock._due_at(now), warn_at=warn_at, now=now,
                     calendar=app.rules.calendar, catalog=app.catalog,
                     paused=clock.state is ClockState.PAUSED, provisional=clock.provisional,
+                    natural_days=clock.limit.unit is LimitUnit.DAYS,
                 )
                 state = Text(c.text, style=mood_style(app, c.mood))
             table.add_row(Text(stage), Text(due), state)

@@ -51,8 +51,13 @@ def countdown(
     paused: bool = False,
     urgent: bool = False,
     provisional: bool = False,
+    natural_days: bool = False,
 ) -> Countdown:
-    """The remaining time (or lateness) of a deadline as `now` sees it."""
+    """The remaining time (or lateness) of a deadline as `now` sees it.
+
+    Days are working days, unless `natural_days`: a limit set in 日 (the 60-day close) counts
+    down in natural days, as the limit itself is counted.
+    """
     marks = ("⚡" if urgent else "") + ("≈" if provisional else "")
     suffix = f" {marks}" if marks else ""
     if due_at >= END_OF_TIME:
@@ -61,18 +66,26 @@ def countdown(
         return Countdown("‖" + catalog.t("countdown.paused") + suffix, Mood.PAUSED)
     today = now.astimezone(SHANGHAI).date()
     due_day = due_at.astimezone(SHANGHAI).date()
+    unit = "natural_days" if natural_days else "days"
     if now > due_at:
-        days = calendar.workdays_between(due_day, today)
+        days = (today - due_day).days if natural_days else calendar.workdays_between(
+            due_day, today
+        )
         if days >= 1:
-            text = catalog.t("countdown.overdue_days", n=days)
+            text = catalog.t(f"countdown.overdue_{unit}", n=days)
         else:
             h, m = _hours_minutes(now - due_at)
             text = catalog.t("countdown.overdue_hours", h=h, m=m)
         return Countdown("!" + text + suffix, Mood.OVERDUE)
     left = due_at - now
-    days = calendar.workdays_between(today, due_day) if left >= DAY else 0
+    if left < DAY:
+        days = 0
+    else:
+        days = (due_day - today).days if natural_days else calendar.workdays_between(
+            today, due_day
+        )
     if days >= 1:
-        text = catalog.t("countdown.left_days", n=days)
+        text = catalog.t(f"countdown.left_{unit}", n=days)
     else:
         h, m = _hours_minutes(left)
         text = catalog.t("countdown.left_hours", h=h, m=m)

@@ -500,6 +500,14 @@ def test_countdown_texts_and_moods(rules: Rules) -> None:
     c = countdown(due_at=NOW - timedelta(days=6), warn_at=None, now=NOW, calendar=cal,
                   catalog=zh, provisional=True)
     assert (c.text, c.mood) == ("!超期4工作日 ≈", Mood.OVERDUE)
+    # A limit in 日 (the 60-day close) counts down in natural days, as UI.md shows it.
+    close = datetime(2026, 1, 13, 23, 59, 59, tzinfo=NOW.tzinfo)
+    c = countdown(due_at=close, warn_at=None, now=NOW, calendar=cal, catalog=zh,
+                  natural_days=True)
+    assert (c.text, c.mood) == ("剩54日", Mood.NORMAL)
+    c = countdown(due_at=NOW - timedelta(days=6), warn_at=None, now=NOW, calendar=cal,
+                  catalog=en, natural_days=True)
+    assert (c.text, c.mood) == ("!6 d overdue", Mood.OVERDUE)
     c = countdown(due_at=due, warn_at=None, now=NOW, calendar=cal, catalog=en, paused=True)
     assert c.mood is Mood.PAUSED and "paused" in c.text
 
