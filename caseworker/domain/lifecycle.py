@@ -164,3 +164,65 @@ def check_action(
                 key="refused.not_their_unit", clerk=actor.name, action=action, case=case_label,
             )
     return rule.target if rule.target is not None else status
+
+
+# 重办 follows the citizen's 不满意 (DOMAIN.md "Lifecycle": reopened after 不满意).
+REOPEN_RATING = "不满意"
+
+
+def check_reopen(*, case_label: str, latest_rating: str | None) -> None:
+    """Refuse to reopen a case unless the citizen's latest rating of its answer is 不满意.
+
+    `latest_rating` is the newest rating given since the case was received or last reopened
+    (None: none since). A 不满意 from an earlier round has already had its reopening, so a case
+    answered again must be rated again before it can be reopened again.
+    """
+    if latest_rating == REOPEN_RATING:
+        return
+    if latest_rating is None:
+        raise IllegalTransition(
+            f"case {case_label} cannot be reopened: it has no rating since it was received or "
+            f"last reopened; only a {REOPEN_RATING} rating reopens a case",
+            key="refused.reopen_not_rated", case=case_label, rating=REOPEN_RATING,
+        )
+    raise IllegalTransition(
+        f"case {case_label} cannot be reopened: its latest rating is {latest_rating}; "
+        f"only a {REOPEN_RATING} rating reopens a case",
+        key="refused.reopen_not_dissatisfied", case=case_label, latest=latest_rating,
+        rating=REOPEN_RATING,
+    )
+
+
+def check_reply_edit(
+    *,
+    case_label: str,
+    reply_state: str,
+    reply_unit_id: int | None,
+    reply_unit: str,
+    actor: Actor,
+    lead_unit_id: int | None,
+) -> None:
+    """Refuse drafting over the case's open reply when it is not the actor's to edit.
+
+    A submitted reply is with the bureau for review: review publishes it as the unit wrote it
+    or sends it back (退回), and only then can it be edited again, by anyone. A handler edits
+    only a reply written for their own unit, so a co-unit never rewrites the lead unit's answer;
+    the lead unit's handler may take up a co-unit's draft, because the lead answers for the case
+    and alone submits its reply (a co-unit's draft is its contribution to that reply). The
+    bureau's clerks and supervisors may edit any reply that is not under review.
+    """
+    if reply_state == "submitted":
+        raise IllegalTransition(
+            f"case {case_label}: its reply is awaiting the bureau's review and cannot be edited; "
+            "it can be edited again once review sends it back",
+            key="refused.reply_under_review", case=case_label,
+        )
+    if actor.role is not Role.HANDLER or reply_unit_id == actor.unit_id:
+        return
+    if actor.unit_id is not None and actor.unit_id == lead_unit_id:
+        return
+    raise NotPermitted(
+        f"{actor.name} (handler) may not edit the reply of case {case_label}: "
+        f"it was written for {reply_unit}",
+        key="refused.reply_of_other_unit", clerk=actor.name, case=case_label, unit=reply_unit,
+    )

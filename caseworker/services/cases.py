@@ -22,7 +22,15 @@ from caseworker.clock import Clock as TimeSource
 from caseworker.clock import recorded_now
 from caseworker.domain.deadlines import Clock, ClockState, Limit, LimitUnit, deadline_for
 from caseworker.domain.errors import DomainError, IllegalTransition, InvalidInput
-from caseworker.domain.lifecycle import Action, Status, check_action
+from caseworker.domain.lifecycle import (
+    Action,
+    Actor,
+    Role,
+    Status,
+    check_action,
+    check_reopen,
+    check_reply_edit,
+)
 from caseworker.domain.policy import Kind, PolicyError, Urgency
 from caseworker.services.clocks import case_clocks, load_records, refresh_clocks
 from caseworker.services.people import UnknownName, find_unit, resolve_actor
@@ -563,6 +571,31 @@ def _open_reply(session: Session, case_id: int) -> ReplyRow | None:
     ).first()
 
 
+def _check_reply_editable(
+    session: Session, actor: Actor, case: CaseRow, reply: ReplyRow
+) -> None:
+    """Refuse `actor` drafting over `reply` when it is under review or another unit's."""
+    unit_id = reply.unit_id or case.lead_unit_id  # a reply is written for the lead unit by default
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    check_reply_edit(
+        case_label=_label(case),
+        reply_state=reply.state,
+        reply_unit_id=unit_id,
+        reply_unit=unit.name if unit is not None else "-",
+        actor=actor,
+        lead_unit_id=case.lead_unit_id,
+    )
+
+
+def check_reply_draftable(session: Session, actor: Actor, ref: str | int) -> None:
+    """Refuse before a composer opens when drafting on the case would be refused anyway."""
+    case = find_case(session, ref)
+    assert case.id is not None
+    reply = _open_reply(session, case.id)
+    if reply is not None:
+        _check_reply_editable(session, actor, case, reply)
+
+
 def draft_reply(
     session: Session,
     desk: Desk,
@@ -573,6 +606,10 @@ def draft_reply(
     outcome: str | None = None,
 ) -> int:
     """Write (or rewrite) the case's open draft reply; saved as a draft, not yet public.
+
+    A reply awaiting review is not rewritten, and a handler does not rewrite another unit's
+    draft (see `lifecycle.check_reply_edit`); the lead unit's handler taking up a co-unit's
+    draft makes it the lead unit's reply, by that handler.
 
     The history gets one `draft_reply` event per drafting session, not one per save (the
     composer saves every few seconds of typing): a save that only continues the clerk's own
@@ -588,6 +625,11 @@ def draft_reply(
             choices=" / ".join(OUTCOMES),
         )
     reply = _open_reply(session, act.case_id)
+    if reply is not None:
+        _check_reply_editable(session, act.actor, act.case, reply)
+        if act.actor.role is Role.HANDLER and reply.unit_id != act.actor.unit_id:
+            # The lead unit takes up a co-unit's draft: from now on it answers in it.
+            reply.unit_id, reply.author_id = act.actor.unit_id, act.actor_id
     continuing = reply is not None and reply.state != "sent_back" and _drafting(
         session, act.case_id, act.actor.name, reply.id
     )
@@ -602,7 +644,7 @@ def draft_reply(
             updated_at=act.now,
         )
     reply.text, reply.final, reply.outcome = text, final, outcome
-    reply.state = "draft" if reply.state == "sent_back" else reply.state
+    reply.state = "draft"  # a draft, or one review sent back (a submitted one was refused)
     reply.updated_at = act.now
     session.add(reply)
     session.flush()
@@ -745,10 +787,33 @@ def rate_case(
     act.finish(reason=comment, detail={"rating": value, "follow_up": earlier is not None})
 
 
+def latest_rating(session: Session, case: CaseRow) -> str | None:
+    """The newest rating given since the case was received or last reopened, if any."""
+    return session.exec(
+        select(RatingRow.value)
+        .where(
+            RatingRow.case_id == case.id,
+            col(RatingRow.value).is_not(None),
+            col(RatingRow.rated_at) >= case.clock_started_at,
+        )
+        .order_by(col(RatingRow.id).desc())
+    ).first()
+
+
+def check_reopenable(session: Session, case: CaseRow) -> None:
+    """Refuse to reopen a case the citizen has not rated 不满意 since its last answer."""
+    check_reopen(case_label=_label(case), latest_rating=latest_rating(session, case))
+
+
 def reopen_case(session: Session, desk: Desk, ref: str | int, *, reason: str) -> None:
-    """重办: back to the unit with fresh reply and close clocks from now."""
+    """重办 after the citizen's 不满意: back to the unit with fresh reply and close clocks from now.
+
+    The published replies stay on record (the 答复率 still counts them); `replied_at` is cleared
+    because it stops the first-reply clock, which starts again with the reopening.
+    """
     act = _Act(session, desk, ref, Action.REOPEN)
     reason = _require(reason, "a reason for reopening", "refused.required.reopen_reason")
+    check_reopenable(session, act.case)
     case = act.case
     case.clock_started_at = act.now
     case.replied_at = None

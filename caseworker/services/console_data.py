@@ -23,7 +23,15 @@ from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.deadlines import ClockState, Stage
 from caseworker.domain.errors import IllegalTransition
 from caseworker.domain.lifecycle import OPEN_STATES, Action, Status, check_action
-from caseworker.services.cases import OUTCOMES, Desk, VersionConflict, draft_reply, find_case
+from caseworker.services.cases import (
+    OUTCOMES,
+    Desk,
+    VersionConflict,
+    check_reopenable,
+    check_reply_draftable,
+    draft_reply,
+    find_case,
+)
 from caseworker.services.clocks import case_clocks, load_records
 from caseworker.services.people import list_units, resolve_actor
 from caseworker.services.rules import Rules
@@ -171,6 +179,11 @@ def precheck(session: Session, desk: Desk, case_id: int, action: Action) -> None
         lead_unit_id=case.lead_unit_id,
         co_unit_ids=list(co_units),
     )
+    # The rules beyond state and role, so a dialog does not open only to be refused on saving.
+    if action is Action.REOPEN:
+        check_reopenable(session, case)
+    elif action is Action.DRAFT_REPLY:
+        check_reply_draftable(session, actor, case_id)
 
 
 def case_summary(session: Session, desk: Desk, case_id: int) -> CaseSummary:

@@ -278,6 +278,44 @@ def test_a_handler_works_only_their_units_cases(cli: Run, tmp_path: Path) -> Non
             "is assigned: cannot close")
 
 
+def test_a_reply_under_review_and_a_reopening_without_dissatisfaction_are_refused(
+    cli: Run, tmp_path: Path
+) -> None:
+    set_up_bureau(cli, tmp_path)
+    ref = str(new_case(cli))
+    label = f"case {ref} (LB-2025-0802)"
+    steps: list[tuple[str, str, tuple[str, ...]]] = [
+        ("2025-08-04T09:00", CLERK, ("accept", ref)),
+        ("2025-08-04T10:00", CLERK, ("assign", ref, "--unit", "C-HOUSING")),
+        ("2025-08-05T09:00", HANDLER,
+         ("reply", ref, "--text", "已完成改造。", "--final", "--outcome", "支持")),
+        ("2025-08-05T10:00", HANDLER, ("submit", ref)),
+    ]
+    for now, clerk, args in steps:
+        ok(cli("case", *args, clerk=clerk, now=now))
+    for clerk in (HANDLER, CLERK):
+        refused(cli("case", "reply", ref, "--text", "改写", clerk=clerk, now="2025-08-05T11:00"),
+                1, f"{label}: its reply is awaiting the bureau's review and cannot be edited")
+    ok(cli("case", "publish", ref, clerk=CLERK, now="2025-08-06T10:00"))
+    assert show(cli, ref, now="2025-08-06T11:00")["replies"][0]["text"] == "已完成改造。"
+    ok(cli("case", "close", ref, clerk=CLERK, now="2025-08-07T10:00"))
+
+    reopen = ("case", "reopen", ref, "--reason", "群众来电要求重办")
+    refused(cli(*reopen, clerk=CLERK, now="2025-08-08T10:00"), 1,
+            f"{label} cannot be reopened: it has no rating since it was received or last "
+            "reopened; only a 不满意 rating reopens a case")
+    line = refused(cli("--lang", "zh", *reopen, clerk=CLERK, now="2025-08-08T10:00"), 1,
+                   f"案件 {ref} (LB-2025-0802) 不能重办：自收到或上次重办以来尚无评价")
+    assert "只有评价为“不满意”的案件才能重办" in line
+    ok(cli("case", "rate", ref, "满意", clerk=CLERK, now="2025-08-09T10:00"))
+    refused(cli(*reopen, clerk=CLERK, now="2025-08-09T11:00"), 1,
+            "its latest rating is 满意; only a 不满意 rating reopens a case")
+    ok(cli("case", "rate", ref, "不满意", "--comment", "没修好", clerk=CLERK,
+           now="2025-08-10T10:00"))
+    ok(cli(*reopen, clerk=CLERK, now="2025-08-11T10:00"))
+    assert show(cli, ref, now="2025-08-11T11:00")["status"] == "acknowledged"
+
+
 # ---------------------------------------------------------------- exit codes
 
 

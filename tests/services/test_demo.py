@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.deadlines import ClockState
-from caseworker.domain.lifecycle import Action, Actor, Role, Status, check_action
+from caseworker.domain.lifecycle import Action, Actor, Role, Status, check_action, check_reopen
 from caseworker.domain.policy import Kind, Urgency
 from caseworker.services.clocks import case_clocks, load_records
 from caseworker.services.demo.build import (
@@ -153,6 +153,7 @@ def _replay(session: Session, case: CaseRow, events: list[EventRow],
     status = Status.RECEIVED
     lead: int | None = None
     co: list[int] = []
+    rating: str | None = None  # the newest since receipt or the last reopening
     previous = events[0].effective_at
     for event in events[1:]:
         assert previous <= event.effective_at <= NOW, f"case {case.id}: time runs backwards"
@@ -163,6 +164,11 @@ def _replay(session: Session, case: CaseRow, events: list[EventRow],
         target = check_action(Action(event.action), case_label=str(case.id), status=status,
                               actor=actor, lead_unit_id=lead, co_unit_ids=co)
         detail: dict[str, Any] = json.loads(event.detail) if event.detail else {}
+        if event.action == "rate":
+            rating = detail["rating"]
+        if event.action == "reopen":  # only after the citizen's 不满意
+            check_reopen(case_label=str(case.id), latest_rating=rating)
+            rating = None
         if event.action == "publish" and not detail.get("final"):
             target = status  # an interim reply leaves the case where it is
         if event.action == "assign":

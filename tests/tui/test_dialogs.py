@@ -272,6 +272,30 @@ async def test_an_illegal_action_is_a_notice_not_a_dialog(bureau: Bureau) -> Non
 
 
 @sync
+async def test_reopening_without_a_dissatisfied_rating_is_a_notice_not_a_dialog(
+    bureau: Bureau,
+) -> None:
+    app = host_app(bureau)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_dialog(pilot, "reopen", bureau.cases["replied"])  # not rated
+        assert screen is app.host
+        assert len(app.host.refused) == 1
+        assert "不能重办" in app.host.refused[0] and "“不满意”" in app.host.refused[0]
+    assert case(bureau, "replied").status == "replied"
+
+
+@sync
+async def test_a_reply_under_review_opens_no_composer(bureau: Bureau) -> None:
+    app = host_app(bureau, clerk=HANDLER)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_dialog(pilot, "reply", bureau.cases["submitted"])
+        assert screen is app.host
+        assert len(app.host.refused) == 1 and "正在等待审核" in app.host.refused[0]
+    (reply,) = rows(bureau, ReplyRow, "submitted")
+    assert reply.state == "submitted" and reply.text.startswith("网友“A0009647”您好！")
+
+
+@sync
 async def test_a_handler_may_not_reject(bureau: Bureau) -> None:
     app = host_app(bureau, clerk=HANDLER)
     async with app.run_test(size=(120, 36)) as pilot:

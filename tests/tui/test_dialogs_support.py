@@ -158,6 +158,9 @@ def build_bureau(folder: Path, rules: Rules) -> Bureau:
         assign(closed, NOW - timedelta(days=29))
         publish(closed, NOW - timedelta(days=10))
         act(CLERK, NOW - timedelta(days=9), svc.close_case, closed)
+        # The citizen's 不满意 is what lets the bureau reopen it (重办).
+        act(CLERK, NOW - timedelta(days=8), svc.rate_case, closed, value="不满意",
+            comment="问题没有解决")
         extended = receive("extension", NOW - timedelta(days=20))
         assign(extended, NOW - timedelta(days=19))
         act(HANDLER, NOW - timedelta(days=1), svc.request_extension, extended, days=15,

@@ -17,7 +17,15 @@ from typing import Any, cast
 
 from caseworker.domain.calendar import SHANGHAI, WorkCalendar
 from caseworker.domain.deadlines import Pause, Stage, deadline_for
-from caseworker.domain.lifecycle import OPEN_STATES, Action, Actor, Status, check_action
+from caseworker.domain.lifecycle import (
+    OPEN_STATES,
+    Action,
+    Actor,
+    Status,
+    check_action,
+    check_reopen,
+    check_reply_edit,
+)
 from caseworker.services.clocks import CaseRecords, apply_clocks, case_clocks
 from caseworker.services.demo import texts
 from caseworker.services.demo.bureau import Bureau, DemoClerk, DemoUnit
@@ -307,6 +315,7 @@ class CaseLife:
         self.merged_into_id: int | None = None
         self.supervised = 0
         self.rated = False
+        self.rating: str | None = None  # the newest rating since receipt or the last reopening
         self.events = 0
         self.last_actor = ""
         self.last_at = spec.received_at
@@ -361,6 +370,8 @@ class CaseLife:
             action, case_label=str(self.id), status=self.status, actor=actor,
             lead_unit_id=self.lead.id if self.lead else None, co_unit_ids=self.co,
         )
+        if action is Action.REOPEN:  # only after the citizen's 不满意, as the service insists
+            check_reopen(case_label=str(self.id), latest_rating=self.rating)
         before = self.status
         self.status = before if keep_status else target
         self.event(action.value, who.name, before.value, reason, detail)
@@ -604,6 +615,14 @@ class CaseLife:
                 "published_at": None, "review_note": None,
             }
             self.sim.rows.replies.append(self.reply)
+        else:  # rewriting the open reply: never one under review, never another unit's
+            assert self.lead is not None
+            check_reply_edit(
+                case_label=str(self.id), reply_state=self.reply["state"],
+                reply_unit_id=self.reply["unit_id"], reply_unit=self.lead.name,
+                actor=Actor(name=who.name, role=who.role, unit_id=who.unit_id),
+                lead_unit_id=self.lead.id,
+            )
         self.reply.update(text=text, final=final, outcome=outcome, state="draft", updated_at=self.t)
         self.act(Action.DRAFT_REPLY, who,
                  detail={"reply": self.reply["id"], "final": final, "outcome": outcome})
@@ -638,6 +657,7 @@ class CaseLife:
             self.replied_at = None
             self.closed_at = None
             self.act(Action.REOPEN, self.clerk, reason=reason)
+            self.rating = None
             self.plan.interim = self.plan.send_back = self.plan.late = False
             self.handle_replies()
             self.go(self.at(1, 72), "close")
@@ -653,6 +673,7 @@ class CaseLife:
     def rate(self, value: str, comment: str | None) -> None:
         self.act(Action.RATE, self.clerk, reason=comment,
                  detail={"rating": value, "follow_up": self.rated})
+        self.rating = value
         self.sim.rows.ratings.append({
             "id": self.next_id("ratings"), "case_id": self.id, "value": value,
             "comment": comment, "follow_up": self.rated, "rated_at": self.t,
