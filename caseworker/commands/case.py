@@ -107,7 +107,7 @@ def show(
         raise typer.BadParameter("--format must be text or json")
     with opened(ctx) as store, store.session() as session:
         now = store.now()
-        detail = case_detail(session, store.rules, now, ref)
+        detail = case_detail(session, store.rules, now, ref, clerk=store.settings.clerk)
         if fmt == "json":
             typer.echo(to_json(_detail_json(detail, store, now)))
             return
@@ -160,7 +160,7 @@ def history(
     from caseworker.services.cases import case_history
 
     with opened(ctx) as store, store.session() as session:
-        events = case_history(session, ref)
+        events = case_history(session, ref, clerk=store.settings.clerk)
     if fmt == "json":
         typer.echo(to_json([asdict(e) for e in events]))
         return

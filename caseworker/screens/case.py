@@ -61,6 +61,13 @@ class CaseScreen(ConsoleScreen):
     class StoreChanged(Message):
         pass
 
+    class Refused(Message):
+        """The clerk may not read this case (a unit handler, another unit's case)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
     def __init__(self, case_id: int, *, origin: str = "") -> None:
         super().__init__()
         self.case_id = case_id
@@ -93,17 +100,23 @@ class CaseScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, group="case", exit_on_error=False)
     def load(self, claim: bool = False) -> None:
+        from caseworker.domain.errors import NotPermitted
         from caseworker.services import queues
         from caseworker.services.cases import case_detail, case_history
         from caseworker.store.queries import case_marker
 
         app = self.capp
         now = app.now()
-        with app.store.session() as session:
-            detail = case_detail(session, app.rules, now, self.case_id)
-            history = case_history(session, self.case_id)
-            if claim:
-                queues.claim(session, self.case_id, app.settings.clerk, now)
+        clerk = app.settings.clerk
+        try:
+            with app.store.session() as session:
+                detail = case_detail(session, app.rules, now, self.case_id, clerk=clerk)
+                history = case_history(session, self.case_id, clerk=clerk)
+                if claim:
+                    queues.claim(session, self.case_id, clerk, now)
+        except NotPermitted as exc:
+            self.post_message(self.Refused(app.catalog.refusal(exc)))
+            return
         with app.store.session() as session:
             self.marker = case_marker(session, self.case_id)
         self.post_message(self.Loaded(detail, history))
@@ -121,6 +134,19 @@ class CaseScreen(ConsoleScreen):
     @on(StoreChanged)
     def _store_changed(self) -> None:
         self.load()
+
+    @on(Refused)
+    def _refused_to_read(self, message: Refused) -> None:
+        # Said once, and the clerk is back where they came from: an empty case view, or one
+        # still showing a case that has since left their unit (their own 退回, a reassignment),
+        # would only invite actions the rules refuse. A case that was on screen is not an
+        # error of theirs, so it is said as news, not as the refusal.
+        if self.detail is None:
+            self.notify(message.text, severity="error", markup=False)
+        else:
+            self.notify(self.capp.t("case.left_unit", id=self.case_id), markup=False)
+        if self.is_current:
+            self.app.pop_screen()
 
     @on(CaseChanged)
     def _case_changed(self, message: CaseChanged) -> None:

@@ -341,7 +341,8 @@ class QueueScreen(ConsoleScreen):
         from caseworker.store.opening import opening_page
 
         try:
-            lines, count = opening_page(self.capp.store.engine, PAGE_SIZE)
+            app = self.capp
+            lines, count = opening_page(app.store.engine, PAGE_SIZE, app.settings.clerk)
             self.post_message(self.RowsLoaded("reset", lines, len(lines) < PAGE_SIZE, None,
                                               generation))
             self.post_message(self.CountsLoaded(None, count, generation))

@@ -34,6 +34,7 @@ from caseworker.domain.lifecycle import (
 from caseworker.domain.policy import Kind, PolicyError, Urgency
 from caseworker.services.clocks import case_clocks, load_records, refresh_clocks
 from caseworker.services.people import UnknownName, find_unit, resolve_actor
+from caseworker.services.queues import check_visible
 from caseworker.services.rules import Rules
 from caseworker.store.models import (
     CaseRow,
@@ -1028,8 +1029,25 @@ def link_repeat(session: Session, desk: Desk, ref: str | int, *, original: str |
 # ---------------------------------------------------------------- reading
 
 
-def case_history(session: Session, ref: str | int) -> list[EventInfo]:
+def readable_case(session: Session, ref: str | int, *, clerk: str | None) -> CaseRow:
+    """`find_case` for reading it: a unit handler is refused a case their units neither lead
+    nor help on, as the queues never show it to them (services.queues.check_visible).
+
+    `clerk` None reads on nobody's behalf (tests, tooling); the console and the command line
+    always say who is reading.
+    """
     case = find_case(session, ref)
+    assert case.id is not None
+    if clerk is not None:
+        check_visible(session, clerk, case.id, _label(case))
+    return case
+
+
+def case_history(
+    session: Session, ref: str | int, *, clerk: str | None = None
+) -> list[EventInfo]:
+    """Every event of a case, oldest first; refused to a unit handler not of its units."""
+    case = readable_case(session, ref, clerk=clerk)
     rows = session.exec(
         select(EventRow).where(EventRow.case_id == case.id).order_by(col(EventRow.id))
     ).all()
@@ -1049,9 +1067,12 @@ def case_history(session: Session, ref: str | int) -> list[EventInfo]:
     ]
 
 
-def case_detail(session: Session, rules: Rules, now: datetime, ref: str | int) -> CaseDetail:
-    """Everything about one case, with clocks computed for `now`."""
-    case = find_case(session, ref)
+def case_detail(
+    session: Session, rules: Rules, now: datetime, ref: str | int, *, clerk: str | None = None
+) -> CaseDetail:
+    """Everything about one case, with clocks computed for `now`; refused to a unit handler
+    whose units neither lead nor help on it (readable_case)."""
+    case = readable_case(session, ref, clerk=clerk)
     assert case.id is not None
     cid = case.id
     names = dict(session.exec(select(Unit.id, Unit.name)).all())

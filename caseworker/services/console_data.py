@@ -31,6 +31,7 @@ from caseworker.services.cases import (
     check_reply_draftable,
     draft_reply,
     find_case,
+    readable_case,
 )
 from caseworker.services.clocks import case_clocks, load_records
 from caseworker.services.people import list_units, resolve_actor
@@ -187,9 +188,10 @@ def precheck(session: Session, desk: Desk, case_id: int, action: Action) -> None
 
 
 def case_summary(session: Session, desk: Desk, case_id: int) -> CaseSummary:
-    """The header facts of one case, with the acting clerk's role."""
+    """The header facts of one case, with the acting clerk's role; every dialog shows them,
+    so a unit handler is refused another unit's case here too (cases.readable_case)."""
     actor, _ = resolve_actor(session, desk.clerk)
-    case = find_case(session, case_id)
+    case = readable_case(session, case_id, clerk=desk.clerk)
     assert case.id is not None
     lead = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
     return CaseSummary(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from caseworker.domain.errors import NotPermitted
 from caseworker.domain.lifecycle import Role
 from caseworker.services.people import subtree_ids
 from caseworker.store import queries
@@ -26,21 +27,51 @@ class QueuePage:
     at_end: bool
 
 
-def viewer_for(session: Session, clerk: str) -> Viewer:
-    """The viewer for a clerk name: a unit handler sees their unit and its subtree as "mine"."""
+def handler_units(session: Session, clerk: str) -> tuple[int, ...] | None:
+    """The units whose cases a unit handler may see (their unit and its subtree); None for
+    the bureau's clerks and supervisors, who see every case."""
     row = session.exec(select(ClerkRow).where(ClerkRow.name == clerk)).first()
     if row is None or row.role != Role.HANDLER.value or row.unit_id is None:
+        return None
+    return tuple(subtree_ids(session, row.unit_id))
+
+
+def viewer_for(session: Session, clerk: str) -> Viewer:
+    """The viewer for a clerk name: a unit handler sees only the cases their unit or its
+    subtree leads or helps on (协办), in every queue; the bureau sees every case."""
+    units = handler_units(session, clerk)
+    if units is None:
         return Viewer(clerk=clerk)
-    return Viewer(clerk=clerk, unit_ids=tuple(subtree_ids(session, row.unit_id)))
+    return Viewer(clerk=clerk, unit_ids=units, wide=queries.scope_is_wide(session, units))
+
+
+def check_visible(session: Session, clerk: str, case_id: int, label: str) -> None:
+    """Refuse a unit handler a case their units neither lead nor currently help on: what the
+    queues hide from them (store.queries.viewer_scope) cannot be opened by its number either."""
+    units = handler_units(session, clerk)
+    if units is None or queries.case_in_scope(session, case_id, units):
+        return
+    raise NotPermitted(
+        f"{clerk} (handler) may not see case {label}: it is not assigned to their unit",
+        key="refused.not_their_case", clerk=clerk, case=label,
+    )
 
 
 # A search matching more cases than this is not counted (see filtered_count).
 TOO_MANY = -1
 
 
+def counting(viewer: Viewer) -> Viewer:
+    """The viewer for a COUNT: with no order to keep, a handler's set of cases may drive the
+    count even when it is `wide` (store.queries.viewer_scope): 94 ms for 全部 of a county's
+    54,000 cases at 1,000,000 against 330 ms walking every case."""
+    return replace(viewer, wide=False)
+
+
 def queue_counts(session: Session, now: datetime, viewer: Viewer) -> dict[QueueKey, int]:
     """The sidebar: one indexed COUNT per queue (filters and search do not apply here)."""
     dialect = session.get_bind().dialect.name
+    viewer = counting(viewer)
     return {
         key: queries.count_where(session, queries.queue_condition(key, now, viewer, dialect))
         for key in QueueKey
@@ -57,7 +88,7 @@ def filtered_count(
     """
     if queries.is_dense_search(session, filters):
         return TOO_MANY
-    where = queries.where_of(session, key, now, viewer, filters)
+    where = queries.where_of(session, key, now, counting(viewer), filters)
     cap = queries.SEARCH_COUNT_CAP if filters.search.strip() else None
     return queries.count_where(session, where, cap)
 

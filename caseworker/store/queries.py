@@ -32,6 +32,7 @@ from caseworker.store.models import OPEN_SQL as OPEN_SQL  # ix_cases_open_due / 
 from caseworker.store.models import (
     CaseClaim,
     CaseRow,
+    CoUnit,
     EventRow,
     MetaRow,
     ReplyRow,
@@ -46,6 +47,7 @@ from caseworker.store.queue_types import Viewer as Viewer
 
 CASES = CaseRow.__table__  # type: ignore[attr-defined]
 UNITS = Unit.__table__  # type: ignore[attr-defined]
+CO_UNITS = CoUnit.__table__  # type: ignore[attr-defined]
 C = CASES.c
 
 SEARCH_COUNT_CAP = 10_000
@@ -60,7 +62,74 @@ def _open() -> ColumnElement[bool]:
 def queue_condition(
     key: QueueKey, now: datetime, viewer: Viewer, dialect: str = "sqlite"
 ) -> ColumnElement[bool]:
-    """The WHERE of one queue; each is a range on one of the (…, next_due_at, id) indexes."""
+    """The WHERE of one queue as `viewer` sees it: a unit handler only their units' cases."""
+    where = _queue_cases(key, now, viewer, dialect)
+    return and_(where, viewer_scope(viewer, dialect)) if viewer.unit_ids else where
+
+
+def viewer_scope(viewer: Viewer, dialect: str = "sqlite") -> ColumnElement[bool]:
+    """The cases a viewer may see at all: for a unit handler, those their units (their own and
+    the units below it, `viewer.unit_ids`) lead or currently help on (协办); all for the bureau.
+
+    One id set, `id IN (cases led UNION ALL current co-unit rows)`, each half read from an
+    index (ix_cases_unit_status_due, ix_case_co_units_unit_id), so every queue's own index
+    range can test its rows by rowid without reading them. SQLite, which has no statistics
+    here (the store never runs ANALYZE), would rather look the set's cases up one by one:
+    right for a unit's few thousand cases, but a county's 50,000 read and sorted for one page
+    of 全部 took 110 ms at 1,000,000 cases. A `wide` viewer's set (scope_is_wide) is tested
+    with "+", which SQLite cannot drive a lookup from, so 全部 walks ix_cases_due in order
+    and stops at a page (30 ms, of which building the set is 28).
+    """
+    if not viewer.unit_ids:
+        return true()
+    units = viewer.unit_ids
+    led = CASES.alias("led")
+    lead = select(led.c.id).where(led.c.lead_unit_id.in_(units))
+    helping = select(CO_UNITS.c.case_id).where(
+        CO_UNITS.c.unit_id.in_(units), CO_UNITS.c.released_at.is_(None)
+    )
+    case_id = literal_column("+cases.id") if viewer.wide and dialect == "sqlite" else C.id
+    return case_id.in_(lead.union_all(helping))
+
+
+def case_in_scope(session: Session, case_id: int, unit_ids: Sequence[int]) -> bool:
+    """Whether one case is in a unit handler's scope: viewer_scope asked of a single case."""
+    lead = select(C.id).where(C.id == case_id, C.lead_unit_id.in_(unit_ids))
+    helping = select(CO_UNITS.c.id).where(
+        CO_UNITS.c.case_id == case_id,
+        CO_UNITS.c.unit_id.in_(unit_ids),
+        CO_UNITS.c.released_at.is_(None),
+    )
+    return bool(session.execute(select(or_(exists(lead), exists(helping)))).scalar_one())
+
+
+def scope_is_wide(session: Session, unit_ids: Sequence[int]) -> bool:
+    """Whether these units' cases are so large a share that a queue page should walk the
+    queue in order rather than look their cases up (viewer_scope).
+
+    A lookup costs about 2.5 µs a case of the set; walking costs about 0.25 µs an index entry,
+    and a page of 100 passes 100 × total / set entries: the two meet where set² ≈ 10 × total
+    (about 3,000 cases of 1,000,000), and either way a page then costs under 10 ms.
+    """
+    if not unit_ids:
+        return False
+    led = select(func.count()).select_from(CASES).where(C.lead_unit_id.in_(unit_ids))
+    helping = select(func.count()).where(
+        CO_UNITS.c.unit_id.in_(unit_ids), CO_UNITS.c.released_at.is_(None)
+    )
+    total = select(func.max(C.id))
+    row = session.execute(
+        select(led.scalar_subquery(), helping.scalar_subquery(), total.scalar_subquery())
+    ).one()
+    share = int(row[0] or 0) + int(row[1] or 0)
+    return share * share > 10 * int(row[2] or 0)
+
+
+def _queue_cases(
+    key: QueueKey, now: datetime, viewer: Viewer, dialect: str
+) -> ColumnElement[bool]:
+    """The WHERE of one queue before the viewer's scope; each is a range on one of the
+    (…, next_due_at, id) indexes."""
     due = C.next_due_at
     if key is QueueKey.RECEIVED:
         return C.status == "received"  # type: ignore[no-any-return]
@@ -90,8 +159,8 @@ def queue_condition(
     if key is QueueKey.SUPERVISED:
         return and_(_open(), C.id.in_(select(SupervisionRow.case_id)))  # type: ignore[call-overload]
     if key is QueueKey.MINE:
-        if viewer.unit_ids:
-            return and_(_open(), C.lead_unit_id.in_(viewer.unit_ids))
+        if viewer.unit_ids:  # their units' open cases, lead or co-unit (see viewer_scope)
+            return _open()
         if dialect == "sqlite":
             # "+" keeps SQLite on the open-cases index: an importer or a busy clerk may have
             # last touched most of a million closed cases, the open ones are a few thousand.

@@ -48,10 +48,14 @@ class Filters:
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is looking: "mine" means the unit's open cases for a handler, else cases I touched."""
+    """Who is looking: a unit handler (unit_ids set) sees only the cases their units lead or
+    help on, and "mine" is those still open; for the bureau, "mine" is the cases I touched."""
 
     clerk: str
     unit_ids: tuple[int, ...] = ()  # a handler's unit and its subtree; empty for the bureau
+    # The units hold a large share of the cases: walk a queue in order and test each case
+    # against their set, rather than look their cases up one by one (store.queries.viewer_scope).
+    wide: bool = False
 
 
 @dataclass(frozen=True)

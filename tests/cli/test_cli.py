@@ -278,6 +278,29 @@ def test_a_handler_works_only_their_units_cases(cli: Run, tmp_path: Path) -> Non
             "is assigned: cannot close")
 
 
+def test_a_handler_reads_only_their_units_cases(cli: Run, tmp_path: Path) -> None:
+    set_up_bureau(cli, tmp_path)
+    co_handler = "孙交通"
+    ok(cli("clerks", "add", co_handler, "--role", "handler", "--unit", "C-TRANSPORT"))
+    case_id = str(new_case(cli))
+    ok(cli("case", "accept", case_id, clerk=CLERK, now="2025-08-04T09:00"))
+    ok(cli("case", "assign", case_id, "--unit", "C-HOUSING", "--co-unit", "C-TRANSPORT",
+           clerk=CLERK, now="2025-08-04T10:00"))
+    for clerk in (HANDLER, co_handler, CLERK, SUPERVISOR):  # lead, co-unit and the bureau
+        assert "小区门口道路积水" in ok(cli("case", "show", case_id, clerk=clerk)).out
+        assert json.loads(ok(cli("case", "history", case_id, "--format", "json",
+                                 clerk=clerk)).out)
+    label = f"case {case_id} (LB-2025-0802)"
+    said = f"{OTHER_HANDLER} (handler) may not see {label}: it is not assigned to their unit"
+    for command in (("show", case_id), ("show", case_id, "--format", "json"),
+                    ("history", "ext:LB-2025-0802")):
+        result = cli("case", *command, clerk=OTHER_HANDLER)
+        assert refused(result, 1) == f"caseworker: {said}" and result.out == ""
+    zh = refused(cli("--lang", "zh", "case", "show", case_id, clerk=OTHER_HANDLER), 1)
+    assert zh == (f"caseworker: {OTHER_HANDLER}（承办单位经办人）无权查看案件 {case_id} "
+                  "(LB-2025-0802)：该案件未交办给其所在单位")
+
+
 def test_a_reply_under_review_and_a_reopening_without_dissatisfaction_are_refused(
     cli: Run, tmp_path: Path
 ) -> None:

@@ -672,3 +672,83 @@ async def test_start_up_objects_leave_the_collector_once_the_counts_are_in(
         assert app.screen.query_one("#queues").counts
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0  # handed back when the app closes
+
+
+@sync
+async def test_a_unit_handler_sees_and_opens_only_their_units_cases(console: Console) -> None:
+    from console_data import real_messages
+    from textual.widgets._toast import Toast
+
+    from caseworker.screens.case import CaseScreen
+    from caseworker.screens.queue import QueueScreen
+    from caseworker.services.people import find_unit
+    from caseworker.store.models import CaseClaim, CoUnit
+
+    # Beside the fixture's cases (led by the handler's unit, or not yet assigned): one case
+    # of another unit, one another unit leads with the handler's unit helping (协办), and a
+    # fresh one of their own (still inside the window to return it).
+    made = {}
+    plans = (("other", "C-EDU", ["C-TRANSPORT"]), ("helping", "C-EDU", ["C-HOUSING"]),
+             ("fresh", "C-HOUSING", []))
+    spare = real_messages()[-3:]  # the fixture fills from the first ones
+    for (name, lead, co_units), message in zip(plans, spare, strict=True):
+        ext, title, body, _ = message
+        at = NOW - timedelta(days=2)
+        case_id = console.act(CLERK, at, svc.create_case, svc.NewCase(
+            channel="leader-board", title=title, body=body, received_at=at, external_id=ext))
+        console.act(CLERK, at + timedelta(hours=1), svc.accept_case, case_id)
+        console.act(CLERK, at + timedelta(hours=2), svc.assign_case, case_id, lead=lead,
+                    co_units=co_units)
+        made[name] = case_id
+    with console.store.session() as session:
+        housing = find_unit(session, "C-HOUSING").id
+        helped = {row.case_id for row in session.exec(select(CoUnit)).all()
+                  if row.unit_id == housing and row.released_at is None}
+        rows = session.exec(select(CaseRow)).all()
+        theirs = {r.id for r in rows if r.lead_unit_id == housing or r.id in helped}
+        open_ids = {r.id for r in rows if r.status in {s.value for s in OPEN_STATES}}
+    assert made["helping"] in theirs and made["other"] not in theirs
+    everything = expected_queues(console)
+    expected = {key: ids & theirs for key, ids in everything.items()}
+    expected[QueueKey.MINE] = open_ids & theirs  # a handler's "mine": their units' open cases
+    assert expected[QueueKey.ALL] != everything[QueueKey.ALL]  # some cases are not theirs
+
+    app = console.app(clerk=HANDLER, poll_seconds=3600)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        counts = screen.query_one("#queues").counts
+        assert {k: counts[k] for k in QueueKey} == {k: len(v) for k, v in expected.items()}
+        for key in QueueKey:
+            screen.switch_queue(key)
+            await settle(pilot)
+            assert {line.id for line in table_of(pilot).lines} == expected[key], key
+
+        # Another unit's case, asked for by its number: one notice, and back on the queue.
+        screen.open_case(made["other"])
+        await settle(pilot)
+        assert app.screen is screen
+        notices = [str(toast.render()) for toast in app.screen.query(Toast)]
+        assert len(notices) == 1 and f"{HANDLER}（承办单位经办人）无权查看案件" in notices[0]
+        with console.store.session() as session:  # opening it was not recorded as a claim
+            assert session.get(CaseClaim, made["other"]) is None
+
+        # The case their unit helps on opens.
+        screen.open_case(made["helping"])
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        assert app.screen.detail is not None and app.screen.detail.id == made["helping"]
+        await pilot.press("escape")
+        await settle(pilot)
+
+        # A case on screen that leaves the unit (here their own 退回): said as news, and back.
+        screen.open_case(made["fresh"])
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen) and app.screen.detail is not None
+        console.act(HANDLER, NOW, svc.return_case, made["fresh"], reason="不属本单位职责")
+        app.screen.load()
+        await settle(pilot)
+        assert app.screen is screen
+        notices = [str(toast.render()) for toast in app.screen.query(Toast)]
+        assert f"案件 {made['fresh']} 已不在本单位办理，已返回队列" in notices

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from console_data import CLERK, HANDLER, NOW, SUPERVISOR, populate_bureau
+from sqlmodel import select
 
 from caseworker.clock import FrozenClock
+from caseworker.domain.errors import NotPermitted
+from caseworker.domain.lifecycle import OPEN_STATES
 from caseworker.services import cases as svc
 from caseworker.services import queues
+from caseworker.services.people import add_clerk, find_unit
 from caseworker.services.rules import Rules
 from caseworker.store import queries
+from caseworker.store.models import CaseRow
 from caseworker.store.opening import opening_page
 from caseworker.store.queries import Filters, QueueKey, Viewer
 
@@ -87,7 +94,7 @@ def test_opening_page_in_plain_sql_is_the_queues_own_first_page(
             svc.accept_case(session, later, case_id)
     viewer = Viewer(clerk=CLERK)
     for limit in (3, 100):
-        lines, count = opening_page(store.engine, limit)
+        lines, count = opening_page(store.engine, limit, CLERK)
         with store.session() as session:
             page = queues.queue_page(
                 session, QueueKey.ACCEPTED, NOW, viewer, Filters(), limit=limit)
@@ -111,3 +118,140 @@ def test_take_next_skips_what_another_clerk_opened_recently(store: Any, rules: R
     assert mine != first and mine is not None
     assert theirs == first  # their own claim does not hide it from them
     assert stale == first  # after the window the claim lapses
+
+
+# ---------------------------------------------------------------- a unit handler's scope
+
+TRANSPORT, EDUCATION, CITY = "孙交通", "钱教育", "周市府"  # handlers of C-TRANSPORT, C-EDU, C
+
+
+def _fill_units(store: Any, rules: Rules) -> dict[str, int]:
+    """Cases of every kind of ownership: unassigned, led, helped on (协办), returned, closed."""
+    populate_bureau(store)
+    with store.session() as session:
+        add_clerk(session, TRANSPORT, "handler", "C-TRANSPORT")
+        add_clerk(session, EDUCATION, "handler", "C-EDU")
+        add_clerk(session, CITY, "handler", "C")
+
+    def act(clerk: str, at: Any, action: Any, *args: Any, **kwargs: Any) -> Any:
+        with store.session() as session:
+            desk = svc.Desk(rules=rules, clock=FrozenClock(at), clerk=clerk)
+            return action(session, desk, *args, **kwargs)
+
+    plans = {  # name: (lead, co-units); None: not assigned
+        "received": None, "accepted": None, "own": ("C-HOUSING", []),
+        "helping": ("C-EDU", ["C-HOUSING"]), "others": ("C-EDU", ["C-TRANSPORT"]),
+        "education": ("C-EDU", []), "returned": ("C-EDU", ["C-HOUSING"]),
+        "closed": ("C-HOUSING", []),
+    }
+    ids: dict[str, int] = {}
+    for n, (name, plan) in enumerate(plans.items()):
+        at = NOW - timedelta(days=6, hours=n)
+        ids[name] = act(CLERK, at, svc.create_case, svc.NewCase(
+            channel="leader-board", title=f"小区道路积水 {name}", body="每逢下雨积水严重。",
+            received_at=at, external_id=f"u-{name}"))
+        if name == "received":
+            continue
+        act(CLERK, at + timedelta(hours=1), svc.accept_case, ids[name])
+        if plan is None:
+            continue
+        lead, co_units = plan
+        act(CLERK, at + timedelta(hours=2), svc.assign_case, ids[name], lead=lead,
+            co_units=co_units)
+    later = NOW - timedelta(days=5)
+    act(EDUCATION, later, svc.return_case, ids["returned"], reason="不属本单位职责")
+    act(HANDLER, later, svc.draft_reply, ids["closed"], text="已处理。", final=True,
+        outcome="支持")
+    act(HANDLER, later, svc.submit_reply, ids["closed"])
+    act(CLERK, later, svc.publish_reply, ids["closed"])
+    act(CLERK, later + timedelta(hours=1), svc.close_case, ids["closed"])
+    for name in ("own", "education"):
+        act(SUPERVISOR, later, svc.supervise_case, ids[name], level="催办", note="请尽快办理")
+    return ids
+
+
+def test_a_unit_handler_sees_only_their_units_cases_in_every_queue(
+    store: Any, rules: Rules
+) -> None:
+    ids = _fill_units(store, rules)
+    named = {case_id: name for name, case_id in ids.items()}
+    visible = {  # lead or current co-unit, their unit and the units below it
+        HANDLER: {"own", "helping", "closed"},  # not "returned": the return released C-HOUSING
+        TRANSPORT: {"others"},
+        EDUCATION: {"helping", "others", "education"},
+        CITY: {"own", "helping", "others", "education", "closed"},  # 市政府 and its departments
+    }
+    everyone = Viewer(clerk=CLERK)
+    search = Filters(search="道路积水")
+    with store.session() as session:
+        open_ids = {
+            row.id for row in session.exec(select(CaseRow)).all()
+            if row.status in {s.value for s in OPEN_STATES}
+        }
+
+        def seen(key: QueueKey, viewer: Viewer, filters: Filters | None = None) -> set[int]:
+            filters = filters or Filters()
+            lines = queues.queue_page(session, key, NOW, viewer, filters).lines
+            assert len(lines) == queues.filtered_count(session, key, NOW, viewer, filters)
+            return {line.id for line in lines}
+
+        # The bureau sees every case, unassigned and returned ones too.
+        assert seen(QueueKey.ALL, everyone) == set(ids.values())
+        assert queues.queue_counts(session, NOW, everyone)[QueueKey.ALL] == len(ids)
+
+        for clerk, names in visible.items():
+            mine = {ids[name] for name in names}
+            found = queues.viewer_for(session, clerk)
+            for wide in (False, True):  # both ways of testing the scope (queries.viewer_scope)
+                viewer = replace(found, wide=wide)
+                counts = queues.queue_counts(session, NOW, viewer)
+                for key in QueueKey:
+                    expected = seen(key, everyone) & mine
+                    if key is QueueKey.MINE:  # a handler's "mine": their units' open cases
+                        expected = mine & open_ids
+                    got = seen(key, viewer)
+                    assert got == expected, (clerk, wide, key, sorted(named[i] for i in got))
+                    assert counts[key] == len(expected), (clerk, wide, key)
+                assert seen(QueueKey.ALL, viewer, search) == mine
+                assert seen(QueueKey.ALL, viewer, Filters(search="水")) == mine
+                walked, page = [], queries.page_after(session, queries.where_of(
+                    session, QueueKey.ALL, NOW, viewer, Filters()), None, 1)
+                while page:  # one row a page: the keyset walk stays in scope
+                    walked += page
+                    page = queries.page_after(session, queries.where_of(
+                        session, QueueKey.ALL, NOW, viewer, Filters()), page[-1].key, 1)
+                assert {line.id for line in walked} == mine
+                taken = queues.take_next(session, QueueKey.ALL, NOW, viewer, Filters())
+                assert taken in mine
+        # A unit filter narrows a handler's own cases, never widens them.
+        handler = queues.viewer_for(session, HANDLER)
+        edu = Filters(unit_ids=(find_unit(session, "C-EDU").id or 0,))
+        assert seen(QueueKey.ALL, handler, edu) == {ids["helping"]}
+
+        # Opening a case by its number: refused outside the scope, for detail and history.
+        for clerk, names in visible.items():
+            for name, case_id in ids.items():
+                if name in names:
+                    detail = svc.case_detail(session, rules, NOW, case_id, clerk=clerk)
+                    assert detail.id == case_id
+                    assert svc.case_history(session, case_id, clerk=clerk)
+                    continue
+                with pytest.raises(NotPermitted, match="may not see case") as refusal:
+                    svc.case_detail(session, rules, NOW, case_id, clerk=clerk)
+                assert refusal.value.key == "refused.not_their_case"
+                with pytest.raises(NotPermitted, match="may not see case"):
+                    svc.case_history(session, f"ext:u-{name}", clerk=clerk)
+        for clerk in (CLERK, SUPERVISOR):
+            for case_id in ids.values():
+                assert svc.case_detail(session, rules, NOW, case_id, clerk=clerk).id == case_id
+
+
+def test_a_handlers_opening_page_is_their_queues_first_page(store: Any, rules: Rules) -> None:
+    ids = _fill_units(store, rules)
+    for clerk, expected in ((CLERK, {ids["accepted"], ids["returned"]}), (HANDLER, set())):
+        lines, count = opening_page(store.engine, 100, clerk)
+        with store.session() as session:
+            viewer = queues.viewer_for(session, clerk)
+            page = queues.queue_page(session, QueueKey.ACCEPTED, NOW, viewer, Filters())
+        assert lines == page.lines and {line.id for line in lines} == expected
+        assert count == len(expected)
