@@ -139,9 +139,9 @@ async def test_assign_refuses_in_place_then_assigns_lead_and_co_unit(bureau: Bur
     async with app.run_test(size=(120, 36)) as pilot:
         dialog = await open_dialog(pilot, "assign", bureau.cases["accepted"])
         assert isinstance(dialog, AssignDialog)
-        # Candidates show open cases and the on-time rate from the closed history.
+        # Candidates show open cases and 按期办结率 over the close deadlines of the last 90 days.
         edu = next(u for u in dialog.data.units if u.code == "A3-EDU")
-        assert edu.open_cases == 5 and (edu.closed_cases, edu.closed_on_time) == (4, 3)
+        assert edu.open_cases == 5 and (edu.close_due, edu.closed_on_time) == (3, 2)
         assert edu.depth == 2 and edu.path == "A市人民政府 / A3区人民政府 / A3区教育局"
         # The deadline preview is the reply and close deadline of the case as it stands.
         stages = {d.stage: d.due_at for d in dialog.data.deadlines}

@@ -132,8 +132,9 @@ def build_bureau(folder: Path, rules: Rules) -> Bureau:
             add_clerk(session, OTHER_CLERK, "clerk")
             assert find_unit(session, "A3-EDU").id is not None
 
-        # History of A3区教育局: two closed on time, one closed late -> 按期 66.7%.
-        for n, (received_days_ago, closed_days_ago) in enumerate([(50, 40), (45, 30), (100, 20)]):
+        # History of A3区教育局: three close deadlines (60 日 from receipt) fell in the last 90
+        # days; two were met, one was missed -> 按期 66.7%.
+        for n, (received_days_ago, closed_days_ago) in enumerate([(80, 70), (75, 60), (100, 20)]):
             received = NOW - timedelta(days=received_days_ago)
             case_id = receive(f"history{n}", received)
             assign(case_id, received + timedelta(hours=2))
