@@ -85,6 +85,9 @@ class CaseRow(SQLModel, table=True):
             postgresql_where=text(OPEN_SQL),
         ),
         Index("ix_cases_touched_due", "updated_by", "next_due_at", "id"),
+        # The assignment dialog's 按期办结率: close deadlines of the last 90 days by unit, read
+        # from the index alone (migration 0009; 2.8 s -> 50 ms at 1,000,000 cases).
+        Index("ix_cases_close_due", "close_due_at", "lead_unit_id", "status", "closed_at"),
         # Only repeats (重复件) are ever looked up by it (migration 0007): an index of a million
         # NULLs cost every new case an insert.
         Index(

@@ -104,6 +104,32 @@ def test_a_unit_queue_is_read_from_its_index_on_sqlite(tmp_path: Path) -> None:
         store.close()
 
 
+def test_the_assign_dialogs_on_time_figures_are_read_from_an_index_alone(tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    from caseworker.services.console_data import unit_candidates
+
+    store = open_store(str(tmp_path / "plan.sqlite"))
+    seen: list[tuple[str, Any]] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "close_due_at" in statement:
+            seen.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", remember)
+    try:
+        with store.session() as session:
+            unit_candidates(session, datetime(2025, 11, 20, 2, tzinfo=UTC))
+        ((statement, params),) = seen
+        with store.engine.connect() as connection:
+            plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, params
+            ))
+        assert "COVERING INDEX ix_cases_close_due (close_due_at>? AND close_due_at<?)" in plan
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize(("index", "where"), [
     # 已超期 and the overdue report; 即将到期.
     ("ix_cases_open_due", "next_due_at <= '2026-11-20 00:00:00.000000'"),
