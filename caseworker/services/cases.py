@@ -1043,9 +1043,7 @@ def readable_case(session: Session, ref: str | int, *, clerk: str | None) -> Cas
     return case
 
 
-def case_history(
-    session: Session, ref: str | int, *, clerk: str | None = None
-) -> list[EventInfo]:
+def case_history(session: Session, ref: str | int, *, clerk: str | None) -> list[EventInfo]:
     """Every event of a case, oldest first; refused to a unit handler not of its units."""
     case = readable_case(session, ref, clerk=clerk)
     rows = session.exec(
@@ -1068,7 +1066,7 @@ def case_history(
 
 
 def case_detail(
-    session: Session, rules: Rules, now: datetime, ref: str | int, *, clerk: str | None = None
+    session: Session, rules: Rules, now: datetime, ref: str | int, *, clerk: str | None
 ) -> CaseDetail:
     """Everything about one case, with clocks computed for `now`; refused to a unit handler
     whose units neither lead nor help on it (readable_case)."""

@@ -98,7 +98,7 @@ def test_opening_an_old_database_upgrades_it_without_losing_a_row(old_database: 
             assert case.close_due_at == datetime(2025, 10, 9, 23, 59, 59, tzinfo=SHANGHAI)
             assert (case.status, case.version, case.updated_by) == ("assigned", 3, "李受理")
             assert case.body == "每逢下雨，小区门口道路积水严重。[bold]不是标记[/bold]"
-            history = svc.case_history(session, "OLD-0001")
+            history = svc.case_history(session, "OLD-0001", clerk=None)
             assert [e.action for e in history] == ["receive", "accept", "assign"]
             assert history[2].detail == {"lead": "市住房和城乡建设局", "co_units": ["市交通运输局"]}
             other = svc.find_case(session, "OLD-0002")
@@ -121,7 +121,7 @@ def test_the_upgraded_database_keeps_working(old_database: str, rules: Any) -> N
                     channel="leader-board", title="新留言", body="升级后收到", received_at=at
                 ),
             )
-            detail = svc.case_detail(session, rules, at, "OLD-0001")
+            detail = svc.case_detail(session, rules, at, "OLD-0001", clerk=None)
         assert detail.status == "acknowledged"
         assert detail.co_units == ["市交通运输局"]
         assert detail.version > 3

@@ -200,7 +200,7 @@ def test_case_detail_reads_back_what_the_services_stored(bureau: Any) -> None:
     b.act(b.CLERK, sh(2025, 8, 4, 10), svc.assign_case, case_id,
           lead="市住房和城乡建设局", co_units=["C-TRANSPORT", "C-EDU"])
     with b.store.session() as session:
-        detail = svc.case_detail(session, b.rules, sh(2025, 8, 5, 12), "LB-DETAIL")
+        detail = svc.case_detail(session, b.rules, sh(2025, 8, 5, 12), "LB-DETAIL", clerk=None)
     assert (detail.id, detail.status) == (case_id, "assigned")
     assert detail.lead_unit == "市住房和城乡建设局"
     assert set(detail.co_units) == {"市教育局", "市交通运输局"}
@@ -341,7 +341,7 @@ def test_pause_and_resume_move_every_running_deadline_by_the_paused_time(bureau:
     b.act(b.CLERK, sh(2025, 3, 11, 10), svc.pause_case, case_id, reason="等待群众补充材料")
     assert b.case(case_id).paused_since == sh(2025, 3, 11, 10)
     with b.store.session() as session:
-        detail = svc.case_detail(session, b.rules, sh(2025, 3, 12, 10), case_id)
+        detail = svc.case_detail(session, b.rules, sh(2025, 3, 12, 10), case_id, clerk=None)
     assert {c.state for c in detail.clocks} == {ClockState.PAUSED}
     with pytest.raises(IllegalTransition, match="already paused"):
         b.act(b.CLERK, sh(2025, 3, 12, 10), svc.pause_case, case_id, reason="again")
@@ -399,7 +399,7 @@ def test_supervision_instruction_and_repeat_are_records_not_states(bureau: Any) 
     (link,) = rows(b, LinkRow, repeat)
     assert (link.target_id, link.kind) == (original, "repeat_of")
     with b.store.session() as session:
-        detail = svc.case_detail(session, b.rules, sh(2025, 8, 7, 9), original)
+        detail = svc.case_detail(session, b.rules, sh(2025, 8, 7, 9), original, clerk=None)
     assert detail.repeats == 1
     assert [s["label"] for s in detail.supervisions] == ["挂牌督办"]
     assert [e.action for e in b.events(original)] == ["receive", "supervise", "instruct"]
@@ -557,7 +557,7 @@ def test_closing_a_paused_case_ends_the_pause_so_a_reopening_starts_fresh_clocks
     case = b.case(case_id)
     assert (case.reply_due_at, case.close_due_at) == (eod(2025, 3, 28), eod(2025, 5, 13))
     with b.store.session() as session:
-        detail = svc.case_detail(session, b.rules, sh(2025, 3, 20, 9), case_id)
+        detail = svc.case_detail(session, b.rules, sh(2025, 3, 20, 9), case_id, clerk=None)
     states = {c.stage: c.state for c in detail.clocks}
     assert states == {
         Stage.ASSIGN: ClockState.STOPPED, Stage.REPLY: ClockState.RUNNING,

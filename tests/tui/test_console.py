@@ -207,7 +207,7 @@ async def test_another_clerks_draft_saved_again_shows_in_the_case_view(console: 
         for text in ("初稿：正在核实现场情况", "二稿：已核实，本周内修复路灯"):
             console.act(HANDLER, NOW, svc.draft_reply, case_id, text=text)
             with console.store.session() as session:
-                events.append(len(svc.case_history(session, case_id)))
+                events.append(len(svc.case_history(session, case_id, clerk=None)))
             app.screen.poll()  # what its timer does every few seconds
             await settle(pilot)
             shown = "".join(as_text(app.screen.query_one("#case-records").content).split())
