@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from typer import Context
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from caseworker.config import default_language
 
+if TYPE_CHECKING:
+    from caseworker.i18n.catalog import Catalog
+
 PREFIX = "cli_help."
-# Typer's own labels. Its panel titles are fixed English, but every command and parameter may
-# name its panel (`rich_help_panel`, as an app would to group options), so each is given the
-# Chinese title of the panel it would be in.
-ARGUMENTS, OPTIONS, COMMANDS = "参数", "选项", "命令"
-HELP_OPTION = "显示本帮助并退出。"
 
 Command = TyperCommand | TyperGroup
 Param = TyperOption | TyperArgument
@@ -39,23 +38,29 @@ def translate_help(root: object, args: Sequence[str]) -> None:
             if isinstance(holder, Command):
                 holder.short_help = None  # the commands panel then shows the Chinese help
     for _path, command in _tree(root, str(root.name)):
-        _label_in_chinese(command)
+        _label(command, zh)
 
 
-def _label_in_chinese(command: Command) -> None:
-    """Typer's own words on `command`'s help page: its panel titles and the `--help` line."""
+def _label(command: Command, catalog: Catalog) -> None:
+    """Typer's own words on `command`'s help page: its panel titles and the `--help` line.
+
+    Typer's panel titles are fixed English, but every command and parameter may name its panel
+    (`rich_help_panel`, as an app would to group options), so each is given the title, in the
+    catalog's language, of the panel it would be in.
+    """
     # Click makes a command's --help option when first asked (and keeps it): ask now.
     help_option = command.get_help_option(Context(command, **command.context_settings))
     if help_option is not None:
-        help_option.help = HELP_OPTION
+        help_option.help = catalog.t("cli.help.help_option")
+    arguments, options = catalog.t("cli.help.arguments"), catalog.t("cli.help.options")
     # Unset, a panel is None or a placeholder Typer leaves, both false.
     for param in [*command.params, help_option]:
         if isinstance(param, Param) and not param.rich_help_panel:
-            param.rich_help_panel = ARGUMENTS if isinstance(param, TyperArgument) else OPTIONS
+            param.rich_help_panel = arguments if isinstance(param, TyperArgument) else options
     if isinstance(command, TyperGroup):
         for sub in command.commands.values():
             if isinstance(sub, Command) and not sub.rich_help_panel:
-                sub.rich_help_panel = COMMANDS
+                sub.rich_help_panel = catalog.t("cli.help.commands")
 
 
 def help_language(root: TyperGroup, args: Sequence[str]) -> str:
