@@ -27,6 +27,7 @@ STAGES = ("assign", "reply", "close")
 PERIODS = ("week", "month", "quarter")
 SUPERVISION_ZH = {"remind": "催办", "flag": "挂牌督办", "summon": "约谈"}
 STAGE_ZH = {"assign": "受理", "reply": "答复", "close": "办结"}
+PERIOD_ZH = {"week": "周", "month": "月", "quarter": "季度"}
 SUPERVISION_SHORT_ZH = {"remind": "催办", "flag": "挂牌", "summon": "约谈"}
 
 report_app = typer.Typer(no_args_is_help=True)
@@ -379,14 +380,13 @@ def _print_rates(doc: dict[str, Any], zh: bool, number: int | None) -> None:
 
     console = Console(highlight=False)
     last = date.fromordinal(date.fromisoformat(doc["end"]).toordinal() - 1)
+    as_of = local(datetime.fromisoformat(doc["as_of"]))
     recorded = f" · #{number}" if number is not None else ""
-    console.print(
-        Text(
-            f"{doc['start']} – {last} ({doc['period']}), as of "
-            f"{local(datetime.fromisoformat(doc['as_of']))}; {doc['rule_version']}{recorded}",
-            style="bold",
-        )
+    head = (
+        f"{doc['start']} 至 {last}（{PERIOD_ZH[doc['period']]}），统计截至 {as_of}；" if zh
+        else f"{doc['start']} – {last} ({doc['period']}), as of {as_of}; "
     )
+    console.print(Text(head + doc["rule_version"] + recorded, style="bold"))
     table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("单位" if zh else "unit", max_width=12, overflow="ellipsis", no_wrap=True)

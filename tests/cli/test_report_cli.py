@@ -268,6 +268,8 @@ def test_a_ranking_is_recorded_and_shown_again_as_it_was(db: Path) -> None:
     assert (code, shown, err) == (0, first, "")
     code, table, _ = run(db, "report", "rates", "--recorded", "1")
     assert code == 0 and "#1" in table and "1/3" in table
+    code, table, _ = run(db, "--lang", "zh", "report", "rates", "--recorded", "1")
+    assert code == 0 and "（月），统计截至" in table and "as of" not in table
     code, listing, _ = run(db, "report", "rankings", columns=160)
     assert code == 0
     lines = [line.split() for line in listing.splitlines()[1:]]
