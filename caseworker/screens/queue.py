@@ -137,6 +137,13 @@ class QueueScreen(ConsoleScreen):
     class StoreChanged(Message):
         pass
 
+    class OpeningQueue(Message):
+        """The queue the clerk opens on: 待交办 for the bureau, 我的 for a unit handler."""
+
+        def __init__(self, key: QueueKey, generation: int) -> None:
+            super().__init__()
+            self.key, self.generation = key, generation
+
     class OpeningRead(Message):
         """The opening page's read has ended (with or without rows): start the rest."""
 
@@ -183,9 +190,9 @@ class QueueScreen(ConsoleScreen):
     def on_mount(self) -> None:
         # The opening queue comes from plain SQL so the first screen does not wait for the
         # ORM's import; the sidebar's counts and the app's background work follow it.
+        # The titles wait for the opening read, which says which queue this clerk opens on.
         self.generation += 1
         self.query_one(CaseTable).fetching = True
-        self._update_titles()
         self.load_opening(self.generation)
         self.set_interval(1.0, self._tick)
         self.set_interval(self.capp.poll_seconds, self.poll)
@@ -342,12 +349,19 @@ class QueueScreen(ConsoleScreen):
 
         try:
             app = self.capp
-            lines, count = opening_page(app.store.engine, PAGE_SIZE, app.settings.clerk)
+            key, lines, count = opening_page(app.store.engine, PAGE_SIZE, app.settings.clerk)
+            self.post_message(self.OpeningQueue(key, generation))
             self.post_message(self.RowsLoaded("reset", lines, len(lines) < PAGE_SIZE, None,
                                               generation))
             self.post_message(self.CountsLoaded(None, count, generation))
         finally:
             self.post_message(self.OpeningRead())
+
+    @on(OpeningQueue)
+    def _opening_queue(self, message: OpeningQueue) -> None:
+        if message.generation == self.generation:
+            self.queue = message.key
+            self._update_titles()
 
     @on(OpeningRead)
     def _opening_read(self) -> None:

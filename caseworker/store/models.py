@@ -7,16 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from caseworker.store.queue_types import OPEN_SQL as OPEN_SQL  # the partial indexes' WHERE
 from caseworker.store.types import END_OF_TIME, UTCDateTime
-
-# The open states (domain.lifecycle.OPEN_STATES) as the WHERE of the partial indexes on open
-# cases, and of every query meant to use them: SQLite uses a partial index only for a query
-# that repeats its WHERE. Spelled with OR, not IN: SQLite evaluates it on every insert and
-# update, and the IN list cost ~4 us a row for each index (migration 0006).
-OPEN_SQL = (
-    "(status = 'received' OR status = 'accepted' OR status = 'assigned'"
-    " OR status = 'acknowledged' OR status = 'replied')"
-)
 
 _REPEATS_SQL = "repeat_of_id IS NOT NULL"
 

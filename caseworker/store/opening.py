@@ -1,10 +1,14 @@
-"""The console's opening queue (待交办) read with plain SQL, before the ORM is imported.
+"""The console's opening queue read with plain SQL, before the ORM is imported.
 
 Importing the SQLModel tables costs about a tenth of a second, a tenth of the console's whole
 start-up budget. The first page and count of the opening queue are simple enough to read with
 a few Core text queries over the store's engine, so the first screen is drawn while the models
-still load in a worker. They are the same rows and count as store.queries gives for
-QueueKey.ACCEPTED (a test holds them to it); every later read goes through store.queries.
+still load in a worker. They are the same rows and count as store.queries gives for the
+queue (a test holds them to it); every later read goes through store.queries.
+
+The bureau's clerks open on 待交办 (QueueKey.ACCEPTED), the cases waiting for a unit; a unit
+handler, who never sees those (they have no lead unit yet), opens on 我的 (QueueKey.MINE):
+their units' open cases.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from sqlalchemy import Boolean, TextClause, bindparam, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.selectable import TextualSelect
 
-from caseworker.store.queue_types import CaseLine
+from caseworker.store.queue_types import OPEN_SQL, CaseLine, QueueKey
 from caseworker.store.types import UTCDateTime
 
-OPENING_STATUS = "accepted"  # QueueKey.ACCEPTED: the queue the console opens on
+OPENING_STATUS = "accepted"  # QueueKey.ACCEPTED: the queue a bureau clerk opens on
 
 # A unit handler's units: their own and every unit below it (services.people.subtree_ids);
 # no row for the bureau's clerks and supervisors, who see every case.
@@ -37,15 +41,17 @@ _SELECT = (
     "SELECT cases.id, cases.channel, cases.title, cases.category, units.name, cases.status, "
     "cases.urgency, cases.received_at, cases.next_due_at, cases.warn_at, cases.provisional, "
     "cases.paused_since IS NOT NULL AS paused "
-    "FROM cases LEFT OUTER JOIN units ON units.id = cases.lead_unit_id "
-    "WHERE cases.status = :status"
+    "FROM cases LEFT OUTER JOIN units ON units.id = cases.lead_unit_id WHERE "
 )
+# A clerk's 待交办; a handler's 我的 (store.queries: the open cases of their scope), whose
+# predicate is the partial index's own, so the page walks ix_cases_open_due.
+_WHERE = {False: "cases.status = :status", True: OPEN_SQL.replace("status", "cases.status")}
 _ORDER = " ORDER BY cases.next_due_at, cases.id LIMIT :limit"
-_COUNT = "SELECT count(*) FROM cases WHERE status = :status"
+_COUNT = "SELECT count(*) FROM cases WHERE "
 
 
 def _page(scoped: bool) -> TextualSelect:
-    query = text(_SELECT + (_SCOPE if scoped else "") + _ORDER).columns(
+    query = text(_SELECT + _WHERE[scoped] + (_SCOPE if scoped else "") + _ORDER).columns(
         received_at=UTCDateTime, next_due_at=UTCDateTime, warn_at=UTCDateTime,
         provisional=Boolean, paused=Boolean,
     )
@@ -54,22 +60,26 @@ def _page(scoped: bool) -> TextualSelect:
 
 def _count(scoped: bool) -> TextClause:
     if not scoped:
-        return text(_COUNT)
-    return text(_COUNT + _SCOPE).bindparams(bindparam("units", expanding=True))
+        return text(_COUNT + _WHERE[False])
+    return text(_COUNT + OPEN_SQL + _SCOPE).bindparams(bindparam("units", expanding=True))
 
 
 _PAGES = {scoped: _page(scoped) for scoped in (False, True)}
 _COUNTS = {scoped: _count(scoped) for scoped in (False, True)}
 
 
-def opening_page(engine: Engine, limit: int, clerk: str) -> tuple[list[CaseLine], int]:
-    """The first `limit` rows of the opening queue as `clerk` sees it, nearest deadline first,
-    and its size: a unit handler only their units' cases, as in every other queue."""
+def opening_page(
+    engine: Engine, limit: int, clerk: str
+) -> tuple[QueueKey, list[CaseLine], int]:
+    """The queue `clerk` opens on, its first `limit` rows as they see it (nearest deadline
+    first) and its size: 待交办 for the bureau, 我的 for a unit handler."""
     with engine.connect() as connection:
         units = [int(r[0]) for r in connection.execute(_HANDLER_UNITS, {"clerk": clerk})]
-        params: dict[str, object] = {"status": OPENING_STATUS, "limit": limit}
+        params: dict[str, object] = {"limit": limit}
         if units:
             params["units"] = units
+        else:
+            params["status"] = OPENING_STATUS
         scoped = bool(units)
         rows = connection.execute(_PAGES[scoped], params).all()
         count = int(connection.execute(_COUNTS[scoped], params).scalar_one())
@@ -81,4 +91,4 @@ def opening_page(engine: Engine, limit: int, clerk: str) -> tuple[list[CaseLine]
         )
         for r in rows
     ]
-    return lines, count
+    return (QueueKey.MINE if scoped else QueueKey.ACCEPTED), lines, count

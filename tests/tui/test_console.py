@@ -718,6 +718,12 @@ async def test_a_unit_handler_sees_and_opens_only_their_units_cases(console: Con
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, QueueScreen)
+        # A handler opens on 我的 (their units' open cases), not on 待交办, always empty for them.
+        assert expected[QueueKey.MINE] and not expected[QueueKey.ACCEPTED]
+        assert screen.queue is QueueKey.MINE
+        assert {line.id for line in table_of(pilot).lines} == expected[QueueKey.MINE]
+        title = as_text(screen.query_one("#queue-title").render())
+        assert title.startswith(f"我的 · {len(expected[QueueKey.MINE])} 件"), title
         counts = screen.query_one("#queues").counts
         assert {k: counts[k] for k in QueueKey} == {k: len(v) for k, v in expected.items()}
         for key in QueueKey:

@@ -48,3 +48,12 @@ def test_queue_snapshot(console: Console, snap_compare: Any, lang: str, size: An
 def test_case_view_snapshot(console: Console, snap_compare: Any, lang: str, size: Any) -> None:
     app = console.app(lang=lang, poll_seconds=3600)
     assert snap_compare(app, terminal_size=size, run_before=_queue(QueueKey.REPLIED, True))
+
+
+def test_handler_opening_snapshot(console: Console, snap_compare: Any) -> None:
+    """A unit handler's first screen: 我的 chosen, only their unit's open cases, and the header
+    saying who they are and for which unit."""
+    from console_data import HANDLER
+
+    app = console.app(clerk=HANDLER, poll_seconds=3600)
+    assert snap_compare(app, terminal_size=(120, 36), run_before=_settle)

@@ -94,7 +94,8 @@ def test_opening_page_in_plain_sql_is_the_queues_own_first_page(
             svc.accept_case(session, later, case_id)
     viewer = Viewer(clerk=CLERK)
     for limit in (3, 100):
-        lines, count = opening_page(store.engine, limit, CLERK)
+        key, lines, count = opening_page(store.engine, limit, CLERK)
+        assert key is QueueKey.ACCEPTED
         with store.session() as session:
             page = queues.queue_page(
                 session, QueueKey.ACCEPTED, NOW, viewer, Filters(), limit=limit)
@@ -246,12 +247,25 @@ def test_a_unit_handler_sees_only_their_units_cases_in_every_queue(
                 assert svc.case_detail(session, rules, NOW, case_id, clerk=clerk).id == case_id
 
 
-def test_a_handlers_opening_page_is_their_queues_first_page(store: Any, rules: Rules) -> None:
+def test_a_handler_opens_on_their_own_open_cases(store: Any, rules: Rules) -> None:
+    """A clerk opens on 待交办; a unit handler, for whom 待交办 is always empty (those cases
+    have no unit yet), on 我的: the same rows and count as the queue's own query."""
     ids = _fill_units(store, rules)
-    for clerk, expected in ((CLERK, {ids["accepted"], ids["returned"]}), (HANDLER, set())):
-        lines, count = opening_page(store.engine, 100, clerk)
-        with store.session() as session:
-            viewer = queues.viewer_for(session, clerk)
-            page = queues.queue_page(session, QueueKey.ACCEPTED, NOW, viewer, Filters())
-        assert lines == page.lines and {line.id for line in lines} == expected
-        assert count == len(expected)
+    with store.session() as session:
+        handler = queues.viewer_for(session, HANDLER)
+        mine = {line.id for line in queues.queue_page(
+            session, QueueKey.MINE, NOW, handler, Filters()).lines}
+        assert not queues.queue_page(session, QueueKey.ACCEPTED, NOW, handler, Filters()).lines
+    assert mine, "the fixture gives the handler's units open cases"
+    for clerk, queue, expected in (
+        (CLERK, QueueKey.ACCEPTED, {ids["accepted"], ids["returned"]}),
+        (HANDLER, QueueKey.MINE, mine),
+    ):
+        for limit in (1, 100):
+            key, lines, count = opening_page(store.engine, limit, clerk)
+            with store.session() as session:
+                viewer = queues.viewer_for(session, clerk)
+                page = queues.queue_page(session, queue, NOW, viewer, Filters(), limit=limit)
+                assert count == queues.filtered_count(session, queue, NOW, viewer, Filters())
+            assert key is queue and lines == page.lines
+            assert {line.id for line in lines} <= expected and count == len(expected)
