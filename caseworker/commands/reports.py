@@ -64,21 +64,35 @@ def _check_format(fmt: str, output: Path | None) -> None:
         raise typer.BadParameter("--format xlsx writes a file: give -o PATH")
 
 
-def _scope(store: Opened, session: Any, unit: str | None, channel: str | None) -> list[int] | None:
-    """The unit ids of `--unit`'s subtree (None: every unit), after checking `--channel`."""
+def _scope(
+    ctx: typer.Context, store: Opened, session: Any, unit: str | None, channel: str | None
+) -> list[int] | None:
+    """The unit ids of `--unit`'s subtree (None: every unit), after checking `--channel`.
+
+    A unit handler sees only their units' cases (services.queues.handler_units), so their
+    report covers the cases their unit and the units below it lead; `--unit` narrows that,
+    and a unit outside it is refused.
+    """
     from caseworker.domain.errors import DomainError
     from caseworker.services.people import find_unit, subtree_ids
+    from caseworker.services.queues import handler_units
 
     if channel is not None and channel not in store.rules.policy.channels:
         fail(f"unknown channel {channel!r}; known: {', '.join(store.rules.policy.channels)}")
+    theirs = handler_units(session, store.settings.clerk)
     if unit is None:
-        return None
+        return None if theirs is None else list(theirs)
     try:
         row = find_unit(session, unit)
     except DomainError as exc:
         fail(str(exc))
     assert row.id is not None
-    return subtree_ids(session, row.id)
+    chosen = subtree_ids(session, row.id)
+    if theirs is None:
+        return chosen
+    if row.id not in theirs:
+        fail(say(ctx, "cli.report.not_their_unit", clerk=store.settings.clerk, unit=row.name))
+    return [u for u in chosen if u in theirs]
 
 
 def _write(text: str, output: Path | None, *, bom: bool = False) -> None:
@@ -274,7 +288,7 @@ def report_overdue(
     from caseworker.services.reports import overdue_report
 
     with opened(ctx) as store, store.session() as session:
-        unit_ids = _scope(store, session, unit, channel)
+        unit_ids = _scope(ctx, store, session, unit, channel)
         report = overdue_report(
             session, store.rules.calendar, as_of=moment or store.now(), unit_ids=unit_ids,
             channel=channel, stage=Stage(stage) if stage else None,
@@ -535,7 +549,7 @@ def supervise(
     from caseworker.services.reports import supervise_overdue
 
     with opened(ctx) as store, store.session() as session:
-        unit_ids = _scope(store, session, unit, channel)
+        unit_ids = _scope(ctx, store, session, unit, channel)
         try:
             done = supervise_overdue(
                 session, store.desk(), unit_ids=unit_ids, channel=channel, dry_run=dry_run

@@ -215,6 +215,13 @@ def export_cmd(
         overdue=overdue,
     )
     with opened(ctx) as store:
+        from dataclasses import replace
+
+        from caseworker.services.queues import handler_units
+
+        with store.session() as session:
+            scope = handler_units(session, store.settings.clerk)
+        flt = replace(flt, scope=scope)
         try:
             summary = export_cases(
                 store.store, path, fmt=chosen, flt=flt, now=store.now(), redact=redact
@@ -224,6 +231,8 @@ def export_cmd(
             typer.echo(f"caseworker: {say(ctx, 'cli.export.cannot_write', path=path, why=why)}",
                        err=True)
             _exit(1)
+    if scope is not None:
+        typer.echo(say(ctx, "cli.export.handler", clerk=store.settings.clerk), err=True)
     if not redact:
         typer.echo(say(ctx, "cli.export.personal_data", path=path), err=True)
     typer.echo(say(ctx, "cli.export.done", cases=summary.cases, path=path, format=chosen))

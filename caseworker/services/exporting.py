@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, false
 from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
@@ -39,6 +39,8 @@ from caseworker.store.models import (
     SupervisionRow,
     Unit,
 )
+from caseworker.store.queries import viewer_scope
+from caseworker.store.queue_types import Viewer
 from caseworker.store.types import UTCDateTime
 
 PAGE = 1000
@@ -81,6 +83,9 @@ class ExportFilter:
     since: datetime | None = None
     until: datetime | None = None
     overdue: bool = False
+    # A unit handler's units (services.queues.handler_units): only the cases they lead or
+    # currently help on, as everywhere a handler looks (store.queries.viewer_scope).
+    scope: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,10 @@ def _query(session: Session, flt: ExportFilter, now: datetime) -> Any:
         query = query.where(
             col(CaseRow.status).in_([s.value for s in OPEN_STATES]), CaseRow.next_due_at < now
         )
+    if flt.scope is not None:
+        viewer = Viewer(clerk="", unit_ids=flt.scope)
+        dialect = session.get_bind().dialect.name
+        query = query.where(viewer_scope(viewer, dialect) if flt.scope else false())
     return query
 
 

@@ -301,6 +301,52 @@ def test_a_handler_reads_only_their_units_cases(cli: Run, tmp_path: Path) -> Non
                   "(LB-2025-0802)：该案件未交办给其所在单位")
 
 
+def test_a_handlers_export_and_overdue_report_hold_only_their_units_cases(
+    cli: Run, tmp_path: Path
+) -> None:
+    """Unit handlers see only their units' cases: in an export too (led or helped on), and in
+    the overdue report (cases their units lead; --unit narrows it, never widens it)."""
+    set_up_bureau(cli, tmp_path)
+    plans = {"own": ("C-HOUSING", []), "helping": ("C-TRANSPORT", ["C-HOUSING"]),
+             "other": ("C-EDU", [])}
+    for n, (name, (lead, co_units)) in enumerate(plans.items()):
+        case_id = str(new_case(cli, external_id=f"LB-{name}", title=f"留言 {name}"))
+        ok(cli("case", "accept", case_id, clerk=CLERK, now="2025-08-04T09:00"))
+        more = [arg for unit in co_units for arg in ("--co-unit", unit)]
+        ok(cli("case", "assign", case_id, "--unit", lead, *more, clerk=CLERK,
+               now=f"2025-08-04T1{n}:00"))
+    later = "2025-09-30T10:00"  # every first reply is late by then
+
+    def exported(clerk: str) -> tuple[set[str], str]:
+        target = tmp_path / f"{clerk}.jsonl"
+        result = ok(cli("export", str(target), "--redact", clerk=clerk, now=later))
+        lines = target.read_text(encoding="utf-8").splitlines()
+        docs = [json.loads(line) for line in lines]
+        return {d["case"]["external_id"] for d in docs if "case" in d}, result.err
+
+    theirs, said = exported(HANDLER)
+    assert theirs == {"LB-own", "LB-helping"}
+    assert said.strip() == (f"{HANDLER} is a unit handler: only the cases their unit or a unit "
+                            "below it leads or helps on (协办) were exported")
+    everything, said = exported(CLERK)
+    assert everything == {"LB-own", "LB-helping", "LB-other"} and said == ""
+
+    def overdue(*args: str, clerk: str = HANDLER) -> set[str]:
+        result = ok(cli("report", "overdue", "--format", "json", *args, clerk=clerk, now=later))
+        return {c["external_id"] for c in json.loads(result.out)["cases"]}
+
+    assert overdue(clerk=SUPERVISOR) == {"LB-own", "LB-helping", "LB-other"}
+    assert overdue() == {"LB-own"}  # the report counts a case against its lead unit
+    assert overdue("--unit", "C-HOUSING") == {"LB-own"}
+    assert overdue("--unit", "C-TRANSPORT", clerk=SUPERVISOR) == {"LB-helping"}
+    refused(cli("report", "overdue", "--unit", "C-EDU", clerk=HANDLER, now=later), 1,
+            f"{HANDLER} (handler) may report only on their own unit and the units below it, "
+            "not on 市教育局")
+    zh = refused(cli("--lang", "zh", "report", "overdue", "--unit", "C", clerk=HANDLER,
+                     now=later), 1)
+    assert zh == f"caseworker: {HANDLER}（承办单位经办人）只能统计本单位及下级单位，无权统计 市政府"
+
+
 def test_a_reply_under_review_and_a_reopening_without_dissatisfaction_are_refused(
     cli: Run, tmp_path: Path
 ) -> None:
