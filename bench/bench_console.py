@@ -9,6 +9,7 @@ Prints, each beside a baseline measured in the same run:
   latency, from a key reaching the app to the frame showing its result, beside the same keys
   timed through Pilot; against a cursor move in Textual's DataTable timed the same way;
 - a keyset page deep in the largest queue, against OFFSET paging to the same depth;
+- a unit handler's pages (a county's, a department's) against the bureau clerk's same pages;
 - search for a 3+ character term (first page and capped count), against LIKE over every row;
 - the process's peak memory, against Textual's DataTable holding only 10,000 rows.
 
@@ -433,6 +434,66 @@ def child_interactive(path: Path) -> None:
     print(json.dumps(out))
 
 
+def child_handler_pages(path: Path) -> None:
+    """A unit handler's pages of 全部 and 已超期 (first, next, up) and their counts, for the
+    largest county (its set of cases is "wide", store.queries.viewer_scope) and the largest
+    department, beside the bureau clerk's same pages: what a handler waits for."""
+    from bench_reports import AS_OF
+    from sqlalchemy import text
+
+    from caseworker.services.people import subtree_ids
+    from caseworker.store.engine import open_store
+    from caseworker.store.queries import is_wide, scope_size
+    from caseworker.store.queue_types import QueueKey, Viewer
+
+    store = open_store(str(path))
+    out: dict[str, Any] = {}
+    with store.session() as session:
+        biggest = {}
+        for level in ("county", "department"):
+            ranked = []
+            for (unit_id,) in session.execute(
+                text("SELECT id FROM units WHERE level = :level"), {"level": level}
+            ):
+                units = subtree_ids(session, unit_id)
+                n = session.execute(text(
+                    "SELECT count(*) FROM cases WHERE lead_unit_id IN "
+                    f"({', '.join(map(str, units))})"
+                )).scalar_one()
+                ranked.append((n, units))
+            biggest[level] = max(ranked)
+        viewers = {"bureau": (0, Viewer(clerk="bench"))}
+        for level, (n, units) in biggest.items():
+            share, total = scope_size(session, units)  # as services.queues.viewer_for
+            viewers[level] = (n, Viewer(clerk="bench", unit_ids=tuple(units),
+                                        wide=is_wide(share, total), cases=share))
+        for name, (n, viewer) in viewers.items():
+            out[f"{name}_cases"], out[f"{name}_wide"] = n, viewer.wide
+            for key in (QueueKey.ALL, QueueKey.OVERDUE):
+                out.update(_pages(session, f"{name}_{key.value}", key, viewer, AS_OF))
+    store.close()
+    print(json.dumps(out))
+
+
+def _pages(session: Any, tag: str, key: Any, viewer: Any, now: Any) -> dict[str, float]:
+    """One queue's first page, the next and the one above, and its count, for `viewer`."""
+    from caseworker.services import queues
+    from caseworker.store.queue_types import Filters
+
+    def page(**keyset: Any) -> Any:
+        return queues.queue_page(session, key, now, viewer, Filters(), **keyset)
+
+    last = page().lines[-1].key  # up from there: the first page's other rows
+    return {
+        f"{tag}_first_ms": _median(page, 5),
+        f"{tag}_next_ms": _median(lambda: page(after=last), 5),
+        f"{tag}_up_ms": _median(lambda: page(before=last), 5),
+        f"{tag}_count_ms": _median(
+            lambda: queues.filtered_count(session, key, now, viewer, Filters()), 3
+        ),
+    }
+
+
 def _median(action: Callable[[], object], n: int) -> float:
     action()
     runs = []
@@ -513,6 +574,17 @@ def main() -> None:
     print(f"DataTable baseline, 10k rows:   load {base['load_ms']:.0f} ms, "
           f"+{base['rss_growth_mb']:.0f} MB (the console never holds more than "
           f"{inter['rows_in_memory_after_4k']} rows)")
+    hand = _child("handler-pages", str(path))
+    for name, who in (("county", "county handler"), ("department", "department handler")):
+        print(f"{who} ({hand[f'{name}_cases']:,} cases, "
+              f"{'wide' if hand[f'{name}_wide'] else 'narrow'} set):")
+        for key, label in (("all", "全部"), ("overdue", "已超期")):
+            ms = {m: hand[f"{name}_{key}_{m}_ms"] for m in ("first", "next", "up", "count")}
+            base = {m: hand[f"bureau_{key}_{m}_ms"] for m in ("first", "next", "up", "count")}
+            print(f"  {label} first / next / up page: {ms['first']:.1f} / {ms['next']:.1f} / "
+                  f"{ms['up']:.1f} ms, count {ms['count']:.1f} ms (target < 50 a page; the "
+                  f"bureau's: {base['first']:.1f} / {base['next']:.1f} / {base['up']:.1f} ms, "
+                  f"count {base['count']:.1f} ms)")
     peak = max(inter["rss_mb"], max(f["rss_mb"] for f in firsts))
     print(f"peak memory (RSS):              {peak:7.0f} MB (target < 250; DataTable process "
           f"with 10k rows {base['rss_mb']:.0f} MB)")
@@ -531,5 +603,7 @@ if __name__ == "__main__":
             child_datatable(int(sys.argv[2]))
         elif mode == "interactive":
             child_interactive(Path(sys.argv[2]))
+        elif mode == "handler-pages":
+            child_handler_pages(Path(sys.argv[2]))
     else:
         main()

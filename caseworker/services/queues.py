@@ -42,7 +42,8 @@ def viewer_for(session: Session, clerk: str) -> Viewer:
     units = handler_units(session, clerk)
     if units is None:
         return Viewer(clerk=clerk)
-    return Viewer(clerk=clerk, unit_ids=units, wide=queries.scope_is_wide(session, units))
+    share, total = queries.scope_size(session, units)
+    return Viewer(clerk=clerk, unit_ids=units, wide=queries.is_wide(share, total), cases=share)
 
 
 def check_visible(session: Session, clerk: str, case_id: int, label: str) -> None:
@@ -106,10 +107,13 @@ def queue_page(
 ) -> QueuePage:
     """One keyset page of a queue, nearest deadline first."""
     where = queries.where_of(session, key, now, viewer, filters)
+    ties, most = None, queries.tie_rows(viewer)
+    if viewer.wide and most and (after or before):  # see queries.page_after
+        ties = queries.where_of(session, key, now, viewer, filters, one_by_one=True)
     if before is not None:
-        lines = queries.page_before(session, where, before, limit)
+        lines = queries.page_before(session, where, before, limit, ties, most)
         return QueuePage(key, lines, at_end=len(lines) < limit)
-    lines = queries.page_after(session, where, after, limit)
+    lines = queries.page_after(session, where, after, limit, ties, most)
     return QueuePage(key, lines, at_end=len(lines) < limit)
 
 

@@ -65,6 +65,7 @@ class Viewer:
     # The units hold a large share of the cases: walk a queue in order and test each case
     # against their set, rather than look their cases up one by one (store.queries.viewer_scope).
     wide: bool = False
+    cases: int = 0  # how many cases the units lead or help on, when the viewer was made
 
 
 @dataclass(frozen=True)

@@ -247,6 +247,39 @@ def test_a_unit_handler_sees_only_their_units_cases_in_every_queue(
                 assert svc.case_detail(session, rules, NOW, case_id, clerk=clerk).id == case_id
 
 
+@pytest.mark.parametrize("tie_rows", [1, 1000])
+def test_a_wide_handlers_pages_walk_ties_both_ways(
+    store: Any, rules: Rules, tie_rows: int
+) -> None:
+    """A wide handler's next page tests the rows sharing its deadline one by one when they are
+    few (queries.page_after's `ties`), and by the case set when they are many: either way,
+    one row a page, both ways, the walk is their cases in queue order."""
+    _fill_units(store, rules)
+    with store.session() as session:
+        every = queues.queue_page(session, QueueKey.ALL, NOW, Viewer(clerk=CLERK), Filters()).lines
+        dues = [line.next_due_at for line in every]
+        assert len(set(dues)) < len(dues), "the fixture has cases sharing a deadline"
+        for clerk in (HANDLER, CITY):
+            viewer = replace(queues.viewer_for(session, clerk), wide=True, cases=40 * tie_rows)
+            assert queries.tie_rows(viewer) == tie_rows
+            theirs = [line.id for line in every if line.id in {
+                x.id for x in queues.queue_page(session, QueueKey.ALL, NOW, viewer, Filters()).lines
+            }]
+
+            def step(viewer: Viewer = viewer, **keyset: Any) -> list[Any]:
+                return queues.queue_page(
+                    session, QueueKey.ALL, NOW, viewer, Filters(), limit=1, **keyset).lines
+
+            walked = step()
+            while page := step(after=walked[-1].key):
+                walked += page
+            assert [line.id for line in walked] == theirs, clerk
+            back = walked[-1:]
+            while page := step(before=back[0].key):
+                back = page + back
+            assert [line.id for line in back] == theirs, clerk
+
+
 def test_a_handler_opens_on_their_own_open_cases(store: Any, rules: Rules) -> None:
     """A clerk opens on 待交办; a unit handler, for whom 待交办 is always empty (those cases
     have no unit yet), on 我的: the same rows and count as the queue's own query."""
