@@ -580,11 +580,11 @@ def main() -> None:
               f"{'wide' if hand[f'{name}_wide'] else 'narrow'} set):")
         for key, label in (("all", "全部"), ("overdue", "已超期")):
             ms = {m: hand[f"{name}_{key}_{m}_ms"] for m in ("first", "next", "up", "count")}
-            base = {m: hand[f"bureau_{key}_{m}_ms"] for m in ("first", "next", "up", "count")}
+            bureau = {m: hand[f"bureau_{key}_{m}_ms"] for m in ("first", "next", "up", "count")}
             print(f"  {label} first / next / up page: {ms['first']:.1f} / {ms['next']:.1f} / "
                   f"{ms['up']:.1f} ms, count {ms['count']:.1f} ms (target < 50 a page; the "
-                  f"bureau's: {base['first']:.1f} / {base['next']:.1f} / {base['up']:.1f} ms, "
-                  f"count {base['count']:.1f} ms)")
+                  f"bureau's: {bureau['first']:.1f} / {bureau['next']:.1f} / "
+                  f"{bureau['up']:.1f} ms, count {bureau['count']:.1f} ms)")
     peak = max(inter["rss_mb"], max(f["rss_mb"] for f in firsts))
     print(f"peak memory (RSS):              {peak:7.0f} MB (target < 250; DataTable process "
           f"with 10k rows {base['rss_mb']:.0f} MB)")
