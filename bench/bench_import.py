@@ -18,7 +18,7 @@ peak memory is its own:
     --inline-rows rows) and one with no search index at all;
   - export of everything to JSON Lines and CSV.
 Peak memory is the phase's own process; with a second process its peak is printed beside it.
-Run: .venv/bin/python bench/bench_import.py [--rows 100000] [--naive-rows 2000] [--xlsx-rows 20000]
+Run: .venv/bin/python bench/bench_import.py [--rows 1000000] [--naive-rows 2000] [--xlsx-rows 20000]
      [--inline-rows 10000]
 """
 
@@ -302,7 +302,7 @@ def main() -> None:
         child(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--naive-rows", type=int, default=2_000)
     parser.add_argument("--xlsx-rows", type=int, default=20_000)
     parser.add_argument("--inline-rows", type=int, default=10_000,
