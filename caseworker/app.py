@@ -21,7 +21,7 @@ from textual.screen import Screen
 
 from caseworker.config import Settings
 from caseworker.i18n.catalog import Catalog
-from caseworker.keys import KEYS, install
+from caseworker.keys import KEYS, install, offered_to
 
 if TYPE_CHECKING:
     from caseworker.services.cases import Desk
@@ -66,6 +66,9 @@ class CaseworkerApp(App[None]):
         self.search_chunk = 10_000
         self.catching_up = False
         self.heap_frozen = False
+        # The acting clerk's role once the queue screen has read it (store.clerk_badge): case
+        # keys their role can never use are left out of the footer (keys.offered_to).
+        self.role: str | None = None
         super().__init__()
         install(self, "app", self.catalog)
         # Textual's own palette binding says "palette" in English; ours comes from the catalog.
@@ -195,6 +198,8 @@ class CaseworkerApp(App[None]):
         for key in KEYS:
             if not key.scopes & scopes or key.id == "app.quit":
                 continue
+            if not offered_to(self.role, key.id.removeprefix("case.")):
+                continue  # an action the clerk's role never takes, as in the footer
             yield SystemCommand(
                 self.t(f"key.{key.id}"),
                 self.t(f"keytip.{key.id}"),

@@ -28,6 +28,32 @@ CASE_ACTIONS = (
     "extend", "approve_extension", "supervise", "instruct", "pause", "resume", "merge",
 )
 
+# The lifecycle rule (domain.lifecycle.Action) each case action is checked against; the
+# dialogs' entry point (screens/case_actions) checks the same, and a test holds them equal.
+CASE_ACTION_RULES = {
+    "accept": "accept", "reject": "reject", "assign": "assign", "return": "return",
+    "reply": "draft_reply", "review": "publish", "close": "close", "rate": "rate",
+    "reopen": "reopen", "extend": "request_extension", "approve_extension": "approve_extension",
+    "supervise": "supervise", "instruct": "instruct", "pause": "pause", "resume": "resume",
+    "merge": "merge",
+}
+
+
+def offered_to(role: str | None, action: str) -> bool:
+    """Whether a case action's key is offered to a clerk of `role` (None: not known yet) in the
+    footer, the help and the palette: a unit handler is not shown the bureau's keys (assign,
+    reject, ...), nor a clerk a unit's. Pressed anyway, such a key is refused with the reason."""
+    rule = CASE_ACTION_RULES.get(action)
+    if role is None or rule is None:
+        return True
+    from caseworker.domain.lifecycle import RULES, Action, Role
+
+    try:
+        who = Role(role)
+    except ValueError:  # a name the store does not know: every key, each refused with a reason
+        return True
+    return who in RULES[Action(rule)].roles
+
 
 @dataclass(frozen=True)
 class KeySpec:
@@ -87,8 +113,9 @@ def spec(binding_id: str) -> KeySpec:
     return next(k for k in KEYS if k.id == binding_id)
 
 
-def bindings(scope: str, catalog: Catalog) -> list[Binding]:
-    """The bindings of one scope, described in the catalog's language."""
+def bindings(scope: str, catalog: Catalog, role: str | None = None) -> list[Binding]:
+    """The bindings of one scope, described in the catalog's language; the footer shows no
+    case key that `role` never uses (offered_to)."""
     out = []
     for key in KEYS:
         if scope not in key.scopes:
@@ -98,7 +125,7 @@ def bindings(scope: str, catalog: Catalog) -> list[Binding]:
                 key.keys,
                 key.action,
                 catalog.t(f"key.{key.id}"),
-                show=key.footer,
+                show=key.footer and offered_to(role, key.id.removeprefix("case.")),
                 id=key.id,
                 tooltip=catalog.t(f"keytip.{key.id}"),
                 priority=key.id in ("app.quit", "app.palette"),
@@ -141,10 +168,11 @@ def load_keymap(path: Path | None = None) -> dict[str, str]:
     return out
 
 
-def install(node: DOMNode, scope: str, catalog: Catalog) -> None:
-    """Give one screen (or the app) the bindings of its scope, in the catalog's language."""
+def install(node: DOMNode, scope: str, catalog: Catalog, role: str | None = None) -> None:
+    """Give one screen (or the app) the bindings of its scope, in the catalog's language (again
+    once the clerk's role is known: see bindings)."""
     node._bindings = node._bindings.copy()
-    ours = list(Binding.make_bindings(bindings(scope, catalog)))
+    ours = list(Binding.make_bindings(bindings(scope, catalog, role)))
     for binding in ours:  # our keys replace Textual's defaults on the same node (e.g. tab)
         node._bindings.key_to_bindings.pop(binding.key, None)
     for binding in ours:

@@ -77,7 +77,7 @@ class CaseScreen(ConsoleScreen):
         self.marker: tuple[int, ...] | None = None
 
     def compose(self) -> ComposeResult:
-        install(self, "case", self.capp.catalog)
+        install(self, "case", self.capp.catalog, self.capp.role)
         yield Static(Text(" " + self.capp.t("case.loading")), id="case-head")
         with VerticalScroll(id="case-body"):
             with Horizontal(id="case-panels"):

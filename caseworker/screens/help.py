@@ -12,6 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from caseworker.keys import offered_to
+
 if TYPE_CHECKING:
     from caseworker.app import CaseworkerApp
 
@@ -57,6 +59,8 @@ class HelpScreen(ModalScreen[None]):
             binding = active.binding
             if not binding.id or not binding.description:
                 continue
+            if not offered_to(app.role, binding.id.removeprefix("case.")):
+                continue  # a case action the clerk's role never takes (as in the footer)
             display = app.get_key_display(binding) if binding.key == key else key
             by_id.setdefault(binding.id, []).append(display)
             if binding.id in seen:

@@ -223,6 +223,12 @@ class QueueScreen(ConsoleScreen):
     @on(WhoRead)
     def _who_read(self, message: WhoRead) -> None:
         self.who = message.who
+        if message.who.role != self.capp.role:
+            # The footer leaves out the case keys the role never uses (they still refuse, with
+            # the reason, if pressed).
+            self.capp.role = message.who.role
+            install(self, "queue", self.capp.catalog, self.capp.role)
+            self.refresh_bindings()
         self.show_header()
 
     def _update_titles(self) -> None:

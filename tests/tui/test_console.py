@@ -525,6 +525,23 @@ def test_every_key_has_text_in_both_languages() -> None:
     assert shared == {k for k in en.names() if not k.startswith("dialog.")}
 
 
+def test_each_role_is_offered_the_case_keys_it_may_use() -> None:
+    """The footer, help and palette leave out the case keys a role never uses
+    (keys.offered_to), read from the same lifecycle rules the dialogs check before they open."""
+    from caseworker.keys import CASE_ACTION_RULES, CASE_ACTIONS, offered_to
+    from caseworker.screens.case_actions import _specs
+
+    assert set(CASE_ACTION_RULES) == set(CASE_ACTIONS) == set(_specs())
+    assert {name: spec.rule for name, spec in _specs().items()} == CASE_ACTION_RULES
+    offered = {role: {a for a in CASE_ACTIONS if offered_to(role, a)}
+               for role in ("clerk", "handler", "supervisor")}
+    assert offered["handler"] == {"reply", "return", "extend"}
+    assert offered["clerk"] == set(CASE_ACTIONS) - {"return", "approve_extension"}
+    assert offered["supervisor"] == set(CASE_ACTIONS)
+    for unknown in (None, "nobody-knows"):  # not read yet, or not in the store: every key
+        assert {a for a in CASE_ACTIONS if offered_to(unknown, a)} == set(CASE_ACTIONS)
+
+
 def test_keymap_file_is_read_and_bad_entries_are_refused(tmp_path: Path) -> None:
     from caseworker.keys import KeymapError, load_keymap
 
@@ -718,6 +735,16 @@ async def test_a_unit_handler_sees_and_opens_only_their_units_cases(console: Con
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, QueueScreen)
+        # The footer offers a handler the unit's keys (reply), not the bureau's (assign, reject);
+        # pressed anyway, such a key is refused with the reason.
+        keys = {b.binding.key for b in screen.active_bindings.values() if b.binding.show}
+        assert "r" in keys and not {"a", "x"} & keys, keys
+        await pilot.press("a")
+        await settle(pilot)
+        notices = [str(toast.render()) for toast in app.screen.query(Toast)]
+        assert len(notices) == 1 and "不能交办" in notices[0], notices
+        app.clear_notifications()
+        await settle(pilot)
         # A handler opens on 我的 (their units' open cases), not on 待交办, always empty for them.
         assert expected[QueueKey.MINE] and not expected[QueueKey.ACCEPTED]
         assert screen.queue is QueueKey.MINE
