@@ -119,9 +119,13 @@ class Actor:
     unit_id: int | None = None
 
 
-def allowed_actions(status: Status) -> list[Action]:
-    """The actions that may start from this state, in a stable order for messages and menus."""
-    return [action for action, rule in RULES.items() if status in rule.sources]
+def allowed_actions(status: Status, role: Role | None = None) -> list[Action]:
+    """The actions that may start from this state (by a clerk of `role`, if given), in a stable
+    order for messages and menus."""
+    return [
+        action for action, rule in RULES.items()
+        if status in rule.sources and (role is None or role in rule.roles)
+    ]
 
 
 def check_action(
@@ -140,11 +144,13 @@ def check_action(
     """
     rule = RULES[action]
     if status not in rule.sources:
-        allowed = ", ".join(a.value for a in allowed_actions(status)) or "nothing"
+        # What this clerk could do now: a handler is not told of the bureau's actions.
+        possible = allowed_actions(status, actor.role)
+        allowed = ", ".join(a.value for a in possible) or "nothing"
         raise IllegalTransition(
             f"case {case_label} is {status.value}: cannot {action.value}; allowed now: {allowed}",
             key="refused.illegal_transition", case=case_label, state=status, action=action,
-            allowed=allowed_actions(status),
+            allowed=possible,
         )
     if actor.role not in rule.roles:
         needed = sorted(rule.roles, key=lambda r: r.value)

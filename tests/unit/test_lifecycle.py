@@ -137,6 +137,20 @@ def test_refused_from_every_other_state(action: Action, status: Status) -> None:
     assert f"allowed now: {', '.join(allowed) or 'nothing'}" in message
 
 
+def test_a_refusal_lists_only_what_the_clerk_could_do_now() -> None:
+    """A handler refused on a case being handled is told of the unit's actions (return, reply,
+    extension), not of the bureau's (publish, supervise) nor the supervisor's (approval)."""
+    with pytest.raises(IllegalTransition) as refused:
+        check(Action.ASSIGN, S.ASSIGNED, actor_for(Role.HANDLER))
+    assert str(refused.value).endswith(
+        "allowed now: acknowledge, return, draft_reply, submit_reply, request_extension"
+    )
+    assert refused.value.params["allowed"] == allowed_actions(S.ASSIGNED, Role.HANDLER)
+    with pytest.raises(IllegalTransition) as refused:
+        check(Action.CLOSE, S.RECEIVED, actor_for(Role.HANDLER))
+    assert str(refused.value).endswith("allowed now: nothing")
+
+
 def test_refused_transition_is_a_domain_error_with_a_readable_message() -> None:
     with pytest.raises(DomainError, match=r"case 42 \(LB-2025-0042\) is closed: cannot assign; "
                        r"allowed now: rate, reopen, instruct, link_repeat"):
