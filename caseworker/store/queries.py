@@ -80,7 +80,7 @@ def viewer_scope(viewer: Viewer, dialect: str = "sqlite") -> ColumnElement[bool]
     range can test its rows by rowid without reading them. SQLite, which has no statistics
     here (the store never runs ANALYZE), would rather look the set's cases up one by one:
     right for a unit's few thousand cases, but a county's 50,000 read and sorted for one page
-    of 全部 took 110 ms at 1,000,000 cases. A `wide` viewer's set (scope_is_wide) is tested
+    of 全部 took 110 ms at 1,000,000 cases. A `wide` viewer's set (is_wide) is tested
     with "+", which SQLite cannot drive a lookup from, so 全部 walks ix_cases_due in order
     and stops at a page (30 ms, of which building the set is 28).
     """
@@ -119,20 +119,14 @@ def case_in_scope(session: Session, case_id: int, unit_ids: Sequence[int]) -> bo
     return bool(session.execute(select(or_(exists(lead), exists(helping)))).scalar_one())
 
 
-def scope_is_wide(session: Session, unit_ids: Sequence[int]) -> bool:
-    """Whether these units' cases are so large a share that a queue page should walk the
-    queue in order rather than look their cases up (viewer_scope).
+def is_wide(share: int, total: int) -> bool:
+    """Whether a handler's `share` of `total` cases (scope_size) is so large that a queue page
+    should walk the queue in order rather than look their cases up (viewer_scope).
 
     A lookup costs about 2.5 µs a case of the set; walking costs about 0.25 µs an index entry,
     and a page of 100 passes 100 × total / set entries: the two meet where set² ≈ 10 × total
     (about 3,000 cases of 1,000,000), and either way a page then costs under 10 ms.
     """
-    share, total = scope_size(session, unit_ids)
-    return is_wide(share, total)
-
-
-def is_wide(share: int, total: int) -> bool:
-    """scope_is_wide's rule, from scope_size's counts."""
     return share * share > 10 * total
 
 
