@@ -22,12 +22,6 @@ from textual.dom import DOMNode
 
 from caseworker.i18n.catalog import Catalog
 
-# The case actions of the dialogs' entry point (screens/case_actions.start_action).
-CASE_ACTIONS = (
-    "accept", "reject", "assign", "return", "reply", "review", "close", "rate", "reopen",
-    "extend", "approve_extension", "supervise", "instruct", "pause", "resume", "merge",
-)
-
 # The lifecycle rule (domain.lifecycle.Action) each case action is checked against; the
 # dialogs' entry point (screens/case_actions) checks the same, and a test holds them equal.
 CASE_ACTION_RULES = {
@@ -37,6 +31,8 @@ CASE_ACTION_RULES = {
     "supervise": "supervise", "instruct": "instruct", "pause": "pause", "resume": "resume",
     "merge": "merge",
 }
+# The case actions of the dialogs' entry point (screens/case_actions.start_action).
+CASE_ACTIONS = tuple(CASE_ACTION_RULES)
 
 
 def offered_to(role: str | None, action: str) -> bool:
