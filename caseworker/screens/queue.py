@@ -83,7 +83,7 @@ class QueueList(Widget, can_focus=False):
     def __init__(self, app: CaseworkerApp, id: str | None = None) -> None:
         super().__init__(id=id)
         self._app = app
-        self.current = QueueKey.ACCEPTED
+        self.current: QueueKey | None = None  # marked once the opening read says which
         self.counts: dict[QueueKey, int] = {}
         self.border_title = app.t("queue.sidebar")
 
