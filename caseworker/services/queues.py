@@ -106,10 +106,9 @@ def queue_page(
     limit: int = queries.PAGE_SIZE,
 ) -> QueuePage:
     """One keyset page of a queue, nearest deadline first."""
-    where = queries.where_of(session, key, now, viewer, filters)
-    ties, most = None, queries.tie_rows(viewer)
-    if viewer.wide and most and (after or before):  # see queries.page_after
-        ties = queries.where_of(session, key, now, viewer, filters, one_by_one=True)
+    most = queries.tie_rows(viewer)
+    wanted = bool(viewer.wide and most and (after or before))  # see queries.page_after
+    where, ties = queries.page_wheres(session, key, now, viewer, filters, ties=wanted)
     if before is not None:
         lines = queries.page_before(session, where, before, limit, ties, most)
         return QueuePage(key, lines, at_end=len(lines) < limit)

@@ -338,16 +338,26 @@ def _dialect(session: Session) -> str:
 
 
 def where_of(
-    session: Session, key: QueueKey, now: datetime, viewer: Viewer, filters: Filters,
-    *, one_by_one: bool = False,
+    session: Session, key: QueueKey, now: datetime, viewer: Viewer, filters: Filters
 ) -> ColumnElement[bool]:
+    return page_wheres(session, key, now, viewer, filters, ties=False)[0]
+
+
+def page_wheres(
+    session: Session, key: QueueKey, now: datetime, viewer: Viewer, filters: Filters,
+    *, ties: bool,
+) -> tuple[ColumnElement[bool], ColumnElement[bool] | None]:
+    """The WHERE of a queue as `viewer` sees it, and with `ties` the same WHERE testing a
+    handler's scope on each row (row_scope, for page_after's rows sharing a deadline); the
+    filters, which may ask the search index, are worked out once for both."""
     dialect = _dialect(session)
     dense = is_dense_search(session, filters)
     pending = search_pending_from(session) if filters.search.strip() else None
-    return and_(
-        queue_condition(key, now, viewer, dialect, one_by_one=one_by_one),
-        filter_condition(filters, dialect, dense=dense, pending_from=pending),
-    )
+    narrowed = filter_condition(filters, dialect, dense=dense, pending_from=pending)
+    where = and_(queue_condition(key, now, viewer, dialect), narrowed)
+    if not ties:
+        return where, None
+    return where, and_(queue_condition(key, now, viewer, dialect, one_by_one=True), narrowed)
 
 
 def _line_select(where: ColumnElement[bool]) -> Select[tuple[object, ...]]:
