@@ -198,7 +198,7 @@ class CaseworkerApp(App[None]):
         for key in KEYS:
             if not key.scopes & scopes or key.id == "app.quit":
                 continue
-            if not offered_to(self.role, key.id.removeprefix("case.")):
+            if not offered_to(self.role, key.id):
                 continue  # an action the clerk's role never takes, as in the footer
             yield SystemCommand(
                 self.t(f"key.{key.id}"),

@@ -35,11 +35,12 @@ CASE_ACTION_RULES = {
 CASE_ACTIONS = tuple(CASE_ACTION_RULES)
 
 
-def offered_to(role: str | None, action: str) -> bool:
-    """Whether a case action's key is offered to a clerk of `role` (None: not known yet) in the
-    footer, the help and the palette: a unit handler is not shown the bureau's keys (assign,
-    reject, ...), nor a clerk a unit's. Pressed anyway, such a key is refused with the reason."""
-    rule = CASE_ACTION_RULES.get(action)
+def offered_to(role: str | None, binding_id: str) -> bool:
+    """Whether a key (by binding id) is offered to a clerk of `role` (None: not known yet) in
+    the footer, the help and the palette: a unit handler is not shown the bureau's case keys
+    (case.assign, case.reject, ...), nor a clerk a unit's; every other key is offered. Pressed
+    anyway, such a key is refused with the reason."""
+    rule = CASE_ACTION_RULES.get(binding_id.removeprefix("case."))
     if role is None or rule is None:
         return True
     from caseworker.domain.lifecycle import RULES, Action, Role
@@ -121,7 +122,7 @@ def bindings(scope: str, catalog: Catalog, role: str | None = None) -> list[Bind
                 key.keys,
                 key.action,
                 catalog.t(f"key.{key.id}"),
-                show=key.footer and offered_to(role, key.id.removeprefix("case.")),
+                show=key.footer and offered_to(role, key.id),
                 id=key.id,
                 tooltip=catalog.t(f"keytip.{key.id}"),
                 priority=key.id in ("app.quit", "app.palette"),

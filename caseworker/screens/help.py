@@ -59,7 +59,7 @@ class HelpScreen(ModalScreen[None]):
             binding = active.binding
             if not binding.id or not binding.description:
                 continue
-            if not offered_to(app.role, binding.id.removeprefix("case.")):
+            if not offered_to(app.role, binding.id):
                 continue  # a case action the clerk's role never takes (as in the footer)
             display = app.get_key_display(binding) if binding.key == key else key
             by_id.setdefault(binding.id, []).append(display)

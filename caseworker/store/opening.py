@@ -45,7 +45,7 @@ _SELECT = (
 )
 # A clerk's 待交办; a handler's 我的 (store.queries: the open cases of their scope), whose
 # predicate is the partial index's own, so the page walks ix_cases_open_due.
-_WHERE = {False: "cases.status = :status", True: OPEN_SQL.replace("status", "cases.status")}
+_WHERE = {False: "cases.status = :status", True: OPEN_SQL}
 _ORDER = " ORDER BY cases.next_due_at, cases.id LIMIT :limit"
 _COUNT = "SELECT count(*) FROM cases WHERE "
 
@@ -59,9 +59,8 @@ def _page(scoped: bool) -> TextualSelect:
 
 
 def _count(scoped: bool) -> TextClause:
-    if not scoped:
-        return text(_COUNT + _WHERE[False])
-    return text(_COUNT + OPEN_SQL + _SCOPE).bindparams(bindparam("units", expanding=True))
+    query = text(_COUNT + _WHERE[scoped] + (_SCOPE if scoped else ""))
+    return query.bindparams(bindparam("units", expanding=True)) if scoped else query
 
 
 _PAGES = {scoped: _page(scoped) for scoped in (False, True)}

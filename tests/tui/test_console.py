@@ -533,13 +533,13 @@ def test_each_role_is_offered_the_case_keys_it_may_use() -> None:
 
     assert set(CASE_ACTION_RULES) == set(CASE_ACTIONS) == set(_specs())
     assert {name: spec.rule for name, spec in _specs().items()} == CASE_ACTION_RULES
-    offered = {role: {a for a in CASE_ACTIONS if offered_to(role, a)}
+    offered = {role: {a for a in CASE_ACTIONS if offered_to(role, f"case.{a}")}
                for role in ("clerk", "handler", "supervisor")}
     assert offered["handler"] == {"reply", "return", "extend"}
     assert offered["clerk"] == set(CASE_ACTIONS) - {"return", "approve_extension"}
     assert offered["supervisor"] == set(CASE_ACTIONS)
     for unknown in (None, "nobody-knows"):  # not read yet, or not in the store: every key
-        assert {a for a in CASE_ACTIONS if offered_to(unknown, a)} == set(CASE_ACTIONS)
+        assert {a for a in CASE_ACTIONS if offered_to(unknown, f"case.{a}")} == set(CASE_ACTIONS)
 
 
 def test_keymap_file_is_read_and_bad_entries_are_refused(tmp_path: Path) -> None:
