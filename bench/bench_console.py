@@ -203,8 +203,10 @@ def child_first_screen(path: Path) -> None:
     CaseworkerApp.run = run_headless  # type: ignore[method-assign,assignment]
     from caseworker.cli import app as command
 
-    command(["--db", str(path), "--clerk", "bench", "--lang", "zh", "--now", sys.argv[3]],
-            standalone_mode=False)
+    command(
+        ["--db", str(path), "--clerk", "bench", "--lang", "zh", "--now", sys.argv[3]],
+        standalone_mode=False,
+    )
     result["rss_mb"] = _rss_mb()
     print(json.dumps(result))
 
@@ -238,7 +240,8 @@ def child_datatable(rows: int) -> None:
     conn = sqlite3.connect(path)
     data = conn.execute(
         "SELECT next_due_at, id, channel, title, category, lead_unit_id, status, received_at "
-        "FROM cases ORDER BY next_due_at, id LIMIT ?", (rows,)
+        "FROM cases ORDER BY next_due_at, id LIMIT ?",
+        (rows,),
     ).fetchall()
     before = _current_mb()
 
@@ -331,8 +334,13 @@ def child_interactive(path: Path) -> None:
                 current = table.current
                 # `fetching`: a page is asked for (`loading` before the console had it).
                 fetching = getattr(table, "fetching", table.loading)
-                return (screen.queue, screen.generation, fetching,
-                        current.id if current else None, screen.shown_count)
+                return (
+                    screen.queue,
+                    screen.generation,
+                    fetching,
+                    current.id if current else None,
+                    screen.shown_count,
+                )
 
             frames = Frames(app, state)
             screen.switch_queue(QueueKey.ALL)
@@ -373,10 +381,16 @@ def child_interactive(path: Path) -> None:
                 key = QUEUES[(QUEUES.index(screen.queue) + 1) % len(QUEUES)]
                 generation = screen.generation + 1
 
-                def shown(st: tuple[Any, ...], key: QueueKey = key, generation: int = generation
-                          ) -> bool:
-                    return (st[0] is key and st[1] == generation and not st[2]
-                            and st[3] == firsts[key] and st[4] is not None)
+                def shown(
+                    st: tuple[Any, ...], key: QueueKey = key, generation: int = generation
+                ) -> bool:
+                    return (
+                        st[0] is key
+                        and st[1] == generation
+                        and not st[2]
+                        and st[3] == firsts[key]
+                        and st[4] is not None
+                    )
 
                 switches.append((await key_latency(app, frames, "tab", shown), key.value))
                 await settle(pilot)
@@ -408,23 +422,35 @@ def child_interactive(path: Path) -> None:
 
         key = (datetime.fromisoformat(due).replace(tzinfo=UTC), int(case_id))
         out["keyset_deep_ms"] = _median(lambda: queries.page_after(session, where, key), 5)
-        out["offset_deep_ms"] = _median(lambda: raw.execute(
-            "SELECT id, title FROM cases ORDER BY next_due_at, id LIMIT 100 OFFSET ?",
-            (deep,)).fetchall(), 3)
+        out["offset_deep_ms"] = _median(
+            lambda: raw.execute(
+                "SELECT id, title FROM cases ORDER BY next_due_at, id LIMIT 100 OFFSET ?", (deep,)
+            ).fetchall(),
+            3,
+        )
         out["deep_rows"] = deep
         for name, term in (("common", "道路积水"), ("rare", "第654321号")):
             filters = Filters(search=term)
             cond = queries.where_of(session, QueueKey.ALL, AS_OF, viewer, filters)
             out[f"search_{name}_page_ms"] = _median(
-                lambda cond=cond: queries.page_after(session, cond), 5)
+                lambda cond=cond: queries.page_after(session, cond), 5
+            )
             out[f"search_{name}_count_ms"] = _median(
                 lambda filters=filters: filtered_count(
-                    session, QueueKey.ALL, AS_OF, viewer, filters), 3)
+                    session, QueueKey.ALL, AS_OF, viewer, filters
+                ),
+                3,
+            )
             out[f"search_{name}_hits"] = filtered_count(
-                session, QueueKey.ALL, AS_OF, viewer, filters)
-        out["like_scan_ms"] = _median(lambda: raw.execute(
-            "SELECT count(*) FROM cases WHERE title LIKE '%第654321号%' OR body LIKE "
-            "'%第654321号%'").fetchall(), 3)
+                session, QueueKey.ALL, AS_OF, viewer, filters
+            )
+        out["like_scan_ms"] = _median(
+            lambda: raw.execute(
+                "SELECT count(*) FROM cases WHERE title LIKE '%第654321号%' OR body LIKE "
+                "'%第654321号%'"
+            ).fetchall(),
+            3,
+        )
         short = Filters(search="积")
         cond = queries.where_of(session, QueueKey.ALL, AS_OF, viewer, short)
         out["search_1char_page_ms"] = _median(lambda: queries.page_after(session, cond), 5)
@@ -456,17 +482,23 @@ def child_handler_pages(path: Path) -> None:
                 text("SELECT id FROM units WHERE level = :level"), {"level": level}
             ):
                 units = subtree_ids(session, unit_id)
-                n = session.execute(text(
-                    "SELECT count(*) FROM cases WHERE lead_unit_id IN "
-                    f"({', '.join(map(str, units))})"
-                )).scalar_one()
+                n = session.execute(
+                    text(
+                        "SELECT count(*) FROM cases WHERE lead_unit_id IN "
+                        f"({', '.join(map(str, units))})"
+                    )
+                ).scalar_one()
                 ranked.append((n, units))
             biggest[level] = max(ranked)
         viewers = {"bureau": (0, Viewer(clerk="bench"))}
         for level, (n, units) in biggest.items():
             share, total = scope_size(session, units)  # as services.queues.viewer_for
-            viewers[level] = (n, Viewer(clerk="bench", unit_ids=tuple(units),
-                                        wide=is_wide(share, total), cases=share))
+            viewers[level] = (
+                n,
+                Viewer(
+                    clerk="bench", unit_ids=tuple(units), wide=is_wide(share, total), cases=share
+                ),
+            )
         for name, (n, viewer) in viewers.items():
             out[f"{name}_cases"], out[f"{name}_wide"] = n, viewer.wide
             for key in (QueueKey.ALL, QueueKey.OVERDUE):
@@ -516,7 +548,10 @@ def _launch_python() -> float:
 
 def _child(*args: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, __file__, *args], check=True, capture_output=True, text=True,
+        [sys.executable, __file__, *args],
+        check=True,
+        capture_output=True,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
     )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -541,53 +576,73 @@ def main() -> None:
     ready = statistics.median(f["ready_ms"] for f in firsts)
     sidebar = statistics.median(f["sidebar_ms"] for f in firsts)
     hello = statistics.median(_launch_python() for _ in range(3))
-    print(f"first screen ready from launch: {ready:7.0f} ms, sidebar counts at {sidebar:.0f} ms "
-          f"(target < 1000; baselines in the same run: python starting {hello:.0f} ms, importing "
-          f"Textual {imports:.0f} ms, importing the console's modules {modules:.0f} ms)")
+    print(
+        f"first screen ready from launch: {ready:7.0f} ms, sidebar counts at {sidebar:.0f} ms "
+        f"(target < 1000; baselines in the same run: python starting {hello:.0f} ms, importing "
+        f"Textual {imports:.0f} ms, importing the console's modules {modules:.0f} ms)"
+    )
     base = _child("datatable", "10000", str(path))
     inter = _child("interactive", str(path))
     table = base["move_app_ms"]
-    print(f"cursor move, key to frame:      {inter['move_app_ms']:7.1f} ms median, "
-          f"{inter['move_app_max_ms']:.1f} worst (target < 50; DataTable with 10k rows "
-          f"{table:.1f} ms, ratio {inter['move_app_ms'] / table:.2f}); through Pilot "
-          f"{inter['move_pilot_ms']:.1f} ms (DataTable {base['move_ms']:.1f} ms)")
-    print(f"page down, key to frame:        {inter['page_app_ms']:7.1f} ms median, "
-          f"{inter['page_app_max_ms']:.1f} worst, crossing keyset pages (ratio "
-          f"{inter['page_app_ms'] / table:.2f}); key held at 30/s {inter['page_held_ms']:.1f} ms "
-          f"median, {inter['page_held_max_ms']:.1f} worst; through Pilot "
-          f"{inter['page_pilot_ms']:.1f} ms")
-    print(f"queue switch (tab), key to frame: {inter['switch_app_ms']:5.1f} ms median, "
-          f"{inter['switch_app_max_ms']:.1f} worst ({inter['switch_app_max_queue']}; rows and "
-          f"count shown; ratio {inter['switch_app_ms'] / table:.2f}); through Pilot "
-          f"{inter['switch_pilot_ms']:.1f} ms")
-    print(f"keyset page at row {inter['deep_rows']:,}: {inter['keyset_deep_ms']:7.2f} ms "
-          f"(baseline OFFSET {inter['offset_deep_ms']:.1f} ms, "
-          f"{inter['offset_deep_ms'] / inter['keyset_deep_ms']:.0f}x slower)")
+    print(
+        f"cursor move, key to frame:      {inter['move_app_ms']:7.1f} ms median, "
+        f"{inter['move_app_max_ms']:.1f} worst (target < 50; DataTable with 10k rows "
+        f"{table:.1f} ms, ratio {inter['move_app_ms'] / table:.2f}); through Pilot "
+        f"{inter['move_pilot_ms']:.1f} ms (DataTable {base['move_ms']:.1f} ms)"
+    )
+    print(
+        f"page down, key to frame:        {inter['page_app_ms']:7.1f} ms median, "
+        f"{inter['page_app_max_ms']:.1f} worst, crossing keyset pages (ratio "
+        f"{inter['page_app_ms'] / table:.2f}); key held at 30/s {inter['page_held_ms']:.1f} ms "
+        f"median, {inter['page_held_max_ms']:.1f} worst; through Pilot "
+        f"{inter['page_pilot_ms']:.1f} ms"
+    )
+    print(
+        f"queue switch (tab), key to frame: {inter['switch_app_ms']:5.1f} ms median, "
+        f"{inter['switch_app_max_ms']:.1f} worst ({inter['switch_app_max_queue']}; rows and "
+        f"count shown; ratio {inter['switch_app_ms'] / table:.2f}); through Pilot "
+        f"{inter['switch_pilot_ms']:.1f} ms"
+    )
+    print(
+        f"keyset page at row {inter['deep_rows']:,}: {inter['keyset_deep_ms']:7.2f} ms "
+        f"(baseline OFFSET {inter['offset_deep_ms']:.1f} ms, "
+        f"{inter['offset_deep_ms'] / inter['keyset_deep_ms']:.0f}x slower)"
+    )
     for name in ("common", "rare"):
         hits = inter[f"search_{name}_hits"]
         hits = "over 5,000 (not counted)" if hits < 0 else f"{hits:,}"
-        print(f"search 3+ chars ({name}, {hits} hits): first page "
-              f"{inter[f'search_{name}_page_ms']:.1f} ms, count "
-              f"{inter[f'search_{name}_count_ms']:.1f} ms (target < 300; baseline LIKE scan "
-              f"{inter['like_scan_ms']:.0f} ms)")
+        print(
+            f"search 3+ chars ({name}, {hits} hits): first page "
+            f"{inter[f'search_{name}_page_ms']:.1f} ms, count "
+            f"{inter[f'search_{name}_count_ms']:.1f} ms (target < 300; baseline LIKE scan "
+            f"{inter['like_scan_ms']:.0f} ms)"
+        )
     print(f"search 1 char, first page:      {inter['search_1char_page_ms']:7.1f} ms")
-    print(f"DataTable baseline, 10k rows:   load {base['load_ms']:.0f} ms, "
-          f"+{base['rss_growth_mb']:.0f} MB (the console never holds more than "
-          f"{inter['rows_in_memory_after_4k']} rows)")
+    print(
+        f"DataTable baseline, 10k rows:   load {base['load_ms']:.0f} ms, "
+        f"+{base['rss_growth_mb']:.0f} MB (the console never holds more than "
+        f"{inter['rows_in_memory_after_4k']} rows)"
+    )
     hand = _child("handler-pages", str(path))
     for name, who in (("county", "county handler"), ("department", "department handler")):
-        print(f"{who} ({hand[f'{name}_cases']:,} cases, "
-              f"{'wide' if hand[f'{name}_wide'] else 'narrow'} set):")
+        print(
+            f"{who} ({hand[f'{name}_cases']:,} cases, "
+            f"{'wide' if hand[f'{name}_wide'] else 'narrow'} set):"
+        )
         for key, label in (("all", "全部"), ("overdue", "已超期")):
             ms = {m: hand[f"{name}_{key}_{m}_ms"] for m in ("first", "next", "up", "count")}
             bureau = {m: hand[f"bureau_{key}_{m}_ms"] for m in ("first", "next", "up", "count")}
-            print(f"  {label} first / next / up page: {ms['first']:.1f} / {ms['next']:.1f} / "
-                  f"{ms['up']:.1f} ms, count {ms['count']:.1f} ms (target < 50 a page; the "
-                  f"bureau's: {bureau['first']:.1f} / {bureau['next']:.1f} / "
-                  f"{bureau['up']:.1f} ms, count {bureau['count']:.1f} ms)")
+            print(
+                f"  {label} first / next / up page: {ms['first']:.1f} / {ms['next']:.1f} / "
+                f"{ms['up']:.1f} ms, count {ms['count']:.1f} ms (target < 50 a page; the "
+                f"bureau's: {bureau['first']:.1f} / {bureau['next']:.1f} / "
+                f"{bureau['up']:.1f} ms, count {bureau['count']:.1f} ms)"
+            )
     peak = max(inter["rss_mb"], max(f["rss_mb"] for f in firsts))
-    print(f"peak memory (RSS):              {peak:7.0f} MB (target < 250; DataTable process "
-          f"with 10k rows {base['rss_mb']:.0f} MB)")
+    print(
+        f"peak memory (RSS):              {peak:7.0f} MB (target < 250; DataTable process "
+        f"with 10k rows {base['rss_mb']:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -73,14 +73,30 @@ def service_build(folder: Path, rules: Rules, cases: int) -> tuple[float, float]
     wall, cpu = time.perf_counter(), time.process_time()
     for n in range(cases):
         at = NOW - timedelta(days=30, minutes=n)
-        cid = act("陈受理", at, services.create_case, services.NewCase(
-            channel="leader-board", title=f"小区门口路灯不亮（{n}）", body="路灯坏了两周。",
-            received_at=at, external_id=f"B{n}"))
+        cid = act(
+            "陈受理",
+            at,
+            services.create_case,
+            services.NewCase(
+                channel="leader-board",
+                title=f"小区门口路灯不亮（{n}）",
+                body="路灯坏了两周。",
+                received_at=at,
+                external_id=f"B{n}",
+            ),
+        )
         act("陈受理", at + timedelta(hours=1), services.accept_case, cid)
         act("陈受理", at + timedelta(hours=2), services.assign_case, cid, lead="C-EDU")
         act("吴经办", at + timedelta(hours=3), services.acknowledge_case, cid)
-        act("吴经办", at + timedelta(days=2), services.draft_reply, cid, text="已修复。",
-            final=True, outcome="支持")
+        act(
+            "吴经办",
+            at + timedelta(days=2),
+            services.draft_reply,
+            cid,
+            text="已修复。",
+            final=True,
+            outcome="支持",
+        )
         act("吴经办", at + timedelta(days=2, hours=1), services.submit_reply, cid)
         act("陈受理", at + timedelta(days=3), services.publish_reply, cid)
         act("陈受理", at + timedelta(days=4), services.close_case, cid)
@@ -101,13 +117,19 @@ def main() -> None:
         wall, cpu, events = demo_build(folder, rules, args.cases)
     base_rate = args.baseline_cases / base_wall
     rate = args.cases / wall
-    print(f"baseline: {args.baseline_cases:,} cases through the services in {base_wall:.1f} s "
-          f"wall, {base_cpu:.1f} s CPU: {base_rate:,.0f} cases/s")
-    print(f"demo:     {args.cases:,} cases ({events:,} events) in {wall:.1f} s wall, "
-          f"{cpu:.1f} s CPU in all processes: {rate:,.0f} cases/s")
+    print(
+        f"baseline: {args.baseline_cases:,} cases through the services in {base_wall:.1f} s "
+        f"wall, {base_cpu:.1f} s CPU: {base_rate:,.0f} cases/s"
+    )
+    print(
+        f"demo:     {args.cases:,} cases ({events:,} events) in {wall:.1f} s wall, "
+        f"{cpu:.1f} s CPU in all processes: {rate:,.0f} cases/s"
+    )
     print(f"machine:  {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end")
-    print(f"ratio:    {rate / base_rate:,.1f}x the services' rate "
-          f"({(args.cases / cpu) / (args.baseline_cases / base_cpu):,.1f}x by CPU time)")
+    print(
+        f"ratio:    {rate / base_rate:,.1f}x the services' rate "
+        f"({(args.cases / cpu) / (args.baseline_cases / base_cpu):,.1f}x by CPU time)"
+    )
 
 
 if __name__ == "__main__":

@@ -55,16 +55,32 @@ def fill(store: Store, cases: int, units: int, seed: int) -> None:
             status = rng.choice(STATES)
             due = received + timedelta(days=60)
             closed = received + timedelta(days=rng.randrange(1, 80)) if status == "closed" else None
-            batch.append({
-                "channel": "leader-board", "external_id": str(n),
-                "title": f"{rng.choice(WORDS)}{rng.choice(WORDS)}问题{n}", "body": "正文",
-                "received_at": received, "urgency": "normal", "status": status,
-                "lead_unit_id": rng.randrange(2, units + 2) if status not in STATES[:2] else None,
-                "assign_started_at": received, "clock_started_at": received,
-                "assign_due_at": due, "reply_due_at": due, "close_due_at": due,
-                "closed_at": closed, "provisional": False, "next_due_at": due, "version": 1,
-                "created_at": received, "updated_at": received, "updated_by": "bench",
-            })
+            batch.append(
+                {
+                    "channel": "leader-board",
+                    "external_id": str(n),
+                    "title": f"{rng.choice(WORDS)}{rng.choice(WORDS)}问题{n}",
+                    "body": "正文",
+                    "received_at": received,
+                    "urgency": "normal",
+                    "status": status,
+                    "lead_unit_id": rng.randrange(2, units + 2)
+                    if status not in STATES[:2]
+                    else None,
+                    "assign_started_at": received,
+                    "clock_started_at": received,
+                    "assign_due_at": due,
+                    "reply_due_at": due,
+                    "close_due_at": due,
+                    "closed_at": closed,
+                    "provisional": False,
+                    "next_due_at": due,
+                    "version": 1,
+                    "created_at": received,
+                    "updated_at": received,
+                    "updated_by": "bench",
+                }
+            )
             if len(batch) == 20_000:
                 connection.execute(table.insert(), batch)
                 batch.clear()
@@ -113,8 +129,10 @@ def main() -> None:
         store = open_store(str(Path(folder) / "bench.sqlite"))
         began = time.perf_counter()
         fill(store, args.cases, args.units, seed=1)
-        print(f"filled {args.cases:,} cases over {args.units} units "
-              f"in {time.perf_counter() - began:.1f} s")
+        print(
+            f"filled {args.cases:,} cases over {args.units} units "
+            f"in {time.perf_counter() - began:.1f} s"
+        )
 
         def grouped() -> object:
             with store.session() as session:

@@ -79,11 +79,21 @@ def generate(folder: Path, count: int, xlsx_count: int) -> dict[str, Path]:
             t_len, b_len = chance.randint(14, 26), chance.randint(200, 600)
             t_at = chance.randrange(len(titles) - t_len)
             b_at = chance.randrange(len(bodies) - b_len)
-            yield [f"G{i:07d}", r[1], titles[t_at : t_at + t_len],
-                   when.strftime("%Y/%m/%d %H:%M:%S"), bodies[b_at : b_at + b_len], r[5], r[6]]
+            yield [
+                f"G{i:07d}",
+                r[1],
+                titles[t_at : t_at + t_len],
+                when.strftime("%Y/%m/%d %H:%M:%S"),
+                bodies[b_at : b_at + b_len],
+                r[5],
+                r[6],
+            ]
 
-    paths = {"csv": folder / "messages.csv", "jsonl": folder / "messages.jsonl",
-             "xlsx": folder / "messages.xlsx"}
+    paths = {
+        "csv": folder / "messages.csv",
+        "jsonl": folder / "messages.jsonl",
+        "xlsx": folder / "messages.xlsx",
+    }
     with paths["csv"].open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
@@ -119,9 +129,13 @@ def _open(db: Path, search: bool = True) -> Any:
     if not search:
         # Search indexing is measured on its own: drop the triggers that index each new case.
         with store.engine.begin() as connection:
-            triggers = connection.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases'"
-            ).scalars().all()
+            triggers = (
+                connection.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'cases'"
+                )
+                .scalars()
+                .all()
+            )
             for name in triggers:
                 connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
     rules = load_rules(DATA_DIR / "policy.toml", DATA_DIR / "calendar.toml")
@@ -141,7 +155,8 @@ def phase_floor(source: Path, db: Path) -> int:
         rows = (("leader-board", r[0], r[1], r[2], r[3], r[4], json.dumps(r[5:])) for r in reader)
         connection.executemany(
             "INSERT INTO cases (channel, external_id, author, title, received_at, body, extra)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)", rows,
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
     connection.commit()
     count = connection.execute("SELECT count(*) FROM cases").fetchone()[0]
@@ -159,8 +174,12 @@ def phase_schema(imported: Path, db: Path) -> tuple[int, float]:
     open_store(str(db)).close()  # the real schema, by the migrations
     source = sqlite3.connect(imported)
     connection = sqlite3.connect(db)
-    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
-                   "cache_size=-65536"):
+    for pragma in (
+        "journal_mode=WAL",
+        "foreign_keys=ON",
+        "synchronous=NORMAL",
+        "cache_size=-65536",
+    ):
         connection.execute(f"PRAGMA {pragma}")
     # As a bulk import leaves it: the search index waits for its catch-up (no insert trigger).
     connection.execute("DROP TRIGGER IF EXISTS cases_fts_insert")
@@ -173,10 +192,12 @@ def phase_schema(imported: Path, db: Path) -> tuple[int, float]:
             "SELECT * FROM events WHERE case_id >= ? AND case_id < ? ORDER BY id", span
         ).fetchall()
         start = time.perf_counter()
-        connection.executemany(f"INSERT INTO cases VALUES ({', '.join('?' * len(cases[0]))})",
-                               cases)
-        connection.executemany(f"INSERT INTO events VALUES ({', '.join('?' * len(events[0]))})",
-                               events)
+        connection.executemany(
+            f"INSERT INTO cases VALUES ({', '.join('?' * len(cases[0]))})", cases
+        )
+        connection.executemany(
+            f"INSERT INTO events VALUES ({', '.join('?' * len(events[0]))})", events
+        )
         connection.commit()
         seconds += time.perf_counter() - start
     count = connection.execute("SELECT count(*) FROM cases").fetchone()[0]
@@ -199,11 +220,19 @@ def phase_naive(source: Path, db: Path, limit: int) -> int:
             if count >= limit:
                 break
             with store.session() as session:
-                create_case(session, desk, NewCase(
-                    channel="leader-board", external_id=row[0], author=row[1],
-                    title=clean_text(row[2]), received_at=parse_time(row[3]),  # type: ignore[arg-type]
-                    body=clean_text(row[4]), extra={"dislikes": row[5], "likes": row[6]},
-                ))
+                create_case(
+                    session,
+                    desk,
+                    NewCase(
+                        channel="leader-board",
+                        external_id=row[0],
+                        author=row[1],
+                        title=clean_text(row[2]),
+                        received_at=parse_time(row[3]),  # type: ignore[arg-type]
+                        body=clean_text(row[4]),
+                        extra={"dislikes": row[5], "likes": row[6]},
+                    ),
+                )
             count += 1
     store.close()
     return count
@@ -218,9 +247,15 @@ def phase_import(source: Path, db: Path, search: str = "deferred", reader: str =
     if search == "inline":
         runner.DEFER_SEARCH_AT = 1 << 62  # every case indexed by the trigger as it is written
     parallel = False if reader == "one" else None
-    summary = run_import(store, desk, source, ImportOptions(
-        rejects=db.with_suffix(".rejects"), parallel=parallel,
-    ))
+    summary = run_import(
+        store,
+        desk,
+        source,
+        ImportOptions(
+            rejects=db.with_suffix(".rejects"),
+            parallel=parallel,
+        ),
+    )
     store.close()
     assert summary.rejected == 0, summary.line()
     return summary.imported + summary.duplicates
@@ -255,8 +290,9 @@ def phase_export(db: Path, target: Path, fmt: str) -> int:
     from caseworker.services.exporting import ExportFilter, export_cases
 
     store, _ = _open(db)
-    summary = export_cases(store, target, fmt=fmt, flt=ExportFilter(),
-                           now=datetime.fromisoformat(NOW))
+    summary = export_cases(
+        store, target, fmt=fmt, flt=ExportFilter(), now=datetime.fromisoformat(NOW)
+    )
     store.close()
     return summary.cases
 
@@ -305,15 +341,21 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--naive-rows", type=int, default=2_000)
     parser.add_argument("--xlsx-rows", type=int, default=20_000)
-    parser.add_argument("--inline-rows", type=int, default=10_000,
-                        help="rows of the CSV imported with search indexed row by row (0: skip)")
+    parser.add_argument(
+        "--inline-rows",
+        type=int,
+        default=10_000,
+        help="rows of the CSV imported with search indexed row by row (0: skip)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         t = time.perf_counter()
         files = generate(folder, args.rows, args.xlsx_rows)
-        print(f"generated {args.rows:,} rows (XLSX {args.xlsx_rows:,}) in "
-              f"{time.perf_counter() - t:.1f} s from {ATTACHMENT3.name}")
+        print(
+            f"generated {args.rows:,} rows (XLSX {args.xlsx_rows:,}) in "
+            f"{time.perf_counter() - t:.1f} s from {ATTACHMENT3.name}"
+        )
         results: list[tuple[str, int, float, float, float]] = []
 
         def measure(label: str, *phase: str) -> float:
@@ -321,49 +363,100 @@ def main() -> None:
             results.append((label, rows, seconds, peak, child))
             return rows / seconds
 
-        floor = measure("floor: sqlite3 executemany, bare table", "floor", str(files["csv"]),
-                        str(folder / "floor.sqlite"))
-        naive = measure("naive: create_case, 1 row/transaction", "naive", str(files["csv"]),
-                        str(folder / "naive.sqlite"), str(args.naive_rows))
-        measure("import attachment3 (XLSX, real)", "import", str(ATTACHMENT3),
-                str(folder / "real.sqlite"))
-        measure("import CSV (search deferred)", "import", str(files["csv"]),
-                str(folder / "csv.sqlite"))
-        measure("schema: its stored rows re-inserted, no Python", "schema",
-                str(folder / "csv.sqlite"), str(folder / "schema.sqlite"))
-        search_rate = measure("  search catch-up after it (background)", "catch-up",
-                              str(folder / "csv.sqlite"))
-        baseline = measure("search baseline: FTS5 trigram rebuild", "search",
-                           str(folder / "csv.sqlite"))
+        floor = measure(
+            "floor: sqlite3 executemany, bare table",
+            "floor",
+            str(files["csv"]),
+            str(folder / "floor.sqlite"),
+        )
+        naive = measure(
+            "naive: create_case, 1 row/transaction",
+            "naive",
+            str(files["csv"]),
+            str(folder / "naive.sqlite"),
+            str(args.naive_rows),
+        )
+        measure(
+            "import attachment3 (XLSX, real)",
+            "import",
+            str(ATTACHMENT3),
+            str(folder / "real.sqlite"),
+        )
+        measure(
+            "import CSV (search deferred)", "import", str(files["csv"]), str(folder / "csv.sqlite")
+        )
+        measure(
+            "schema: its stored rows re-inserted, no Python",
+            "schema",
+            str(folder / "csv.sqlite"),
+            str(folder / "schema.sqlite"),
+        )
+        search_rate = measure(
+            "  search catch-up after it (background)", "catch-up", str(folder / "csv.sqlite")
+        )
+        baseline = measure(
+            "search baseline: FTS5 trigram rebuild", "search", str(folder / "csv.sqlite")
+        )
         if args.inline_rows:
             inline = folder / "inline.csv"
             with files["csv"].open(encoding="utf-8") as src:  # one message a line: no newlines
                 inline.write_text("".join(islice(src, args.inline_rows + 1)), encoding="utf-8")
-            measure("import CSV, search indexed inline", "import", str(inline),
-                    str(folder / "inline.sqlite"), "inline")
-        measure("import CSV, no search index at all", "import", str(files["csv"]),
-                str(folder / "nosearch.sqlite"), "none")
-        measure("import CSV, all in one process", "import", str(files["csv"]),
-                str(folder / "one.sqlite"), "deferred", "one")
+            measure(
+                "import CSV, search indexed inline",
+                "import",
+                str(inline),
+                str(folder / "inline.sqlite"),
+                "inline",
+            )
+        measure(
+            "import CSV, no search index at all",
+            "import",
+            str(files["csv"]),
+            str(folder / "nosearch.sqlite"),
+            "none",
+        )
+        measure(
+            "import CSV, all in one process",
+            "import",
+            str(files["csv"]),
+            str(folder / "one.sqlite"),
+            "deferred",
+            "one",
+        )
         measure("import JSON Lines", "import", str(files["jsonl"]), str(folder / "jsonl.sqlite"))
         measure("import XLSX", "import", str(files["xlsx"]), str(folder / "xlsx.sqlite"))
-        measure("re-import CSV (all duplicates)", "import", str(files["csv"]),
-                str(folder / "csv.sqlite"))
-        measure("export JSON Lines", "export", str(folder / "csv.sqlite"),
-                str(folder / "out.jsonl"), "jsonl")
+        measure(
+            "re-import CSV (all duplicates)",
+            "import",
+            str(files["csv"]),
+            str(folder / "csv.sqlite"),
+        )
+        measure(
+            "export JSON Lines",
+            "export",
+            str(folder / "csv.sqlite"),
+            str(folder / "out.jsonl"),
+            "jsonl",
+        )
         measure("export CSV", "export", str(folder / "csv.sqlite"), str(folder / "out.csv"), "csv")
     # Wall-clock rates on a shared machine move with its load; the ratios are measured together.
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} CPUs")
-    print(f"{'phase':42} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'x floor':>8} {'x naive':>8}"
-          f" {'peak MB':>8} {'reader MB':>9}")
+    print(
+        f"{'phase':42} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'x floor':>8} {'x naive':>8}"
+        f" {'peak MB':>8} {'reader MB':>9}"
+    )
     for label, rows, seconds, peak, reader in results:
         rate = rows / seconds
-        print(f"{label:42} {rows:>9,} {seconds:>8.2f} {rate:>9,.0f} {rate / floor:>8.3f}"
-              f" {rate / naive:>8.1f} {peak:>8.0f} {reader:>9.0f}")
-    print(f"search index off the import's path: the import returns, then the catch-up indexes "
-          f"at {search_rate:,.0f} rows/s = {search_rate / baseline:.2f}x the FTS5 rebuild; "
-          "searches stay exact meanwhile (LIKE over the pending range)")
+        print(
+            f"{label:42} {rows:>9,} {seconds:>8.2f} {rate:>9,.0f} {rate / floor:>8.3f}"
+            f" {rate / naive:>8.1f} {peak:>8.0f} {reader:>9.0f}"
+        )
+    print(
+        f"search index off the import's path: the import returns, then the catch-up indexes "
+        f"at {search_rate:,.0f} rows/s = {search_rate / baseline:.2f}x the FTS5 rebuild; "
+        "searches stay exact meanwhile (LIKE over the pending range)"
+    )
 
 
 if __name__ == "__main__":

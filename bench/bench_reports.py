@@ -68,8 +68,9 @@ def build(path: Path) -> None:
         conn.execute(f"DROP INDEX {name}")
     units: list[tuple[int, str, str, str, int | None]] = [(1, "C", "某市", "city", None)]
     units += [(1 + n, f"C{n:02d}", f"第{n}区", "county", 1) for n in range(1, 21)]
-    units += [(21 + n, f"D{n:03d}", f"第{n}局", "department", 2 + (n - 1) % 20)
-              for n in range(1, 201)]
+    units += [
+        (21 + n, f"D{n:03d}", f"第{n}局", "department", 2 + (n - 1) % 20) for n in range(1, 201)
+    ]
     conn.executemany(
         "INSERT INTO units (id, code, name, level, parent_id, active) VALUES (?, ?, ?, ?, ?, 1)",
         units,
@@ -113,16 +114,34 @@ def build(path: Path) -> None:
                 value = rng.choices(("满意", "基本满意", "不满意"), (70, 20, 10))[0]
                 ratings.append((case_id, value, stamp(closed + timedelta(days=1))))
         repeat_of = rng.randint(1, case_id - 1) if case_id > 1 and rng.random() < 0.03 else None
-        rows.append((
-            case_id, rng.choice(CHANNELS), f"B{case_id}", f"第{case_id}号留言 道路积水", "正文",
-            stamp(received), "城乡建设", "A1区", "normal", status,
-            unit if assigned or status == "rejected" else None,
-            stamp(received), stamp(received),
-            stamp(assigned) if assigned else None, stamp(replied) if replied else None,
-            stamp(closed) if closed else None,
-            stamp(assign_due), stamp(reply_due), stamp(close_due), next_due, repeat_of,
-            stamp(received), stamp(received), "bench",
-        ))
+        rows.append(
+            (
+                case_id,
+                rng.choice(CHANNELS),
+                f"B{case_id}",
+                f"第{case_id}号留言 道路积水",
+                "正文",
+                stamp(received),
+                "城乡建设",
+                "A1区",
+                "normal",
+                status,
+                unit if assigned or status == "rejected" else None,
+                stamp(received),
+                stamp(received),
+                stamp(assigned) if assigned else None,
+                stamp(replied) if replied else None,
+                stamp(closed) if closed else None,
+                stamp(assign_due),
+                stamp(reply_due),
+                stamp(close_due),
+                next_due,
+                repeat_of,
+                stamp(received),
+                stamp(received),
+                "bench",
+            )
+        )
         if len(rows) == 50_000:
             _insert(conn, rows)
             rows = []
@@ -214,8 +233,17 @@ def main() -> None:
         f"({service_ms / indexed_ms:.1f}x the SQL alone)"
     )
 
-    command = [sys.executable, "-m", "caseworker", "--db", str(path), "--clerk", "bench",
-               "--now", AS_OF.isoformat()]
+    command = [
+        sys.executable,
+        "-m",
+        "caseworker",
+        "--db",
+        str(path),
+        "--clerk",
+        "bench",
+        "--now",
+        AS_OF.isoformat(),
+    ]
 
     def run(*args: str) -> None:
         subprocess.run([*command, *args], check=True, capture_output=True)
@@ -240,7 +268,11 @@ def main() -> None:
         )
         county_ms = timed(
             lambda: unit_rates(
-                session, rules, period=Period.QUARTER, at=AS_OF.date(), now=AS_OF,
+                session,
+                rules,
+                period=Period.QUARTER,
+                at=AS_OF.date(),
+                now=AS_OF,
                 level="county",
             ),
             repeat=3,

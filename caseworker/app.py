@@ -218,4 +218,3 @@ def make_app(
 ) -> CaseworkerApp:
     """The console for an open store; `keymap` overrides keys by binding id."""
     return CaseworkerApp(settings, store, rules, keymap=keymap, poll_seconds=poll_seconds)
-

@@ -25,10 +25,21 @@ from caseworker.i18n.catalog import Catalog
 # The lifecycle rule (domain.lifecycle.Action) each case action is checked against; the
 # dialogs' entry point (screens/case_actions) checks the same, and a test holds them equal.
 CASE_ACTION_RULES = {
-    "accept": "accept", "reject": "reject", "assign": "assign", "return": "return",
-    "reply": "draft_reply", "review": "publish", "close": "close", "rate": "rate",
-    "reopen": "reopen", "extend": "request_extension", "approve_extension": "approve_extension",
-    "supervise": "supervise", "instruct": "instruct", "pause": "pause", "resume": "resume",
+    "accept": "accept",
+    "reject": "reject",
+    "assign": "assign",
+    "return": "return",
+    "reply": "draft_reply",
+    "review": "publish",
+    "close": "close",
+    "rate": "rate",
+    "reopen": "reopen",
+    "extend": "request_extension",
+    "approve_extension": "approve_extension",
+    "supervise": "supervise",
+    "instruct": "instruct",
+    "pause": "pause",
+    "resume": "resume",
     "merge": "merge",
 }
 # The case actions of the dialogs' entry point (screens/case_actions.start_action).
@@ -152,7 +163,7 @@ def load_keymap(path: Path | None = None) -> dict[str, str]:
         raise KeymapError(f"{path}: {exc}") from None
     table = data.get("keys", {})
     if not isinstance(table, dict):
-        raise KeymapError(f"{path}: [keys] must be a table of binding id = \"keys\"")
+        raise KeymapError(f'{path}: [keys] must be a table of binding id = "keys"')
     known = {k.id for k in KEYS}
     out = {}
     for binding_id, keys in table.items():

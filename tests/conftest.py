@@ -96,7 +96,6 @@ class PostgresServer:
         return self.url(name)
 
 
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """Start a real PostgreSQL server (pgserver bundles the binaries) for the whole session.

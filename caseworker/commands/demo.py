@@ -79,20 +79,50 @@ def demo(
             built = has_cases(session)
         if not built:
             moment = frozen or settings.clock().now().replace(microsecond=0)
-            typer.echo(say(ctx, "cli.demo.building", cases=cases,
-                           moment=moment.isoformat(timespec="minutes")), err=True)
+            typer.echo(
+                say(
+                    ctx,
+                    "cli.demo.building",
+                    cases=cases,
+                    moment=moment.isoformat(timespec="minutes"),
+                ),
+                err=True,
+            )
             try:
-                report = build_demo(store, rules, seed=seed, cases=cases, now=moment,
-                                    frozen=frozen is not None,
-                                    progress=_progress(ctx) if cases >= 20_000 else None)
+                report = build_demo(
+                    store,
+                    rules,
+                    seed=seed,
+                    cases=cases,
+                    now=moment,
+                    frozen=frozen is not None,
+                    progress=_progress(ctx) if cases >= 20_000 else None,
+                )
             except DemoExists as exc:  # pragma: no cover - raced with another build
                 fail(catalog_of(ctx).refusal(exc))
             rate = report.cases / report.seconds if report.seconds else 0.0
-            typer.echo(say(ctx, "cli.demo.ready", target=target, cases=report.cases,
-                           events=report.events, seconds=report.seconds, rate=rate))
+            typer.echo(
+                say(
+                    ctx,
+                    "cli.demo.ready",
+                    target=target,
+                    cases=report.cases,
+                    events=report.events,
+                    seconds=report.seconds,
+                    rate=rate,
+                )
+            )
         elif info is not None:
-            typer.echo(say(ctx, "cli.demo.exists", target=target, seed=info.get("seed"),
-                           cases=int(info.get("cases") or 0), now=info.get("now")))
+            typer.echo(
+                say(
+                    ctx,
+                    "cli.demo.exists",
+                    target=target,
+                    seed=info.get("seed"),
+                    cases=int(info.get("cases") or 0),
+                    now=info.get("now"),
+                )
+            )
             if frozen is None and info.get("frozen"):
                 # A demo built for a handout keeps its clock, so countdowns match the handout.
                 frozen = parse_time(str(info["now"]), "the demo's now")
@@ -103,9 +133,7 @@ def demo(
     if clerk != settings.clerk:
         typer.echo(say(ctx, "cli.demo.acting_as", clerk=clerk), err=True)
     # The console (and every later action in this session) sees the demo's clock and clerk.
-    ctx.find_root().obj = settings.with_(
-        database=target, now=frozen or settings.now, clerk=clerk
-    )
+    ctx.find_root().obj = settings.with_(database=target, now=frozen or settings.now, clerk=clerk)
     if not no_open:
         from caseworker.commands.console import open_console
 
@@ -135,8 +163,9 @@ def _progress(ctx: typer.Context) -> Callable[[int, int], None]:
     catalog = catalog_of(ctx)
 
     def show(done: int, total: int) -> None:
-        typer.echo("\r" + catalog.t("cli.demo.progress", done=done, total=total), nl=False,
-                   err=True)
+        typer.echo(
+            "\r" + catalog.t("cli.demo.progress", done=done, total=total), nl=False, err=True
+        )
         if done >= total:
             typer.echo("", err=True)
 

@@ -83,16 +83,20 @@ def _store_trouble(exc: Exception) -> Exception | None:
     if isinstance(exc, IntegrityError):
         return DomainError(
             f"someone else saved the same record at the same moment ({reason}); nothing was "
-            "changed, try again", key="refused.store_clash", reason=reason,
+            "changed, try again",
+            key="refused.store_clash",
+            reason=reason,
         )
     if "locked" in reason or "busy" in reason:
         return DomainError(
             "the database is busy (another clerk or an import is writing); nothing was changed, "
-            "try again", key="refused.store_busy",
+            "try again",
+            key="refused.store_busy",
         )
     return DomainError(
         f"the database refused the change ({reason}); nothing was changed",
-        key="refused.store_failed", reason=reason,
+        key="refused.store_failed",
+        reason=reason,
     )
 
 

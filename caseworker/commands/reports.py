@@ -142,8 +142,17 @@ def _csv(sections: list[list[list[Any]]]) -> str:
 # ---------------------------------------------------------------- report overdue
 
 CASE_COLUMNS = (
-    "id", "external_id", "title", "channel", "lead_unit", "stage", "due_at",
-    "overdue_working_days", "overdue_days", "supervision", "repeats",
+    "id",
+    "external_id",
+    "title",
+    "channel",
+    "lead_unit",
+    "stage",
+    "due_at",
+    "overdue_working_days",
+    "overdue_days",
+    "supervision",
+    "repeats",
 )
 UNIT_COLUMNS = ("unit", "overdue", "max_overdue_working_days", "total_overdue_working_days")
 
@@ -154,16 +163,24 @@ def overdue_json(report: OverdueReport) -> dict[str, Any]:
         "as_of": report.as_of,
         "cases": [
             {
-                "id": r.id, "external_id": r.external_id, "title": r.title, "channel": r.channel,
-                "lead_unit": r.lead_unit, "stage": r.stage, "due_at": r.due_at,
-                "overdue_working_days": r.overdue_working_days, "overdue_days": r.overdue_days,
-                "supervision": r.supervision, "repeats": r.repeats,
+                "id": r.id,
+                "external_id": r.external_id,
+                "title": r.title,
+                "channel": r.channel,
+                "lead_unit": r.lead_unit,
+                "stage": r.stage,
+                "due_at": r.due_at,
+                "overdue_working_days": r.overdue_working_days,
+                "overdue_days": r.overdue_days,
+                "supervision": r.supervision,
+                "repeats": r.repeats,
             }
             for r in report.cases
         ],
         "by_unit": [
             {
-                "unit": u.unit, "overdue": u.overdue,
+                "unit": u.unit,
+                "overdue": u.overdue,
                 "max_overdue_working_days": u.max_overdue_working_days,
                 "total_overdue_working_days": u.total_overdue_working_days,
             }
@@ -215,7 +232,8 @@ def _print_overdue(report: OverdueReport, zh: bool) -> None:
 
     when = local(report.as_of)
     typer.secho(
-        f"逾期案件 截至 {when}：{len(report.cases)} 件" if zh
+        f"逾期案件 截至 {when}：{len(report.cases)} 件"
+        if zh
         else f"Overdue as of {when} (Asia/Shanghai): {len(report.cases)} cases",
         bold=True,
     )
@@ -236,18 +254,25 @@ def _print_overdue(report: OverdueReport, zh: bool) -> None:
         out.append(
             _line(
                 [
-                    str(r.id), _printable(r.external_id), _printable(r.title),
-                    _printable(r.lead_unit or "—"), STAGE_ZH[r.stage] if zh else r.stage,
-                    local(r.due_at, "%m-%d %H:%M"), str(r.overdue_working_days),
-                    str(r.overdue_days), SUPERVISION_SHORT_ZH.get(sup, sup) if zh else sup,
+                    str(r.id),
+                    _printable(r.external_id),
+                    _printable(r.title),
+                    _printable(r.lead_unit or "—"),
+                    STAGE_ZH[r.stage] if zh else r.stage,
+                    local(r.due_at, "%m-%d %H:%M"),
+                    str(r.overdue_working_days),
+                    str(r.overdue_days),
+                    SUPERVISION_SHORT_ZH.get(sup, sup) if zh else sup,
                     str(r.repeats) if r.repeats else "",
                 ],
-                widths, right,
+                widths,
+                right,
             )
         )
     out.append("")
     unit_heads = (
-        ["承办单位", "逾期件数", "最长工作日", "合计工作日"] if zh
+        ["承办单位", "逾期件数", "最长工作日", "合计工作日"]
+        if zh
         else ["lead unit", "overdue", "worst wd", "total wd"]
     )
     unit_widths = [max(10, min(30, max(len(u.unit) * 2 for u in report.by_unit))), 8, 10, 10]
@@ -255,9 +280,14 @@ def _print_overdue(report: OverdueReport, zh: bool) -> None:
     for u in report.by_unit:
         out.append(
             _line(
-                [_printable(u.unit), str(u.overdue), str(u.max_overdue_working_days),
-                 str(u.total_overdue_working_days)],
-                unit_widths, (1, 2, 3),
+                [
+                    _printable(u.unit),
+                    str(u.overdue),
+                    str(u.max_overdue_working_days),
+                    str(u.total_overdue_working_days),
+                ],
+                unit_widths,
+                (1, 2, 3),
             )
         )
     typer.echo("\n".join(out))
@@ -290,8 +320,12 @@ def report_overdue(
     with opened(ctx) as store, store.session() as session:
         unit_ids = _scope(ctx, store, session, unit, channel)
         report = overdue_report(
-            session, store.rules.calendar, as_of=moment or store.now(), unit_ids=unit_ids,
-            channel=channel, stage=Stage(stage) if stage else None,
+            session,
+            store.rules.calendar,
+            as_of=moment or store.now(),
+            unit_ids=unit_ids,
+            channel=channel,
+            stage=Stage(stage) if stage else None,
         )
         zh = store.settings.language == "zh"
         if moment is not None and moment < store.now():
@@ -318,8 +352,12 @@ def report_overdue(
 # ---------------------------------------------------------------- report rates
 
 RATE_HEADS_ZH = {
-    "timely_acceptance": "及时受理", "reply_rate": "答复", "on_time_close": "按期办结",
-    "satisfaction": "满意", "rating_rate": "参评", "repeat_rate": "重复",
+    "timely_acceptance": "及时受理",
+    "reply_rate": "答复",
+    "on_time_close": "按期办结",
+    "satisfaction": "满意",
+    "rating_rate": "参评",
+    "repeat_rate": "重复",
 }
 
 
@@ -333,7 +371,8 @@ def _rate_json(row: RateRow) -> dict[str, Any]:
         "accepted": c.accepted,
         "closed": c.closed,
         "average_handling_workdays": (
-            round(m.average_handling_workdays, 2) if m.average_handling_workdays is not None
+            round(m.average_handling_workdays, 2)
+            if m.average_handling_workdays is not None
             else None
         ),
         "handling_workdays": c.handling_workdays,
@@ -374,13 +413,23 @@ def _rates_rows(doc: dict[str, Any]) -> list[list[Any]]:
     head += ["average_handling_workdays", "overdue", "overdue_workdays", "rule_version"]
     rows: list[list[Any]] = [head]
     for unit in [*doc["units"], doc["total"]]:
-        line = [unit["rank"], unit["unit"], unit["level"], unit["received"], unit["accepted"],
-                unit["closed"]]
+        line = [
+            unit["rank"],
+            unit["unit"],
+            unit["level"],
+            unit["received"],
+            unit["accepted"],
+            unit["closed"],
+        ]
         for code in MEASURE_CODES:
             rate = unit["rates"][code]
             line += [rate["numerator"], rate["denominator"], rate["value"]]
-        line += [unit["average_handling_workdays"], unit["overdue"], unit["overdue_workdays"],
-                 doc["rule_version"]]
+        line += [
+            unit["average_handling_workdays"],
+            unit["overdue"],
+            unit["overdue_workdays"],
+            doc["rule_version"],
+        ]
         rows.append(line)
     return rows
 
@@ -397,7 +446,8 @@ def _print_rates(doc: dict[str, Any], zh: bool, number: int | None) -> None:
     as_of = local(datetime.fromisoformat(doc["as_of"]))
     recorded = f" · #{number}" if number is not None else ""
     head = (
-        f"{doc['start']} 至 {last}（{PERIOD_ZH[doc['period']]}），统计截至 {as_of}；" if zh
+        f"{doc['start']} 至 {last}（{PERIOD_ZH[doc['period']]}），统计截至 {as_of}；"
+        if zh
         else f"{doc['start']} – {last} ({doc['period']}), as of {as_of}; "
     )
     console.print(Text(head + doc["rule_version"] + recorded, style="bold"))
@@ -412,7 +462,8 @@ def _print_rates(doc: dict[str, Any], zh: bool, number: int | None) -> None:
     units = doc["units"]
     for unit in [*units, doc["total"]]:
         cells: list[Any] = [
-            str(unit["rank"]) if unit["rank"] is not None else "", Text(unit["unit"]),
+            str(unit["rank"]) if unit["rank"] is not None else "",
+            Text(unit["unit"]),
             str(unit["received"]),
         ]
         for code in MEASURE_CODES:
@@ -475,8 +526,12 @@ def report_rates(
         else:
             now = store.now()
             report = unit_rates(
-                session, store.rules, period=Period(period),
-                at=day or now.astimezone(SHANGHAI).date(), now=now, level=level,
+                session,
+                store.rules,
+                period=Period(period),
+                at=day or now.astimezone(SHANGHAI).date(),
+                now=now,
+                level=level,
             )
             figures = to_json(rates_json(report))
             number = record_ranking(session, report, figures, store.settings.clerk, now)
@@ -517,8 +572,12 @@ def report_rankings(
     for r in rows:  # the rule version heads the ranking itself (--recorded N)
         last = date.fromordinal(r.period_end.toordinal() - 1)
         table.add_row(
-            str(r.id), f"{r.period} {r.period_start}–{last:%m-%d}", r.level or "—",
-            local(r.as_of), escape(r.clerk), local(r.recorded_at),
+            str(r.id),
+            f"{r.period} {r.period_start}–{last:%m-%d}",
+            r.level or "—",
+            local(r.as_of),
+            escape(r.clerk),
+            local(r.recorded_at),
         )
     Console(highlight=False).print(table)
 

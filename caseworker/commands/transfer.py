@@ -15,13 +15,31 @@ imports_app = typer.Typer(help="Imports done so far: file, checksum, counts, who
 
 def import_cmd(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files to import (CSV, JSON Lines, XLSX, Open311 JSON).")],  # noqa: E501
-    fmt: Annotated[Optional[str], typer.Option("--format", help="csv, jsonl, xlsx or open311 (default: detected).")] = None,  # noqa: UP045, E501
-    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Text encoding (default: UTF-8 or GB18030, detected).")] = None,  # noqa: UP045, E501
-    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="Column mapping TOML (default: chosen by the headers).")] = None,  # noqa: UP045, E501
-    channel: Annotated[Optional[str], typer.Option("--channel", help="Channel for rows that name none.")] = None,  # noqa: UP045, E501
-    rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Where rejected rows go (default: next to the input).")] = None,  # noqa: UP045, E501
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")] = False,  # noqa: E501
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files to import (CSV, JSON Lines, XLSX, Open311 JSON).")
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, jsonl, xlsx or open311 (default: detected)."),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="Text encoding (default: UTF-8 or GB18030, detected)."),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--mapping", help="Column mapping TOML (default: chosen by the headers)."),
+    ] = None,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Channel for rows that name none.")
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="Where rejected rows go (default: next to the input)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and report; write nothing.")
+    ] = False,
 ) -> None:
     """Import messages from files; every row ends up a case or in the rejects file, with why."""
     from caseworker.services.imports import ImportFailed, ImportOptions, run_import
@@ -36,8 +54,13 @@ def import_cmd(
     with opened(ctx) as store:
         for path in paths:
             options = ImportOptions(
-                format=fmt, encoding=encoding, mapping=mapping, channel=channel,
-                rejects=rejects, dry_run=dry_run, lang=catalog_of(ctx).lang,
+                format=fmt,
+                encoding=encoding,
+                mapping=mapping,
+                channel=channel,
+                rejects=rejects,
+                dry_run=dry_run,
+                lang=catalog_of(ctx).lang,
             )
             try:
                 with _progress(path, say(ctx, "cli.import.rows")) as report:
@@ -66,9 +89,17 @@ def _summary_line(ctx: typer.Context, summary: Any) -> str:
     """The one line every import ends with: read / imported / duplicates / conflicts / rejected."""
     s = summary
     verb = "cli.import.would_import" if s.dry_run else "cli.import.imported"
-    text = say(ctx, "cli.import.summary", file=s.file, read=s.read, verb=say(ctx, verb),
-               imported=s.imported, duplicates=s.duplicates, conflicts=s.conflicts,
-               rejected=s.rejected)
+    text = say(
+        ctx,
+        "cli.import.summary",
+        file=s.file,
+        read=s.read,
+        verb=say(ctx, verb),
+        imported=s.imported,
+        duplicates=s.duplicates,
+        conflicts=s.conflicts,
+        rejected=s.rejected,
+    )
     if s.overdue:
         text += say(ctx, "cli.import.overdue", n=s.overdue)
     if s.rejects_path:
@@ -91,7 +122,9 @@ def _catch_up_search(database: str | None, backlog: int) -> bool:
         return False
     subprocess.Popen(
         [sys.executable, "-m", "caseworker.services.search_backlog", database],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     return True
@@ -140,9 +173,13 @@ class _progress:
         )
 
         self.bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-            TextColumn(self.rows.replace("{n}", "{task.fields[rows]}")), TimeRemainingColumn(),
-            console=Console(stderr=True), transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn(self.rows.replace("{n}", "{task.fields[rows]}")),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
         )
         self.bar.start()
         from rich.markup import escape
@@ -173,15 +210,33 @@ def imports_list(
 
     with opened(ctx) as store, store.session() as session:
         rows = list_imports(session, limit)
-    headers = ("id", "when", "file", "status", "read", "imported", "dup", "conflicts",
-               "rejected", "who", "sha256")
+    headers = (
+        "id",
+        "when",
+        "file",
+        "status",
+        "read",
+        "imported",
+        "dup",
+        "conflicts",
+        "rejected",
+        "who",
+        "sha256",
+    )
     table = Table(*(say(ctx, f"cli.imports.{name}") for name in headers), box=None)
     for r in rows:
         table.add_row(
-            str(r.id), local(r.started_at), escape(r.file_name),
-            say(ctx, f"cli.imports.status_{r.status}"), str(r.read),
-            str(r.imported), str(r.duplicates), str(r.conflicts), str(r.rejected),
-            escape(r.clerk), r.sha256[:12],
+            str(r.id),
+            local(r.started_at),
+            escape(r.file_name),
+            say(ctx, f"cli.imports.status_{r.status}"),
+            str(r.read),
+            str(r.imported),
+            str(r.duplicates),
+            str(r.conflicts),
+            str(r.rejected),
+            escape(r.clerk),
+            r.sha256[:12],
         )
     Console(highlight=False).print(table)
 
@@ -189,14 +244,30 @@ def imports_list(
 def export_cmd(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="File to write (.jsonl, .csv or .xlsx).")],
-    fmt: Annotated[Optional[str], typer.Option("--format", help="jsonl, csv or xlsx (default: from the extension).")] = None,  # noqa: UP045, E501
-    status: Annotated[Optional[list[str]], typer.Option("--status", help="Only this status; repeat for more.")] = None,  # noqa: UP045, E501
-    unit: Annotated[Optional[str], typer.Option("--unit", help="Only cases led by this unit or a unit below it.")] = None,  # noqa: UP045, E501
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="jsonl, csv or xlsx (default: from the extension)."),
+    ] = None,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="Only this status; repeat for more.")
+    ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option("--unit", help="Only cases led by this unit or a unit below it."),
+    ] = None,
     channel: Annotated[Optional[str], typer.Option("--channel", help="Only this channel.")] = None,  # noqa: UP045
-    since: Annotated[Optional[str], typer.Option("--since", help="Received at or after (ISO 8601).")] = None,  # noqa: UP045, E501
-    until: Annotated[Optional[str], typer.Option("--until", help="Received before (ISO 8601).")] = None,  # noqa: UP045, E501
-    overdue: Annotated[bool, typer.Option("--overdue", help="Only open cases past a deadline.")] = False,  # noqa: E501
-    redact: Annotated[bool, typer.Option("--redact", help="Mask mobiles, ID card numbers and e-mail addresses.")] = False,  # noqa: E501
+    since: Annotated[
+        str | None, typer.Option("--since", help="Received at or after (ISO 8601).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Received before (ISO 8601).")
+    ] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only open cases past a deadline.")
+    ] = False,
+    redact: Annotated[
+        bool, typer.Option("--redact", help="Mask mobiles, ID card numbers and e-mail addresses.")
+    ] = False,
 ) -> None:
     """Export cases: JSON Lines with everything attached, or one row a case in CSV / XLSX."""
     from caseworker.services.exporting import EXPORT_FORMATS, ExportFilter, export_cases
@@ -209,7 +280,9 @@ def export_cmd(
     assert chosen is not None
     statuses = [s.strip() for item in status or [] for s in item.split(",") if s.strip()]
     flt = ExportFilter(
-        statuses=statuses, unit=unit, channel=channel,
+        statuses=statuses,
+        unit=unit,
+        channel=channel,
         since=option_time(ctx, since, "--since") if since else None,
         until=option_time(ctx, until, "--until") if until else None,
         overdue=overdue,
@@ -228,8 +301,9 @@ def export_cmd(
             )
         except OSError as exc:
             why = exc.strerror or str(exc)
-            typer.echo(f"caseworker: {say(ctx, 'cli.export.cannot_write', path=path, why=why)}",
-                       err=True)
+            typer.echo(
+                f"caseworker: {say(ctx, 'cli.export.cannot_write', path=path, why=why)}", err=True
+            )
             _exit(1)
     if scope is not None:
         typer.echo(say(ctx, "cli.export.handler", clerk=store.settings.clerk), err=True)

@@ -123,7 +123,8 @@ def allowed_actions(status: Status, role: Role | None = None) -> list[Action]:
     """The actions that may start from this state (by a clerk of `role`, if given), in a stable
     order for messages and menus."""
     return [
-        action for action, rule in RULES.items()
+        action
+        for action, rule in RULES.items()
         if status in rule.sources and (role is None or role in rule.roles)
     ]
 
@@ -149,7 +150,10 @@ def check_action(
         allowed = ", ".join(a.value for a in possible) or "nothing"
         raise IllegalTransition(
             f"case {case_label} is {status.value}: cannot {action.value}; allowed now: {allowed}",
-            key="refused.illegal_transition", case=case_label, state=status, action=action,
+            key="refused.illegal_transition",
+            case=case_label,
+            state=status,
+            action=action,
             allowed=possible,
         )
     if actor.role not in rule.roles:
@@ -158,8 +162,12 @@ def check_action(
         raise NotPermitted(
             f"{actor.name} ({actor.role.value}) may not {action.value} case {case_label}; "
             f"needs: {roles}",
-            key="refused.not_permitted", clerk=actor.name, role=actor.role, action=action,
-            case=case_label, roles=needed,
+            key="refused.not_permitted",
+            clerk=actor.name,
+            role=actor.role,
+            action=action,
+            case=case_label,
+            roles=needed,
         )
     if actor.role is Role.HANDLER:
         units = {lead_unit_id} | (set(co_unit_ids) if rule.co_units_may else set())
@@ -167,7 +175,10 @@ def check_action(
             raise NotPermitted(
                 f"{actor.name} (handler) may not {action.value} case {case_label}: "
                 "it is not assigned to their unit",
-                key="refused.not_their_unit", clerk=actor.name, action=action, case=case_label,
+                key="refused.not_their_unit",
+                clerk=actor.name,
+                action=action,
+                case=case_label,
             )
     return rule.target if rule.target is not None else status
 
@@ -189,12 +200,16 @@ def check_reopen(*, case_label: str, latest_rating: str | None) -> None:
         raise IllegalTransition(
             f"case {case_label} cannot be reopened: it has no rating since it was received or "
             f"last reopened; only a {REOPEN_RATING} rating reopens a case",
-            key="refused.reopen_not_rated", case=case_label, rating=REOPEN_RATING,
+            key="refused.reopen_not_rated",
+            case=case_label,
+            rating=REOPEN_RATING,
         )
     raise IllegalTransition(
         f"case {case_label} cannot be reopened: its latest rating is {latest_rating}; "
         f"only a {REOPEN_RATING} rating reopens a case",
-        key="refused.reopen_not_dissatisfied", case=case_label, latest=latest_rating,
+        key="refused.reopen_not_dissatisfied",
+        case=case_label,
+        latest=latest_rating,
         rating=REOPEN_RATING,
     )
 
@@ -221,7 +236,8 @@ def check_reply_edit(
         raise IllegalTransition(
             f"case {case_label}: its reply is awaiting the bureau's review and cannot be edited; "
             "it can be edited again once review sends it back",
-            key="refused.reply_under_review", case=case_label,
+            key="refused.reply_under_review",
+            case=case_label,
         )
     if actor.role is not Role.HANDLER or reply_unit_id == actor.unit_id:
         return
@@ -230,5 +246,8 @@ def check_reply_edit(
     raise NotPermitted(
         f"{actor.name} (handler) may not edit the reply of case {case_label}: "
         f"it was written for {reply_unit}",
-        key="refused.reply_of_other_unit", clerk=actor.name, case=case_label, unit=reply_unit,
+        key="refused.reply_of_other_unit",
+        clerk=actor.name,
+        case=case_label,
+        unit=reply_unit,
     )

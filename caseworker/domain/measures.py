@@ -72,31 +72,43 @@ class MeasureDef:
 
 MEASURES: tuple[MeasureDef, ...] = (
     MeasureDef(
-        "timely_acceptance", "及时受理率", "timely acceptance",
+        "timely_acceptance",
+        "及时受理率",
+        "timely acceptance",
         "cases whose 受理/交办 (assign) stage ended - assigned, rejected or merged - by its "
         "deadline ÷ cases whose assign deadline fell in the period",
     ),
     MeasureDef(
-        "reply_rate", "答复率", "reply rate",
+        "reply_rate",
+        "答复率",
+        "reply rate",
         "accepted cases received in the period with a published reply ÷ accepted cases received "
         "in the period",
     ),
     MeasureDef(
-        "on_time_close", "按期办结率", "closed on time",
+        "on_time_close",
+        "按期办结率",
+        "closed on time",
         "cases closed by their close deadline (approved extensions counted) ÷ cases (not rejected "
         "or merged) whose close deadline fell in the period",
     ),
     MeasureDef(
-        "satisfaction", "满意率", "satisfaction",
+        "satisfaction",
+        "满意率",
+        "satisfaction",
         "cases closed in the period whose latest rating is satisfied ÷ rated cases closed in the "
         "period",
     ),
     MeasureDef(
-        "rating_rate", "参评率", "rated",
+        "rating_rate",
+        "参评率",
+        "rated",
         "cases closed in the period with a rating ÷ cases closed in the period",
     ),
     MeasureDef(
-        "repeat_rate", "重复率", "repeat rate",
+        "repeat_rate",
+        "重复率",
+        "repeat rate",
         "cases received in the period that repeat an earlier one ÷ cases received in the period",
     ),
 )
@@ -173,5 +185,8 @@ def ranking_key(measures: UnitMeasures, counts: UnitCounts) -> tuple[float, floa
         return -value if value is not None else 1.0
 
     return (
-        score("on_time_close"), score("satisfaction"), score("timely_acceptance"), counts.overdue
+        score("on_time_close"),
+        score("satisfaction"),
+        score("timely_acceptance"),
+        counts.overdue,
     )

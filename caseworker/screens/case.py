@@ -223,21 +223,31 @@ class CaseScreen(ConsoleScreen):
         this_year = now.astimezone(SHANGHAI).year
         for clock in d.clocks:
             stage = app.t(f"stage.{clock.stage.value}")
-            fmt = "%m-%d %H:%M" if clock.due_at.astimezone(SHANGHAI).year == this_year else (
-                "%Y-%m-%d %H:%M"
+            fmt = (
+                "%m-%d %H:%M"
+                if clock.due_at.astimezone(SHANGHAI).year == this_year
+                else ("%Y-%m-%d %H:%M")
             )
             due = when(clock.due_at, fmt) + ("≈" if clock.provisional else "")
             if clock.state is ClockState.STOPPED:
                 late = clock.finished_late()
-                state = Text(app.t("clock.done_late" if late else "clock.done_on_time",
-                                   at=when(clock.stopped_at, "%m-%d %H:%M")),
-                             style="dim" if not late else mood_style(app, Mood.OVERDUE))
+                state = Text(
+                    app.t(
+                        "clock.done_late" if late else "clock.done_on_time",
+                        at=when(clock.stopped_at, "%m-%d %H:%M"),
+                    ),
+                    style="dim" if not late else mood_style(app, Mood.OVERDUE),
+                )
             else:
                 warn_at = None if not clock.needs_warning(now) else now
                 c = countdown(
-                    due_at=clock._due_at(now), warn_at=warn_at, now=now,
-                    calendar=app.rules.calendar, catalog=app.catalog,
-                    paused=clock.state is ClockState.PAUSED, provisional=clock.provisional,
+                    due_at=clock._due_at(now),
+                    warn_at=warn_at,
+                    now=now,
+                    calendar=app.rules.calendar,
+                    catalog=app.catalog,
+                    paused=clock.state is ClockState.PAUSED,
+                    provisional=clock.provisional,
                     natural_days=clock.limit.unit is LimitUnit.DAYS,
                 )
                 state = Text(c.text, style=mood_style(app, c.mood))
@@ -307,8 +317,15 @@ class CaseScreen(ConsoleScreen):
             section(t("case.extensions"))
             for e in d.extensions:
                 out.append(
-                    t("case.extension_line", days=e["days"], state=t(f"extension.{e['state']}"),
-                      at=when(e["requested_at"])) + sep + clean(e["reason"], one_line=True) + "\n"
+                    t(
+                        "case.extension_line",
+                        days=e["days"],
+                        state=t(f"extension.{e['state']}"),
+                        at=when(e["requested_at"]),
+                    )
+                    + sep
+                    + clean(e["reason"], one_line=True)
+                    + "\n"
                 )
         if d.supervisions:
             section(t("case.supervisions"))

@@ -172,8 +172,13 @@ def _autosaver(screen: Screen[Any], case_id: int, version: int) -> Callable[...,
                 try:
                     with app.store.session() as session:
                         new_version = save_draft(
-                            session, desk, case_id, text=state.text, final=state.final,
-                            outcome=state.outcome, expected_version=known["version"],
+                            session,
+                            desk,
+                            case_id,
+                            text=state.text,
+                            final=state.final,
+                            outcome=state.outcome,
+                            expected_version=known["version"],
                         )
                 except VersionConflict as exc:
                     with app.store.session() as session:
@@ -210,8 +215,9 @@ def _merge_search(screen: Screen[Any], case_id: int) -> Callable[[MergeDialog, s
                 targets = search_merge_targets(session, query, exclude=case_id, channels=channels)
             app.call_from_thread(dialog.show_targets, query, targets)
 
-        screen.run_worker(find, thread=True, exclusive=True, group="merge-search",
-                          exit_on_error=False)
+        screen.run_worker(
+            find, thread=True, exclusive=True, group="merge-search", exit_on_error=False
+        )
 
     return search
 
@@ -243,8 +249,9 @@ def _note_action(name: str, rule: str, run: Runner) -> _Spec:
         screen: Screen[Any], case_id: int, loaded: Any, prefill: Any, refusal: str | None
     ) -> ModalScreen[Any]:
         summary, context = loaded
-        return NoteDialog(summary, NOTE_SPECS[name], context=context, prefill=prefill,
-                          refusal=refusal)
+        return NoteDialog(
+            summary, NOTE_SPECS[name], context=context, prefill=prefill, refusal=refusal
+        )
 
     return _Spec(rule, load, dialog, run)
 
@@ -280,14 +287,25 @@ def _build_specs() -> dict[str, _Spec]:
 
     def run_assign(session: Session, desk: Desk, case_id: int, r: Any) -> None:
         cases.assign_case(
-            session, desk, case_id, lead=unit_code(session, r.lead_id),
-            co_units=[unit_code(session, u) for u in r.co_unit_ids], note=r.note or None,
+            session,
+            desk,
+            case_id,
+            lead=unit_code(session, r.lead_id),
+            co_units=[unit_code(session, u) for u in r.co_unit_ids],
+            note=r.note or None,
             expected_version=r.version,
         )
 
     def run_reply(session: Session, desk: Desk, case_id: int, r: Any) -> None:
-        data.save_draft(session, desk, case_id, text=r.text, final=r.final, outcome=r.outcome,
-                        expected_version=r.version)
+        data.save_draft(
+            session,
+            desk,
+            case_id,
+            text=r.text,
+            final=r.final,
+            outcome=r.outcome,
+            expected_version=r.version,
+        )
         draft = data.open_reply(session, case_id)
         if draft is not None and draft.state == "draft":
             cases.submit_reply(session, desk, case_id)
@@ -303,35 +321,44 @@ def _build_specs() -> dict[str, _Spec]:
 
     return {
         "accept": _note_action(
-            "accept", "accept",
-            lambda s, d, c, r: cases.accept_case(s, d, c, note=r.note or None,
-                                                 expected_version=r.version),
+            "accept",
+            "accept",
+            lambda s, d, c, r: cases.accept_case(
+                s, d, c, note=r.note or None, expected_version=r.version
+            ),
         ),
         "reject": _Spec(
-            "reject", summary,
+            "reject",
+            summary,
             simple(lambda loaded, p, why: RejectDialog(loaded, prefill=p, refusal=why)),
-            lambda s, d, c, r: cases.reject_case(s, d, c, reason=r.recorded(),
-                                                 expected_version=r.version),
+            lambda s, d, c, r: cases.reject_case(
+                s, d, c, reason=r.recorded(), expected_version=r.version
+            ),
         ),
         "assign": _Spec(
-            "assign", data.assign_data,
+            "assign",
+            data.assign_data,
             simple(lambda loaded, p, why: AssignDialog(loaded, prefill=p, refusal=why)),
             run_assign,
         ),
         "return": _note_action(
-            "return", "return",
-            lambda s, d, c, r: cases.return_case(s, d, c, reason=r.note,
-                                                 expected_version=r.version),
+            "return",
+            "return",
+            lambda s, d, c, r: cases.return_case(
+                s, d, c, reason=r.note, expected_version=r.version
+            ),
         ),
         "reply": _Spec(
-            "draft_reply", data.reply_data,
+            "draft_reply",
+            data.reply_data,
             lambda screen, case_id, loaded, p, why: ReplyComposer(
                 loaded, _autosaver(screen, case_id, loaded.case.version), prefill=p, refusal=why
             ),
             run_reply,
         ),
         "review": _Spec(
-            "publish", data.review_data,
+            "publish",
+            data.review_data,
             simple(lambda loaded, p, why: ReviewDialog(loaded, prefill=p, refusal=why)),
             run_review,
         ),
@@ -339,48 +366,53 @@ def _build_specs() -> dict[str, _Spec]:
             "close", "close", lambda s, d, c, r: cases.close_case(s, d, c, note=r.note or None)
         ),
         "rate": _Spec(
-            "rate", summary,
+            "rate",
+            summary,
             simple(lambda loaded, p, why: RatingDialog(loaded, prefill=p, refusal=why)),
-            lambda s, d, c, r: cases.rate_case(s, d, c, value=r.value,
-                                               comment=r.comment or None),
+            lambda s, d, c, r: cases.rate_case(s, d, c, value=r.value, comment=r.comment or None),
         ),
         "reopen": _note_action(
             "reopen", "reopen", lambda s, d, c, r: cases.reopen_case(s, d, c, reason=r.note)
         ),
         "extend": _Spec(
-            "request_extension", data.extension_data,
-            simple(lambda loaded, p, why: ExtensionRequestDialog(loaded, prefill=p,
-                                                                 refusal=why)),
-            lambda s, d, c, r: _ignore(cases.request_extension(s, d, c, days=r.days,
-                                                               reason=r.reason)),
+            "request_extension",
+            data.extension_data,
+            simple(lambda loaded, p, why: ExtensionRequestDialog(loaded, prefill=p, refusal=why)),
+            lambda s, d, c, r: _ignore(
+                cases.request_extension(s, d, c, days=r.days, reason=r.reason)
+            ),
         ),
         "approve_extension": _Spec(
-            "approve_extension", data.approval_data,
+            "approve_extension",
+            data.approval_data,
             simple(lambda loaded, p, why: ExtensionApprovalDialog(loaded, refusal=why)),
             lambda s, d, c, r: cases.approve_extension(s, d, c),
         ),
         "supervise": _Spec(
-            "supervise", summary,
+            "supervise",
+            summary,
             simple(lambda loaded, p, why: SuperviseDialog(loaded, prefill=p, refusal=why)),
             lambda s, d, c, r: cases.supervise_case(s, d, c, level=r.level, note=r.note),
         ),
         "instruct": _Spec(
-            "instruct", summary,
+            "instruct",
+            summary,
             simple(lambda loaded, p, why: InstructionDialog(loaded, prefill=p, refusal=why)),
-            lambda s, d, c, r: cases.instruct_case(s, d, c, leader=r.leader, text=r.text,
-                                                   owner=r.owner),
+            lambda s, d, c, r: cases.instruct_case(
+                s, d, c, leader=r.leader, text=r.text, owner=r.owner
+            ),
         ),
         "pause": _note_action(
             "pause", "pause", lambda s, d, c, r: cases.pause_case(s, d, c, reason=r.note)
         ),
         "resume": _note_action("resume", "resume", _resume),
         "merge": _Spec(
-            "merge", summary,
+            "merge",
+            summary,
             lambda screen, case_id, loaded, p, why: MergeDialog(
                 loaded, _merge_search(screen, case_id), prefill=p, refusal=why
             ),
-            lambda s, d, c, r: cases.merge_case(s, d, c, into=r.target_id,
-                                                reason=r.reason or None),
+            lambda s, d, c, r: cases.merge_case(s, d, c, into=r.target_id, reason=r.reason or None),
         ),
     }
 

@@ -138,8 +138,9 @@ class DashboardScreen(ConsoleScreen):
                 with Vertical(id="dash-overdue", classes="dash-panel") as panel:
                     panel.border_title = t("dashboard.overdue")
                     yield DataTable(id="overdue-units", cursor_type="row", zebra_stripes=False)
-                    yield BarChart(t("dashboard.no_overdue"), color=OVERDUE_COLOR,
-                                   id="overdue-bars")
+                    yield BarChart(
+                        t("dashboard.no_overdue"), color=OVERDUE_COLOR, id="overdue-bars"
+                    )
                 with Vertical(id="dash-volume", classes="dash-panel") as panel:
                     panel.border_title = t("dashboard.volume", days=DAYS)
                     yield StackedDays(t("dashboard.no_data"), id="volume")
@@ -201,8 +202,11 @@ class DashboardScreen(ConsoleScreen):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.notify(self.capp.t("notice.load_failed", error=str(event.worker.error)),
-                        severity="error", markup=False)
+            self.notify(
+                self.capp.t("notice.load_failed", error=str(event.worker.error)),
+                severity="error",
+                markup=False,
+            )
 
     def unit_label(self, unit_id: int | None, name: str) -> str:
         """A unit's name as shown (unassigned cases have none); citizen-free but still cleaned."""
@@ -239,8 +243,10 @@ class DashboardScreen(ConsoleScreen):
         panel = self.query_one("#dash-rankings")
         last = rates.end - timedelta(days=1)
         panel.border_title = t(
-            "dashboard.rankings", period=t(f"dashboard.period_{self.period.value}"),
-            start=f"{rates.start:%m-%d}", end=f"{last:%m-%d}",
+            "dashboard.rankings",
+            period=t(f"dashboard.period_{self.period.value}"),
+            start=f"{rates.start:%m-%d}",
+            end=f"{last:%m-%d}",
         )
         table = self.query_one("#rankings", DataTable)
         table.clear(columns=True)
@@ -283,8 +289,11 @@ class DashboardScreen(ConsoleScreen):
             if v.day in index:
                 counts[v.channel][index[v.day]] += v.count
         series = [
-            Series(clean(self.capp.channel_label(code), one_line=True),
-                   CHANNEL_COLORS[n % len(CHANNEL_COLORS)], counts[code])
+            Series(
+                clean(self.capp.channel_label(code), one_line=True),
+                CHANNEL_COLORS[n % len(CHANNEL_COLORS)],
+                counts[code],
+            )
             for n, code in enumerate(channels)
             if any(counts[code])
         ]
@@ -297,8 +306,14 @@ class DashboardScreen(ConsoleScreen):
             ("#categories", data.categories, t("dashboard.categories")),
             ("#regions", data.regions, t("dashboard.regions")),
         ):
-            table = Table(box=None, expand=True, show_header=True, header_style="bold",
-                          padding=(0, 1), pad_edge=False)
+            table = Table(
+                box=None,
+                expand=True,
+                show_header=True,
+                header_style="bold",
+                padding=(0, 1),
+                pad_edge=False,
+            )
             table.add_column(Text(title), no_wrap=True, overflow="ellipsis", ratio=1)
             table.add_column(Text(t("dashboard.col_count")), justify="right", no_wrap=True)
             total = sum(r.count for r in rows) or 1

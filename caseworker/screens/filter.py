@@ -41,8 +41,13 @@ class FilterScreen(ModalScreen[FilterResult | None]):
     """Choose filters; empty choices mean "any"."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "cancel", id="filter.cancel",
-                tooltip="Close without changing the filters"),
+        Binding(
+            "escape",
+            "dismiss(None)",
+            "cancel",
+            id="filter.cancel",
+            tooltip="Close without changing the filters",
+        ),
     ]
     DEFAULT_CSS = """
     FilterScreen { align: center middle; }
@@ -90,7 +95,9 @@ class FilterScreen(ModalScreen[FilterResult | None]):
         shown = [(Text(label), v) for label, v in options]
         values = {v for _, v in options}
         return Select(
-            shown, prompt=t("filter.any"), id=f"f-{name}",
+            shown,
+            prompt=t("filter.any"),
+            id=f"f-{name}",
             value=value if value in values else Select.NULL,
         )
 
@@ -102,8 +109,10 @@ class FilterScreen(ModalScreen[FilterResult | None]):
     def _apply(self) -> None:
         self.dismiss(
             FilterResult(
-                channel=self._value("channel"), category=self._value("category"),
-                unit_id=self._value("unit"), region=self._value("region"),
+                channel=self._value("channel"),
+                category=self._value("category"),
+                unit_id=self._value("unit"),
+                region=self._value("region"),
                 urgency=self._value("urgency"),
             )
         )

@@ -22,8 +22,13 @@ class HelpScreen(ModalScreen[None]):
     """Keys in context, read from the live bindings (so a remapped key shows as remapped)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,q", "dismiss(None)", "close", id="help.close",
-                tooltip="Close the help"),
+        Binding(
+            "escape,question_mark,q",
+            "dismiss(None)",
+            "close",
+            id="help.close",
+            tooltip="Close the help",
+        ),
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -70,7 +75,8 @@ class HelpScreen(ModalScreen[None]):
         for binding_id, description, tooltip in rows:
             keys = " / ".join(by_id[binding_id])
             self.rows.append((keys, description, binding_id))
-            table.add_row(Text(keys, style="bold"), Text(f"{description} — {tooltip}"),
-                          Text(binding_id))
+            table.add_row(
+                Text(keys, style="bold"), Text(f"{description} — {tooltip}"), Text(binding_id)
+            )
         table.add_row(Text("ctrl+p", style="bold"), Text(app.t("help.palette")), Text(""))
         return table

@@ -49,8 +49,8 @@ def header_text(app: CaseworkerApp, now: datetime, who: ClerkBadge | None = None
     t = app.t
     local = now.astimezone(SHANGHAI)
     weekday = t(f"weekday.{local.weekday()}")
-    workday = t("header.workday") if app.rules.calendar.is_workday(local.date()) else t(
-        "header.day_off"
+    workday = (
+        t("header.workday") if app.rules.calendar.is_workday(local.date()) else t("header.day_off")
     )
     left = Text(" caseworker · ", style="bold")
     name = clean(app.settings.clerk, one_line=True)
@@ -120,7 +120,11 @@ class QueueScreen(ConsoleScreen):
 
     class RowsLoaded(Message):
         def __init__(
-            self, mode: str, lines: list[CaseLine], at_end: bool, keep: int | None,
+            self,
+            mode: str,
+            lines: list[CaseLine],
+            at_end: bool,
+            keep: int | None,
             generation: int,
         ) -> None:
             super().__init__()
@@ -128,9 +132,7 @@ class QueueScreen(ConsoleScreen):
             self.keep, self.generation = keep, generation
 
     class CountsLoaded(Message):
-        def __init__(
-            self, counts: dict[QueueKey, int] | None, shown: int, generation: int
-        ) -> None:
+        def __init__(self, counts: dict[QueueKey, int] | None, shown: int, generation: int) -> None:
             super().__init__()
             self.counts, self.shown, self.generation = counts, shown, generation
 
@@ -182,8 +184,11 @@ class QueueScreen(ConsoleScreen):
                 yield Static(id="queue-title")
                 yield Input(id="search", placeholder=app.t("search.placeholder"))
                 yield CaseTable(
-                    catalog=app.catalog, calendar=app.rules.calendar, now=app.now,
-                    channel_label=app.channel_label, id="cases",
+                    catalog=app.catalog,
+                    calendar=app.rules.calendar,
+                    now=app.now,
+                    channel_label=app.channel_label,
+                    id="cases",
                 )
         yield Footer()
 
@@ -260,8 +265,12 @@ class QueueScreen(ConsoleScreen):
             chosen = key is self.queue
             n = queues.counts.get(key)
             label_k = t(f"queue.{key.value}") + (f" {n:,}" if n is not None else "")
-            items.append(Text(("[" + label_k + "]") if chosen else (" " + label_k + " "),
-                              style="reverse bold" if chosen else ""))
+            items.append(
+                Text(
+                    ("[" + label_k + "]") if chosen else (" " + label_k + " "),
+                    style="reverse bold" if chosen else "",
+                )
+            )
         # The chosen queue is always in view: when the bar is wider than the screen, queues
         # before it give way, and a ‹ says there are more to the left.
         chosen_at, start = QUEUES.index(self.queue), 0
@@ -285,8 +294,12 @@ class QueueScreen(ConsoleScreen):
         f = self.filters
         bits = [
             clean(v, one_line=True)
-            for v in (f.channel and self.capp.channel_label(f.channel), f.category, f.region,
-                      f.urgency and self.capp.t(f"urgency.{f.urgency}"))
+            for v in (
+                f.channel and self.capp.channel_label(f.channel),
+                f.category,
+                f.region,
+                f.urgency and self.capp.t(f"urgency.{f.urgency}"),
+            )
             if v
         ]
         if f.unit_ids:
@@ -340,12 +353,20 @@ class QueueScreen(ConsoleScreen):
         current = table.current
         keep = current.id if current else None
         if table.at_start or not table.lines or self.held:  # held: the rows are another queue's
-            self.load_rows("refresh", None, None, keep, self.generation,
-                           limit=max(len(table.lines), 100))
+            self.load_rows(
+                "refresh", None, None, keep, self.generation, limit=max(len(table.lines), 100)
+            )
         else:
             first = table.lines[0]
-            self.load_rows("refresh", None, first.key, keep, self.generation,
-                           limit=len(table.lines), inclusive=True)
+            self.load_rows(
+                "refresh",
+                None,
+                first.key,
+                keep,
+                self.generation,
+                limit=len(table.lines),
+                inclusive=True,
+            )
         self.load_counts(self.generation)
 
     @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
@@ -357,8 +378,9 @@ class QueueScreen(ConsoleScreen):
             app = self.capp
             key, lines, count = opening_page(app.store.engine, PAGE_SIZE, app.settings.clerk)
             self.post_message(self.OpeningQueue(key, generation))
-            self.post_message(self.RowsLoaded("reset", lines, len(lines) < PAGE_SIZE, None,
-                                              generation))
+            self.post_message(
+                self.RowsLoaded("reset", lines, len(lines) < PAGE_SIZE, None, generation)
+            )
             self.post_message(self.CountsLoaded(None, count, generation))
         finally:
             self.post_message(self.OpeningRead())
@@ -402,7 +424,13 @@ class QueueScreen(ConsoleScreen):
                 # Start at the first row on screen: just before it in keyset order.
                 after = (after[0], after[1] - 1)
             page = queues.queue_page(
-                session, self.queue, now, viewer, self.filters, after=after, before=before,
+                session,
+                self.queue,
+                now,
+                viewer,
+                self.filters,
+                after=after,
+                before=before,
                 limit=limit,
             )
         self.post_message(self.RowsLoaded(mode, page.lines, page.at_end, keep, generation))
@@ -506,8 +534,9 @@ class QueueScreen(ConsoleScreen):
             error = event.worker.error
             self.query_one(CaseTable).fetching = False
             why = self.capp.catalog.refusal(error)
-            self.notify(self.capp.t("notice.load_failed", error=why), severity="error",
-                        markup=False)
+            self.notify(
+                self.capp.t("notice.load_failed", error=why), severity="error", markup=False
+            )
 
     # ------------------------------------------------------------------ actions
 
@@ -626,8 +655,12 @@ class QueueScreen(ConsoleScreen):
             with self.capp.store.session() as session:
                 unit_ids = tuple(subtree_ids(session, result.unit_id))
         filters = Filters(
-            channel=result.channel, category=result.category, unit_ids=unit_ids,
-            region=result.region, urgency=result.urgency, search=self.filters.search,
+            channel=result.channel,
+            category=result.category,
+            unit_ids=unit_ids,
+            region=result.region,
+            urgency=result.urgency,
+            search=self.filters.search,
         )
         self.app.call_from_thread(self._set_filters, filters)
 

@@ -357,7 +357,9 @@ def validate_new_case(data: NewCase, rules: Rules) -> None:
         rules.policy.channel(data.channel)
     except PolicyError as unknown:  # a clerk's typo, not a broken policy file
         raise InvalidInput(
-            str(unknown), key="refused.unknown_channel", channel=data.channel,
+            str(unknown),
+            key="refused.unknown_channel",
+            channel=data.channel,
             known=list(rules.policy.channels),
         ) from None
     if not data.title.strip() and not data.body.strip():
@@ -572,9 +574,7 @@ def _open_reply(session: Session, case_id: int) -> ReplyRow | None:
     ).first()
 
 
-def _check_reply_editable(
-    session: Session, actor: Actor, case: CaseRow, reply: ReplyRow
-) -> None:
+def _check_reply_editable(session: Session, actor: Actor, case: CaseRow, reply: ReplyRow) -> None:
     """Refuse `actor` drafting over `reply` when it is under review or another unit's."""
     unit_id = reply.unit_id or case.lead_unit_id  # a reply is written for the lead unit by default
     unit = session.get(Unit, unit_id) if unit_id is not None else None
@@ -631,8 +631,10 @@ def draft_reply(
         if act.actor.role is Role.HANDLER and reply.unit_id != act.actor.unit_id:
             # The lead unit takes up a co-unit's draft: from now on it answers in it.
             reply.unit_id, reply.author_id = act.actor.unit_id, act.actor_id
-    continuing = reply is not None and reply.state != "sent_back" and _drafting(
-        session, act.case_id, act.actor.name, reply.id
+    continuing = (
+        reply is not None
+        and reply.state != "sent_back"
+        and _drafting(session, act.case_id, act.actor.name, reply.id)
     )
     if reply is None:
         reply = ReplyRow(
@@ -650,8 +652,9 @@ def draft_reply(
     session.add(reply)
     session.flush()
     assert reply.id is not None
-    act.finish(detail={"reply": reply.id, "final": final, "outcome": outcome},
-               record=not continuing)
+    act.finish(
+        detail={"reply": reply.id, "final": final, "outcome": outcome}, record=not continuing
+    )
     return reply.id
 
 

@@ -200,11 +200,20 @@ def case_summary(session: Session, desk: Desk, case_id: int) -> CaseSummary:
     assert case.id is not None
     lead = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
     return CaseSummary(
-        id=case.id, external_id=case.external_id, title=case.title, body=case.body,
-        status=case.status, channel=case.channel, author=case.author,
-        lead_unit=lead.name if lead else None, received_at=case.received_at,
-        version=case.version, updated_by=case.updated_by, updated_at=case.updated_at,
-        paused=case.paused_since is not None, role=actor.role.value,
+        id=case.id,
+        external_id=case.external_id,
+        title=case.title,
+        body=case.body,
+        status=case.status,
+        channel=case.channel,
+        author=case.author,
+        lead_unit=lead.name if lead else None,
+        received_at=case.received_at,
+        version=case.version,
+        updated_by=case.updated_by,
+        updated_at=case.updated_at,
+        paused=case.paused_since is not None,
+        role=actor.role.value,
     )
 
 
@@ -228,8 +237,13 @@ def unit_candidates(session: Session, now: datetime) -> list[UnitCandidate]:
         if unit_id is not None and status in open_values:
             open_counts[unit_id] = open_counts.get(unit_id, 0) + int(count)
     on_time = sql_case(
-        (and_(col(CaseRow.status) == Status.CLOSED.value,
-              col(CaseRow.closed_at) <= col(CaseRow.close_due_at)), 1),
+        (
+            and_(
+                col(CaseRow.status) == Status.CLOSED.value,
+                col(CaseRow.closed_at) <= col(CaseRow.close_due_at),
+            ),
+            1,
+        ),
         else_=0,
     )
     ended = (Status.REJECTED.value, Status.MERGED.value)  # no close deadline to keep
@@ -257,9 +271,14 @@ def unit_candidates(session: Session, now: datetime) -> list[UnitCandidate]:
         total, punctual = closed.get(unit.id, (0, 0))
         out.append(
             UnitCandidate(
-                id=unit.id, code=unit.code, name=unit.name, path=" / ".join(reversed(names)),
-                depth=depth, open_cases=int(open_counts.get(unit.id, 0)),
-                close_due=total, closed_on_time=punctual,
+                id=unit.id,
+                code=unit.code,
+                name=unit.name,
+                path=" / ".join(reversed(names)),
+                depth=depth,
+                open_cases=int(open_counts.get(unit.id, 0)),
+                close_due=total,
+                closed_on_time=punctual,
             )
         )
     return out
@@ -351,7 +370,8 @@ def review_data(session: Session, desk: Desk, case_id: int) -> ReplyData:
     if data.draft is None or data.draft.state == "sent_back":
         label = f"{case_id} ({data.case.external_id})"
         raise IllegalTransition(
-            f"case {label} has no reply awaiting review", key="refused.no_reply_for_review",
+            f"case {label} has no reply awaiting review",
+            key="refused.no_reply_for_review",
             case=label,
         )
     return data
@@ -389,7 +409,8 @@ def approval_data(session: Session, desk: Desk, case_id: int) -> ExtensionData:
     if data.pending_days is None:
         label = f"{case_id} ({data.case.external_id})"
         raise IllegalTransition(
-            f"case {label} has no extension awaiting approval", key="refused.no_extension",
+            f"case {label} has no extension awaiting approval",
+            key="refused.no_extension",
             case=label,
         )
     return data
@@ -427,8 +448,9 @@ def search_merge_targets(
     if channels:
         found.extend(
             session.exec(
-                base.where(col(CaseRow.channel).in_(list(channels)), CaseRow.external_id == text)
-                .limit(limit)
+                base.where(
+                    col(CaseRow.channel).in_(list(channels)), CaseRow.external_id == text
+                ).limit(limit)
             ).all()
         )
     if not text.isdigit():
@@ -458,7 +480,10 @@ def check_version(session: Session, case_id: int, expected: int | None) -> None:
         label = f"{case.id} ({case.external_id})"
         raise VersionConflict(
             f"case {label} was changed by {case.updated_by} at {when}; reload and try again",
-            key="refused.version_conflict", case=label, who=case.updated_by, when=when,
+            key="refused.version_conflict",
+            case=label,
+            who=case.updated_by,
+            when=when,
         )
 
 

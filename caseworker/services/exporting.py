@@ -50,9 +50,15 @@ VERSION = 1
 
 # The records attached to a case, under the names the JSON Lines form uses.
 CHILDREN: dict[str, Any] = {
-    "co_units": CoUnit, "replies": ReplyRow, "ratings": RatingRow, "extensions": ExtensionRow,
-    "supervisions": SupervisionRow, "instructions": InstructionRow, "pauses": PauseRow,
-    "links": LinkRow, "events": EventRow,
+    "co_units": CoUnit,
+    "replies": ReplyRow,
+    "ratings": RatingRow,
+    "extensions": ExtensionRow,
+    "supervisions": SupervisionRow,
+    "instructions": InstructionRow,
+    "pauses": PauseRow,
+    "links": LinkRow,
+    "events": EventRow,
 }
 # Free text that may carry personal data, per table (for --redact).
 TEXT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -66,10 +72,31 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "events": ("reason", "detail"),
 }
 TABLE_COLUMNS = (
-    "id", "channel", "external_id", "status", "title", "body", "received_at", "author",
-    "contact", "addressee", "region", "category", "kind", "urgency", "lead_unit",
-    "assign_due_at", "reply_due_at", "close_due_at", "next_due_at", "overdue", "provisional",
-    "assigned_at", "replied_at", "closed_at", "extra",
+    "id",
+    "channel",
+    "external_id",
+    "status",
+    "title",
+    "body",
+    "received_at",
+    "author",
+    "contact",
+    "addressee",
+    "region",
+    "category",
+    "kind",
+    "urgency",
+    "lead_unit",
+    "assign_due_at",
+    "reply_due_at",
+    "close_due_at",
+    "next_due_at",
+    "overdue",
+    "provisional",
+    "assigned_at",
+    "replied_at",
+    "closed_at",
+    "extra",
 )
 
 
@@ -130,8 +157,12 @@ def time_text(value: datetime | None) -> str | None:
 
 
 def row_doc(
-    row: Any, model: Any, names: Names, case_keys: dict[int, list[str]],
-    *, skip: Sequence[str] = ("id", "case_id"),
+    row: Any,
+    model: Any,
+    names: Names,
+    case_keys: dict[int, list[str]],
+    *,
+    skip: Sequence[str] = ("id", "case_id"),
 ) -> dict[str, Any]:
     """A stored row as JSON: times in ISO 8601, units by code, clerks by name, cases by key."""
     doc: dict[str, Any] = {}
@@ -168,7 +199,9 @@ def _query(session: Session, flt: ExportFilter, now: datetime) -> Any:
         if bad:
             raise InvalidInput(
                 f"unknown status {bad[0]!r}; known: {', '.join(sorted(known))}",
-                key="refused.export.status", status=bad[0], known=sorted(known),
+                key="refused.export.status",
+                status=bad[0],
+                known=sorted(known),
             )
         query = query.where(col(CaseRow.status).in_(list(flt.statuses)))
     if flt.unit:
@@ -208,14 +241,22 @@ def iter_pages(
 
 
 def export_cases(
-    store: Store, path: Path, *, fmt: str, flt: ExportFilter, now: datetime,
-    redact: bool = False, progress: Callable[[int], None] | None = None,
+    store: Store,
+    path: Path,
+    *,
+    fmt: str,
+    flt: ExportFilter,
+    now: datetime,
+    redact: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> ExportSummary:
     """Write the matching cases to `path` in `fmt`; returns how many were written."""
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(
             f"unknown export format {fmt!r}; use {', '.join(EXPORT_FORMATS)}",
-            key="refused.export.format", format=fmt, formats=list(EXPORT_FORMATS),
+            key="refused.export.format",
+            format=fmt,
+            formats=list(EXPORT_FORMATS),
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     writer: _Writer = {"jsonl": _JsonLines, "csv": _Csv, "xlsx": _Xlsx}[fmt](path, redact)
@@ -271,19 +312,35 @@ class _JsonLines(_Writer):
 
     def meta(self, session: Session, names: Names, now: datetime) -> None:
         units = [
-            {"code": u.code, "name": u.name, "level": u.level,
-             "parent": names.units.get(u.parent_id) if u.parent_id else None, "active": u.active}
+            {
+                "code": u.code,
+                "name": u.name,
+                "level": u.level,
+                "parent": names.units.get(u.parent_id) if u.parent_id else None,
+                "active": u.active,
+            }
             for u in session.exec(select(Unit).order_by(col(Unit.id))).all()
         ]
         clerks = [
-            {"name": c.name, "role": c.role,
-             "unit": names.units.get(c.unit_id) if c.unit_id else None, "active": c.active}
+            {
+                "name": c.name,
+                "role": c.role,
+                "unit": names.units.get(c.unit_id) if c.unit_id else None,
+                "active": c.active,
+            }
             for c in session.exec(select(ClerkRow).order_by(col(ClerkRow.id))).all()
         ]
-        self.write({MARK: VERSION, "meta": {
-            "exported_at": time_text(now), "redacted": self.redact, "units": units,
-            "clerks": clerks,
-        }})
+        self.write(
+            {
+                MARK: VERSION,
+                "meta": {
+                    "exported_at": time_text(now),
+                    "redacted": self.redact,
+                    "units": units,
+                    "clerks": clerks,
+                },
+            }
+        )
 
     def page(
         self, session: Session, page: list[CaseRow], names: Names, now: datetime
@@ -354,9 +411,7 @@ class _Table(_Writer):
             if self.redact:
                 _redact_doc(doc, TEXT_FIELDS["cases"])
             doc["lead_unit"] = unit_names.get(case.lead_unit_id) if case.lead_unit_id else None
-            doc["overdue"] = (
-                Status(case.status) in OPEN_STATES and case.next_due_at < now
-            )
+            doc["overdue"] = Status(case.status) in OPEN_STATES and case.next_due_at < now
             if case.next_due_at >= END_OF_TIME:
                 doc["next_due_at"] = None
             if doc.get("extra") is not None:

@@ -58,7 +58,9 @@ def find_unit(session: Session, ref: str) -> Unit:
         codes = [u.code for u in named]
         raise InvalidInput(
             f"unit name {ref!r} is ambiguous; use a code: {', '.join(codes)}",
-            key="refused.unit_ambiguous", ref=ref, codes=codes,
+            key="refused.unit_ambiguous",
+            ref=ref,
+            codes=codes,
         )
     if ref.isdigit():
         by_id = session.get(Unit, int(ref))
@@ -80,7 +82,8 @@ def import_units(session: Session, text: str) -> int:
     if reader.fieldnames is None or not need <= {f.strip() for f in reader.fieldnames}:
         columns = sorted(need)
         raise InvalidInput(
-            f"units file needs the columns {', '.join(columns)}", key="refused.units_columns",
+            f"units file needs the columns {', '.join(columns)}",
+            key="refused.units_columns",
             columns=columns,
         )
     rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
@@ -89,18 +92,24 @@ def import_units(session: Session, text: str) -> int:
         if not row["name"] or not row["code"]:
             raise InvalidInput(
                 f"units file line {n}: name and code are required",
-                key="refused.units_name_code", line=n,
+                key="refused.units_name_code",
+                line=n,
             )
         if row["level"] not in UNIT_LEVELS:
             levels = ", ".join(UNIT_LEVELS)
             raise InvalidInput(
                 f"units file line {n}: level {row['level']!r} not in {levels}",
-                key="refused.units_level", line=n, level=row["level"], levels=list(UNIT_LEVELS),
+                key="refused.units_level",
+                line=n,
+                level=row["level"],
+                levels=list(UNIT_LEVELS),
             )
         if row["code"] in codes:
             raise InvalidInput(
                 f"units file line {n}: code {row['code']} appears twice",
-                key="refused.units_code_twice", line=n, code=row["code"],
+                key="refused.units_code_twice",
+                line=n,
+                code=row["code"],
             )
         codes.add(row["code"])
     by_code = {u.code: u for u in session.exec(select(Unit)).all()}
@@ -124,13 +133,16 @@ def import_units(session: Session, text: str) -> int:
             if len(candidates) != 1:
                 raise InvalidInput(
                     f"units file line {n}: unknown or ambiguous parent {parent_ref!r}",
-                    key="refused.units_parent", line=n, parent=parent_ref,
+                    key="refused.units_parent",
+                    line=n,
+                    parent=parent_ref,
                 )
             parent = candidates[0]
         if parent.code == row["code"]:
             raise InvalidInput(
                 f"units file line {n}: a unit cannot be its own parent",
-                key="refused.units_own_parent", line=n,
+                key="refused.units_own_parent",
+                line=n,
             )
         by_code[row["code"]].parent_id = parent.id
     session.flush()
@@ -215,9 +227,7 @@ def add_clerk(session: Session, name: str, role: str, unit: str | None = None) -
     if role_value is Role.HANDLER and not unit:
         raise InvalidInput("a unit handler needs --unit", key="refused.handler_unit")
     if session.exec(select(ClerkRow).where(ClerkRow.name == name)).first() is not None:
-        raise InvalidInput(
-            f"clerk {name!r} already exists", key="refused.clerk_exists", name=name
-        )
+        raise InvalidInput(f"clerk {name!r} already exists", key="refused.clerk_exists", name=name)
     unit_row = find_unit(session, unit) if unit else None
     clerk = ClerkRow(name=name, role=role_value.value, unit_id=unit_row.id if unit_row else None)
     session.add(clerk)
@@ -248,7 +258,8 @@ def resolve_actor(session: Session, name: str) -> tuple[Actor, int]:
     if clerk is None or not clerk.active:
         raise UnknownName(
             f"unknown clerk {name!r}; add them with `caseworker clerks add` or pass --clerk",
-            key="refused.unknown_clerk", name=name,
+            key="refused.unknown_clerk",
+            name=name,
         )
     assert clerk.id is not None
     return Actor(name=clerk.name, role=Role(clerk.role), unit_id=clerk.unit_id), clerk.id

@@ -54,7 +54,9 @@ def check_visible(session: Session, clerk: str, case_id: int, label: str) -> Non
         return
     raise NotPermitted(
         f"{clerk} (handler) may not see case {label}: it is not assigned to their unit",
-        key="refused.not_their_case", clerk=clerk, case=label,
+        key="refused.not_their_case",
+        clerk=clerk,
+        case=label,
     )
 
 

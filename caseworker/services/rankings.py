@@ -22,9 +22,15 @@ def record_ranking(
 ) -> int:
     """Keep `report` with its figures as shown (`figures`: its JSON); returns its number."""
     row = RankingRecord(
-        period=report.period, period_start=report.start, period_end=report.end,
-        level=report.level, as_of=report.as_of, rule_version=report.rule_version,
-        figures=figures, clerk=clerk, recorded_at=now,
+        period=report.period,
+        period_start=report.start,
+        period_end=report.end,
+        level=report.level,
+        as_of=report.as_of,
+        rule_version=report.rule_version,
+        figures=figures,
+        clerk=clerk,
+        recorded_at=now,
     )
     session.add(row)
     session.commit()
@@ -41,6 +47,9 @@ def recorded_rankings(session: Session, limit: int = 50) -> list[RankingRecord]:
 def recorded_ranking(session: Session, number: int) -> RankingRecord:
     row = session.get(RankingRecord, number)
     if row is None:
-        raise InvalidInput(f"no recorded ranking {number}; `report rankings` lists them",
-                           key="refused.no_ranking", number=number)
+        raise InvalidInput(
+            f"no recorded ranking {number}; `report rankings` lists them",
+            key="refused.no_ranking",
+            number=number,
+        )
     return row

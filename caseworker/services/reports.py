@@ -115,10 +115,20 @@ def _overdue_statement(
     )
     stmt = (
         select(
-            col(CaseRow.id), col(CaseRow.external_id), col(CaseRow.title), col(CaseRow.channel),
-            col(CaseRow.lead_unit_id), col(Unit.name), col(CaseRow.assigned_at),
-            col(CaseRow.replied_at), col(CaseRow.assign_due_at), col(CaseRow.reply_due_at),
-            col(CaseRow.close_due_at), supervision, repeats, col(CaseRow.paused_since),
+            col(CaseRow.id),
+            col(CaseRow.external_id),
+            col(CaseRow.title),
+            col(CaseRow.channel),
+            col(CaseRow.lead_unit_id),
+            col(Unit.name),
+            col(CaseRow.assigned_at),
+            col(CaseRow.replied_at),
+            col(CaseRow.assign_due_at),
+            col(CaseRow.reply_due_at),
+            col(CaseRow.close_due_at),
+            supervision,
+            repeats,
+            col(CaseRow.paused_since),
         )
         .select_from(CaseRow)
         .join(Unit, col(Unit.id) == col(CaseRow.lead_unit_id), isouter=True)
@@ -177,12 +187,18 @@ def overdue_cases(
         due_day = due_at.astimezone(SHANGHAI).date()
         rows.append(
             OverdueRow(
-                id=r.id, external_id=r.external_id, title=r.title, channel=r.channel,
-                lead_unit_id=r.lead_unit_id, lead_unit=r.name, stage=late_stage.value,
+                id=r.id,
+                external_id=r.external_id,
+                title=r.title,
+                channel=r.channel,
+                lead_unit_id=r.lead_unit_id,
+                lead_unit=r.name,
+                stage=late_stage.value,
                 due_at=due_at,
                 overdue_working_days=calendar.workdays_between(due_day, as_of_day),
                 overdue_days=(as_of_day - due_day).days,
-                supervision=_LEVEL_OF_RANK.get(r[11] or 0), repeats=r[12] or 0,
+                supervision=_LEVEL_OF_RANK.get(r[11] or 0),
+                repeats=r[12] or 0,
             )
         )
     rows.sort(key=lambda row: (-row.overdue_working_days, -row.overdue_days, row.id))
@@ -205,8 +221,12 @@ def overdue_by_unit(rows: Sequence[OverdueRow]) -> list[UnitOverdue]:
         for unit_id, group in groups.items()
     ]
     summary.sort(
-        key=lambda u: (-u.max_overdue_working_days, -u.total_overdue_working_days, -u.overdue,
-                       u.unit)
+        key=lambda u: (
+            -u.max_overdue_working_days,
+            -u.total_overdue_working_days,
+            -u.overdue,
+            u.unit,
+        )
     )
     return summary
 
@@ -279,9 +299,13 @@ def supervise_overdue(
             supervise_case(session, desk, row.id, level=level, note=note)
         done.append(
             SupervisionDone(
-                case_id=row.id, external_id=row.external_id, lead_unit=row.lead_unit,
-                stage=row.stage, overdue_working_days=row.overdue_working_days,
-                previous=row.supervision, level=level,
+                case_id=row.id,
+                external_id=row.external_id,
+                lead_unit=row.lead_unit,
+                stage=row.stage,
+                overdue_working_days=row.overdue_working_days,
+                previous=row.supervision,
+                level=level,
             )
         )
     return done
@@ -375,9 +399,7 @@ def _counts_by_unit(
     # Deadlines that fell in the period, cases closed in it, and the days those were started
     # and closed: one pass over the table (materialised once), three groupings of its rows.
     satisfied = ", ".join(f"'{v}'" for v in satisfied_values(rules.policy))
-    closed_in = (
-        "c.status = 'closed' AND c.closed_at >= :start AND c.closed_at < :until"
-    )
+    closed_in = "c.status = 'closed' AND c.closed_at >= :start AND c.closed_at < :until"
     close_day = _local_day_sql("c.closed_at", dialect)
     start_day = _local_day_sql("c.clock_started_at", dialect)
     window = text(
@@ -498,8 +520,9 @@ def unit_rates(
         for n, (u, c, m) in enumerate(ranked, start=1)
     ]
     rows.extend(
-        RateRow(rank=None, unit_id=None, unit=UNASSIGNED, level=None, counts=c,
-                measures=measures_of(c))
+        RateRow(
+            rank=None, unit_id=None, unit=UNASSIGNED, level=None, counts=c, measures=measures_of(c)
+        )
         for u, c in measured
         if u is None
     )
@@ -511,8 +534,14 @@ def unit_rates(
         rule_version=rule_version(rules.policy),
         level=level,
         rows=rows,
-        total=RateRow(rank=None, unit_id=None, unit="合计", level=None, counts=total,
-                      measures=measures_of(total)),
+        total=RateRow(
+            rank=None,
+            unit_id=None,
+            unit="合计",
+            level=None,
+            counts=total,
+            measures=measures_of(total),
+        ),
         definitions={m.code: m.definition for m in MEASURES},
     )
 
@@ -555,9 +584,7 @@ def volume_by_day(session: Session, *, now: datetime, days: int = 30) -> list[Da
     ]
 
 
-def counts_by(
-    session: Session, what: str, *, since: datetime, until: datetime
-) -> list[LabelCount]:
+def counts_by(session: Session, what: str, *, since: datetime, until: datetime) -> list[LabelCount]:
     """Cases received in [since, until) by category or by region, largest first."""
     if what not in ("category", "region"):
         raise ValueError(f"cannot count cases by {what!r}")

@@ -149,7 +149,7 @@ def sqlite_path(url: str) -> str | None:
     prefix = "sqlite:///"
     if not url.startswith(prefix):
         return None
-    path = url[len(prefix):].split("?", 1)[0]
+    path = url[len(prefix) :].split("?", 1)[0]
     return path or None
 
 

@@ -92,14 +92,17 @@ def training_dir() -> Path:
 def _texts(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ScenarioError(
-            f"{where} needs texts by language, e.g. zh = \"…\" and en = \"…\"",
-            key="refused.training.scenario_texts", where=where,
+            f'{where} needs texts by language, e.g. zh = "…" and en = "…"',
+            key="refused.training.scenario_texts",
+            where=where,
         )
     missing = [lang for lang in LANGUAGES if lang not in value]
     if missing:
         raise ScenarioError(
-            f"{where} lacks the {', '.join(missing)} text", key="refused.training.scenario_lacks",
-            where=where, languages=missing,
+            f"{where} lacks the {', '.join(missing)} text",
+            key="refused.training.scenario_lacks",
+            where=where,
+            languages=missing,
         )
     return dict(value)
 
@@ -110,8 +113,10 @@ def parse_scenario(key: str, text: str) -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(
-            f"scenario {key} is not valid TOML: {exc}", key="refused.training.scenario_toml",
-            scenario=key, error=exc,
+            f"scenario {key} is not valid TOML: {exc}",
+            key="refused.training.scenario_toml",
+            scenario=key,
+            error=exc,
         ) from None
     steps = []
     for n, entry in enumerate(doc.get("steps", []), start=1):
@@ -120,14 +125,19 @@ def parse_scenario(key: str, text: str) -> Scenario:
         if check not in CHECKS:
             raise ScenarioError(
                 f"{where}: unknown check {check!r}; known: {', '.join(CHECKS)}",
-                key="refused.training.scenario_check", scenario=key, step=n, check=check,
+                key="refused.training.scenario_check",
+                scenario=key,
+                step=n,
+                check=check,
                 known=list(CHECKS),
             )
         role = entry.get("role")
         if not isinstance(role, str) or not role:
             raise ScenarioError(
                 f"{where}: needs the role of the cases it checks",
-                key="refused.training.scenario_role", scenario=key, step=n,
+                key="refused.training.scenario_role",
+                scenario=key,
+                step=n,
             )
         args = {k: v for k, v in entry.items() if k not in ("check", "role", "text")}
         steps.append(Step(check, role, _texts(entry.get("text"), where), args))
@@ -136,8 +146,10 @@ def parse_scenario(key: str, text: str) -> Scenario:
             f"scenario {key} has no steps", key="refused.training.scenario_no_steps", scenario=key
         )
     return Scenario(
-        key, _texts(doc.get("title"), f"scenario {key} title"),
-        _texts(doc.get("brief"), f"scenario {key} brief"), tuple(steps),
+        key,
+        _texts(doc.get("title"), f"scenario {key} title"),
+        _texts(doc.get("brief"), f"scenario {key} brief"),
+        tuple(steps),
     )
 
 
@@ -152,8 +164,10 @@ def load_scenario(key: str, folder: Path | None = None) -> Scenario:
     if not key or "/" in key or not path.is_file():
         known = ", ".join(p.stem for p in sorted(folder.glob("*.toml")))
         raise InvalidInput(
-            f"unknown scenario {key!r}; known: {known}", key="refused.training.unknown_scenario",
-            scenario=key, known=[p.stem for p in sorted(folder.glob("*.toml"))],
+            f"unknown scenario {key!r}; known: {known}",
+            key="refused.training.unknown_scenario",
+            scenario=key,
+            known=[p.stem for p in sorted(folder.glob("*.toml"))],
         )
     return parse_scenario(key, path.read_text(encoding="utf-8"))
 
@@ -173,7 +187,8 @@ class _Material:
         if role not in self.roles:
             raise ScenarioError(
                 f"the demo has no training case with role {role!r}",
-                key="refused.training.role", role=role,
+                key="refused.training.role",
+                role=role,
             )
         return self.roles[role]
 
@@ -190,32 +205,34 @@ def _status_in(m: _Material, ids: list[int], args: dict[str, Any]) -> set[int]:
 def _trainee_event(m: _Material, ids: list[int], args: dict[str, Any]) -> set[int]:
     """Cases with an event of `action` recorded after the demo was built."""
     query = select(EventRow.case_id, EventRow.reason).where(
-        col(EventRow.case_id).in_(ids), EventRow.action == str(args["action"]),
+        col(EventRow.case_id).in_(ids),
+        EventRow.action == str(args["action"]),
         col(EventRow.id) > m.last_event_id,
     )
     words = [str(w) for w in args.get("reason_contains", [])]
     return {
-        cid for cid, reason in m.session.exec(query)
+        cid
+        for cid, reason in m.session.exec(query)
         if not words or any(w in (reason or "") for w in words)
     }
 
 
 def _assigned_in_time(m: _Material, ids: list[int], args: dict[str, Any]) -> set[int]:
     rows = m.session.exec(
-        select(CaseRow.id, CaseRow.assigned_at, CaseRow.assign_due_at, CaseRow.lead_unit_id)
-        .where(col(CaseRow.id).in_(ids))
+        select(CaseRow.id, CaseRow.assigned_at, CaseRow.assign_due_at, CaseRow.lead_unit_id).where(
+            col(CaseRow.id).in_(ids)
+        )
     )
     return {
-        cid for cid, assigned, due, lead in rows
+        cid
+        for cid, assigned, due, lead in rows
         if cid is not None and assigned is not None and lead is not None and assigned <= due
     }
 
 
 def _linked_to(m: _Material, ids: list[int], args: dict[str, Any]) -> set[int]:
     targets = set(m.cases(str(args["target"])))
-    rows = m.session.exec(
-        select(CaseRow.id, CaseRow.repeat_of_id).where(col(CaseRow.id).in_(ids))
-    )
+    rows = m.session.exec(select(CaseRow.id, CaseRow.repeat_of_id).where(col(CaseRow.id).in_(ids)))
     return {cid for cid, original in rows if cid is not None and original in targets}
 
 
@@ -259,10 +276,14 @@ def check_scenario(session: Session, scenario: Scenario, lang: str) -> CheckRepo
         raise ScenarioError(
             f"this database has no material for scenario {scenario.key}; "
             "build it with `caseworker demo` (or --reset it) first",
-            key="refused.training.material", scenario=scenario.key,
+            key="refused.training.material",
+            scenario=scenario.key,
         )
-    material = _Material(session, {k: [int(i) for i in v] for k, v in roles.items()},
-                         int(info.get("last_event_id", 0)))
+    material = _Material(
+        session,
+        {k: [int(i) for i in v] for k, v in roles.items()},
+        int(info.get("last_event_id", 0)),
+    )
     results = []
     for n, step in enumerate(scenario.steps, start=1):
         ids = material.cases(step.role)
@@ -270,8 +291,11 @@ def check_scenario(session: Session, scenario: Scenario, lang: str) -> CheckRepo
         missing = [cid for cid in ids if cid not in done]
         results.append(StepResult(n, scenario.say(step.text, lang), not missing, ids, missing))
     return CheckReport(
-        scenario.key, scenario.say(scenario.title, lang), scenario.say(scenario.brief, lang),
-        _briefs(session, material.roles), results,
+        scenario.key,
+        scenario.say(scenario.title, lang),
+        scenario.say(scenario.brief, lang),
+        _briefs(session, material.roles),
+        results,
     )
 
 
@@ -283,12 +307,18 @@ def _briefs(session: Session, roles: dict[str, list[int]]) -> list[CaseBrief]:
             if case is None:
                 raise ScenarioError(
                     f"training case {cid} is missing; rebuild with --reset",
-                    key="refused.training.case_gone", case=cid,
+                    key="refused.training.case_gone",
+                    case=cid,
                 )
             unit = session.get(Unit, case.lead_unit_id) if case.lead_unit_id else None
-            handlers = list(session.exec(
-                select(ClerkRow.name).where(ClerkRow.unit_id == case.lead_unit_id)
-            )) if case.lead_unit_id else []
-            out.append(CaseBrief(role, cid, case.title, case.status,
-                                 unit.name if unit else None, handlers))
+            handlers = (
+                list(
+                    session.exec(select(ClerkRow.name).where(ClerkRow.unit_id == case.lead_unit_id))
+                )
+                if case.lead_unit_id
+                else []
+            )
+            out.append(
+                CaseBrief(role, cid, case.title, case.status, unit.name if unit else None, handlers)
+            )
     return out

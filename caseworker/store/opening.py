@@ -52,8 +52,11 @@ _COUNT = "SELECT count(*) FROM cases WHERE "
 
 def _page(scoped: bool) -> TextualSelect:
     query = text(_SELECT + _WHERE[scoped] + (_SCOPE if scoped else "") + _ORDER).columns(
-        received_at=UTCDateTime, next_due_at=UTCDateTime, warn_at=UTCDateTime,
-        provisional=Boolean, paused=Boolean,
+        received_at=UTCDateTime,
+        next_due_at=UTCDateTime,
+        warn_at=UTCDateTime,
+        provisional=Boolean,
+        paused=Boolean,
     )
     return query.bindparams(bindparam("units", expanding=True)) if scoped else query
 
@@ -67,9 +70,7 @@ _PAGES = {scoped: _page(scoped) for scoped in (False, True)}
 _COUNTS = {scoped: _count(scoped) for scoped in (False, True)}
 
 
-def opening_page(
-    engine: Engine, limit: int, clerk: str
-) -> tuple[QueueKey, list[CaseLine], int]:
+def opening_page(engine: Engine, limit: int, clerk: str) -> tuple[QueueKey, list[CaseLine], int]:
     """The queue `clerk` opens on, its first `limit` rows as they see it (nearest deadline
     first) and its size: 待交办 for the bureau, 我的 for a unit handler."""
     with engine.connect() as connection:
@@ -84,9 +85,18 @@ def opening_page(
         count = int(connection.execute(_COUNTS[scoped], params).scalar_one())
     lines = [
         CaseLine(
-            id=r[0], channel=r[1], title=r[2], category=r[3], lead_unit=r[4], status=r[5],
-            urgency=r[6], received_at=r[7], next_due_at=r[8], warn_at=r[9],
-            provisional=bool(r[10]), paused=bool(r[11]),
+            id=r[0],
+            channel=r[1],
+            title=r[2],
+            category=r[3],
+            lead_unit=r[4],
+            status=r[5],
+            urgency=r[6],
+            received_at=r[7],
+            next_due_at=r[8],
+            warn_at=r[9],
+            provisional=bool(r[10]),
+            paused=bool(r[11]),
         )
         for r in rows
     ]

@@ -60,8 +60,12 @@ def _open() -> ColumnElement[bool]:
 
 
 def queue_condition(
-    key: QueueKey, now: datetime, viewer: Viewer, dialect: str = "sqlite",
-    *, one_by_one: bool = False,
+    key: QueueKey,
+    now: datetime,
+    viewer: Viewer,
+    dialect: str = "sqlite",
+    *,
+    one_by_one: bool = False,
 ) -> ColumnElement[bool]:
     """The WHERE of one queue as `viewer` sees it: a unit handler only their units' cases
     (`one_by_one`: their scope tested on each row, see row_scope)."""
@@ -102,7 +106,8 @@ def row_scope(viewer: Viewer) -> ColumnElement[bool]:
     costs far less than the set, which a county's 50,000 cases take about 25 ms to build."""
     units = viewer.unit_ids
     helping = select(CO_UNITS.c.id).where(
-        CO_UNITS.c.case_id == C.id, CO_UNITS.c.unit_id.in_(units),
+        CO_UNITS.c.case_id == C.id,
+        CO_UNITS.c.unit_id.in_(units),
         CO_UNITS.c.released_at.is_(None),
     )
     return or_(C.lead_unit_id.in_(units), exists(helping))
@@ -145,9 +150,7 @@ def scope_size(session: Session, unit_ids: Sequence[int]) -> tuple[int, int]:
     return int(row[0] or 0) + int(row[1] or 0), int(row[2] or 0)
 
 
-def _queue_cases(
-    key: QueueKey, now: datetime, viewer: Viewer, dialect: str
-) -> ColumnElement[bool]:
+def _queue_cases(key: QueueKey, now: datetime, viewer: Viewer, dialect: str) -> ColumnElement[bool]:
     """The WHERE of one queue before the viewer's scope; each is a range on one of the
     (…, next_due_at, id) indexes."""
     due = C.next_due_at
@@ -276,13 +279,11 @@ def search_condition(
         fts: BindParameter[str] = bindparam("fts", match)
         indexed: ColumnElement[bool]
         if dense:
-            indexed = (
-                exists(
-                    select(literal_column("1"))
-                    .select_from(text("cases_fts"))
-                    .where(text("cases_fts MATCH :fts").bindparams(fts))
-                    .where(literal_column("cases_fts.rowid") == C.id)
-                )
+            indexed = exists(
+                select(literal_column("1"))
+                .select_from(text("cases_fts"))
+                .where(text("cases_fts MATCH :fts").bindparams(fts))
+                .where(literal_column("cases_fts.rowid") == C.id)
             )
         else:
             indexed = C.id.in_(
@@ -344,8 +345,13 @@ def where_of(
 
 
 def page_wheres(
-    session: Session, key: QueueKey, now: datetime, viewer: Viewer, filters: Filters,
-    *, ties: bool,
+    session: Session,
+    key: QueueKey,
+    now: datetime,
+    viewer: Viewer,
+    filters: Filters,
+    *,
+    ties: bool,
 ) -> tuple[ColumnElement[bool], ColumnElement[bool] | None]:
     """The WHERE of a queue as `viewer` sees it, and with `ties` the same WHERE testing a
     handler's scope on each row (row_scope, for page_after's rows sharing a deadline); the
@@ -363,8 +369,18 @@ def page_wheres(
 def _line_select(where: ColumnElement[bool]) -> Select[tuple[object, ...]]:
     return (
         select(
-            C.id, C.channel, C.title, C.category, UNITS.c.name, C.status, C.urgency,
-            C.received_at, C.next_due_at, C.warn_at, C.provisional, C.paused_since,
+            C.id,
+            C.channel,
+            C.title,
+            C.category,
+            UNITS.c.name,
+            C.status,
+            C.urgency,
+            C.received_at,
+            C.next_due_at,
+            C.warn_at,
+            C.provisional,
+            C.paused_since,
         )
         .select_from(CASES.outerjoin(UNITS, UNITS.c.id == C.lead_unit_id))
         .where(where)
@@ -376,9 +392,18 @@ def _lines(rows: Sequence[Sequence[object]]) -> list[CaseLine]:
     for r in rows:
         out.append(
             CaseLine(
-                id=r[0], channel=r[1], title=r[2], category=r[3], lead_unit=r[4],  # type: ignore[arg-type]
-                status=r[5], urgency=r[6], received_at=r[7], next_due_at=r[8],  # type: ignore[arg-type]
-                warn_at=r[9], provisional=bool(r[10]), paused=r[11] is not None,  # type: ignore[arg-type]
+                id=r[0],  # type: ignore[arg-type]
+                channel=r[1],  # type: ignore[arg-type]
+                title=r[2],  # type: ignore[arg-type]
+                category=r[3],  # type: ignore[arg-type]
+                lead_unit=r[4],  # type: ignore[arg-type]
+                status=r[5],  # type: ignore[arg-type]
+                urgency=r[6],  # type: ignore[arg-type]
+                received_at=r[7],  # type: ignore[arg-type]
+                next_due_at=r[8],  # type: ignore[arg-type]
+                warn_at=r[9],  # type: ignore[arg-type]
+                provisional=bool(r[10]),
+                paused=r[11] is not None,
             )
         )
     return out
@@ -392,8 +417,11 @@ def tie_rows(viewer: Viewer) -> int:
 
 
 def _tie_where(
-    session: Session, where: ColumnElement[bool], ties: ColumnElement[bool] | None,
-    group: ColumnElement[bool], most: int,
+    session: Session,
+    where: ColumnElement[bool],
+    ties: ColumnElement[bool] | None,
+    group: ColumnElement[bool],
+    most: int,
 ) -> ColumnElement[bool]:
     """`ties` (the same WHERE, scope tested per row) if the rows of `group` are fewer than
     `most`; counting them reads the deadline's index alone."""
@@ -435,8 +463,12 @@ def page_after(
 
 
 def page_before(
-    session: Session, where: ColumnElement[bool], before: tuple[datetime, int], limit: int,
-    ties: ColumnElement[bool] | None = None, most_ties: int = 0,
+    session: Session,
+    where: ColumnElement[bool],
+    before: tuple[datetime, int],
+    limit: int,
+    ties: ColumnElement[bool] | None = None,
+    most_ties: int = 0,
 ) -> list[CaseLine]:
     """The `limit` rows just before the keyset `before`, in queue order (for paging up; `ties`
     as in page_after)."""

@@ -87,16 +87,39 @@ class CaseTable(Widget, can_focus=True):
     """A window of queue rows with a cursor; the screen feeds it pages."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "down", show=False, id="table.down",
-                tooltip="Move the cursor down"),
-        Binding("up,k", "cursor_up", "up", show=False, id="table.up",
-                tooltip="Move the cursor up"),
-        Binding("pagedown,ctrl+f", "page_down", "page down", show=False, id="table.page_down",
-                tooltip="Next page"),
-        Binding("pageup,ctrl+b", "page_up", "page up", show=False, id="table.page_up",
-                tooltip="Previous page"),
-        Binding("home,g", "first", "first", show=False, id="table.first",
-                tooltip="Back to the most urgent case"),
+        Binding(
+            "down,j",
+            "cursor_down",
+            "down",
+            show=False,
+            id="table.down",
+            tooltip="Move the cursor down",
+        ),
+        Binding("up,k", "cursor_up", "up", show=False, id="table.up", tooltip="Move the cursor up"),
+        Binding(
+            "pagedown,ctrl+f",
+            "page_down",
+            "page down",
+            show=False,
+            id="table.page_down",
+            tooltip="Next page",
+        ),
+        Binding(
+            "pageup,ctrl+b",
+            "page_up",
+            "page up",
+            show=False,
+            id="table.page_up",
+            tooltip="Previous page",
+        ),
+        Binding(
+            "home,g",
+            "first",
+            "first",
+            show=False,
+            id="table.first",
+            tooltip="Back to the most urgent case",
+        ),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "case-table--header",
@@ -325,8 +348,13 @@ class CaseTable(Widget, can_focus=True):
     def _row(self, line: CaseLine, columns: list[tuple[Column, int]], now: datetime) -> Text:
         t = self.catalog.t
         due = countdown(
-            due_at=line.next_due_at, warn_at=line.warn_at, now=now, calendar=self.calendar,
-            catalog=self.catalog, paused=line.paused, urgent=line.urgency == "urgent",
+            due_at=line.next_due_at,
+            warn_at=line.warn_at,
+            now=now,
+            calendar=self.calendar,
+            catalog=self.catalog,
+            paused=line.paused,
+            urgent=line.urgency == "urgent",
             provisional=shows_provisional(line, self.calendar),
         )
         mood_style = {

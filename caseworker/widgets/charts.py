@@ -132,8 +132,13 @@ class BarChart(Chart):
         shown = self.values[: max(1, (self.size.height - 1) // 2)]
         # plotext draws the first bar at the bottom; the worst unit belongs on top.
         labels = [self.placeholder(label) for label, _ in reversed(shown)]
-        plt.bar(labels, [n for _, n in reversed(shown)], orientation="horizontal", width=0.6,
-                color=self.color)
+        plt.bar(
+            labels,
+            [n for _, n in reversed(shown)],
+            orientation="horizontal",
+            width=0.6,
+            color=self.color,
+        )
         ticks = int_ticks(max(n for _, n in shown))
         plt.xticks([float(t) for t in ticks], [str(t) for t in ticks])
         plt.xlim(0, ticks[-1])
@@ -160,8 +165,9 @@ class StackedDays(Chart):
         # plotext fills the bottom row only under its first series, so a day with none of the
         # first channel would look shorter; an empty first series keeps every bar honest.
         colors = cast(Any, [0] + [s.color for s in self.series])  # one per series
-        plt.stacked_bar(xs, [[0] * len(xs)] + [s.counts for s in self.series], color=colors,
-                        width=0.7)
+        plt.stacked_bar(
+            xs, [[0] * len(xs)] + [s.counts for s in self.series], color=colors, width=0.7
+        )
         step = 7 if self.size.width >= 50 else 14
         marks = xs[::-1][::step][::-1]  # today always named, then a week back each
         plt.xticks([float(i) for i in marks], [f"{self.days[i]:%m-%d}" for i in marks])

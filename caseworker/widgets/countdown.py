@@ -68,9 +68,7 @@ def countdown(
     due_day = due_at.astimezone(SHANGHAI).date()
     unit = "natural_days" if natural_days else "days"
     if now > due_at:
-        days = (today - due_day).days if natural_days else calendar.workdays_between(
-            due_day, today
-        )
+        days = (today - due_day).days if natural_days else calendar.workdays_between(due_day, today)
         if days >= 1:
             text = catalog.t(f"countdown.overdue_{unit}", n=days)
         else:
@@ -81,9 +79,7 @@ def countdown(
     if left < DAY:
         days = 0
     else:
-        days = (due_day - today).days if natural_days else calendar.workdays_between(
-            today, due_day
-        )
+        days = (due_day - today).days if natural_days else calendar.workdays_between(today, due_day)
     if days >= 1:
         text = catalog.t(f"countdown.left_{unit}", n=days)
     else:

@@ -92,7 +92,7 @@ def _wrap_paragraph(paragraph: str, width: int) -> list[str]:
         while size > width:  # nothing else fits: cut by characters
             head, head_size = _fit(unit, width)
             lines.append(head)
-            unit, size = unit[len(head):], size - head_size
+            unit, size = unit[len(head) :], size - head_size
         line, used = unit, size
     lines.append(line.rstrip() if lines else line)
     return lines

@@ -87,9 +87,7 @@ def cw_options() -> tuple[str, ...]:
 @pytest.fixture
 def cw(tmp_path: Path, cw_options: tuple[str, ...]) -> Process:
     """Run `python -m caseworker [CW_OPTIONS] ARGS…` in tmp_path on its own initialised database."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("CASEWORKER_")
-    } | {
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORKER_")} | {
         "CASEWORKER_DB": str(tmp_path / "cases.sqlite"),
         "CASEWORKER_CLERK": "alice",
         "CASEWORKER_NOW": "2026-11-20T10:00:00+08:00",
@@ -99,7 +97,11 @@ def cw(tmp_path: Path, cw_options: tuple[str, ...]) -> Process:
     def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "caseworker", *cw_options, *map(str, args)],
-            env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120,
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
         )
 
     assert run("init").returncode == 0
@@ -112,8 +114,7 @@ def real_rows() -> Callable[[int], Rows]:
 
     def read(count: int) -> Rows:
         book = load_workbook(ATTACHMENT2, read_only=True)
-        rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True,
-                                                               max_row=count + 1)]
+        rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True, max_row=count + 1)]
         book.close()
         return [str(c) for c in rows[0]], rows[1:]
 
@@ -132,8 +133,15 @@ def real_bureau(tmp_path: Path, rules: Rules) -> Path:
     store = open_store(str(real))
     with store.session() as session:
         add_clerk(session, "李受理", "clerk")
-        create_case(session, Desk(rules, FrozenClock(at), "李受理"), NewCase(
-            channel="hotline-12345", title="路灯不亮", body="建设路路灯坏了两周。",
-            received_at=at - timedelta(hours=2)))
+        create_case(
+            session,
+            Desk(rules, FrozenClock(at), "李受理"),
+            NewCase(
+                channel="hotline-12345",
+                title="路灯不亮",
+                body="建设路路灯坏了两周。",
+                received_at=at - timedelta(hours=2),
+            ),
+        )
     store.close()
     return real

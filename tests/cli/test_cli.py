@@ -54,7 +54,10 @@ def _runner(run_main: Run, database: str) -> Run:
     """Run `caseworker --db DATABASE [--clerk C] [--now T] ARGS…` through the real entry point."""
 
     def run(
-        *args: str, clerk: str | None = SUPERVISOR, now: str | None = None, stdin: str = "",
+        *args: str,
+        clerk: str | None = SUPERVISOR,
+        now: str | None = None,
+        stdin: str = "",
         calendar: Path | None = None,
     ) -> Any:
         options = ["--db", database]
@@ -175,8 +178,11 @@ def whole_life(cli: Run, tmp_path: Path) -> int:
     ref = str(case_id)
     steps: list[tuple[str, str | None, tuple[str, ...]]] = [
         ("2025-08-04T09:00", CLERK, ("accept", ref, "--note", "属受理范围")),
-        ("2025-08-04T10:00", CLERK,
-         ("assign", "LB-2025-0802", "--unit", "C-HOUSING", "--co-unit", "C-TRANSPORT")),
+        (
+            "2025-08-04T10:00",
+            CLERK,
+            ("assign", "LB-2025-0802", "--unit", "C-HOUSING", "--co-unit", "C-TRANSPORT"),
+        ),
         ("2025-08-04T14:00", HANDLER, ("acknowledge", ref)),
         ("2025-08-05T09:00", HANDLER, ("reply", ref, "--text", "正在排查。", "--interim")),
         ("2025-08-05T10:00", HANDLER, ("submit", ref)),
@@ -184,14 +190,20 @@ def whole_life(cli: Run, tmp_path: Path) -> int:
         ("2025-08-05T15:00", HANDLER, ("reply", ref, "--text", "8月底前完成改造。")),
         ("2025-08-05T16:00", HANDLER, ("submit", ref)),
         ("2025-08-08T10:00", CLERK, ("publish", ref)),
-        ("2025-09-19T09:00", HANDLER,
-         ("reply", ref, "--text", "已完成改造。", "--final", "--outcome", "支持")),
+        (
+            "2025-09-19T09:00",
+            HANDLER,
+            ("reply", ref, "--text", "已完成改造。", "--final", "--outcome", "支持"),
+        ),
         ("2025-09-20T10:00", CLERK, ("publish", ref)),
         ("2025-09-22T10:00", CLERK, ("close", ref)),
         ("2025-09-25T10:00", CLERK, ("rate", ref, "不满意", "--comment", "没修好")),
         ("2025-09-26T10:00", CLERK, ("reopen", ref, "--reason", "群众不满意，重办")),
-        ("2025-10-09T09:00", HANDLER,
-         ("reply", ref, "--text", "已返工。", "--final", "--outcome", "解释说明")),
+        (
+            "2025-10-09T09:00",
+            HANDLER,
+            ("reply", ref, "--text", "已返工。", "--final", "--outcome", "解释说明"),
+        ),
         ("2025-10-10T10:00", CLERK, ("publish", ref)),
         ("2025-10-11T10:00", CLERK, ("close", ref)),
         ("2025-10-15T10:00", CLERK, ("rate", ref, "满意", "--comment", "修好了")),
@@ -209,9 +221,25 @@ def test_a_whole_lifecycle_from_the_shell(cli: Run, tmp_path: Path) -> None:
     assert data["provisional"] is False
     history = json.loads(ok(cli("case", "history", str(case_id), "--format", "json")).out)
     assert [e["action"] for e in history] == [
-        "receive", "accept", "assign", "acknowledge", "draft_reply", "submit_reply", "send_back",
-        "draft_reply", "submit_reply", "publish", "draft_reply", "publish", "close", "rate",
-        "reopen", "draft_reply", "publish", "close", "rate",
+        "receive",
+        "accept",
+        "assign",
+        "acknowledge",
+        "draft_reply",
+        "submit_reply",
+        "send_back",
+        "draft_reply",
+        "submit_reply",
+        "publish",
+        "draft_reply",
+        "publish",
+        "close",
+        "rate",
+        "reopen",
+        "draft_reply",
+        "publish",
+        "close",
+        "rate",
     ]
     assert history[0]["effective_at"] == "2025-08-02T15:30:00+08:00"
     assert history[-1]["effective_at"] == "2025-10-15T10:00:00+08:00"
@@ -227,12 +255,32 @@ def test_show_json_shape_with_offsets(cli: Run, tmp_path: Path) -> None:
     set_up_bureau(cli, tmp_path)
     case_id = new_case(cli)
     ok(cli("case", "accept", str(case_id), clerk=CLERK, now="2025-08-04T09:00"))
-    ok(cli("case", "assign", str(case_id), "--unit", "C-HOUSING", "--co-unit", "C-TRANSPORT",
-           clerk=CLERK, now="2025-08-04T10:00"))
+    ok(
+        cli(
+            "case",
+            "assign",
+            str(case_id),
+            "--unit",
+            "C-HOUSING",
+            "--co-unit",
+            "C-TRANSPORT",
+            clerk=CLERK,
+            now="2025-08-04T10:00",
+        )
+    )
     # As of Monday 2025-08-18 09:00 the first reply (due 08-15) is late by one working day.
     data = show(cli, "LB-2025-0802", now="2025-08-18T09:00:00+08:00")
-    for key in ("id", "external_id", "channel", "title", "status", "lead_unit", "co_units",
-                "received_at", "clocks"):
+    for key in (
+        "id",
+        "external_id",
+        "channel",
+        "title",
+        "status",
+        "lead_unit",
+        "co_units",
+        "received_at",
+        "clocks",
+    ):
         assert key in data, key
     assert data["id"] == case_id
     assert data["external_id"] == "LB-2025-0802"
@@ -248,7 +296,8 @@ def test_show_json_shape_with_offsets(cli: Run, tmp_path: Path) -> None:
         assert ISO_SHANGHAI.match(clock["due_at"]), clock["due_at"]
         assert clock["state"] in ("running", "stopped", "paused")
     assert (clocks["assign"]["state"], clocks["assign"]["due_at"]) == (
-        "stopped", "2025-08-06T23:59:59+08:00",
+        "stopped",
+        "2025-08-06T23:59:59+08:00",
     )
     assert clocks["assign"]["finished_late"] is False
     assert clocks["reply"]["state"] == "running"
@@ -272,10 +321,17 @@ def test_a_handler_works_only_their_units_cases(cli: Run, tmp_path: Path) -> Non
     case_id = str(new_case(cli))
     ok(cli("case", "accept", case_id, clerk=CLERK, now="2025-08-04T09:00"))
     ok(cli("case", "assign", case_id, "--unit", "C-HOUSING", clerk=CLERK, now="2025-08-04T10:00"))
-    refused(cli("case", "acknowledge", case_id, clerk=OTHER_HANDLER, now="2025-08-04T11:00"), 1,
-            OTHER_HANDLER, "not assigned to their unit")
-    refused(cli("case", "close", case_id, clerk=HANDLER, now="2025-08-04T11:00"), 1,
-            "is assigned: cannot close")
+    refused(
+        cli("case", "acknowledge", case_id, clerk=OTHER_HANDLER, now="2025-08-04T11:00"),
+        1,
+        OTHER_HANDLER,
+        "not assigned to their unit",
+    )
+    refused(
+        cli("case", "close", case_id, clerk=HANDLER, now="2025-08-04T11:00"),
+        1,
+        "is assigned: cannot close",
+    )
 
 
 def test_a_handler_reads_only_their_units_cases(cli: Run, tmp_path: Path) -> None:
@@ -284,21 +340,36 @@ def test_a_handler_reads_only_their_units_cases(cli: Run, tmp_path: Path) -> Non
     ok(cli("clerks", "add", co_handler, "--role", "handler", "--unit", "C-TRANSPORT"))
     case_id = str(new_case(cli))
     ok(cli("case", "accept", case_id, clerk=CLERK, now="2025-08-04T09:00"))
-    ok(cli("case", "assign", case_id, "--unit", "C-HOUSING", "--co-unit", "C-TRANSPORT",
-           clerk=CLERK, now="2025-08-04T10:00"))
+    ok(
+        cli(
+            "case",
+            "assign",
+            case_id,
+            "--unit",
+            "C-HOUSING",
+            "--co-unit",
+            "C-TRANSPORT",
+            clerk=CLERK,
+            now="2025-08-04T10:00",
+        )
+    )
     for clerk in (HANDLER, co_handler, CLERK, SUPERVISOR):  # lead, co-unit and the bureau
         assert "小区门口道路积水" in ok(cli("case", "show", case_id, clerk=clerk)).out
-        assert json.loads(ok(cli("case", "history", case_id, "--format", "json",
-                                 clerk=clerk)).out)
+        assert json.loads(ok(cli("case", "history", case_id, "--format", "json", clerk=clerk)).out)
     label = f"case {case_id} (LB-2025-0802)"
     said = f"{OTHER_HANDLER} (handler) may not see {label}: it is not assigned to their unit"
-    for command in (("show", case_id), ("show", case_id, "--format", "json"),
-                    ("history", "ext:LB-2025-0802")):
+    for command in (
+        ("show", case_id),
+        ("show", case_id, "--format", "json"),
+        ("history", "ext:LB-2025-0802"),
+    ):
         result = cli("case", *command, clerk=OTHER_HANDLER)
         assert refused(result, 1) == f"caseworker: {said}" and result.out == ""
     zh = refused(cli("--lang", "zh", "case", "show", case_id, clerk=OTHER_HANDLER), 1)
-    assert zh == (f"caseworker: {OTHER_HANDLER}（承办单位经办人）无权查看案件 {case_id} "
-                  "(LB-2025-0802)：该案件未交办给其所在单位")
+    assert zh == (
+        f"caseworker: {OTHER_HANDLER}（承办单位经办人）无权查看案件 {case_id} "
+        "(LB-2025-0802)：该案件未交办给其所在单位"
+    )
 
 
 def test_a_handlers_export_and_overdue_report_hold_only_their_units_cases(
@@ -307,14 +378,27 @@ def test_a_handlers_export_and_overdue_report_hold_only_their_units_cases(
     """Unit handlers see only their units' cases: in an export too (led or helped on), and in
     the overdue report (cases their units lead; --unit narrows it, never widens it)."""
     set_up_bureau(cli, tmp_path)
-    plans = {"own": ("C-HOUSING", []), "helping": ("C-TRANSPORT", ["C-HOUSING"]),
-             "other": ("C-EDU", [])}
+    plans = {
+        "own": ("C-HOUSING", []),
+        "helping": ("C-TRANSPORT", ["C-HOUSING"]),
+        "other": ("C-EDU", []),
+    }
     for n, (name, (lead, co_units)) in enumerate(plans.items()):
         case_id = str(new_case(cli, external_id=f"LB-{name}", title=f"留言 {name}"))
         ok(cli("case", "accept", case_id, clerk=CLERK, now="2025-08-04T09:00"))
         more = [arg for unit in co_units for arg in ("--co-unit", unit)]
-        ok(cli("case", "assign", case_id, "--unit", lead, *more, clerk=CLERK,
-               now=f"2025-08-04T1{n}:00"))
+        ok(
+            cli(
+                "case",
+                "assign",
+                case_id,
+                "--unit",
+                lead,
+                *more,
+                clerk=CLERK,
+                now=f"2025-08-04T1{n}:00",
+            )
+        )
     later = "2025-09-30T10:00"  # every first reply is late by then
 
     def exported(clerk: str) -> tuple[set[str], str]:
@@ -326,8 +410,10 @@ def test_a_handlers_export_and_overdue_report_hold_only_their_units_cases(
 
     theirs, said = exported(HANDLER)
     assert theirs == {"LB-own", "LB-helping"}
-    assert said.strip() == (f"{HANDLER} is a unit handler: only the cases their unit or a unit "
-                            "below it leads or helps on (协办) were exported")
+    assert said.strip() == (
+        f"{HANDLER} is a unit handler: only the cases their unit or a unit "
+        "below it leads or helps on (协办) were exported"
+    )
     everything, said = exported(CLERK)
     assert everything == {"LB-own", "LB-helping", "LB-other"} and said == ""
 
@@ -339,11 +425,15 @@ def test_a_handlers_export_and_overdue_report_hold_only_their_units_cases(
     assert overdue() == {"LB-own"}  # the report counts a case against its lead unit
     assert overdue("--unit", "C-HOUSING") == {"LB-own"}
     assert overdue("--unit", "C-TRANSPORT", clerk=SUPERVISOR) == {"LB-helping"}
-    refused(cli("report", "overdue", "--unit", "C-EDU", clerk=HANDLER, now=later), 1,
-            f"{HANDLER} (handler) may report only on their own unit and the units below it, "
-            "not on 市教育局")
-    zh = refused(cli("--lang", "zh", "report", "overdue", "--unit", "C", clerk=HANDLER,
-                     now=later), 1)
+    refused(
+        cli("report", "overdue", "--unit", "C-EDU", clerk=HANDLER, now=later),
+        1,
+        f"{HANDLER} (handler) may report only on their own unit and the units below it, "
+        "not on 市教育局",
+    )
+    zh = refused(
+        cli("--lang", "zh", "report", "overdue", "--unit", "C", clerk=HANDLER, now=later), 1
+    )
     assert zh == f"caseworker: {HANDLER}（承办单位经办人）只能统计本单位及下级单位，无权统计 市政府"
 
 
@@ -356,31 +446,56 @@ def test_a_reply_under_review_and_a_reopening_without_dissatisfaction_are_refuse
     steps: list[tuple[str, str, tuple[str, ...]]] = [
         ("2025-08-04T09:00", CLERK, ("accept", ref)),
         ("2025-08-04T10:00", CLERK, ("assign", ref, "--unit", "C-HOUSING")),
-        ("2025-08-05T09:00", HANDLER,
-         ("reply", ref, "--text", "已完成改造。", "--final", "--outcome", "支持")),
+        (
+            "2025-08-05T09:00",
+            HANDLER,
+            ("reply", ref, "--text", "已完成改造。", "--final", "--outcome", "支持"),
+        ),
         ("2025-08-05T10:00", HANDLER, ("submit", ref)),
     ]
     for now, clerk, args in steps:
         ok(cli("case", *args, clerk=clerk, now=now))
     for clerk in (HANDLER, CLERK):
-        refused(cli("case", "reply", ref, "--text", "改写", clerk=clerk, now="2025-08-05T11:00"),
-                1, f"{label}: its reply is awaiting the bureau's review and cannot be edited")
+        refused(
+            cli("case", "reply", ref, "--text", "改写", clerk=clerk, now="2025-08-05T11:00"),
+            1,
+            f"{label}: its reply is awaiting the bureau's review and cannot be edited",
+        )
     ok(cli("case", "publish", ref, clerk=CLERK, now="2025-08-06T10:00"))
     assert show(cli, ref, now="2025-08-06T11:00")["replies"][0]["text"] == "已完成改造。"
     ok(cli("case", "close", ref, clerk=CLERK, now="2025-08-07T10:00"))
 
     reopen = ("case", "reopen", ref, "--reason", "群众来电要求重办")
-    refused(cli(*reopen, clerk=CLERK, now="2025-08-08T10:00"), 1,
-            f"{label} cannot be reopened: it has no rating since it was received or last "
-            "reopened; only a 不满意 rating reopens a case")
-    line = refused(cli("--lang", "zh", *reopen, clerk=CLERK, now="2025-08-08T10:00"), 1,
-                   f"案件 {ref} (LB-2025-0802) 不能重办：自收到或上次重办以来尚无评价")
+    refused(
+        cli(*reopen, clerk=CLERK, now="2025-08-08T10:00"),
+        1,
+        f"{label} cannot be reopened: it has no rating since it was received or last "
+        "reopened; only a 不满意 rating reopens a case",
+    )
+    line = refused(
+        cli("--lang", "zh", *reopen, clerk=CLERK, now="2025-08-08T10:00"),
+        1,
+        f"案件 {ref} (LB-2025-0802) 不能重办：自收到或上次重办以来尚无评价",
+    )
     assert "只有评价为“不满意”的案件才能重办" in line
     ok(cli("case", "rate", ref, "满意", clerk=CLERK, now="2025-08-09T10:00"))
-    refused(cli(*reopen, clerk=CLERK, now="2025-08-09T11:00"), 1,
-            "its latest rating is 满意; only a 不满意 rating reopens a case")
-    ok(cli("case", "rate", ref, "不满意", "--comment", "没修好", clerk=CLERK,
-           now="2025-08-10T10:00"))
+    refused(
+        cli(*reopen, clerk=CLERK, now="2025-08-09T11:00"),
+        1,
+        "its latest rating is 满意; only a 不满意 rating reopens a case",
+    )
+    ok(
+        cli(
+            "case",
+            "rate",
+            ref,
+            "不满意",
+            "--comment",
+            "没修好",
+            clerk=CLERK,
+            now="2025-08-10T10:00",
+        )
+    )
     ok(cli(*reopen, clerk=CLERK, now="2025-08-11T10:00"))
     assert show(cli, ref, now="2025-08-11T11:00")["status"] == "acknowledged"
 
@@ -392,25 +507,43 @@ def test_refusals_exit_1_with_one_line(cli: Run, tmp_path: Path) -> None:
     set_up_bureau(cli, tmp_path)
     case_id = str(new_case(cli))
     now = "2025-08-04T09:00"
-    refused(cli("case", "close", case_id, clerk=CLERK, now=now), 1,
-            f"case {case_id} (LB-2025-0802) is received: cannot close", "allowed now: accept")
-    refused(cli("case", "accept", case_id, clerk=HANDLER, now=now), 1,
-            f"{HANDLER} (handler) may not accept", "needs: clerk, supervisor")
+    refused(
+        cli("case", "close", case_id, clerk=CLERK, now=now),
+        1,
+        f"case {case_id} (LB-2025-0802) is received: cannot close",
+        "allowed now: accept",
+    )
+    refused(
+        cli("case", "accept", case_id, clerk=HANDLER, now=now),
+        1,
+        f"{HANDLER} (handler) may not accept",
+        "needs: clerk, supervisor",
+    )
     refused(cli("case", "show", "999"), 1, "unknown case '999'")
     refused(cli("case", "accept", "NO-SUCH-ID", clerk=CLERK), 1, "unknown case 'NO-SUCH-ID'")
     ok(cli("case", "accept", case_id, clerk=CLERK, now=now))
-    refused(cli("case", "assign", case_id, "--unit", "NOPE", clerk=CLERK, now=now), 1,
-            "unknown unit 'NOPE'")
+    refused(
+        cli("case", "assign", case_id, "--unit", "NOPE", clerk=CLERK, now=now),
+        1,
+        "unknown unit 'NOPE'",
+    )
     refused(cli("case", "accept", case_id, clerk="陌生人", now=now), 1, "unknown clerk '陌生人'")
-    refused(cli("case", "reject", case_id, "--reason", " ", clerk=CLERK, now=now), 1,
-            "a reason for rejecting is required")
+    refused(
+        cli("case", "reject", case_id, "--reason", " ", clerk=CLERK, now=now),
+        1,
+        "a reason for rejecting is required",
+    )
     refused(cli("case", "rate", case_id, "很好", clerk=CLERK, now=now), 1, "is accepted")
     fax = {"channel": "fax", "title": "t", "body": "b", "received_at": "2025-08-02T15:30"}
-    refused(cli("case", "new", clerk=CLERK, now=now, stdin=json.dumps(fax)), 1,
-            "unknown channel 'fax'; known: leader-board")
+    refused(
+        cli("case", "new", clerk=CLERK, now=now, stdin=json.dumps(fax)),
+        1,
+        "unknown channel 'fax'; known: leader-board",
+    )
     rant = {**fax, "channel": "leader-board", "kind": "rant"}
-    refused(cli("case", "new", clerk=CLERK, now=now, stdin=json.dumps(rant)), 1,
-            "kind must be one of")
+    refused(
+        cli("case", "new", clerk=CLERK, now=now, stdin=json.dumps(rant)), 1, "kind must be one of"
+    )
 
 
 def test_unreadable_database_file_exits_1(run_main: Run, tmp_path: Path) -> None:
@@ -436,9 +569,10 @@ def test_usage_errors_exit_2(cli: Run, tmp_path: Path) -> None:
         cli("case", "extend", case_id, "--days", "many", "--reason", "x"),
     ):
         refused(result, 2)
-    assert "--now 'yesterday-ish' is not an ISO 8601 time" in cli(
-        "case", "accept", case_id, now="yesterday-ish"
-    ).err
+    assert (
+        "--now 'yesterday-ish' is not an ISO 8601 time"
+        in cli("case", "accept", case_id, now="yesterday-ish").err
+    )
     assert ok(cli("case", "show", case_id, "--format", "json")).out  # nothing was changed
 
 
@@ -466,8 +600,9 @@ def test_version_conflict_exits_1(cli: Run, tmp_path: Path, db: str, rules: Any)
         other = open_store(db)
         try:
             with other.session() as session:
-                desk = Desk(rules, FrozenClock(datetime.fromisoformat("2025-08-04T08:59+08:00")),
-                            SUPERVISOR)
+                desk = Desk(
+                    rules, FrozenClock(datetime.fromisoformat("2025-08-04T08:59+08:00")), SUPERVISOR
+                )
                 reject_case(session, desk, case_id, reason="重复")
         finally:
             other.close()
@@ -478,13 +613,18 @@ def test_version_conflict_exits_1(cli: Run, tmp_path: Path, db: str, rules: Any)
     finally:
         event.remove(Engine, "before_cursor_execute", other_clerk_first)
     assert raced
-    refused(result, 1, f"case {case_id} (LB-2025-0802) was changed by {SUPERVISOR} at ",
-            "reload and try again")
+    refused(
+        result,
+        1,
+        f"case {case_id} (LB-2025-0802) was changed by {SUPERVISOR} at ",
+        "reload and try again",
+    )
     data = show(cli, str(case_id), now="2025-08-04T10:00")
     assert data["status"] == "rejected"
     history = json.loads(ok(cli("case", "history", str(case_id), "--format", "json")).out)
     assert [(e["actor"], e["action"]) for e in history] == [
-        (CLERK, "receive"), (SUPERVISOR, "reject"),
+        (CLERK, "receive"),
+        (SUPERVISOR, "reject"),
     ]
 
 
@@ -508,7 +648,8 @@ def test_provisional_deadlines_become_exact_once_the_year_is_entered(
     in_2027 = new_case(cli, external_id="LB-2027-0215", received_at="2027-02-15T09:00:00+08:00")
     reply = {c["stage"]: c for c in show(cli, "LB-2027-0215", now="2027-02-15T10:00")["clocks"]}
     assert (reply["reply"]["due_at"], reply["reply"]["provisional"]) == (
-        "2027-03-01T23:59:59+08:00", True,
+        "2027-03-01T23:59:59+08:00",
+        True,
     )
 
     calendar = tmp_path / "calendar.toml"
@@ -533,8 +674,10 @@ def test_provisional_deadlines_become_exact_once_the_year_is_entered(
     data = show(cli, "LB-2026-1120", now="2026-11-21T09:00", calendar=calendar)
     assert data["provisional"] is False
     assert all(c["provisional"] is False for c in data["clocks"])
-    reply = {c["stage"]: c for c in show(cli, "LB-2027-0215", now="2027-02-15T10:00",
-                                         calendar=calendar)["clocks"]}
+    reply = {
+        c["stage"]: c
+        for c in show(cli, "LB-2027-0215", now="2027-02-15T10:00", calendar=calendar)["clocks"]
+    }
     assert reply["reply"]["due_at"] == "2027-02-26T23:59:59+08:00"
 
 
@@ -544,7 +687,12 @@ def test_provisional_deadlines_become_exact_once_the_year_is_entered(
 def _process(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "caseworker", *args],
-        input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
         check=False,
     )
 
@@ -557,8 +705,13 @@ def test_the_real_command_and_its_exit_codes(tmp_path: Path) -> None:
         "CASEWORKER_NOW": "2025-08-04T09:00:00+08:00",
     }
     assert _process("init", env=env).returncode == 0
-    doc = {"channel": "leader-board", "title": "t", "body": "b",
-           "received_at": "2025-08-02T15:30:00+08:00", "external_id": "REAL-1"}
+    doc = {
+        "channel": "leader-board",
+        "title": "t",
+        "body": "b",
+        "received_at": "2025-08-02T15:30:00+08:00",
+        "external_id": "REAL-1",
+    }
     created = _process("case", "new", env=env, stdin=json.dumps(doc))
     assert (created.returncode, created.stdout.strip()) == (0, "1"), created.stderr
 
@@ -595,7 +748,9 @@ def test_a_whole_lifecycle_on_postgresql(pg_cli: Run, tmp_path: Path) -> None:
     close = {c["stage"]: c for c in data["clocks"]}["close"]
     # Reopened on 2025-09-26: 60 日 ends 11-25; closed 10-11, well before.
     assert (close["due_at"], close["state"], close["finished_late"]) == (
-        "2025-11-25T23:59:59+08:00", "stopped", False,
+        "2025-11-25T23:59:59+08:00",
+        "stopped",
+        False,
     )
     refused(pg_cli("case", "close", str(case_id), clerk=CLERK), 1, "is closed: cannot close")
 

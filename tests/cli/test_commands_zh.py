@@ -35,8 +35,7 @@ def refused_in_chinese(result: Any, code: int, fragment: str, *data: str | Path)
 @pytest.fixture
 def demo(cli: Run, tmp_path: Path) -> Path:
     target = tmp_path / "demo.sqlite"
-    built = cli("--lang", "zh", "demo", "--db", target, "--cases", "40", "--now", NOW,
-                "--no-open")
+    built = cli("--lang", "zh", "demo", "--db", target, "--cases", "40", "--now", NOW, "--no-open")
     assert built.code == 0, built.err
     assert built.err.startswith("正在建立演示机构：40 件案件，时间截至 2026-11-23T09:30+08:00")
     assert built.out.startswith(f"演示库已就绪：{target}，40 件案件、")
@@ -47,24 +46,48 @@ def demo(cli: Run, tmp_path: Path) -> Path:
 def test_demo_reports_and_refuses_in_chinese(cli: Run, demo: Path, real_bureau: Path) -> None:
     again = cli("--lang", "zh", "demo", "--db", demo, "--no-open")
     assert again.code == 0, again.err
-    assert again.out == f"演示库在 {demo}（种子 1，40 件案件，时间截至 2026-11-23T09:30:00+08:00）；加 --reset 可重建\n"  # noqa: E501
+    assert (
+        again.out
+        == f"演示库在 {demo}（种子 1，40 件案件，时间截至 2026-11-23T09:30:00+08:00）；加 --reset 可重建\n"  # noqa: E501
+    )
     assert again.err.startswith("以演示工作人员 ") and "--clerk" in again.err
 
-    refused_in_chinese(cli("--lang", "zh", "demo", "--cases", "0", "--no-open"), 2,
-                       "--cases 须在 1 到 1,000,000 之间")
-    refused_in_chinese(cli("--lang", "zh", "demo", "--now", "明天", "--no-open"), 2,
-                       "--now 的值 明天 不是 ISO 8601 时间")
-    refused_in_chinese(cli("--lang", "zh", "--now", "明天", "report", "overdue"), 2,
-                       "--now 的值 明天 不是 ISO 8601 时间")
+    refused_in_chinese(
+        cli("--lang", "zh", "demo", "--cases", "0", "--no-open"),
+        2,
+        "--cases 须在 1 到 1,000,000 之间",
+    )
+    refused_in_chinese(
+        cli("--lang", "zh", "demo", "--now", "明天", "--no-open"),
+        2,
+        "--now 的值 明天 不是 ISO 8601 时间",
+    )
+    refused_in_chinese(
+        cli("--lang", "zh", "--now", "明天", "report", "overdue"),
+        2,
+        "--now 的值 明天 不是 ISO 8601 时间",
+    )
 
     real = real_bureau
-    refused_in_chinese(cli("--lang", "zh", "--db", real, "demo", "--no-open"), 1,
-                       "存有真实案件，不是演示库；演示数据不会写入其中", real)
+    refused_in_chinese(
+        cli("--lang", "zh", "--db", real, "demo", "--no-open"),
+        1,
+        "存有真实案件，不是演示库；演示数据不会写入其中",
+        real,
+    )
     # Raised by the demo service itself, then said by the command's guard in the run's language.
-    refused_in_chinese(cli("--lang", "zh", "--db", real, "demo", "--no-open", "--reset"), 1,
-                       "存有真实案件，不是演示库；拒绝重置", real)
-    refused_in_chinese(cli("--lang", "zh", "--db", real, "train", "check", "reject-duplicate"), 1,
-                       "此数据库没有练习 reject-duplicate 所需的案件", "reject-duplicate")
+    refused_in_chinese(
+        cli("--lang", "zh", "--db", real, "demo", "--no-open", "--reset"),
+        1,
+        "存有真实案件，不是演示库；拒绝重置",
+        real,
+    )
+    refused_in_chinese(
+        cli("--lang", "zh", "--db", real, "train", "check", "reject-duplicate"),
+        1,
+        "此数据库没有练习 reject-duplicate 所需的案件",
+        "reject-duplicate",
+    )
 
 
 def test_train_check_speaks_its_language(cli: Run, demo: Path, tmp_path: Path) -> None:
@@ -76,17 +99,31 @@ def test_train_check_speaks_its_language(cli: Run, demo: Path, tmp_path: Path) -
 
     # The exercise's --lang governs its refusals too, whatever the run's language.
     unknown = cli("--lang", "en", "train", "check", "no-such", "--db", demo, "--lang", "zh")
-    refused_in_chinese(unknown, 1, "没有名为 no-such 的练习；现有：assign-urgent、",
-                       "no-such", "assign-urgent", "draft-publish", "reject-duplicate",
-                       "request-extension")
+    refused_in_chinese(
+        unknown,
+        1,
+        "没有名为 no-such 的练习；现有：assign-urgent、",
+        "no-such",
+        "assign-urgent",
+        "draft-publish",
+        "reject-duplicate",
+        "request-extension",
+    )
     english = cli("train", "check", "no-such", "--db", demo)
     assert english.code == 1 and "unknown scenario 'no-such'; known: assign-urgent, " in english.err
 
-    refused_in_chinese(cli("--lang", "zh", "train", "check", "reject-duplicate", "--lang", "fr",
-                           "--db", demo), 2, "--lang 须为 zh 或 en")
+    refused_in_chinese(
+        cli("--lang", "zh", "train", "check", "reject-duplicate", "--lang", "fr", "--db", demo),
+        2,
+        "--lang 须为 zh 或 en",
+    )
     missing = tmp_path / "nowhere.sqlite"
-    refused_in_chinese(cli("train", "check", "reject-duplicate", "--lang", "zh", "--db", missing),
-                       1, "处没有演示库；请先运行 `caseworker demo`", missing)
+    refused_in_chinese(
+        cli("train", "check", "reject-duplicate", "--lang", "zh", "--db", missing),
+        1,
+        "处没有演示库；请先运行 `caseworker demo`",
+        missing,
+    )
 
 
 def test_export_reports_and_refuses_in_chinese(cli: Run, demo: Path, tmp_path: Path) -> None:
@@ -98,13 +135,30 @@ def test_export_reports_and_refuses_in_chinese(cli: Run, demo: Path, tmp_path: P
     masked = cli("--lang", "zh", "--db", demo, "export", tmp_path / "out.jsonl", "--redact")
     assert masked.code == 0 and masked.err == ""
 
-    refused_in_chinese(cli("--lang", "zh", "--db", demo, "export", tmp_path / "out.pdf"), 2,
-                       "请用 --format 指定 jsonl、csv 或 xlsx")
-    refused_in_chinese(cli("--lang", "zh", "--db", demo, "export", out, "--status", "lost"), 1,
-                       "未知状态 lost；可用：accepted、", "lost", "accepted", "acknowledged",
-                       "assigned", "closed", "merged", "received", "rejected", "replied")
-    refused_in_chinese(cli("--lang", "zh", "--db", demo, "export", out, "--since", "昨天"), 2,
-                       "--since 的值 昨天 不是 ISO 8601 时间")
+    refused_in_chinese(
+        cli("--lang", "zh", "--db", demo, "export", tmp_path / "out.pdf"),
+        2,
+        "请用 --format 指定 jsonl、csv 或 xlsx",
+    )
+    refused_in_chinese(
+        cli("--lang", "zh", "--db", demo, "export", out, "--status", "lost"),
+        1,
+        "未知状态 lost；可用：accepted、",
+        "lost",
+        "accepted",
+        "acknowledged",
+        "assigned",
+        "closed",
+        "merged",
+        "received",
+        "rejected",
+        "replied",
+    )
+    refused_in_chinese(
+        cli("--lang", "zh", "--db", demo, "export", out, "--since", "昨天"),
+        2,
+        "--since 的值 昨天 不是 ISO 8601 时间",
+    )
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     unwritable = cli("--lang", "zh", "--db", demo, "export", blocked / "out.csv")

@@ -41,13 +41,20 @@ def _state(db: Path) -> tuple[int, int, str | None]:
 
 def test_the_command_returns_with_a_small_backlog_indexed(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORKER_")} | {
-        "CASEWORKER_DB": str(tmp_path / "cases.sqlite"), "CASEWORKER_CLERK": "alice",
+        "CASEWORKER_DB": str(tmp_path / "cases.sqlite"),
+        "CASEWORKER_CLERK": "alice",
         "CASEWORKER_NOW": "2026-11-20T10:00:00+08:00",
     }
 
     def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "caseworker", *map(str, args)], env=env,
-                              capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "caseworker", *map(str, args)],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=300,
+        )
 
     assert run("init").returncode == 0
     done = run("import", ATTACHMENT3, "--rejects", tmp_path)

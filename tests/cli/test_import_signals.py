@@ -48,7 +48,8 @@ def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _env(db: Path) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CASEWORKER_")} | {
-        "CASEWORKER_DB": str(db), "CASEWORKER_CLERK": "alice",
+        "CASEWORKER_DB": str(db),
+        "CASEWORKER_CLERK": "alice",
         "CASEWORKER_NOW": "2026-11-20T10:00:00+08:00",
     }
 
@@ -77,8 +78,11 @@ def _stop_midway(db: Path, path: Path, stop: signal.Signals) -> int:
     # Ctrl-C is given with the run in Chinese: the one line it leaves is in the clerk's language.
     lang = ["--lang", "zh"] if stop is signal.SIGINT else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "caseworker", *lang, "import", str(path)], env=_env(db),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        [sys.executable, "-m", "caseworker", *lang, "import", str(path)],
+        env=_env(db),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
         # As a terminal's shell starts it: Ctrl-C at its default even when these tests run in
         # the background, where the shell has the process ignore it.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -107,14 +111,22 @@ def _stop_midway(db: Path, path: Path, stop: signal.Signals) -> int:
     return process.returncode
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL],
-                         ids=["ctrl-c", "kill", "kill-9"])
+@pytest.mark.parametrize(
+    "stop", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "kill", "kill-9"]
+)
 def test_a_stopped_import_leaves_whole_batches_and_finishes_when_run_again(
     tmp_path: Path, big_csv: Path, stop: signal.Signals
 ) -> None:
     db = tmp_path / "cases.sqlite"
-    assert subprocess.run([sys.executable, "-m", "caseworker", "init"], env=_env(db),
-                          capture_output=True, check=False).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "caseworker", "init"],
+            env=_env(db),
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
     code = _stop_midway(db, big_csv, stop)
     cases, records = _state(db)
     assert 0 < cases < ROWS and cases % 5000 == 0  # whole batches only
@@ -123,8 +135,13 @@ def test_a_stopped_import_leaves_whole_batches_and_finishes_when_run_again(
     else:
         assert code != 0 and records == [("interrupted", cases)]
 
-    again = subprocess.run([sys.executable, "-m", "caseworker", "import", str(big_csv)],
-                           env=_env(db), capture_output=True, text=True, check=False)
+    again = subprocess.run(
+        [sys.executable, "-m", "caseworker", "import", str(big_csv)],
+        env=_env(db),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert again.returncode == 0, again.stderr
     assert f"read {ROWS} / imported {ROWS - cases} / duplicates {cases} /" in again.stdout
     assert _state(db)[0] == ROWS

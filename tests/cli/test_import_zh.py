@@ -36,8 +36,9 @@ def chinese_only(text: str, *data: str | Path) -> bool:
     return LATIN_WORD.search(text) is None
 
 
-def refused(done: subprocess.CompletedProcess[str], code: int, fragment: str,
-            *data: str | Path) -> None:
+def refused(
+    done: subprocess.CompletedProcess[str], code: int, fragment: str, *data: str | Path
+) -> None:
     assert done.returncode == code, done
     assert done.stderr.startswith("caseworker: ") and done.stderr.count("\n") == 1, done.stderr
     assert fragment in done.stderr, done.stderr
@@ -74,8 +75,19 @@ def test_import_reports_in_chinese(cw: Process, tmp_path: Path, real_rows: Rows)
     listed = cw("imports", "list")
     assert listed.returncode == 0, listed.stderr
     head, first = listed.stdout.splitlines()[:2]
-    assert head.split() == ["编号", "时间", "文件", "状态", "读取", "导入", "重复", "冲突", "拒收",
-                            "操作人", "SHA-256"]
+    assert head.split() == [
+        "编号",
+        "时间",
+        "文件",
+        "状态",
+        "读取",
+        "导入",
+        "重复",
+        "冲突",
+        "拒收",
+        "操作人",
+        "SHA-256",
+    ]
     assert "留言.csv" in first and " 完成 " in first
 
 
@@ -88,8 +100,15 @@ def test_files_that_cannot_be_read_are_refused_in_chinese(
 
     notes = tmp_path / "notes.txt"
     notes.write_text("随便写的一段话\n没有表头\n", encoding="utf-8")
-    refused(cw("import", notes), 1, "notes.txt：没有适合这些列的映射（随便写的一段话）",
-            notes.name, "--mapping", "文件.toml", "data/mappings/")
+    refused(
+        cw("import", notes),
+        1,
+        "notes.txt：没有适合这些列的映射（随便写的一段话）",
+        notes.name,
+        "--mapping",
+        "文件.toml",
+        "data/mappings/",
+    )
 
     refused(cw("import", tmp_path / "missing.csv"), 1, "没有这个文件：", tmp_path / "missing.csv")
     binary = tmp_path / "table.xls"
@@ -102,20 +121,30 @@ def test_files_that_cannot_be_read_are_refused_in_chinese(
     good = tmp_path / "good.csv"
     with good.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([header, *rows])
-    refused(cw("import", good, "--mapping", mapping), 1,
-            "映射文件 bad.toml 须映射 received_at 以及 title 或 body", mapping.name,
-            "received_at", "title", "body")
+    refused(
+        cw("import", good, "--mapping", mapping),
+        1,
+        "映射文件 bad.toml 须映射 received_at 以及 title 或 body",
+        mapping.name,
+        "received_at",
+        "title",
+        "body",
+    )
 
 
-def test_import_options_are_checked_in_chinese(cw: Process, tmp_path: Path,
-                                               real_rows: Rows) -> None:
+def test_import_options_are_checked_in_chinese(
+    cw: Process, tmp_path: Path, real_rows: Rows
+) -> None:
     header, rows = real_rows(2)
     good = tmp_path / "good.csv"
     with good.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([header, *rows])
     refused(cw("import", good, "--format", "pdf"), 2, "--format 只能是 csv、jsonl、xlsx 或 open311")
-    refused(cw("import", good, good, "--rejects", tmp_path / "r.csv"), 2,
-            "导入多个文件时，--rejects 须是文件夹")
+    refused(
+        cw("import", good, good, "--rejects", tmp_path / "r.csv"),
+        2,
+        "导入多个文件时，--rejects 须是文件夹",
+    )
     unknown = cw("import", good, "--channel", "pigeon")
     refused(unknown, 1, "未知渠道 pigeon；可用：", "pigeon", *_channels())
     refused(cw("import", good, "--encoding", "klingon"), 1, "未知编码 klingon", "klingon")

@@ -73,22 +73,48 @@ def test_overdue_json_shape(db: Path) -> None:
     assert set(doc) == {"as_of", "cases", "by_unit"}
     assert doc["as_of"] == "2025-10-21T10:00:00+08:00"
     first = doc["cases"][0]
-    assert {"id", "external_id", "title", "lead_unit", "stage", "due_at",
-            "overdue_working_days", "overdue_days", "supervision", "repeats"} <= set(first)
+    assert {
+        "id",
+        "external_id",
+        "title",
+        "lead_unit",
+        "stage",
+        "due_at",
+        "overdue_working_days",
+        "overdue_days",
+        "supervision",
+        "repeats",
+    } <= set(first)
     # Hand-counted in the services tests: C2 assign 10 wd / 21 days ... C1 reply 4 wd / 6 days.
-    assert [(c["external_id"], c["stage"], c["overdue_working_days"], c["overdue_days"])
-            for c in doc["cases"]] == [
-        ("C2", "assign", 10, 21), ("C3", "close", 8, 11), ("C7", "reply", 5, 7),
+    assert [
+        (c["external_id"], c["stage"], c["overdue_working_days"], c["overdue_days"])
+        for c in doc["cases"]
+    ] == [
+        ("C2", "assign", 10, 21),
+        ("C3", "close", 8, 11),
+        ("C7", "reply", 5, 7),
         ("C1", "reply", 4, 6),
     ]
     assert first["due_at"] == "2025-09-30T23:59:59+08:00"
     assert doc["by_unit"] == [
-        {"unit": "(未交办)", "overdue": 1, "max_overdue_working_days": 10,
-         "total_overdue_working_days": 10},
-        {"unit": "乙区", "overdue": 2, "max_overdue_working_days": 8,
-         "total_overdue_working_days": 13},
-        {"unit": "甲区教育局", "overdue": 1, "max_overdue_working_days": 4,
-         "total_overdue_working_days": 4},
+        {
+            "unit": "(未交办)",
+            "overdue": 1,
+            "max_overdue_working_days": 10,
+            "total_overdue_working_days": 10,
+        },
+        {
+            "unit": "乙区",
+            "overdue": 2,
+            "max_overdue_working_days": 8,
+            "total_overdue_working_days": 13,
+        },
+        {
+            "unit": "甲区教育局",
+            "overdue": 1,
+            "max_overdue_working_days": 4,
+            "total_overdue_working_days": 4,
+        },
     ]
 
 
@@ -104,8 +130,10 @@ def test_overdue_options_filter(db: Path) -> None:
     # On 10-05, inside the holiday, only C2 is late: 5 days but 0 working days.
     code, out, err = run(db, "report", "overdue", "--format", "json", "--as-of", "2025-10-05T12:00")
     assert code == 0 and "cases are read as they stand now" in err  # the past is not replayed
-    assert [(c["external_id"], c["overdue_working_days"], c["overdue_days"])
-            for c in json.loads(out)["cases"]] == [("C2", 0, 5)]
+    assert [
+        (c["external_id"], c["overdue_working_days"], c["overdue_days"])
+        for c in json.loads(out)["cases"]
+    ] == [("C2", 0, 5)]
 
 
 def test_overdue_table_fits_80_columns_with_cjk_aligned(db: Path) -> None:
@@ -138,8 +166,7 @@ def test_overdue_csv_and_xlsx_files(db: Path, tmp_path: Path) -> None:
     assert cases[0][:3] == ["id", "external_id", "title"]
     assert [r[1] for r in cases[1:]] == ["C2", "C3", "C7", "C1"]
     assert cases[1][6] == "2025-09-30 23:59:59"  # Shanghai wall-clock time
-    assert units[0] == ["unit", "overdue", "max_overdue_working_days",
-                        "total_overdue_working_days"]
+    assert units[0] == ["unit", "overdue", "max_overdue_working_days", "total_overdue_working_days"]
     assert units[2] == ["乙区", "2", "8", "13"]
 
     assert run(db, "report", "overdue", "--format", "xlsx", "-o", str(xlsx_path))[0] == 0
@@ -153,13 +180,30 @@ def test_overdue_csv_and_xlsx_files(db: Path, tmp_path: Path) -> None:
 
 def test_fail_if_any_exits_4_from_the_real_command(db: Path) -> None:
     env = {**os.environ, "CASEWORKER_LANG": "en"}
-    base = [sys.executable, "-m", "caseworker", "--db", str(db), "--clerk", SUPERVISOR,
-            "--now", MORNING, "report", "overdue", "--format", "json", "--fail-if-any"]
+    base = [
+        sys.executable,
+        "-m",
+        "caseworker",
+        "--db",
+        str(db),
+        "--clerk",
+        SUPERVISOR,
+        "--now",
+        MORNING,
+        "report",
+        "overdue",
+        "--format",
+        "json",
+        "--fail-if-any",
+    ]
     late = subprocess.run(base, capture_output=True, text=True, env=env, check=False)
     assert late.returncode == 4, late.stderr
     assert len(json.loads(late.stdout)["cases"]) == 4  # the report is still printed
     calm = subprocess.run(
-        [*base, "--unit", "A", "--stage", "close"], capture_output=True, text=True, env=env,
+        [*base, "--unit", "A", "--stage", "close"],
+        capture_output=True,
+        text=True,
+        env=env,
         check=False,
     )
     assert calm.returncode == 0, calm.stderr
@@ -189,7 +233,10 @@ def test_rates_json_csv_xlsx(db: Path, tmp_path: Path) -> None:
     assert (doc["start"], doc["end"], doc["period"]) == ("2025-10-01", "2025-11-01", "month")
     assert doc["rule_version"] == "policy 2025-2; measures m1; 满意率 counts 满意+基本满意"
     assert [(u["rank"], u["unit"]) for u in doc["units"]] == [
-        (1, "乙区"), (2, "甲区"), (3, "甲区教育局"), (None, "(未交办)"),
+        (1, "乙区"),
+        (2, "甲区"),
+        (3, "甲区教育局"),
+        (None, "(未交办)"),
     ]
     b = doc["units"][0]
     # Counted by hand in the services tests.
@@ -197,7 +244,9 @@ def test_rates_json_csv_xlsx(db: Path, tmp_path: Path) -> None:
     assert b["rates"]["timely_acceptance"]["numerator"] == 2
     assert b["average_handling_workdays"] == 5.0
     assert doc["total"]["rates"]["satisfaction"] == {
-        "numerator": 2, "denominator": 3, "value": 0.6667
+        "numerator": 2,
+        "denominator": 3,
+        "value": 0.6667,
     }
     assert set(doc["definitions"]) == set(b["rates"])
 
@@ -206,14 +255,19 @@ def test_rates_json_csv_xlsx(db: Path, tmp_path: Path) -> None:
     rows = [list(r) for r in load_workbook(xlsx)["rates"].iter_rows(values_only=True)]
     head = rows[0]
     b_row = dict(zip(head, rows[1], strict=True))
-    assert (b_row["unit"], b_row["on_time_close_numerator"],
-            b_row["on_time_close_denominator"]) == ("乙区", 1, 3)
+    assert (
+        b_row["unit"],
+        b_row["on_time_close_numerator"],
+        b_row["on_time_close_denominator"],
+    ) == ("乙区", 1, 3)
     assert rows[-1][head.index("unit")] == "合计"
 
     code, out, _ = run(db, *args, "--format", "csv", "--level", "county", now="2025-11-03T10:00")
     table = list(csv.DictReader(out.splitlines()))
     assert [(r["rank"], r["unit"], r["overdue"]) for r in table] == [
-        ("1", "乙区", "2"), ("2", "甲区", "2"), ("", "合计", "5"),
+        ("1", "乙区", "2"),
+        ("2", "甲区", "2"),
+        ("", "合计", "5"),
     ]
 
     code, out, _ = run(db, *args, now="2025-11-03T10:00")
@@ -234,7 +288,10 @@ def test_supervise_overdue_is_idempotent_and_says_what_it_did(db: Path) -> None:
     assert code == 0 and out.startswith("nothing to do")
     code, out, _ = run(db, "report", "overdue", "--format", "json")
     assert {c["external_id"]: c["supervision"] for c in json.loads(out)["cases"]} == {
-        "C1": "remind", "C2": "summon", "C3": "flag", "C7": "flag",
+        "C1": "remind",
+        "C2": "summon",
+        "C3": "flag",
+        "C7": "flag",
     }
 
 

@@ -13,12 +13,19 @@ from pathlib import Path
 def test_a_database_locked_by_another_writer_is_a_clear_refusal(tmp_path: Path) -> None:
     db = tmp_path / "cases.sqlite"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORKER_")} | {
-        "CASEWORKER_DB": str(db), "CASEWORKER_CLERK": "alice",
+        "CASEWORKER_DB": str(db),
+        "CASEWORKER_CLERK": "alice",
     }
 
     def cw(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "caseworker", *args], env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "caseworker", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     assert cw("init").returncode == 0
     holder = sqlite3.connect(db, isolation_level=None)

@@ -18,8 +18,7 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     return path
 
 
-def test_exit_codes_follow_the_contract(cw: Process, tmp_path: Path,
-                                        real_rows: Rows) -> None:
+def test_exit_codes_follow_the_contract(cw: Process, tmp_path: Path, real_rows: Rows) -> None:
     header, rows = real_rows(12)
     clean = write_csv(tmp_path / "[b]clean.csv", header, rows[:6])
     done = cw("import", clean)

@@ -82,20 +82,27 @@ def test_every_clock_condition_is_present(demo_store: Store, rules: Rules) -> No
     today = NOW.date()
     with demo_store.session() as session:
         for case in session.exec(select(CaseRow)).all():
-            if Status(case.status) not in {Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED,
-                                           Status.ACKNOWLEDGED, Status.REPLIED}:
+            if Status(case.status) not in {
+                Status.RECEIVED,
+                Status.ACCEPTED,
+                Status.ASSIGNED,
+                Status.ACKNOWLEDGED,
+                Status.REPLIED,
+            }:
                 continue
             assert case.id is not None
-            clocks = case_clocks(case, load_records(session, case.id, case.clock_started_at),
-                                 rules, NOW)
+            clocks = case_clocks(
+                case, load_records(session, case.id, case.clock_started_at), rules, NOW
+            )
             running = [c for c in clocks if c.state is not ClockState.STOPPED]
             if any(c.is_overdue(NOW) for c in running):
                 conditions["overdue"] += 1
                 days = max(c.overdue_working_days(NOW, rules.calendar) for c in running)
                 if 1 <= days <= 5:
                     conditions["a few working days overdue"] += 1
-            if any(c.due_at.astimezone(SHANGHAI).date() == today and c.due_at > NOW
-                   for c in running):
+            if any(
+                c.due_at.astimezone(SHANGHAI).date() == today and c.due_at > NOW for c in running
+            ):
                 conditions["due today"] += 1
             if any(c.needs_warning(NOW) for c in running):
                 conditions["warning"] += 1
@@ -105,8 +112,15 @@ def test_every_clock_condition_is_present(demo_store: Store, rules: Rules) -> No
                 conditions["provisional"] += 1
             if case.received_at.astimezone(SHANGHAI).date() == today:
                 conditions["new this morning"] += 1
-    for wanted in ("overdue", "a few working days overdue", "due today", "warning", "paused",
-                   "provisional", "new this morning"):
+    for wanted in (
+        "overdue",
+        "a few working days overdue",
+        "due today",
+        "warning",
+        "paused",
+        "provisional",
+        "new this morning",
+    ):
         assert conditions[wanted] > 0, f"no case is {wanted}: {dict(conditions)}"
 
 
@@ -122,8 +136,10 @@ def test_the_records_of_a_working_bureau_are_present(demo_store: Store) -> None:
         repeats = session.exec(
             select(CaseRow.id).where(col(CaseRow.repeat_of_id).is_not(None))
         ).all()
-        common = [json.loads(e or "{}").get("common_issue")
-                  for e in session.exec(select(CaseRow.extra)).all()]
+        common = [
+            json.loads(e or "{}").get("common_issue")
+            for e in session.exec(select(CaseRow.extra)).all()
+        ]
         levels = set(session.exec(select(Unit.level)).all())
         roles = set(session.exec(select(ClerkRow.role)).all())
         unit_names = set(session.exec(select(Unit.name)).all())
@@ -140,14 +156,31 @@ def test_the_records_of_a_working_bureau_are_present(demo_store: Store) -> None:
     assert issues and max(issues.values()) >= 24  # dozens of kindergarten messages
     assert levels == {"province", "city", "county", "township", "department"}
     assert roles == {r.value for r in Role}
-    for dept in ("教育局", "住房和城乡建设局", "人力资源和社会保障局", "交通运输局",
-                 "卫生健康委员会", "生态环境局", "自然资源和规划局", "公安局交通警察支队",
-                 "城市管理综合执法局", "市场监督管理局", "信访局", "供电公司", "街道办事处"):
+    for dept in (
+        "教育局",
+        "住房和城乡建设局",
+        "人力资源和社会保障局",
+        "交通运输局",
+        "卫生健康委员会",
+        "生态环境局",
+        "自然资源和规划局",
+        "公安局交通警察支队",
+        "城市管理综合执法局",
+        "市场监督管理局",
+        "信访局",
+        "供电公司",
+        "街道办事处",
+    ):
         assert any(name.endswith(dept) for name in unit_names), dept
 
 
-def _replay(session: Session, case: CaseRow, events: list[EventRow],
-            clerks: dict[str, ClerkRow], units: dict[str, int]) -> None:
+def _replay(
+    session: Session,
+    case: CaseRow,
+    events: list[EventRow],
+    clerks: dict[str, ClerkRow],
+    units: dict[str, int],
+) -> None:
     """Walk a case's history through the lifecycle rules, as the real commands would."""
     assert events[0].action == "receive" and events[0].to_status == Status.RECEIVED.value
     status = Status.RECEIVED
@@ -161,8 +194,14 @@ def _replay(session: Session, case: CaseRow, events: list[EventRow],
         clerk = clerks[event.actor]
         actor = Actor(clerk.name, Role(clerk.role), clerk.unit_id)
         assert event.from_status == status.value, f"case {case.id} event {event.id}"
-        target = check_action(Action(event.action), case_label=str(case.id), status=status,
-                              actor=actor, lead_unit_id=lead, co_unit_ids=co)
+        target = check_action(
+            Action(event.action),
+            case_label=str(case.id),
+            status=status,
+            actor=actor,
+            lead_unit_id=lead,
+            co_unit_ids=co,
+        )
         detail: dict[str, Any] = json.loads(event.detail) if event.detail else {}
         if event.action == "rate":
             rating = detail["rating"]
@@ -198,10 +237,19 @@ def test_every_history_is_legal_and_the_clocks_match_the_services(
             expected = CaseRow(**case.model_dump())
             from caseworker.services.clocks import apply_clocks
 
-            apply_clocks(expected, case_clocks(
-                case, load_records(session, case.id, case.clock_started_at), rules, NOW))
-            for column in ("assign_due_at", "reply_due_at", "close_due_at", "next_due_at",
-                           "provisional"):
+            apply_clocks(
+                expected,
+                case_clocks(
+                    case, load_records(session, case.id, case.clock_started_at), rules, NOW
+                ),
+            )
+            for column in (
+                "assign_due_at",
+                "reply_due_at",
+                "close_due_at",
+                "next_due_at",
+                "provisional",
+            ):
                 assert getattr(case, column) == getattr(expected, column), (case.id, column)
 
 
@@ -257,9 +305,16 @@ def test_it_refuses_a_database_with_real_cases(tmp_path: Path, rules: Rules) -> 
     store = open_store(str(path))
     with store.session() as session:
         add_clerk(session, "李受理", "clerk")
-        create_case(session, Desk(rules, FrozenClock(NOW), "李受理"), NewCase(
-            channel="leader-board", title="小区道路积水", body="每逢下雨门口积水。",
-            received_at=NOW - timedelta(hours=3)))
+        create_case(
+            session,
+            Desk(rules, FrozenClock(NOW), "李受理"),
+            NewCase(
+                channel="leader-board",
+                title="小区道路积水",
+                body="每逢下雨门口积水。",
+                received_at=NOW - timedelta(hours=3),
+            ),
+        )
     with pytest.raises(NotADemo):
         build_demo(store, rules, seed=1, cases=50, now=NOW)
     store.close()
@@ -311,12 +366,15 @@ def test_the_bulk_load_leaves_the_schema_and_search_index_as_a_fresh_store(
     build_demo(store, rules, seed=1, cases=200, now=NOW)
     store.close()
     query = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
-    with sqlite3.connect(tmp_path / "fresh.sqlite") as fresh, \
-            sqlite3.connect(tmp_path / "demo.sqlite") as demo:
+    with (
+        sqlite3.connect(tmp_path / "fresh.sqlite") as fresh,
+        sqlite3.connect(tmp_path / "demo.sqlite") as demo,
+    ):
         assert fresh.execute(query).fetchall() == demo.execute(query).fetchall()
         found = demo.execute("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH '幼儿园'")
-        expected = demo.execute("SELECT count(*) FROM cases WHERE title LIKE '%幼儿园%' "
-                                "OR body LIKE '%幼儿园%'")
+        expected = demo.execute(
+            "SELECT count(*) FROM cases WHERE title LIKE '%幼儿园%' OR body LIKE '%幼儿园%'"
+        )
         assert found.fetchone() == expected.fetchone() != (0,)
         assert demo.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 

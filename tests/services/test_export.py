@@ -45,8 +45,10 @@ DATASETS = ROOT / ".." / "shared" / "datasets"
 ATTACHMENT4 = DATASETS / "tipdm2020" / "attachment4-messages-with-replies.xlsx"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday
 NOW = datetime(2026, 5, 20, 10, 0, tzinfo=SHANGHAI)
-UNITS = "name,parent,level,code\nA市,,city,A\nA3区,A,county,A3\nA3区住建局,A3,department,A3-ZJ\n" \
+UNITS = (
+    "name,parent,level,code\nA市,,city,A\nA3区,A,county,A3\nA3区住建局,A3,department,A3-ZJ\n"
     "A3区教育局,A3,department,A3-JY\nA5区,A,county,A5\n"
+)
 LAMP = "小区门口的路灯坏了三天，晚上很黑。"
 PERSONAL = "我的电话13812341234，身份证430102199001011234，邮箱 zhang.san@example.com，请回电。"
 
@@ -64,9 +66,7 @@ class World:
     def export(self, name: str, **kwargs: Any) -> Any:
         fmt = kwargs.pop("fmt", name.rsplit(".", 1)[1])
         flt = ExportFilter(**kwargs.pop("flt", {}))
-        return export_cases(
-            self.store, self.folder / name, fmt=fmt, flt=flt, now=NOW, **kwargs
-        )
+        return export_cases(self.store, self.folder / name, fmt=fmt, flt=flt, now=NOW, **kwargs)
 
 
 @functools.cache
@@ -100,7 +100,10 @@ def world(tmp_path: Path) -> Iterator[World]:
     with replies.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([header, *rows[:300]])
     head = run_import(
-        store, w.desk("bob", NOW), replies, ImportOptions(rejects=tmp_path / "r.csv"),
+        store,
+        w.desk("bob", NOW),
+        replies,
+        ImportOptions(rejects=tmp_path / "r.csv"),
     )
     assert head.imported == 300
 
@@ -109,10 +112,19 @@ def world(tmp_path: Path) -> Iterator[World]:
 
     def new(key: str, days: float, body: str = LAMP, **kw: Any) -> int:
         with store.session() as s:
-            cid = svc.create_case(s, w.desk("bob", at(days)), NewCase(
-                channel=kw.pop("channel", "leader-board"), title=f"路灯不亮 {key}", body=body,
-                received_at=at(days), external_id=key, author="A000123", **kw,
-            ))
+            cid = svc.create_case(
+                s,
+                w.desk("bob", at(days)),
+                NewCase(
+                    channel=kw.pop("channel", "leader-board"),
+                    title=f"路灯不亮 {key}",
+                    body=body,
+                    received_at=at(days),
+                    external_id=key,
+                    author="A000123",
+                    **kw,
+                ),
+            )
         w.ids[key] = cid
         return cid
 
@@ -160,8 +172,17 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 # ---------------------------------------------------------------- the round trip
 
-_CHILD_TABLES = [CoUnit, ReplyRow, RatingRow, ExtensionRow, SupervisionRow, InstructionRow,
-                 PauseRow, LinkRow, EventRow]
+_CHILD_TABLES = [
+    CoUnit,
+    ReplyRow,
+    RatingRow,
+    ExtensionRow,
+    SupervisionRow,
+    InstructionRow,
+    PauseRow,
+    LinkRow,
+    EventRow,
+]
 
 
 def _table(model: Any) -> Table:
@@ -225,10 +246,16 @@ def test_json_lines_round_trip_gives_back_the_same_cases_field_by_field(world: W
     assert summary.cases == len(before["cases"])
     copy = new_store(world.folder / "copy.sqlite")
     try:
-        back = run_import(copy, world.desk("alice", NOW), world.folder / "all.jsonl",
-                          ImportOptions(rejects=world.folder / "copy-rejects.csv"))
+        back = run_import(
+            copy,
+            world.desk("alice", NOW),
+            world.folder / "all.jsonl",
+            ImportOptions(rejects=world.folder / "copy-rejects.csv"),
+        )
         assert (back.profile, back.read, back.imported) == (
-            "caseworker-export", summary.cases, summary.cases
+            "caseworker-export",
+            summary.cases,
+            summary.cases,
         )
         assert back.exit_code == 0
         after = snapshot(copy)
@@ -239,8 +266,12 @@ def test_json_lines_round_trip_gives_back_the_same_cases_field_by_field(world: W
         for name in ("units", "clerks", *(_table(m).name for m in _CHILD_TABLES)):
             assert after[name] == before[name], name
         # Importing the export again adds nothing.
-        again = run_import(copy, world.desk("alice", NOW), world.folder / "all.jsonl",
-                           ImportOptions(rejects=world.folder / "copy-rejects.csv"))
+        again = run_import(
+            copy,
+            world.desk("alice", NOW),
+            world.folder / "all.jsonl",
+            ImportOptions(rejects=world.folder / "copy-rejects.csv"),
+        )
         assert (again.imported, again.duplicates) == (0, summary.cases)
         assert snapshot(copy) == after
     finally:
@@ -260,9 +291,12 @@ def test_an_interrupted_restore_still_links_its_cases(world: World) -> None:
     try:
         options = ImportOptions(rejects=world.folder / "x.csv", batch_size=200)
         with pytest.raises(KeyboardInterrupt):
-            run_import(copy, world.desk("alice", NOW), world.folder / "all.jsonl",
-                       ImportOptions(rejects=world.folder / "x.csv", batch_size=200,
-                                     interrupt_after=1))
+            run_import(
+                copy,
+                world.desk("alice", NOW),
+                world.folder / "all.jsonl",
+                ImportOptions(rejects=world.folder / "x.csv", batch_size=200, interrupt_after=1),
+            )
         run_import(copy, world.desk("alice", NOW), world.folder / "all.jsonl", options)
         assert snapshot(copy) == snapshot(world.store)
     finally:
@@ -283,7 +317,9 @@ def test_filters_select_by_status_unit_subtree_channel_time_and_overdue(world: W
     assert keys(unit="A") == {"full", "chased", "other-unit"}
     assert keys(channel="hotline-12345") == {"rejected", "fresh"}
     assert keys(since=START + timedelta(days=2), until=START + timedelta(days=4)) == {
-        "repeat", "merged", "rejected"
+        "repeat",
+        "merged",
+        "rejected",
     }
     overdue = keys(overdue=True)
     assert "fresh" not in overdue and {"repeat", "other-unit"} <= overdue
@@ -297,8 +333,8 @@ def test_csv_opens_in_excel_with_chinese_newlines_and_no_formulas(world: World) 
     with world.store.session() as s:
         case = s.get(CaseRow, world.ids["repeat"])
         assert case is not None
-        case.title = "=HYPERLINK(\"http://x\")"
-        case.body = "第一段\n第二段，含\"引号\"和,逗号"
+        case.title = '=HYPERLINK("http://x")'
+        case.body = '第一段\n第二段，含"引号"和,逗号'
         s.add(case)
     summary = world.export("cases.csv")
     raw = (world.folder / "cases.csv").read_bytes()
@@ -307,8 +343,8 @@ def test_csv_opens_in_excel_with_chinese_newlines_and_no_formulas(world: World) 
         rows = list(csv.DictReader(handle))
     assert len(rows) == summary.cases
     row = next(r for r in rows if r["external_id"] == "repeat")
-    assert row["body"] == "第一段\n第二段，含\"引号\"和,逗号"
-    assert row["title"] == "'=HYPERLINK(\"http://x\")"
+    assert row["body"] == '第一段\n第二段，含"引号"和,逗号'
+    assert row["title"] == '\'=HYPERLINK("http://x")'
     full = next(r for r in rows if r["external_id"] == "full")
     assert (full["status"], full["lead_unit"]) == ("closed", "A3区住建局")
 
@@ -334,8 +370,10 @@ def test_redact_masks_mobiles_id_cards_and_email_everywhere(world: World) -> Non
             assert secret not in text, (name, secret)
         assert "138****1234" in text and "430102********1234" in text
         assert "z***@example.com" in text
-    masked = [json.loads(line) for line in
-              (world.folder / "masked.jsonl").read_text(encoding="utf-8").splitlines()]
+    masked = [
+        json.loads(line)
+        for line in (world.folder / "masked.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert masked[0]["meta"]["redacted"] is True
     full = next(d for d in masked[1:] if d["case"]["external_id"] == "full")
     assert full["case"]["contact"] == "138****1234"
@@ -352,10 +390,16 @@ def test_csv_and_xlsx_exports_import_again_as_new_cases(world: World) -> None:
         exported = world.export(name, flt=flt)
         copy = new_store(world.folder / f"{name}.sqlite")
         try:
-            back = run_import(copy, world.desk("alice", NOW), world.folder / name,
-                              ImportOptions(rejects=world.folder / "again-rejects"))
+            back = run_import(
+                copy,
+                world.desk("alice", NOW),
+                world.folder / name,
+                ImportOptions(rejects=world.folder / "again-rejects"),
+            )
             assert (back.profile, back.imported, back.rejected) == (
-                "caseworker-table", exported.cases, 0
+                "caseworker-table",
+                exported.cases,
+                0,
             )
             with copy.session() as s:
                 got = {c.external_id: c for c in s.exec(sqlselect(CaseRow)).all()}
@@ -368,7 +412,11 @@ def test_csv_and_xlsx_exports_import_again_as_new_cases(world: World) -> None:
             for key, case in want.items():
                 mine = got[key]
                 assert (mine.title, mine.body, mine.received_at, mine.author, mine.category) == (
-                    case.title, case.body, case.received_at, case.author, case.category
+                    case.title,
+                    case.body,
+                    case.received_at,
+                    case.author,
+                    case.category,
                 ), key
                 assert mine.status == "received"
         finally:
@@ -380,12 +428,20 @@ def test_the_export_restores_into_sqlite_and_postgresql(world: World, store: Sto
     with store.session() as s:
         ensure_first_supervisor(s, "alice")
     exported = world.export("all.jsonl")
-    back = run_import(store, world.desk("alice", NOW), world.folder / "all.jsonl",
-                      ImportOptions(rejects=world.folder / "pg-rejects", batch_size=150))
+    back = run_import(
+        store,
+        world.desk("alice", NOW),
+        world.folder / "all.jsonl",
+        ImportOptions(rejects=world.folder / "pg-rejects", batch_size=150),
+    )
     assert (back.imported, back.rejected, back.conflicts) == (exported.cases, 0, 0)
     assert snapshot(store) == snapshot(world.store)
-    again = run_import(store, world.desk("alice", NOW), world.folder / "all.jsonl",
-                       ImportOptions(rejects=world.folder / "pg-rejects"))
+    again = run_import(
+        store,
+        world.desk("alice", NOW),
+        world.folder / "all.jsonl",
+        ImportOptions(rejects=world.folder / "pg-rejects"),
+    )
     assert (again.imported, again.duplicates) == (0, exported.cases)
     world.store, copy = store, world.store
     try:

@@ -81,7 +81,8 @@ def sheet_rows(path: Path) -> tuple[list[str], list[tuple[int, tuple[Any, ...]]]
     book.close()
     header = [str(c) for c in rows[0]]
     data = [
-        (n, r) for n, r in enumerate(rows[1:], start=2)
+        (n, r)
+        for n, r in enumerate(rows[1:], start=2)
         if any(c is not None and str(c).strip() for c in r)
     ]
     return header, data
@@ -123,9 +124,7 @@ def test_labelled_sample_imports_every_row_and_reports_the_conflicting_37042(
     assert summary.exit_code == 3
     assert summary.overdue == 494  # messages from 2010-2020 arrive with their clocks run out
     with bureau.store.session() as session:
-        labels = Counter(
-            c for c in session.exec(select(CaseRow.category)).all()
-        )
+        labels = Counter(c for c in session.exec(select(CaseRow.category)).all())
         case = session.exec(select(CaseRow).where(CaseRow.external_id == "37042")).one()
     expected = Counter(r[5] for r in first_rows.values())
     assert labels == expected and len(labels) == 7
@@ -180,9 +179,14 @@ def check_reimport_adds_nothing(bureau: Bureau) -> None:
 
 def test_fast_case_values_agree_with_build_case(bureau: Bureau) -> None:
     data = NewCase(
-        channel="hotline-12345", title="  路灯不亮 ", body="小区门口路灯坏了三天", author="U1",
-        received_at=datetime(2026, 1, 23, 18, 5, tzinfo=SHANGHAI), category="城乡建设",
-        urgency="urgent", extra={"likes": 3},
+        channel="hotline-12345",
+        title="  路灯不亮 ",
+        body="小区门口路灯坏了三天",
+        author="U1",
+        received_at=datetime(2026, 1, 23, 18, 5, tzinfo=SHANGHAI),
+        category="城乡建设",
+        urgency="urgent",
+        extra={"likes": 3},
     )
     slow = build_case(data, bureau.desk, "import:x")
     fast = case_values(data, bureau.desk.rules, "import:x", slow.created_at)
@@ -232,7 +236,8 @@ def test_votes_are_kept_in_extra(bureau: Bureau) -> None:
     with bureau.store.session() as session:
         case = session.exec(select(CaseRow).where(CaseRow.external_id == str(top[0]))).one()
     assert json.loads(case.extra or "{}") == {
-        "likes": int(top[likes]), "dislikes": int(top[dislikes])
+        "likes": int(top[likes]),
+        "dislikes": int(top[dislikes]),
     }
 
 
@@ -373,8 +378,12 @@ def test_rows_without_ids_get_a_stable_content_key(bureau: Bureau, tmp_path: Pat
         'body = "留言详情"\n',
         encoding="utf-8",
     )
-    path = write_csv(tmp_path / "no-ids.csv", [header[i] for i in keep],
-                     [[r[i] for i in keep] for r in rows], "utf-8")
+    path = write_csv(
+        tmp_path / "no-ids.csv",
+        [header[i] for i in keep],
+        [[r[i] for i in keep] for r in rows],
+        "utf-8",
+    )
     assert bureau.run(path, mapping=mapping).imported == 6
     again = bureau.run(path, mapping=mapping)
     assert (again.imported, again.duplicates) == (0, 6)
@@ -437,7 +446,8 @@ def test_an_interrupted_import_is_finished_by_running_it_again(
     assert bureau.count() == 494 and bureau.count(EventRow) == 494
     with bureau.store.session() as session:
         per_key = session.exec(
-            select(CaseRow.external_id, func.count()).group_by(CaseRow.external_id)
+            select(CaseRow.external_id, func.count())
+            .group_by(CaseRow.external_id)
             .having(func.count() > 1)
         ).all()
     assert per_key == []
@@ -492,8 +502,12 @@ def test_clean_text_drops_padding_and_keeps_paragraphs() -> None:
 
 def test_broken_export_records_are_rejected_not_restored(bureau: Bureau, tmp_path: Path) -> None:
     case = {
-        "channel": "leader-board", "external_id": "X1", "title": "路灯", "body": "坏了",
-        "status": "received", "received_at": "2026-01-05T09:00:00+08:00",
+        "channel": "leader-board",
+        "external_id": "X1",
+        "title": "路灯",
+        "body": "坏了",
+        "status": "received",
+        "received_at": "2026-01-05T09:00:00+08:00",
     }
     lines = [
         {"caseworker_export": 1, "meta": {"units": [], "clerks": []}},
@@ -504,11 +518,15 @@ def test_broken_export_records_are_rejected_not_restored(bureau: Bureau, tmp_pat
         {"caseworker_export": 1, "case": "not a case"},
     ]
     path = tmp_path / "export.jsonl"
-    path.write_text("\n".join(json.dumps(doc, ensure_ascii=False) for doc in lines) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join(json.dumps(doc, ensure_ascii=False) for doc in lines) + "\n", encoding="utf-8"
+    )
     summary = bureau.run(path)
     assert (summary.profile, summary.read, summary.imported, summary.rejected) == (
-        "caseworker-export", 5, 0, 5
+        "caseworker-export",
+        5,
+        0,
+        5,
     )
     reasons = [
         json.loads(line)["_reject_reason"]

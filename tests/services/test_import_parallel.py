@@ -117,9 +117,16 @@ def test_a_file_prepared_in_a_second_process_imports_exactly_as_inline(
     results = []
     for store, desk, parallel in ((store_a, desk_a, False), (store_b, desk_b, True)):
         rejects = tmp_path / f"rejects-{parallel}.csv"
-        summary = run_import(store, desk, path, ImportOptions(
-            rejects=rejects, batch_size=100, parallel=parallel,
-        ))
+        summary = run_import(
+            store,
+            desk,
+            path,
+            ImportOptions(
+                rejects=rejects,
+                batch_size=100,
+                parallel=parallel,
+            ),
+        )
         text = rejects.read_text(encoding="utf-8-sig") if rejects.exists() else ""
         results.append((_counts(summary), text))
     assert results[0] == results[1]
@@ -157,9 +164,16 @@ def test_a_file_that_breaks_in_the_middle_fails_the_same_way_in_parallel(
     errors = []
     for store, desk, parallel in ((store_a, desk_a, False), (store_b, desk_b, True)):
         with pytest.raises(ImportFailed) as failed:
-            run_import(store, desk, path, ImportOptions(
-                rejects=tmp_path / "r.csv", batch_size=500, parallel=parallel,
-            ))
+            run_import(
+                store,
+                desk,
+                path,
+                ImportOptions(
+                    rejects=tmp_path / "r.csv",
+                    batch_size=500,
+                    parallel=parallel,
+                ),
+            )
         errors.append((str(failed.value), failed.value.key, failed.value.params))
     assert errors[0] == errors[1]
     assert errors[0][1] == "import.source.decode_after"  # its catalog key crossed the pipe too

@@ -23,8 +23,14 @@ from caseworker.services.rules import Rules, load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
-DEADLINES = ("assign_due_at", "reply_due_at", "close_due_at", "next_due_at", "warn_at",
-             "provisional")
+DEADLINES = (
+    "assign_due_at",
+    "reply_due_at",
+    "close_due_at",
+    "next_due_at",
+    "warn_at",
+    "provisional",
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +40,15 @@ def rules() -> Rules:
 
 def _case(channel: str, urgency: str, received: datetime, replied: datetime | None) -> Any:
     case = SimpleNamespace(
-        channel=channel, kind=None, urgency=urgency, status=Status.RECEIVED.value,
-        assign_started_at=received, clock_started_at=received, assigned_at=None,
-        replied_at=None, closed_at=None,
+        channel=channel,
+        kind=None,
+        urgency=urgency,
+        status=Status.RECEIVED.value,
+        assign_started_at=received,
+        clock_started_at=received,
+        assigned_at=None,
+        replied_at=None,
+        closed_at=None,
     )
     if replied is not None:
         case.status = Status.REPLIED.value
@@ -54,11 +66,14 @@ def _starts() -> list[datetime]:
     return out
 
 
-@pytest.mark.parametrize(("channel", "urgency"), [
-    ("leader-board", "normal"),  # days and working days
-    ("hotline-12345", "normal"),  # working days only
-    ("leader-board", "urgent"),  # an hours limit: depends on the time of day
-])
+@pytest.mark.parametrize(
+    ("channel", "urgency"),
+    [
+        ("leader-board", "normal"),  # days and working days
+        ("hotline-12345", "normal"),  # working days only
+        ("leader-board", "urgent"),  # an hours limit: depends on the time of day
+    ],
+)
 def test_cached_clocks_equal_the_services_computation(
     rules: Rules, channel: str, urgency: str
 ) -> None:

@@ -25,8 +25,14 @@ def test_a_recorded_ranking_reads_back_as_it_was_computed(bureau: Any) -> None:
     with bureau.store.session() as session:
         numbers = []
         for level in (None, "county"):
-            report = unit_rates(session, bureau.rules, period=Period.MONTH,
-                                at=date(2025, 10, 1), now=NOW, level=level)
+            report = unit_rates(
+                session,
+                bureau.rules,
+                period=Period.MONTH,
+                at=date(2025, 10, 1),
+                now=NOW,
+                level=level,
+            )
             figures = to_json(rates_json(report))
             numbers.append(record_ranking(session, report, figures, bureau.SUPERVISOR, NOW))
     with bureau.store.session() as session:
@@ -34,7 +40,10 @@ def test_a_recorded_ranking_reads_back_as_it_was_computed(bureau: Any) -> None:
         assert [r.id for r in listed] == list(reversed(numbers))
         first = recorded_ranking(session, numbers[0])
         assert (first.period, first.period_start, first.period_end, first.level) == (
-            "month", date(2025, 10, 1), date(2025, 11, 1), None
+            "month",
+            date(2025, 10, 1),
+            date(2025, 11, 1),
+            None,
         )
         assert first.as_of == datetime(2025, 11, 1, tzinfo=SHANGHAI)
         assert first.recorded_at == NOW and first.clerk == bureau.SUPERVISOR

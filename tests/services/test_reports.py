@@ -91,10 +91,14 @@ def build_bureau(target: Path | str) -> None:
                 for name, ref, kwargs in actions:
                     if name == "new":
                         svc.create_case(
-                            s, desk,
+                            s,
+                            desk,
                             svc.NewCase(
-                                channel=str(kwargs["channel"]), title=f"{ref} 留言《标题》[b]",
-                                body="市民来信", received_at=desk.now(), external_id=ref,
+                                channel=str(kwargs["channel"]),
+                                title=f"{ref} 留言《标题》[b]",
+                                body="市民来信",
+                                received_at=desk.now(),
+                                external_id=ref,
                                 category=str(kwargs.get("category", "城乡建设")),
                                 region=str(kwargs.get("region", "A1区")),
                             ),
@@ -113,8 +117,10 @@ def build_bureau(target: Path | str) -> None:
         step("09-25T11:00", ("accept_case", "C1", {}), ("accept_case", "C4", {}))
         step("09-26T09:00", ("new", "C3", hotline))
         step(
-            "09-26T10:00", ("assign_case", "C1", {"lead": "A-EDU"}),
-            ("assign_case", "C4", {"lead": "A"}), ("accept_case", "C3", {}),
+            "09-26T10:00",
+            ("assign_case", "C1", {"lead": "A-EDU"}),
+            ("assign_case", "C4", {"lead": "A"}),
+            ("accept_case", "C3", {}),
             ("assign_case", "C3", {"lead": "B"}),
         )
         step("09-29T15:00", ("new", "C2", hotline), ("new", "C5", board))
@@ -123,11 +129,17 @@ def build_bureau(target: Path | str) -> None:
         step("09-30T10:00", ("accept_case", "C7", {}))
         step("10-09T09:00", ("new", "C8", {**hotline, "category": "交通运输"}))
         step(
-            "10-09T10:00", ("new", "C6", board), ("accept_case", "C8", {}),
+            "10-09T10:00",
+            ("new", "C6", board),
+            ("accept_case", "C8", {}),
             ("assign_case", "C8", {"lead": "A"}),
         )
-        step("10-09T11:00", *reply("C3"), ("accept_case", "C6", {}),
-             ("link_repeat", "C6", {"original": "C1"}))
+        step(
+            "10-09T11:00",
+            *reply("C3"),
+            ("accept_case", "C6", {}),
+            ("link_repeat", "C6", {"original": "C1"}),
+        )
         step("10-10T09:00", ("new", "C9", hotline), ("assign_case", "C7", {"lead": "B"}))
         step("10-10T10:00", ("assign_case", "C6", {"lead": "B"}), *reply("C4"))
         step("10-10T11:00", ("reject_case", "C9", {"reason": "无实质内容"}))
@@ -135,14 +147,18 @@ def build_bureau(target: Path | str) -> None:
         step("10-11T11:00", ("rate_case", "C4", {"value": "满意"}))
         step("10-13T09:00", ("new", "C11", {**hotline, "region": "B2区"}))
         step(
-            "10-13T10:00", ("accept_case", "C11", {}), ("assign_case", "C11", {"lead": "B"}),
+            "10-13T10:00",
+            ("accept_case", "C11", {}),
+            ("assign_case", "C11", {"lead": "B"}),
             ("pause_case", "C5", {"reason": "等待群众补充材料"}),
         )
         step("10-14T10:00", *reply("C8"))
         step("10-15T10:00", ("new", "C10", board))
         step("10-15T11:00", *reply("C11"), ("close_case", "C11", {}))
         step(
-            "10-16T10:00", ("accept_case", "C10", {}), ("assign_case", "C10", {"lead": "A"}),
+            "10-16T10:00",
+            ("accept_case", "C10", {}),
+            ("assign_case", "C10", {"lead": "A"}),
             ("close_case", "C8", {}),
         )
         step("10-17T10:00", ("rate_case", "C8", {"value": "不满意"}))
@@ -180,8 +196,15 @@ def test_overdue_report_counts_working_and_natural_days_across_the_holiday(store
     with store.session() as s:
         report = overdue_report(s, rules.calendar, as_of=at("10-21T10:00"))
     got = [
-        (r.external_id, r.stage, r.lead_unit, r.overdue_working_days, r.overdue_days,
-         r.due_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M:%S"), r.repeats)
+        (
+            r.external_id,
+            r.stage,
+            r.lead_unit,
+            r.overdue_working_days,
+            r.overdue_days,
+            r.due_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M:%S"),
+            r.repeats,
+        )
         for r in report.cases
     ]
     assert got == [
@@ -250,14 +273,18 @@ def test_supervise_overdue_follows_thresholds_and_is_idempotent(store: Store) ->
     # On 10-21: C1 4 wd -> 催办; C2 10 wd -> 约谈; C3 8 wd and C7 5 wd -> 挂牌督办 (case id
     # order: C1, C3, C2, C7 were created in that order).
     assert run("10-21T10:00") == [
-        ("C1", None, "remind"), ("C3", None, "flag"), ("C2", None, "summon"),
+        ("C1", None, "remind"),
+        ("C3", None, "flag"),
+        ("C2", None, "summon"),
         ("C7", None, "flag"),
     ]
     assert run("10-21T10:00") == []  # the second run adds nothing
     # A week later: C1 (10-16..10-28: 9 wd) earns 挂牌督办; C3 (13 wd) and C7 (10 wd) earn 约谈;
     # C2 already has 约谈, the top level, so nothing is added for it.
     assert run("10-28T10:00") == [
-        ("C1", "remind", "flag"), ("C3", "flag", "summon"), ("C7", "flag", "summon"),
+        ("C1", "remind", "flag"),
+        ("C3", "flag", "summon"),
+        ("C7", "flag", "summon"),
     ]
     assert run("10-28T10:00") == []
     ids = case_ids(store)
@@ -269,14 +296,17 @@ def test_supervise_overdue_follows_thresholds_and_is_idempotent(store: Store) ->
     assert {e.case_id for e in events} == {ids[r] for r in ("C1", "C2", "C3", "C7")}
     assert all(e.actor == SUPERVISOR and e.reason for e in events)
     assert {r.external_id: r.supervision for r in report.cases} == {
-        "C1": "flag", "C2": "summon", "C3": "summon", "C7": "summon",
+        "C1": "flag",
+        "C2": "summon",
+        "C3": "summon",
+        "C7": "summon",
     }
 
 
 def test_supervision_thresholds_come_from_the_policy_with_defaults() -> None:
     text = (DATA_DIR / "policy.toml").read_text(encoding="utf-8")
     start = text.index("[supervision]")
-    without = text[:start] + text[text.index("[channels.leader-board]"):]
+    without = text[:start] + text[text.index("[channels.leader-board]") :]
     assert parse_policy(without).supervision == SupervisionThresholds()
     custom = parse_policy(text.replace("flag = 5", "flag = 3"))
     assert custom.supervision.level_for(3) == "flag"
@@ -307,7 +337,10 @@ def test_october_rates_per_unit(store: Store) -> None:
     by_unit = {r.unit: r for r in report.rows}
     # Ranked by 按期办结率: 乙区 1/3 beats 甲区 0/1; 甲区教育局 had no close deadline: last.
     assert [(r.rank, r.unit) for r in report.rows] == [
-        (1, "乙区"), (2, "甲区"), (3, "甲区教育局"), (None, UNASSIGNED),
+        (1, "乙区"),
+        (2, "甲区"),
+        (3, "甲区教育局"),
+        (None, UNASSIGNED),
     ]
     b = by_unit["乙区"]
     assert figures(b) == {
@@ -363,8 +396,12 @@ def test_october_rates_per_unit(store: Store) -> None:
 
     total = report.total
     assert figures(total) == {
-        "timely_acceptance": (6, 7), "reply_rate": (3, 4), "on_time_close": (1, 5),
-        "satisfaction": (2, 3), "rating_rate": (3, 4), "repeat_rate": (1, 5),
+        "timely_acceptance": (6, 7),
+        "reply_rate": (3, 4),
+        "on_time_close": (1, 5),
+        "satisfaction": (2, 3),
+        "rating_rate": (3, 4),
+        "repeat_rate": (1, 5),
     }
     assert total.measures.average_handling_workdays == (8 + 2 + 7 + 6) / 4
     assert total.counts.overdue == 5
@@ -379,7 +416,11 @@ def test_rates_by_level_roll_up_subtrees_and_follow_the_satisfaction_setting(
     )
     with store.session() as s:
         report = unit_rates(
-            s, strict, period=Period.MONTH, at=date(2025, 10, 1), now=at("11-03T10:00"),
+            s,
+            strict,
+            period=Period.MONTH,
+            at=date(2025, 10, 1),
+            now=at("11-03T10:00"),
             level="county",
         )
     assert report.rule_version.endswith("满意率 counts 满意")
@@ -429,10 +470,17 @@ def test_postgresql_gives_the_same_reports(postgres: Any, store: Store) -> None:
             with backend.session() as s:
                 figures_of = (
                     overdue_report(s, rules.calendar, as_of=at("10-21T10:00")),
-                    unit_rates(s, rules, period=Period.MONTH, at=date(2025, 10, 1),
-                               now=at("11-03T10:00")),
-                    unit_rates(s, rules, period=Period.QUARTER, at=date(2025, 10, 1),
-                               now=at("11-03T10:00"), level="county"),
+                    unit_rates(
+                        s, rules, period=Period.MONTH, at=date(2025, 10, 1), now=at("11-03T10:00")
+                    ),
+                    unit_rates(
+                        s,
+                        rules,
+                        period=Period.QUARTER,
+                        at=date(2025, 10, 1),
+                        now=at("11-03T10:00"),
+                        level="county",
+                    ),
                     volume_by_day(s, now=at("10-21T10:00")),
                 )
             if backend is store:

@@ -45,8 +45,14 @@ def assigned(bureau: Any, external_id: str, *, co_unit: bool = True) -> int:
     b = bureau
     case_id = b.receive(sh(2025, 11, 3, 9), external_id=external_id)
     b.act(b.CLERK, sh(2025, 11, 3, 10), svc.accept_case, case_id)
-    b.act(b.CLERK, sh(2025, 11, 3, 11), svc.assign_case, case_id, lead="C-HOUSING",
-          co_units=["C-TRANSPORT"] if co_unit else [])
+    b.act(
+        b.CLERK,
+        sh(2025, 11, 3, 11),
+        svc.assign_case,
+        case_id,
+        lead="C-HOUSING",
+        co_units=["C-TRANSPORT"] if co_unit else [],
+    )
     return case_id
 
 
@@ -54,8 +60,15 @@ def closed(bureau: Any, external_id: str) -> int:
     """An assigned case answered (final reply published 11-05) and closed 11-06."""
     b = bureau
     case_id = assigned(b, external_id, co_unit=False)
-    b.act(b.HANDLER, sh(2025, 11, 4, 9), svc.draft_reply, case_id, text="已派人清理积水。",
-          final=True, outcome="支持")
+    b.act(
+        b.HANDLER,
+        sh(2025, 11, 4, 9),
+        svc.draft_reply,
+        case_id,
+        text="已派人清理积水。",
+        final=True,
+        outcome="支持",
+    )
     b.act(b.HANDLER, sh(2025, 11, 4, 10), svc.submit_reply, case_id)
     b.act(b.CLERK, sh(2025, 11, 5, 9), svc.publish_reply, case_id)
     b.act(b.CLERK, sh(2025, 11, 6, 9), svc.close_case, case_id)
@@ -77,8 +90,15 @@ def test_a_submitted_reply_cannot_be_rewritten_by_anyone_until_review_sends_it_b
 ) -> None:
     b = bureau
     case_id = assigned(b, "REVIEW-LOCK")
-    b.act(b.HANDLER, sh(2025, 11, 4, 9), svc.draft_reply, case_id, text="住建局答复全文",
-          final=True, outcome="支持")
+    b.act(
+        b.HANDLER,
+        sh(2025, 11, 4, 9),
+        svc.draft_reply,
+        case_id,
+        text="住建局答复全文",
+        final=True,
+        outcome="支持",
+    )
     b.act(b.HANDLER, sh(2025, 11, 4, 10), svc.submit_reply, case_id)
     before = event_count(b, case_id)
 
@@ -95,8 +115,15 @@ def test_a_submitted_reply_cannot_be_rewritten_by_anyone_until_review_sends_it_b
 
     # Sent back (退回), the unit edits it again and submits; review publishes what it submitted.
     b.act(b.CLERK, sh(2025, 11, 5, 9), svc.send_back_reply, case_id, note="请写明完成时间")
-    b.act(b.HANDLER, sh(2025, 11, 5, 10), svc.draft_reply, case_id,
-          text="住建局答复全文，11月10日前完成。", final=True, outcome="支持")
+    b.act(
+        b.HANDLER,
+        sh(2025, 11, 5, 10),
+        svc.draft_reply,
+        case_id,
+        text="住建局答复全文，11月10日前完成。",
+        final=True,
+        outcome="支持",
+    )
     b.act(b.HANDLER, sh(2025, 11, 5, 11), svc.submit_reply, case_id)
     b.act(b.CLERK, sh(2025, 11, 5, 15), svc.publish_reply, case_id)
     assert replies(b, case_id) == [
@@ -132,8 +159,13 @@ def test_the_lead_unit_takes_up_a_co_units_draft_and_the_bureau_may_edit_a_draft
     first = b.act(b.CO_HANDLER, sh(2025, 11, 4, 9), svc.draft_reply, case_id, text="交通局意见")
     assert replies(b, case_id) == [("draft", "交通局意见", TRANSPORT, b.CO_HANDLER)]
     # The lead unit answers for the case: it works the co-unit's draft into its own reply.
-    same = b.act(b.HANDLER, sh(2025, 11, 4, 10), svc.draft_reply, case_id,
-                 text="交通局意见已采纳：已安排排查。")
+    same = b.act(
+        b.HANDLER,
+        sh(2025, 11, 4, 10),
+        svc.draft_reply,
+        case_id,
+        text="交通局意见已采纳：已安排排查。",
+    )
     assert same == first
     assert replies(b, case_id) == [
         ("draft", "交通局意见已采纳：已安排排查。", HOUSING, b.HANDLER),
@@ -142,8 +174,13 @@ def test_the_lead_unit_takes_up_a_co_units_draft_and_the_bureau_may_edit_a_draft
     with pytest.raises(NotPermitted, match=f"written for {HOUSING}"):
         b.act(b.CO_HANDLER, sh(2025, 11, 4, 11), svc.draft_reply, case_id, text="交通局意见")
     # A bureau clerk may still edit a draft that is not under review (as before).
-    b.act(b.CLERK, sh(2025, 11, 4, 12), svc.draft_reply, case_id,
-          text="交通局意见已采纳：已安排排查，三日内完成。")
+    b.act(
+        b.CLERK,
+        sh(2025, 11, 4, 12),
+        svc.draft_reply,
+        case_id,
+        text="交通局意见已采纳：已安排排查，三日内完成。",
+    )
     state, text, unit, _ = replies(b, case_id)[0]
     assert (state, text, unit) == ("draft", "交通局意见已采纳：已安排排查，三日内完成。", HOUSING)
 
@@ -178,7 +215,9 @@ def test_reopening_needs_a_dissatisfied_latest_rating(bureau: Any) -> None:
         b.act(b.CLERK, sh(2025, 11, 8, 11), svc.reopen_case, case_id, reason="重办")
     after = b.case(case_id)
     assert (after.status, after.clock_started_at, after.replied_at) == (
-        "closed", before.clock_started_at, before.replied_at,
+        "closed",
+        before.clock_started_at,
+        before.replied_at,
     )
     assert event_count(b, case_id) == events + 3  # the three ratings, no reopening
 
@@ -187,8 +226,15 @@ def test_reopening_needs_a_dissatisfied_latest_rating(bureau: Any) -> None:
     assert b.case(case_id).status == "acknowledged"
 
     # Answered and closed again: the 不满意 of the first round has had its reopening.
-    b.act(b.HANDLER, sh(2025, 11, 11, 9), svc.draft_reply, case_id, text="已返工。",
-          final=True, outcome="支持")
+    b.act(
+        b.HANDLER,
+        sh(2025, 11, 11, 9),
+        svc.draft_reply,
+        case_id,
+        text="已返工。",
+        final=True,
+        outcome="支持",
+    )
     b.act(b.CLERK, sh(2025, 11, 11, 10), svc.publish_reply, case_id)
     b.act(b.CLERK, sh(2025, 11, 12, 9), svc.close_case, case_id)
     with pytest.raises(IllegalTransition) as stale:
@@ -204,8 +250,15 @@ def test_a_replied_case_rated_dissatisfied_may_be_reopened_before_it_is_closed(
 ) -> None:
     b = bureau
     case_id = assigned(b, "REOPEN-REPLIED", co_unit=False)
-    b.act(b.HANDLER, sh(2025, 11, 4, 9), svc.draft_reply, case_id, text="答复。", final=True,
-          outcome="解释说明")
+    b.act(
+        b.HANDLER,
+        sh(2025, 11, 4, 9),
+        svc.draft_reply,
+        case_id,
+        text="答复。",
+        final=True,
+        outcome="解释说明",
+    )
     b.act(b.CLERK, sh(2025, 11, 4, 10), svc.publish_reply, case_id)
     with pytest.raises(IllegalTransition, match="no rating"):
         b.act(b.CLERK, sh(2025, 11, 5, 9), svc.reopen_case, case_id, reason="重办")
@@ -227,8 +280,9 @@ def test_a_reopened_case_keeps_its_published_reply_in_the_reply_rate(bureau: Any
     b.act(b.HANDLER, sh(2025, 11, 4, 9), svc.draft_reply, waiting, text="初稿")  # a draft only
 
     with b.store.session() as session:
-        report = unit_rates(session, b.rules, period=Period.MONTH, at=date(2025, 11, 1),
-                            now=sh(2025, 11, 20, 12))
+        report = unit_rates(
+            session, b.rules, period=Period.MONTH, at=date(2025, 11, 1), now=sh(2025, 11, 20, 12)
+        )
     (housing,) = [r for r in report.rows if r.unit == HOUSING]
     rate = housing.measures.rates["reply_rate"]
     # The reopened case's reply of 11-05 is still published and on record: 2 of 3 replied.
@@ -243,7 +297,5 @@ def test_a_reopened_case_keeps_its_published_reply_in_the_reply_rate(bureau: Any
     stages = {row.external_id: row.stage for row in late.cases}
     assert stages["RATE-REOPENED"] == "reply"
     with b.store.session() as session:
-        published = session.exec(
-            select(ReplyRow.state).where(ReplyRow.case_id == reopened)
-        ).all()
+        published = session.exec(select(ReplyRow.state).where(ReplyRow.case_id == reopened)).all()
     assert list(published) == ["published"]

@@ -51,10 +51,17 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Sto
 
 def _new(desk: Desk, store: Store, title: str, body: str, ext: str) -> int:
     with store.session() as session:
-        return create_case(session, desk, NewCase(
-            channel="leader-board", title=title, body=body, external_id=ext,
-            received_at=datetime(2026, 11, 19, 9, 0, tzinfo=SHANGHAI),
-        ))
+        return create_case(
+            session,
+            desk,
+            NewCase(
+                channel="leader-board",
+                title=title,
+                body=body,
+                external_id=ext,
+                received_at=datetime(2026, 11, 19, 9, 0, tzinfo=SHANGHAI),
+            ),
+        )
 
 
 def _found(store: Store, query: str) -> set[int]:
@@ -63,8 +70,15 @@ def _found(store: Store, query: str) -> set[int]:
     after = None
     with store.session() as session:
         while True:
-            page = queue_page(session, QueueKey.ALL, NOW, Viewer("alice"), Filters(search=query),
-                              after=after, limit=200)
+            page = queue_page(
+                session,
+                QueueKey.ALL,
+                NOW,
+                Viewer("alice"),
+                Filters(search=query),
+                after=after,
+                limit=200,
+            )
             ids.update(line.id for line in page.lines)
             if page.at_end or not page.lines:
                 return ids
@@ -75,8 +89,11 @@ def _expected(store: Store, query: str) -> set[int]:
     with Session(store.engine) as session:
         rows = session.exec(select(CaseRow.id, CaseRow.title, CaseRow.body)).all()
     terms = query.split()
-    return {cid for cid, title, body in rows  # type: ignore[misc]
-            if all(t in title or t in body for t in terms)}
+    return {
+        cid
+        for cid, title, body in rows  # type: ignore[misc]
+        if all(t in title or t in body for t in terms)
+    }
 
 
 def _indexed(db: Path) -> int:
@@ -146,8 +163,12 @@ def test_search_is_exact_while_the_index_catches_up(world: tuple[Store, Desk, Pa
         count = connection.execute("SELECT count(*) FROM cases").fetchone()[0]
         assert _indexed(db) == count
         connection.execute("INSERT INTO cases_fts(cases_fts, rank) VALUES ('integrity-check', 1)")
-        hits = {r[0] for r in connection.execute(
-            "SELECT rowid FROM cases_fts WHERE cases_fts MATCH '\"幼儿园\"'")}
+        hits = {
+            r[0]
+            for r in connection.execute(
+                "SELECT rowid FROM cases_fts WHERE cases_fts MATCH '\"幼儿园\"'"
+            )
+        }
     assert late in _expected(store, "噪音") and late in _found(store, "噪音")
     assert hits == _expected(store, "幼儿园")
     _check_all(store)

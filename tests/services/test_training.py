@@ -71,8 +71,12 @@ def _check(store: Store, key: str, lang: str = "en") -> list[bool]:
 
 def test_the_shipped_scenarios_parse_in_both_languages() -> None:
     scenarios = {s.key: s for s in list_scenarios()}
-    assert set(scenarios) == {"assign-urgent", "reject-duplicate", "draft-publish",
-                              "request-extension"}
+    assert set(scenarios) == {
+        "assign-urgent",
+        "reject-duplicate",
+        "draft-publish",
+        "request-extension",
+    }
     for scenario in scenarios.values():
         for step in scenario.steps:
             assert step.text["zh"] and step.text["en"]
@@ -81,18 +85,19 @@ def test_the_shipped_scenarios_parse_in_both_languages() -> None:
 def test_a_scenario_without_a_language_or_with_an_unknown_check_is_refused() -> None:
     step = '[[steps]]\ncheck = "{}"\nrole = "case"\ntext = {{zh = "a", en = "a"}}'
     with pytest.raises(ScenarioError, match="en text"):
-        parse_scenario("x", 'title.zh = "标题"\nbrief = {zh = "b", en = "b"}\n'
-                       + step.format("reply"))
+        parse_scenario(
+            "x", 'title.zh = "标题"\nbrief = {zh = "b", en = "b"}\n' + step.format("reply")
+        )
     with pytest.raises(ScenarioError, match="unknown check"):
-        parse_scenario("x", 'title = {zh = "t", en = "t"}\nbrief = {zh = "b", en = "b"}\n'
-                       + step.format("magic"))
+        parse_scenario(
+            "x",
+            'title = {zh = "t", en = "t"}\nbrief = {zh = "b", en = "b"}\n' + step.format("magic"),
+        )
     with pytest.raises(InvalidInput, match="unknown scenario"):
         load_scenario("no-such-exercise")
 
 
-def test_assign_urgent_is_incomplete_then_partly_then_fully_done(
-    demo: Store, rules: Rules
-) -> None:
+def test_assign_urgent_is_incomplete_then_partly_then_fully_done(demo: Store, rules: Rules) -> None:
     urgent = _roles(demo, "assign-urgent")["urgent"]
     assert len(urgent) == 3
     with demo.session() as session:
@@ -128,8 +133,16 @@ def test_draft_and_publish_a_reply(demo: Store, rules: Rules) -> None:
     case = _roles(demo, "draft-publish")["case"][0]
     assert _check(demo, "draft-publish") == [False, False, False, False]
     handler = _handler_of(demo, case)
-    _act(demo, rules, handler, services.draft_reply, case,
-         text="网友您好！配套小学已立项，过渡期可就近入学。", final=True, outcome="支持")
+    _act(
+        demo,
+        rules,
+        handler,
+        services.draft_reply,
+        case,
+        text="网友您好！配套小学已立项，过渡期可就近入学。",
+        final=True,
+        outcome="支持",
+    )
     assert _check(demo, "draft-publish") == [True, False, False, False]
     _act(demo, rules, handler, services.submit_reply, case)
     _act(demo, rules, CLERK, services.publish_reply, case)
@@ -140,8 +153,15 @@ def test_request_and_approve_an_extension(demo: Store, rules: Rules) -> None:
     case = _roles(demo, "request-extension")["case"][0]
     assert _check(demo, "request-extension") == [False, False]
     handler = _handler_of(demo, case)
-    _act(demo, rules, handler, services.request_extension, case, days=30,
-         reason="需会同自然资源部门核实土地出让金缴纳情况")
+    _act(
+        demo,
+        rules,
+        handler,
+        services.request_extension,
+        case,
+        days=30,
+        reason="需会同自然资源部门核实土地出让金缴纳情况",
+    )
     assert _check(demo, "request-extension") == [True, False]
     _act(demo, rules, SUPERVISOR, services.approve_extension, case)
     assert _check(demo, "request-extension") == [True, True]
@@ -156,11 +176,14 @@ def test_a_database_without_training_material_is_told_so(tmp_path: Path) -> None
         store.close()
 
 
-@pytest.mark.parametrize("now", [
-    datetime(2026, 11, 22, 15, 0, tzinfo=SHANGHAI),  # a Sunday afternoon
-    datetime(2026, 10, 3, 10, 0, tzinfo=SHANGHAI),  # the National Day holiday
-    datetime(2026, 2, 24, 8, 5, tzinfo=SHANGHAI),  # the first morning after Spring Festival
-])
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 11, 22, 15, 0, tzinfo=SHANGHAI),  # a Sunday afternoon
+        datetime(2026, 10, 3, 10, 0, tzinfo=SHANGHAI),  # the National Day holiday
+        datetime(2026, 2, 24, 8, 5, tzinfo=SHANGHAI),  # the first morning after Spring Festival
+    ],
+)
 def test_each_exercise_starts_where_its_brief_says_whatever_the_day(
     tmp_path: Path, rules: Rules, now: datetime
 ) -> None:
@@ -171,9 +194,12 @@ def test_each_exercise_starts_where_its_brief_says_whatever_the_day(
             info = demo_info(session)
             assert info is not None
             status = {
-                (scenario, role): [session.get(CaseRow, cid).status  # type: ignore[union-attr]
-                                   for cid in ids]
-                for scenario, roles in info["training"].items() for role, ids in roles.items()
+                (scenario, role): [
+                    session.get(CaseRow, cid).status  # type: ignore[union-attr]
+                    for cid in ids
+                ]
+                for scenario, roles in info["training"].items()
+                for role, ids in roles.items()
             }
     finally:
         store.close()

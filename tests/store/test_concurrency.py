@@ -52,7 +52,8 @@ def test_the_second_save_of_a_stale_case_is_refused(bureau: Any, other_store: An
     )
     assert current.status == "rejected"
     assert [(e.actor, e.action) for e in b.events(case_id)] == [
-        (b.CLERK, "receive"), (b.SUPERVISOR, "reject"),
+        (b.CLERK, "receive"),
+        (b.SUPERVISOR, "reject"),
     ]
 
 
@@ -84,8 +85,14 @@ def test_expected_version_mismatch_is_a_conflict(bureau: Any) -> None:
     assert after.version > seen
     # The clerk still shows the old version on screen and tries to reject it.
     with pytest.raises(svc.VersionConflict) as conflict:
-        b.act(b.CLERK, sh(2025, 8, 4, 10), svc.reject_case, case_id, reason="重复",
-              expected_version=seen)
+        b.act(
+            b.CLERK,
+            sh(2025, 8, 4, 10),
+            svc.reject_case,
+            case_id,
+            reason="重复",
+            expected_version=seen,
+        )
     when = after.updated_at.isoformat(timespec="seconds")
     assert str(conflict.value) == (
         f"case {case_id} (SEEN) was changed by {b.SUPERVISOR} at {when}; reload and try again"
@@ -93,6 +100,12 @@ def test_expected_version_mismatch_is_a_conflict(bureau: Any) -> None:
     assert b.case(case_id).status == "accepted"
     assert b.case(case_id).version == after.version
     # With the current version it goes through.
-    b.act(b.CLERK, sh(2025, 8, 4, 10), svc.reject_case, case_id, reason="重复",
-          expected_version=after.version)
+    b.act(
+        b.CLERK,
+        sh(2025, 8, 4, 10),
+        svc.reject_case,
+        case_id,
+        reason="重复",
+        expected_version=after.version,
+    )
     assert b.case(case_id).status == "rejected"

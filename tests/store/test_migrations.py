@@ -30,14 +30,25 @@ from caseworker.store.engine import (
 ROOT = Path(__file__).resolve().parents[2]
 OLD_ROWS = ROOT / "tests" / "data" / "schema_0001_rows.sql"
 TABLES_0001 = [
-    "units", "clerks", "cases", "case_co_units", "events", "replies", "supervisions",
-    "ratings", "extensions", "instructions", "pauses", "case_links",
+    "units",
+    "clerks",
+    "cases",
+    "case_co_units",
+    "events",
+    "replies",
+    "supervisions",
+    "ratings",
+    "extensions",
+    "instructions",
+    "pauses",
+    "case_links",
 ]
 
 
 def _statements() -> list[str]:
     lines = [
-        line for line in OLD_ROWS.read_text(encoding="utf-8").splitlines()
+        line
+        for line in OLD_ROWS.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.lstrip().startswith("--")
     ]
     return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().rstrip(";")]
@@ -73,8 +84,17 @@ def test_the_old_rows_are_what_the_fixture_says(old_database: str) -> None:
     engine = make_engine(old_database)
     try:
         assert _counts(engine) == {
-            "units": 4, "clerks": 3, "cases": 2, "case_co_units": 1, "events": 4, "replies": 1,
-            "supervisions": 1, "ratings": 0, "extensions": 0, "instructions": 0, "pauses": 0,
+            "units": 4,
+            "clerks": 3,
+            "cases": 2,
+            "case_co_units": 1,
+            "events": 4,
+            "replies": 1,
+            "supervisions": 1,
+            "ratings": 0,
+            "extensions": 0,
+            "instructions": 0,
+            "pauses": 0,
             "case_links": 0,
         }
     finally:
@@ -116,7 +136,8 @@ def test_the_upgraded_database_keeps_working(old_database: str, rules: Any) -> N
         with store.session() as session:
             desk = svc.Desk(rules, FrozenClock(at), "李受理")
             new_id = svc.create_case(
-                session, desk,
+                session,
+                desk,
                 svc.NewCase(
                     channel="leader-board", title="新留言", body="升级后收到", received_at=at
                 ),

@@ -69,8 +69,13 @@ def test_a_case_through_its_whole_life(bureau: Any) -> None:
 
     b.act(b.CLERK, sh(2025, 8, 4, 9), svc.accept_case, case_id, note="属受理范围")
     b.act(
-        b.CLERK, sh(2025, 8, 4, 10), svc.assign_case, case_id,
-        lead="C-HOUSING", co_units=["C-TRANSPORT"], note="请住建局牵头",
+        b.CLERK,
+        sh(2025, 8, 4, 10),
+        svc.assign_case,
+        case_id,
+        lead="C-HOUSING",
+        co_units=["C-TRANSPORT"],
+        note="请住建局牵头",
     )
     case = b.case(case_id)
     assert case.status == "assigned"
@@ -111,12 +116,25 @@ def test_a_case_through_its_whole_life(bureau: Any) -> None:
     assert deadlines(case) == (*first, eod(2025, 10, 9))
 
     # The final reply needs an outcome, then moves the case to "replied".
-    b.act(b.HANDLER, sh(2025, 9, 19, 9), svc.draft_reply, case_id,
-          text="积水点已完成改造。", final=True)
+    b.act(
+        b.HANDLER,
+        sh(2025, 9, 19, 9),
+        svc.draft_reply,
+        case_id,
+        text="积水点已完成改造。",
+        final=True,
+    )
     with pytest.raises(InvalidInput, match="outcome"):
         b.act(b.CLERK, sh(2025, 9, 19, 10), svc.publish_reply, case_id)
-    b.act(b.HANDLER, sh(2025, 9, 19, 11), svc.draft_reply, case_id,
-          text="积水点已完成改造。", final=True, outcome="支持")
+    b.act(
+        b.HANDLER,
+        sh(2025, 9, 19, 11),
+        svc.draft_reply,
+        case_id,
+        text="积水点已完成改造。",
+        final=True,
+        outcome="支持",
+    )
     b.act(b.CLERK, sh(2025, 9, 20, 10), svc.publish_reply, case_id)
     assert b.case(case_id).status == "replied"
     assert b.case(case_id).replied_at == sh(2025, 8, 8, 10)  # the first published reply
@@ -124,7 +142,9 @@ def test_a_case_through_its_whole_life(bureau: Any) -> None:
     b.act(b.CLERK, sh(2025, 9, 22, 10), svc.close_case, case_id)
     case = b.case(case_id)
     assert (case.status, case.closed_at, case.next_due_at) == (
-        "closed", sh(2025, 9, 22, 10), END_OF_TIME,
+        "closed",
+        sh(2025, 9, 22, 10),
+        END_OF_TIME,
     )
 
     # 不满意, so the bureau reopens it (重办) on Friday 2025-09-26: fresh reply and close clocks.
@@ -139,8 +159,15 @@ def test_a_case_through_its_whole_life(bureau: Any) -> None:
     # 10-10, Sat 10-11 (调休, 6), 10-13..10-16 (10). 60 日: 11-25, a Tuesday.
     assert deadlines(case)[1:] == (eod(2025, 10, 16), eod(2025, 11, 25), eod(2025, 10, 16))
 
-    b.act(b.HANDLER, sh(2025, 10, 9, 9), svc.draft_reply, case_id,
-          text="已返工并复查。", final=True, outcome="解释说明")
+    b.act(
+        b.HANDLER,
+        sh(2025, 10, 9, 9),
+        svc.draft_reply,
+        case_id,
+        text="已返工并复查。",
+        final=True,
+        outcome="解释说明",
+    )
     b.act(b.CLERK, sh(2025, 10, 10, 10), svc.publish_reply, case_id)
     b.act(b.CLERK, sh(2025, 10, 11, 10), svc.close_case, case_id, note="复查完毕")
     b.act(b.CLERK, sh(2025, 10, 15, 10), svc.rate_case, case_id, value="满意", comment="修好了")
@@ -151,7 +178,9 @@ def test_a_case_through_its_whole_life(bureau: Any) -> None:
     assert [(r.value, r.follow_up) for r in ratings] == [("不满意", False), ("满意", True)]
     replies = rows(b, ReplyRow, case_id)
     assert [(r.state, r.final, r.outcome) for r in replies] == [
-        ("published", False, None), ("published", True, "支持"), ("published", True, "解释说明"),
+        ("published", False, None),
+        ("published", True, "支持"),
+        ("published", True, "解释说明"),
     ]
 
     # The history: who, what, from and to, why, at the frozen time, recorded at the real time.
@@ -182,7 +211,10 @@ def test_a_case_through_its_whole_life(bureau: Any) -> None:
         (c, "rate", "closed", "closed", "修好了"),
     ]
     assert [e.effective_at for e in events][:4] == [
-        sh(2025, 8, 2, 15, 30), sh(2025, 8, 4, 9), sh(2025, 8, 4, 10), sh(2025, 8, 4, 14),
+        sh(2025, 8, 2, 15, 30),
+        sh(2025, 8, 4, 9),
+        sh(2025, 8, 4, 10),
+        sh(2025, 8, 4, 14),
     ]
     assert events[-1].effective_at == sh(2025, 10, 15, 10)
     finished = datetime.now(UTC)
@@ -197,8 +229,14 @@ def test_case_detail_reads_back_what_the_services_stored(bureau: Any) -> None:
     b = bureau
     case_id = b.receive(sh(2025, 8, 2, 15, 30), external_id="LB-DETAIL")
     b.act(b.CLERK, sh(2025, 8, 4, 9), svc.accept_case, case_id)
-    b.act(b.CLERK, sh(2025, 8, 4, 10), svc.assign_case, case_id,
-          lead="市住房和城乡建设局", co_units=["C-TRANSPORT", "C-EDU"])
+    b.act(
+        b.CLERK,
+        sh(2025, 8, 4, 10),
+        svc.assign_case,
+        case_id,
+        lead="市住房和城乡建设局",
+        co_units=["C-TRANSPORT", "C-EDU"],
+    )
     with b.store.session() as session:
         detail = svc.case_detail(session, b.rules, sh(2025, 8, 5, 12), "LB-DETAIL", clerk=None)
     assert (detail.id, detail.status) == (case_id, "assigned")
@@ -230,11 +268,16 @@ def test_reject_needs_a_reason_and_ends_the_case(bureau: Any) -> None:
     b.act(b.CLERK, sh(2025, 8, 4, 9), svc.reject_case, case_id, reason="无实质内容")
     case = b.case(case_id)
     assert (case.status, case.closed_at, case.next_due_at) == (
-        "rejected", sh(2025, 8, 4, 9), END_OF_TIME,
+        "rejected",
+        sh(2025, 8, 4, 9),
+        END_OF_TIME,
     )
     last = b.events(case_id)[-1]
     assert (last.action, last.from_status, last.to_status, last.reason) == (
-        "reject", "received", "rejected", "无实质内容",
+        "reject",
+        "received",
+        "rejected",
+        "无实质内容",
     )
     with pytest.raises(IllegalTransition, match=r"rejected: cannot accept; allowed now: nothing"):
         b.act(b.CLERK, sh(2025, 8, 4, 10), svc.accept_case, case_id)
@@ -289,7 +332,11 @@ def test_return_within_five_working_days_across_spring_festival(bureau: Any) -> 
     assert case.next_due_at == eod(2025, 2, 11)
     last = b.events(on_time)[-1]
     assert (last.actor, last.action, last.from_status, last.to_status, last.reason) == (
-        b.HANDLER, "return", "assigned", "accepted", "不属本单位职责",
+        b.HANDLER,
+        "return",
+        "assigned",
+        "accepted",
+        "不属本单位职责",
     )
     # Reassigned to another unit, whose handler now may act and the old one may not.
     b.act(b.CLERK, sh(2025, 2, 10, 9), svc.assign_case, on_time, lead="C-EDU")
@@ -306,8 +353,9 @@ def test_extension_moves_the_close_deadline_by_exactly_the_days(bureau: Any) -> 
     assert b.case(case_id).close_due_at == eod(2025, 5, 9)
     with pytest.raises(InvalidInput, match="at most 30 days"):
         b.act(b.HANDLER, sh(2025, 4, 1, 9), svc.request_extension, case_id, days=31, reason="复杂")
-    ext_id = b.act(b.HANDLER, sh(2025, 4, 1, 9), svc.request_extension, case_id,
-                   days=10, reason="需现场勘查")
+    ext_id = b.act(
+        b.HANDLER, sh(2025, 4, 1, 9), svc.request_extension, case_id, days=10, reason="需现场勘查"
+    )
     assert b.case(case_id).close_due_at == eod(2025, 5, 9)  # not before approval
     with pytest.raises(IllegalTransition, match="already has an extension awaiting approval"):
         b.act(b.HANDLER, sh(2025, 4, 1, 10), svc.request_extension, case_id, days=5, reason="再延")
@@ -318,8 +366,12 @@ def test_extension_moves_the_close_deadline_by_exactly_the_days(bureau: Any) -> 
     assert case.close_due_at == eod(2025, 5, 19)
     assert case.close_due_at - eod(2025, 5, 9) == timedelta(days=10)
     (ext,) = rows(b, ExtensionRow, case_id)
-    assert (ext.id, ext.state, ext.days, ext.decided_at) == (ext_id, "approved", 10,
-                                                            sh(2025, 4, 2, 9))
+    assert (ext.id, ext.state, ext.days, ext.decided_at) == (
+        ext_id,
+        "approved",
+        10,
+        sh(2025, 4, 2, 9),
+    )
     with pytest.raises(IllegalTransition, match="no extension awaiting approval"):
         b.act(b.SUPERVISOR, sh(2025, 4, 2, 10), svc.approve_extension, case_id)
     # At most 30 days in all on a 60-day case.
@@ -362,8 +414,15 @@ def test_a_case_paused_in_handling_can_be_resumed_after_its_final_reply(bureau: 
     b = bureau
     case_id = _assigned(b, sh(2025, 3, 10, 9), sh(2025, 3, 10, 11), "PAUSE-REPLY")
     b.act(b.CLERK, sh(2025, 3, 11, 10), svc.pause_case, case_id, reason="听证")
-    b.act(b.HANDLER, sh(2025, 3, 12, 9), svc.draft_reply, case_id, text="已答复。", final=True,
-          outcome="支持")
+    b.act(
+        b.HANDLER,
+        sh(2025, 3, 12, 9),
+        svc.draft_reply,
+        case_id,
+        text="已答复。",
+        final=True,
+        outcome="支持",
+    )
     b.act(b.CLERK, sh(2025, 3, 12, 10), svc.publish_reply, case_id)
     assert b.case(case_id).status == "replied"
     b.act(b.CLERK, sh(2025, 3, 12, 11), svc.resume_case, case_id)
@@ -381,10 +440,23 @@ def test_supervision_instruction_and_repeat_are_records_not_states(bureau: Any) 
         b.act(b.CLERK, sh(2025, 8, 6, 9), svc.supervise_case, original, level="批评", note="x")
     with pytest.raises(NotPermitted):
         b.act(b.HANDLER, sh(2025, 8, 6, 9), svc.supervise_case, original, level="催办", note="x")
-    b.act(b.SUPERVISOR, sh(2025, 8, 6, 9), svc.supervise_case, original, level="挂牌",
-          note="重复投诉，挂牌督办")
-    b.act(b.CLERK, sh(2025, 8, 6, 10), svc.instruct_case, original, leader="张市长",
-          text="请尽快解决", owner=True)
+    b.act(
+        b.SUPERVISOR,
+        sh(2025, 8, 6, 9),
+        svc.supervise_case,
+        original,
+        level="挂牌",
+        note="重复投诉，挂牌督办",
+    )
+    b.act(
+        b.CLERK,
+        sh(2025, 8, 6, 10),
+        svc.instruct_case,
+        original,
+        leader="张市长",
+        text="请尽快解决",
+        owner=True,
+    )
     b.act(b.CLERK, sh(2025, 8, 6, 11), svc.link_repeat, repeat, original="ORIG")
     with pytest.raises(InvalidInput, match="cannot repeat itself"):
         b.act(b.CLERK, sh(2025, 8, 6, 11), svc.link_repeat, repeat, original=repeat)
@@ -404,7 +476,8 @@ def test_supervision_instruction_and_repeat_are_records_not_states(bureau: Any) 
     assert [s["label"] for s in detail.supervisions] == ["挂牌督办"]
     assert [e.action for e in b.events(original)] == ["receive", "supervise", "instruct"]
     assert [(e.actor, e.reason) for e in b.events(original)[1:]] == [
-        (b.SUPERVISOR, "重复投诉，挂牌督办"), (b.CLERK, "请尽快解决"),
+        (b.SUPERVISOR, "重复投诉，挂牌督办"),
+        (b.CLERK, "请尽快解决"),
     ]
 
 
@@ -419,8 +492,9 @@ def test_unknown_case_unit_and_clerk_are_refused(bureau: Any) -> None:
     with pytest.raises(UnknownName, match="unknown unit 'NOPE'"):
         b.act(b.CLERK, sh(2025, 8, 4, 10), svc.assign_case, case_id, lead="NOPE")
     with pytest.raises(InvalidInput, match="is the lead unit"):
-        b.act(b.CLERK, sh(2025, 8, 4, 10), svc.assign_case, case_id, lead="C-EDU",
-              co_units=["C-EDU"])
+        b.act(
+            b.CLERK, sh(2025, 8, 4, 10), svc.assign_case, case_id, lead="C-EDU", co_units=["C-EDU"]
+        )
     assert b.case(case_id).status == "accepted"
 
 
@@ -446,7 +520,10 @@ def test_hotline_workday_limits_count_make_up_weekend_days(bureau: Any) -> None:
     # [01-28..02-04 off], 02-05, 02-06, 02-07.
     spring = b.receive(sh(2025, 1, 25, 10), external_id="H-SPRING", channel="hotline-12345")
     assert deadlines(b.case(spring)) == (
-        eod(2025, 1, 26), eod(2025, 2, 7), eod(2025, 2, 7), eod(2025, 1, 26),
+        eod(2025, 1, 26),
+        eod(2025, 2, 7),
+        eod(2025, 2, 7),
+        eod(2025, 1, 26),
     )
     # Received Friday 2025-02-07: 1 工作日 is Saturday 02-08 (调休).
     b.receive(sh(2025, 2, 7, 17), external_id="H-SAT", channel="hotline-12345")
@@ -469,7 +546,10 @@ def test_urgent_lane_uses_hours_and_natural_days(bureau: Any) -> None:
     # 15 日: 10-15, a Wednesday.
     case_id = b.receive(sh(2025, 9, 30, 10), external_id="URGENT", urgency="urgent")
     assert deadlines(b.case(case_id)) == (
-        sh(2025, 10, 1, 10), eod(2025, 10, 11), eod(2025, 10, 15), sh(2025, 10, 1, 10),
+        sh(2025, 10, 1, 10),
+        eod(2025, 10, 11),
+        eod(2025, 10, 15),
+        sh(2025, 10, 1, 10),
     )
 
 
@@ -544,8 +624,15 @@ def test_closing_a_paused_case_ends_the_pause_so_a_reopening_starts_fresh_clocks
     b = bureau
     case_id = _assigned(b, sh(2025, 3, 10, 9), sh(2025, 3, 10, 11), "PAUSED-CLOSE")
     b.act(b.CLERK, sh(2025, 3, 11, 10), svc.pause_case, case_id, reason="听证")
-    b.act(b.HANDLER, sh(2025, 3, 12, 9), svc.draft_reply, case_id, text="已答复。", final=True,
-          outcome="支持")
+    b.act(
+        b.HANDLER,
+        sh(2025, 3, 12, 9),
+        svc.draft_reply,
+        case_id,
+        text="已答复。",
+        final=True,
+        outcome="支持",
+    )
     b.act(b.CLERK, sh(2025, 3, 12, 10), svc.publish_reply, case_id)
     b.act(b.CLERK, sh(2025, 3, 12, 11), svc.close_case, case_id)  # never resumed
     (pause,) = rows(b, PauseRow, case_id)
@@ -560,6 +647,7 @@ def test_closing_a_paused_case_ends_the_pause_so_a_reopening_starts_fresh_clocks
         detail = svc.case_detail(session, b.rules, sh(2025, 3, 20, 9), case_id, clerk=None)
     states = {c.stage: c.state for c in detail.clocks}
     assert states == {
-        Stage.ASSIGN: ClockState.STOPPED, Stage.REPLY: ClockState.RUNNING,
+        Stage.ASSIGN: ClockState.STOPPED,
+        Stage.REPLY: ClockState.RUNNING,
         Stage.CLOSE: ClockState.RUNNING,
     }

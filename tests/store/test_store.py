@@ -47,12 +47,16 @@ def test_aware_times_are_stored_as_naive_utc_and_read_back_as_the_same_instant(
 
 
 def test_naive_times_are_refused(bureau: Any) -> None:
-    with pytest.raises(StatementError, match="refusing to store a naive datetime"), \
-            bureau.store.session() as session:
+    with (
+        pytest.raises(StatementError, match="refusing to store a naive datetime"),
+        bureau.store.session() as session,
+    ):
         session.add(
             EventRow(
                 case_id=bureau.receive(datetime(2025, 8, 2, 9, tzinfo=SHANGHAI)),
-                actor="x", action="receive", effective_at=datetime(2025, 8, 2, 9),
+                actor="x",
+                action="receive",
+                effective_at=datetime(2025, 8, 2, 9),
                 recorded_at=datetime.now(UTC),
             )
         )
@@ -122,28 +126,37 @@ def test_the_assign_dialogs_on_time_figures_are_read_from_an_index_alone(tmp_pat
             unit_candidates(session, datetime(2025, 11, 20, 2, tzinfo=UTC))
         ((statement, params),) = seen
         with store.engine.connect() as connection:
-            plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + statement, params
-            ))
+            plan = " ".join(
+                str(row[-1])
+                for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+            )
         assert "COVERING INDEX ix_cases_close_due (close_due_at>? AND close_due_at<?)" in plan
     finally:
         store.close()
 
 
-@pytest.mark.parametrize(("index", "where"), [
-    # 已超期 and the overdue report; 即将到期.
-    ("ix_cases_open_due", "next_due_at <= '2026-11-20 00:00:00.000000'"),
-    ("ix_cases_open_warn", "next_due_at > '2026-11-20 00:00:00.000000'"
-                           " AND warn_at <= '2026-11-20 00:00:00.000000'"),
-])
+@pytest.mark.parametrize(
+    ("index", "where"),
+    [
+        # 已超期 and the overdue report; 即将到期.
+        ("ix_cases_open_due", "next_due_at <= '2026-11-20 00:00:00.000000'"),
+        (
+            "ix_cases_open_warn",
+            "next_due_at > '2026-11-20 00:00:00.000000'"
+            " AND warn_at <= '2026-11-20 00:00:00.000000'",
+        ),
+    ],
+)
 def test_the_open_queues_can_use_their_partial_indexes_on_sqlite(
     tmp_path: Path, index: str, where: str
 ) -> None:
     # INDEXED BY fails ("no query solution") unless the query's WHERE implies the index's.
     store = open_store(str(tmp_path / "plan.sqlite"))
     try:
-        query = (f"SELECT id FROM cases INDEXED BY {index} WHERE {OPEN_SQL} AND {where}"
-                 " ORDER BY next_due_at, id LIMIT 50")
+        query = (
+            f"SELECT id FROM cases INDEXED BY {index} WHERE {OPEN_SQL} AND {where}"
+            " ORDER BY next_due_at, id LIMIT 50"
+        )
         with store.engine.connect() as connection:
             connection.exec_driver_sql(query).all()
             plan = " ".join(
@@ -249,7 +262,11 @@ def test_a_bad_url_is_refused() -> None:
 # ---------------------------------------------------------------- real citizen text
 
 TIPDM = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "tipdm2020"
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "datasets"
+    / "tipdm2020"
     / "attachment2-labelled-sample.xlsx"
 )
 
@@ -287,8 +304,12 @@ def test_real_messages_are_stored_and_read_back_exactly(bureau: Any) -> None:
         for number, user, title, when, body, label in messages:
             received = datetime.strptime(str(when).replace("-", "/"), "%Y/%m/%d %H:%M:%S")
             data = NewCase(
-                channel="leader-board", external_id=str(number), author=str(user),
-                title=str(title), body=str(body), category=str(label),
+                channel="leader-board",
+                external_id=str(number),
+                author=str(user),
+                title=str(title),
+                body=str(body),
+                category=str(label),
                 received_at=received.replace(tzinfo=SHANGHAI),
             )
             try:

@@ -85,8 +85,9 @@ class Console:
 
         return make_app(self.settings(lang, clerk), self.store, self.rules, **kwargs)
 
-    def act(self, clerk: str, at: datetime, action: Callable[..., Any], *args: Any,
-            **kwargs: Any) -> Any:
+    def act(
+        self, clerk: str, at: datetime, action: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
         from caseworker.services.cases import Desk
 
         with self.store.session() as session:
@@ -94,8 +95,13 @@ class Console:
             return action(session, desk, *args, **kwargs)
 
 
-CHANNELS = ("leader-board", "hotline-12345", "governor-mailbox", "social-media",
-            "party-secretary-mailbox")
+CHANNELS = (
+    "leader-board",
+    "hotline-12345",
+    "governor-mailbox",
+    "social-media",
+    "party-secretary-mailbox",
+)
 
 
 def fill(console: Console, count: int = 24) -> None:
@@ -109,13 +115,22 @@ def fill(console: Console, count: int = 24) -> None:
         received = NOW - timedelta(days=20 - (n * 20) // count, hours=(n * 7) % 11)
         urgent = n % 11 == 5
         case_id = console.act(
-            CLERK, received, svc.create_case,
+            CLERK,
+            received,
+            svc.create_case,
             svc.NewCase(
-                channel=CHANNELS[n % len(CHANNELS)], title=title, body=body,
-                received_at=received, external_id=ext, author=f"A{1000 + n}",
-                contact="138****5678", region="A市", category=category,
+                channel=CHANNELS[n % len(CHANNELS)],
+                title=title,
+                body=body,
+                received_at=received,
+                external_id=ext,
+                author=f"A{1000 + n}",
+                contact="138****5678",
+                region="A市",
+                category=category,
                 kind="complaint" if n % 2 else "help",
-                urgency="urgent" if urgent else "normal", addressee="市长",
+                urgency="urgent" if urgent else "normal",
+                addressee="市长",
             ),
         )
         console.ids[f"c{n}"] = case_id
@@ -126,25 +141,51 @@ def fill(console: Console, count: int = 24) -> None:
         console.act(CLERK, step, svc.accept_case, case_id)
         if stage == 1:
             continue  # to assign
-        console.act(CLERK, step + timedelta(hours=1), svc.assign_case, case_id,
-                    lead="C-HOUSING", co_units=["C-TRANSPORT"] if n % 3 == 0 else [],
-                    note="请核实并按时答复")
+        console.act(
+            CLERK,
+            step + timedelta(hours=1),
+            svc.assign_case,
+            case_id,
+            lead="C-HOUSING",
+            co_units=["C-TRANSPORT"] if n % 3 == 0 else [],
+            note="请核实并按时答复",
+        )
         if stage == 2:
             continue
         if stage == 3:
-            console.act(SUPERVISOR, NOW - timedelta(hours=3), svc.supervise_case, case_id,
-                        level="催办", note="请尽快办理")
+            console.act(
+                SUPERVISOR,
+                NOW - timedelta(hours=3),
+                svc.supervise_case,
+                case_id,
+                level="催办",
+                note="请尽快办理",
+            )
             continue
         if stage == 4:
-            console.act(HANDLER, step + timedelta(days=1), svc.draft_reply, case_id,
-                        text="经核实，已安排处理。", final=True, outcome="支持")
+            console.act(
+                HANDLER,
+                step + timedelta(days=1),
+                svc.draft_reply,
+                case_id,
+                text="经核实，已安排处理。",
+                final=True,
+                outcome="支持",
+            )
             console.act(HANDLER, step + timedelta(days=1, hours=1), svc.submit_reply, case_id)
             continue
         if stage == 5:
             console.act(HANDLER, step + timedelta(days=1), svc.acknowledge_case, case_id)
             continue
-        console.act(HANDLER, step + timedelta(days=2), svc.draft_reply, case_id,
-                    text="您好，您反映的问题已转交相关部门处理。", final=True, outcome="解释说明")
+        console.act(
+            HANDLER,
+            step + timedelta(days=2),
+            svc.draft_reply,
+            case_id,
+            text="您好，您反映的问题已转交相关部门处理。",
+            final=True,
+            outcome="解释说明",
+        )
         console.act(HANDLER, step + timedelta(days=2, hours=1), svc.submit_reply, case_id)
         console.act(CLERK, step + timedelta(days=2, hours=2), svc.publish_reply, case_id)
         if stage == 7:
@@ -173,8 +214,9 @@ def copy_console(template: Console, tmp_path: Path) -> Console:
 
     path = tmp_path / template.path.name
     shutil.copyfile(template.path, path)
-    return Console(store=open_store(str(path)), rules=template.rules, path=path,
-                   ids=dict(template.ids))
+    return Console(
+        store=open_store(str(path)), rules=template.rules, path=path, ids=dict(template.ids)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -65,20 +65,26 @@ def expected_queues(console: Console) -> dict[QueueKey, set[int]]:
     open_values = {s.value for s in OPEN_STATES}
     with console.store.session() as session:
         rows = session.exec(select(CaseRow)).all()
-        submitted = {r.case_id for r in session.exec(select(ReplyRow)).all()
-                     if r.state == "submitted"}
+        submitted = {
+            r.case_id for r in session.exec(select(ReplyRow)).all() if r.state == "submitted"
+        }
         supervised = {s.case_id for s in session.exec(select(SupervisionRow)).all()}
         for case in rows:
             assert case.id is not None
             cid = case.id
             out[QueueKey.ALL].add(cid)
             is_open = case.status in open_values
-            clocks = case_clocks(case, load_records(session, cid, case.clock_started_at),
-                                 console.rules, NOW)
+            clocks = case_clocks(
+                case, load_records(session, cid, case.clock_started_at), console.rules, NOW
+            )
             running = [c for c in clocks if c.state is not ClockState.STOPPED]
             overdue = any(c.is_overdue(NOW) for c in running)
-            simple = {"received": QueueKey.RECEIVED, "accepted": QueueKey.ACCEPTED,
-                      "replied": QueueKey.REPLIED, "closed": QueueKey.CLOSED}
+            simple = {
+                "received": QueueKey.RECEIVED,
+                "accepted": QueueKey.ACCEPTED,
+                "replied": QueueKey.REPLIED,
+                "closed": QueueKey.CLOSED,
+            }
             if case.status in simple:
                 out[simple[case.status]].add(cid)
             if case.status in ("assigned", "acknowledged"):
@@ -224,12 +230,25 @@ def long_queue(tmp_path: Path, rules: Rules) -> tuple[Console, list[int]]:
     with console.store.session() as session:
         for n in range(260):
             received = NOW - timedelta(hours=n * 3 % 400, minutes=n)
-            session.add(svc.build_case(svc.NewCase(
-                channel="leader-board", title=f"第{n}件：路灯不亮", body="小区路灯坏了。",
-                received_at=received, external_id=f"bulk-{n}"), desk, CLERK))
+            session.add(
+                svc.build_case(
+                    svc.NewCase(
+                        channel="leader-board",
+                        title=f"第{n}件：路灯不亮",
+                        body="小区路灯坏了。",
+                        received_at=received,
+                        external_id=f"bulk-{n}",
+                    ),
+                    desk,
+                    CLERK,
+                )
+            )
     with console.store.session() as session:
-        query = select(CaseRow.id).where(CaseRow.status == "received").order_by(
-            CaseRow.next_due_at, CaseRow.id)
+        query = (
+            select(CaseRow.id)
+            .where(CaseRow.status == "received")
+            .order_by(CaseRow.next_due_at, CaseRow.id)
+        )
         expected = list(session.exec(query).all())
     return console, expected
 
@@ -301,7 +320,7 @@ def _common_word(texts: dict[int | None, str], size: int) -> str:
     """A Chinese word of `size` characters found in some of the cases, but not all."""
     counts: dict[str, int] = {}
     for text in texts.values():
-        for word in {text[i:i + size] for i in range(len(text) - size + 1)}:
+        for word in {text[i : i + size] for i in range(len(text) - size + 1)}:
             if all("\u4e00" <= ch <= "\u9fff" for ch in word):
                 counts[word] = counts.get(word, 0) + 1
     fitting = [w for w, n in counts.items() if 2 <= n <= len(texts) // 2]
@@ -472,9 +491,18 @@ def test_a_row_marks_its_deadline_provisional_only_when_that_deadline_is() -> No
 
     def line(due: datetime, provisional: bool) -> CaseLine:
         return CaseLine(
-            id=1, channel="leader-board", title="t", category=None, lead_unit=None,
-            status="received", urgency="normal", received_at=NOW, next_due_at=due,
-            warn_at=due, provisional=provisional, paused=False,
+            id=1,
+            channel="leader-board",
+            title="t",
+            category=None,
+            lead_unit=None,
+            status="received",
+            urgency="normal",
+            received_at=NOW,
+            next_due_at=due,
+            warn_at=due,
+            provisional=provisional,
+            paused=False,
         )
 
     exact = datetime(2025, 11, 25, 23, 59, 59, tzinfo=SHANGHAI)
@@ -494,19 +522,36 @@ def test_countdown_texts_and_moods(rules: Rules) -> None:
     due = NOW.replace(hour=23, minute=59, second=59) + timedelta(days=5)  # Tue 11-25
     c = countdown(due_at=due, warn_at=due, now=NOW, calendar=cal, catalog=zh)
     assert (c.text, c.mood) == ("剩3工作日", Mood.NORMAL)  # Fri, Mon, Tue
-    c = countdown(due_at=NOW + timedelta(hours=5, minutes=12), warn_at=NOW, now=NOW,
-                  calendar=cal, catalog=en, urgent=True)
+    c = countdown(
+        due_at=NOW + timedelta(hours=5, minutes=12),
+        warn_at=NOW,
+        now=NOW,
+        calendar=cal,
+        catalog=en,
+        urgent=True,
+    )
     assert (c.text, c.mood) == ("*5h12m left ⚡", Mood.WARNING)
-    c = countdown(due_at=NOW - timedelta(days=6), warn_at=None, now=NOW, calendar=cal,
-                  catalog=zh, provisional=True)
+    c = countdown(
+        due_at=NOW - timedelta(days=6),
+        warn_at=None,
+        now=NOW,
+        calendar=cal,
+        catalog=zh,
+        provisional=True,
+    )
     assert (c.text, c.mood) == ("!超期4工作日 ≈", Mood.OVERDUE)
     # A limit in 日 (the 60-day close) counts down in natural days, as UI.md shows it.
     close = datetime(2026, 1, 13, 23, 59, 59, tzinfo=NOW.tzinfo)
-    c = countdown(due_at=close, warn_at=None, now=NOW, calendar=cal, catalog=zh,
-                  natural_days=True)
+    c = countdown(due_at=close, warn_at=None, now=NOW, calendar=cal, catalog=zh, natural_days=True)
     assert (c.text, c.mood) == ("剩54日", Mood.NORMAL)
-    c = countdown(due_at=NOW - timedelta(days=6), warn_at=None, now=NOW, calendar=cal,
-                  catalog=en, natural_days=True)
+    c = countdown(
+        due_at=NOW - timedelta(days=6),
+        warn_at=None,
+        now=NOW,
+        calendar=cal,
+        catalog=en,
+        natural_days=True,
+    )
     assert (c.text, c.mood) == ("!6 d overdue", Mood.OVERDUE)
     c = countdown(due_at=due, warn_at=None, now=NOW, calendar=cal, catalog=en, paused=True)
     assert c.mood is Mood.PAUSED and "paused" in c.text
@@ -533,8 +578,10 @@ def test_each_role_is_offered_the_case_keys_it_may_use() -> None:
 
     assert set(CASE_ACTION_RULES) == set(CASE_ACTIONS) == set(_specs())
     assert {name: spec.rule for name, spec in _specs().items()} == CASE_ACTION_RULES
-    offered = {role: {a for a in CASE_ACTIONS if offered_to(role, f"case.{a}")}
-               for role in ("clerk", "handler", "supervisor")}
+    offered = {
+        role: {a for a in CASE_ACTIONS if offered_to(role, f"case.{a}")}
+        for role in ("clerk", "handler", "supervisor")
+    }
     assert offered["handler"] == {"reply", "return", "extend"}
     assert offered["clerk"] == set(CASE_ACTIONS) - {"return", "approve_extension"}
     assert offered["supervisor"] == set(CASE_ACTIONS)
@@ -555,15 +602,15 @@ def test_keymap_file_is_read_and_bad_entries_are_refused(tmp_path: Path) -> None
         load_keymap(bad)
 
 
-
 def test_keyset_pages_walk_ties_on_the_deadline_both_ways(console: Console) -> None:
     """Closed cases share END_OF_TIME: small pages must step through the tie by id."""
     from caseworker.store import queries
     from caseworker.store.queries import Viewer
 
     with console.store.session() as session:
-        expected = list(session.exec(
-            select(CaseRow.id).order_by(CaseRow.next_due_at, CaseRow.id)).all())
+        expected = list(
+            session.exec(select(CaseRow.id).order_by(CaseRow.next_due_at, CaseRow.id)).all()
+        )
         where = queries.queue_condition(QueueKey.ALL, NOW, Viewer(CLERK))
         walked: list[Any] = []
         page = queries.page_after(session, where, None, 2)
@@ -637,9 +684,13 @@ async def test_countdowns_tick_from_memory_without_asking_the_database(console: 
         from caseworker.widgets.countdown import countdown
 
         expected = countdown(
-            due_at=first.next_due_at, warn_at=first.warn_at, now=NOW + timedelta(hours=30),
-            calendar=console.rules.calendar, catalog=Catalog("zh"),
-            urgent=first.urgency == "urgent", provisional=first.provisional,
+            due_at=first.next_due_at,
+            warn_at=first.warn_at,
+            now=NOW + timedelta(hours=30),
+            calendar=console.rules.calendar,
+            catalog=Catalog("zh"),
+            urgent=first.urgency == "urgent",
+            provisional=first.provisional,
         )
         assert expected.text in after[0]
 
@@ -705,22 +756,35 @@ async def test_a_unit_handler_sees_and_opens_only_their_units_cases(console: Con
     # of another unit, one another unit leads with the handler's unit helping (协办), and a
     # fresh one of their own (still inside the window to return it).
     made = {}
-    plans = (("other", "C-EDU", ["C-TRANSPORT"]), ("helping", "C-EDU", ["C-HOUSING"]),
-             ("fresh", "C-HOUSING", []))
+    plans = (
+        ("other", "C-EDU", ["C-TRANSPORT"]),
+        ("helping", "C-EDU", ["C-HOUSING"]),
+        ("fresh", "C-HOUSING", []),
+    )
     spare = real_messages()[-3:]  # the fixture fills from the first ones
     for (name, lead, co_units), message in zip(plans, spare, strict=True):
         ext, title, body, _ = message
         at = NOW - timedelta(days=2)
-        case_id = console.act(CLERK, at, svc.create_case, svc.NewCase(
-            channel="leader-board", title=title, body=body, received_at=at, external_id=ext))
+        case_id = console.act(
+            CLERK,
+            at,
+            svc.create_case,
+            svc.NewCase(
+                channel="leader-board", title=title, body=body, received_at=at, external_id=ext
+            ),
+        )
         console.act(CLERK, at + timedelta(hours=1), svc.accept_case, case_id)
-        console.act(CLERK, at + timedelta(hours=2), svc.assign_case, case_id, lead=lead,
-                    co_units=co_units)
+        console.act(
+            CLERK, at + timedelta(hours=2), svc.assign_case, case_id, lead=lead, co_units=co_units
+        )
         made[name] = case_id
     with console.store.session() as session:
         housing = find_unit(session, "C-HOUSING").id
-        helped = {row.case_id for row in session.exec(select(CoUnit)).all()
-                  if row.unit_id == housing and row.released_at is None}
+        helped = {
+            row.case_id
+            for row in session.exec(select(CoUnit)).all()
+            if row.unit_id == housing and row.released_at is None
+        }
         rows = session.exec(select(CaseRow)).all()
         theirs = {r.id for r in rows if r.lead_unit_id == housing or r.id in helped}
         open_ids = {r.id for r in rows if r.status in {s.value for s in OPEN_STATES}}

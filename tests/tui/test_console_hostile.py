@@ -35,9 +35,23 @@ async def _run(console: Console) -> None:
     ids = []
     for n, title in enumerate(titles):
         body = LONG_BODY if n == 0 else f"{title}\n正文：{MARKUP}{ANSI}{CONTROLS}"
-        ids.append(console.act(CLERK, NOW, svc.create_case, svc.NewCase(
-            channel="leader-board", title=title, body=body, received_at=NOW,
-            external_id=f"hostile-{n}", author=MARKUP, region=ANSI, category=CONTROLS)))
+        ids.append(
+            console.act(
+                CLERK,
+                NOW,
+                svc.create_case,
+                svc.NewCase(
+                    channel="leader-board",
+                    title=title,
+                    body=body,
+                    received_at=NOW,
+                    external_id=f"hostile-{n}",
+                    author=MARKUP,
+                    region=ANSI,
+                    category=CONTROLS,
+                ),
+            )
+        )
     assert len(LONG_BODY) > 20_000
     app = console.app(poll_seconds=3600)
     async with app.run_test(size=(120, 36)) as pilot:

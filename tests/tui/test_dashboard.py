@@ -40,16 +40,34 @@ def add_other_units(console: Console) -> dict[str, int]:
         ext, title, body, category = messages[24 + n]
         received = NOW - timedelta(days=days, hours=3)
         case_id = console.act(
-            CLERK, received, svc.create_case,
+            CLERK,
+            received,
+            svc.create_case,
             svc.NewCase(
-                channel="hotline-12345", title=title, body=body, received_at=received,
-                external_id=ext, author=f"B{n}", contact="139****0000", region="A市B区",
-                category=category, kind="complaint", urgency="normal", addressee="市长",
+                channel="hotline-12345",
+                title=title,
+                body=body,
+                received_at=received,
+                external_id=ext,
+                author=f"B{n}",
+                contact="139****0000",
+                region="A市B区",
+                category=category,
+                kind="complaint",
+                urgency="normal",
+                addressee="市长",
             ),
         )
         console.act(CLERK, received + timedelta(hours=1), svc.accept_case, case_id)
-        console.act(CLERK, received + timedelta(hours=2), svc.assign_case, case_id, lead=unit,
-                    co_units=[], note="请按时答复")
+        console.act(
+            CLERK,
+            received + timedelta(hours=2),
+            svc.assign_case,
+            case_id,
+            lead=unit,
+            co_units=[],
+            note="请按时答复",
+        )
         ids[f"{unit}-{n}"] = case_id
     return ids
 
@@ -71,8 +89,9 @@ async def settle(pilot: Pilot[Any]) -> None:
 
 
 def table_rows(table: DataTable[Any]) -> list[list[str]]:
-    return [[str(getattr(c, "plain", c)) for c in table.get_row_at(r)]
-            for r in range(table.row_count)]
+    return [
+        [str(getattr(c, "plain", c)) for c in table.get_row_at(r)] for r in range(table.row_count)
+    ]
 
 
 async def open_dashboard(pilot: Pilot[Any]) -> None:
@@ -87,9 +106,12 @@ def expected_overdue(console: Console, unassigned: str, workdays: str) -> list[l
     with console.store.session() as session:
         report = overdue_report(session, console.rules.calendar, as_of=NOW)
     return [
-        [fit(u.unit if u.unit_id is not None else unassigned, 16), str(u.overdue),
-         workdays.format(n=u.max_overdue_working_days),
-         workdays.format(n=u.total_overdue_working_days)]
+        [
+            fit(u.unit if u.unit_id is not None else unassigned, 16),
+            str(u.overdue),
+            workdays.format(n=u.max_overdue_working_days),
+            workdays.format(n=u.total_overdue_working_days),
+        ]
         for u in report.by_unit
     ]
 
@@ -101,15 +123,18 @@ def expected_rankings(console: Console, period: Period) -> list[list[str]]:
         rates = unit_rates(session, console.rules, period=period, at=NOW.date(), now=NOW)
     out = []
     for row in [*rates.rows, rates.total]:
-        name = "合计" if row is rates.total else (
-            row.unit if row.unit_id is not None else "（未交办）"
+        name = (
+            "合计"
+            if row is rates.total
+            else (row.unit if row.unit_id is not None else "（未交办）")
         )
-        cells = ["" if row.rank is None else str(row.rank), fit(name, 24),
-                 str(row.counts.received)]
+        cells = ["" if row.rank is None else str(row.rank), fit(name, 24), str(row.counts.received)]
         for code in ("on_time_close", "satisfaction", "timely_acceptance"):
             rate = row.measures.rates[code]
-            cells.append(rate.percent() + (f" {rate.numerator}/{rate.denominator}"
-                                           if rate.denominator else ""))
+            cells.append(
+                rate.percent()
+                + (f" {rate.numerator}/{rate.denominator}" if rate.denominator else "")
+            )
         cells.append(str(row.counts.overdue))
         out.append(cells)
     return out
@@ -160,8 +185,9 @@ async def test_dashboard_figures_and_drill_down(console: Console) -> None:
         with console.store.session() as session:
             volume = volume_by_day(session, now=NOW, days=30)
             since = NOW.replace(hour=0) - timedelta(days=29)
-            categories = counts_by(session, "category", since=since,
-                                   until=NOW.replace(hour=0) + timedelta(days=1))
+            categories = counts_by(
+                session, "category", since=since, until=NOW.replace(hour=0) + timedelta(days=1)
+            )
         chart = screen.query_one("#volume", StackedDays)
         assert chart.days[-1] == NOW.date() and len(chart.days) == 30
         assert sum(sum(s.counts) for s in chart.series) == sum(v.count for v in volume) > 0
@@ -276,15 +302,34 @@ async def test_unit_names_and_categories_are_shown_literally(console: Console) -
     ext, title, body, _ = real_messages()[30]
     received = NOW - timedelta(days=15)
     case_id = console.act(
-        CLERK, received, svc.create_case,
-        svc.NewCase(channel="hotline-12345", title=title, body=body, received_at=received,
-                    external_id=ext, author="C1", contact="", region="[link=x]A市[/link]",
-                    category="[i]水务[/i]", kind="complaint", urgency="normal",
-                    addressee="市长"),
+        CLERK,
+        received,
+        svc.create_case,
+        svc.NewCase(
+            channel="hotline-12345",
+            title=title,
+            body=body,
+            received_at=received,
+            external_id=ext,
+            author="C1",
+            contact="",
+            region="[link=x]A市[/link]",
+            category="[i]水务[/i]",
+            kind="complaint",
+            urgency="normal",
+            addressee="市长",
+        ),
     )
     console.act(CLERK, received + timedelta(hours=1), svc.accept_case, case_id)
-    console.act(CLERK, received + timedelta(hours=2), svc.assign_case, case_id,
-                lead="C-WATER", co_units=[], note="")
+    console.act(
+        CLERK,
+        received + timedelta(hours=2),
+        svc.assign_case,
+        case_id,
+        lead="C-WATER",
+        co_units=[],
+        note="",
+    )
     app = console.app(lang="zh", poll_seconds=3600)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_dashboard(pilot)
@@ -312,8 +357,9 @@ async def test_nothing_to_show_says_so(console: Console) -> None:
     from caseworker.config import Settings
     from caseworker.widgets.charts import BarChart, StackedDays
 
-    settings = Settings(database=str(console.path), clerk=CLERK, language="en",
-                        now=NOW - timedelta(days=60))
+    settings = Settings(
+        database=str(console.path), clerk=CLERK, language="en", now=NOW - timedelta(days=60)
+    )
     app = make_app(settings, console.store, console.rules, poll_seconds=3600)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_dashboard(pilot)

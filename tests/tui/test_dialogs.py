@@ -178,7 +178,10 @@ async def test_assign_refuses_in_place_then_assigns_lead_and_co_unit(bureau: Bur
     assert after.next_due_at == after.reply_due_at == row.reply_due_at
     event = last_event(bureau, "accepted")
     assert (event.actor, event.action, event.from_status, event.to_status) == (
-        CLERK, "assign", "accepted", "assigned"
+        CLERK,
+        "assign",
+        "accepted",
+        "assigned",
     )
     assert event.reason == "请核实周边学校规划，10个工作日内答复网民。"
     assert event.detail is not None and "A3区自然资源局" in event.detail
@@ -456,8 +459,13 @@ async def test_escape_saves_the_draft_and_an_autosave_conflict_keeps_the_text(
         dialog = await open_dialog(pilot, "reply", bureau.cases["handling"])
         store = bureau.open()
         with store.session() as session:  # a supervisor chases the case meanwhile
-            svc.supervise_case(session, bureau.desk(SUPERVISOR), bureau.cases["handling"],
-                               level="催办", note="请尽快答复")
+            svc.supervise_case(
+                session,
+                bureau.desk(SUPERVISOR),
+                bureau.cases["handling"],
+                level="催办",
+                note="请尽快答复",
+            )
         store.close()
         await type_into(pilot, "#text", "正在核实")
         dialog.flush_autosave()
@@ -490,7 +498,8 @@ async def test_review_sends_back_then_publishes(bureau: Bureau) -> None:
     reply = rows(bureau, ReplyRow, "submitted")[0]
     assert (reply.state, reply.review_note) == ("sent_back", "请补充整改完成时间")
     assert (last_event(bureau, "submitted").actor, last_event(bureau, "submitted").action) == (
-        CLERK, "send_back"
+        CLERK,
+        "send_back",
     )
 
     # The handler sees the note, fixes the draft and submits again; the clerk publishes.
@@ -515,7 +524,8 @@ async def test_review_sends_back_then_publishes(bureau: Bureau) -> None:
     published = rows(bureau, ReplyRow, "submitted")[0]
     assert published.state == "published" and published.text.startswith("整改已于11月18日完成。")
     assert (last_event(bureau, "submitted").actor, last_event(bureau, "submitted").action) == (
-        CLERK, "publish"
+        CLERK,
+        "publish",
     )
 
 
@@ -537,9 +547,15 @@ async def test_a_submit_during_an_autosave_waits_for_it_instead_of_conflicting(
 
         def save_but_answer_later(composer: ReplyComposer, state: Any) -> None:
             with app.store.session() as session:  # the worker's save, already committed
-                version = save_draft(session, app.desk(), case_id, text=state.text,
-                                     final=state.final, outcome=state.outcome,
-                                     expected_version=state.version)
+                version = save_draft(
+                    session,
+                    app.desk(),
+                    case_id,
+                    text=state.text,
+                    final=state.final,
+                    outcome=state.outcome,
+                    expected_version=state.version,
+                )
             stored.append((state, version))
 
         dialog.autosave = save_but_answer_later
@@ -583,7 +599,9 @@ async def test_return_by_the_unit(bureau: Bureau) -> None:
     assert after.assign_started_at == NOW
     event = last_event(bureau, "handling")
     assert (event.actor, event.action, event.reason) == (
-        HANDLER, "return", "该事项属A3区住房和城乡建设局职责"
+        HANDLER,
+        "return",
+        "该事项属A3区住房和城乡建设局职责",
     )
 
 
@@ -802,8 +820,9 @@ async def test_a_conflict_that_ends_the_action_still_shows_the_text(bureau: Bure
         await type_into(pilot, "#note", "请十日内答复")
         store = bureau.open()
         with store.session() as session:  # another clerk assigns it first
-            svc.assign_case(session, bureau.desk(OTHER_CLERK), bureau.cases["accepted"],
-                            lead="A3-HOUSING")
+            svc.assign_case(
+                session, bureau.desk(OTHER_CLERK), bureau.cases["accepted"], lead="A3-HOUSING"
+            )
         store.close()
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -102,8 +102,14 @@ def bureau(template: Bureau, tmp_path: Path) -> Bureau:
 
 
 def _shoot(
-    snap_compare: Any, bureau: Bureau, action: str, case: str, clerk: str, lang: str,
-    size: tuple[int, int], prepare: Prepare,
+    snap_compare: Any,
+    bureau: Bureau,
+    action: str,
+    case: str,
+    clerk: str,
+    lang: str,
+    size: tuple[int, int],
+    prepare: Prepare,
 ) -> bool:
     app = host_app(bureau, clerk=clerk, lang=lang)
 

@@ -69,10 +69,15 @@ def real_messages(count: int) -> list[dict[str, str]]:
         for number, user, title, _when, body, category in rows:
             if not title:
                 continue
-            out.append({
-                "external_id": str(number), "author": str(user), "title": str(title).strip(),
-                "body": str(body).strip().replace("\u3000", ""), "category": str(category),
-            })
+            out.append(
+                {
+                    "external_id": str(number),
+                    "author": str(user),
+                    "title": str(title).strip(),
+                    "body": str(body).strip().replace("\u3000", ""),
+                    "category": str(category),
+                }
+            )
             if len(out) == count:
                 break
     finally:
@@ -118,8 +123,15 @@ def build_bureau(folder: Path, rules: Rules) -> Bureau:
         act(HANDLER, at, svc.acknowledge_case, case_id)
 
     def publish(case_id: int, at: datetime, outcome: str = "解释说明") -> None:
-        act(HANDLER, at, svc.draft_reply, case_id, text="经核实，已处理。", final=True,
-            outcome=outcome)
+        act(
+            HANDLER,
+            at,
+            svc.draft_reply,
+            case_id,
+            text="经核实，已处理。",
+            final=True,
+            outcome=outcome,
+        )
         act(HANDLER, at, svc.submit_reply, case_id)
         act(CLERK, at, svc.publish_reply, case_id)
 
@@ -148,9 +160,15 @@ def build_bureau(folder: Path, rules: Rules) -> Bureau:
         assign(handling, NOW - timedelta(days=5))
         submitted = receive("submitted", NOW - timedelta(days=8))
         assign(submitted, NOW - timedelta(days=7))
-        act(HANDLER, NOW - timedelta(days=1), svc.draft_reply, submitted,
+        act(
+            HANDLER,
+            NOW - timedelta(days=1),
+            svc.draft_reply,
+            submitted,
             text=f"网友“{'A0009647'}”您好！经A3区教育局核实，该校已按规定整改。\nA3区教育局\n2025年11月19日",
-            final=True, outcome="支持")
+            final=True,
+            outcome="支持",
+        )
         act(HANDLER, NOW - timedelta(days=1), svc.submit_reply, submitted)
         replied = receive("replied", NOW - timedelta(days=12))
         assign(replied, NOW - timedelta(days=11))
@@ -160,12 +178,24 @@ def build_bureau(folder: Path, rules: Rules) -> Bureau:
         publish(closed, NOW - timedelta(days=10))
         act(CLERK, NOW - timedelta(days=9), svc.close_case, closed)
         # The citizen's 不满意 is what lets the bureau reopen it (重办).
-        act(CLERK, NOW - timedelta(days=8), svc.rate_case, closed, value="不满意",
-            comment="问题没有解决")
+        act(
+            CLERK,
+            NOW - timedelta(days=8),
+            svc.rate_case,
+            closed,
+            value="不满意",
+            comment="问题没有解决",
+        )
         extended = receive("extension", NOW - timedelta(days=20))
         assign(extended, NOW - timedelta(days=19))
-        act(HANDLER, NOW - timedelta(days=1), svc.request_extension, extended, days=15,
-            reason="需协调规划和住建部门现场勘查")
+        act(
+            HANDLER,
+            NOW - timedelta(days=1),
+            svc.request_extension,
+            extended,
+            days=15,
+            reason="需协调规划和住建部门现场勘查",
+        )
         paused = receive("paused", NOW - timedelta(days=4))
         assign(paused, NOW - timedelta(days=3))
         act(CLERK, NOW - timedelta(days=2), svc.pause_case, paused, reason="等待网民补充材料")

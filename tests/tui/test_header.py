@@ -40,8 +40,7 @@ async def _settle(pilot: Pilot[Any]) -> None:
         ("en", "陌生人", "caseworker · 陌生人   2025-11-20"),
     ],
 )
-def test_the_header_says_who_is_acting(console: Console, lang: str, clerk: str,
-                                       shown: str) -> None:
+def test_the_header_says_who_is_acting(console: Console, lang: str, clerk: str, shown: str) -> None:
     assert shown in asyncio.run(_header(console, lang, clerk))
 
 

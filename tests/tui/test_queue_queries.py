@@ -32,10 +32,21 @@ def _fill(store: Any, rules: Rules) -> list[int]:
         received = NOW - timedelta(days=n * 2, hours=n)
         desk = svc.Desk(rules=rules, clock=FrozenClock(received), clerk=CLERK)
         with store.session() as session:
-            ids.append(svc.create_case(session, desk, svc.NewCase(
-                channel="hotline-12345" if n % 2 else "leader-board", title=title,
-                body=f"{title}，请尽快处理。", received_at=received, external_id=f"q-{n}",
-                region="A市", category="城乡建设")))
+            ids.append(
+                svc.create_case(
+                    session,
+                    desk,
+                    svc.NewCase(
+                        channel="hotline-12345" if n % 2 else "leader-board",
+                        title=title,
+                        body=f"{title}，请尽快处理。",
+                        received_at=received,
+                        external_id=f"q-{n}",
+                        region="A市",
+                        category="城乡建设",
+                    ),
+                )
+            )
     later = svc.Desk(rules=rules, clock=FrozenClock(NOW - timedelta(hours=1)), clerk=CLERK)
     with store.session() as session:
         svc.accept_case(session, later, ids[1])
@@ -69,8 +80,7 @@ def test_queues_pages_and_search_agree_on_both_databases(store: Any, rules: Rule
         def found(text: str) -> set[int]:
             filters = Filters(search=text)
             lines = queues.queue_page(session, QueueKey.ALL, NOW, viewer, filters).lines
-            assert queues.filtered_count(session, QueueKey.ALL, NOW, viewer, filters) == len(
-                lines)
+            assert queues.filtered_count(session, QueueKey.ALL, NOW, viewer, filters) == len(lines)
             return {line.id for line in lines}
 
         assert found("水") == {ids[0], ids[2]}  # one character
@@ -80,13 +90,12 @@ def test_queues_pages_and_search_agree_on_both_databases(store: Any, rules: Rule
         assert found("100%_") == {ids[4]}  # LIKE wildcards are text
         assert found("不存在的词") == set()
         hotline = Filters(channel="hotline-12345")
-        assert {line.id for line in queues.queue_page(
-            session, QueueKey.ALL, NOW, viewer, hotline).lines} == {ids[1], ids[3]}
+        assert {
+            line.id for line in queues.queue_page(session, QueueKey.ALL, NOW, viewer, hotline).lines
+        } == {ids[1], ids[3]}
 
 
-def test_opening_page_in_plain_sql_is_the_queues_own_first_page(
-    store: Any, rules: Rules
-) -> None:
+def test_opening_page_in_plain_sql_is_the_queues_own_first_page(store: Any, rules: Rules) -> None:
     ids = _fill(store, rules)
     later = svc.Desk(rules=rules, clock=FrozenClock(NOW - timedelta(minutes=30)), clerk=CLERK)
     with store.session() as session:
@@ -98,9 +107,13 @@ def test_opening_page_in_plain_sql_is_the_queues_own_first_page(
         assert key is QueueKey.ACCEPTED
         with store.session() as session:
             page = queues.queue_page(
-                session, QueueKey.ACCEPTED, NOW, viewer, Filters(), limit=limit)
-            assert count == queues.filtered_count(
-                session, QueueKey.ACCEPTED, NOW, viewer, Filters()) == 4
+                session, QueueKey.ACCEPTED, NOW, viewer, Filters(), limit=limit
+            )
+            assert (
+                count
+                == queues.filtered_count(session, QueueKey.ACCEPTED, NOW, viewer, Filters())
+                == 4
+            )
         assert lines == page.lines and len(lines) == min(limit, 4)
 
 
@@ -115,7 +128,8 @@ def test_take_next_skips_what_another_clerk_opened_recently(store: Any, rules: R
         mine = queues.take_next(session, QueueKey.RECEIVED, NOW, me, Filters())
         theirs = queues.take_next(session, QueueKey.RECEIVED, NOW, other, Filters())
         stale = queues.take_next(
-            session, QueueKey.RECEIVED, NOW + queues.CLAIM_WINDOW, me, Filters())
+            session, QueueKey.RECEIVED, NOW + queues.CLAIM_WINDOW, me, Filters()
+        )
     assert mine != first and mine is not None
     assert theirs == first  # their own claim does not hide it from them
     assert stale == first  # after the window the claim lapses
@@ -140,29 +154,42 @@ def _fill_units(store: Any, rules: Rules) -> dict[str, int]:
             return action(session, desk, *args, **kwargs)
 
     plans = {  # name: (lead, co-units); None: not assigned
-        "received": None, "accepted": None, "own": ("C-HOUSING", []),
-        "helping": ("C-EDU", ["C-HOUSING"]), "others": ("C-EDU", ["C-TRANSPORT"]),
-        "education": ("C-EDU", []), "returned": ("C-EDU", ["C-HOUSING"]),
+        "received": None,
+        "accepted": None,
+        "own": ("C-HOUSING", []),
+        "helping": ("C-EDU", ["C-HOUSING"]),
+        "others": ("C-EDU", ["C-TRANSPORT"]),
+        "education": ("C-EDU", []),
+        "returned": ("C-EDU", ["C-HOUSING"]),
         "closed": ("C-HOUSING", []),
     }
     ids: dict[str, int] = {}
     for n, (name, plan) in enumerate(plans.items()):
         at = NOW - timedelta(days=6, hours=n)
-        ids[name] = act(CLERK, at, svc.create_case, svc.NewCase(
-            channel="leader-board", title=f"小区道路积水 {name}", body="每逢下雨积水严重。",
-            received_at=at, external_id=f"u-{name}"))
+        ids[name] = act(
+            CLERK,
+            at,
+            svc.create_case,
+            svc.NewCase(
+                channel="leader-board",
+                title=f"小区道路积水 {name}",
+                body="每逢下雨积水严重。",
+                received_at=at,
+                external_id=f"u-{name}",
+            ),
+        )
         if name == "received":
             continue
         act(CLERK, at + timedelta(hours=1), svc.accept_case, ids[name])
         if plan is None:
             continue
         lead, co_units = plan
-        act(CLERK, at + timedelta(hours=2), svc.assign_case, ids[name], lead=lead,
-            co_units=co_units)
+        act(
+            CLERK, at + timedelta(hours=2), svc.assign_case, ids[name], lead=lead, co_units=co_units
+        )
     later = NOW - timedelta(days=5)
     act(EDUCATION, later, svc.return_case, ids["returned"], reason="不属本单位职责")
-    act(HANDLER, later, svc.draft_reply, ids["closed"], text="已处理。", final=True,
-        outcome="支持")
+    act(HANDLER, later, svc.draft_reply, ids["closed"], text="已处理。", final=True, outcome="支持")
     act(HANDLER, later, svc.submit_reply, ids["closed"])
     act(CLERK, later, svc.publish_reply, ids["closed"])
     act(CLERK, later + timedelta(hours=1), svc.close_case, ids["closed"])
@@ -186,7 +213,8 @@ def test_a_unit_handler_sees_only_their_units_cases_in_every_queue(
     search = Filters(search="道路积水")
     with store.session() as session:
         open_ids = {
-            row.id for row in session.exec(select(CaseRow)).all()
+            row.id
+            for row in session.exec(select(CaseRow)).all()
             if row.status in {s.value for s in OPEN_STATES}
         }
 
@@ -215,12 +243,23 @@ def test_a_unit_handler_sees_only_their_units_cases_in_every_queue(
                     assert counts[key] == len(expected), (clerk, wide, key)
                 assert seen(QueueKey.ALL, viewer, search) == mine
                 assert seen(QueueKey.ALL, viewer, Filters(search="水")) == mine
-                walked, page = [], queries.page_after(session, queries.where_of(
-                    session, QueueKey.ALL, NOW, viewer, Filters()), None, 1)
+                walked, page = (
+                    [],
+                    queries.page_after(
+                        session,
+                        queries.where_of(session, QueueKey.ALL, NOW, viewer, Filters()),
+                        None,
+                        1,
+                    ),
+                )
                 while page:  # one row a page: the keyset walk stays in scope
                     walked += page
-                    page = queries.page_after(session, queries.where_of(
-                        session, QueueKey.ALL, NOW, viewer, Filters()), page[-1].key, 1)
+                    page = queries.page_after(
+                        session,
+                        queries.where_of(session, QueueKey.ALL, NOW, viewer, Filters()),
+                        page[-1].key,
+                        1,
+                    )
                 assert {line.id for line in walked} == mine
                 taken = queues.take_next(session, QueueKey.ALL, NOW, viewer, Filters())
                 assert taken in mine
@@ -248,9 +287,7 @@ def test_a_unit_handler_sees_only_their_units_cases_in_every_queue(
 
 
 @pytest.mark.parametrize("tie_rows", [1, 1000])
-def test_a_wide_handlers_pages_walk_ties_both_ways(
-    store: Any, rules: Rules, tie_rows: int
-) -> None:
+def test_a_wide_handlers_pages_walk_ties_both_ways(store: Any, rules: Rules, tie_rows: int) -> None:
     """A wide handler's next page tests the rows sharing its deadline one by one when they are
     few (queries.page_after's `ties`), and by the case set when they are many: either way,
     one row a page, both ways, the walk is their cases in queue order."""
@@ -262,13 +299,20 @@ def test_a_wide_handlers_pages_walk_ties_both_ways(
         for clerk in (HANDLER, CITY):
             viewer = replace(queues.viewer_for(session, clerk), wide=True, cases=40 * tie_rows)
             assert queries.tie_rows(viewer) == tie_rows
-            theirs = [line.id for line in every if line.id in {
-                x.id for x in queues.queue_page(session, QueueKey.ALL, NOW, viewer, Filters()).lines
-            }]
+            theirs = [
+                line.id
+                for line in every
+                if line.id
+                in {
+                    x.id
+                    for x in queues.queue_page(session, QueueKey.ALL, NOW, viewer, Filters()).lines
+                }
+            ]
 
             def step(viewer: Viewer = viewer, **keyset: Any) -> list[Any]:
                 return queues.queue_page(
-                    session, QueueKey.ALL, NOW, viewer, Filters(), limit=1, **keyset).lines
+                    session, QueueKey.ALL, NOW, viewer, Filters(), limit=1, **keyset
+                ).lines
 
             walked = step()
             while page := step(after=walked[-1].key):
@@ -286,8 +330,10 @@ def test_a_handler_opens_on_their_own_open_cases(store: Any, rules: Rules) -> No
     ids = _fill_units(store, rules)
     with store.session() as session:
         handler = queues.viewer_for(session, HANDLER)
-        mine = {line.id for line in queues.queue_page(
-            session, QueueKey.MINE, NOW, handler, Filters()).lines}
+        mine = {
+            line.id
+            for line in queues.queue_page(session, QueueKey.MINE, NOW, handler, Filters()).lines
+        }
         assert not queues.queue_page(session, QueueKey.ACCEPTED, NOW, handler, Filters()).lines
     assert mine, "the fixture gives the handler's units open cases"
     for clerk, queue, expected in (

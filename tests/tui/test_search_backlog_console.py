@@ -65,8 +65,12 @@ async def test_console_catches_the_search_index_up(
     from caseworker.app import make_app
 
     store, path, count = imported
-    app = make_app(Settings(database=str(path), clerk=CLERK, language="zh", now=NOW),
-                   store, rules, poll_seconds=60)  # the catch-up starts on opening, not on a poll
+    app = make_app(
+        Settings(database=str(path), clerk=CLERK, language="zh", now=NOW),
+        store,
+        rules,
+        poll_seconds=60,
+    )  # the catch-up starts on opening, not on a poll
     app.search_chunk = 100  # several chunks, each its own transaction
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # the catch-up waits for this writer
@@ -88,8 +92,12 @@ async def test_console_catches_the_search_index_up(
             with sqlite3.connect(path) as connection:
                 indexed = connection.execute("SELECT count(*) FROM cases_fts_docsize").fetchone()
                 total = connection.execute("SELECT count(*) FROM cases").fetchone()
-                hits = {r[0] for r in connection.execute(
-                    "SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?", (f'"{TERM}"',))}
+                hits = {
+                    r[0]
+                    for r in connection.execute(
+                        "SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?", (f'"{TERM}"',)
+                    )
+                }
             assert indexed == total
             expected = _expected(store, TERM)
             assert expected and hits == expected and len(expected) < 100

@@ -48,16 +48,24 @@ def test_lines_fit_keep_every_character_and_respect_the_punctuation_rules(
 def test_a_closing_mark_takes_the_character_before_it_to_the_next_line() -> None:
     # At 10 cells "年" would end a line and "，" start the next: "年" comes down with it.
     assert wrap_cjk("小区附近的学校修建多年，至今未动工。", 10) == [
-        "小区附近的", "学校修建多", "年，至今未", "动工。",
+        "小区附近的",
+        "学校修建多",
+        "年，至今未",
+        "动工。",
     ]
     assert wrap_cjk("我们多次讨要，对方都说再等等。", 12) == [
-        "我们多次讨", "要，对方都说", "再等等。",
+        "我们多次讨",
+        "要，对方都说",
+        "再等等。",
     ]
 
 
 def test_an_opening_mark_goes_down_to_the_text_it_opens() -> None:
     assert wrap_cjk("依照国务院的《保障农民工工资支付条例》", 12) == [
-        "依照国务院的", "《保障农民工", "工资支付条", "例》",
+        "依照国务院的",
+        "《保障农民工",
+        "工资支付条",
+        "例》",
     ]
     assert wrap_cjk("物业说“不归我们管”", 8) == ["物业说", "“不归我", "们管”"]
 
@@ -79,7 +87,10 @@ def test_latin_words_and_numbers_are_not_cut_when_they_fit() -> None:
 def test_paragraphs_indentation_and_the_widest_words() -> None:
     assert wrap_cjk("第一段。\n\n　　第二段。", 20) == ["第一段。", "", "　　第二段。"]
     assert wrap_cjk("https://evil.example/very/long/path", 10) == [
-        "https://", "evil.examp", "le/very/lo", "ng/path",
+        "https://",
+        "evil.examp",
+        "le/very/lo",
+        "ng/path",
     ]
     assert wrap_cjk("", 10) == [""]
     assert wrap_cjk("一二三", 0) == ["一二三"]

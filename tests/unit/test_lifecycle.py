@@ -152,8 +152,11 @@ def test_a_refusal_lists_only_what_the_clerk_could_do_now() -> None:
 
 
 def test_refused_transition_is_a_domain_error_with_a_readable_message() -> None:
-    with pytest.raises(DomainError, match=r"case 42 \(LB-2025-0042\) is closed: cannot assign; "
-                       r"allowed now: rate, reopen, instruct, link_repeat"):
+    with pytest.raises(
+        DomainError,
+        match=r"case 42 \(LB-2025-0042\) is closed: cannot assign; "
+        r"allowed now: rate, reopen, instruct, link_repeat",
+    ):
         check(Action.ASSIGN, S.CLOSED, actor_for(Role.CLERK))
 
 
@@ -238,7 +241,10 @@ def test_handler_is_refused_on_an_unassigned_case() -> None:
     handler = actor_for(Role.HANDLER)
     with pytest.raises(NotPermitted):
         check_action(
-            Action.DRAFT_REPLY, case_label=LABEL, status=S.ACKNOWLEDGED, actor=handler,
+            Action.DRAFT_REPLY,
+            case_label=LABEL,
+            status=S.ACKNOWLEDGED,
+            actor=handler,
             lead_unit_id=None,
         )
 

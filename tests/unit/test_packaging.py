@@ -35,18 +35,32 @@ def test_every_package_of_the_source_tree_is_listed_for_the_wheel() -> None:
 
 def test_a_wheel_install_reads_the_data_shipped_inside_it(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w",
-         str(tmp_path / "wheel")],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path / "wheel"),
+        ],
+        check=True,
+        capture_output=True,
     )
     (wheel,) = (tmp_path / "wheel").glob("caseworker-*.whl")
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site)
-    shipped = {p.relative_to(site / "caseworker" / "data") for p in (site / "caseworker" / "data")
-               .rglob("*") if p.is_file()}
-    assert shipped == {p.relative_to(ROOT / "data") for p in (ROOT / "data").rglob("*")
-                       if p.is_file()}
+    shipped = {
+        p.relative_to(site / "caseworker" / "data")
+        for p in (site / "caseworker" / "data").rglob("*")
+        if p.is_file()
+    }
+    assert shipped == {
+        p.relative_to(ROOT / "data") for p in (ROOT / "data").rglob("*") if p.is_file()
+    }
     probe = (
         "import caseworker, caseworker.config as c\n"
         "from caseworker.services.rules import load_rules\n"
@@ -56,7 +70,11 @@ def test_a_wheel_install_reads_the_data_shipped_inside_it(tmp_path: Path) -> Non
         "print(sorted(rules.policy.channels)[0])\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True,
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(site)},
     )
     module, data_dir, templates, _ = done.stdout.splitlines()

@@ -71,7 +71,8 @@ def test_an_urgent_case_is_never_due_later_than_an_ordinary_one() -> None:
     # Received at 09:00 and 17:30 on every day of two weeks around the 2025 National Day break.
     starts = [
         datetime(2025, 9, 24, hour, minute, tzinfo=SHANGHAI) + timedelta(days=day)
-        for day in range(14) for hour, minute in ((9, 0), (17, 30))
+        for day in range(14)
+        for hour, minute in ((9, 0), (17, 30))
     ]
     for channel in POLICY.channels:
         for kind in kinds:
@@ -81,7 +82,10 @@ def test_an_urgent_case_is_never_due_later_than_an_ordinary_one() -> None:
                 for start in starts:
                     late = deadline_for(start, urgent, calendar).due_at
                     assert late <= deadline_for(start, normal, calendar).due_at, (
-                        channel, kind, stage, start,
+                        channel,
+                        kind,
+                        stage,
+                        start,
                     )
 
 
@@ -96,12 +100,15 @@ def test_later_rules_override_earlier_ones_only_for_the_stages_they_set() -> Non
     policy = parse_policy(
         MINIMAL + '\n[[limits]]\nmatch = { kind = "inquiry" }\nreply = "5工作日"\n'
     )
-    assert policy.limit_for(Stage.REPLY, channel="leader-board", kind="inquiry",
-                            urgency="normal") == Limit(5, W)
-    assert policy.limit_for(Stage.CLOSE, channel="leader-board", kind="inquiry",
-                            urgency="normal") == Limit(60, D)
-    assert policy.limit_for(Stage.REPLY, channel="leader-board", kind=None,
-                            urgency="normal") == Limit(10, W)
+    assert policy.limit_for(
+        Stage.REPLY, channel="leader-board", kind="inquiry", urgency="normal"
+    ) == Limit(5, W)
+    assert policy.limit_for(
+        Stage.CLOSE, channel="leader-board", kind="inquiry", urgency="normal"
+    ) == Limit(60, D)
+    assert policy.limit_for(
+        Stage.REPLY, channel="leader-board", kind=None, urgency="normal"
+    ) == Limit(10, W)
 
 
 @pytest.mark.parametrize(
@@ -110,12 +117,18 @@ def test_later_rules_override_earlier_ones_only_for_the_stages_they_set() -> Non
         ("not = [toml", "not valid TOML"),
         ("[[limits]]\nassign = '1 day'", "defines no channels"),
         ("[channels.x]\nzh = 'x'", "channel x: needs zh and en labels"),
-        (MINIMAL + "\n[[limits]]\nmatch = { channel = 'nowhere' }\nassign = '1 day'",
-         "limits #2: unknown channel 'nowhere'"),
-        (MINIMAL + "\n[[limits]]\nmatch = { colour = 'red' }\nassign = '1 day'",
-         "limits #2: unknown match keys ['colour']"),
-        (MINIMAL + "\n[[limits]]\nmatch = { kind = 'inquiry' }\nrepyl = '5 workdays'",
-         "limits #2: unknown keys ['repyl']; stages are assign, reply, close"),
+        (
+            MINIMAL + "\n[[limits]]\nmatch = { channel = 'nowhere' }\nassign = '1 day'",
+            "limits #2: unknown channel 'nowhere'",
+        ),
+        (
+            MINIMAL + "\n[[limits]]\nmatch = { colour = 'red' }\nassign = '1 day'",
+            "limits #2: unknown match keys ['colour']",
+        ),
+        (
+            MINIMAL + "\n[[limits]]\nmatch = { kind = 'inquiry' }\nrepyl = '5 workdays'",
+            "limits #2: unknown keys ['repyl']; stages are assign, reply, close",
+        ),
         (MINIMAL.replace('"60 days"', '"sixty days"'), "limits #1.close: cannot read time limit"),
         (MINIMAL.replace('close = "60 days"', "close = 60"), "a limit is text such as"),
         (MINIMAL.replace('close = "60 days"\n', ""), "policy has no default close limit"),
@@ -140,8 +153,7 @@ def test_load_rules_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(RulesFileError, match="cannot read policy file"):
         load_rules(tmp_path / "missing.toml", None)
     calendar = tmp_path / "calendar.toml"
-    calendar.write_text('[years.2027]\nsource = "x"\nholidays = ["2027-02-30"]\n',
-                        encoding="utf-8")
+    calendar.write_text('[years.2027]\nsource = "x"\nholidays = ["2027-02-30"]\n', encoding="utf-8")
     with pytest.raises(RulesFileError, match="'2027-02-30' is not a date"):
         load_rules(POLICY_FILE, calendar)
     # A calendar file that does not exist means "the library's years only", not an error.

@@ -129,9 +129,15 @@ def new_case(store: Store, rules: Rules) -> int:
     ext, title, body = first_message()
     with store.session() as session:
         return svc.create_case(
-            session, desk(rules, CLERK),
-            svc.NewCase(channel="leader-board", title=title, body=body,
-                        received_at=NOW - timedelta(hours=1), external_id=ext),
+            session,
+            desk(rules, CLERK),
+            svc.NewCase(
+                channel="leader-board",
+                title=title,
+                body=body,
+                received_at=NOW - timedelta(hours=1),
+                external_id=ext,
+            ),
         )
 
 
@@ -145,9 +151,7 @@ def both(exc: DomainError) -> tuple[str, str]:
     return zh, en
 
 
-def test_real_refusals_read_in_chinese_and_in_the_cli_english(
-    store: Store, rules: Rules
-) -> None:
+def test_real_refusals_read_in_chinese_and_in_the_cli_english(store: Store, rules: Rules) -> None:
     case_id = new_case(store, rules)
 
     illegal = refused(store, rules, CLERK, svc.close_case, case_id)
@@ -172,8 +176,9 @@ def test_real_refusals_read_in_chinese_and_in_the_cli_english(
         version = row.version
     with store.session() as session:
         svc.accept_case(session, desk(rules, OTHER), case_id)
-    conflict = refused(store, rules, CLERK, svc.reject_case, case_id, reason="重复",
-                       expected_version=version)
+    conflict = refused(
+        store, rules, CLERK, svc.reject_case, case_id, reason="重复", expected_version=version
+    )
     assert isinstance(conflict, svc.VersionConflict)
     zh, en = both(conflict)
     when = str(conflict.params["when"])
@@ -185,8 +190,7 @@ def test_real_refusals_read_in_chinese_and_in_the_cli_english(
     assert ZH.refusal(unknown).startswith("找不到单位 C-NOWHERE；")
     assert EN.refusal(unknown) == str(unknown)
 
-    same = refused(store, rules, CLERK, svc.assign_case, case_id, lead="C-EDU",
-                   co_units=["C-EDU"])
+    same = refused(store, rules, CLERK, svc.assign_case, case_id, lead="C-EDU", co_units=["C-EDU"])
     assert both(same) == ("协办单位 市教育局 就是主办单位", "co-unit 市教育局 is the lead unit")
 
     with store.session() as session:
@@ -221,8 +225,13 @@ def caseworker(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORKER_", "LC_"))}
     env["LANG"] = "C.UTF-8"  # not a Chinese locale: English unless --lang says otherwise
     return subprocess.run(
-        [sys.executable, "-m", "caseworker", *args], capture_output=True, text=True, env=env,
-        cwd=ROOT, timeout=120, check=False,
+        [sys.executable, "-m", "caseworker", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
     )
 
 

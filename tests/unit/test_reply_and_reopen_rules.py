@@ -20,8 +20,14 @@ EVERYONE = [LEAD_HANDLER, CO_HANDLER, CLERK, SUPERVISOR]
 
 
 def edit(actor: Actor, state: str, unit: int) -> None:
-    check_reply_edit(case_label=LABEL, reply_state=state, reply_unit_id=unit,
-                     reply_unit=UNIT_NAMES[unit], actor=actor, lead_unit_id=LEAD)
+    check_reply_edit(
+        case_label=LABEL,
+        reply_state=state,
+        reply_unit_id=unit,
+        reply_unit=UNIT_NAMES[unit],
+        actor=actor,
+        lead_unit_id=LEAD,
+    )
 
 
 @pytest.mark.parametrize("actor", EVERYONE, ids=lambda a: a.role.value + str(a.unit_id))

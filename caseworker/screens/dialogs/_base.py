@@ -34,8 +34,9 @@ def visible(text: str | None) -> str:
     a bell, a carriage return) become their visible Unicode pictures (␛, ␇, ␍)."""
     if not text:
         return ""
-    return _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group(0))) if m.group(0) != "\x7f"
-                        else "\u2421", text)
+    return _CONTROL.sub(
+        lambda m: chr(0x2400 + ord(m.group(0))) if m.group(0) != "\x7f" else "\u2421", text
+    )
 
 
 def language(widget: Any) -> str:

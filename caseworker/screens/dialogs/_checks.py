@@ -11,9 +11,7 @@ from caseworker.services.console_data import ReplyChecks
 PASS, FAIL, WARN = "✓", "✗", "!"
 
 
-def checks_line(
-    checks: ReplyChecks, answered: bool | None, t: Callable[..., str]
-) -> Text:
+def checks_line(checks: ReplyChecks, answered: bool | None, t: Callable[..., str]) -> Text:
     """Each check as a mark and a label: green when it passes, red when it blocks, yellow warns."""
     line = Text()
 
@@ -26,10 +24,17 @@ def checks_line(
             line.append(f" {extra}", style=style)
 
     part(not checks.empty, "dialog.reply.check.not_empty")
-    part(not checks.placeholders, "dialog.reply.check.placeholders",
-         extra=" ".join(checks.placeholders[:3]))
-    part(not checks.sensitive, "dialog.reply.check.numbers", warn=True,
-         extra=" ".join(_masked(n) for n in checks.sensitive[:2]))
+    part(
+        not checks.placeholders,
+        "dialog.reply.check.placeholders",
+        extra=" ".join(checks.placeholders[:3]),
+    )
+    part(
+        not checks.sensitive,
+        "dialog.reply.check.numbers",
+        warn=True,
+        extra=" ".join(_masked(n) for n in checks.sensitive[:2]),
+    )
     if answered is not None:
         part(answered, "dialog.reply.check.answered")
     return line

@@ -100,7 +100,8 @@ class AssignDialog(CaseDialog[AssignResult]):
         """Units whose name, code or place in the tree contains every typed word."""
         words = query.lower().split()
         matches = [
-            u for u in self.data.units
+            u
+            for u in self.data.units
             if all(w in u.name.lower() or w in u.code.lower() or w in u.path.lower() for w in words)
         ]
         self.shown = matches[:SHOWN]
@@ -124,8 +125,10 @@ class AssignDialog(CaseDialog[AssignResult]):
             options.highlighted = 0
         if len(matches) > SHOWN:
             options.add_option(
-                Option(Text(self.t("dialog.assign.more", n=len(matches) - SHOWN), style="dim"),
-                       disabled=True)
+                Option(
+                    Text(self.t("dialog.assign.more", n=len(matches) - SHOWN), style="dim"),
+                    disabled=True,
+                )
             )
 
     def highlighted(self) -> UnitCandidate | None:

@@ -51,8 +51,11 @@ class ExtensionRequestDialog(CaseDialog[ExtensionRequest]):
             yield self.case_line()
             due = local_time(data.close_due_at) if data.close_due_at else "—"
             yield Static(
-                Text(self.t("dialog.extend.facts", due=due, granted=data.granted_days,
-                            room=self.room)),
+                Text(
+                    self.t(
+                        "dialog.extend.facts", due=due, granted=data.granted_days, room=self.room
+                    )
+                ),
                 classes="field-label",
             )
             yield Label(self.t("dialog.extend.days"), classes="field-label")
@@ -106,8 +109,14 @@ class ExtensionApprovalDialog(CaseDialog[ExtensionApproval]):
             yield self.case_line()
             due = local_time(data.close_due_at) if data.close_due_at else "—"
             yield Static(
-                Text(self.t("dialog.approve_extension.request", days=data.pending_days or 0,
-                            due=due, granted=data.granted_days)),
+                Text(
+                    self.t(
+                        "dialog.approve_extension.request",
+                        days=data.pending_days or 0,
+                        due=due,
+                        granted=data.granted_days,
+                    )
+                ),
                 classes="field-label",
             )
             reason = Text(self.t("dialog.approve_extension.reason") + " ")

@@ -72,9 +72,7 @@ class ReplyComposer(CaseDialog[ReplyResult]):
             answered=False,
             version=self.version,
         )
-        self.saved = (
-            (draft.text, draft.final, draft.outcome) if draft else ("", True, None)
-        )
+        self.saved = (draft.text, draft.final, draft.outcome) if draft else ("", True, None)
         self._timer: Timer | None = None
         # A save handed to the caller's worker and not yet answered, and a submit waiting for
         # it: the submit must carry the version that save leaves, or it refuses itself.
@@ -96,8 +94,10 @@ class ReplyComposer(CaseDialog[ReplyResult]):
             with Horizontal(classes="reply-options"):
                 lang = language(self)
                 yield Select(
-                    [(tpl.name_en if lang == "en" else tpl.name_zh, tpl.key)
-                     for tpl in self.data.templates],
+                    [
+                        (tpl.name_en if lang == "en" else tpl.name_zh, tpl.key)
+                        for tpl in self.data.templates
+                    ],
                     prompt=self.t("dialog.reply.template"),
                     id="template",
                     compact=True,
@@ -109,19 +109,22 @@ class ReplyComposer(CaseDialog[ReplyResult]):
                     id="outcome",
                     compact=True,
                 )
-                yield Checkbox(self.t("dialog.reply.final"), value=init.final, id="final",
-                               compact=True)
+                yield Checkbox(
+                    self.t("dialog.reply.final"), value=init.final, id="final", compact=True
+                )
             yield TextArea(init.text, id="text", soft_wrap=True, show_cursor=True)
-            yield Checkbox(self.t("dialog.reply.answered"), value=init.answered, id="answered",
-                           compact=True)
+            yield Checkbox(
+                self.t("dialog.reply.answered"), value=init.answered, id="answered", compact=True
+            )
             yield Static(id="checks")
             yield Static(id="saved")
             yield self.error_line()
             with Horizontal(classes="buttons"):
                 yield Button(self.t("dialog.cancel"), id="cancel", compact=True)
                 yield Button(self.t("dialog.reply.save"), id="save", compact=True)
-                yield Button(self.t("dialog.reply.confirm"), id="confirm", variant="primary",
-                             compact=True)
+                yield Button(
+                    self.t("dialog.reply.confirm"), id="confirm", variant="primary", compact=True
+                )
 
     def on_mount(self) -> None:
         self.show_checks()

@@ -46,18 +46,21 @@ class ReviewDialog(CaseDialog[ReviewResult]):
             yield self.case_line()
             kind = "dialog.reply.final" if draft and draft.final else "dialog.reply.interim"
             state = draft.state if draft else "none"
-            facts = Text(self.t(
-                "dialog.review.facts",
-                kind=self.t(kind),
-                outcome=draft.outcome if draft and draft.outcome else "—",
-                state=self.t(f"dialog.review.state.{state}"),
-            ))
+            facts = Text(
+                self.t(
+                    "dialog.review.facts",
+                    kind=self.t(kind),
+                    outcome=draft.outcome if draft and draft.outcome else "—",
+                    state=self.t(f"dialog.review.state.{state}"),
+                )
+            )
             with VerticalScroll(id="message"):
                 yield Static(Text(visible(self.case.body)))
             yield Static(facts, id="facts")
             yield TextArea(draft.text if draft else "", id="draft", read_only=True, soft_wrap=True)
-            yield Static(checks_line(reply_checks(draft.text if draft else ""), None, self.t),
-                         id="checks")
+            yield Static(
+                checks_line(reply_checks(draft.text if draft else ""), None, self.t), id="checks"
+            )
             yield Label(self.t("dialog.review.note"), classes="field-label")
             yield Input(
                 compact=True,
@@ -68,10 +71,15 @@ class ReviewDialog(CaseDialog[ReviewResult]):
             yield self.error_line()
             with Horizontal(classes="buttons"):
                 yield Button(self.t("dialog.cancel"), id="cancel", compact=True)
-                yield Button(self.t("dialog.review.send_back"), id="send-back", variant="warning",
-                             compact=True)
-                yield Button(self.t("dialog.review.confirm"), id="confirm", variant="primary",
-                             compact=True)
+                yield Button(
+                    self.t("dialog.review.send_back"),
+                    id="send-back",
+                    variant="warning",
+                    compact=True,
+                )
+                yield Button(
+                    self.t("dialog.review.confirm"), id="confirm", variant="primary", compact=True
+                )
 
     def button_pressed(self, button_id: str) -> None:
         if button_id == "send-back":
@@ -91,5 +99,6 @@ class ReviewDialog(CaseDialog[ReviewResult]):
         if draft is not None and draft.final and not draft.outcome:
             self.refuse(self.t("dialog.refused.outcome_required"))
             return None
-        return ReviewResult("publish", self.query_one("#note", Input).value.strip(),
-                            self.case.version)
+        return ReviewResult(
+            "publish", self.query_one("#note", Input).value.strip(), self.case.version
+        )

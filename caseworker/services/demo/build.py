@@ -57,8 +57,7 @@ BATCH = 5000
 TRAINING_ROLES: dict[str, tuple[tuple[str, float, str], ...]] = {
     # scenario -> (role, how long before now it arrived, in "hours" or "workdays") per case;
     # working days, so a case has reached its starting stage even after a long holiday
-    "assign-urgent": (("urgent", 0.6, "hours"), ("urgent", 1.4, "hours"),
-                      ("urgent", 2.5, "hours")),
+    "assign-urgent": (("urgent", 0.6, "hours"), ("urgent", 1.4, "hours"), ("urgent", 2.5, "hours")),
     "reject-duplicate": (("original", 8, "workdays"), ("copy", 1.5, "hours")),
     "draft-publish": (("case", 4, "workdays"),),
     "request-extension": (("case", 30, "workdays"),),
@@ -118,7 +117,8 @@ def reset_demo(target: str) -> None:
             if holds_real_cases(session):
                 raise NotADemo(
                     f"{target} holds real cases, not a demo; refusing to reset it",
-                    key="refused.demo.reset_real", target=target,
+                    key="refused.demo.reset_real",
+                    target=target,
                 )
             if store.url.startswith("sqlite:///"):
                 path = Path(store.url.removeprefix("sqlite:///"))
@@ -233,7 +233,8 @@ def build_demo(
     """
     if not 1 <= cases <= MAX_CASES:
         raise DomainError(
-            f"--cases must be between 1 and {MAX_CASES:,}", key="refused.demo.cases",
+            f"--cases must be between 1 and {MAX_CASES:,}",
+            key="refused.demo.cases",
             max=f"{MAX_CASES:,}",
         )
     if now.tzinfo is None:
@@ -244,22 +245,46 @@ def build_demo(
     sim = Simulator(rules, bureau, now, seed, specs)
     with store.session() as session:
         if holds_real_cases(session):
-            raise NotADemo("this database holds real cases, not a demo; the demo will not write "
-                           "into it (use another --db)", key="refused.demo.real_cases")
+            raise NotADemo(
+                "this database holds real cases, not a demo; the demo will not write "
+                "into it (use another --db)",
+                key="refused.demo.real_cases",
+            )
         if has_cases(session):
-            raise DemoExists("this database already holds the demo; use --reset to rebuild it",
-                             key="refused.demo.exists")
+            raise DemoExists(
+                "this database already holds the demo; use --reset to rebuild it",
+                key="refused.demo.exists",
+            )
         # Record the calendar the deadlines are computed with (cheap while there are no cases),
         # so the first command on the demo does not recompute its provisional deadlines.
         recompute_if_calendar_changed(session, rules, now)
-        session.execute(insert(_table(Unit)), [
-            {"id": u.id, "code": u.code, "name": u.name, "level": u.level,
-             "parent_id": u.parent_id, "active": True} for u in bureau.units
-        ])
-        session.execute(insert(_table(ClerkRow)), [
-            {"id": c.id, "name": c.name, "role": c.role.value, "unit_id": c.unit_id,
-             "active": True} for c in bureau.clerks
-        ])
+        session.execute(
+            insert(_table(Unit)),
+            [
+                {
+                    "id": u.id,
+                    "code": u.code,
+                    "name": u.name,
+                    "level": u.level,
+                    "parent_id": u.parent_id,
+                    "active": True,
+                }
+                for u in bureau.units
+            ],
+        )
+        session.execute(
+            insert(_table(ClerkRow)),
+            [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "role": c.role.value,
+                    "unit_id": c.unit_id,
+                    "active": True,
+                }
+                for c in bureau.clerks
+            ],
+        )
         done = events = last_event = 0
         training: dict[str, dict[str, list[int]]] = {}
         sqlite = session.connection().dialect.name == "sqlite"
@@ -275,14 +300,19 @@ def build_demo(
                 if progress is not None:
                     progress(done, cases)
         mark = {
-            "seed": seed, "cases": cases, "now": now.astimezone(SHANGHAI).isoformat(),
+            "seed": seed,
+            "cases": cases,
+            "now": now.astimezone(SHANGHAI).isoformat(),
             "frozen": frozen,
-            "last_event_id": last_event, "training": training,
+            "last_event_id": last_event,
+            "training": training,
         }
-        session.merge(MetaRow(key=DEMO_KEY, value=json.dumps(mark, ensure_ascii=False,
-                                                              sort_keys=True)))
-    return DemoReport(cases=done, events=events, seconds=timer.perf_counter() - started,
-                      now=now, seed=seed)
+        session.merge(
+            MetaRow(key=DEMO_KEY, value=json.dumps(mark, ensure_ascii=False, sort_keys=True))
+        )
+    return DemoReport(
+        cases=done, events=events, seconds=timer.perf_counter() - started, now=now, seed=seed
+    )
 
 
 @dataclass
@@ -314,8 +344,11 @@ def _simulated(
             yield _prepare(sim, sqlite)
         return
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_start_worker,
-                      initargs=(sim.rules, sim.bureau, sim.now, sim.seed, specs, sqlite)) as pool:
+    with context.Pool(
+        workers,
+        initializer=_start_worker,
+        initargs=(sim.rules, sim.bureau, sim.now, sim.seed, specs, sqlite),
+    ) as pool:
         yield from pool.imap(_simulate_range, ranges)
 
 
@@ -331,7 +364,7 @@ def _start_worker(
 def _simulate_range(bounds: tuple[int, int]) -> _Batch:
     sim, specs, sqlite = _WORKER
     sim.rows, sim.training = Rows(), {}
-    for spec in specs[bounds[0]:bounds[1]]:
+    for spec in specs[bounds[0] : bounds[1]]:
         sim.simulate(spec)
     return _prepare(sim, sqlite)
 
@@ -362,9 +395,11 @@ def _prepare(sim: Simulator, sqlite: bool) -> _Batch:
             values.append(tuple(value))
         tables.append((table.name, columns, values))
     return _Batch(
-        cases=len(rows.cases), events=len(rows.events),
+        cases=len(rows.cases),
+        events=len(rows.events),
         last_event=max((e["id"] for e in rows.events), default=0),
-        training=sim.training, tables=tables,
+        training=sim.training,
+        tables=tables,
     )
 
 
@@ -378,9 +413,16 @@ def _write(session: Session, batch: _Batch, sqlite: bool) -> None:
 
 
 _ORDER: tuple[tuple[str, type[SQLModel]], ...] = (
-    ("cases", CaseRow), ("events", EventRow), ("co_units", CoUnit), ("replies", ReplyRow),
-    ("ratings", RatingRow), ("extensions", ExtensionRow), ("supervisions", SupervisionRow),
-    ("instructions", InstructionRow), ("pauses", PauseRow), ("links", LinkRow),
+    ("cases", CaseRow),
+    ("events", EventRow),
+    ("co_units", CoUnit),
+    ("replies", ReplyRow),
+    ("ratings", RatingRow),
+    ("extensions", ExtensionRow),
+    ("supervisions", SupervisionRow),
+    ("instructions", InstructionRow),
+    ("pauses", PauseRow),
+    ("links", LinkRow),
 )
 
 

@@ -61,8 +61,7 @@ DISTRICT_DEPARTMENTS: dict[str, str] = {
 }
 
 SURNAMES = (
-    "陈林黄周吴徐孙马朱胡郭何高罗郑梁谢宋唐"
-    "许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+    "陈林黄周吴徐孙马朱胡郭何高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 )
 
 
@@ -131,19 +130,40 @@ def build_bureau() -> Bureau:
         ccode = f"JN{c_no:02d}"
         city_id = add(ccode, f"{city}人民政府", "city", province, city=city)
         for d_no, (short, full) in enumerate(CITY_DEPARTMENTS.items(), start=1):
-            add(f"{ccode}-D{d_no:02d}", f"{city}{full}", "department", city_id, city=city,
-                dept=short)
+            add(
+                f"{ccode}-D{d_no:02d}",
+                f"{city}{full}",
+                "department",
+                city_id,
+                city=city,
+                dept=short,
+            )
         for k_no, (district, towns) in enumerate(districts.items(), start=1):
             kcode = f"{ccode}{k_no:02d}"
-            district_id = add(kcode, f"{city}{district}人民政府", "county", city_id, city=city,
-                              district=district)
+            district_id = add(
+                kcode, f"{city}{district}人民政府", "county", city_id, city=city, district=district
+            )
             for d_no, (short, full) in enumerate(DISTRICT_DEPARTMENTS.items(), start=1):
-                add(f"{kcode}-D{d_no:02d}", f"{city}{district}{full}", "department",
-                    district_id, city=city, district=district, dept=short)
+                add(
+                    f"{kcode}-D{d_no:02d}",
+                    f"{city}{district}{full}",
+                    "department",
+                    district_id,
+                    city=city,
+                    district=district,
+                    dept=short,
+                )
             for t_no, town in enumerate(towns, start=1):
                 office = "办事处" if town.endswith("街道") else "人民政府"
-                add(f"{kcode}{t_no:03d}", f"{city}{district}{town}{office}", "township",
-                    district_id, city=city, district=district, dept="街道办")
+                add(
+                    f"{kcode}{t_no:03d}",
+                    f"{city}{district}{town}{office}",
+                    "township",
+                    district_id,
+                    city=city,
+                    district=district,
+                    dept="街道办",
+                )
 
     clerks: list[DemoClerk] = []
     used: set[str] = set()

@@ -36,13 +36,21 @@ from caseworker.store.types import END_OF_TIME
 OPENS, CLOSES = time(8, 30), time(17, 30)
 
 CHANNEL_SHARES = (
-    ("hotline-12345", 30), ("leader-board", 25), ("complaint-portal", 12),
-    ("local-leader-mailbox", 10), ("party-secretary-mailbox", 8), ("governor-mailbox", 7),
+    ("hotline-12345", 30),
+    ("leader-board", 25),
+    ("complaint-portal", 12),
+    ("local-leader-mailbox", 10),
+    ("party-secretary-mailbox", 8),
+    ("governor-mailbox", 7),
     ("social-media", 8),
 )
 CHANNEL_PREFIX = {
-    "hotline-12345": "GD", "leader-board": "LB", "complaint-portal": "TS",
-    "local-leader-mailbox": "LX", "party-secretary-mailbox": "SJ", "governor-mailbox": "SZ",
+    "hotline-12345": "GD",
+    "leader-board": "LB",
+    "complaint-portal": "TS",
+    "local-leader-mailbox": "LX",
+    "party-secretary-mailbox": "SJ",
+    "governor-mailbox": "SZ",
     "social-media": "WM",
 }
 
@@ -183,8 +191,13 @@ class Simulator:
         addressee = _addressee(rng, channel, city, district)
         received = datetime(2000, 1, 1, tzinfo=SHANGHAI)  # replaced per case in `simulate`
         slots = texts.draw_slots(
-            rng, city=city, district=district, town=town, addressee=addressee or "领导",
-            unit="", received=received,
+            rng,
+            city=city,
+            district=district,
+            town=town,
+            addressee=addressee or "领导",
+            unit="",
+            received=received,
             estate=self.kg_estate if role == "kindergarten" else None,
         )
         slots.values["addressee_field"] = addressee or ""
@@ -218,7 +231,12 @@ class Simulator:
         plan.late = rng.random() < 0.1
         value = rng.random()
         plan.rating = (
-            None if value < 0.25 else "满意" if value < 0.78 else "基本满意" if value < 0.9
+            None
+            if value < 0.25
+            else "满意"
+            if value < 0.78
+            else "基本满意"
+            if value < 0.9
             else "不满意"
         )
         plan.reopen = plan.rating == "不满意" and rng.random() < 0.5
@@ -261,8 +279,9 @@ class Simulator:
         if known is None:
             spec = self.spec_of[serial]
             rng = random.Random(_stream(self.seed, serial, 1))
-            plan = self.plan(rng, spec, self.content(serial, spec.role),
-                             self.now - spec.received_at)
+            plan = self.plan(
+                rng, spec, self.content(serial, spec.role), self.now - spec.received_at
+            )
             known = self.mergeable[serial] = plan.fate not in ("reject", "reject_accepted")
         return known
 
@@ -291,11 +310,21 @@ class CaseLife:
     """One case walked through the lifecycle; its rows are appended to the simulator's."""
 
     def __init__(
-        self, sim: Simulator, case_id: int, spec: Spec, content: Content, plan: Plan,
+        self,
+        sim: Simulator,
+        case_id: int,
+        spec: Spec,
+        content: Content,
+        plan: Plan,
         rng: random.Random,
     ) -> None:
         self.sim, self.id, self.spec, self.content, self.plan, self.rng = (
-            sim, case_id, spec, content, plan, rng,
+            sim,
+            case_id,
+            spec,
+            content,
+            plan,
+            rng,
         )
         self.status: Status = Status.RECEIVED
         self.t = spec.received_at
@@ -337,7 +366,9 @@ class CaseLife:
         due = self.dues.get(key)
         if due is None:
             limit = self.sim.rules.policy.limit_for(
-                stage, channel=self.content.channel, kind=self.content.kind,
+                stage,
+                channel=self.content.channel,
+                kind=self.content.kind,
                 urgency=self.content.urgency,
             )
             due = self.dues[key] = deadline_for(start, limit, self.sim.calendar).due_at
@@ -361,14 +392,23 @@ class CaseLife:
         self.t = max(t, self.t)
 
     def act(
-        self, action: Action, who: DemoClerk, *, reason: str | None = None,
-        detail: dict[str, Any] | None = None, keep_status: bool = False,
+        self,
+        action: Action,
+        who: DemoClerk,
+        *,
+        reason: str | None = None,
+        detail: dict[str, Any] | None = None,
+        keep_status: bool = False,
     ) -> None:
         """Check the step against the lifecycle, then record it as an event."""
         actor = Actor(name=who.name, role=who.role, unit_id=who.unit_id)
         target = check_action(
-            action, case_label=str(self.id), status=self.status, actor=actor,
-            lead_unit_id=self.lead.id if self.lead else None, co_unit_ids=self.co,
+            action,
+            case_label=str(self.id),
+            status=self.status,
+            actor=actor,
+            lead_unit_id=self.lead.id if self.lead else None,
+            co_unit_ids=self.co,
         )
         if action is Action.REOPEN:  # only after the citizen's 不满意, as the service insists
             check_reopen(case_label=str(self.id), latest_rating=self.rating)
@@ -377,16 +417,27 @@ class CaseLife:
         self.event(action.value, who.name, before.value, reason, detail)
 
     def event(
-        self, action: str, actor: str, before: str | None, reason: str | None,
+        self,
+        action: str,
+        actor: str,
+        before: str | None,
+        reason: str | None,
         detail: dict[str, Any] | None,
     ) -> None:
-        self.sim.rows.events.append({
-            "id": self.next_id("events"), "case_id": self.id, "actor": actor,
-            "action": action, "from_status": before, "to_status": self.status.value,
-            "reason": reason,
-            "detail": _JSON.encode(detail) if detail else None,
-            "effective_at": self.t, "recorded_at": self.t,
-        })
+        self.sim.rows.events.append(
+            {
+                "id": self.next_id("events"),
+                "case_id": self.id,
+                "actor": actor,
+                "action": action,
+                "from_status": before,
+                "to_status": self.status.value,
+                "reason": reason,
+                "detail": _JSON.encode(detail) if detail else None,
+                "effective_at": self.t,
+                "recorded_at": self.t,
+            }
+        )
         self.events += 1
         self.last_actor, self.last_at = actor, self.t
 
@@ -419,7 +470,8 @@ class CaseLife:
         if plan.fate == "reject_repeat" or plan.fate == "reject":
             self.go(self.at(0.3, 20), "accept")
             reason = (
-                texts.REPEAT_REJECT_REASON if plan.fate == "reject_repeat"
+                texts.REPEAT_REJECT_REASON
+                if plan.fate == "reject_repeat"
                 else self.rng.choice(texts.REJECT_REASONS)
             )
             self.closed_at = self.t
@@ -431,8 +483,9 @@ class CaseLife:
             self.link(target, "merged_into")
             self.merged_into_id = target
             self.closed_at = self.t
-            self.act(Action.MERGE, self.clerk, reason="重复留言，并入原件办理",
-                     detail={"into": target})
+            self.act(
+                Action.MERGE, self.clerk, reason="重复留言，并入原件办理", detail={"into": target}
+            )
             return
         self.go(self.at(0.2, 8), "accept")
         self.act(Action.ACCEPT, self.clerk)
@@ -446,8 +499,9 @@ class CaseLife:
             wrong = self.other_unit(right)
             self.assign(wrong, with_co=False)
             self.go(self.at(2, 40), "acknowledge")
-            within = deadline_for(self.assigned_at or self.t, sim.rules.policy.return_window,
-                                  sim.calendar).due_at
+            within = deadline_for(
+                self.assigned_at or self.t, sim.rules.policy.return_window, sim.calendar
+            ).due_at
             if self.t <= within:
                 self.give_back(right)
             self.assign(right, with_co=plan.co_unit)
@@ -476,9 +530,14 @@ class CaseLife:
         return self.sim.bureau.unit_for(self.content.city, self.content.district, dept)
 
     def other_unit(self, right: DemoUnit) -> DemoUnit:
-        choices = [u for u in self.sim.bureau.units
-                   if u.dept and u.city == self.content.city and u.id != right.id
-                   and u.district in (None, self.content.district)]
+        choices = [
+            u
+            for u in self.sim.bureau.units
+            if u.dept
+            and u.city == self.content.city
+            and u.id != right.id
+            and u.district in (None, self.content.district)
+        ]
         return self.rng.choice(choices)
 
     def assign(self, unit: DemoUnit, *, with_co: bool) -> None:
@@ -487,18 +546,24 @@ class CaseLife:
         if with_co:
             co = [self.other_unit(unit)]
         self.content.slots.values["unit"] = unit.name
-        self.content.slots.values["unit_short"] = (
-            unit.name.removeprefix(self.content.city).removeprefix(self.content.district)
-        )
+        self.content.slots.values["unit_short"] = unit.name.removeprefix(
+            self.content.city
+        ).removeprefix(self.content.district)
         if self.assigned_at is None:
             self.assigned_at = self.t
-        self.act(Action.ASSIGN, self.clerk,
-                 detail={"lead": unit.name, "co_units": [u.name for u in co]})
+        self.act(
+            Action.ASSIGN, self.clerk, detail={"lead": unit.name, "co_units": [u.name for u in co]}
+        )
         self.lead = unit
         for other in co:
             self.co.append(other.id)
-            row = {"id": self.next_id("case_co_units"), "case_id": self.id,
-                   "unit_id": other.id, "assigned_at": self.t, "released_at": None}
+            row = {
+                "id": self.next_id("case_co_units"),
+                "case_id": self.id,
+                "unit_id": other.id,
+                "assigned_at": self.t,
+                "released_at": None,
+            }
             self.co_rows.append(row)
             self.sim.rows.co_units.append(row)
 
@@ -521,26 +586,47 @@ class CaseLife:
 
     def instruct(self) -> None:
         leader = self.rng.choice(texts.LEADER_TITLES)
-        leader = (f"{self.content.city}{leader}" if leader.startswith("市")
-                  else f"{self.content.city}{leader}" if "市" in leader
-                  else f"{self.content.district}{leader.removeprefix('区')}")
+        leader = (
+            f"{self.content.city}{leader}"
+            if leader.startswith("市")
+            else f"{self.content.city}{leader}"
+            if "市" in leader
+            else f"{self.content.district}{leader.removeprefix('区')}"
+        )
         owner = self.plan.owner
-        text = (texts.OWNER_TEXT.format(leader=leader) if owner
-                else self.fill(self.rng.choice(texts.INSTRUCTIONS)))
-        self.act(Action.INSTRUCT, self.clerk, reason=text,
-                 detail={"leader": leader, "owner": owner})
-        self.sim.rows.instructions.append({
-            "id": self.next_id("instructions"), "case_id": self.id, "leader": leader,
-            "text": text, "owner": owner, "created_by_id": self.clerk.id, "created_at": self.t,
-        })
+        text = (
+            texts.OWNER_TEXT.format(leader=leader)
+            if owner
+            else self.fill(self.rng.choice(texts.INSTRUCTIONS))
+        )
+        self.act(
+            Action.INSTRUCT, self.clerk, reason=text, detail={"leader": leader, "owner": owner}
+        )
+        self.sim.rows.instructions.append(
+            {
+                "id": self.next_id("instructions"),
+                "case_id": self.id,
+                "leader": leader,
+                "text": text,
+                "owner": owner,
+                "created_by_id": self.clerk.id,
+                "created_at": self.t,
+            }
+        )
 
     def pause_and_maybe_resume(self) -> None:
         self.go(self.at(4, 24 * 5))
         reason = self.rng.choice(texts.PAUSE_REASONS)
         self.act(Action.PAUSE, self.clerk, reason=reason)
-        row = {"id": self.next_id("pauses"), "case_id": self.id, "reason": reason,
-               "started_at": self.t, "ended_at": None, "started_by_id": self.clerk.id,
-               "ended_by_id": None}
+        row = {
+            "id": self.next_id("pauses"),
+            "case_id": self.id,
+            "reason": reason,
+            "started_at": self.t,
+            "ended_at": None,
+            "started_by_id": self.clerk.id,
+            "ended_by_id": None,
+        }
         self.pauses.append(row)
         self.sim.rows.pauses.append(row)
         self.paused_since = started = self.t
@@ -554,18 +640,28 @@ class CaseLife:
         reason = self.rng.choice(texts.EXTENSION_REASONS)
         who = self.handler()
         ext_id = self.next_id("extensions")
-        self.act(Action.REQUEST_EXTENSION, who, reason=reason,
-                 detail={"extension": ext_id, "days": days})
-        row = {"id": ext_id, "case_id": self.id, "days": days, "reason": reason,
-               "state": "requested", "requested_by_id": who.id, "requested_at": self.t,
-               "decided_by_id": None, "decided_at": None}
+        self.act(
+            Action.REQUEST_EXTENSION, who, reason=reason, detail={"extension": ext_id, "days": days}
+        )
+        row = {
+            "id": ext_id,
+            "case_id": self.id,
+            "days": days,
+            "reason": reason,
+            "state": "requested",
+            "requested_by_id": who.id,
+            "requested_at": self.t,
+            "decided_by_id": None,
+            "decided_at": None,
+        }
         self.extensions.append(row)
         self.sim.rows.extensions.append(row)
         if not self.plan.approve_extension:
             return
         self.go(self.at(2, 48))
-        self.act(Action.APPROVE_EXTENSION, self.supervisor,
-                 detail={"extension": ext_id, "days": days})
+        self.act(
+            Action.APPROVE_EXTENSION, self.supervisor, detail={"extension": ext_id, "days": days}
+        )
         row.update(state="approved", decided_by_id=self.supervisor.id, decided_at=self.t)
 
     def handle_replies(self) -> None:
@@ -604,28 +700,49 @@ class CaseLife:
         outcome = self.content.topic.outcome if final else None
         if final and outcome == "支持" and self.rng.random() < 0.08:
             outcome = "不支持"
-        text = (texts.compose_reply(self.rng, self.content.topic, self.content.slots,
-                                    outcome or "解释说明", self.t.astimezone(SHANGHAI))
-                if final else texts.compose_interim(self.rng, self.content.slots))
+        text = (
+            texts.compose_reply(
+                self.rng,
+                self.content.topic,
+                self.content.slots,
+                outcome or "解释说明",
+                self.t.astimezone(SHANGHAI),
+            )
+            if final
+            else texts.compose_interim(self.rng, self.content.slots)
+        )
         if self.reply is None:
             self.reply = {
-                "id": self.next_id("replies"), "case_id": self.id, "state": "draft",
-                "final": final, "outcome": outcome, "text": text, "author_id": who.id,
-                "unit_id": who.unit_id, "created_at": self.t, "updated_at": self.t,
-                "published_at": None, "review_note": None,
+                "id": self.next_id("replies"),
+                "case_id": self.id,
+                "state": "draft",
+                "final": final,
+                "outcome": outcome,
+                "text": text,
+                "author_id": who.id,
+                "unit_id": who.unit_id,
+                "created_at": self.t,
+                "updated_at": self.t,
+                "published_at": None,
+                "review_note": None,
             }
             self.sim.rows.replies.append(self.reply)
         else:  # rewriting the open reply: never one under review, never another unit's
             assert self.lead is not None
             check_reply_edit(
-                case_label=str(self.id), reply_state=self.reply["state"],
-                reply_unit_id=self.reply["unit_id"], reply_unit=self.lead.name,
+                case_label=str(self.id),
+                reply_state=self.reply["state"],
+                reply_unit_id=self.reply["unit_id"],
+                reply_unit=self.lead.name,
                 actor=Actor(name=who.name, role=who.role, unit_id=who.unit_id),
                 lead_unit_id=self.lead.id,
             )
         self.reply.update(text=text, final=final, outcome=outcome, state="draft", updated_at=self.t)
-        self.act(Action.DRAFT_REPLY, who,
-                 detail={"reply": self.reply["id"], "final": final, "outcome": outcome})
+        self.act(
+            Action.DRAFT_REPLY,
+            who,
+            detail={"reply": self.reply["id"], "final": final, "outcome": outcome},
+        )
 
     def submit(self) -> None:
         assert self.reply is not None
@@ -638,9 +755,12 @@ class CaseLife:
         reply.update(state="published", published_at=self.t, updated_at=self.t)
         if self.replied_at is None:
             self.replied_at = self.t
-        self.act(Action.PUBLISH, self.clerk, keep_status=not reply["final"],
-                 detail={"reply": reply["id"], "final": reply["final"],
-                         "outcome": reply["outcome"]})
+        self.act(
+            Action.PUBLISH,
+            self.clerk,
+            keep_status=not reply["final"],
+            detail={"reply": reply["id"], "final": reply["final"], "outcome": reply["outcome"]},
+        )
         self.reply = None
 
     def rate_and_reopen(self) -> None:
@@ -671,21 +791,37 @@ class CaseLife:
             self.rate(plan.rating, comment)
 
     def rate(self, value: str, comment: str | None) -> None:
-        self.act(Action.RATE, self.clerk, reason=comment,
-                 detail={"rating": value, "follow_up": self.rated})
+        self.act(
+            Action.RATE,
+            self.clerk,
+            reason=comment,
+            detail={"rating": value, "follow_up": self.rated},
+        )
         self.rating = value
-        self.sim.rows.ratings.append({
-            "id": self.next_id("ratings"), "case_id": self.id, "value": value,
-            "comment": comment, "follow_up": self.rated, "rated_at": self.t,
-            "recorded_by_id": self.clerk.id,
-        })
+        self.sim.rows.ratings.append(
+            {
+                "id": self.next_id("ratings"),
+                "case_id": self.id,
+                "value": value,
+                "comment": comment,
+                "follow_up": self.rated,
+                "rated_at": self.t,
+                "recorded_by_id": self.clerk.id,
+            }
+        )
         self.rated = True
 
     def link(self, target: int, kind: str) -> None:
-        self.sim.rows.links.append({
-            "id": self.next_id("case_links"), "case_id": self.id, "target_id": target,
-            "kind": kind, "created_by_id": self.clerk.id, "created_at": self.t,
-        })
+        self.sim.rows.links.append(
+            {
+                "id": self.next_id("case_links"),
+                "case_id": self.id,
+                "target_id": target,
+                "kind": kind,
+                "created_by_id": self.clerk.id,
+                "created_at": self.t,
+            }
+        )
 
     def supervise_until(self, until: datetime) -> None:
         """Chase the case (督办) once its reply is overdue, as a supervisor would before `until`."""
@@ -696,20 +832,29 @@ class CaseLife:
         due = self.limit_due(Stage.REPLY, self.clock_started_at)
         if until < due:
             return
-        offsets = ((20, "remind"), (24 * 8, "flag"), (24 * 30, "summon"))[self.supervised:]
+        offsets = ((20, "remind"), (24 * 8, "flag"), (24 * 30, "summon"))[self.supervised :]
         for hours, level in offsets:
             when = self.sim.office(due + timedelta(hours=hours), self.rng)
             if when > until or when > self.sim.now or when < self.t:
                 return
             self.t = when
-            notes = {"remind": texts.REMIND_NOTES, "flag": texts.FLAG_NOTES,
-                     "summon": texts.SUMMON_NOTES}[level]
+            notes = {
+                "remind": texts.REMIND_NOTES,
+                "flag": texts.FLAG_NOTES,
+                "summon": texts.SUMMON_NOTES,
+            }[level]
             note = self.rng.choice(notes)
             self.act(Action.SUPERVISE, self.supervisor, reason=note, detail={"level": level})
-            self.sim.rows.supervisions.append({
-                "id": self.next_id("supervisions"), "case_id": self.id, "level": level,
-                "note": note, "created_by_id": self.supervisor.id, "created_at": self.t,
-            })
+            self.sim.rows.supervisions.append(
+                {
+                    "id": self.next_id("supervisions"),
+                    "case_id": self.id,
+                    "level": level,
+                    "note": note,
+                    "created_by_id": self.supervisor.id,
+                    "created_at": self.t,
+                }
+            )
             self.supervised += 1
 
     # ------------------------------------------------------------ the row
@@ -734,25 +879,44 @@ class CaseLife:
             extra["training"] = {"scenario": scenario, "role": role}
         received = spec.received_at
         case = _CaseFacts(
-            id=self.id, channel=c.channel,
+            id=self.id,
+            channel=c.channel,
             external_id=f"{CHANNEL_PREFIX[c.channel]}{received.astimezone(SHANGHAI):%Y%m%d}"
-                        f"{self.id:07d}",
-            addressee=slots.values["addressee_field"] or None, author=c.author,
-            contact=c.contact, title=title, body=body, received_at=received,
-            region=f"{c.city}{c.district}", category=category, kind=c.kind, urgency=c.urgency,
-            status=self.status.value, lead_unit_id=self.lead.id if self.lead else None,
-            assign_started_at=self.assign_started_at, clock_started_at=self.clock_started_at,
-            assigned_at=self.assigned_at, replied_at=self.replied_at, closed_at=self.closed_at,
-            paused_since=self.paused_since, assign_due_at=END_OF_TIME, reply_due_at=END_OF_TIME,
-            close_due_at=END_OF_TIME, repeat_of_id=self.repeat_of_id,
+            f"{self.id:07d}",
+            addressee=slots.values["addressee_field"] or None,
+            author=c.author,
+            contact=c.contact,
+            title=title,
+            body=body,
+            received_at=received,
+            region=f"{c.city}{c.district}",
+            category=category,
+            kind=c.kind,
+            urgency=c.urgency,
+            status=self.status.value,
+            lead_unit_id=self.lead.id if self.lead else None,
+            assign_started_at=self.assign_started_at,
+            clock_started_at=self.clock_started_at,
+            assigned_at=self.assigned_at,
+            replied_at=self.replied_at,
+            closed_at=self.closed_at,
+            paused_since=self.paused_since,
+            assign_due_at=END_OF_TIME,
+            reply_due_at=END_OF_TIME,
+            close_due_at=END_OF_TIME,
+            repeat_of_id=self.repeat_of_id,
             merged_into_id=self.merged_into_id,
-            extra=json.dumps(extra, ensure_ascii=False), version=self.events,
-            created_at=received, updated_at=self.last_at, updated_by=self.last_actor,
+            extra=json.dumps(extra, ensure_ascii=False),
+            version=self.events,
+            created_at=received,
+            updated_at=self.last_at,
+            updated_by=self.last_actor,
         )
         records = CaseRecords(
             pauses=[Pause(p["started_at"], p["ended_at"]) for p in self.pauses],
             approved_extension_days=sum(
-                e["days"] for e in self.extensions
+                e["days"]
+                for e in self.extensions
                 if e["state"] == "approved" and e["decided_at"] >= self.clock_started_at
             ),
         )
@@ -789,8 +953,12 @@ def _stream(seed: int, serial: int, purpose: int) -> int:
     return (seed * 4_000_037 + serial) * 2 + purpose
 
 
-_PRAISE_CATEGORY = {"卫健委": "卫生计生", "教育局": "教育文体", "人社局": "劳动和社会保障",
-                    "城管执法": "城乡建设"}
+_PRAISE_CATEGORY = {
+    "卫健委": "卫生计生",
+    "教育局": "教育文体",
+    "人社局": "劳动和社会保障",
+    "城管执法": "城乡建设",
+}
 
 
 def _weighted(rng: random.Random, shares: tuple[tuple[str, int], ...]) -> str:

@@ -55,9 +55,21 @@ def list_imports(session: Session, limit: int = 50) -> list[ImportInfo]:
     ).all()
     return [
         ImportInfo(
-            r.id or 0, r.file_name, r.sha256, r.format, r.channel, r.status, r.read,
-            r.imported, r.duplicates, r.conflicts, r.rejected, r.rejects_path, r.clerk,
-            r.started_at, r.finished_at,
+            r.id or 0,
+            r.file_name,
+            r.sha256,
+            r.format,
+            r.channel,
+            r.status,
+            r.read,
+            r.imported,
+            r.duplicates,
+            r.conflicts,
+            r.rejected,
+            r.rejects_path,
+            r.clerk,
+            r.started_at,
+            r.finished_at,
         )
         for r in rows
     ]

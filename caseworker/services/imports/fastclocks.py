@@ -75,16 +75,36 @@ class NewCaseClocks:
 
     def apply(self, case: Any) -> None:
         """Set the deadline columns of a case with no pauses and no approved extensions."""
-        (case.assign_due_at, case.reply_due_at, case.close_due_at, case.provisional,
-         case.next_due_at, case.warn_at) = self.columns(
-            case.channel, case.kind, case.urgency, case.status, case.assign_started_at,
-            case.clock_started_at, case.assigned_at, case.replied_at, case.closed_at,
+        (
+            case.assign_due_at,
+            case.reply_due_at,
+            case.close_due_at,
+            case.provisional,
+            case.next_due_at,
+            case.warn_at,
+        ) = self.columns(
+            case.channel,
+            case.kind,
+            case.urgency,
+            case.status,
+            case.assign_started_at,
+            case.clock_started_at,
+            case.assigned_at,
+            case.replied_at,
+            case.closed_at,
         )
 
     def columns(
-        self, channel: str, kind: str | None, urgency: str, status: str,
-        assign_started_at: datetime, clock_started_at: datetime, assigned_at: datetime | None,
-        replied_at: datetime | None, closed_at: datetime | None,
+        self,
+        channel: str,
+        kind: str | None,
+        urgency: str,
+        status: str,
+        assign_started_at: datetime,
+        clock_started_at: datetime,
+        assigned_at: datetime | None,
+        replied_at: datetime | None,
+        closed_at: datetime | None,
     ) -> tuple[datetime, datetime, datetime, bool, datetime, datetime]:
         """assign_due_at, reply_due_at, close_due_at, provisional, next_due_at and warn_at."""
         key = (channel, kind, urgency)
@@ -97,7 +117,8 @@ class NewCaseClocks:
         else:
             clock_start = clock_started_at.astimezone(SHANGHAI)
             deadlines = (
-                self.deadline(assign_start, limits[0]), self.deadline(clock_start, limits[1]),
+                self.deadline(assign_start, limits[0]),
+                self.deadline(clock_start, limits[1]),
                 self.deadline(clock_start, limits[2]),
             )
         stages = (

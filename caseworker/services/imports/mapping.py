@@ -28,11 +28,26 @@ from caseworker.services.imports.normalise import (
 )
 
 FIELDS = (
-    "external_id", "channel", "title", "body", "received_at", "author", "contact", "addressee",
-    "region", "category", "kind", "urgency", "reply_text", "replied_at",
+    "external_id",
+    "channel",
+    "title",
+    "body",
+    "received_at",
+    "author",
+    "contact",
+    "addressee",
+    "region",
+    "category",
+    "kind",
+    "urgency",
+    "reply_text",
+    "replied_at",
 )
 _KINDS = {
-    "投诉": "complaint", "求助": "help", "咨询": "inquiry", "建议": "suggestion",
+    "投诉": "complaint",
+    "求助": "help",
+    "咨询": "inquiry",
+    "建议": "suggestion",
     "表扬": "praise",
 }
 _URGENT = {"urgent", "紧急", "加急", "特急", "绿色通道", "是", "yes", "true", "1"}
@@ -112,11 +127,19 @@ OPEN311 = Profile(
         "region": ("zipcode",),
     },
     extra={
-        "source_status": "status", "status_notes": "status_notes",
-        "service_code": "service_code", "agency_responsible": "agency_responsible",
-        "expected_datetime": "expected_datetime", "updated_datetime": "updated_datetime",
-        "address": "address", "lat": "lat", "long": "long", "attributes": "attributes",
-        "extended_attributes": "extended_attributes", "notes": "notes", "media_url": "media_url",
+        "source_status": "status",
+        "status_notes": "status_notes",
+        "service_code": "service_code",
+        "agency_responsible": "agency_responsible",
+        "expected_datetime": "expected_datetime",
+        "updated_datetime": "updated_datetime",
+        "address": "address",
+        "lat": "lat",
+        "long": "long",
+        "attributes": "attributes",
+        "extended_attributes": "extended_attributes",
+        "notes": "notes",
+        "media_url": "media_url",
     },
     channel="hotline-12345",
 )
@@ -149,7 +172,9 @@ def choose_profile(columns: list[str], first: MappingABC[str, Any] | None = None
     shown = ", ".join(columns[:12]) + (" …" if len(columns) > 12 else "")
     raise MappingError(
         f"no mapping profile fits the columns ({shown}); write one and pass --mapping FILE.toml "
-        "(examples in data/mappings/)", key="import.mapping.no_profile", columns=shown,
+        "(examples in data/mappings/)",
+        key="import.mapping.no_profile",
+        columns=shown,
     )
 
 
@@ -160,44 +185,55 @@ def load_mapping(path: Path) -> Profile:
     except OSError as exc:
         raise MappingError(
             f"cannot read mapping {path}: {exc.strerror}",
-            key="import.mapping.unreadable", path=str(path), why=exc.strerror,
+            key="import.mapping.unreadable",
+            path=str(path),
+            why=exc.strerror,
         ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise MappingError(
             f"mapping {path.name} is not valid TOML: {exc}",
-            key="import.mapping.toml", mapping=path.name, error=str(exc),
+            key="import.mapping.toml",
+            mapping=path.name,
+            error=str(exc),
         ) from None
     raw_fields = doc.get("fields")
     if not isinstance(raw_fields, dict) or not raw_fields:
         raise MappingError(
             f"mapping {path.name}: needs a [fields] table",
-            key="import.mapping.no_fields", mapping=path.name,
+            key="import.mapping.no_fields",
+            mapping=path.name,
         )
     fields: dict[str, tuple[str, ...]] = {}
     for name, source in raw_fields.items():
         if name not in FIELDS:
             raise MappingError(
                 f"mapping {path.name}: unknown field {name!r}; known: {', '.join(FIELDS)}",
-                key="import.mapping.unknown_field", mapping=path.name, field=name,
+                key="import.mapping.unknown_field",
+                mapping=path.name,
+                field=name,
                 known=list(FIELDS),
             )
         columns = (source,) if isinstance(source, str) else tuple(source)
         if not columns or not all(isinstance(c, str) and c for c in columns):
             raise MappingError(
                 f"mapping {path.name}: field {name} needs column names",
-                key="import.mapping.no_columns", mapping=path.name, field=name,
+                key="import.mapping.no_columns",
+                mapping=path.name,
+                field=name,
             )
         fields[name] = columns
     if "received_at" not in fields or not ({"title", "body"} & set(fields)):
         raise MappingError(
             f"mapping {path.name}: must map received_at and title or body",
-            key="import.mapping.required", mapping=path.name,
+            key="import.mapping.required",
+            mapping=path.name,
         )
     extra = doc.get("extra", {})
     if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
         raise MappingError(
             f"mapping {path.name}: [extra] maps names to column names",
-            key="import.mapping.extra", mapping=path.name,
+            key="import.mapping.extra",
+            mapping=path.name,
         )
     zone_name = doc.get("timezone", "Asia/Shanghai")
     try:
@@ -205,14 +241,17 @@ def load_mapping(path: Path) -> Profile:
     except (ZoneInfoNotFoundError, ValueError):
         raise MappingError(
             f"mapping {path.name}: unknown timezone {zone_name!r}",
-            key="import.mapping.timezone", mapping=path.name, zone=zone_name,
+            key="import.mapping.timezone",
+            mapping=path.name,
+            zone=zone_name,
         ) from None
     signature = doc.get("match", [c[0] for c in fields.values()])
     formats = doc.get("date_formats", [])
     if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
         raise MappingError(
             f"mapping {path.name}: date_formats is a list of strptime patterns",
-            key="import.mapping.date_formats", mapping=path.name,
+            key="import.mapping.date_formats",
+            mapping=path.name,
         )
     return Profile(
         name=str(doc.get("name", path.stem)),

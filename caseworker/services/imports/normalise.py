@@ -81,8 +81,13 @@ def parse_time(
     if (
         # The commonest shape, 2019-04-25 09:32:09 or 2019/04/25 09:32:09, read by the C
         # parser (a third of the cost); anything it refuses takes the long way for its reason.
-        type(value) is str and len(value) == 19 and not formats and value[4] in "-/"
-        and value[7] == value[4] and value[10] in " T" and value[13] == value[16] == ":"
+        type(value) is str
+        and len(value) == 19
+        and not formats
+        and value[4] in "-/"
+        and value[7] == value[4]
+        and value[10] in " T"
+        and value[13] == value[16] == ":"
     ):
         try:
             return datetime.fromisoformat(value.replace("/", "-")).replace(tzinfo=zone)
@@ -110,17 +115,24 @@ def parse_time(
     if match is None:
         if re.fullmatch(r"\d+(\.\d+)?", text):
             return parse_time(float(text), zone=zone)
-        raise BadValue(f"cannot read {text!r} as a time", key="import.row.not_time",
-                       value=repr(text))
+        raise BadValue(
+            f"cannot read {text!r} as a time", key="import.row.not_time", value=repr(text)
+        )
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     try:
         naive = datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
             int((fraction or "0").ljust(6, "0")),
         )
     except ValueError:
-        raise BadValue(f"{text!r} is not a real date", key="import.row.no_such_date",
-                       value=repr(text)) from None
+        raise BadValue(
+            f"{text!r} is not a real date", key="import.row.no_such_date", value=repr(text)
+        ) from None
     if offset is None:
         return naive.replace(tzinfo=zone)
     if offset == "Z":
@@ -135,9 +147,11 @@ def parse_count(value: Any) -> int | None:
     try:
         number = float(str(value).strip())
     except ValueError:
-        raise BadValue(f"{value!r} is not a number", key="import.row.not_number",
-                       value=repr(value)) from None
+        raise BadValue(
+            f"{value!r} is not a number", key="import.row.not_number", value=repr(value)
+        ) from None
     if not number.is_integer():
-        raise BadValue(f"{value!r} is not a whole number", key="import.row.not_whole",
-                       value=repr(value))
+        raise BadValue(
+            f"{value!r} is not a whole number", key="import.row.not_whole", value=repr(value)
+        )
     return int(number)

@@ -83,20 +83,38 @@ class Prepared:
     def wire(self) -> tuple[Any, ...]:
         """What crosses the pipe for this row (see PreparedBatch.__reduce__)."""
         r = self.row
-        return (r.number, r.values, self.case, self.reply_text, self.replied_at, self.db_row,
-                self.overdue)
+        return (
+            r.number,
+            r.values,
+            self.case,
+            self.reply_text,
+            self.replied_at,
+            self.db_row,
+            self.overdue,
+        )
 
     @classmethod
-    def from_wire(cls, number: int, values: dict[str, Any], case: Any, reply_text: str | None,
-                  replied_at: datetime | None, db_row: tuple[Any, ...] | None,
-                  overdue: bool) -> Prepared:
+    def from_wire(
+        cls,
+        number: int,
+        values: dict[str, Any],
+        case: Any,
+        reply_text: str | None,
+        replied_at: datetime | None,
+        db_row: tuple[Any, ...] | None,
+        overdue: bool,
+    ) -> Prepared:
         item = cls.__new__(cls)
         item.row, item.case, item.reply_text, item.replied_at = (
-            SourceRow(number, values), case, reply_text, replied_at
+            SourceRow(number, values),
+            case,
+            reply_text,
+            replied_at,
         )
         item.restore, item.db_row, item.overdue, item._print = None, db_row, overdue, None
         item.key = (
-            (case.channel, case.external_id) if db_row is None
+            (case.channel, case.external_id)
+            if db_row is None
             else (db_row[_CHANNEL], db_row[_EXTERNAL_ID])
         )
         return item
@@ -115,20 +133,27 @@ class PreparedBatch:
         """Pickled as plain tuples: the writing process (the slower one in a large import)
         unpickles a batch of objects about three times slower than the same values in tuples.
         """
-        rejected = [(r.number, r.values, r.problem, r.problem_key, r.problem_params, why)
-                    for r, why in self.rejected]
-        return (_batch_from_wire, (self.read, self.position, rejected,
-                                   [p.wire() for p in self.prepared]))
+        rejected = [
+            (r.number, r.values, r.problem, r.problem_key, r.problem_params, why)
+            for r, why in self.rejected
+        ]
+        return (
+            _batch_from_wire,
+            (self.read, self.position, rejected, [p.wire() for p in self.prepared]),
+        )
 
 
 def _batch_from_wire(
-    read: int, position: tuple[int, int], rejected: list[tuple[Any, ...]],
+    read: int,
+    position: tuple[int, int],
+    rejected: list[tuple[Any, ...]],
     prepared: list[tuple[Any, ...]],
 ) -> PreparedBatch:
     return PreparedBatch(
         [Prepared.from_wire(*values) for values in prepared],
         [(SourceRow(*values[:5]), values[5]) for values in rejected],
-        read, position,
+        read,
+        position,
     )
 
 
@@ -139,18 +164,30 @@ class Preparer:
     """
 
     def __init__(
-        self, profile: Profile, channel: str | None, rules: Rules, actor: str,
-        now: datetime, stamp: datetime, *, sqlite: bool = False,
-        columns: list[str] | None = None, lang: str = "en",
+        self,
+        profile: Profile,
+        channel: str | None,
+        rules: Rules,
+        actor: str,
+        now: datetime,
+        stamp: datetime,
+        *,
+        sqlite: bool = False,
+        columns: list[str] | None = None,
+        lang: str = "en",
     ) -> None:
         if columns is not None:
             # A table's rows all have its header's columns (or fewer): fields none of whose
             # columns is there read as missing in every row, so skip looking for them.
             present = set(columns)
-            profile = dataclasses.replace(profile, fields={
-                name: sources for name, sources in profile.fields.items()
-                if any(c in present for c in sources)
-            })
+            profile = dataclasses.replace(
+                profile,
+                fields={
+                    name: sources
+                    for name, sources in profile.fields.items()
+                    if any(c in present for c in sources)
+                },
+            )
         self.profile, self.channel, self.rules, self.actor = profile, channel, rules, actor
         self.now, self.stamp = now, stamp
         # The same instants in the zones rows are compared in: comparing times in one zone is
@@ -171,9 +208,17 @@ class Preparer:
         for row in rows:
             out.read += 1
             if row.problem is not None:
-                out.rejected.append((row, reason_in(self.lang, InvalidInput(
-                    row.problem, key=row.problem_key, **(row.problem_params or {})
-                ))))
+                out.rejected.append(
+                    (
+                        row,
+                        reason_in(
+                            self.lang,
+                            InvalidInput(
+                                row.problem, key=row.problem_key, **(row.problem_params or {})
+                            ),
+                        ),
+                    )
+                )
                 continue
             try:
                 out.prepared.append(self.prepare(row))
@@ -191,35 +236,52 @@ class Preparer:
         if received is None:
             raise InvalidInput("no received time", key="import.row.no_received")
         if received > self.now_in_file:
-            raise InvalidInput(f"received time {received.isoformat()} is in the future",
-                               key="import.row.future_received", time=received.isoformat())
+            raise InvalidInput(
+                f"received time {received.isoformat()} is in the future",
+                key="import.row.future_received",
+                time=received.isoformat(),
+            )
         title, body = f.get("title") or "", f.get("body") or ""
         if not title and not body:
             raise InvalidInput("no title and no body", key="import.row.no_text")
         channel = f.get("channel") or self.channel
         if not channel:
-            raise InvalidInput("no channel: the file has none; pass --channel",
-                               key="import.row.no_channel")
+            raise InvalidInput(
+                "no channel: the file has none; pass --channel", key="import.row.no_channel"
+            )
         reply_text, replied_at = f.get("reply_text") or None, f.get("replied_at")
         if (reply_text is None) != (replied_at is None):
             missing, key = (
-                ("reply time", "import.row.reply_no_time") if replied_at is None
+                ("reply time", "import.row.reply_no_time")
+                if replied_at is None
                 else ("reply text", "import.row.reply_no_text")
             )
             raise InvalidInput(f"a reply without its {missing}", key=key)
         if replied_at is not None and replied_at < received:
             raise InvalidInput(
                 f"reply time {replied_at.isoformat()} is before the received time",
-                key="import.row.reply_before", time=replied_at.isoformat(),
+                key="import.row.reply_before",
+                time=replied_at.isoformat(),
             )
         if replied_at is not None and replied_at > self.now_in_file:
-            raise InvalidInput(f"reply time {replied_at.isoformat()} is in the future",
-                               key="import.row.future_reply", time=replied_at.isoformat())
+            raise InvalidInput(
+                f"reply time {replied_at.isoformat()} is in the future",
+                key="import.row.future_reply",
+                time=replied_at.isoformat(),
+            )
         data = NewCase(
-            channel=channel, title=title, body=body, received_at=received,
-            external_id=f.get("external_id"), author=f.get("author"), contact=f.get("contact"),
-            addressee=f.get("addressee"), region=f.get("region"), category=f.get("category"),
-            kind=f.get("kind"), urgency=f.get("urgency") or "normal",
+            channel=channel,
+            title=title,
+            body=body,
+            received_at=received,
+            external_id=f.get("external_id"),
+            author=f.get("author"),
+            contact=f.get("contact"),
+            addressee=f.get("addressee"),
+            region=f.get("region"),
+            category=f.get("category"),
+            kind=f.get("kind"),
+            urgency=f.get("urgency") or "normal",
             extra=mapped.extra or None,
         )
         validate_new_case(data, self.rules)
@@ -227,15 +289,17 @@ class Preparer:
         for at, name, limit in _LIMITED:
             value = values[at]
             if value is not None and len(value) > limit:
-                raise InvalidInput(f"{name} is longer than {limit} characters",
-                                   key="import.row.too_long", field=name, limit=limit)
+                raise InvalidInput(
+                    f"{name} is longer than {limit} characters",
+                    key="import.row.too_long",
+                    field=name,
+                    limit=limit,
+                )
         if self.sqlite:
             # Sent as the tuple SQLite stores, not as an object (see Prepared.db_row).
             prepared = Prepared(row, None, reply_text, replied_at)
             prepared.key = (values[_CHANNEL], values[_EXTERNAL_ID])
-            prepared.overdue = (
-                values[_STATUS] in _OPEN and values[_NEXT_DUE_AT] < self.now_local
-            )
+            prepared.overdue = values[_STATUS] in _OPEN and values[_NEXT_DUE_AT] < self.now_local
             prepared.db_row = stored_row(values)
         else:
             prepared = Prepared(row, _namespace(values), reply_text, replied_at)
@@ -254,8 +318,11 @@ def reason_in(lang: str, exc: BaseException) -> str:
 
 def malformed(exc: Exception) -> InvalidInput:
     """A record not shaped as its format says (a list where a table was expected, ...)."""
-    return InvalidInput(f"malformed record: {type(exc).__name__} {exc}",
-                        key="import.row.malformed", error=f"{type(exc).__name__} {exc}")
+    return InvalidInput(
+        f"malformed record: {type(exc).__name__} {exc}",
+        key="import.row.malformed",
+        error=f"{type(exc).__name__} {exc}",
+    )
 
 
 def prepare_file(
@@ -306,12 +373,15 @@ def batches_from_worker(source: Source, preparer: Preparer, size: int) -> Iterat
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     worker = subprocess.Popen(
         [sys.executable, "-m", "caseworker.services.imports.worker"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
     )
     assert worker.stdin is not None and worker.stdout is not None
     try:
-        pickle.dump((source.path, source.format, source.encoding, preparer, size),
-                    worker.stdin, _PICKLE)
+        pickle.dump(
+            (source.path, source.format, source.encoding, preparer, size), worker.stdin, _PICKLE
+        )
         worker.stdin.close()
         while True:
             try:
@@ -334,24 +404,27 @@ def batches_from_worker(source: Source, preparer: Preparer, size: int) -> Iterat
 
 
 CASE_COLUMNS: list[str] = [
-    c.name for c in CaseRow.__table__.columns if c.name != "id"  # type: ignore[attr-defined]
+    c.name
+    for c in CaseRow.__table__.columns  # type: ignore[attr-defined]
+    if c.name != "id"
 ]
 
 
 _CASE_TIMES = frozenset(
-    c.name for c in CaseRow.__table__.columns  # type: ignore[attr-defined]
+    c.name
+    for c in CaseRow.__table__.columns  # type: ignore[attr-defined]
     if isinstance(c.type, UTCDateTime)
 )
 _CASE_FLAGS = frozenset(
-    c.name for c in CaseRow.__table__.columns  # type: ignore[attr-defined]
+    c.name
+    for c in CaseRow.__table__.columns  # type: ignore[attr-defined]
     if isinstance(c.type, Boolean)
 )
 _CASE_GET = itemgetter(*CASE_COLUMNS)
 _OPEN = frozenset(s.value for s in OPEN_STATES)
 _CHANNEL, _EXTERNAL_ID, _RECEIVED_AT, _TITLE, _BODY, _AUTHOR, _CATEGORY = (
-    CASE_COLUMNS.index(name) for name in (
-        "channel", "external_id", "received_at", "title", "body", "author", "category"
-    )
+    CASE_COLUMNS.index(name)
+    for name in ("channel", "external_id", "received_at", "title", "body", "author", "category")
 )
 _CASE_TIME_AT = tuple(i for i, name in enumerate(CASE_COLUMNS) if name in _CASE_TIMES)
 _CASE_FLAG_AT = tuple(i for i, name in enumerate(CASE_COLUMNS) if name in _CASE_FLAGS)
@@ -418,7 +491,11 @@ _DEFAULTS: dict[str, Any] = {
 
 
 def case_values(
-    data: NewCase, rules: Rules, actor: str, stamp: datetime, clocks: NewCaseClocks | None = None,
+    data: NewCase,
+    rules: Rules,
+    actor: str,
+    stamp: datetime,
+    clocks: NewCaseClocks | None = None,
 ) -> Any:
     """What `build_case` makes, as plain attributes instead of an ORM object.
 
@@ -430,7 +507,10 @@ def case_values(
 
 
 def case_columns(
-    data: NewCase, actor: str, stamp: datetime, clocks: NewCaseClocks,
+    data: NewCase,
+    actor: str,
+    stamp: datetime,
+    clocks: NewCaseClocks,
     replied_at: datetime | None = None,
 ) -> list[Any]:
     """A new case's column values in CASE_COLUMNS order; with `replied_at`, a case whose
@@ -441,7 +521,9 @@ def case_columns(
     values[_CHANNEL] = channel = data.channel
     values[_EXTERNAL_ID] = (data.external_id or "").strip() or data.content_key()
     values[_ADDRESSEE], values[_AUTHOR], values[_CONTACT] = (
-        data.addressee, data.author, data.contact
+        data.addressee,
+        data.author,
+        data.contact,
     )
     values[_TITLE] = data.title.strip() or data.body.strip()[:40]
     values[_BODY] = data.body
@@ -454,7 +536,14 @@ def case_columns(
     values[_CREATED_AT] = values[_UPDATED_AT] = stamp
     values[_UPDATED_BY] = actor
     values[_ASSIGN_DUE_AT : _WARN_AT + 1] = clocks.columns(
-        channel, data.kind, data.urgency, status, received, received, replied_at, replied_at,
+        channel,
+        data.kind,
+        data.urgency,
+        status,
+        received,
+        received,
+        replied_at,
+        replied_at,
         None,
     )
     return values
@@ -468,23 +557,66 @@ def _namespace(values: list[Any]) -> Any:
 
 
 _TEMPLATE = [_DEFAULTS[name] for name in CASE_COLUMNS]
-(_ADDRESSEE, _CONTACT, _REGION, _KIND, _URGENCY, _STATUS, _ASSIGN_STARTED_AT,
- _CLOCK_STARTED_AT, _ASSIGNED_AT, _REPLIED_AT, _ASSIGN_DUE_AT, _WARN_AT, _NEXT_DUE_AT, _EXTRA,
- _CREATED_AT, _UPDATED_AT, _UPDATED_BY) = (
-    CASE_COLUMNS.index(name) for name in (
-        "addressee", "contact", "region", "kind", "urgency", "status", "assign_started_at",
-        "clock_started_at", "assigned_at", "replied_at", "assign_due_at", "warn_at",
-        "next_due_at", "extra", "created_at", "updated_at", "updated_by",
+(
+    _ADDRESSEE,
+    _CONTACT,
+    _REGION,
+    _KIND,
+    _URGENCY,
+    _STATUS,
+    _ASSIGN_STARTED_AT,
+    _CLOCK_STARTED_AT,
+    _ASSIGNED_AT,
+    _REPLIED_AT,
+    _ASSIGN_DUE_AT,
+    _WARN_AT,
+    _NEXT_DUE_AT,
+    _EXTRA,
+    _CREATED_AT,
+    _UPDATED_AT,
+    _UPDATED_BY,
+) = (
+    CASE_COLUMNS.index(name)
+    for name in (
+        "addressee",
+        "contact",
+        "region",
+        "kind",
+        "urgency",
+        "status",
+        "assign_started_at",
+        "clock_started_at",
+        "assigned_at",
+        "replied_at",
+        "assign_due_at",
+        "warn_at",
+        "next_due_at",
+        "extra",
+        "created_at",
+        "updated_at",
+        "updated_by",
     )
 )
 # The clock columns, in the order NewCaseClocks.columns gives them.
 assert CASE_COLUMNS[_ASSIGN_DUE_AT : _WARN_AT + 1] == [
-    "assign_due_at", "reply_due_at", "close_due_at", "provisional", "next_due_at", "warn_at"
+    "assign_due_at",
+    "reply_due_at",
+    "close_due_at",
+    "provisional",
+    "next_due_at",
+    "warn_at",
 ]
-_LIMITED = tuple((CASE_COLUMNS.index(name), name, limit) for name, limit in (
-    ("external_id", 100), ("author", 200), ("contact", 200), ("addressee", 100),
-    ("region", 100), ("category", 100),
-))
+_LIMITED = tuple(
+    (CASE_COLUMNS.index(name), name, limit)
+    for name, limit in (
+        ("external_id", 100),
+        ("author", 200),
+        ("contact", 200),
+        ("addressee", 100),
+        ("region", 100),
+        ("category", 100),
+    )
+)
 
 
 def chunks(rows: Iterator[SourceRow], size: int) -> Iterator[list[SourceRow]]:

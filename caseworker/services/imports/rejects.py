@@ -54,7 +54,9 @@ class RejectsWriter:
                 raise InvalidInput(
                     f"cannot write the rejects file {self.path}: {exc.strerror}; "
                     "choose another with --rejects",
-                    key="refused.import.rejects_file", path=str(self.path), why=exc.strerror,
+                    key="refused.import.rejects_file",
+                    path=str(self.path),
+                    why=exc.strerror,
                 ) from None
         self.count += 1
         assert self._handle is not None

@@ -88,7 +88,11 @@ class Restorer:
         return SimpleNamespace(**{**_DEFAULTS, **fields}), values
 
     def _values(
-        self, doc: dict[str, Any], model: Any, units: dict[str, int], clerks: dict[str, int],
+        self,
+        doc: dict[str, Any],
+        model: Any,
+        units: dict[str, int],
+        clerks: dict[str, int],
     ) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for column in _table(model).columns:
@@ -124,8 +128,12 @@ class Restorer:
         by_code = {u.code: u for u in session.exec(select(Unit)).all()}
         for entry in self.meta.get("units", []):
             if entry["code"] not in by_code:
-                unit = Unit(code=entry["code"], name=entry["name"], level=entry["level"],
-                            active=bool(entry.get("active", True)))
+                unit = Unit(
+                    code=entry["code"],
+                    name=entry["name"],
+                    level=entry["level"],
+                    active=bool(entry.get("active", True)),
+                )
                 session.add(unit)
                 by_code[unit.code] = unit
         session.flush()
@@ -137,11 +145,14 @@ class Restorer:
         for entry in self.meta.get("clerks", []):
             if entry["name"] not in clerks:
                 unit_ref = entry.get("unit")
-                session.add(ClerkRow(
-                    name=entry["name"], role=entry["role"],
-                    unit_id=by_code[unit_ref].id if unit_ref in by_code else None,
-                    active=bool(entry.get("active", True)),
-                ))
+                session.add(
+                    ClerkRow(
+                        name=entry["name"],
+                        role=entry["role"],
+                        unit_id=by_code[unit_ref].id if unit_ref in by_code else None,
+                        active=bool(entry.get("active", True)),
+                    )
+                )
         session.flush()
         self.units = {c: i for i, c in session.exec(select(Unit.id, Unit.code)).all() if i}
         self.clerks = {n: i for i, n in session.exec(select(ClerkRow.id, ClerkRow.name)).all() if i}
@@ -211,14 +222,15 @@ class Restorer:
             case = doc["case"]
             refs = {
                 name: ids.get((ref[0], ref[1])) if ref else None
-                for name, ref in (("repeat_of_id", case.get("repeat_of")),
-                                  ("merged_into_id", case.get("merged_into")))
+                for name, ref in (
+                    ("repeat_of_id", case.get("repeat_of")),
+                    ("merged_into_id", case.get("merged_into")),
+                )
             }
-            session.connection().execute(
-                update(cases).where(cases.c.id == cid).values(**refs)
-            )
+            session.connection().execute(update(cases).where(cases.c.id == cid).values(**refs))
             have = {
-                (t, k) for t, k in session.exec(
+                (t, k)
+                for t, k in session.exec(
                     select(LinkRow.target_id, LinkRow.kind).where(LinkRow.case_id == cid)
                 ).all()
             }

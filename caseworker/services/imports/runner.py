@@ -143,8 +143,9 @@ def _failed(exc: Exception, path: Path) -> ImportFailed:
     key = getattr(exc, "key", None)
     if key is None:  # an OSError: permissions, a folder given as a file, a vanished disk
         why = getattr(exc, "strerror", None) or str(exc)
-        return ImportFailed(f"{path.name}: {why}", key="import.source.os_error",
-                            file=path.name, why=why)
+        return ImportFailed(
+            f"{path.name}: {why}", key="import.source.os_error", file=path.name, why=why
+        )
     return ImportFailed(str(exc), key=key, **getattr(exc, "params", {}))
 
 
@@ -163,7 +164,8 @@ def run_import(
     try:
         try:
             profile = (
-                load_mapping(options.mapping) if options.mapping
+                load_mapping(options.mapping)
+                if options.mapping
                 else choose_profile(source.columns, source.first)
             )
         except MappingError as exc:
@@ -179,8 +181,13 @@ class _Run:
     """The state of one import while it runs."""
 
     def __init__(
-        self, store: Store, desk: Desk, source: Source, profile: Profile,
-        options: ImportOptions, progress: Progress | None,
+        self,
+        store: Store,
+        desk: Desk,
+        source: Source,
+        profile: Profile,
+        options: ImportOptions,
+        progress: Progress | None,
     ) -> None:
         self.store, self.desk, self.source, self.profile = store, desk, source, profile
         self.options, self.progress = options, progress
@@ -191,11 +198,15 @@ class _Run:
                 desk.rules.policy.channel(self.channel)
             except PolicyError as exc:
                 raise InvalidInput(
-                    str(exc), key="refused.import.channel", channel=self.channel,
+                    str(exc),
+                    key="refused.import.channel",
+                    channel=self.channel,
                     known=list(desk.rules.policy.channels),
                 ) from None
         self.summary = ImportSummary(
-            file=source.path.name, format=source.format, profile=profile.name,
+            file=source.path.name,
+            format=source.format,
+            profile=profile.name,
             dry_run=options.dry_run,
         )
         rejects_path = options.rejects or default_rejects_path(source)
@@ -209,7 +220,12 @@ class _Run:
         self.seen: dict[tuple[str, str], str] = {}  # dry run only: keys of earlier batches
         self.now = desk.now()
         self.preparer = Preparer(
-            profile, self.channel, desk.rules, self.actor, self.now, recorded_now(),
+            profile,
+            self.channel,
+            desk.rules,
+            self.actor,
+            self.now,
+            recorded_now(),
             sqlite=store.engine.dialect.name == "sqlite",
             columns=source.columns if source.format in ("csv", "xlsx") else None,
             lang=options.lang,
@@ -302,9 +318,9 @@ class _Run:
     def _save_outcome(self, session: Session, record_id: int, status: str) -> None:
         table = ImportRecord.__table__  # type: ignore[attr-defined]
         session.connection().execute(
-            update(table).where(table.c.id == record_id).values(
-                status=status, finished_at=self.desk.now()
-            )
+            update(table)
+            .where(table.c.id == record_id)
+            .values(status=status, finished_at=self.desk.now())
         )
 
     def _save_counts(self, session: Session, record_id: int | None, status: str) -> None:
@@ -312,16 +328,20 @@ class _Run:
             return
         s = self.summary
         values: dict[str, Any] = dict(
-            status=status, read=s.read, imported=s.imported, duplicates=s.duplicates,
-            conflicts=s.conflicts, rejected=s.rejected,
+            status=status,
+            read=s.read,
+            imported=s.imported,
+            duplicates=s.duplicates,
+            conflicts=s.conflicts,
+            rejected=s.rejected,
             rejects_path=str(self.rejects.path) if self.rejects.count else None,
         )
         if status != "running":
             values["finished_at"] = self.desk.now()
         session.connection().execute(
-            update(ImportRecord.__table__).where(  # type: ignore[attr-defined]
-                ImportRecord.__table__.c.id == record_id  # type: ignore[attr-defined]
-            ).values(**values)
+            update(ImportRecord.__table__)  # type: ignore[attr-defined]
+            .where(ImportRecord.__table__.c.id == record_id)  # type: ignore[attr-defined]
+            .values(**values)
         )
 
     # ------------------------------------------------------------ one row
@@ -364,9 +384,16 @@ class _Run:
                 continue
             out.read += 1
             if row.problem is not None:
-                out.rejected.append((row, self.preparer.reason(InvalidInput(
-                    row.problem, key=row.problem_key, **(row.problem_params or {})
-                ))))
+                out.rejected.append(
+                    (
+                        row,
+                        self.preparer.reason(
+                            InvalidInput(
+                                row.problem, key=row.problem_key, **(row.problem_params or {})
+                            )
+                        ),
+                    )
+                )
                 continue
             try:
                 case, doc = self.restorer.case_of(row.values)
@@ -407,9 +434,12 @@ class _Run:
                 clash = InvalidInput(
                     f"conflict: {where} has the key {item.key[0]}/{item.key[1]} with different "
                     "content; not overwritten",
-                    key="import.row.conflict_case" if earlier[0] is not None
+                    key="import.row.conflict_case"
+                    if earlier[0] is not None
                     else "import.row.conflict_row",
-                    case=earlier[0], channel=item.key[0], external_id=item.key[1],
+                    case=earlier[0],
+                    channel=item.key[0],
+                    external_id=item.key[1],
                 )
                 self._reject(item.row, self.preparer.reason(clash), conflict=True)
         return fresh
@@ -444,10 +474,19 @@ class _Run:
             session.connection().execute(
                 insert(table),
                 [
-                    dict(case_id=cid, state="published", final=True, outcome=None,
-                         text=p.reply_text, author_id=None, unit_id=None,
-                         created_at=p.replied_at, updated_at=p.replied_at,
-                         published_at=p.replied_at, review_note=None)
+                    dict(
+                        case_id=cid,
+                        state="published",
+                        final=True,
+                        outcome=None,
+                        text=p.reply_text,
+                        author_id=None,
+                        unit_id=None,
+                        created_at=p.replied_at,
+                        updated_at=p.replied_at,
+                        published_at=p.replied_at,
+                        review_note=None,
+                    )
                     for cid, p in replies
                 ],
             )
@@ -461,23 +500,60 @@ class _Run:
         events: list[dict[str, Any]] = []
         note = json.dumps({"import": self.summary.import_id}, ensure_ascii=False)
         for cid, item in zip(ids, fresh, strict=True):
-            events.append(_event_row(cid, self.actor, Action.RECEIVE, None, Status.RECEIVED,
-                                     item.case.received_at, stamp, detail=json.dumps(
-                                         {"import": self.summary.import_id,
-                                          "row": item.row.number})))
+            events.append(
+                _event_row(
+                    cid,
+                    self.actor,
+                    Action.RECEIVE,
+                    None,
+                    Status.RECEIVED,
+                    item.case.received_at,
+                    stamp,
+                    detail=json.dumps({"import": self.summary.import_id, "row": item.row.number}),
+                )
+            )
             if item.replied_at is None:
                 continue
             why = "imported: the source file records the published reply only"
             at = item.replied_at
-            events.append(_event_row(cid, self.actor, Action.ACCEPT, Status.RECEIVED,
-                                     Status.ACCEPTED, at, stamp, reason=why, detail=note))
-            events.append(_event_row(cid, self.actor, Action.ASSIGN, Status.ACCEPTED,
-                                     Status.ASSIGNED, at, stamp, reason=why, detail=json.dumps(
-                                         {"lead": None, "co_units": []})))
-            events.append(_event_row(cid, self.actor, Action.PUBLISH, Status.ASSIGNED,
-                                     Status.REPLIED, at, stamp, detail=json.dumps(
-                                         {"reply": reply_ids[cid], "final": True,
-                                          "outcome": None})))
+            events.append(
+                _event_row(
+                    cid,
+                    self.actor,
+                    Action.ACCEPT,
+                    Status.RECEIVED,
+                    Status.ACCEPTED,
+                    at,
+                    stamp,
+                    reason=why,
+                    detail=note,
+                )
+            )
+            events.append(
+                _event_row(
+                    cid,
+                    self.actor,
+                    Action.ASSIGN,
+                    Status.ACCEPTED,
+                    Status.ASSIGNED,
+                    at,
+                    stamp,
+                    reason=why,
+                    detail=json.dumps({"lead": None, "co_units": []}),
+                )
+            )
+            events.append(
+                _event_row(
+                    cid,
+                    self.actor,
+                    Action.PUBLISH,
+                    Status.ASSIGNED,
+                    Status.REPLIED,
+                    at,
+                    stamp,
+                    detail=json.dumps({"reply": reply_ids[cid], "final": True, "outcome": None}),
+                )
+            )
         session.connection().execute(insert(EventRow.__table__), events)  # type: ignore[attr-defined]
 
     def _write_sqlite(self, session: Session, fresh: list[Prepared]) -> None:
@@ -499,7 +575,9 @@ class _Run:
         if len(fresh) >= DEFER_SEARCH_AT and not self.search_deferred:
             self.search_deferred = defer_indexing(cursor)
         ids = _sqlite_insert(
-            cursor, "cases", CASE_COLUMNS,
+            cursor,
+            "cases",
+            CASE_COLUMNS,
             [p.db_row if p.db_row is not None else case_tuple(p.case) for p in fresh],
         )
         if ids is None:
@@ -511,18 +589,20 @@ class _Run:
             rows = []
             for cid, p in replies:
                 at = db_time(p.replied_at)
-                rows.append((cid, "published", 1, None, p.reply_text, None, None, at, at, at,
-                             None))
+                rows.append((cid, "published", 1, None, p.reply_text, None, None, at, at, at, None))
             new_ids = _sqlite_insert(cursor, "replies", _REPLY_COLUMNS, rows)
             if new_ids is None:
                 # Imports add exactly one reply to each new case, so the case id finds it.
                 case_ids = [cid for cid, _ in replies]
                 for start in range(0, len(case_ids), 500):
                     part = case_ids[start : start + 500]
-                    reply_ids.update(cursor.execute(
-                        f"SELECT case_id, id FROM replies WHERE case_id IN "
-                        f"({', '.join('?' * len(part))})", part,
-                    ).fetchall())
+                    reply_ids.update(
+                        cursor.execute(
+                            f"SELECT case_id, id FROM replies WHERE case_id IN "
+                            f"({', '.join('?' * len(part))})",
+                            part,
+                        ).fetchall()
+                    )
             else:
                 reply_ids = {cid: rid for (cid, _), rid in zip(replies, new_ids, strict=True)}
         import_id = self.summary.import_id
@@ -531,24 +611,51 @@ class _Run:
         assign_detail = json.dumps({"lead": None, "co_units": []})
         actor = self.actor
         receive, accept, assign, publish = (
-            Action.RECEIVE.value, Action.ACCEPT.value, Action.ASSIGN.value, Action.PUBLISH.value
+            Action.RECEIVE.value,
+            Action.ACCEPT.value,
+            Action.ASSIGN.value,
+            Action.PUBLISH.value,
         )
         received, accepted, assigned, replied = (
-            Status.RECEIVED.value, Status.ACCEPTED.value, Status.ASSIGNED.value,
+            Status.RECEIVED.value,
+            Status.ACCEPTED.value,
+            Status.ASSIGNED.value,
             Status.REPLIED.value,
         )
         events: list[tuple[Any, ...]] = []
         source = f'{{"import": {json.dumps(import_id)}, "row": '  # + the row's number + }
         for cid, item in zip(ids, fresh, strict=True):
-            events.append((cid, actor, receive, None, received, None,
-                           f"{source}{item.row.number}}}", item.received_at_stored(), stamp))
+            events.append(
+                (
+                    cid,
+                    actor,
+                    receive,
+                    None,
+                    received,
+                    None,
+                    f"{source}{item.row.number}}}",
+                    item.received_at_stored(),
+                    stamp,
+                )
+            )
             if item.replied_at is None:
                 continue
             at = db_time(item.replied_at)
             events.append((cid, actor, accept, received, accepted, why, note, at, stamp))
             events.append((cid, actor, assign, accepted, assigned, why, assign_detail, at, stamp))
-            events.append((cid, actor, publish, assigned, replied, None, json.dumps(
-                {"reply": reply_ids[cid], "final": True, "outcome": None}), at, stamp))
+            events.append(
+                (
+                    cid,
+                    actor,
+                    publish,
+                    assigned,
+                    replied,
+                    None,
+                    json.dumps({"reply": reply_ids[cid], "final": True, "outcome": None}),
+                    at,
+                    stamp,
+                )
+            )
         cursor.executemany(_EVENT_INSERT, events)
         cursor.close()
 
@@ -557,8 +664,19 @@ class _Run:
         self.summary.overdue += sum(1 for p in fresh if p.is_overdue(self.now))
 
 
-_REPLY_COLUMNS = ["case_id", "state", "final", "outcome", "text", "author_id", "unit_id",
-                  "created_at", "updated_at", "published_at", "review_note"]
+_REPLY_COLUMNS = [
+    "case_id",
+    "state",
+    "final",
+    "outcome",
+    "text",
+    "author_id",
+    "unit_id",
+    "created_at",
+    "updated_at",
+    "published_at",
+    "review_note",
+]
 _EVENT_INSERT = (
     "INSERT INTO events (case_id, actor, action, from_status, to_status, reason, detail, "
     "effective_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -613,13 +731,27 @@ def _insert_ids(session: Session, keys: list[tuple[str, str]]) -> list[int]:
 
 
 def _event_row(
-    case_id: int, actor: str, action: Action, from_status: Status | None, to_status: Status,
-    at: datetime, stamp: datetime, *, reason: str | None = None, detail: str | None = None,
+    case_id: int,
+    actor: str,
+    action: Action,
+    from_status: Status | None,
+    to_status: Status,
+    at: datetime,
+    stamp: datetime,
+    *,
+    reason: str | None = None,
+    detail: str | None = None,
 ) -> dict[str, Any]:
     return dict(
-        case_id=case_id, actor=actor, action=action.value,
-        from_status=from_status.value if from_status else None, to_status=to_status.value,
-        reason=reason, detail=detail, effective_at=at, recorded_at=stamp,
+        case_id=case_id,
+        actor=actor,
+        action=action.value,
+        from_status=from_status.value if from_status else None,
+        to_status=to_status.value,
+        reason=reason,
+        detail=detail,
+        effective_at=at,
+        recorded_at=stamp,
     )
 
 
@@ -650,22 +782,42 @@ def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, 
 def _stored(session: Session, channel: str, ids: list[str]) -> list[tuple[Any, ...]]:
     """id, external id and the fingerprinted fields of the stored cases with these keys."""
     if session.get_bind().dialect.name != "sqlite":
-        return list(session.connection().execute(
-            select(  # type: ignore[call-overload]
-                CaseRow.id, CaseRow.external_id, CaseRow.title, CaseRow.body,
-                CaseRow.received_at, CaseRow.author, CaseRow.category,
-            ).where(CaseRow.channel == channel, col(CaseRow.external_id).in_(ids))
-        ).all())
+        return list(
+            session.connection()
+            .execute(
+                select(  # type: ignore[call-overload]
+                    CaseRow.id,
+                    CaseRow.external_id,
+                    CaseRow.title,
+                    CaseRow.body,
+                    CaseRow.received_at,
+                    CaseRow.author,
+                    CaseRow.category,
+                ).where(CaseRow.channel == channel, col(CaseRow.external_id).in_(ids))
+            )
+            .all()
+        )
     # On the driver's cursor, like the inserts (_write_sqlite): building a 500-value IN through
     # SQLAlchemy cost more than SQLite's looking the keys up. Times as UTCDateTime reads them.
     raw = session.connection().connection.driver_connection
     assert raw is not None
     rows = raw.execute(
         "SELECT id, external_id, title, body, received_at, author, category FROM cases"
-        f" WHERE channel = ? AND external_id IN ({', '.join('?' * len(ids))})", [channel, *ids],
+        f" WHERE channel = ? AND external_id IN ({', '.join('?' * len(ids))})",
+        [channel, *ids],
     ).fetchall()
-    return [(cid, ext, title, body, datetime.fromisoformat(received).replace(tzinfo=UTC),
-             author, category) for cid, ext, title, body, received, author, category in rows]
+    return [
+        (
+            cid,
+            ext,
+            title,
+            body,
+            datetime.fromisoformat(received).replace(tzinfo=UTC),
+            author,
+            category,
+        )
+        for cid, ext, title, body, received, author, category in rows
+    ]
 
 
 def _check_clerk(session: Session, name: str) -> tuple[str, Role]:
@@ -673,6 +825,7 @@ def _check_clerk(session: Session, name: str) -> tuple[str, Role]:
     if actor.role is Role.HANDLER:
         raise InvalidInput(
             f"{name} is a unit handler; importing is bureau work",
-            key="refused.import.handler", clerk=name,
+            key="refused.import.handler",
+            clerk=name,
         )
     return actor.name, actor.role

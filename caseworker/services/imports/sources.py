@@ -84,7 +84,8 @@ def detect_encoding(path: Path) -> str:
         return "utf-8-sig" if encoding == "utf-8" else encoding
     raise SourceError(
         f"{path.name} is neither UTF-8 nor GB18030 text; name it with --encoding",
-        key="import.source.not_text", file=path.name,
+        key="import.source.not_text",
+        file=path.name,
     )
 
 
@@ -99,12 +100,14 @@ def detect_format(path: Path) -> str:
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise SourceError(
             f"{path.name} is an old binary .xls workbook; save it as .xlsx or CSV",
-            key="import.source.xls", file=path.name,
+            key="import.source.xls",
+            file=path.name,
         )
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise SourceError(
             f"{path.name} is not a table: it holds binary data",
-            key="import.source.binary", file=path.name,
+            key="import.source.binary",
+            file=path.name,
         )
     text = head.lstrip(codecs.BOM_UTF8).lstrip()
     if text.startswith(b"["):
@@ -122,7 +125,9 @@ def open_source(path: Path, fmt: str | None = None, encoding: str | None = None)
     if fmt not in FORMATS:
         raise SourceError(
             f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}",
-            key="import.source.format", format=fmt, known=list(FORMATS),
+            key="import.source.format",
+            format=fmt,
+            known=list(FORMATS),
         )
     if fmt == "xlsx":
         return _open_xlsx(path)
@@ -166,7 +171,10 @@ def _decode_guard(path: Path, encoding: str, rows: Iterator[SourceRow]) -> Itera
     except UnicodeDecodeError:
         raise SourceError(
             f"{path.name} is not valid {encoding} after row {last}; name the encoding with "
-            "--encoding", key="import.source.decode_after", file=path.name, encoding=encoding,
+            "--encoding",
+            key="import.source.decode_after",
+            file=path.name,
+            encoding=encoding,
             row=last,
         ) from None
 
@@ -180,7 +188,9 @@ def _open_csv(path: Path, encoding: str) -> Source:
         handle.close()
         raise SourceError(
             f"{path.name} is not valid {encoding}; use --encoding",
-            key="import.source.decode", file=path.name, encoding=encoding,
+            key="import.source.decode",
+            file=path.name,
+            encoding=encoding,
         ) from None
     delimiter = max((",", "\t", ";"), key=first_line.count)
     reader = csv.reader(handle, delimiter=delimiter)
@@ -196,7 +206,9 @@ def _open_csv(path: Path, encoding: str) -> Source:
         handle.close()
         raise SourceError(
             f"{path.name} cannot be read as CSV: {exc}",
-            key="import.source.csv", file=path.name, error=str(exc),
+            key="import.source.csv",
+            file=path.name,
+            error=str(exc),
         ) from None
     if header is None:
         handle.close()
@@ -221,11 +233,21 @@ def _open_csv(path: Path, encoding: str) -> Source:
         except csv.Error as exc:
             raise SourceError(
                 f"{path.name} row {n + 1} is broken CSV: {exc}",
-                key="import.source.broken_row", file=path.name, row=n + 1, error=str(exc),
+                key="import.source.broken_row",
+                file=path.name,
+                row=n + 1,
+                error=str(exc),
             ) from None
 
-    return Source(path, "csv", encoding, columns, _decode_guard(path, encoding, rows()),
-                  _closers=[handle.close], position=_bytes_read(path, handle))
+    return Source(
+        path,
+        "csv",
+        encoding,
+        columns,
+        _decode_guard(path, encoding, rows()),
+        _closers=[handle.close],
+        position=_bytes_read(path, handle),
+    )
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -252,12 +274,21 @@ def _open_jsonl(path: Path, encoding: str) -> Source:
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield SourceRow(number, {"line": line.rstrip("\r\n")}, f"not valid JSON: {exc.msg}",
-                                "import.row.bad_json", {"error": exc.msg})
+                yield SourceRow(
+                    number,
+                    {"line": line.rstrip("\r\n")},
+                    f"not valid JSON: {exc.msg}",
+                    "import.row.bad_json",
+                    {"error": exc.msg},
+                )
                 continue
             if not isinstance(value, dict):
-                yield SourceRow(number, {"line": line.rstrip("\r\n")}, "not a JSON object",
-                                "import.row.not_object")
+                yield SourceRow(
+                    number,
+                    {"line": line.rstrip("\r\n")},
+                    "not a JSON object",
+                    "import.row.not_object",
+                )
                 continue
             yield SourceRow(number, value)
 
@@ -278,8 +309,16 @@ def _open_jsonl(path: Path, encoding: str) -> Source:
         yield first
         yield from stream
 
-    return Source(path, "jsonl", encoding, list(first.values), chained(), first=first.values,
-                  _closers=[handle.close], position=_bytes_read(path, handle))
+    return Source(
+        path,
+        "jsonl",
+        encoding,
+        list(first.values),
+        chained(),
+        first=first.values,
+        _closers=[handle.close],
+        position=_bytes_read(path, handle),
+    )
 
 
 def _open_open311(path: Path, encoding: str) -> Source:
@@ -290,12 +329,17 @@ def _open_open311(path: Path, encoding: str) -> Source:
     except UnicodeDecodeError:
         raise SourceError(
             f"{path.name} is not valid {encoding}; use --encoding",
-            key="import.source.decode", file=path.name, encoding=encoding,
+            key="import.source.decode",
+            file=path.name,
+            encoding=encoding,
         ) from None
     except json.JSONDecodeError as exc:
         raise SourceError(
             f"{path.name} is not valid JSON: {exc.msg} (line {exc.lineno})",
-            key="import.source.json", file=path.name, error=exc.msg, line=exc.lineno,
+            key="import.source.json",
+            file=path.name,
+            error=exc.msg,
+            line=exc.lineno,
         ) from None
     if isinstance(doc, dict):
         lists = [v for v in doc.values() if isinstance(v, list)]
@@ -317,12 +361,20 @@ def _open_open311(path: Path, encoding: str) -> Source:
             if isinstance(item, dict):
                 yield SourceRow(number, item)
             else:
-                yield SourceRow(number, {"value": item}, "not a JSON object",
-                                "import.row.not_object")
+                yield SourceRow(
+                    number, {"value": item}, "not a JSON object", "import.row.not_object"
+                )
 
     first = next((i for i in doc if isinstance(i, dict)), {})
-    return Source(path, "open311", encoding, columns, rows(), first=first,
-                  position=lambda: (done[0], len(doc)))
+    return Source(
+        path,
+        "open311",
+        encoding,
+        columns,
+        rows(),
+        first=first,
+        position=lambda: (done[0], len(doc)),
+    )
 
 
 def _open_xlsx(path: Path) -> Source:
@@ -333,7 +385,9 @@ def _open_xlsx(path: Path) -> Source:
     except Exception as exc:  # zip, XML and openpyxl errors all mean "not a workbook we can read"
         raise SourceError(
             f"{path.name} cannot be read as a workbook: {exc}",
-            key="import.source.workbook", file=path.name, error=str(exc),
+            key="import.source.workbook",
+            file=path.name,
+            error=str(exc),
         ) from None
     sheet = book.worksheets[0]
     iterator = sheet.iter_rows(values_only=True)
@@ -365,8 +419,15 @@ def _open_xlsx(path: Path) -> Source:
             yield SourceRow(n, values)
 
     claimed = sheet.max_row or 0  # what the sheet says; blank rows included
-    return Source(path, "xlsx", None, columns, rows(), _closers=[book.close],
-                  position=lambda: (done[0], max(claimed, done[0])))
+    return Source(
+        path,
+        "xlsx",
+        None,
+        columns,
+        rows(),
+        _closers=[book.close],
+        position=lambda: (done[0], max(claimed, done[0])),
+    )
 
 
 def _filled(cell: Any) -> bool:

@@ -27,15 +27,22 @@ _NEW = (
     "(status = 'received' OR status = 'accepted' OR status = 'assigned'"
     " OR status = 'acknowledged' OR status = 'replied')"
 )
-_INDEXES = {"ix_cases_open_due": ["next_due_at", "id"],
-            "ix_cases_open_warn": ["next_due_at", "warn_at", "id"]}
+_INDEXES = {
+    "ix_cases_open_due": ["next_due_at", "id"],
+    "ix_cases_open_warn": ["next_due_at", "warn_at", "id"],
+}
 
 
 def _recreate(predicate: str) -> None:
     for name, columns in _INDEXES.items():
         op.drop_index(name, table_name="cases")
-        op.create_index(name, "cases", columns, sqlite_where=sa.text(predicate),
-                        postgresql_where=sa.text(predicate))
+        op.create_index(
+            name,
+            "cases",
+            columns,
+            sqlite_where=sa.text(predicate),
+            postgresql_where=sa.text(predicate),
+        )
 
 
 def upgrade() -> None:

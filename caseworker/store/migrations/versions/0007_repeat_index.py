@@ -23,9 +23,13 @@ depends_on = None
 
 def upgrade() -> None:
     op.drop_index("ix_cases_repeat_of_id", table_name="cases")
-    op.create_index("ix_cases_repeat_of_id", "cases", ["repeat_of_id"],
-                    sqlite_where=sa.text("repeat_of_id IS NOT NULL"),
-                    postgresql_where=sa.text("repeat_of_id IS NOT NULL"))
+    op.create_index(
+        "ix_cases_repeat_of_id",
+        "cases",
+        ["repeat_of_id"],
+        sqlite_where=sa.text("repeat_of_id IS NOT NULL"),
+        postgresql_where=sa.text("repeat_of_id IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:

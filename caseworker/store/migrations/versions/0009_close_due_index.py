@@ -20,8 +20,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_cases_close_due", "cases",
-                    ["close_due_at", "lead_unit_id", "status", "closed_at"])
+    op.create_index(
+        "ix_cases_close_due", "cases", ["close_due_at", "lead_unit_id", "status", "closed_at"]
+    )
 
 
 def downgrade() -> None:
