@@ -28,10 +28,21 @@ def _flatten(table: dict[str, Any], prefix: str, out: dict[str, str]) -> None:
 
 @cache
 def _messages(lang: str) -> dict[str, str]:
-    with (HERE / f"{lang}.toml").open("rb") as handle:
-        data = tomllib.load(handle)
+    """The language's catalog: `zh.toml`, then each `zh.<area>.toml` beside it.
+
+    An area of the program (documents, triage, …) may keep its texts in a file of its own, so
+    the main catalog does not grow without end; a key given twice is refused.
+    """
     out: dict[str, str] = {}
-    _flatten(data, "", out)
+    for path in [HERE / f"{lang}.toml", *sorted(HERE.glob(f"{lang}.*.toml"))]:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+        part: dict[str, str] = {}
+        _flatten(data, "", part)
+        twice = sorted(set(part) & set(out))
+        if twice:
+            raise ValueError(f"{path.name} repeats catalog keys: {', '.join(twice[:5])}")
+        out.update(part)
     return out
 
 
