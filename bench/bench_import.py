@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DATASETS = ROOT / ".." / "shared" / "datasets"
+DATASETS = ROOT / "tests" / "data" / "datasets"
 ATTACHMENT3 = DATASETS / "tipdm2020" / "attachment3-messages-with-votes.xlsx"
 HEADER = ["留言编号", "留言用户", "留言主题", "留言时间", "留言详情", "反对数", "点赞数"]
 NOW = "2026-11-20T10:00:00+08:00"

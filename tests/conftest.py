@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 POLICY_FILE = DATA / "policy.toml"
 CALENDAR_FILE = DATA / "calendar.toml"
-DATASETS = ROOT / ".." / "shared" / "datasets"
+DATASETS = ROOT / "tests" / "data" / "datasets"
 
 BACKENDS = ["sqlite", "postgres"]
 _TEMPLATE_DB = "caseworker_template"

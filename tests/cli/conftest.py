@@ -31,7 +31,9 @@ from caseworker.domain.calendar import SHANGHAI
 from caseworker.services.rules import Rules
 
 ROOT = Path(__file__).resolve().parents[2]
-ATTACHMENT2 = ROOT / ".." / "shared" / "datasets" / "tipdm2020" / "attachment2-labelled-sample.xlsx"
+ATTACHMENT2 = (
+    ROOT / "tests" / "data" / "datasets" / "tipdm2020" / "attachment2-labelled-sample.xlsx"
+)
 
 Process = Callable[..., subprocess.CompletedProcess[str]]
 Rows = tuple[list[str], list[list[object]]]

@@ -23,7 +23,7 @@ from caseworker.services.rules import load_rules
 from caseworker.store.engine import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
-TIPDM = ROOT / ".." / "shared" / "datasets" / "tipdm2020"
+TIPDM = ROOT / "tests" / "data" / "datasets" / "tipdm2020"
 ATTACHMENT2 = TIPDM / "attachment2-labelled-sample.xlsx"
 ATTACHMENT3 = TIPDM / "attachment3-messages-with-votes.xlsx"
 

@@ -21,7 +21,7 @@ import pytest
 from openpyxl import load_workbook
 
 ROOT = Path(__file__).resolve().parents[2]
-TIPDM = ROOT / ".." / "shared" / "datasets" / "tipdm2020"
+TIPDM = ROOT / "tests" / "data" / "datasets" / "tipdm2020"
 ATTACHMENT3 = TIPDM / "attachment3-messages-with-votes.xlsx"
 ROWS = 32_000  # seven batches (the last short): a stop lands well before the end
 WORKER = b"caseworker.services.imports.worker"

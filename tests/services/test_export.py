@@ -41,7 +41,7 @@ from caseworker.store.models import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-DATASETS = ROOT / ".." / "shared" / "datasets"
+DATASETS = ROOT / "tests" / "data" / "datasets"
 ATTACHMENT4 = DATASETS / "tipdm2020" / "attachment4-messages-with-replies.xlsx"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday
 NOW = datetime(2026, 5, 20, 10, 0, tzinfo=SHANGHAI)

@@ -1,4 +1,4 @@
-"""Batch import on the real files of ../shared/datasets, into SQLite files in tmp_path.
+"""Batch import on the real files of tests/data/datasets, into SQLite files in tmp_path.
 
 Expected counts are read from the files themselves (openpyxl / csv / json), never typed in, so
 a test fails if the importer loses, invents or double-counts a row.
@@ -38,7 +38,7 @@ from caseworker.store.engine import Store, open_store
 from caseworker.store.models import CaseRow, EventRow, ImportRecord, ReplyRow
 
 ROOT = Path(__file__).resolve().parents[2]
-DATASETS = ROOT / ".." / "shared" / "datasets"
+DATASETS = ROOT / "tests" / "data" / "datasets"
 TIPDM = DATASETS / "tipdm2020"
 ATTACHMENT2 = TIPDM / "attachment2-labelled-sample.xlsx"
 ATTACHMENT3 = TIPDM / "attachment3-messages-with-votes.xlsx"

@@ -1,6 +1,6 @@
 """A large file is prepared in a second process; the result must be exactly the inline one.
 
-The same real files (../shared/datasets/tipdm2020) are imported once with rows prepared inline
+The same real files (tests/data/datasets/tipdm2020) are imported once with rows prepared inline
 and once with them prepared in the second process (`parallel=True`, which a file of 16 MB or
 more gets by default), into two SQLite files; every stored column, event, reply, summary count
 and rejects line must agree. Interrupting a parallel import, and a file that breaks in the
@@ -35,7 +35,7 @@ from caseworker.services.rules import load_rules
 from caseworker.store.engine import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
-TIPDM = ROOT / ".." / "shared" / "datasets" / "tipdm2020"
+TIPDM = ROOT / "tests" / "data" / "datasets" / "tipdm2020"
 ATTACHMENT2 = TIPDM / "attachment2-labelled-sample.xlsx"
 ATTACHMENT4 = TIPDM / "attachment4-messages-with-replies.xlsx"
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)

@@ -1,6 +1,6 @@
 """Search stays exact while the index catches up on a bulk import, and after it has.
 
-A real file (attachment 2 of ../shared/datasets/tipdm2020) is imported into a SQLite file with
+A real file (attachment 2 of tests/data/datasets/tipdm2020) is imported into a SQLite file with
 indexing deferred; the console's search (services.queues.queue_page) is then compared with
 the plain answer computed in Python from the stored rows, for terms of 1, 2, 3 and 4
 characters, before, during and after the catch-up, with a case edited and one created while
@@ -32,7 +32,9 @@ from caseworker.store.queries import Filters, QueueKey, Viewer
 from caseworker.store.queries import search_backlog as backlog_of
 
 ROOT = Path(__file__).resolve().parents[2]
-ATTACHMENT2 = ROOT / ".." / "shared" / "datasets" / "tipdm2020" / "attachment2-labelled-sample.xlsx"
+ATTACHMENT2 = (
+    ROOT / "tests" / "data" / "datasets" / "tipdm2020" / "attachment2-labelled-sample.xlsx"
+)
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
 
 

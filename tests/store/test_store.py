@@ -263,8 +263,8 @@ def test_a_bad_url_is_refused() -> None:
 
 TIPDM = (
     Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
+    / "tests"
+    / "data"
     / "datasets"
     / "tipdm2020"
     / "attachment2-labelled-sample.xlsx"

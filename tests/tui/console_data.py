@@ -42,7 +42,7 @@ def populate_bureau(store: Any) -> None:
         add_clerk(session, HANDLER, "handler", "C-HOUSING")
 
 
-DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
+DATASETS = Path(__file__).resolve().parents[2] / "tests" / "data" / "datasets"
 SAMPLE = DATASETS / "tipdm2020" / "attachment2-labelled-sample.xlsx"
 NOW = sh(2025, 11, 20, 10)  # a Thursday morning
 

@@ -36,7 +36,7 @@ from caseworker.services.rules import Rules, load_rules
 from caseworker.store.engine import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
-DATASETS = ROOT / ".." / "shared" / "datasets"
+DATASETS = ROOT / "tests" / "data" / "datasets"
 MESSAGES = DATASETS / "tipdm2020" / "attachment2-labelled-sample.xlsx"
 
 NOW = datetime(2025, 11, 20, 10, 0, tzinfo=SHANGHAI)  # a Thursday morning, as in UI.md

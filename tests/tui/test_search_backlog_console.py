@@ -1,6 +1,6 @@
 """The console catches the search index up on a bulk import's backlog, and says so meanwhile.
 
-A real file (attachment 2 of ../shared/datasets/tipdm2020) is imported with indexing
+A real file (attachment 2 of tests/data/datasets/tipdm2020) is imported with indexing
 deferred; a second connection holds the write lock while the console opens, so the note in
 the header can be seen before the catch-up runs. Once the lock is let go, the console's
 worker indexes the backlog in chunks, the note goes away and a search is answered by the

@@ -25,7 +25,7 @@ from caseworker.store.engine import Store, open_store
 from caseworker.store.models import CaseRow
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / ".." / "shared" / "datasets" / "tipdm2020" / "attachment2-labelled-sample.xlsx"
+SAMPLE = ROOT / "tests" / "data" / "datasets" / "tipdm2020" / "attachment2-labelled-sample.xlsx"
 KEY = re.compile(r"""["'](refused\.[a-z_]+(?:\.[a-z_]+)*)["']""")
 # Keys that are not messages but words inside them.
 TERMS = ("refused.status.", "refused.action.", "refused.role.")
