@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 
 from caseworker.commands.common import catalog_of, local, opened, option_time, say
+from caseworker.output_safety import terminal_safe
 
 imports_app = typer.Typer(help="Imports done so far: file, checksum, counts, who and when.")
 
@@ -68,10 +69,10 @@ def import_cmd(
             except ImportFailed as exc:
                 catalog = catalog_of(ctx)
                 why = str(exc) if catalog.lang == "en" else catalog.refusal(exc)
-                typer.echo(f"caseworker: {why}", err=True)
+                typer.echo(f"caseworker: {terminal_safe(why)}", err=True)
                 codes.append(1)
                 continue
-            typer.echo(_summary_line(ctx, summary))
+            typer.echo(terminal_safe(_summary_line(ctx, summary)))
             codes.append(summary.exit_code)
             backlog = summary.search_backlog
         if backlog and _catch_up_search(store.store.engine.url.database, backlog):
@@ -228,14 +229,14 @@ def imports_list(
         table.add_row(
             str(r.id),
             local(r.started_at),
-            escape(r.file_name),
+            escape(terminal_safe(r.file_name, one_line=True)),
             say(ctx, f"cli.imports.status_{r.status}"),
             str(r.read),
             str(r.imported),
             str(r.duplicates),
             str(r.conflicts),
             str(r.rejected),
-            escape(r.clerk),
+            escape(terminal_safe(r.clerk, one_line=True)),
             r.sha256[:12],
         )
     Console(highlight=False).print(table)
@@ -301,15 +302,17 @@ def export_cmd(
             )
         except OSError as exc:
             why = exc.strerror or str(exc)
-            typer.echo(
-                f"caseworker: {say(ctx, 'cli.export.cannot_write', path=path, why=why)}", err=True
-            )
+            why = say(ctx, "cli.export.cannot_write", path=path, why=why)
+            typer.echo(f"caseworker: {terminal_safe(why)}", err=True)
             _exit(1)
     if scope is not None:
-        typer.echo(say(ctx, "cli.export.handler", clerk=store.settings.clerk), err=True)
+        typer.echo(
+            terminal_safe(say(ctx, "cli.export.handler", clerk=store.settings.clerk)), err=True
+        )
     if not redact:
-        typer.echo(say(ctx, "cli.export.personal_data", path=path), err=True)
-    typer.echo(say(ctx, "cli.export.done", cases=summary.cases, path=path, format=chosen))
+        typer.echo(terminal_safe(say(ctx, "cli.export.personal_data", path=path)), err=True)
+    done = say(ctx, "cli.export.done", cases=summary.cases, path=path, format=chosen)
+    typer.echo(terminal_safe(done))
 
 
 def register(app: typer.Typer) -> None:
