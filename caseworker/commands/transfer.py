@@ -267,10 +267,20 @@ def export_cmd(
         bool, typer.Option("--overdue", help="Only open cases past a deadline.")
     ] = False,
     redact: Annotated[
-        bool, typer.Option("--redact", help="Mask mobiles, ID card numbers and e-mail addresses.")
+        bool,
+        typer.Option(
+            "--redact", help="Mask mobiles, landlines, ID card numbers and e-mail addresses."
+        ),
     ] = False,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            "--encoding", help="CSV: utf-8 (with BOM, the default) or gb18030 (older Excel)."
+        ),
+    ] = "utf-8",
 ) -> None:
     """Export cases: JSON Lines with everything attached, or one row a case in CSV / XLSX."""
+    from caseworker.domain.measures import rule_version
     from caseworker.services.exporting import EXPORT_FORMATS, ExportFilter, export_cases
 
     chosen = fmt or {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}.get(
@@ -279,6 +289,10 @@ def export_cmd(
     if chosen not in EXPORT_FORMATS:
         _usage(say(ctx, "cli.export.format"))
     assert chosen is not None
+    encoding = encoding.strip().lower().replace("_", "-")
+    encoding = {"utf8": "utf-8", "utf-8-sig": "utf-8"}.get(encoding, encoding)
+    if encoding not in ("utf-8", "gb18030"):
+        _usage(say(ctx, "cli.export.encoding"))
     statuses = [s.strip() for item in status or [] for s in item.split(",") if s.strip()]
     flt = ExportFilter(
         statuses=statuses,
@@ -298,7 +312,17 @@ def export_cmd(
         flt = replace(flt, scope=scope)
         try:
             summary = export_cases(
-                store.store, path, fmt=chosen, flt=flt, now=store.now(), redact=redact
+                store.store,
+                path,
+                fmt=chosen,
+                flt=flt,
+                now=store.now(),
+                redact=redact,
+                encoding=encoding,
+                about=[
+                    ("run by", store.settings.clerk),
+                    ("rule version", rule_version(store.rules.policy)),
+                ],
             )
         except OSError as exc:
             why = exc.strerror or str(exc)

@@ -141,7 +141,8 @@ class _Sheet:
                 cell.value = when
                 cell.number_format = DATE_FORMAT
             return cell
-        if kind in ("int", "number", "percent") and isinstance(value, int | float):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and kind != "id":  # a number in a text column (the query sheet) stays one
             cell.value = value
             if kind == "percent":
                 cell.number_format = PERCENT_FORMAT
