@@ -109,6 +109,12 @@ class _Sheet:
                 width = min(widest, MAX_WIDTH)
             self.sheet.column_dimensions[get_column_letter(n)].width = max(width, 6) + 2
         self.sheet.freeze_panes = "A2"
+        # Printed, a sheet is landscape, as wide as the page, its header on every page.
+        self.sheet.page_setup.orientation = "landscape"
+        self.sheet.page_setup.paperSize = 9  # A4
+        self.sheet.page_setup.fitToWidth, self.sheet.page_setup.fitToHeight = 1, 0
+        self.sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        self.sheet.print_title_rows = "1:1"
         header = []
         for column in self.columns:
             cell = WriteOnlyCell(self.sheet, value=xlsx_text(column.name))
