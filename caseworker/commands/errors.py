@@ -34,11 +34,13 @@ def run_guarded(app: typer.Typer) -> int:
         from caseworker.output_safety import terminal_safe
 
         if _is_refusal(exc):  # a refusal may quote data: a title, a unit's name, a file name
-            typer.echo(f"caseworker: {terminal_safe(_refusal_text(exc, contexts))}", err=True)
+            why = terminal_safe(_refusal_text(exc, contexts), one_line=True)
+            typer.echo(f"caseworker: {why}", err=True)
             return 1
         trouble = _store_trouble(exc)
         if trouble is not None:
-            typer.echo(f"caseworker: {terminal_safe(_refusal_text(trouble, contexts))}", err=True)
+            why = terminal_safe(_refusal_text(trouble, contexts), one_line=True)
+            typer.echo(f"caseworker: {why}", err=True)
             return 1
         # Usage errors (Typer's bundled Click) know how to show themselves and their exit code.
         # One line, like every other refusal; `--help` still shows the full usage.

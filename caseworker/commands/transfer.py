@@ -69,7 +69,7 @@ def import_cmd(
             except ImportFailed as exc:
                 catalog = catalog_of(ctx)
                 why = str(exc) if catalog.lang == "en" else catalog.refusal(exc)
-                typer.echo(f"caseworker: {terminal_safe(why)}", err=True)
+                typer.echo(f"caseworker: {terminal_safe(why, one_line=True)}", err=True)
                 codes.append(1)
                 continue
             typer.echo(terminal_safe(_summary_line(ctx, summary)))
@@ -185,7 +185,8 @@ class _progress:
         self.bar.start()
         from rich.markup import escape
 
-        self.task = self.bar.add_task(escape(self.path.name), total=None, rows=0)
+        name = escape(terminal_safe(self.path.name, one_line=True))
+        self.task = self.bar.add_task(name, total=None, rows=0)
 
         def report(read: int, position: int, total: int) -> None:
             self.bar.update(self.task, completed=position, total=total or None, rows=f"{read:,}")

@@ -85,7 +85,6 @@ class _Sheet:
 
         self.bold = Font(bold=True)
         self.wrap = Alignment(wrap_text=True, vertical="top")
-        self.top = Alignment(vertical="top")
 
     def append(self, values: Sequence[Any]) -> None:
         if self.pending is not None:
@@ -130,38 +129,46 @@ class _Sheet:
         self.rows += 1
 
     def _cell(self, column: Column, value: Any) -> Any:
-        from openpyxl.cell import WriteOnlyCell
-
+        """The cell of `value` in `column`: a typed, formatted cell where the type or format
+        matters, the plain value where openpyxl's own reading is right (cheaper)."""
         if value is None or value == "":
             return None
         kind = column.kind
-        cell = WriteOnlyCell(self.sheet)
         when = _moment(value) if kind in ("datetime", "date") else None
         if when is not None:
-            if isinstance(when, datetime):
-                if when.tzinfo is not None:
-                    when = when.astimezone(SHANGHAI).replace(tzinfo=None)
-                cell.value = when
-                cell.number_format = DATETIME_FORMAT if kind == "datetime" else DATE_FORMAT
-            else:
-                cell.value = when
-                cell.number_format = DATE_FORMAT
-            return cell
+            if isinstance(when, datetime) and when.tzinfo is not None:
+                when = when.astimezone(SHANGHAI).replace(tzinfo=None)
+            timed = kind == "datetime" and isinstance(when, datetime)
+            return self._typed(when, number_format=DATETIME_FORMAT if timed else DATE_FORMAT)
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if number and kind != "id":  # a number in a text column (the query sheet) stays one
-            cell.value = value
             if kind == "percent":
-                cell.number_format = PERCENT_FORMAT
-            elif kind == "number" and isinstance(value, float):
-                cell.number_format = DECIMAL_FORMAT
-            return cell
+                return self._typed(value, number_format=PERCENT_FORMAT)
+            if kind == "number" and isinstance(value, float):
+                return self._typed(value, number_format=DECIMAL_FORMAT)
+            return value
         if isinstance(value, bool):
-            cell.value = value
-            return cell
-        # Everything else is text: a string cell, whatever it starts with.
-        cell.value = xlsx_text(str(value))
-        cell.data_type = "s"
-        cell.alignment = self.wrap if kind == "long_text" else self.top
+            return value
+        # Everything else is text: a string cell, whatever it starts with. openpyxl would take
+        # a plain string starting with = for a formula, so those (and wrapped text) get a cell
+        # typed by hand; the others are written as they are.
+        text = xlsx_text(str(value))
+        if kind != "long_text" and not text.startswith("="):
+            return text
+        return self._typed(text, text=True, wrap=kind == "long_text")
+
+    def _typed(
+        self, value: Any, *, number_format: str = "", text: bool = False, wrap: bool = False
+    ) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(self.sheet, value=value)
+        if number_format:
+            cell.number_format = number_format
+        if text:
+            cell.data_type = "s"
+        if wrap:
+            cell.alignment = self.wrap
         return cell
 
     def close(self) -> None:
