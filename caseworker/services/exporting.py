@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
 from caseworker.domain.lifecycle import OPEN_STATES, Status
-from caseworker.output_safety import csv_cell, guard_formula
+from caseworker.output_safety import csv_cell
 from caseworker.services.people import find_unit, subtree_ids
 from caseworker.services.redact import redact_text
 from caseworker.store.engine import Store
@@ -433,7 +433,7 @@ class _JsonLines(_Writer):
         self.handle.close()
 
 
-# The table form's columns by cell type, for XLSX (services.sheets) and the id cells of CSV.
+# The table form's columns by cell type, for XLSX (services.sheets).
 COLUMN_KINDS = {
     "id": "int",
     "external_id": "id",
@@ -443,11 +443,6 @@ COLUMN_KINDS = {
     "provisional": "bool",
 } | {name: "datetime" for name in TABLE_COLUMNS if name.endswith("_at")}
 CSV_ENCODINGS = ("utf-8", "gb18030")
-
-
-def excel_safe(value: str) -> str:
-    """A CSV cell Excel shows as text, never runs as a formula (output_safety.guard_formula)."""
-    return guard_formula(value)
 
 
 class _Table(_Writer):
@@ -484,10 +479,11 @@ class _Csv(_Table):
         )
         self.writer = csv.writer(self.handle, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
         self.writer.writerow(TABLE_COLUMNS)
-        self.ids = [COLUMN_KINDS.get(name) == "id" for name in TABLE_COLUMNS]
 
     def write(self, doc: Any) -> None:
-        self.writer.writerow([csv_cell(v, text_id=t) for v, t in zip(doc, self.ids, strict=True)])
+        # Any number-like text a spreadsheet would change (an external id, a contact 0731…)
+        # takes the `="…"` form; our import reads it back.
+        self.writer.writerow([csv_cell(value) for value in doc])
 
     def close(self) -> None:
         self.handle.close()
@@ -496,7 +492,7 @@ class _Csv(_Table):
 class _Xlsx(_Table):
     """A streamed (write-only) workbook with typed cells and a `query` sheet (services.sheets)."""
 
-    def __init__(self, path: Path, redact: bool, encoding: str = "utf-8") -> None:
+    def __init__(self, path: Path, redact: bool) -> None:
         from caseworker.services.sheets import Column, SheetBook
 
         super().__init__(path, redact)
