@@ -110,8 +110,8 @@ def xlsx_text(value: str) -> str:
 
 # A number a spreadsheet would mangle: a leading zero it drops, or more digits than the 15 it
 # keeps (an 18-digit id turns into 1.23457E+17).
-_FRAGILE_NUMBER = re.compile(r"0\d+|\d{12,}")
-_TEXT_ID = re.compile(r'="(\d+)"')
+_FRAGILE_NUMBER = re.compile(r"0[0-9]+|[0-9]{12,}")
+_TEXT_ID = re.compile(r'="([0-9]+)"')
 
 
 def is_fragile_number(value: str) -> bool:
