@@ -227,3 +227,27 @@ def test_rejects_file_is_guarded_and_reads_back_after_the_fix(tmp_path: Path, ru
         assert got["123456789012345678"] == ("'=2+2", "-3")
     finally:
         store.close()
+
+
+def test_our_own_xlsx_imports_back_unguarded(store: Store, tmp_path: Path, rules: Rules) -> None:
+    """XLSX cells are typed, not guarded: a title starting with ' reads back as it is. Only the
+    title with characters XLSX cannot hold comes back changed, and so as a conflict."""
+    target = tmp_path / "cases.xlsx"
+    export(store, target)
+    desk = Desk(rules, FrozenClock(NOW), "alice")
+    again = run_import(store, desk, target, ImportOptions(rejects=tmp_path / "r.csv"))
+    assert (again.imported, again.duplicates, again.conflicts, again.rejected) == (
+        0,
+        len(TITLES) - 1,
+        1,
+        0,
+    )
+    copy = new_store(tmp_path / "copy.sqlite")
+    try:
+        run_import(copy, desk, target, ImportOptions(rejects=tmp_path / "r2.csv"))
+        got, want = cases_of(copy), cases_of(store)
+        assert got.pop("LB-8")[0] == "控制字符\ufffd与\ufffd垂直制表"
+        want.pop("LB-8")
+        assert got == want
+    finally:
+        copy.close()
