@@ -18,6 +18,7 @@ from caseworker.commands.common import (
     read_stdin_json,
     to_json,
 )
+from caseworker.output_safety import terminal_safe
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -45,7 +46,7 @@ def _act(ctx: typer.Context, verb: str, ref: str, action: Any, **kwargs: Any) ->
     """Run one service action in its own transaction and say what happened."""
     with opened(ctx) as store, store.session() as session:
         result = action(session, store.desk(), ref, **kwargs)
-    typer.echo(f"case {ref}: {verb}")
+    typer.echo(terminal_safe(f"case {ref}: {verb}"))
     return result
 
 
@@ -118,12 +119,18 @@ def _print_detail(detail: Any, store: Any, now: Any) -> None:
     from caseworker.services.cases import clock_summary
 
     console = Console(highlight=False)
-    console.print(Text(f"{detail.id} · {detail.external_id} · {detail.title}", style="bold"))
+    # Every line that carries data goes through terminal_safe: a title or body holding escape
+    # sequences must not clear the screen or retitle the terminal.
+    heading = f"{detail.id} · {detail.external_id} · {detail.title}"
+    console.print(Text(terminal_safe(heading, one_line=True), style="bold"))
     console.print(
         Text(
-            f"{detail.channel} · {detail.status} · received {local(detail.received_at)} · "
-            f"lead {detail.lead_unit or '—'}"
-            + (f" · co {', '.join(detail.co_units)}" if detail.co_units else "")
+            terminal_safe(
+                f"{detail.channel} · {detail.status} · received {local(detail.received_at)} · "
+                f"lead {detail.lead_unit or '—'}"
+                + (f" · co {', '.join(detail.co_units)}" if detail.co_units else ""),
+                one_line=True,
+            )
         )
     )
     clocks = Table("stage", "due", "state", "", box=None)
@@ -145,7 +152,7 @@ def _print_detail(detail: Any, store: Any, now: Any) -> None:
                 "Council's notice for that year to the calendar file (see data/calendar.toml)."
             )
         )
-    console.print(Text(detail.body))
+    console.print(Text(terminal_safe(detail.body)))
 
 
 @app.command("history")
@@ -168,7 +175,11 @@ def history(
     for e in events:
         state = f"{e.from_status or ''}→{e.to_status or ''}"
         table.add_row(
-            local(e.effective_at), escape(e.actor), e.action, state, escape(e.reason or "")
+            local(e.effective_at),
+            escape(terminal_safe(e.actor, one_line=True)),
+            escape(terminal_safe(e.action, one_line=True)),
+            escape(terminal_safe(state, one_line=True)),
+            escape(terminal_safe(e.reason or "")),
         )
     Console(highlight=False).print(table)
 

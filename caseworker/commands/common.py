@@ -106,12 +106,20 @@ def opened(ctx: typer.Context, *, create: bool = False) -> Iterator[Opened]:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"caseworker: {message}", err=True)
+    """Refuse in one line on stderr; data the message quotes cannot drive the terminal."""
+    from caseworker.output_safety import terminal_safe
+
+    typer.echo(f"caseworker: {terminal_safe(message, one_line=True)}", err=True)
     raise typer.Exit(code)
 
 
 def to_json(value: Any) -> str:
-    """JSON with times in ISO 8601 (Asia/Shanghai offset) and Chinese kept readable."""
+    """JSON with times in ISO 8601 (Asia/Shanghai offset) and Chinese kept readable.
+
+    Characters a terminal would obey are written as \\u escapes (the same JSON value), so the
+    JSON can be printed as is (output_safety.json_terminal_safe).
+    """
+    from caseworker.output_safety import json_terminal_safe
 
     def default(obj: Any) -> Any:
         if isinstance(obj, datetime):
@@ -120,7 +128,7 @@ def to_json(value: Any) -> str:
             return obj.isoformat()
         raise TypeError(type(obj).__name__)
 
-    return json.dumps(value, ensure_ascii=False, default=default, indent=2)
+    return json_terminal_safe(json.dumps(value, ensure_ascii=False, default=default, indent=2))
 
 
 def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -31,18 +31,22 @@ def run_guarded(app: typer.Typer) -> int:
         typer.echo(f"caseworker: {_said(contexts, 'cli.interrupted')}", err=True)
         return 130
     except Exception as exc:
-        if _is_refusal(exc):
-            typer.echo(f"caseworker: {_refusal_text(exc, contexts)}", err=True)
+        from caseworker.output_safety import terminal_safe
+
+        if _is_refusal(exc):  # a refusal may quote data: a title, a unit's name, a file name
+            why = terminal_safe(_refusal_text(exc, contexts), one_line=True)
+            typer.echo(f"caseworker: {why}", err=True)
             return 1
         trouble = _store_trouble(exc)
         if trouble is not None:
-            typer.echo(f"caseworker: {_refusal_text(trouble, contexts)}", err=True)
+            why = terminal_safe(_refusal_text(trouble, contexts), one_line=True)
+            typer.echo(f"caseworker: {why}", err=True)
             return 1
         # Usage errors (Typer's bundled Click) know how to show themselves and their exit code.
         # One line, like every other refusal; `--help` still shows the full usage.
         message, code = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)
         if callable(message) and isinstance(code, int):
-            text = " ".join(str(message()).split())
+            text = terminal_safe(" ".join(str(message()).split()), one_line=True)
             typer.echo(f"caseworker: {text} (see --help)", err=True)
             return code
         show = getattr(exc, "show", None)

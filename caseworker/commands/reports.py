@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from caseworker.commands.common import SHANGHAI, fail, local, opened, parse_time, say, to_json
+from caseworker.output_safety import csv_cell, terminal_safe
 
 if TYPE_CHECKING:
     from caseworker.commands.common import Opened
@@ -96,30 +97,63 @@ def _scope(
 
 
 def _write(text: str, output: Path | None, *, bom: bool = False) -> None:
+    """The report to `output`, exactly; or to the terminal, with control characters from the
+    data shown as visible stand-ins (output_safety.terminal_safe)."""
     if output is None:
-        typer.echo(text, nl=not text.endswith("\n"))
+        typer.echo(terminal_safe(text), nl=not text.endswith("\n"))
         return
     try:
         output.write_text(text, encoding="utf-8-sig" if bom else "utf-8")
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}")
-    typer.echo(f"written to {output}", err=True)
+    typer.echo(terminal_safe(f"written to {output}"), err=True)
 
 
-def _save_xlsx(sheets: dict[str, list[list[Any]]], output: Path) -> None:
-    from openpyxl import Workbook
+# The cell type of every column of the reports' tables, for XLSX (services.sheets).
+KINDS = {
+    "id": "int",
+    "external_id": "id",
+    "due_at": "datetime",
+    "rank": "int",
+    "average_handling_workdays": "number",
+    "definition": "long_text",
+}
+TEXT_COLUMNS = frozenset(
+    {"title", "channel", "lead_unit", "stage", "supervision", "unit", "level", "rule_version"}
+    | {"measure"}
+)
 
-    book = Workbook()
-    book.remove(book.active)
+
+def _kind(name: str) -> str:
+    """A column's cell type: known ones, rates (fractions), their parts and counts (numbers)."""
+    from caseworker.domain.measures import MEASURE_CODES
+
+    if name in KINDS:
+        return KINDS[name]
+    if name in TEXT_COLUMNS:
+        return "text"
+    if name in MEASURE_CODES:
+        return "percent"
+    return "int"
+
+
+def _save_xlsx(
+    sheets: dict[str, list[list[Any]]], output: Path, about: list[tuple[str, Any]]
+) -> None:
+    """Typed sheets (services.sheets), then the query sheet saying what the file holds."""
+    from caseworker.services.sheets import Column, SheetBook
+
+    book = SheetBook(output)
     for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append([_cell(value) for value in row])
+        sheet = book.sheet(title, [Column(str(name), _kind(str(name))) for name in rows[0]])
+        for row in rows[1:]:
+            sheet.append(row)
+    book.query(about)
     try:
-        book.save(output)
+        book.save()
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}")
-    typer.echo(f"written to {output}", err=True)
+    typer.echo(terminal_safe(f"written to {output}"), err=True)
 
 
 def _cell(value: Any) -> Any:
@@ -130,12 +164,13 @@ def _cell(value: Any) -> Any:
 
 
 def _csv(sections: list[list[list[Any]]]) -> str:
+    """The tables as CSV, every cell spreadsheet-safe (output_safety.csv_cell)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for n, rows in enumerate(sections):
         if n:
             writer.writerow([])
-        writer.writerows([[_cell(v) for v in row] for row in rows])
+        writer.writerows([[csv_cell(_cell(v)) for v in row] for row in rows])
     return buffer.getvalue()
 
 
@@ -197,8 +232,8 @@ def _overdue_tables(report: OverdueReport) -> tuple[list[list[Any]], list[list[A
 
 
 def _printable(text: str) -> str:
-    """Citizen text on one line: control characters (newlines, escape codes) become spaces."""
-    return "".join(ch if ch.isprintable() else " " for ch in text)
+    """Citizen text on one line, safe for the terminal (output_safety.terminal_safe)."""
+    return terminal_safe(text, one_line=True)
 
 
 def _fit(text: str, width: int, *, right: bool = False) -> str:
@@ -315,6 +350,7 @@ def report_overdue(
         raise typer.BadParameter(f"--stage must be one of {', '.join(STAGES)}")
     moment = parse_time(as_of, "--as-of") if as_of else None
     from caseworker.domain.deadlines import Stage
+    from caseworker.domain.measures import rule_version
     from caseworker.services.reports import overdue_report
 
     with opened(ctx) as store, store.session() as session:
@@ -328,6 +364,7 @@ def report_overdue(
             stage=Stage(stage) if stage else None,
         )
         zh = store.settings.language == "zh"
+        clerk, version = store.settings.clerk, rule_version(store.rules.policy)
         if moment is not None and moment < store.now():
             # The rows hold where cases stand now: one assigned, replied to or closed since
             # `moment` is no longer late, and a deadline moved since (pause, extension) is read
@@ -340,7 +377,17 @@ def report_overdue(
     elif fmt == "xlsx":
         assert output is not None
         cases, units = _overdue_tables(report)
-        _save_xlsx({"overdue": cases, "by unit": units}, output)
+        about = [
+            ("query", "report overdue"),
+            ("as of", report.as_of),
+            ("unit", unit or "all units"),
+            ("channel", channel or "all channels"),
+            ("stage", stage or "all stages"),
+            ("run by", clerk),
+            ("rule version", version),
+            ("cases", len(report.cases)),
+        ]
+        _save_xlsx({"overdue": cases, "by unit": units}, output, about)
     else:
         if output is not None:
             fail("--format table prints to the terminal; use csv, json or xlsx with -o", 2)
@@ -450,7 +497,7 @@ def _print_rates(doc: dict[str, Any], zh: bool, number: int | None) -> None:
         if zh
         else f"{doc['start']} – {last} ({doc['period']}), as of {as_of}; "
     )
-    console.print(Text(head + doc["rule_version"] + recorded, style="bold"))
+    console.print(Text(terminal_safe(head + doc["rule_version"] + recorded), style="bold"))
     table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("单位" if zh else "unit", max_width=12, overflow="ellipsis", no_wrap=True)
@@ -463,7 +510,7 @@ def _print_rates(doc: dict[str, Any], zh: bool, number: int | None) -> None:
     for unit in [*units, doc["total"]]:
         cells: list[Any] = [
             str(unit["rank"]) if unit["rank"] is not None else "",
-            Text(unit["unit"]),
+            Text(terminal_safe(unit["unit"], one_line=True)),
             str(unit["received"]),
         ]
         for code in MEASURE_CODES:
@@ -520,7 +567,7 @@ def report_rates(
     if level is not None and level not in UNIT_LEVELS:
         raise typer.BadParameter(f"--level must be one of {', '.join(UNIT_LEVELS)}")
     with opened(ctx) as store, store.session() as session:
-        zh = store.settings.language == "zh"
+        zh, clerk = store.settings.language == "zh", store.settings.clerk
         if recorded is not None:
             figures, number = recorded_ranking(session, recorded).figures, recorded
         else:
@@ -544,7 +591,17 @@ def report_rates(
         assert output is not None
         definitions = [["measure", "definition"], ["rule_version", doc["rule_version"]]]
         definitions += [[code, text] for code, text in doc["definitions"].items()]
-        _save_xlsx({"rates": _rates_rows(doc), "definitions": definitions}, output)
+        last = date.fromordinal(date.fromisoformat(doc["end"]).toordinal() - 1)
+        about = [
+            ("query", "report rates"),
+            ("period", f"{doc['period']} {doc['start']} – {last}"),
+            ("as of", datetime.fromisoformat(doc["as_of"])),
+            ("level", doc["level"] or "every unit on its own cases"),
+            ("rule version", doc["rule_version"]),
+            ("ranking", f"#{number}"),
+            ("run by", clerk),
+        ]
+        _save_xlsx({"rates": _rates_rows(doc), "definitions": definitions}, output, about)
     else:
         if output is not None:
             fail("--format table prints to the terminal; use csv, json or xlsx with -o", 2)
@@ -576,7 +633,7 @@ def report_rankings(
             f"{r.period} {r.period_start}–{last:%m-%d}",
             r.level or "—",
             local(r.as_of),
-            escape(r.clerk),
+            escape(terminal_safe(r.clerk, one_line=True)),
             local(r.recorded_at),
         )
     Console(highlight=False).print(table)
@@ -622,11 +679,12 @@ def supervise(
     verb = "would record" if dry_run else "recorded"
     for d in done:
         before = f" (was {SUPERVISION_ZH[d.previous]})" if d.previous else ""
-        typer.echo(
+        line = (
             f"case {d.case_id} ({d.external_id}), {d.lead_unit or '未交办'}: {verb} "
             f"{SUPERVISION_ZH[d.level]}{before}; {d.stage} overdue "
             f"{d.overdue_working_days} working days"
         )
+        typer.echo(terminal_safe(line, one_line=True))
     if done:
         summary = "would be recorded (dry run)" if dry_run else "recorded"
         typer.echo(f"{len(done)} supervision record(s) {summary}")

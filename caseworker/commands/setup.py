@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from caseworker.commands.common import fail, opened, settings_of
+from caseworker.output_safety import terminal_safe
 
 
 def init(ctx: typer.Context) -> None:
@@ -46,7 +47,7 @@ def units_import(
         fail(f"{file} is not UTF-8 text")
     with opened(ctx) as store, store.session() as session:
         count = import_units(session, text)
-    typer.echo(f"{count} units loaded from {file}")
+    typer.echo(terminal_safe(f"{count} units loaded from {file}"))
 
 
 @units_app.command("list")
@@ -60,9 +61,9 @@ def units_list(ctx: typer.Context) -> None:
     table = Table("code", "unit", "level", "active", box=None)
     for unit in units:
         table.add_row(
-            escape(unit.code),
-            "  " * depth[unit.id] + escape(unit.name),
-            unit.level,
+            escape(terminal_safe(unit.code, one_line=True)),
+            "  " * depth[unit.id] + escape(terminal_safe(unit.name, one_line=True)),
+            escape(terminal_safe(unit.level, one_line=True)),
             "yes" if unit.active else "no",
         )
     Console().print(table)
@@ -81,7 +82,10 @@ def clerks_add(
     with opened(ctx) as store, store.session() as session:
         clerk = add_clerk(session, name, role, unit)
     typer.echo(
-        f"clerk {clerk.name} added as {clerk.role}" + (f" of {clerk.unit}" if clerk.unit else "")
+        terminal_safe(
+            f"clerk {clerk.name} added as {clerk.role}"
+            + (f" of {clerk.unit}" if clerk.unit else "")
+        )
     )
 
 
@@ -94,7 +98,11 @@ def clerks_list(ctx: typer.Context) -> None:
         clerks = list_clerks(session)
     table = Table("name", "role", "unit", box=None)
     for clerk in clerks:
-        table.add_row(escape(clerk.name), clerk.role, escape(clerk.unit or "—"))
+        table.add_row(
+            escape(terminal_safe(clerk.name, one_line=True)),
+            escape(terminal_safe(clerk.role, one_line=True)),
+            escape(terminal_safe(clerk.unit or "—", one_line=True)),
+        )
     Console().print(table)
 
 

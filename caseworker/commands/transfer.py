@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 
 from caseworker.commands.common import catalog_of, local, opened, option_time, say
+from caseworker.output_safety import terminal_safe
 
 imports_app = typer.Typer(help="Imports done so far: file, checksum, counts, who and when.")
 
@@ -68,10 +69,10 @@ def import_cmd(
             except ImportFailed as exc:
                 catalog = catalog_of(ctx)
                 why = str(exc) if catalog.lang == "en" else catalog.refusal(exc)
-                typer.echo(f"caseworker: {why}", err=True)
+                typer.echo(f"caseworker: {terminal_safe(why, one_line=True)}", err=True)
                 codes.append(1)
                 continue
-            typer.echo(_summary_line(ctx, summary))
+            typer.echo(terminal_safe(_summary_line(ctx, summary)))
             codes.append(summary.exit_code)
             backlog = summary.search_backlog
         if backlog and _catch_up_search(store.store.engine.url.database, backlog):
@@ -184,7 +185,8 @@ class _progress:
         self.bar.start()
         from rich.markup import escape
 
-        self.task = self.bar.add_task(escape(self.path.name), total=None, rows=0)
+        name = escape(terminal_safe(self.path.name, one_line=True))
+        self.task = self.bar.add_task(name, total=None, rows=0)
 
         def report(read: int, position: int, total: int) -> None:
             self.bar.update(self.task, completed=position, total=total or None, rows=f"{read:,}")
@@ -228,14 +230,14 @@ def imports_list(
         table.add_row(
             str(r.id),
             local(r.started_at),
-            escape(r.file_name),
+            escape(terminal_safe(r.file_name, one_line=True)),
             say(ctx, f"cli.imports.status_{r.status}"),
             str(r.read),
             str(r.imported),
             str(r.duplicates),
             str(r.conflicts),
             str(r.rejected),
-            escape(r.clerk),
+            escape(terminal_safe(r.clerk, one_line=True)),
             r.sha256[:12],
         )
     Console(highlight=False).print(table)
@@ -266,10 +268,20 @@ def export_cmd(
         bool, typer.Option("--overdue", help="Only open cases past a deadline.")
     ] = False,
     redact: Annotated[
-        bool, typer.Option("--redact", help="Mask mobiles, ID card numbers and e-mail addresses.")
+        bool,
+        typer.Option(
+            "--redact", help="Mask mobiles, landlines, ID card numbers and e-mail addresses."
+        ),
     ] = False,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            "--encoding", help="CSV: utf-8 (with BOM, the default) or gb18030 (older Excel)."
+        ),
+    ] = "utf-8",
 ) -> None:
     """Export cases: JSON Lines with everything attached, or one row a case in CSV / XLSX."""
+    from caseworker.domain.measures import rule_version
     from caseworker.services.exporting import EXPORT_FORMATS, ExportFilter, export_cases
 
     chosen = fmt or {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}.get(
@@ -278,6 +290,10 @@ def export_cmd(
     if chosen not in EXPORT_FORMATS:
         _usage(say(ctx, "cli.export.format"))
     assert chosen is not None
+    encoding = encoding.strip().lower().replace("_", "-")
+    encoding = {"utf8": "utf-8", "utf-8-sig": "utf-8"}.get(encoding, encoding)
+    if encoding not in ("utf-8", "gb18030"):
+        _usage(say(ctx, "cli.export.encoding"))
     statuses = [s.strip() for item in status or [] for s in item.split(",") if s.strip()]
     flt = ExportFilter(
         statuses=statuses,
@@ -297,19 +313,31 @@ def export_cmd(
         flt = replace(flt, scope=scope)
         try:
             summary = export_cases(
-                store.store, path, fmt=chosen, flt=flt, now=store.now(), redact=redact
+                store.store,
+                path,
+                fmt=chosen,
+                flt=flt,
+                now=store.now(),
+                redact=redact,
+                encoding=encoding,
+                about=[
+                    ("run by", store.settings.clerk),
+                    ("rule version", rule_version(store.rules.policy)),
+                ],
             )
         except OSError as exc:
             why = exc.strerror or str(exc)
-            typer.echo(
-                f"caseworker: {say(ctx, 'cli.export.cannot_write', path=path, why=why)}", err=True
-            )
+            why = say(ctx, "cli.export.cannot_write", path=path, why=why)
+            typer.echo(f"caseworker: {terminal_safe(why)}", err=True)
             _exit(1)
     if scope is not None:
-        typer.echo(say(ctx, "cli.export.handler", clerk=store.settings.clerk), err=True)
+        typer.echo(
+            terminal_safe(say(ctx, "cli.export.handler", clerk=store.settings.clerk)), err=True
+        )
     if not redact:
-        typer.echo(say(ctx, "cli.export.personal_data", path=path), err=True)
-    typer.echo(say(ctx, "cli.export.done", cases=summary.cases, path=path, format=chosen))
+        typer.echo(terminal_safe(say(ctx, "cli.export.personal_data", path=path)), err=True)
+    done = say(ctx, "cli.export.done", cases=summary.cases, path=path, format=chosen)
+    typer.echo(terminal_safe(done))
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
 from caseworker.domain.lifecycle import OPEN_STATES, Status
+from caseworker.output_safety import csv_cell
 from caseworker.services.people import find_unit, subtree_ids
 from caseworker.services.redact import redact_text
 from caseworker.store.engine import Store
@@ -249,8 +250,14 @@ def export_cases(
     now: datetime,
     redact: bool = False,
     progress: Callable[[int], None] | None = None,
+    encoding: str = "utf-8",
+    about: Sequence[tuple[str, Any]] = (),
 ) -> ExportSummary:
-    """Write the matching cases to `path` in `fmt`; returns how many were written."""
+    """Write the matching cases to `path` in `fmt`; returns how many were written.
+
+    `encoding` is for CSV: UTF-8 with BOM, or GB18030 for the Excel versions that do not read
+    the BOM. `about` adds lines (who ran it, the rule version) to an XLSX file's query sheet.
+    """
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(
             f"unknown export format {fmt!r}; use {', '.join(EXPORT_FORMATS)}",
@@ -258,8 +265,21 @@ def export_cases(
             format=fmt,
             formats=list(EXPORT_FORMATS),
         )
+    if encoding not in CSV_ENCODINGS:
+        raise InvalidInput(
+            f"unknown export encoding {encoding!r}; use {', '.join(CSV_ENCODINGS)}",
+            key="refused.export.encoding",
+            encoding=encoding,
+            encodings=list(CSV_ENCODINGS),
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer: _Writer = {"jsonl": _JsonLines, "csv": _Csv, "xlsx": _Xlsx}[fmt](path, redact)
+    writer: _Writer
+    if fmt == "jsonl":
+        writer = _JsonLines(path, redact)
+    elif fmt == "csv":
+        writer = _Csv(path, redact, encoding)
+    else:
+        writer = _Xlsx(path, redact)
     count = 0
     try:
         with store.session() as session:
@@ -272,9 +292,33 @@ def export_cases(
                 count += 1
             if progress is not None:
                 progress(count)
+        if isinstance(writer, _Xlsx):
+            writer.about = [*query_lines(flt, now, redact, count), *about]
     finally:
         writer.close()
     return ExportSummary(str(path), fmt, count, redact)
+
+
+def query_lines(
+    flt: ExportFilter, now: datetime, redact: bool, count: int
+) -> list[tuple[str, Any]]:
+    """What an export holds, as the lines of an XLSX file's query sheet."""
+    filters = [
+        f"status {', '.join(flt.statuses)}" if flt.statuses else "",
+        f"unit {flt.unit} and below" if flt.unit else "",
+        f"channel {flt.channel}" if flt.channel else "",
+        f"received from {time_text(flt.since)}" if flt.since else "",
+        f"received before {time_text(flt.until)}" if flt.until else "",
+        "overdue only" if flt.overdue else "",
+        "the cases of the handler's units" if flt.scope is not None else "",
+    ]
+    return [
+        ("query", "export"),
+        ("as of", now),
+        ("filters", "; ".join(f for f in filters if f) or "all cases"),
+        ("cases", count),
+        ("redacted", "yes" if redact else "no"),
+    ]
 
 
 def _redact_doc(doc: dict[str, Any], fields: Sequence[str]) -> None:
@@ -389,16 +433,21 @@ class _JsonLines(_Writer):
         self.handle.close()
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def excel_safe(value: str) -> str:
-    """A cell Excel will show as text, never run as a formula (a leading ' is Excel's own way)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+# The table form's columns by cell type, for XLSX (services.sheets).
+COLUMN_KINDS = {
+    "id": "int",
+    "external_id": "id",
+    "body": "long_text",
+    "extra": "long_text",
+    "overdue": "bool",
+    "provisional": "bool",
+} | {name: "datetime" for name in TABLE_COLUMNS if name.endswith("_at")}
+CSV_ENCODINGS = ("utf-8", "gb18030")
 
 
 class _Table(_Writer):
-    """One row a case, in TABLE_COLUMNS order."""
+    """One row a case, in TABLE_COLUMNS order: values as they are (times in ISO 8601), each
+    writer giving them the cell type of its format."""
 
     def page(
         self, session: Session, page: list[CaseRow], names: Names, now: datetime
@@ -416,53 +465,46 @@ class _Table(_Writer):
                 doc["next_due_at"] = None
             if doc.get("extra") is not None:
                 doc["extra"] = json.dumps(doc["extra"], ensure_ascii=False)
-            yield [self.cell(doc.get(name)) for name in TABLE_COLUMNS]
-
-    def cell(self, value: Any) -> Any:
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        if isinstance(value, str):
-            return excel_safe(value)
-        return value
+            yield [doc.get(name) for name in TABLE_COLUMNS]
 
 
 class _Csv(_Table):
-    """UTF-8 with BOM, every text cell quoted, so Excel opens Chinese text and newlines right."""
+    """UTF-8 with BOM (or GB18030, for older Excel), every text cell quoted, so Excel opens
+    Chinese text and newlines right."""
 
-    def __init__(self, path: Path, redact: bool) -> None:
+    def __init__(self, path: Path, redact: bool, encoding: str = "utf-8") -> None:
         super().__init__(path, redact)
-        self.handle: IO[str] = path.open("w", encoding="utf-8-sig", newline="")
+        self.handle: IO[str] = path.open(
+            "w", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline=""
+        )
         self.writer = csv.writer(self.handle, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
         self.writer.writerow(TABLE_COLUMNS)
 
     def write(self, doc: Any) -> None:
-        self.writer.writerow(doc)
+        # Any number-like text a spreadsheet would change (an external id, a contact 0731…)
+        # takes the `="…"` form; our import reads it back.
+        self.writer.writerow([csv_cell(value) for value in doc])
 
     def close(self) -> None:
         self.handle.close()
 
 
 class _Xlsx(_Table):
-    """A streamed (write-only) workbook."""
+    """A streamed (write-only) workbook with typed cells and a `query` sheet (services.sheets)."""
 
     def __init__(self, path: Path, redact: bool) -> None:
-        from openpyxl import Workbook
+        from caseworker.services.sheets import Column, SheetBook
 
         super().__init__(path, redact)
-        self.book = Workbook(write_only=True)
-        self.sheet = self.book.create_sheet("cases")
-        self.sheet.append(list(TABLE_COLUMNS))
-
-    def cell(self, value: Any) -> Any:
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-        value = super().cell(value)
-        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+        self.book = SheetBook(path)
+        self.sheet = self.book.sheet(
+            "cases", [Column(name, COLUMN_KINDS.get(name, "text")) for name in TABLE_COLUMNS]
+        )
+        self.about: list[tuple[str, Any]] = []
 
     def write(self, doc: Any) -> None:
         self.sheet.append(doc)
 
     def close(self) -> None:
-        self.book.save(self.path)
+        self.book.query(self.about)
+        self.book.save()

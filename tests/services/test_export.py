@@ -460,7 +460,23 @@ def test_the_export_restores_into_sqlite_and_postgresql(world: World, store: Sto
         ("旧证430102900101123", "旧证430102*****1123"),
         ("写信到 li_si+gov@mail.example.cn 谢谢", "写信到 l***@mail.example.cn 谢谢"),
         ("订单 20191234567890123456", "订单 20191234567890123456"),
-        ("座机 0731-88886666", "座机 0731-88886666"),
+        ("座机 0731-88886666", "座机 0731-****6666"),
+        # Full-width digits, as Chinese input methods type them (they occur in attachment3).
+        ("电话１３８１２３４５６７８", "电话１３８****５６７８"),
+        ("身份证１１０１０１１９９００３０７１２３Ｘ", "身份证１１０１０１********１２３Ｘ"),
+        # Mobiles split by dots or spaces, ID numbers glued to letters.
+        ("手机138.1234.5678", "手机138****5678"),
+        ("手机 138 1234 5678 谢谢", "手机 138****5678 谢谢"),
+        ("sfz110101199003071234", "sfz110101********1234"),
+        # Landlines: an area code set off by a hyphen, a space or brackets.
+        ("(010)12345678", "(010)****5678"),
+        ("（0731）88886666", "（0731）****6666"),
+        ("010-1234567", "010-***4567"),
+        ("0731 8888 6666", "0731 **** 6666"),
+        # Not personal data: dates, prices, a number too long for a card.
+        ("2019年11月14日 12345", "2019年11月14日 12345"),
+        ("价格 1380000 元", "价格 1380000 元"),
+        ("订单 990101199013071234", "订单 990101199013071234"),  # month 13: not a birth date
     ],
 )
 def test_redaction_patterns(text: str, masked: str) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from caseworker.output_safety import read_own_cell
 from caseworker.services.imports.normalise import (
     SHANGHAI,
     BadValue,
@@ -78,7 +79,8 @@ class Profile:
     zone: tzinfo = SHANGHAI
     date_formats: tuple[str, ...] = ()
     own_export: bool = False  # our own JSON Lines export: restored with its whole history
-    unquote: bool = False  # undo the ' our CSV export puts before =, +, -, @ (Excel safety)
+    # A CSV file of ours (export, rejects): undo the formula guard and the `="0012"` id form.
+    unquote: bool = False
 
     def matches(self, columns: list[str]) -> bool:
         present = set(columns)
@@ -352,13 +354,9 @@ _TIMES = frozenset({"received_at", "replied_at"})
 _TEXTS = frozenset({"title", "reply_text"})
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _unquote(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] == "'" and value[1:2] in _FORMULA_START:
-        return value[1:]
-    return value
+    """A cell of a CSV file caseworker wrote, as it was meant (output_safety)."""
+    return read_own_cell(value) if isinstance(value, str) else value
 
 
 def _present(value: Any) -> bool:

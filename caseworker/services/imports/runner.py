@@ -50,7 +50,7 @@ from caseworker.services.imports.prepare import (
     db_time,
     malformed,
 )
-from caseworker.services.imports.rejects import RejectsWriter, default_rejects_path
+from caseworker.services.imports.rejects import RejectsWriter, default_rejects_path, reading_of
 from caseworker.services.imports.sources import (
     Source,
     SourceError,
@@ -172,6 +172,7 @@ def run_import(
             raise ImportFailed(
                 f"{path.name}: {exc}", key=exc.key, file=path.name, **exc.params
             ) from None
+        profile = reading_of(profile, source)
         return _Run(store, desk, source, profile, options, progress).run()
     finally:
         source.close()
@@ -216,7 +217,7 @@ class _Run:
             # A read-only folder (a shared drive, a mounted export): use the working folder;
             # the summary line names the file either way.
             rejects_path = Path.cwd() / rejects_path.name
-        self.rejects = RejectsWriter(source, rejects_path)
+        self.rejects = RejectsWriter(source, rejects_path, guarded=profile.unquote)
         self.seen: dict[tuple[str, str], str] = {}  # dry run only: keys of earlier batches
         self.now = desk.now()
         self.preparer = Preparer(
