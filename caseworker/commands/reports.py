@@ -231,6 +231,7 @@ def _print_overdue(report: OverdueReport, zh: bool) -> None:
     import shutil
 
     when = local(report.as_of)
+    year = report.as_of.astimezone(SHANGHAI).year
     typer.secho(
         f"逾期案件 截至 {when}：{len(report.cases)} 件"
         if zh
@@ -259,7 +260,12 @@ def _print_overdue(report: OverdueReport, zh: bool) -> None:
                     _printable(r.title),
                     _printable(r.lead_unit or "—"),
                     STAGE_ZH[r.stage] if zh else r.stage,
-                    local(r.due_at, "%m-%d %H:%M"),
+                    # The year when it is not the report's: a 2011 deadline must not read
+                    # as this June's.
+                    local(
+                        r.due_at,
+                        "%m-%d %H:%M" if r.due_at.astimezone(SHANGHAI).year == year else "%Y-%m-%d",
+                    ),
                     str(r.overdue_working_days),
                     str(r.overdue_days),
                     SUPERVISION_SHORT_ZH.get(sup, sup) if zh else sup,

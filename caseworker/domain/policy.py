@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -78,6 +79,19 @@ class SupervisionThresholds:
         return None
 
 
+# A received time more than this far ahead of now cannot be right (clocks drift and zones get
+# mixed up, but not by a day): `case new` and `import` refuse it.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def years_before(now: datetime, years: int) -> datetime:
+    """The same instant `years` years earlier (29 February falls back to the 28th)."""
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:
+        return now.replace(year=now.year - years, day=28)
+
+
 @dataclass(frozen=True)
 class ImportRules:
     """How an imported history is read (the [imports] table of the policy file).
@@ -90,6 +104,14 @@ class ImportRules:
 
     close_on_reply: frozenset[str] = frozenset({"message-board"})
     old_received_years: int = 10
+
+    def is_future(self, received: datetime, now: datetime) -> bool:
+        """More than a day ahead of now: refused."""
+        return received > now + FUTURE_TOLERANCE
+
+    def is_old(self, received: datetime, now: datetime) -> bool:
+        """Older than the bound: accepted, with a warning."""
+        return received < years_before(now, self.old_received_years)
 
 
 @dataclass(frozen=True)

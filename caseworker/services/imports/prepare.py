@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
@@ -28,7 +28,7 @@ from sqlalchemy import Boolean
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.errors import InvalidInput
 from caseworker.domain.lifecycle import OPEN_STATES, Action, Status
-from caseworker.domain.policy import PolicyError
+from caseworker.domain.policy import FUTURE_TOLERANCE, PolicyError, years_before
 from caseworker.services.cases import NewCase, validate_new_case
 from caseworker.services.imports.fastclocks import NewCaseClocks
 from caseworker.services.imports.mapping import Profile, RowMapper, fingerprint
@@ -628,17 +628,6 @@ _RECEIVED, _ACCEPTED, _REPLIED, _CLOSED = (
     Status.REPLIED.value,
     Status.CLOSED.value,
 )
-# A time more than this far ahead of now cannot be a real receipt (clocks drift, zones get
-# mixed up, but not by a day): refused.
-FUTURE_TOLERANCE = timedelta(days=1)
-
-
-def years_before(now: datetime, years: int) -> datetime:
-    """The same instant `years` years earlier (29 February falls back to the 28th)."""
-    try:
-        return now.replace(year=now.year - years)
-    except ValueError:
-        return now.replace(year=now.year - years, day=28)
 
 
 _DEFAULTS: dict[str, Any] = {
