@@ -319,7 +319,10 @@ def test_columns_with_no_field_are_kept_in_extra_and_named(bureau: Bureau, tmp_p
 def test_original_text_is_kept_byte_exact_exported_and_restored(
     bureau: Bureau, tmp_path: Path, shipped_rules: Rules
 ) -> None:
-    body = "\r\n\t\t尊敬的领导：\u00a0\u00a0您好！\r\n\r\n\u3000\u3000小区路灯坏了。\n\t"
+    body = (
+        "\r\n\t\t尊敬的领导：\u00a0\u00a0您好！\r\n\r\n"
+        "\u3000\u3000小区路灯坏了，电话13812341234。\n\t"
+    )
     title = "  路灯\u00a0\u00a0不亮 "
     path = write_csv(
         tmp_path / "board.csv", BOARD[:5], [["7", "U7", title, "2026-11-02 09:00:00", body]]
@@ -336,6 +339,12 @@ def test_original_text_is_kept_byte_exact_exported_and_restored(
     assert doc["case"]["source_text"] == {"留言主题": title, "留言详情": body}
     (tmp_path / "other").mkdir()
     other = make_bureau(tmp_path / "other", shipped_rules)
+    # --redact masks the source's copy of the text like the text itself.
+    masked = tmp_path / "masked.jsonl"
+    export_cases(bureau.store, masked, fmt="jsonl", flt=ExportFilter(), now=NOW, redact=True)
+    hidden = json.loads(masked.read_text(encoding="utf-8").splitlines()[1])["case"]
+    assert "13812341234" not in json.dumps(hidden, ensure_ascii=False)
+    assert "138****1234" in hidden["source_text"]["留言详情"]
     restored = other.run(out)
     assert restored.imported == 1
     (again,) = other.cases()

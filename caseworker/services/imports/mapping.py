@@ -360,6 +360,13 @@ class RowMapper:
                 c for name in ("title", "body", "reply_text") for c in profile.fields.get(name, ())
             )
         )
+        # A text column read for one field alone: its cleaned value is that field's, already
+        # computed, so keeping the source's copy costs one comparison, not a second cleaning.
+        self.cleaned_as = {
+            cols[0]: name
+            for name in ("title", "body", "reply_text")
+            if len(cols := profile.fields.get(name, ())) == 1
+        }
         self.statuses = dict(profile.statuses)
         self.statuses_folded = {k.casefold(): v for k, v in profile.statuses.items()}
 
@@ -422,11 +429,12 @@ class RowMapper:
         if out.get("status") is not None:
             out["status"] = self._status(str(out["status"]), self.profile.fields["status"])
         source: dict[str, str] = {}
-        body = self.body[0] if len(self.body) == 1 else None
+        cleaned_as = self.cleaned_as
         for column in self.texts:
             raw = get(column)
             if type(raw) is str and raw:
-                cleaned = out["body"] if column == body else clean_text(raw)
+                known = cleaned_as.get(column)
+                cleaned = out[known] if known is not None else clean_text(raw)
                 if cleaned != raw:
                     source[column] = raw
         return MappedRow(out, extra, source)
