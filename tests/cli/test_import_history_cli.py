@@ -54,6 +54,9 @@ def test_attachment4_imported_is_neither_overdue_nor_chased(cw: Process) -> None
     assert f"及时受理率 leaves out {left_out} imported cases" in table.stdout
     zh = cw("--lang", "zh", "report", "rates", "--period", "month", "--at", "2019-05-15")
     assert f"及时受理率未计入 {left_out} 件导入案件" in zh.stdout
+    sheet = cw("report", "rates", "--period", "month", "--at", "2019-05-15", "--format", "csv")
+    lines = list(csv.DictReader(sheet.stdout.splitlines()))
+    assert lines[-1]["timely_acceptance_left_out"] == str(left_out)
 
 
 def test_baltimore_lists_only_requests_open_in_the_source(cw: Process) -> None:
