@@ -269,6 +269,11 @@ def test_open311_requests_keep_their_notes_and_offsets(bureau: Bureau) -> None:
     assert case.channel == "hotline-12345" and case.title == first["service_name"]
     extra = json.loads(case.extra or "{}")
     assert extra["notes"] == first["notes"] and extra["source_status"] == first["status"]
+    # A request closed in the source is imported closed at its updated_datetime (GeoReport v2).
+    closed = [r for r in requests if r["status"] == "closed"]
+    assert summary.closed == len(closed) and summary.overdue == len(requests) - len(closed)
+    assert first["status"] == "closed" and case.status == "closed"
+    assert case.closed_at == datetime.fromisoformat(first["updated_datetime"])
 
 
 @pytest.mark.parametrize(

@@ -139,7 +139,12 @@ OPEN311 = Profile(
         "received_at": ("requested_datetime",),
         "category": ("service_name",),
         "region": ("zipcode",),
+        # GeoReport v2: "for requests with status=closed, [updated_datetime] will be the date
+        # the request was closed": a closed request is imported closed then.
+        "status": ("status",),
+        "closed_at": ("updated_datetime",),
     },
+    statuses={"open": "open", "closed": "closed"},
     extra={
         "source_status": "status",
         "status_notes": "status_notes",
