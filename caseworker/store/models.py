@@ -114,7 +114,8 @@ class CaseRow(SQLModel, table=True):
     # An imported history whose source had no time for the acceptance and assignment: the
     # import dated those steps itself, so 及时受理率 leaves the case out (migration 0010).
     assign_imported: bool = Field(
-        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
     )
     paused_since: datetime | None = _when(nullable=True)
     # Current deadlines, denormalised so queues and reports are one indexed query.
