@@ -434,3 +434,28 @@ def test_history_events_are_the_same_on_sqlite_and_postgresql(
         False,
         other.assign_due_at,
     )
+
+
+def test_reasons_of_history_rows_are_in_the_clerks_language(bureau: Bureau, tmp_path: Path) -> None:
+    needs(BALTIMORE)
+    with BALTIMORE.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+        first = next(reader)
+    rows = [
+        {**first, "ServiceRequestNum": "X1", "SRStatus": "Archived"},
+        {**first, "ServiceRequestNum": "X2", "SRStatus": "Closed", "CloseDate": ""},
+        {**first, "ServiceRequestNum": "X3", "CreatedDate": "04/12/2030 11:11:26 AM"},
+    ]
+    path = write_csv(tmp_path / "bad.csv", header, [[r[h] for h in header] for r in rows])
+    summary = bureau.run(path, mapping=MAPPINGS / "baltimore-311.toml", lang="zh")
+    assert (summary.imported, summary.rejected) == (0, 3)
+    reasons = [
+        r["reject_reason"]
+        for r in csv.DictReader(
+            (tmp_path / "rejects" / "bad.rejects.csv").open(encoding="utf-8-sig")
+        )
+    ]
+    assert "状态值 'Archived' 不在映射的 [status] 表中" in reasons[0]
+    assert reasons[1] == "来源标明已办结，但没有办结时间"
+    assert reasons[2].endswith("比现在晚一天以上")
