@@ -434,6 +434,13 @@ def test_history_events_are_the_same_on_sqlite_and_postgresql(
         False,
         other.assign_due_at,
     )
+    with store.session() as session:
+        report = unit_rates(
+            session, rules, period=Period.MONTH, at=NOW.date().replace(2026, 11, 2), now=NOW
+        )
+    timely = report.total.measures.rates["timely_acceptance"]
+    # The message still waiting is late; the one whose acceptance the file never dated is out.
+    assert (timely.numerator, timely.denominator, report.total.counts.assign_left_out) == (0, 1, 1)
 
 
 def test_reasons_of_history_rows_are_in_the_clerks_language(bureau: Bureau, tmp_path: Path) -> None:
