@@ -388,6 +388,8 @@ def test_future_rows_are_rejected_and_old_ones_warned(bureau: Bureau, tmp_path: 
     assert [r["留言编号"] for r in rejects] == ["1", "2"]
     assert all("more than a day in the future" in r["reject_reason"] for r in rejects)
     assert Counter(c.external_id for c in bureau.cases()) == {"3": 1, "4": 1, "5": 1}
+    again = bureau.run(path)  # known rows are not warned about twice
+    assert (again.duplicates, again.old, again.rejected) == (3, 0, 2)
 
 
 def test_history_events_are_the_same_on_sqlite_and_postgresql(

@@ -113,6 +113,7 @@ class Prepared:
             self.db_row,
             self.overdue,
             self.history,
+            self.old,
         )
 
     @classmethod
@@ -126,9 +127,10 @@ class Prepared:
         db_row: tuple[Any, ...] | None,
         overdue: bool,
         history: History | None,
+        old: bool,
     ) -> Prepared:
         item = cls.__new__(cls)
-        item.history, item.old = history, False
+        item.history, item.old = history, old
         item.row, item.case, item.reply_text, item.replied_at = (
             SourceRow(number, values),
             case,
@@ -152,7 +154,6 @@ class PreparedBatch:
     rejected: list[tuple[SourceRow, str]] = field(default_factory=list)
     read: int = 0
     position: tuple[int, int] = (0, 0)  # of the source after this batch, for the progress bar
-    old: int = 0  # rows received longer ago than the policy's bound (a warning, not a reject)
     unmapped: list[str] = field(default_factory=list)  # columns first kept in extra here
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -170,7 +171,6 @@ class PreparedBatch:
                 self.position,
                 rejected,
                 [p.wire() for p in self.prepared],
-                self.old,
                 self.unmapped,
             ),
         )
@@ -181,7 +181,6 @@ def _batch_from_wire(
     position: tuple[int, int],
     rejected: list[tuple[Any, ...]],
     prepared: list[tuple[Any, ...]],
-    old: int = 0,
     unmapped: list[str] | None = None,
 ) -> PreparedBatch:
     return PreparedBatch(
@@ -189,7 +188,6 @@ def _batch_from_wire(
         [(SourceRow(*values[:5]), values[5]) for values in rejected],
         read,
         position,
-        old,
         unmapped or [],
     )
 
@@ -268,12 +266,8 @@ class Preparer:
                 out.prepared.append(self.prepare(row))
             except (BadValue, InvalidInput, PolicyError, ValueError) as exc:
                 out.rejected.append((row, self.reason(exc)))
-                continue
             except (KeyError, TypeError, AttributeError) as exc:  # not shaped as a record
                 out.rejected.append((row, self.reason(malformed(exc))))
-                continue
-            if out.prepared[-1].old:
-                out.old += 1
         seen = self.map_row.seen_unmapped
         if len(seen) > len(self.reported):
             out.unmapped = [c for c in seen if c not in self.reported]

@@ -110,7 +110,7 @@ class ImportSummary:
     rejected: int = 0
     overdue: int = 0  # imported cases already past a deadline when they arrived
     closed: int = 0  # imported closed: closed in the source, or ended by a published reply
-    old: int = 0  # received longer ago than the policy's bound (imports.old_received_years)
+    old: int = 0  # imported, received longer ago than the policy's bound (old_received_years)
     old_years: int = 10
     unmapped: list[str] = field(default_factory=list)  # columns kept in extra under their header
     rejects_path: str | None = None
@@ -421,7 +421,6 @@ class _Run:
     def _take(self, batch: PreparedBatch) -> list[Prepared]:
         """Count a prepared batch's rows and send its rejected ones to the rejects file."""
         self.summary.read += batch.read
-        self.summary.old += batch.old
         self.summary.unmapped.extend(batch.unmapped)
         for row, reason in batch.rejected:
             self._reject(row, reason)
@@ -637,6 +636,7 @@ class _Run:
         self.summary.closed += sum(
             1 for p in fresh if p.history is not None and p.history.closed_by is not None
         )
+        self.summary.old += sum(1 for p in fresh if p.old)
 
 
 _DATED_BY_IMPORT = "imported: the source has no time for this step; dated at the {when}"
