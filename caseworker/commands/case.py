@@ -16,6 +16,7 @@ from caseworker.commands.common import (
     opened,
     parse_time,
     read_stdin_json,
+    say,
     to_json,
 )
 from caseworker.output_safety import terminal_safe
@@ -81,6 +82,15 @@ def new(ctx: typer.Context) -> None:
     )
     with opened(ctx) as store, store.session() as session:
         case_id = create_case(session, store.desk(), data)
+        imports = store.rules.policy.imports
+        if imports.is_old(data.received_at, store.now()):
+            warning = say(
+                ctx,
+                "cli.case.history.old_received",
+                time=data.received_at.isoformat(),
+                years=imports.old_received_years,
+            )
+            typer.echo(warning, err=True)
     typer.echo(case_id)
 
 

@@ -266,6 +266,7 @@ def _print_overdue(report: OverdueReport, zh: bool) -> None:
     import shutil
 
     when = local(report.as_of)
+    year = report.as_of.astimezone(SHANGHAI).year
     typer.secho(
         f"逾期案件 截至 {when}：{len(report.cases)} 件"
         if zh
@@ -294,7 +295,12 @@ def _print_overdue(report: OverdueReport, zh: bool) -> None:
                     _printable(r.title),
                     _printable(r.lead_unit or "—"),
                     STAGE_ZH[r.stage] if zh else r.stage,
-                    local(r.due_at, "%m-%d %H:%M"),
+                    # The year when it is not the report's: a 2011 deadline must not read
+                    # as this June's.
+                    local(
+                        r.due_at,
+                        "%m-%d %H:%M" if r.due_at.astimezone(SHANGHAI).year == year else "%Y-%m-%d",
+                    ),
                     str(r.overdue_working_days),
                     str(r.overdue_days),
                     SUPERVISION_SHORT_ZH.get(sup, sup) if zh else sup,
@@ -425,6 +431,8 @@ def _rate_json(row: RateRow) -> dict[str, Any]:
         "handling_workdays": c.handling_workdays,
         "overdue": c.overdue,
         "overdue_workdays": c.overdue_workdays,
+        # Imported cases without a source time for acceptance: not in 及时受理率 at all.
+        "timely_acceptance_left_out": c.assign_left_out,
         "rates": {
             code: {
                 "numerator": rate.numerator,
@@ -457,7 +465,8 @@ def _rates_rows(doc: dict[str, Any]) -> list[list[Any]]:
     head = ["rank", "unit", "level", "received", "accepted", "closed"]
     for code in MEASURE_CODES:
         head += [f"{code}_numerator", f"{code}_denominator", code]
-    head += ["average_handling_workdays", "overdue", "overdue_workdays", "rule_version"]
+    head += ["average_handling_workdays", "overdue", "overdue_workdays"]
+    head += ["timely_acceptance_left_out", "rule_version"]
     rows: list[list[Any]] = [head]
     for unit in [*doc["units"], doc["total"]]:
         line = [
@@ -475,6 +484,7 @@ def _rates_rows(doc: dict[str, Any]) -> list[list[Any]]:
             unit["average_handling_workdays"],
             unit["overdue"],
             unit["overdue_workdays"],
+            unit.get("timely_acceptance_left_out", 0),  # rankings recorded before it: none
             doc["rule_version"],
         ]
         rows.append(line)
@@ -606,6 +616,9 @@ def report_rates(
         if output is not None:
             fail("--format table prints to the terminal; use csv, json or xlsx with -o", 2)
         _print_rates(doc, zh, number)
+        left_out = doc["total"].get("timely_acceptance_left_out", 0)
+        if left_out:
+            typer.echo(say(ctx, "cli.report.history.timely_left_out", n=left_out))
     if recorded is None:
         typer.echo(say(ctx, "cli.report.recorded_as", number=number), err=True)
 

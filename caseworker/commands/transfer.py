@@ -103,6 +103,12 @@ def _summary_line(ctx: typer.Context, summary: Any) -> str:
     )
     if s.overdue:
         text += say(ctx, "cli.import.overdue", n=s.overdue)
+    if s.closed:
+        text += say(ctx, "cli.import.history.closed", n=s.closed)
+    if s.old:
+        text += say(ctx, "cli.import.history.old", n=s.old, years=s.old_years)
+    if s.unmapped:
+        text += say(ctx, "cli.import.history.unmapped", columns=", ".join(s.unmapped))
     if s.rejects_path:
         text += say(ctx, "cli.import.rejects", path=s.rejects_path)
     return text

@@ -13,7 +13,7 @@ from enum import StrEnum
 from caseworker.domain.policy import Policy
 
 # Bump when a definition below changes meaning; it is part of every report's rule version.
-MEASURES_VERSION = "m1"
+MEASURES_VERSION = "m2"  # m2: 及时受理率 leaves out imported cases without an accept time
 
 
 class Period(StrEnum):
@@ -76,7 +76,8 @@ MEASURES: tuple[MeasureDef, ...] = (
         "及时受理率",
         "timely acceptance",
         "cases whose 受理/交办 (assign) stage ended - assigned, rejected or merged - by its "
-        "deadline ÷ cases whose assign deadline fell in the period",
+        "deadline ÷ cases whose assign deadline fell in the period; imported cases whose source "
+        "has no time for that stage are left out of both, and counted apart",
     ),
     MeasureDef(
         "reply_rate",
@@ -136,6 +137,9 @@ class UnitCounts:
     replied: int = 0
     assign_due: int = 0
     assign_on_time: int = 0
+    # Imported cases whose assign deadline fell in the period but whose source had no accept
+    # or assign time: left out of 及时受理率 (never counted late), and reported how many.
+    assign_left_out: int = 0
     close_due: int = 0
     close_on_time: int = 0
     closed: int = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -78,6 +79,41 @@ class SupervisionThresholds:
         return None
 
 
+# A received time more than this far ahead of now cannot be right (clocks drift and zones get
+# mixed up, but not by a day): `case new` and `import` refuse it.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def years_before(now: datetime, years: int) -> datetime:
+    """The same instant `years` years earlier (29 February falls back to the 28th)."""
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:
+        return now.replace(year=now.year - years, day=28)
+
+
+@dataclass(frozen=True)
+class ImportRules:
+    """How an imported history is read (the [imports] table of the policy file).
+
+    `close_on_reply` names the import profiles (built-in, or a mapping file's `name`) on whose
+    files a published reply ends the message (已办理, as on the 领导留言板): such a row is imported
+    replied and closed at its reply time. `old_received_years`: a received time older than
+    this many years is accepted with a warning (a mistyped year, or a very old backlog).
+    """
+
+    close_on_reply: frozenset[str] = frozenset({"message-board"})
+    old_received_years: int = 10
+
+    def is_future(self, received: datetime, now: datetime) -> bool:
+        """More than a day ahead of now: refused."""
+        return received > now + FUTURE_TOLERANCE
+
+    def is_old(self, received: datetime, now: datetime) -> bool:
+        """Older than the bound: accepted, with a warning."""
+        return received < years_before(now, self.old_received_years)
+
+
 @dataclass(frozen=True)
 class Policy:
     """Channels and limit rules; later rules override earlier ones for the stages they set."""
@@ -89,6 +125,7 @@ class Policy:
     return_window: Limit = field(default_factory=lambda: Limit.parse("5 workdays"))
     max_extension: Limit = field(default_factory=lambda: Limit.parse("30 days"))
     supervision: SupervisionThresholds = field(default_factory=SupervisionThresholds)
+    imports: ImportRules = field(default_factory=ImportRules)
 
     def limit_for(self, stage: Stage, *, channel: str, kind: str | None, urgency: str) -> Limit:
         """The limit of one stage for a case; every stage must be set by some rule."""
@@ -135,6 +172,23 @@ def _supervision(table: Any) -> SupervisionThresholds:
     return thresholds
 
 
+def _imports(table: Any) -> ImportRules:
+    """The [imports] table; missing keys (or a missing table) keep the defaults."""
+    if not isinstance(table, dict):
+        raise PolicyError("[imports] must be a table")
+    unknown = set(table) - {"close_on_reply", "old_received_years"}
+    if unknown:
+        raise PolicyError(f"[imports]: unknown keys {sorted(unknown)}")
+    rules = ImportRules()
+    profiles = table.get("close_on_reply", sorted(rules.close_on_reply))
+    if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
+        raise PolicyError("[imports].close_on_reply: a list of import profile names")
+    years = table.get("old_received_years", rules.old_received_years)
+    if isinstance(years, bool) or not isinstance(years, int) or years < 1:
+        raise PolicyError("[imports].old_received_years: a whole number of years >= 1")
+    return ImportRules(close_on_reply=frozenset(profiles), old_received_years=years)
+
+
 def parse_policy(text: str) -> Policy:
     """Read a policy file (TOML); see data/policy.toml for the format."""
     try:
@@ -176,6 +230,7 @@ def parse_policy(text: str) -> Policy:
         return_window=_limit(doc.get("return_window", "5 workdays"), "return_window"),
         max_extension=_limit(doc.get("max_extension", "30 days"), "max_extension"),
         supervision=_supervision(doc.get("supervision", {})),
+        imports=_imports(doc.get("imports", {})),
     )
     for stage in Stage:  # every case must get every clock
         if not any(stage in r.limits and r.channel is r.kind is r.urgency is None for r in rules):

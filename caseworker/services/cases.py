@@ -418,6 +418,12 @@ def create_case(session: Session, desk: Desk, data: NewCase) -> int:
     """Receive a new message as a case; (channel, external id) must be new."""
     actor, _ = resolve_actor(session, desk.clerk)
     validate_new_case(data, desk.rules)
+    if desk.rules.policy.imports.is_future(data.received_at, desk.now()):
+        raise InvalidInput(
+            f"received_at {data.received_at.isoformat()} is more than a day in the future",
+            key="cli.case.history.future_received",
+            time=data.received_at.isoformat(),
+        )
     case = build_case(data, desk, actor.name)
     clash = session.exec(
         select(CaseRow.id).where(
@@ -503,6 +509,7 @@ def assign_case(
     case.lead_unit_id = lead_unit.id
     if case.assigned_at is None:
         case.assigned_at = act.now
+        case.assign_imported = False  # a clerk's assignment: its time is on record
     for unit in co_rows:
         assert unit.id is not None
         session.add(CoUnit(case_id=act.case_id, unit_id=unit.id, assigned_at=act.now))

@@ -68,7 +68,9 @@ def case_clocks(case: CaseRow, records: CaseRecords, rules: Rules, now: datetime
     """The three clocks of a case: assign, first reply, close (DOMAIN.md "Clocks")."""
     policy, calendar = rules.policy, rules.calendar
     status = Status(case.status)
-    ended = case.closed_at if status in TERMINAL_STATES else None
+    # Closing ends every clock: an imported history may close a case its source closed
+    # without a reply (a 311 request), whose reply clock must not run on after the close.
+    ended = case.closed_at if status in TERMINAL_STATES or status is Status.CLOSED else None
 
     def limit(stage: Stage) -> Limit:
         return policy.limit_for(stage, channel=case.channel, kind=case.kind, urgency=case.urgency)

@@ -63,7 +63,7 @@ CHILDREN: dict[str, Any] = {
 }
 # Free text that may carry personal data, per table (for --redact).
 TEXT_FIELDS: dict[str, tuple[str, ...]] = {
-    "cases": ("title", "body", "author", "contact", "extra"),
+    "cases": ("title", "body", "author", "contact", "extra", "source_text"),
     "replies": ("text", "review_note"),
     "ratings": ("comment",),
     "extensions": ("reason",),
@@ -185,7 +185,7 @@ def row_doc(
                 doc[short] = case_keys.get(value)
         elif isinstance(column.type, UTCDateTime):
             doc[name] = time_text(value)
-        elif name in ("extra", "detail") and isinstance(value, str):
+        elif name in ("extra", "detail", "source_text") and isinstance(value, str):
             doc[name] = json.loads(value)
         else:
             doc[name] = value

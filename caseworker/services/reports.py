@@ -407,7 +407,9 @@ def _counts_by_unit(
         WITH w AS MATERIALIZED (
             SELECT c.lead_unit_id AS unit,
                    CASE WHEN c.assign_due_at >= :start AND c.assign_due_at < :until
-                        THEN 1 ELSE 0 END AS assign_in,
+                         AND NOT c.assign_imported THEN 1 ELSE 0 END AS assign_in,
+                   CASE WHEN c.assign_due_at >= :start AND c.assign_due_at < :until
+                         AND c.assign_imported THEN 1 ELSE 0 END AS assign_left_out,
                    CASE WHEN COALESCE(c.assigned_at, CASE WHEN c.status IN ('rejected', 'merged')
                                                           THEN c.closed_at END) <= c.assign_due_at
                         THEN 1 ELSE 0 END AS assign_ok,
@@ -431,13 +433,14 @@ def _counts_by_unit(
                SUM(assign_in), SUM(assign_in * assign_ok), SUM(close_in), SUM(close_in * close_ok),
                SUM(closed_in),
                SUM(CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END),
-               SUM(CASE WHEN rating IN ({satisfied}) THEN 1 ELSE 0 END)
+               SUM(CASE WHEN rating IN ({satisfied}) THEN 1 ELSE 0 END),
+               SUM(assign_left_out)
         FROM w GROUP BY unit
         UNION ALL
-        SELECT 'closed', unit, close_day, COUNT(*), 0, 0, 0, 0, 0, 0
+        SELECT 'closed', unit, close_day, COUNT(*), 0, 0, 0, 0, 0, 0, 0
         FROM w WHERE close_day IS NOT NULL GROUP BY unit, close_day
         UNION ALL
-        SELECT 'started', unit, start_day, COUNT(*), 0, 0, 0, 0, 0, 0
+        SELECT 'started', unit, start_day, COUNT(*), 0, 0, 0, 0, 0, 0, 0
         FROM w WHERE start_day IS NOT NULL GROUP BY unit, start_day
         """
     ).bindparams(*_WINDOW)
@@ -448,7 +451,7 @@ def _counts_by_unit(
         if part == "unit":
             c = of(unit_id)
             c.assign_due, c.assign_on_time, c.close_due, c.close_on_time = n[:4]
-            c.closed, c.rated, c.satisfied = n[4:]
+            c.closed, c.rated, c.satisfied, c.assign_left_out = n[4:]
         else:
             by_day.append((unit_id, _day_value(day), n[0], 1 if part == "closed" else -1))
     if by_day:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, Column, Index, Integer, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from caseworker.store.queue_types import OPEN_SQL as OPEN_SQL  # the partial indexes' WHERE
@@ -111,6 +111,12 @@ class CaseRow(SQLModel, table=True):
     assigned_at: datetime | None = _when(nullable=True)
     replied_at: datetime | None = _when(nullable=True)  # first published reply since start
     closed_at: datetime | None = _when(nullable=True)  # closed, rejected or merged
+    # An imported history whose source had no time for the acceptance and assignment: the
+    # import dated those steps itself, so 及时受理率 leaves the case out (migration 0010).
+    assign_imported: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
     paused_since: datetime | None = _when(nullable=True)
     # Current deadlines, denormalised so queues and reports are one indexed query.
     assign_due_at: datetime = _when()
@@ -131,6 +137,9 @@ class CaseRow(SQLModel, table=True):
     repeat_of_id: int | None = Field(default=None, foreign_key="cases.id")
     merged_into_id: int | None = Field(default=None, foreign_key="cases.id")
     extra: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    # The source's text cells exactly as the file had them, by column, where the import's
+    # cleaning (padding, CRLF, blank lines) changed them (JSON; migration 0010).
+    source_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Optimistic concurrency: every UPDATE says "WHERE version = what I read" and bumps it.
     version: int = Field(default=1, sa_column=_VERSION)
     created_at: datetime = _when()

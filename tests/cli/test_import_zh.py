@@ -60,7 +60,7 @@ def test_import_reports_in_chinese(cw: Process, tmp_path: Path, real_rows: Rows)
     rejects = tmp_path / "留言.rejects.csv"
     assert done.stdout == (
         f"留言.csv：读取 9 / 导入 6 / 重复 0 / 冲突 1 / 拒收 2；其中 6 件到达时已超期；"
-        f"拒收行见 {rejects}\n"
+        f"1 件留言时间早于 10 年前，请核对日期；拒收行见 {rejects}\n"
     )
     with rejects.open(encoding="utf-8-sig", newline="") as handle:
         reasons = [r["reject_reason"] for r in csv.DictReader(handle)]

@@ -231,7 +231,7 @@ def test_rates_json_csv_xlsx(db: Path, tmp_path: Path) -> None:
     assert code == 0
     doc = json.loads(out)
     assert (doc["start"], doc["end"], doc["period"]) == ("2025-10-01", "2025-11-01", "month")
-    assert doc["rule_version"] == "policy 2025-2; measures m1; 满意率 counts 满意+基本满意"
+    assert doc["rule_version"] == "policy 2025-2; measures m2; 满意率 counts 满意+基本满意"
     assert [(u["rank"], u["unit"]) for u in doc["units"]] == [
         (1, "乙区"),
         (2, "甲区"),

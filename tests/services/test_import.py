@@ -36,6 +36,7 @@ from caseworker.services.people import ensure_first_supervisor
 from caseworker.services.rules import load_rules
 from caseworker.store.engine import Store, open_store
 from caseworker.store.models import CaseRow, EventRow, ImportRecord, ReplyRow
+from caseworker.store.types import END_OF_TIME
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT / "tests" / "data" / "datasets"
@@ -197,10 +198,10 @@ def test_fast_case_values_agree_with_build_case(bureau: Bureau) -> None:
 # ---------------------------------------------------------------- replies and votes
 
 
-def test_published_replies_become_replied_cases_with_honest_history(bureau: Bureau) -> None:
+def test_published_replies_become_closed_cases_with_honest_history(bureau: Bureau) -> None:
     _, data = sheet_rows(ATTACHMENT4)
     summary = bureau.run(ATTACHMENT4)
-    assert summary.read == summary.imported == len(data)
+    assert summary.read == summary.imported == summary.closed == len(data)
     assert bureau.count(ReplyRow) == sum(1 for _, r in data if r[5])
     _, sample = data[0]
     replied = sheet_time(sample[6])
@@ -211,20 +212,29 @@ def test_published_replies_become_replied_cases_with_honest_history(bureau: Bure
             select(EventRow).where(EventRow.case_id == case.id).order_by(col(EventRow.id))
         ).all()
         statuses = Counter(session.exec(select(CaseRow.status)).all())
-    assert statuses == {"replied": len(data)}
+    # On the 留言板 a published reply ends the message (已办理): replied and closed then.
+    assert statuses == {"closed": len(data)}
     assert (reply.state, reply.final, reply.published_at) == ("published", True, replied)
     assert reply.text == clean_text(sample[5])
     assert case.replied_at == replied and case.assigned_at == replied
+    assert case.closed_at == replied and case.assign_imported
     trail = [(e.action, e.from_status, e.to_status, e.effective_at) for e in events]
     assert trail == [
         ("receive", None, "received", sheet_time(sample[3])),
         ("accept", "received", "accepted", replied),
         ("assign", "accepted", "assigned", replied),
         ("publish", "assigned", "replied", replied),
+        ("close", "replied", "closed", replied),
     ]
-    assert json.loads(events[-1].detail or "{}")["reply"] == reply.id
-    # The reply clock stopped at the reply; only the close clock still runs (and is overdue).
-    assert case.next_due_at == case.close_due_at < NOW
+    # The steps the source has no time for say they were dated by the import.
+    assert [json.loads(e.detail or "{}").get("dated_by") for e in events[1:3]] == [
+        "import",
+        "import",
+    ]
+    assert "close_on_reply" in (events[-1].reason or "")
+    assert json.loads(events[-2].detail or "{}")["reply"] == reply.id
+    # No clock runs any more: the case is not overdue.
+    assert case.next_due_at == END_OF_TIME and summary.overdue == 0
 
 
 def test_votes_are_kept_in_extra(bureau: Bureau) -> None:
@@ -259,6 +269,11 @@ def test_open311_requests_keep_their_notes_and_offsets(bureau: Bureau) -> None:
     assert case.channel == "hotline-12345" and case.title == first["service_name"]
     extra = json.loads(case.extra or "{}")
     assert extra["notes"] == first["notes"] and extra["source_status"] == first["status"]
+    # A request closed in the source is imported closed at its updated_datetime (GeoReport v2).
+    closed = [r for r in requests if r["status"] == "closed"]
+    assert summary.closed == len(closed) and summary.overdue == len(requests) - len(closed)
+    assert first["status"] == "closed" and case.status == "closed"
+    assert case.closed_at == datetime.fromisoformat(first["updated_datetime"])
 
 
 @pytest.mark.parametrize(

@@ -85,7 +85,19 @@ def _table(store: Store, name: str) -> list[tuple[Any, ...]]:
 
 def _counts(summary: ImportSummary) -> tuple[int, ...]:
     s = summary
-    return (s.read, s.imported, s.duplicates, s.conflicts, s.rejected, s.overdue, s.exit_code)
+    return (
+        s.read,
+        s.imported,
+        s.duplicates,
+        s.conflicts,
+        s.rejected,
+        s.overdue,
+        s.exit_code,
+        s.closed,
+        s.old,
+        len(s.unmapped),
+        *s.unmapped,
+    )
 
 
 def _sample_csv(folder: Path) -> Path:
@@ -100,6 +112,9 @@ def _sample_csv(folder: Path) -> Path:
     changed = list(data[40])
     changed[4] = "改过的正文"
     data.insert(420, changed)  # the same key with other content: a conflict
+    # A column no field reads, first filled in a later batch: kept in extra and named.
+    header.append("模型结果")
+    data = [[*r, r[5] if n >= 250 else None] for n, r in enumerate(data)]
     path = folder / "sample.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
@@ -133,6 +148,7 @@ def test_a_file_prepared_in_a_second_process_imports_exactly_as_inline(
     assert results[0][0][0] > 400
     if source == "sample.csv":
         assert results[0][0][2:5] == (1, 2, 2)  # duplicate; conflicts (37042 too); rejects
+        assert results[0][0][-2:] == (1, "模型结果")
     for table in ("cases", "events", "replies"):
         assert _table(store_a, table) == _table(store_b, table), table
 

@@ -333,7 +333,7 @@ def test_october_rates_per_unit(store: Store) -> None:
             s, rules, period=Period.MONTH, at=date(2025, 10, 21), now=at("11-03T10:00")
         )
     assert (report.start, report.end) == (date(2025, 10, 1), date(2025, 11, 1))
-    assert report.rule_version == "policy 2025-2; measures m1; 满意率 counts 满意+基本满意"
+    assert report.rule_version == "policy 2025-2; measures m2; 满意率 counts 满意+基本满意"
     by_unit = {r.unit: r for r in report.rows}
     # Ranked by 按期办结率: 乙区 1/3 beats 甲区 0/1; 甲区教育局 had no close deadline: last.
     assert [(r.rank, r.unit) for r in report.rows] == [

@@ -22,11 +22,12 @@ from caseworker.domain.deadlines import (
     Stage,
     deadline_for,
 )
-from caseworker.domain.lifecycle import TERMINAL_STATES
+from caseworker.domain.lifecycle import TERMINAL_STATES, Status
 from caseworker.services.rules import Rules
 from caseworker.store.types import END_OF_TIME
 
-_TERMINAL = {s.value for s in TERMINAL_STATES}
+# A closed case has no clock running (services.clocks.case_clocks): states that end them all.
+_ENDED = {s.value for s in TERMINAL_STATES} | {Status.CLOSED.value}
 _STAGES = (Stage.ASSIGN, Stage.REPLY, Stage.CLOSE)
 
 
@@ -109,7 +110,7 @@ class NewCaseClocks:
         """assign_due_at, reply_due_at, close_due_at, provisional, next_due_at and warn_at."""
         key = (channel, kind, urgency)
         limits = self._limits.get(key) or self.limits(*key)
-        ended = closed_at if status in _TERMINAL else None
+        ended = closed_at if status in _ENDED else None
         assign_start = assign_started_at.astimezone(SHANGHAI)
         if clock_started_at is assign_started_at:
             clock_start = assign_start

@@ -43,7 +43,15 @@ FIELDS = (
     "urgency",
     "reply_text",
     "replied_at",
+    "status",
+    "closed_at",
+    "accepted_at",
+    "assigned_at",
 )
+# Fields that say where the source's own history stands (a status and the times of its steps).
+HISTORY_FIELDS = ("status", "closed_at", "accepted_at", "assigned_at")
+# What a mapping's [status] table may map a source's status values to.
+SOURCE_STATES = ("open", "closed")
 _KINDS = {
     "投诉": "complaint",
     "求助": "help",
@@ -66,6 +74,11 @@ class MappingError(Exception):
         self.params: dict[str, object] = params
 
 
+# The two columns a rejects file adds after the row's own (rejects.py): a fixed rejects file
+# imported again brings them back, and they are the import's notes, not the citizen's data.
+REJECTS_OWN_COLUMNS = frozenset({"source_row", "reject_reason", "_source_row", "_reject_reason"})
+
+
 @dataclass(frozen=True)
 class Profile:
     """How one layout of file maps onto cases."""
@@ -81,6 +94,10 @@ class Profile:
     own_export: bool = False  # our own JSON Lines export: restored with its whole history
     # A CSV file of ours (export, rejects): undo the formula guard and the `="0012"` id form.
     unquote: bool = False
+    # The source's status values -> open / closed (a mapping's [status] table).
+    statuses: MappingABC[str, str] = field(default_factory=dict)
+    # Columns read for no field on purpose (derived columns of our own export): not kept.
+    ignored: frozenset[str] = frozenset()
 
     def matches(self, columns: list[str]) -> bool:
         present = set(columns)
@@ -93,6 +110,8 @@ class MappedRow:
 
     fields: dict[str, Any]
     extra: dict[str, Any]
+    # The text cells cleaning changed, by column, exactly as the source had them.
+    source: dict[str, str] = field(default_factory=dict)
 
 
 # The 留言板 layout of the Teddy Cup data (and the message-board back office it came from).
@@ -127,7 +146,12 @@ OPEN311 = Profile(
         "received_at": ("requested_datetime",),
         "category": ("service_name",),
         "region": ("zipcode",),
+        # GeoReport v2: "for requests with status=closed, [updated_datetime] will be the date
+        # the request was closed": a closed request is imported closed then.
+        "status": ("status",),
+        "closed_at": ("updated_datetime",),
     },
+    statuses={"open": "open", "closed": "closed"},
     extra={
         "source_status": "status",
         "status_notes": "status_notes",
@@ -150,8 +174,30 @@ OPEN311 = Profile(
 OWN_TABLE = Profile(
     name="caseworker-table",
     signature=("channel", "external_id", "title", "body", "received_at", "status"),
-    fields={name: (name,) for name in FIELDS if name not in ("reply_text", "replied_at")},
+    fields={
+        name: (name,)
+        for name in FIELDS
+        if name not in ("reply_text", "replied_at", *HISTORY_FIELDS)
+    },
     unquote=True,
+    # Derived from the case's history there: re-imported as a received case, they do not apply.
+    ignored=frozenset(
+        {
+            "id",
+            "status",
+            "lead_unit",
+            "assign_due_at",
+            "reply_due_at",
+            "close_due_at",
+            "next_due_at",
+            "overdue",
+            "provisional",
+            "assigned_at",
+            "replied_at",
+            "closed_at",
+            "extra",
+        }
+    ),
 )
 
 # Our own JSON Lines export: every line a case with its records and history.
@@ -247,6 +293,22 @@ def load_mapping(path: Path) -> Profile:
             mapping=path.name,
             zone=zone_name,
         ) from None
+    statuses = doc.get("status", {})
+    if not isinstance(statuses, dict) or not all(
+        isinstance(k, str) and v in SOURCE_STATES for k, v in statuses.items()
+    ):
+        raise MappingError(
+            f"mapping {path.name}: [status] maps the source's status values to "
+            f"{' or '.join(SOURCE_STATES)}",
+            key="import.mapping.history.status_values",
+            mapping=path.name,
+        )
+    if "status" in fields and not statuses:
+        raise MappingError(
+            f"mapping {path.name}: field status needs a [status] table of its values",
+            key="import.mapping.history.status_table",
+            mapping=path.name,
+        )
     signature = doc.get("match", [c[0] for c in fields.values()])
     formats = doc.get("date_formats", [])
     if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
@@ -264,6 +326,7 @@ def load_mapping(path: Path) -> Profile:
         channel=doc.get("channel"),
         zone=zone,
         date_formats=tuple(formats),
+        statuses=dict(statuses),
     )
 
 
@@ -274,7 +337,7 @@ class RowMapper:
     every row of a year's file.
     """
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, header: list[str] | None = None) -> None:
         self.profile = profile
         self.zone, self.formats = profile.zone, profile.date_formats
         # One source column: read it as it is (a blank reads as missing either way).
@@ -294,6 +357,31 @@ class RowMapper:
             else:
                 self.several.append((name, columns, read))
         self.extra = [(key, column, key in profile.counts) for key, column in profile.extra.items()]
+        # Columns no field reads are kept in extra under their header (named in the summary).
+        self.used = frozenset(
+            {c for cols in profile.fields.values() for c in cols}
+            | set(profile.extra.values())
+            | profile.ignored
+            | REJECTS_OWN_COLUMNS
+        )
+        self.unmapped: list[str] | None = (
+            None if header is None else [c for c in header if c not in self.used]
+        )
+        self.seen_unmapped: dict[str, None] = {}  # unmapped columns that held a value, in order
+        self.texts = tuple(
+            dict.fromkeys(
+                c for name in ("title", "body", "reply_text") for c in profile.fields.get(name, ())
+            )
+        )
+        # A text column read for one field alone: its cleaned value is that field's, already
+        # computed, so keeping the source's copy costs one comparison, not a second cleaning.
+        self.cleaned_as = {
+            cols[0]: name
+            for name in ("title", "body", "reply_text")
+            if len(cols := profile.fields.get(name, ())) == 1
+        }
+        self.statuses = dict(profile.statuses)
+        self.statuses_folded = {k.casefold(): v for k, v in profile.statuses.items()}
 
     def __call__(self, values: MappingABC[str, Any]) -> MappedRow:
         if self.profile.unquote:
@@ -339,7 +427,44 @@ class RowMapper:
                 extra[key] = raw.isoformat()
             else:
                 extra[key] = raw
-        return MappedRow(out, extra)
+        others = (
+            self.unmapped
+            if self.unmapped is not None
+            else [k for k in values if k not in self.used]
+        )
+        for column in others:
+            raw = get(column)
+            if _present(raw) and column not in extra:
+                # As the source had it: a column nobody mapped is kept, not interpreted.
+                extra[column] = raw.isoformat() if isinstance(raw, datetime) else raw
+                if column not in self.seen_unmapped:
+                    self.seen_unmapped[column] = None
+        if out.get("status") is not None:
+            out["status"] = self._status(str(out["status"]), self.profile.fields["status"])
+        source: dict[str, str] = {}
+        cleaned_as = self.cleaned_as
+        for column in self.texts:
+            raw = get(column)
+            if type(raw) is str and raw:
+                known = cleaned_as.get(column)
+                cleaned = out[known] if known is not None else clean_text(raw)
+                if cleaned != raw:
+                    source[column] = raw
+        return MappedRow(out, extra, source)
+
+    def _status(self, value: str, columns: tuple[str, ...]) -> str:
+        found = self.statuses.get(value) or self.statuses_folded.get(value.casefold())
+        if found is None:
+            known = list(self.statuses)
+            raise BadValue(
+                f"{columns[0]}: status {value!r} is not in the mapping's [status] table "
+                f"({', '.join(known)})",
+                key="import.row.unknown_status",
+                column=columns[0],
+                value=value,
+                known=known,
+            )
+        return found
 
     def _time(self, raw: Any, column: str) -> datetime | None:
         try:
@@ -350,7 +475,7 @@ class RowMapper:
             ) from None
 
 
-_TIMES = frozenset({"received_at", "replied_at"})
+_TIMES = frozenset({"received_at", "replied_at", "closed_at", "accepted_at", "assigned_at"})
 _TEXTS = frozenset({"title", "reply_text"})
 
 

@@ -21,14 +21,14 @@ from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from types import SimpleNamespace
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from sqlalchemy import Boolean
 
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.errors import InvalidInput
-from caseworker.domain.lifecycle import OPEN_STATES, Status
-from caseworker.domain.policy import PolicyError
+from caseworker.domain.lifecycle import OPEN_STATES, Action, Status
+from caseworker.domain.policy import FUTURE_TOLERANCE, PolicyError, years_before
 from caseworker.services.cases import NewCase, validate_new_case
 from caseworker.services.imports.fastclocks import NewCaseClocks
 from caseworker.services.imports.mapping import Profile, RowMapper, fingerprint
@@ -37,6 +37,25 @@ from caseworker.services.imports.sources import Source, SourceError, SourceRow, 
 from caseworker.services.rules import Rules
 from caseworker.store.models import CaseRow
 from caseworker.store.types import UTCDateTime
+
+
+class History(NamedTuple):
+    """Where the source's own history of a row stands, beyond its receipt.
+
+    `accepted_at` and `assigned_at` are the source's times when it has them; otherwise the
+    import dates those steps itself (at the reply, or the close) and says so: `accept_imported`,
+    `assign_imported`. `closed_by` is why the row is imported closed: "source" (its status or
+    close time) or "reply" (a published reply ends a 留言板 message: policy
+    imports.close_on_reply); None when it stays open.
+    """
+
+    status: str
+    accepted_at: datetime | None
+    assigned_at: datetime | None
+    closed_at: datetime | None
+    accept_imported: bool
+    assign_imported: bool
+    closed_by: str | None
 
 
 @dataclass(slots=True)
@@ -48,11 +67,13 @@ class Prepared:
     reply_text: str | None = None
     replied_at: datetime | None = None
     restore: dict[str, Any] | None = None  # a whole exported case (our own JSON Lines)
+    history: History | None = None  # accepted, assigned, closed: what the source records
     key: tuple[str, str] = field(init=False)
     # The row as SQLite stores it (`case_tuple`); prepared in the reading process, which then
     # sends this instead of `case` (set to None): plain tuples cross the pipe ten times cheaper.
     db_row: tuple[Any, ...] | None = field(init=False, default=None)
     overdue: bool = field(init=False, default=False)  # already past a deadline on arrival
+    old: bool = field(init=False, default=False)  # received before the policy's bound
     _print: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -91,6 +112,8 @@ class Prepared:
             self.replied_at,
             self.db_row,
             self.overdue,
+            self.history,
+            self.old,
         )
 
     @classmethod
@@ -103,8 +126,11 @@ class Prepared:
         replied_at: datetime | None,
         db_row: tuple[Any, ...] | None,
         overdue: bool,
+        history: History | None,
+        old: bool,
     ) -> Prepared:
         item = cls.__new__(cls)
+        item.history, item.old = history, old
         item.row, item.case, item.reply_text, item.replied_at = (
             SourceRow(number, values),
             case,
@@ -128,6 +154,7 @@ class PreparedBatch:
     rejected: list[tuple[SourceRow, str]] = field(default_factory=list)
     read: int = 0
     position: tuple[int, int] = (0, 0)  # of the source after this batch, for the progress bar
+    unmapped: list[str] = field(default_factory=list)  # columns first kept in extra here
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as plain tuples: the writing process (the slower one in a large import)
@@ -139,7 +166,13 @@ class PreparedBatch:
         ]
         return (
             _batch_from_wire,
-            (self.read, self.position, rejected, [p.wire() for p in self.prepared]),
+            (
+                self.read,
+                self.position,
+                rejected,
+                [p.wire() for p in self.prepared],
+                self.unmapped,
+            ),
         )
 
 
@@ -148,12 +181,14 @@ def _batch_from_wire(
     position: tuple[int, int],
     rejected: list[tuple[Any, ...]],
     prepared: list[tuple[Any, ...]],
+    unmapped: list[str] | None = None,
 ) -> PreparedBatch:
     return PreparedBatch(
         [Prepared.from_wire(*values) for values in prepared],
         [(SourceRow(*values[:5]), values[5]) for values in rejected],
         read,
         position,
+        unmapped or [],
     )
 
 
@@ -197,7 +232,14 @@ class Preparer:
         self.sqlite = sqlite  # also prepare each row as SQLite stores it
         self.lang = lang
         self.clocks = NewCaseClocks(rules)
-        self.map_row = RowMapper(profile)
+        self.map_row = RowMapper(profile, columns)
+        self.reported: set[str] = set()  # unmapped columns already named to the writer
+        imports = rules.policy.imports
+        self.close_on_reply = profile.name in imports.close_on_reply
+        # Times later than this cannot be right (more than a day ahead of now: refused);
+        # received times earlier than `old_before` are accepted with a warning.
+        self.latest = self.now_in_file + FUTURE_TOLERANCE
+        self.old_before = years_before(self.now_in_file, imports.old_received_years)
 
     def reason(self, exc: Exception) -> str:
         """Why a row is rejected, in the language of the rejects file."""
@@ -226,6 +268,10 @@ class Preparer:
                 out.rejected.append((row, self.reason(exc)))
             except (KeyError, TypeError, AttributeError) as exc:  # not shaped as a record
                 out.rejected.append((row, self.reason(malformed(exc))))
+        seen = self.map_row.seen_unmapped
+        if len(seen) > len(self.reported):
+            out.unmapped = [c for c in seen if c not in self.reported]
+            self.reported.update(out.unmapped)
         return out
 
     def prepare(self, row: SourceRow) -> Prepared:
@@ -235,10 +281,10 @@ class Preparer:
         received = f.get("received_at")
         if received is None:
             raise InvalidInput("no received time", key="import.row.no_received")
-        if received > self.now_in_file:
+        if received > self.latest:
             raise InvalidInput(
-                f"received time {received.isoformat()} is in the future",
-                key="import.row.future_received",
+                f"received time {received.isoformat()} is more than a day in the future",
+                key="import.history.future_received",
                 time=received.isoformat(),
             )
         title, body = f.get("title") or "", f.get("body") or ""
@@ -263,12 +309,13 @@ class Preparer:
                 key="import.row.reply_before",
                 time=replied_at.isoformat(),
             )
-        if replied_at is not None and replied_at > self.now_in_file:
+        if replied_at is not None and replied_at > self.latest:
             raise InvalidInput(
-                f"reply time {replied_at.isoformat()} is in the future",
-                key="import.row.future_reply",
+                f"reply time {replied_at.isoformat()} is more than a day in the future",
+                key="import.history.future_reply",
                 time=replied_at.isoformat(),
             )
+        history = self.history(f, received, replied_at, mapped.extra)
         data = NewCase(
             channel=channel,
             title=title,
@@ -285,7 +332,9 @@ class Preparer:
             extra=mapped.extra or None,
         )
         validate_new_case(data, self.rules)
-        values = case_columns(data, self.actor, self.stamp, self.clocks, replied_at)
+        values = case_columns(data, self.actor, self.stamp, self.clocks, replied_at, history)
+        if mapped.source:
+            values[_SOURCE_TEXT] = _JSON_TEXT(mapped.source)
         for at, name, limit in _LIMITED:
             value = values[at]
             if value is not None and len(value) > limit:
@@ -297,14 +346,98 @@ class Preparer:
                 )
         if self.sqlite:
             # Sent as the tuple SQLite stores, not as an object (see Prepared.db_row).
-            prepared = Prepared(row, None, reply_text, replied_at)
+            prepared = Prepared(row, None, reply_text, replied_at, history=history)
             prepared.key = (values[_CHANNEL], values[_EXTERNAL_ID])
             prepared.overdue = values[_STATUS] in _OPEN and values[_NEXT_DUE_AT] < self.now_local
             prepared.db_row = stored_row(values)
         else:
-            prepared = Prepared(row, _namespace(values), reply_text, replied_at)
+            prepared = Prepared(row, _namespace(values), reply_text, replied_at, history=history)
             prepared.overdue = prepared.is_overdue(self.now_local)
+        prepared.old = received < self.old_before
         return prepared
+
+    def history(
+        self,
+        f: dict[str, Any],
+        received: datetime,
+        replied_at: datetime | None,
+        extra: dict[str, Any],
+    ) -> History | None:
+        """Where the row's own history stands: open, replied, or closed at the source's time.
+
+        A row is closed when its source says so (a mapped status, or a close time without
+        one), or, on a profile the policy names (imports.close_on_reply, the 留言板 by
+        default), when it carries a published reply: that ends a message there (已办理).
+        """
+        status, closed_at = f.get("status"), f.get("closed_at")
+        accepted_src, assigned_src = f.get("accepted_at"), f.get("assigned_at")
+        closed_by: str | None = None
+        if status == "closed" or (status is None and closed_at is not None):
+            if closed_at is None:
+                raise InvalidInput(
+                    "closed in the source without a close time",
+                    key="import.history.closed_no_time",
+                )
+            closed_by = "source"
+        elif status is None and replied_at is not None and self.close_on_reply:
+            closed_at, closed_by = replied_at, "reply"
+        else:
+            closed_at = None
+        for name, at in (
+            (Action.CLOSE, closed_at),
+            (Action.ACCEPT, accepted_src),
+            (Action.ASSIGN, assigned_src),
+        ):
+            if at is None:
+                continue
+            if at < received:
+                raise InvalidInput(
+                    f"{name.value} time {at.isoformat()} is before the received time",
+                    key="import.history.before_received",
+                    step=name,
+                    time=at.isoformat(),
+                )
+            if at > self.latest:
+                raise InvalidInput(
+                    f"{name.value} time {at.isoformat()} is more than a day in the future",
+                    key="import.history.future_step",
+                    step=name,
+                    time=at.isoformat(),
+                )
+        if closed_at is not None and replied_at is not None and replied_at > closed_at:
+            raise InvalidInput(
+                f"reply time {replied_at.isoformat()} is after the close time",
+                key="import.history.reply_after_close",
+                time=replied_at.isoformat(),
+            )
+        ends = [t for t in (replied_at, closed_at) if t is not None]
+        if not ends:
+            # Still open in the source: accepted if it says when; an assignment without a
+            # unit to hold it stays in extra, as the source had it.
+            if assigned_src is not None:
+                extra["assigned_at"] = assigned_src.isoformat()
+            if accepted_src is None and status is None:
+                return None
+            status_now = _ACCEPTED if accepted_src is not None else _RECEIVED
+            return History(status_now, accepted_src, None, None, False, False, None)
+        end = min(ends)
+        assigned = assigned_src or end
+        accepted = accepted_src or assigned
+        if accepted > assigned or assigned > end:
+            raise InvalidInput(
+                "the source's accept, assign and reply or close times are out of order",
+                key="import.history.out_of_order",
+            )
+        status_now = _CLOSED if closed_by else _REPLIED
+        return History(
+            status_now,
+            accepted,
+            assigned,
+            closed_at,
+            accepted_src is None,
+            assigned_src is None,
+            closed_by,
+        )
 
 
 def reason_in(lang: str, exc: BaseException) -> str:
@@ -483,7 +616,14 @@ def _extra_json(extra: dict[str, Any]) -> str:
     return found
 
 
-_RECEIVED, _REPLIED = Status.RECEIVED.value, Status.REPLIED.value
+_RECEIVED, _ACCEPTED, _REPLIED, _CLOSED = (
+    Status.RECEIVED.value,
+    Status.ACCEPTED.value,
+    Status.REPLIED.value,
+    Status.CLOSED.value,
+)
+
+
 _DEFAULTS: dict[str, Any] = {
     name: (None if info.is_required() else info.get_default(call_default_factory=True))
     for name, info in CaseRow.model_fields.items()
@@ -512,12 +652,21 @@ def case_columns(
     stamp: datetime,
     clocks: NewCaseClocks,
     replied_at: datetime | None = None,
+    history: History | None = None,
 ) -> list[Any]:
     """A new case's column values in CASE_COLUMNS order; with `replied_at`, a case whose
-    published reply the file records (replied, its assign and reply clocks stopped then)."""
+    published reply the file records (replied, its assign and reply clocks stopped then);
+    with `history`, the status and step times the source records (closed: every clock
+    stopped)."""
     values = list(_TEMPLATE)
     received = data.received_at
-    status = _RECEIVED if replied_at is None else _REPLIED
+    if history is None:
+        status = _RECEIVED if replied_at is None else _REPLIED
+        assigned_at = replied_at
+        closed_at = None
+    else:
+        status, assigned_at, closed_at = history.status, history.assigned_at, history.closed_at
+        values[_ASSIGN_IMPORTED] = history.assign_imported
     values[_CHANNEL] = channel = data.channel
     values[_EXTERNAL_ID] = (data.external_id or "").strip() or data.content_key()
     values[_ADDRESSEE], values[_AUTHOR], values[_CONTACT] = (
@@ -531,7 +680,11 @@ def case_columns(
     values[_REGION], values[_CATEGORY], values[_KIND] = data.region, data.category, data.kind
     values[_URGENCY] = data.urgency
     values[_STATUS] = status
-    values[_ASSIGNED_AT] = values[_REPLIED_AT] = replied_at
+    values[_ASSIGNED_AT], values[_REPLIED_AT], values[_CLOSED_AT] = (
+        assigned_at,
+        replied_at,
+        closed_at,
+    )
     values[_EXTRA] = _extra_json(data.extra) if data.extra else None
     values[_CREATED_AT] = values[_UPDATED_AT] = stamp
     values[_UPDATED_BY] = actor
@@ -542,9 +695,9 @@ def case_columns(
         status,
         received,
         received,
+        assigned_at,
         replied_at,
-        replied_at,
-        None,
+        closed_at,
     )
     return values
 
@@ -568,6 +721,9 @@ _TEMPLATE = [_DEFAULTS[name] for name in CASE_COLUMNS]
     _CLOCK_STARTED_AT,
     _ASSIGNED_AT,
     _REPLIED_AT,
+    _CLOSED_AT,
+    _ASSIGN_IMPORTED,
+    _SOURCE_TEXT,
     _ASSIGN_DUE_AT,
     _WARN_AT,
     _NEXT_DUE_AT,
@@ -588,6 +744,9 @@ _TEMPLATE = [_DEFAULTS[name] for name in CASE_COLUMNS]
         "clock_started_at",
         "assigned_at",
         "replied_at",
+        "closed_at",
+        "assign_imported",
+        "source_text",
         "assign_due_at",
         "warn_at",
         "next_due_at",

@@ -113,7 +113,7 @@ class Restorer:
             value = doc[name]
             if isinstance(column.type, UTCDateTime):
                 out[name] = _time(value, name)
-            elif name in ("extra", "detail"):
+            elif name in ("extra", "detail", "source_text"):
                 out[name] = json.dumps(value, ensure_ascii=False) if value is not None else None
             else:
                 out[name] = value

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from caseworker.services.imports.mapping import (
 from caseworker.services.imports.normalise import BadValue
 from caseworker.services.imports.prepare import (
     CASE_COLUMNS,
+    History,
     Prepared,
     PreparedBatch,
     Preparer,
@@ -108,6 +109,10 @@ class ImportSummary:
     conflicts: int = 0
     rejected: int = 0
     overdue: int = 0  # imported cases already past a deadline when they arrived
+    closed: int = 0  # imported closed: closed in the source, or ended by a published reply
+    old: int = 0  # imported, received longer ago than the policy's bound (old_received_years)
+    old_years: int = 10
+    unmapped: list[str] = field(default_factory=list)  # columns kept in extra under their header
     rejects_path: str | None = None
     import_id: int | None = None
     dry_run: bool = False
@@ -125,6 +130,12 @@ class ImportSummary:
         )
         if self.overdue:
             text += f"; {self.overdue} already overdue"
+        if self.closed:
+            text += f"; {self.closed} imported closed"
+        if self.old:
+            text += f"; {self.old} received over {self.old_years} years ago: check their dates"
+        if self.unmapped:
+            text += f"; columns kept in extra: {', '.join(self.unmapped)}"
         if self.rejects_path:
             text += f"; rejects in {self.rejects_path}"
         return text
@@ -209,6 +220,7 @@ class _Run:
             format=source.format,
             profile=profile.name,
             dry_run=options.dry_run,
+            old_years=desk.rules.policy.imports.old_received_years,
         )
         rejects_path = options.rejects or default_rejects_path(source)
         if options.rejects is not None and options.rejects.is_dir():
@@ -410,6 +422,7 @@ class _Run:
     def _take(self, batch: PreparedBatch) -> list[Prepared]:
         """Count a prepared batch's rows and send its rejected ones to the rejects file."""
         self.summary.read += batch.read
+        self.summary.unmapped.extend(batch.unmapped)
         for row, reason in batch.rejected:
             self._reject(row, reason)
         return batch.prepared
@@ -499,7 +512,6 @@ class _Run:
             ):
                 reply_ids[cid] = rid
         events: list[dict[str, Any]] = []
-        note = json.dumps({"import": self.summary.import_id}, ensure_ascii=False)
         for cid, item in zip(ids, fresh, strict=True):
             events.append(
                 _event_row(
@@ -513,48 +525,21 @@ class _Run:
                     detail=json.dumps({"import": self.summary.import_id, "row": item.row.number}),
                 )
             )
-            if item.replied_at is None:
-                continue
-            why = "imported: the source file records the published reply only"
-            at = item.replied_at
-            events.append(
-                _event_row(
-                    cid,
-                    self.actor,
-                    Action.ACCEPT,
-                    Status.RECEIVED,
-                    Status.ACCEPTED,
-                    at,
-                    stamp,
-                    reason=why,
-                    detail=note,
+            steps = history_events(item, reply_ids.get(cid), self.summary.import_id)
+            for action, before, after, when, reason, detail in steps:
+                events.append(
+                    _event_row(
+                        cid,
+                        self.actor,
+                        action,
+                        before,
+                        after,
+                        when,
+                        stamp,
+                        reason=reason,
+                        detail=detail,
+                    )
                 )
-            )
-            events.append(
-                _event_row(
-                    cid,
-                    self.actor,
-                    Action.ASSIGN,
-                    Status.ACCEPTED,
-                    Status.ASSIGNED,
-                    at,
-                    stamp,
-                    reason=why,
-                    detail=json.dumps({"lead": None, "co_units": []}),
-                )
-            )
-            events.append(
-                _event_row(
-                    cid,
-                    self.actor,
-                    Action.PUBLISH,
-                    Status.ASSIGNED,
-                    Status.REPLIED,
-                    at,
-                    stamp,
-                    detail=json.dumps({"reply": reply_ids[cid], "final": True, "outcome": None}),
-                )
-            )
         session.connection().execute(insert(EventRow.__table__), events)  # type: ignore[attr-defined]
 
     def _write_sqlite(self, session: Session, fresh: list[Prepared]) -> None:
@@ -607,22 +592,8 @@ class _Run:
             else:
                 reply_ids = {cid: rid for (cid, _), rid in zip(replies, new_ids, strict=True)}
         import_id = self.summary.import_id
-        note = json.dumps({"import": import_id}, ensure_ascii=False)
-        why = "imported: the source file records the published reply only"
-        assign_detail = json.dumps({"lead": None, "co_units": []})
         actor = self.actor
-        receive, accept, assign, publish = (
-            Action.RECEIVE.value,
-            Action.ACCEPT.value,
-            Action.ASSIGN.value,
-            Action.PUBLISH.value,
-        )
-        received, accepted, assigned, replied = (
-            Status.RECEIVED.value,
-            Status.ACCEPTED.value,
-            Status.ASSIGNED.value,
-            Status.REPLIED.value,
-        )
+        receive, received = Action.RECEIVE.value, Status.RECEIVED.value
         events: list[tuple[Any, ...]] = []
         source = f'{{"import": {json.dumps(import_id)}, "row": '  # + the row's number + }
         for cid, item in zip(ids, fresh, strict=True):
@@ -639,30 +610,121 @@ class _Run:
                     stamp,
                 )
             )
-            if item.replied_at is None:
+            if item.replied_at is None and item.history is None:
                 continue
-            at = db_time(item.replied_at)
-            events.append((cid, actor, accept, received, accepted, why, note, at, stamp))
-            events.append((cid, actor, assign, accepted, assigned, why, assign_detail, at, stamp))
-            events.append(
-                (
-                    cid,
-                    actor,
-                    publish,
-                    assigned,
-                    replied,
-                    None,
-                    json.dumps({"reply": reply_ids[cid], "final": True, "outcome": None}),
-                    at,
-                    stamp,
+            for action, before, after, when, reason, detail in history_events(
+                item, reply_ids.get(cid), import_id
+            ):
+                events.append(
+                    (
+                        cid,
+                        actor,
+                        action.value,
+                        before.value if before else None,
+                        after.value,
+                        reason,
+                        detail,
+                        db_time(when),
+                        stamp,
+                    )
                 )
-            )
         cursor.executemany(_EVENT_INSERT, events)
         cursor.close()
 
     def _count_new(self, fresh: list[Prepared]) -> None:
         self.summary.imported += len(fresh)
         self.summary.overdue += sum(1 for p in fresh if p.is_overdue(self.now))
+        self.summary.closed += sum(
+            1 for p in fresh if p.history is not None and p.history.closed_by is not None
+        )
+        self.summary.old += sum(1 for p in fresh if p.old)
+
+
+_DATED_BY_IMPORT = "imported: the source has no time for this step; dated at the {when}"
+_CLOSED_BY = {
+    "reply": "imported: a published reply ends a message-board message (policy "
+    "imports.close_on_reply)",
+    "source": "imported: the source records the case closed at this time",
+}
+
+HistoryEvent = tuple[Action, "Status | None", Status, datetime, "str | None", "str | None"]
+
+
+def history_events(
+    item: Prepared, reply_id: int | None, import_id: int | None
+) -> list[HistoryEvent]:
+    """The events after receipt of an imported row's history, oldest first.
+
+    Acceptance and assignment are dated from the source where it has their times; where it
+    has not, at the reply (or the close) and marked as dated by the import (their detail says
+    "dated_by": "import"), which 及时受理率 leaves out. A row closed in its source, or ended by
+    its published reply (policy imports.close_on_reply), gets its close event too.
+    """
+    h = item.history
+    if h is None:  # nothing after receipt, or a replied row as earlier imports read it
+        if item.replied_at is None:
+            return []
+        at = item.replied_at
+        h = History(Status.REPLIED.value, at, at, None, True, True, None)
+    out: list[HistoryEvent] = []
+    if h.accepted_at is None:
+        return out
+    end = "reply" if item.replied_at is not None else "close"
+    out.append(
+        (
+            Action.ACCEPT,
+            Status.RECEIVED,
+            Status.ACCEPTED,
+            h.accepted_at,
+            _DATED_BY_IMPORT.format(when=end) if h.accept_imported else None,
+            json.dumps(
+                {"import": import_id, "dated_by": "import" if h.accept_imported else "source"}
+            ),
+        )
+    )
+    if h.assigned_at is None:
+        return out
+    out.append(
+        (
+            Action.ASSIGN,
+            Status.ACCEPTED,
+            Status.ASSIGNED,
+            h.assigned_at,
+            _DATED_BY_IMPORT.format(when=end) if h.assign_imported else None,
+            json.dumps(
+                {
+                    "lead": None,
+                    "co_units": [],
+                    "dated_by": "import" if h.assign_imported else "source",
+                }
+            ),
+        )
+    )
+    last = Status.ASSIGNED
+    if item.replied_at is not None:
+        out.append(
+            (
+                Action.PUBLISH,
+                Status.ASSIGNED,
+                Status.REPLIED,
+                item.replied_at,
+                None,
+                json.dumps({"reply": reply_id, "final": True, "outcome": None}),
+            )
+        )
+        last = Status.REPLIED
+    if h.closed_by is not None and h.closed_at is not None:
+        out.append(
+            (
+                Action.CLOSE,
+                last,
+                Status.CLOSED,
+                h.closed_at,
+                _CLOSED_BY[h.closed_by],
+                json.dumps({"import": import_id, "closed_by": h.closed_by}),
+            )
+        )
+    return out
 
 
 _REPLY_COLUMNS = [
