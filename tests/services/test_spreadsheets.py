@@ -225,6 +225,11 @@ def test_rejects_file_is_guarded_and_reads_back_after_the_fix(tmp_path: Path, ru
         got = cases_of(store)
         assert got["0012345"] == ("=1+1", "@正文")
         assert got["123456789012345678"] == ("'=2+2", "-3")
+        # The rejects file's own columns are the import's notes, not the citizen's data.
+        with store.session() as s:
+            extras = [c.extra or {} for c in s.exec(select(CaseRow)).all()]
+        assert not any({"source_row", "reject_reason"} & set(extra) for extra in extras)
+        assert not again.unmapped
     finally:
         store.close()
 
