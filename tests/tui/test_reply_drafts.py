@@ -25,7 +25,7 @@ from test_dialogs_support import (
     settle,
     sync,
 )
-from textual.widgets import Static, TextArea
+from textual.widgets import Checkbox, Static, TextArea
 from textual.widgets._toast import Toast
 from textual.worker import WorkerState
 
@@ -155,3 +155,54 @@ async def test_escape_with_nothing_typed_closes_at_once(bureau: Bureau) -> None:
         assert app.screen is app.host
     app.store.close()
     assert stored(bureau, bureau.cases["handling"]) == []
+
+
+@sync
+async def test_a_save_asked_for_during_another_goes_after_it_from_its_version(
+    bureau: Bureau,
+) -> None:
+    """Two saves on their way at once left the composer with the first one's version, so the
+    submit after them was refused as a conflict with the clerk's own second save."""
+    from caseworker.services.console_data import save_draft
+
+    case_id = bureau.cases["handling"]
+    app = host_app(bureau, clerk=HANDLER)
+    async with app.run_test(size=(120, 36)) as pilot:
+        dialog = await open_dialog(pilot, "reply", case_id)
+        assert isinstance(dialog, ReplyComposer)
+        asked: list[Any] = []
+        dialog.autosave = lambda composer, state: asked.append(state)  # answered below
+
+        def store(state: Any) -> int:
+            with app.store.session() as session:
+                return save_draft(
+                    session,
+                    app.desk(),
+                    case_id,
+                    text=state.text,
+                    final=state.final,
+                    outcome=state.outcome,
+                    expected_version=state.version,
+                )
+
+        dialog.query_one("#final", Checkbox).value = False
+        dialog.query_one("#answered", Checkbox).value = True
+        area = dialog.query_one("#text", TextArea)
+        area.insert("正在核实")
+        await pilot.pause()
+        dialog.flush_autosave()  # the timer after a pause in typing
+        area.insert("，三日内答复。")
+        await pilot.pause()
+        dialog.flush_autosave()  # the timer again, the first save still on its way
+        assert [s.text for s in asked] == ["正在核实"]
+        first = store(asked[0])
+        dialog.draft_saved(asked[0], first, NOW)  # its answer: now the second one goes
+        assert [s.text for s in asked] == ["正在核实", "正在核实，三日内答复。"]
+        assert asked[1].version == first
+        dialog.draft_saved(asked[1], store(asked[1]), NOW)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is app.host
+        assert app.host.refused == [] and app.host.changed == [case_id]
+    app.store.close()
+    assert stored(bureau, case_id) == ["正在核实，三日内答复。"]

@@ -82,6 +82,7 @@ class ReplyComposer(CaseDialog[ReplyResult]):
         # Escape pressed with text not yet stored: the composer closes once it is, or stays
         # open saying why it could not be (never a keystroke lost without a word).
         self._close_when_saved = False
+        self._save_again = False  # asked for while a save was on its way
 
     def compose(self) -> ComposeResult:
         init = self.initial
@@ -213,6 +214,12 @@ class ReplyComposer(CaseDialog[ReplyResult]):
             self._timer = None
         if self.autosave is None or self.current_key() == self.saved:
             return
+        if self._saving:
+            # One save at a time: a second one racing the first would leave the composer with
+            # the first one's version, and the submit after it refused as a conflict with the
+            # clerk's own save. This one goes when the first is answered.
+            self._save_again = True
+            return
         self._saving = True
         self.autosave(self, self.current())
 
@@ -231,15 +238,15 @@ class ReplyComposer(CaseDialog[ReplyResult]):
         self.query_one("#saved", Static).update(
             Text(self.t("dialog.reply.saved", at=local_time(at)))
         )
+        again, self._save_again = self._save_again, False
         if self._submit_when_saved:  # ctrl+s came while this save was on its way
             self._submit_when_saved = False
-            self.action_confirm()
+            self.action_confirm()  # the submit stores the text as it stands now
+        elif (again or self._close_when_saved) and self.current_key() != self.saved:
+            self.flush_autosave()  # typed on while this save was on its way: store that too
         elif self._close_when_saved:  # escape came while this save was on its way
-            if self.current_key() != self.saved:
-                self.flush_autosave()  # typed on before escape: store that too, then close
-            else:
-                self._close_when_saved = False
-                self.dismiss(None)
+            self._close_when_saved = False
+            self.dismiss(None)
 
     def autosave_refused(self, text: str, version: int | None) -> None:
         """Someone else changed the case: say who; keep the text; the next save goes over it.
@@ -248,6 +255,7 @@ class ReplyComposer(CaseDialog[ReplyResult]):
         with the clerk's text and the reason, and escape (or 保存草稿) saves over that change.
         """
         self._saving = self._submit_when_saved = self._close_when_saved = False
+        self._save_again = False
         if version is not None:
             self.version = version
         if self._on_screen():
