@@ -206,3 +206,24 @@ async def test_a_save_asked_for_during_another_goes_after_it_from_its_version(
         assert app.host.refused == [] and app.host.changed == [case_id]
     app.store.close()
     assert stored(bureau, case_id) == ["正在核实，三日内答复。"]
+
+
+@sync
+async def test_a_bureau_clerk_is_refused_a_units_draft_before_the_composer_opens(
+    bureau: Bureau,
+) -> None:
+    from caseworker.services import cases as svc
+
+    case_id = bureau.cases["handling"]
+    store = bureau.open()
+    with store.session() as session:
+        svc.draft_reply(session, bureau.desk(HANDLER), case_id, text="承办单位初稿")
+    store.close()
+    app = host_app(bureau)  # the bureau's clerk
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_dialog(pilot, "reply", case_id)
+        assert screen is app.host
+        (refusal,) = app.host.refused
+        assert f"不能改写A3区教育局的{HANDLER}为案件" in refusal and "审核退回" in refusal
+    app.store.close()
+    assert stored(bureau, case_id) == ["承办单位初稿"]
