@@ -110,7 +110,9 @@ async def test_escape_right_after_a_change_elsewhere_keeps_every_keystroke(
         # The save met the supervisor's change: the composer stays open, says who, keeps all.
         assert app.screen is dialog
         error = str(dialog.query_one("#error", Static).render())
-        assert SUPERVISOR in error and "Esc" in error
+        assert SUPERVISOR in error and error.endswith(
+            "修改；请重新载入后再试。您的文字仍保留在此：按 Esc 或“保存草稿”即在此改动之上保存。"
+        )
         assert area.text == "正在核实，三日内答复。"
         assert not failed_workers(app)
         assert not any("No nodes" in str(t.render()) for t in app.screen.query(Toast))
