@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -84,7 +85,7 @@ def demo(
                     ctx,
                     "cli.demo.building",
                     cases=cases,
-                    moment=moment.isoformat(timespec="minutes"),
+                    moment=_shown_time(moment),
                 ),
                 err=True,
             )
@@ -120,7 +121,7 @@ def demo(
                     target=target,
                     seed=info.get("seed"),
                     cases=int(info.get("cases") or 0),
-                    now=info.get("now"),
+                    now=_shown_time(parse_time(str(info.get("now")), "the demo's now")),
                 )
             )
             if frozen is None and info.get("frozen"):
@@ -138,6 +139,14 @@ def demo(
         from caseworker.commands.console import open_console
 
         open_console(ctx)
+
+
+def _shown_time(moment: datetime) -> str:
+    """The demo's "now" as its messages show it: Shanghai time with its offset, to the minute,
+    so building and reopening name the same moment the same way."""
+    from caseworker.domain.calendar import SHANGHAI
+
+    return moment.astimezone(SHANGHAI).isoformat(timespec="minutes")
 
 
 def _demo_clerk(session: Session, wanted: str) -> str:

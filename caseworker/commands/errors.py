@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -85,12 +86,7 @@ def _store_trouble(exc: Exception) -> Exception | None:
         return None
     reason = " ".join(str(exc.orig if exc.orig is not None else exc).split())
     if isinstance(exc, IntegrityError):
-        return DomainError(
-            f"someone else saved the same record at the same moment ({reason}); nothing was "
-            "changed, try again",
-            key="refused.store_clash",
-            reason=reason,
-        )
+        return _integrity_refusal(exc, reason)
     if "locked" in reason or "busy" in reason:
         return DomainError(
             "the database is busy (another clerk or an import is writing); nothing was changed, "
@@ -100,6 +96,46 @@ def _store_trouble(exc: Exception) -> Exception | None:
     return DomainError(
         f"the database refused the change ({reason}); nothing was changed",
         key="refused.store_failed",
+        reason=reason,
+    )
+
+
+def _integrity_refusal(exc: Exception, reason: str) -> Exception:
+    """A write the schema refused, said as what it is.
+
+    Two clerks changing one case never get here (the case's version turns that into its own
+    refusal, naming who changed it), so a duplicate key is not blamed on a colleague: an id
+    already taken means the id counter is behind the rows (`init` repairs it), another key
+    means the record is already there.
+    """
+    from caseworker.domain.errors import DomainError
+
+    orig = getattr(exc, "orig", None)
+    diag = getattr(orig, "diag", None)
+    state = getattr(orig, "sqlstate", None)
+    constraint = str(getattr(diag, "constraint_name", "") or "")
+    table = str(getattr(diag, "table_name", "") or "")
+    sqlite = re.search(r"UNIQUE constraint failed: (\w+)\.id$", reason)
+    if (state == "23505" and constraint.endswith("_pkey")) or sqlite:
+        table = table or (sqlite.group(1) if sqlite else "?")
+        return DomainError(
+            f"the database's id counter for {table} is behind its rows ({reason}); nothing was "
+            "changed: `caseworker init` repairs the counters",
+            key="refused.store_id_behind",
+            table=table,
+            reason=reason,
+        )
+    if state == "23505" or "UNIQUE constraint failed" in reason:
+        return DomainError(
+            f"the database already holds a record with the same key ({reason}); nothing was "
+            "changed",
+            key="refused.store_duplicate",
+            reason=reason,
+        )
+    return DomainError(
+        f"the database refused the change as breaking one of its rules ({reason}); nothing "
+        "was changed",
+        key="refused.store_integrity",
         reason=reason,
     )
 

@@ -20,8 +20,12 @@ def init(ctx: typer.Context) -> None:
     from caseworker.store.engine import head_revision
 
     settings = settings_of(ctx)
+    from caseworker.store.sequences import sync_id_sequences
+
     with opened(ctx, create=True) as store, store.session() as session:
         added = ensure_first_supervisor(session, settings.clerk)
+        # Repairs a database a bulk writer of an older version left with its sequences behind.
+        sync_id_sequences(session.connection())
     typer.echo(f"database ready at schema {head_revision()}: {store.store.url}")
     if added:
         typer.echo(f"{settings.clerk} is registered as the first supervisor")

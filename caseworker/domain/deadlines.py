@@ -162,8 +162,9 @@ class Pause:
 class Clock:
     """One stage's countdown as of `as_of`: its deadline after pauses and extension, and state.
 
-    It is a snapshot; while PAUSED, asking with a later `now` treats the open pause as still
-    running, so the remaining time stays frozen instead of silently draining.
+    It is a snapshot. While PAUSED it stands still: `due_at` is the deadline as the open pause
+    found it (the pause moves it only once it ends), and every reading (time left, lateness,
+    share used) is taken at the instant the pause began, whatever later `now` asks.
     """
 
     stage: Stage
@@ -174,30 +175,25 @@ class Clock:
     state: ClockState
     stopped_at: datetime | None
     extension: Limit | None = None
-    paused_for: timedelta = timedelta(0)  # pause time already added to due_at
+    paused_for: timedelta = timedelta(0)  # how far ended pauses moved due_at
     as_of: datetime | None = None  # the `now` the clock was computed at
     paused_at: datetime | None = None  # while PAUSED: when the open pause began
 
-    def _due_at(self, now: datetime) -> datetime:
-        """The deadline as seen at `now`: an open pause keeps pushing it while it lasts."""
-        if self.state is ClockState.PAUSED and self.as_of is not None and now > self.as_of:
-            return self.due_at + (now - self.as_of)
-        return self.due_at
-
-    def _end(self, now: datetime) -> datetime:
-        """The instant the clock is read at: when it stopped, else `now`."""
+    def _read_at(self, now: datetime) -> datetime:
+        """The instant the clock is read at: when it stopped, when its open pause began, or now."""
         if self.state is ClockState.STOPPED and self.stopped_at is not None:
             return self.stopped_at
+        if self.state is ClockState.PAUSED and self.paused_at is not None:
+            return self.paused_at
         return now
 
     def remaining(self, now: datetime) -> timedelta:
-        """Time left to the deadline, negative when late; a stopped clock keeps its final value."""
-        end = self._end(now)
-        return self._due_at(end) - end
+        """Time left to the deadline, negative when late; stopped or paused clocks stand still."""
+        return self.due_at - self._read_at(now)
 
     def is_overdue(self, now: datetime) -> bool:
-        """Whether a clock still counting is past its deadline (stopped ones: `finished_late`)."""
-        return self.state is not ClockState.STOPPED and now > self._due_at(now)
+        """Whether a clock not yet stopped is past its deadline (a paused one: when it paused)."""
+        return self.state is not ClockState.STOPPED and self._read_at(now) > self.due_at
 
     def finished_late(self) -> bool:
         """Whether the stage was completed after its deadline, i.e. not counted as 按期."""
@@ -212,12 +208,13 @@ class Clock:
         return self.finished_late() if self.state is ClockState.STOPPED else self.is_overdue(now)
 
     def used_fraction(self, now: datetime) -> float:
-        """Share of the limit used, paused time excluded; 1.0 at the deadline, above when late."""
+        """Share of the limit used; 1.0 at the deadline, above when late.
+
+        The span a pause moved the deadline by counts as neither limit nor use, so the warning
+        point moves with the deadline.
+        """
         span = self.due_at - self.started_at - self.paused_for
-        end = self._end(now)
-        if self.state is ClockState.PAUSED and self.as_of is not None and end > self.as_of:
-            end = self.as_of  # nothing is used while the pause is open
-        elapsed = end - self.started_at - self.paused_for
+        elapsed = self._read_at(now) - self.started_at - self.paused_for
         if span <= timedelta(0):
             return 1.0
         return max(0.0, elapsed / span)
@@ -230,65 +227,87 @@ class Clock:
             and self.used_fraction(now) >= WARNING_FRACTION
         )
 
-    def _lateness_span(self, now: datetime) -> tuple[datetime, datetime]:
-        """The deadline and the instant lateness is counted up to.
-
-        A paused clock is read as it stood when the pause began (the deadline before the open
-        pause pushed it, and the pause's start), so a case paused after its deadline stays late
-        by what it was, in working and natural days alike, as the overdue report counts it.
-        """
-        if self.state is ClockState.PAUSED and self.paused_at and self.as_of is not None:
-            return self.due_at - (self.as_of - self.paused_at), self.paused_at
-        end = self._end(now)
-        return self._due_at(end), end
-
     def overdue_working_days(self, now: datetime, calendar: WorkCalendar) -> int:
-        """Working days after the due day up to the as-of day (or stop day); 0 when not late."""
-        due, end = self._lateness_span(now)
-        if end <= due:
+        """Working days after the due day up to the day read (stop or pause day); 0 when on time.
+
+        A case paused after its deadline thus stays late by what it was, as the overdue report
+        counts it.
+        """
+        end = self._read_at(now)
+        if end <= self.due_at:
             return 0
         return calendar.workdays_between(
-            _shanghai(due, "due_at").date(), _shanghai(end, "now").date()
+            _shanghai(self.due_at, "due_at").date(), _shanghai(end, "now").date()
         )
 
     def overdue_days(self, now: datetime) -> int:
-        """Natural days after the due day up to the as-of day (or stop day); 0 when not late."""
-        due, end = self._lateness_span(now)
-        if end <= due:
+        """Natural days after the due day up to the day read (stop or pause day); 0 when on time."""
+        end = self._read_at(now)
+        if end <= self.due_at:
             return 0
-        return (_shanghai(end, "now").date() - _shanghai(due, "due_at").date()).days
+        return (_shanghai(end, "now").date() - _shanghai(self.due_at, "due_at").date()).days
 
 
-def _paused_time(
-    pauses: Sequence[Pause], running_from: datetime, running_until: datetime
-) -> tuple[timedelta, datetime | None]:
-    """Total paused time inside the running window (overlaps merged), and when the open pause
-    began (None when none is open).
+@dataclass(frozen=True)
+class _PauseSpans:
+    """The ended pause time inside a clock's running window, and the open pause's start."""
 
-    Overlapping pauses are merged so two records for the same hearing do not count twice.
-    """
+    spans: list[tuple[datetime, datetime]]  # clipped to the window, sorted, may overlap
+    open_since: datetime | None
+
+    def exact_time(self) -> timedelta:
+        """Total paused time, overlapping records counted once (what moves an hours limit)."""
+        total = timedelta(0)
+        reach: datetime | None = None  # the latest instant already counted
+        for begin, end in self.spans:
+            if reach is not None:
+                begin = max(begin, reach)
+            if end > begin:
+                total += end - begin
+            reach = end if reach is None else max(reach, end)
+        return total
+
+    def counting_days(self, unit: LimitUnit, calendar: WorkCalendar) -> int:
+        """Counting days d with pause day < d <= resume day, each day counted once.
+
+        The day a pause begins counts as the clock's (it ran that day); the day it ends is given
+        back, as the day of receipt is never counted (民法典 Art. 201). So a pause begun and ended
+        on one day moves nothing, Friday to Monday moves a 工作日 limit one working day (the
+        Monday) and a 日 limit three days, and Saturday to Sunday moves a 工作日 limit nothing.
+        """
+        days: list[tuple[date, date]] = []
+        for begin, end in self.spans:
+            first, last = begin.date(), end.date()
+            if days and first <= days[-1][1]:
+                days[-1] = (days[-1][0], max(days[-1][1], last))
+            else:
+                days.append((first, last))
+        if unit is LimitUnit.WORKDAYS:
+            return sum(calendar.workdays_between(first, last) for first, last in days)
+        return sum((last - first).days for first, last in days)
+
+
+def _pause_spans(
+    pauses: Sequence[Pause], running_from: datetime, running_until: datetime, *, stopped: bool
+) -> _PauseSpans:
+    """The pauses inside the running window, in Shanghai time; an open one ends at the window's
+    end when the clock has stopped, and is reported as `open_since` otherwise."""
     spans: list[tuple[datetime, datetime]] = []
     open_since: datetime | None = None
     for pause in pauses:
         begin = _shanghai(pause.started_at, "pause start")
         if pause.ended_at is None:
             end = running_until
-            if begin <= running_until:
-                open_since = max(begin, running_from)
+            if not stopped:
+                if begin <= running_until:
+                    open_since = max(begin, running_from)
+                continue
         else:
             end = _shanghai(pause.ended_at, "pause end")
         begin, end = max(begin, running_from), min(end, running_until)
         if end > begin:
             spans.append((begin, end))
-    total = timedelta(0)
-    reach: datetime | None = None  # the latest instant already counted
-    for begin, end in sorted(spans):
-        if reach is not None:
-            begin = max(begin, reach)
-        if end > begin:
-            total += end - begin
-        reach = end if reach is None else max(reach, end)
-    return total, open_since
+    return _PauseSpans(sorted(spans), open_since)
 
 
 def compute_clock(
@@ -308,28 +327,27 @@ def compute_clock(
     start, so the weekend roll happens once, at the real end). An extension in another unit is
     counted as its own limit from the base deadline (e.g. 5 工作日 + 24 hours ends 24 hours after
     the 5th working day's 23:59:59), since there is no honest way to add hours to working days.
-    Every pause overlapping the running time [started_at, stopped_at or now] then pushes the
-    deadline later by exactly the paused duration. STOPPED if `stopped_at`, else PAUSED while
-    a pause is open, else RUNNING.
+
+    Pauses (DOMAIN.md "Pauses"): a limit in 日 or 工作日 is lengthened by the counting days of
+    that unit from each pause's day to its resuming day (see `_PauseSpans.counting_days`), so
+    the deadline still ends at 23:59:59 and a 日 limit ending on a day off still rolls once, at
+    the real end; an hours limit moves by the exact paused time. Only ended pauses move it: an
+    open pause freezes the clock (PAUSED) and moves the deadline when it ends. A pause still
+    open when the stage stops counts as ended at the stop. STOPPED if `stopped_at`, else
+    PAUSED while a pause is open, else RUNNING.
     """
     start = _shanghai(started_at, "started_at")
     as_of = _shanghai(now, "now")
     stop = _shanghai(stopped_at, "stopped_at") if stopped_at is not None else None
-
-    if extension is not None and extension.unit is limit.unit:
-        deadline = deadline_for(start, Limit(limit.amount + extension.amount, limit.unit), calendar)
-    else:
-        deadline = deadline_for(start, limit, calendar)
-        if extension is not None:
-            extended = deadline_for(deadline.due_at, extension, calendar)
-            deadline = Deadline(extended.due_at, deadline.provisional or extended.provisional)
-
-    running_until = stop if stop is not None else as_of
-    paused_for, open_since = _paused_time(pauses, start, running_until)
+    paused = _pause_spans(
+        pauses, start, stop if stop is not None else as_of, stopped=stop is not None
+    )
+    deadline = _deadline(start, limit, extension, calendar, paused)
+    unpaused = _deadline(start, limit, extension, calendar, None) if paused.spans else deadline
 
     if stop is not None:
         state = ClockState.STOPPED
-    elif open_since is not None:
+    elif paused.open_since is not None:
         state = ClockState.PAUSED
     else:
         state = ClockState.RUNNING
@@ -337,12 +355,39 @@ def compute_clock(
         stage=stage,
         limit=limit,
         started_at=start,
-        due_at=deadline.due_at + paused_for,
+        due_at=deadline.due_at,
         provisional=deadline.provisional,
         state=state,
         stopped_at=stop,
         extension=extension,
-        paused_for=paused_for,
+        paused_for=deadline.due_at - unpaused.due_at,
         as_of=as_of,
-        paused_at=open_since if state is ClockState.PAUSED else None,
+        paused_at=paused.open_since if state is ClockState.PAUSED else None,
     )
+
+
+def _deadline(
+    start: datetime,
+    limit: Limit,
+    extension: Limit | None,
+    calendar: WorkCalendar,
+    paused: _PauseSpans | None,
+) -> Deadline:
+    """The deadline of `limit` plus `extension` from `start`, moved by the ended pauses."""
+
+    def counted(base: Limit) -> Deadline:
+        if paused is None or base.unit is LimitUnit.HOURS:
+            return deadline_for(start, base, calendar)
+        shift = paused.counting_days(base.unit, calendar)
+        return deadline_for(start, Limit(base.amount + shift, base.unit), calendar)
+
+    if extension is not None and extension.unit is limit.unit:
+        deadline = counted(Limit(limit.amount + extension.amount, limit.unit))
+    else:
+        deadline = counted(limit)
+        if extension is not None:
+            extended = deadline_for(deadline.due_at, extension, calendar)
+            deadline = Deadline(extended.due_at, deadline.provisional or extended.provisional)
+    if paused is not None and limit.unit is LimitUnit.HOURS:
+        return Deadline(deadline.due_at + paused.exact_time(), deadline.provisional)
+    return deadline

@@ -222,6 +222,7 @@ def check_reply_edit(
     reply_unit: str,
     actor: Actor,
     lead_unit_id: int | None,
+    reply_author: Actor | None = None,
 ) -> None:
     """Refuse drafting over the case's open reply when it is not the actor's to edit.
 
@@ -230,7 +231,9 @@ def check_reply_edit(
     only a reply written for their own unit, so a co-unit never rewrites the lead unit's answer;
     the lead unit's handler may take up a co-unit's draft, because the lead answers for the case
     and alone submits its reply (a co-unit's draft is its contribution to that reply). The
-    bureau's clerks and supervisors may edit any reply that is not under review.
+    bureau's clerks and supervisors may edit a reply that is not under review, unless a unit's
+    handler wrote it: the bureau's word on a unit's draft is review (退回 with a note), so the
+    handler never finds someone else's text in their draft.
     """
     if reply_state == "submitted":
         raise IllegalTransition(
@@ -239,7 +242,20 @@ def check_reply_edit(
             key="refused.reply_under_review",
             case=case_label,
         )
-    if actor.role is not Role.HANDLER or reply_unit_id == actor.unit_id:
+    if actor.role is not Role.HANDLER:
+        if reply_author is not None and reply_author.role is Role.HANDLER:
+            raise NotPermitted(
+                f"{actor.name} ({actor.role.value}) may not rewrite the reply {reply_author.name} "
+                f"of {reply_unit} drafted for case {case_label}; send it back with a note instead",
+                key="refused.reply_of_unit_author",
+                clerk=actor.name,
+                role=actor.role,
+                author=reply_author.name,
+                unit=reply_unit,
+                case=case_label,
+            )
+        return
+    if reply_unit_id == actor.unit_id:
         return
     if actor.unit_id is not None and actor.unit_id == lead_unit_id:
         return

@@ -241,7 +241,7 @@ class CaseScreen(ConsoleScreen):
             else:
                 warn_at = None if not clock.needs_warning(now) else now
                 c = countdown(
-                    due_at=clock._due_at(now),
+                    due_at=clock.due_at,
                     warn_at=warn_at,
                     now=now,
                     calendar=app.rules.calendar,

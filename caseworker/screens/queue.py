@@ -126,10 +126,12 @@ class QueueScreen(ConsoleScreen):
             at_end: bool,
             keep: int | None,
             generation: int,
+            at_start: bool = False,
         ) -> None:
             super().__init__()
             self.mode, self.lines, self.at_end = mode, lines, at_end
             self.keep, self.generation = keep, generation
+            self.at_start = at_start  # mode "around": whether the rows begin the queue
 
     class CountsLoaded(Message):
         def __init__(self, counts: dict[QueueKey, int] | None, shown: int, generation: int) -> None:
@@ -433,6 +435,25 @@ class QueueScreen(ConsoleScreen):
                 before=before,
                 limit=limit,
             )
+            if mode == "refresh" and keep is not None and all(row.id != keep for row in page.lines):
+                # The cursor's case moved out of the window (its deadline changed): follow it.
+                around = queues.window_around(
+                    session,
+                    self.queue,
+                    now,
+                    viewer,
+                    self.filters,
+                    keep,
+                    before=min(limit // 2, PAGE_SIZE // 2),
+                    limit=limit,
+                )
+                if around is not None:
+                    self.post_message(
+                        self.RowsLoaded(
+                            "around", around.lines, around.at_end, keep, generation, around.at_start
+                        )
+                    )
+                    return
         self.post_message(self.RowsLoaded(mode, page.lines, page.at_end, keep, generation))
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
@@ -479,6 +500,8 @@ class QueueScreen(ConsoleScreen):
         elif message.mode == "refresh":
             at_start = table.at_start or not table.lines
             table.show(lines, at_start=at_start, at_end=at_end, keep=message.keep)
+        elif message.mode == "around":
+            table.show(lines, at_start=message.at_start, at_end=at_end, keep=message.keep)
         else:
             table.show(lines, at_start=True, at_end=at_end, keep=message.keep)
             if self.recount:  # the count came from the sidebar: check it now the rows are in

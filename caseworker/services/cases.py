@@ -38,6 +38,7 @@ from caseworker.services.queues import check_visible
 from caseworker.services.rules import Rules
 from caseworker.store.models import (
     CaseRow,
+    ClerkRow,
     CoUnit,
     EventRow,
     ExtensionRow,
@@ -585,6 +586,7 @@ def _check_reply_editable(session: Session, actor: Actor, case: CaseRow, reply: 
     """Refuse `actor` drafting over `reply` when it is under review or another unit's."""
     unit_id = reply.unit_id or case.lead_unit_id  # a reply is written for the lead unit by default
     unit = session.get(Unit, unit_id) if unit_id is not None else None
+    author = session.get(ClerkRow, reply.author_id) if reply.author_id is not None else None
     check_reply_edit(
         case_label=_label(case),
         reply_state=reply.state,
@@ -592,6 +594,7 @@ def _check_reply_editable(session: Session, actor: Actor, case: CaseRow, reply: 
         reply_unit=unit.name if unit is not None else "-",
         actor=actor,
         lead_unit_id=case.lead_unit_id,
+        reply_author=Actor(author.name, Role(author.role), author.unit_id) if author else None,
     )
 
 

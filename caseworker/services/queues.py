@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import and_
+from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import NotPermitted
 from caseworker.domain.lifecycle import Role
 from caseworker.services.people import subtree_ids
 from caseworker.store import queries
-from caseworker.store.models import ClerkRow
+from caseworker.store.models import CaseRow, ClerkRow
 from caseworker.store.queries import CaseLine, Filters, QueueKey, Viewer
 
 # A case another clerk opened within this window counts as "being worked on" for take-next.
@@ -116,6 +117,44 @@ def queue_page(
         return QueuePage(key, lines, at_end=len(lines) < limit)
     lines = queries.page_after(session, where, after, limit, ties, most)
     return QueuePage(key, lines, at_end=len(lines) < limit)
+
+
+@dataclass(frozen=True)
+class WindowAround:
+    """Rows of a queue around one case: a few before it, the case, and those after."""
+
+    lines: list[CaseLine]
+    at_start: bool
+    at_end: bool
+
+
+def window_around(
+    session: Session,
+    key: QueueKey,
+    now: datetime,
+    viewer: Viewer,
+    filters: Filters,
+    case_id: int,
+    *,
+    before: int,
+    limit: int,
+) -> WindowAround | None:
+    """Up to `limit` rows of the queue with case `case_id` among them, `before` rows ahead of it
+    where there are that many; None when the case is not in the queue (any more).
+
+    A refresh reads the rows from the top of the window on screen; a case whose deadline moved
+    (assigned, paused, extended) may have left that stretch, and the cursor follows it here.
+    """
+    where = queries.where_of(session, key, now, viewer, filters)
+    found = queries.page_after(session, and_(where, col(CaseRow.id) == case_id), None, 1)
+    if not found:
+        return None
+    due, case = found[0].key
+    ahead = queries.page_before(session, where, (due, case), before)
+    rest = queries.page_after(session, where, (due, case - 1), limit - len(ahead))
+    return WindowAround(
+        ahead + rest, at_start=len(ahead) < before, at_end=len(rest) < limit - len(ahead)
+    )
 
 
 def take_next(

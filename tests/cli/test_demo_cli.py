@@ -71,10 +71,10 @@ def test_demo_opens_the_console_on_the_demo_with_the_frozen_clock(
 
 def test_demo_refuses_a_database_with_real_cases(cli: Run, real_bureau: Path) -> None:
     real = real_bureau
-    for extra in ((), ("--reset",)):
+    for extra, says in (((), "real cases"), (("--reset",), "1 clerks (李受理), 1 cases")):
         result = cli("--db", str(real), "demo", "--no-open", *extra)
         assert result.code == 1
-        assert result.err.startswith("caseworker: ") and "real cases" in result.err
+        assert result.err.startswith("caseworker: ") and says in result.err
     assert _count(real) == 1
     assert cli("demo", "--cases", "0", "--no-open").code == 2
 
@@ -112,3 +112,60 @@ def test_train_check_reports_steps_and_exit_codes(cli: Run, tmp_path: Path, rule
     assert unknown.code == 1 and "unknown scenario" in unknown.err
     listing = cli("--lang", "en", "train", "list")
     assert listing.code == 0 and "Request an extension" in listing.out
+
+
+def test_building_and_reopening_name_the_demo_moment_alike(cli: Run, tmp_path: Path) -> None:
+    target = tmp_path / "tz.sqlite"
+    # The same instant, given in UTC: both messages show it in Shanghai time, +08:00.
+    built = cli(
+        "demo", "--db", str(target), "--cases", "60", "--now", "2026-11-23T01:30Z", "--no-open"
+    )
+    assert built.code == 0, built.err
+    assert "as of 2026-11-23T09:30+08:00" in built.err
+    reopened = cli("demo", "--db", str(target), "--no-open")
+    assert reopened.code == 0, reopened.err
+    assert "as of 2026-11-23T09:30+08:00)" in reopened.out
+
+
+def test_reset_refuses_a_bureau_with_units_and_clerks_but_no_case(cli: Run, tmp_path: Path) -> None:
+    target = tmp_path / "bureau.sqlite"
+    units = tmp_path / "units.csv"
+    units.write_text("name,parent,level,code\n市信访局,,city,C\n", encoding="utf-8")
+    assert cli("--db", str(target), "--clerk", "张敏", "init").code == 0
+    assert cli("--db", str(target), "units", "import", str(units)).code == 0
+    refused = cli("--lang", "zh", "demo", "--db", str(target), "--reset", "--no-open")
+    assert refused.code == 1
+    assert "1 个单位（市信访局）、1 名工作人员（张敏）" in refused.err
+    assert target.exists() and _count(target) == 0
+    listed = cli("--db", str(target), "units", "list")
+    assert "市信访局" in listed.out
+
+
+def test_an_id_already_taken_is_not_blamed_on_a_colleague(
+    run_main: Run, postgres: Any, rules: Rules
+) -> None:
+    from sqlalchemy import text
+
+    from caseworker.services.demo.build import build_demo
+    from caseworker.store.engine import open_store
+
+    database = postgres.create_database()
+    store = open_store(database)
+    try:
+        build_demo(store, rules, seed=1, cases=30, now=FROZEN)
+        with store.session() as session:  # the sequences as an older demo build left them
+            session.execute(text("SELECT setval('cases_id_seq', 1, false)"))
+    finally:
+        store.close()
+    message = (
+        '{"channel": "leader-board", "title": "路灯不亮", "body": "小区路灯坏了一个月。",'
+        ' "received_at": "2026-11-23T08:00:00"}'
+    )
+    new = ("--db", database, "--clerk", "陈受理", "--now", NOW, "case", "new")
+    refused = run_main(*new, stdin=message)
+    assert refused.code == 1 and "Traceback" not in refused.err
+    assert "id counter for cases is behind its rows" in refused.err
+    assert "someone else" not in refused.err
+    assert run_main("--db", database, "--clerk", "陈受理", "init").code == 0  # repairs them
+    created = run_main(*new, stdin=message)
+    assert created.code == 0, created.err

@@ -93,3 +93,35 @@ def test_a_case_at_its_deadline_second_is_due_soon_and_past_it_overdue(bureau: A
     assert _queue(bureau, QueueKey.OVERDUE, deadline) == set()
     assert _queue(bureau, QueueKey.OVERDUE, sh(2025, 3, 7)) == {case}
     assert _queue(bureau, QueueKey.DUE_SOON, sh(2025, 3, 7)) == set()
+
+
+def test_a_change_while_paused_does_not_move_the_deadline_the_pause_found(bureau: Any) -> None:
+    from caseworker.services.cases import supervise_case
+    from caseworker.store.queries import QueueKey
+
+    # Assign due Thursday 03-06; paused Tuesday 03-11, three working days late. Supervised
+    # (which recomputes the clocks) on 03-20 while still paused: the stored deadline stays
+    # 03-06, so the queue and the report still hold the case, as late as it was.
+    late = bureau.receive(sh(2025, 3, 3, 9), external_id="late")
+    bureau.act(bureau.CLERK, sh(2025, 3, 11, 9), pause_case, late, reason="等待群众补充材料")
+    bureau.act(
+        bureau.SUPERVISOR, sh(2025, 3, 20, 9), supervise_case, late, level="催办", note="请尽快"
+    )
+    assert bureau.case(late).next_due_at == sh(2025, 3, 6, 23, 59, 59)
+    assert _queue(bureau, QueueKey.OVERDUE, sh(2025, 3, 31, 9)) == {late}
+    with bureau.store.session() as session:
+        (row,) = overdue_cases(session, bureau.rules.calendar, as_of=sh(2025, 3, 31, 9))
+    assert (row.overdue_working_days, row.overdue_days) == (3, 5)
+
+
+def test_a_pause_of_two_seconds_on_the_due_day_moves_nothing(bureau: Any) -> None:
+    from caseworker.services.cases import resume_case
+    from caseworker.store.queries import QueueKey
+
+    # Received Tuesday 2025-03-04: assign due Friday 03-07 23:59:59. Paused and resumed in the
+    # last seconds of that Friday: still due then, overdue from Saturday, not Monday.
+    case = bureau.receive(sh(2025, 3, 4, 9), external_id="seconds")
+    bureau.act(bureau.CLERK, sh(2025, 3, 7, 23, 59, 55), pause_case, case, reason="核实")
+    bureau.act(bureau.CLERK, sh(2025, 3, 7, 23, 59, 57), resume_case, case)
+    assert bureau.case(case).next_due_at == sh(2025, 3, 7, 23, 59, 59)
+    assert _queue(bureau, QueueKey.OVERDUE, sh(2025, 3, 8, 0, 0, 1)) == {case}

@@ -173,16 +173,26 @@ def test_the_lead_unit_takes_up_a_co_units_draft_and_the_bureau_may_edit_a_draft
     # Now it is the lead unit's reply, the co-unit may not rewrite it.
     with pytest.raises(NotPermitted, match=f"written for {HOUSING}"):
         b.act(b.CO_HANDLER, sh(2025, 11, 4, 11), svc.draft_reply, case_id, text="交通局意见")
-    # A bureau clerk may still edit a draft that is not under review (as before).
-    b.act(
-        b.CLERK,
-        sh(2025, 11, 4, 12),
-        svc.draft_reply,
-        case_id,
-        text="交通局意见已采纳：已安排排查，三日内完成。",
-    )
-    state, text, unit, _ = replies(b, case_id)[0]
-    assert (state, text, unit) == ("draft", "交通局意见已采纳：已安排排查，三日内完成。", HOUSING)
+    # A bureau clerk does not rewrite a unit's draft: the handler would find someone else's
+    # text in it. The bureau's word on it is review (退回 with a note).
+    for clerk in (b.CLERK, b.SUPERVISOR):
+        with pytest.raises(NotPermitted) as refused:
+            b.act(clerk, sh(2025, 11, 4, 12), svc.draft_reply, case_id, text="受理员改写")
+        assert refused.value.key == "refused.reply_of_unit_author"
+    zh, en = both_languages(refused.value)
+    assert f"不能改写{HOUSING}的{b.HANDLER}为案件" in zh and "请审核退回并写明意见" in zh
+    assert en.endswith("send it back with a note instead")
+    assert replies(b, case_id) == [
+        ("draft", "交通局意见已采纳：已安排排查。", HOUSING, b.HANDLER),
+    ]
+
+
+def test_the_bureau_drafts_where_no_unit_has_and_edits_its_own_draft(bureau: Any) -> None:
+    b = bureau
+    case_id = assigned(b, "BUREAU-DRAFT")
+    b.act(b.CLERK, sh(2025, 11, 4, 9), svc.draft_reply, case_id, text="局里代拟")
+    b.act(b.SUPERVISOR, sh(2025, 11, 4, 10), svc.draft_reply, case_id, text="局里代拟，已核实。")
+    assert [r[:2] for r in replies(b, case_id)] == [("draft", "局里代拟，已核实。")]
 
 
 # ---------------------------------------------------------------- reopening after 不满意

@@ -384,7 +384,7 @@ def test_extension_moves_the_close_deadline_by_exactly_the_days(bureau: Any) -> 
     ]
 
 
-def test_pause_and_resume_move_every_running_deadline_by_the_paused_time(bureau: Any) -> None:
+def test_pause_and_resume_move_every_running_deadline_by_the_days_paused(bureau: Any) -> None:
     b = bureau
     # Received Monday 2025-03-10 09:00: assign 03-13, reply 03-24, close 05-09 (all 23:59:59).
     case_id = b.receive(sh(2025, 3, 10, 9), external_id="PAUSE")
@@ -398,11 +398,12 @@ def test_pause_and_resume_move_every_running_deadline_by_the_paused_time(bureau:
     with pytest.raises(IllegalTransition, match="already paused"):
         b.act(b.CLERK, sh(2025, 3, 12, 10), svc.pause_case, case_id, reason="again")
     b.act(b.CLERK, sh(2025, 3, 13, 16, 30), svc.resume_case, case_id)
-    paused = timedelta(days=2, hours=6, minutes=30)
+    # Wed 03-12 and Thu 03-13 are given back (the pause day ran): the 工作日 limits move two
+    # working days, the 60 日 close two days (Sun 05-11, rolled to Mon 05-12).
+    moved = (eod(2025, 3, 17), eod(2025, 3, 26), eod(2025, 5, 12))
     case = b.case(case_id)
     assert case.paused_since is None
-    assert deadlines(case) == (*(d + paused for d in base), base[0] + paused)
-    assert case.assign_due_at == sh(2025, 3, 16, 6, 29, 59)
+    assert deadlines(case) == (*moved, moved[0])
     (pause,) = rows(b, PauseRow, case_id)
     assert (pause.started_at, pause.ended_at) == (sh(2025, 3, 11, 10), sh(2025, 3, 13, 16, 30))
     with pytest.raises(IllegalTransition, match="is not paused"):
@@ -428,8 +429,8 @@ def test_a_case_paused_in_handling_can_be_resumed_after_its_final_reply(bureau: 
     b.act(b.CLERK, sh(2025, 3, 12, 11), svc.resume_case, case_id)
     case = b.case(case_id)
     assert case.paused_since is None
-    # Paused from 03-11 10:00 to 03-12 11:00: the close deadline moved by 25 hours.
-    assert case.close_due_at == eod(2025, 5, 9) + timedelta(hours=25)
+    # Paused from 03-11 to 03-12: the 60 日 close gains one day, Sat 05-10, rolled to Mon.
+    assert case.close_due_at == eod(2025, 5, 12)
 
 
 def test_supervision_instruction_and_repeat_are_records_not_states(bureau: Any) -> None:

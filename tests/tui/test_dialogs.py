@@ -222,7 +222,7 @@ async def test_reject_needs_a_listed_reason(bureau: Bureau) -> None:
         assert isinstance(dialog, RejectDialog)
         await type_into(pilot, "#text", "与第4件为同一网民同一问题")
         await pilot.press("enter")
-        assert "理由" in error_text(dialog)
+        assert error_text(dialog) == "请选择理由。"  # the reason is chosen, the note is typed
         assert app.screen is dialog and case(bureau, "new").status == "received"
         dialog.query_one("#reason", Select).value = "重复"
         await pilot.pause()

@@ -33,13 +33,13 @@ EXPECT = {
         "illegal": ["当前为“待交办”，不能办结；现在可以：不予受理、交办"],
         "denied": [f"{CLERK}（受理/交办人员）无权对案件", "执行“批准延期”；需要：督查/领导"],
         "conflict": [f"已被 {SUPERVISOR} 于 ", " 修改；请重新载入后再试"],
-        "missing": ["请填写理由。"],
+        "missing": ["请选择理由。"],
     },
     "en": {
         "illegal": ["is accepted: cannot close; allowed now: reject, assign"],
         "denied": [f"{CLERK} (clerk) may not approve_extension case", "; needs: supervisor"],
         "conflict": [f"was changed by {SUPERVISOR} at ", "; reload and try again"],
-        "missing": ["A reason is required."],
+        "missing": ["Choose a reason."],
     },
 }
 

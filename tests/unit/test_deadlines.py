@@ -232,9 +232,12 @@ def test_warning_at_80_percent_of_the_limit() -> None:
     assert clock.used_fraction(sh(2025, 3, 2, 15)) == 0.0
 
 
-def test_closed_pause_moves_the_deadline() -> None:
+def test_closed_pause_moves_the_deadline_by_working_days() -> None:
+    # 3 工作日 from Mon 2025-03-03: due Thu 03-06. A hearing from Tue 03-04 to Fri 03-07 moves
+    # it by the working days after the pause day up to the resuming day (Wed, Thu, Fri): Tue
+    # 03-11. The moved span is neither limit nor use: at the new deadline the limit is used up.
     start = sh(2025, 3, 3, 10)
-    pause = Pause(sh(2025, 3, 4, 9), sh(2025, 3, 7, 9))  # a 3-day hearing
+    pause = Pause(sh(2025, 3, 4, 9), sh(2025, 3, 7, 9))
     clock = compute_clock(
         Stage.CLOSE,
         start,
@@ -244,13 +247,111 @@ def test_closed_pause_moves_the_deadline() -> None:
         now=sh(2025, 3, 8, 10),
     )
     assert clock.state is ClockState.RUNNING
-    assert clock.due_at == end_of(date(2025, 3, 6)) + timedelta(days=3)
-    assert clock.paused_for == timedelta(days=3)
-    # Paused time does not count as used: at the moved deadline the limit is exactly used up.
+    assert clock.due_at == end_of(date(2025, 3, 11))
+    assert clock.paused_for == end_of(date(2025, 3, 11)) - end_of(date(2025, 3, 6))
     assert clock.used_fraction(clock.due_at) == pytest.approx(1.0)
 
 
+def test_a_pause_begun_and_ended_on_one_day_moves_nothing() -> None:
+    # The reported case: paused at 23:59:55 on the due day, resumed two seconds later. The
+    # deadline stays 23:59:59 that day; it used to become 00:00:01 the next (a Saturday, so the
+    # countdown gained a working day).
+    start = sh(2025, 3, 3, 10)
+    for unit in (LimitUnit.WORKDAYS, LimitUnit.DAYS):
+        clock = compute_clock(
+            Stage.REPLY,
+            start,
+            Limit(4, unit),
+            CALENDAR,
+            pauses=[Pause(sh(2025, 3, 7, 23, 59, 55), sh(2025, 3, 7, 23, 59, 57))],
+            now=sh(2025, 3, 7, 23, 59, 58),
+        )
+        assert clock.due_at == end_of(date(2025, 3, 7)), unit
+        assert clock.paused_for == timedelta(0)
+        assert not clock.is_overdue(sh(2025, 3, 7, 23, 59, 58))
+
+
+def test_a_pause_across_a_weekend() -> None:
+    # 5 工作日 from Mon 2025-03-03: due Mon 03-10. Paused Friday 16:00, resumed Monday 09:00:
+    # the Monday is the one working day given back (the Friday ran), so due Tue 03-11.
+    # 10 日 from the same start: day 10 is Thu 03-13; Friday to Monday gives back three days
+    # (Sat, Sun, Mon), so day 13 is Sun 03-16, rolled to Mon 03-17.
+    # Paused Saturday, resumed Sunday: no working day lost, a 工作日 limit does not move.
+    start = sh(2025, 3, 3, 10)
+    friday_to_monday = [Pause(sh(2025, 3, 7, 16), sh(2025, 3, 10, 9))]
+    saturday_to_sunday = [Pause(sh(2025, 3, 8, 10), sh(2025, 3, 9, 18))]
+    now = sh(2025, 3, 10, 10)
+
+    def due(limit: Limit, pauses: list[Pause]) -> datetime:
+        return compute_clock(Stage.CLOSE, start, limit, CALENDAR, pauses=pauses, now=now).due_at
+
+    assert due(Limit(5, LimitUnit.WORKDAYS), friday_to_monday) == end_of(date(2025, 3, 11))
+    assert due(Limit(10, LimitUnit.DAYS), []) == end_of(date(2025, 3, 13))
+    assert due(Limit(10, LimitUnit.DAYS), friday_to_monday) == end_of(date(2025, 3, 17))
+    assert due(Limit(5, LimitUnit.WORKDAYS), saturday_to_sunday) == end_of(date(2025, 3, 10))
+    assert due(Limit(10, LimitUnit.DAYS), saturday_to_sunday) == end_of(date(2025, 3, 14))
+
+
+def test_a_pause_across_national_day_2025() -> None:
+    # 10 工作日 from Mon 2025-09-22 (Sunday 09-28 and Saturday 10-11 are make-up working days,
+    # 10-01..10-08 off): due Sat 10-11. Paused Tue 09-30, resumed Thu 10-09: one working day
+    # (10-09) given back, due Mon 10-13. 15 日 from the same start: day 15 is 10-07, a holiday,
+    # rolled to 10-09; nine days given back make day 24, Thu 10-16.
+    start = sh(2025, 9, 22, 10)
+    pauses = [Pause(sh(2025, 9, 30, 15), sh(2025, 10, 9, 9))]
+    now = sh(2025, 10, 9, 10)
+
+    def due(limit: Limit, pauses: list[Pause]) -> datetime:
+        return compute_clock(Stage.CLOSE, start, limit, CALENDAR, pauses=pauses, now=now).due_at
+
+    assert due(Limit(10, LimitUnit.WORKDAYS), []) == end_of(date(2025, 10, 11))
+    assert due(Limit(10, LimitUnit.WORKDAYS), pauses) == end_of(date(2025, 10, 13))
+    assert due(Limit(15, LimitUnit.DAYS), []) == end_of(date(2025, 10, 9))
+    assert due(Limit(15, LimitUnit.DAYS), pauses) == end_of(date(2025, 10, 16))
+
+
+def test_an_hours_limit_moves_by_the_exact_paused_time() -> None:
+    start = sh(2025, 3, 7, 20)
+    clock = compute_clock(
+        Stage.ASSIGN,
+        start,
+        Limit(24, LimitUnit.HOURS),
+        CALENDAR,
+        pauses=[Pause(sh(2025, 3, 7, 23, 59, 55), sh(2025, 3, 7, 23, 59, 57))],
+        now=sh(2025, 3, 8),
+    )
+    assert clock.due_at == sh(2025, 3, 8, 20, 0, 2)
+    assert clock.paused_for == timedelta(seconds=2)
+
+
+def test_pause_days_are_counted_once_and_only_inside_the_running_time() -> None:
+    # 10 工作日 from Mon 2025-03-03, replied Thu 03-20: due Mon 03-17 before pauses.
+    start = sh(2025, 3, 3, 10)
+    stop = sh(2025, 3, 20, 10)
+    pauses = [
+        Pause(sh(2025, 3, 1, 0), sh(2025, 3, 3, 10)),  # entirely before the start
+        Pause(sh(2025, 3, 21, 0), sh(2025, 3, 25, 0)),  # after the stop
+        Pause(sh(2025, 3, 4, 9), sh(2025, 3, 5, 9)),  # gives back Wed 03-05 ...
+        Pause(sh(2025, 3, 4, 12), sh(2025, 3, 6, 12)),  # ... overlapping: Thu 03-06 more
+        Pause(sh(2025, 3, 10, 9), sh(2025, 3, 10, 17)),  # within one day: nothing
+    ]
+    clock = compute_clock(
+        Stage.CLOSE,
+        start,
+        Limit(10, LimitUnit.WORKDAYS),
+        CALENDAR,
+        pauses=pauses,
+        stopped_at=stop,
+        now=sh(2025, 3, 30),
+    )
+    assert clock.due_at == end_of(date(2025, 3, 19))
+    assert clock.finished_late()  # replied on 03-20
+
+
 def test_open_pause_freezes_the_clock() -> None:
+    # 3 工作日 from Mon 2025-03-03: due Thu 03-06. Paused Wed 12:00 and still open: the deadline
+    # stays where the pause found it (the pause moves it once it ends), and every reading is
+    # taken at the pause.
     start = sh(2025, 3, 3, 10)
     base_due = end_of(date(2025, 3, 6))
     now = sh(2025, 3, 6, 12)
@@ -263,7 +364,7 @@ def test_open_pause_freezes_the_clock() -> None:
         now=now,
     )
     assert clock.state is ClockState.PAUSED
-    assert clock.due_at == base_due + timedelta(days=1)
+    assert clock.due_at == base_due
     frozen = clock.remaining(now)
     assert frozen == base_due - sh(2025, 3, 5, 12)
     # A week later the pause is still open: nothing more has been used, and it is not overdue.
@@ -272,6 +373,17 @@ def test_open_pause_freezes_the_clock() -> None:
     assert not clock.is_overdue(later)
     assert clock.used_fraction(later) == pytest.approx(clock.used_fraction(now))
     assert clock.overdue_days(later) == 0
+    # Resumed on Mon 03-10: Thu, Fri and Mon are given back, due Tue 03-11.
+    resumed = compute_clock(
+        Stage.CLOSE,
+        start,
+        Limit(3, LimitUnit.WORKDAYS),
+        CALENDAR,
+        pauses=[Pause(sh(2025, 3, 5, 12), sh(2025, 3, 10, 9))],
+        now=sh(2025, 3, 10, 9),
+    )
+    assert resumed.due_at == end_of(date(2025, 3, 11))
+    assert resumed.remaining(sh(2025, 3, 10, 9)) > frozen
 
 
 def test_a_clock_paused_after_its_deadline_stays_late_by_what_it_was() -> None:
@@ -284,31 +396,10 @@ def test_a_clock_paused_after_its_deadline_stays_late_by_what_it_was() -> None:
             Stage.REPLY, start, Limit(10, LimitUnit.WORKDAYS), CALENDAR, pauses=pauses, now=now
         )
         assert clock.state is ClockState.PAUSED
+        assert clock.due_at == end_of(date(2025, 11, 14)), now
+        assert clock.is_overdue(now)
         late = (clock.overdue_working_days(now, CALENDAR), clock.overdue_days(now))
         assert late == (1, 3), now
-
-
-def test_pauses_outside_the_running_time_or_overlapping_count_once() -> None:
-    start = sh(2025, 3, 3, 10)
-    stop = sh(2025, 3, 20, 10)
-    pauses = [
-        Pause(sh(2025, 3, 1, 0), sh(2025, 3, 3, 10)),  # entirely before the start
-        Pause(sh(2025, 3, 21, 0), sh(2025, 3, 25, 0)),  # after the stop
-        Pause(sh(2025, 3, 4, 0), sh(2025, 3, 5, 0)),  # 24 h ...
-        Pause(sh(2025, 3, 4, 12), sh(2025, 3, 5, 12)),  # ... overlapping: 12 h more
-        Pause(sh(2025, 3, 3, 4), sh(2025, 3, 3, 12)),  # straddles the start: 2 h
-    ]
-    clock = compute_clock(
-        Stage.CLOSE,
-        start,
-        Limit(10, LimitUnit.WORKDAYS),
-        CALENDAR,
-        pauses=pauses,
-        stopped_at=stop,
-        now=sh(2025, 3, 30),
-    )
-    assert clock.paused_for == timedelta(hours=38)
-    assert clock.due_at == end_of(date(2025, 3, 17)) + timedelta(hours=38)
 
 
 def test_same_unit_extension_lengthens_the_close_limit() -> None:

@@ -60,6 +60,34 @@ def test_the_lead_unit_and_the_bureau_may_edit_any_reply_not_under_review(state:
             edit(actor, state, unit)
 
 
+@pytest.mark.parametrize("state", ["draft", "sent_back"])
+def test_the_bureau_does_not_rewrite_a_draft_a_units_handler_wrote(state: str) -> None:
+    for actor in (CLERK, SUPERVISOR):
+        with pytest.raises(NotPermitted) as refused:
+            check_reply_edit(
+                case_label=LABEL,
+                reply_state=state,
+                reply_unit_id=LEAD,
+                reply_unit=UNIT_NAMES[LEAD],
+                actor=actor,
+                lead_unit_id=LEAD,
+                reply_author=LEAD_HANDLER,
+            )
+        assert refused.value.key == "refused.reply_of_unit_author"
+        assert refused.value.params["author"] == LEAD_HANDLER.name
+        # A draft the bureau wrote itself stays the bureau's to edit; the lead unit may too.
+        for editor in (actor, LEAD_HANDLER):
+            check_reply_edit(
+                case_label=LABEL,
+                reply_state=state,
+                reply_unit_id=LEAD,
+                reply_unit=UNIT_NAMES[LEAD],
+                actor=editor,
+                lead_unit_id=LEAD,
+                reply_author=CLERK,
+            )
+
+
 def test_only_a_dissatisfied_latest_rating_reopens() -> None:
     check_reopen(case_label=LABEL, latest_rating="不满意")
     with pytest.raises(IllegalTransition) as unrated:

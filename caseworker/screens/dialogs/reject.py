@@ -66,7 +66,8 @@ class RejectDialog(CaseDialog[RejectResult]):
     def result(self) -> RejectResult | None:
         reason = self.query_one("#reason", Select).value
         if not isinstance(reason, str):
-            self.refuse(self.t("dialog.refused.reason_required"))
+            # The reason is picked from the list, not typed: say so, whatever the note holds.
+            self.refuse(self.t("dialog.refused.reason_choice"))
             self.query_one("#reason", Select).focus()
             return None
         return RejectResult(reason, self.query_one("#text", Input).value.strip(), self.case.version)

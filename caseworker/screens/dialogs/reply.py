@@ -35,7 +35,8 @@ class ReplyResult:
 
 
 class ReplyComposer(CaseDialog[ReplyResult]):
-    """A large editor under the message; ctrl+s submits, escape saves the draft and closes."""
+    """A large editor under the message; ctrl+s submits, escape saves the draft and closes
+    once it is stored (or stays open saying why it could not be)."""
 
     AUTOSAVE_DELAY = 1.5  # seconds of quiet typing before a draft is saved
 
@@ -78,6 +79,10 @@ class ReplyComposer(CaseDialog[ReplyResult]):
         # it: the submit must carry the version that save leaves, or it refuses itself.
         self._saving = False
         self._submit_when_saved = False
+        # Escape pressed with text not yet stored: the composer closes once it is, or stays
+        # open saying why it could not be (never a keystroke lost without a word).
+        self._close_when_saved = False
+        self._save_again = False  # asked for while a save was on its way
 
     def compose(self) -> ComposeResult:
         init = self.initial
@@ -209,42 +214,69 @@ class ReplyComposer(CaseDialog[ReplyResult]):
             self._timer = None
         if self.autosave is None or self.current_key() == self.saved:
             return
+        if self._saving:
+            # One save at a time: a second one racing the first would leave the composer with
+            # the first one's version, and the submit after it refused as a conflict with the
+            # clerk's own save. This one goes when the first is answered.
+            self._save_again = True
+            return
         self._saving = True
         self.autosave(self, self.current())
+
+    def _on_screen(self) -> bool:
+        """Whether the composer's widgets are there to update (not yet dismissed or removed)."""
+        return self.is_mounted and bool(self.query("#error"))
 
     def draft_saved(self, state: ReplyResult, version: int, at: datetime) -> None:
         """The caller's worker stored `state`; the case is now at `version`."""
         self._saving = False
         self.saved = (state.text, state.final, state.outcome)
         self.version = version
-        if not self.is_mounted:
+        if not self._on_screen():
             return
         self.clear_refusal()
         self.query_one("#saved", Static).update(
             Text(self.t("dialog.reply.saved", at=local_time(at)))
         )
+        again, self._save_again = self._save_again, False
         if self._submit_when_saved:  # ctrl+s came while this save was on its way
             self._submit_when_saved = False
-            self.action_confirm()
+            self.action_confirm()  # the submit stores the text as it stands now
+        elif (again or self._close_when_saved) and self.current_key() != self.saved:
+            self.flush_autosave()  # typed on while this save was on its way: store that too
+        elif self._close_when_saved:  # escape came while this save was on its way
+            self._close_when_saved = False
+            self.dismiss(None)
 
     def autosave_refused(self, text: str, version: int | None) -> None:
         """Someone else changed the case: say who; keep the text; the next save goes over it.
 
-        A submit that was waiting for the save is dropped: the clerk reads the refusal first.
+        A submit or a close that was waiting for the save is dropped: the composer stays open
+        with the clerk's text and the reason, and escape (or 保存草稿) saves over that change.
         """
-        self._saving = self._submit_when_saved = False
+        self._saving = self._submit_when_saved = self._close_when_saved = False
+        self._save_again = False
         if version is not None:
             self.version = version
-        if self.is_mounted:
-            self.refuse(text)
+        if self._on_screen():
+            self.refuse(text + (self.t("dialog.reply.kept") if version is not None else ""))
 
     def button_pressed(self, button_id: str) -> None:
         if button_id == "save":
             self.flush_autosave()
 
     def action_cancel(self) -> None:
-        self.flush_autosave()  # never lose a keystroke: escape keeps the draft
-        self.dismiss(None)
+        """Escape keeps the draft: the composer closes once every keystroke is stored."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        unsaved = self.autosave is not None and self.current_key() != self.saved
+        if not unsaved and not self._saving:
+            self.dismiss(None)
+            return
+        self._close_when_saved = True
+        if not self._saving:  # else the save on its way answers first (draft_saved)
+            self.flush_autosave()
 
     def result(self) -> ReplyResult | None:
         state = self.current()

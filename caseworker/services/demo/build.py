@@ -8,6 +8,7 @@ real data, and nothing here writes into it or clears it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -21,7 +22,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Table, delete, insert
+from sqlalchemy import Boolean, Table, delete, func, insert
 from sqlmodel import Session, SQLModel, select
 
 from caseworker.domain.calendar import SHANGHAI, WorkCalendar
@@ -30,7 +31,7 @@ from caseworker.services.clocks import recompute_if_calendar_changed
 from caseworker.services.demo.bureau import build_bureau
 from caseworker.services.demo.simulate import Rows, Simulator, Spec
 from caseworker.services.rules import Rules
-from caseworker.store.engine import Store, open_store
+from caseworker.store.engine import Store, database_url, open_store
 from caseworker.store.models import (
     CaseRow,
     ClerkRow,
@@ -46,6 +47,7 @@ from caseworker.store.models import (
     SupervisionRow,
     Unit,
 )
+from caseworker.store.sequences import sync_id_sequences
 from caseworker.store.types import UTCDateTime
 
 DEMO_KEY = "demo"
@@ -109,17 +111,108 @@ def has_cases(session: Session) -> bool:
     return session.exec(select(CaseRow.id).limit(1)).first() is not None
 
 
+@dataclass(frozen=True)
+class NotTheDemos:
+    """What a store holds that the demo did not make: a real bureau's units, clerks and cases."""
+
+    units: tuple[str, ...] = ()
+    clerks: tuple[str, ...] = ()
+    cases: int = 0
+    tables: tuple[str, ...] = ()  # tables of another program, in a file that is not ours
+
+    def __bool__(self) -> bool:
+        return bool(self.units or self.clerks or self.cases or self.tables)
+
+    def refusal(self, target: str, *, building: bool = False) -> NotADemo:
+        """The refusal to reset (or build into) `target`, naming what is there (a few names)."""
+
+        def first(names: tuple[str, ...]) -> list[str]:
+            return [*names[:3], "…"] if len(names) > 3 else list(names)
+
+        if self.tables:
+            return NotADemo(
+                f"{target} is not a caseworker database (it has tables {', '.join(self.tables)});"
+                " the demo resets only its own database",
+                key="refused.demo.reset_foreign_file",
+                target=target,
+                tables=first(self.tables),
+            )
+        what = (
+            f"{len(self.units)} units ({', '.join(first(self.units)) or '-'}),"
+            f" {len(self.clerks)} clerks ({', '.join(first(self.clerks)) or '-'}),"
+            f" {self.cases} cases"
+        )
+        end = "the demo will not write into it" if building else "the demo resets only its own"
+        return NotADemo(
+            f"{'this database' if building else target} holds a bureau's own data, not made by"
+            f" the demo: {what}; {end} database",
+            key="refused.demo.build_bureau" if building else "refused.demo.reset_bureau",
+            target=target,
+            units=len(self.units),
+            unit_names=first(self.units),
+            clerks=len(self.clerks),
+            clerk_names=first(self.clerks),
+            cases=self.cases,
+        )
+
+
+def not_the_demos(session: Session) -> NotTheDemos:
+    """Units and clerks the demo bureau does not have, and, in a store that is no demo, cases.
+
+    A trainee's cases in a demo are the demo's to reset; a unit or clerk someone added to it
+    may belong to a real bureau set up in the wrong file, so it is named and kept.
+    """
+    bureau = build_bureau()
+    units = session.exec(select(Unit.name).order_by(Unit.id)).all()  # type: ignore[arg-type]
+    clerks = session.exec(select(ClerkRow.name).order_by(ClerkRow.id)).all()  # type: ignore[arg-type]
+    if demo_info(session) is None:
+        cases = session.exec(select(func.count()).select_from(CaseRow)).one()
+        return NotTheDemos(units=tuple(units), clerks=tuple(clerks), cases=int(cases))
+    demo_units = {u.name for u in bureau.units}
+    demo_clerks = {c.name for c in bureau.clerks}
+    return NotTheDemos(
+        units=tuple(n for n in units if n not in demo_units),
+        clerks=tuple(n for n in clerks if n not in demo_clerks),
+    )
+
+
+def _foreign_tables(path: Path) -> tuple[str, ...]:
+    """Tables of a SQLite file that caseworker does not make; ("?",) if it is no SQLite file.
+
+    Read before the store is opened, since opening would add caseworker's tables to it.
+    """
+    import sqlite3
+
+    if not path.exists() or path.stat().st_size == 0:
+        return ()
+    ours = set(SQLModel.metadata.tables) | {"alembic_version"}
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    except sqlite3.DatabaseError:
+        return ("?",)
+    return tuple(
+        sorted(n for n in names if n not in ours and not n.startswith(("sqlite_", "cases_fts")))
+    )
+
+
 def reset_demo(target: str) -> None:
-    """Remove a demo database's content (the file itself for SQLite); real data is refused."""
+    """Remove a demo database's content (the file itself for SQLite).
+
+    Refused, naming what is there, when the database holds anything the demo did not make:
+    another program's tables, or a bureau's own units, clerks or cases.
+    """
+    url = database_url(target)
+    if url.startswith("sqlite:///"):
+        foreign = _foreign_tables(Path(url.removeprefix("sqlite:///")))
+        if foreign:
+            raise NotTheDemos(tables=foreign).refusal(target)
     store = open_store(target)
     try:
         with store.session() as session:
-            if holds_real_cases(session):
-                raise NotADemo(
-                    f"{target} holds real cases, not a demo; refusing to reset it",
-                    key="refused.demo.reset_real",
-                    target=target,
-                )
+            there = not_the_demos(session)
+            if there:
+                raise there.refusal(target)
             if store.url.startswith("sqlite:///"):
                 path = Path(store.url.removeprefix("sqlite:///"))
             else:
@@ -244,6 +337,9 @@ def build_demo(
     specs = make_specs(cases, now, seed, rules.calendar)
     sim = Simulator(rules, bureau, now, seed, specs)
     with store.session() as session:
+        there = not_the_demos(session) if demo_info(session) is None else NotTheDemos()
+        if there and not there.cases:  # a bureau set up (units, clerks) but with no case yet
+            raise there.refusal(store.url, building=True)
         if holds_real_cases(session):
             raise NotADemo(
                 "this database holds real cases, not a demo; the demo will not write "
@@ -310,6 +406,9 @@ def build_demo(
         session.merge(
             MetaRow(key=DEMO_KEY, value=json.dumps(mark, ensure_ascii=False, sort_keys=True))
         )
+        # The rows carry the demo's own ids: PostgreSQL's sequences must move past them, or the
+        # next `case new` draws an id already taken.
+        sync_id_sequences(session.connection())
     return DemoReport(
         cases=done, events=events, seconds=timer.perf_counter() - started, now=now, seed=seed
     )
