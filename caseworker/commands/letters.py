@@ -37,6 +37,12 @@ def register(app: typer.Typer, report_app: typer.Typer) -> None:
     report_app.command("bulletin")(bulletin)
 
 
+def _check_suffix(output: Path | None) -> None:
+    """-o must name a .docx or a .pdf file: anything else is a usage error."""
+    if output is not None and output.suffix.lower() not in (".docx", ".pdf"):
+        raise typer.BadParameter(f"-o {output.name}: write a .docx or a .pdf file")
+
+
 def _said(ctx: typer.Context, done: Written) -> None:
     key = "cli.documents.reissued" if done.reissued else "cli.documents.written"
     typer.echo(say(ctx, key, number=done.number, path=done.path))
@@ -54,6 +60,7 @@ def _letter(
 ) -> None:
     from caseworker.services.documents import write_letter
 
+    _check_suffix(output)
     with opened(ctx) as store:
         done = write_letter(
             store.store,
@@ -103,10 +110,10 @@ def letter_approval(
 def brief(
     ctx: typer.Context, case: CaseRef, output: OutputOpt = None, template: TemplateOpt = None
 ) -> None:
-    """信访专报: a brief on the group of linked cases CASE belongs to (its original, repeats
-    and merged cases)."""
+    """信访专报: a brief on CASE's group of linked cases (original, repeats, merged cases)."""
     from caseworker.services.documents import linked_case_ids, write_brief
 
+    _check_suffix(output)
     with opened(ctx) as store:
         with store.session() as session:
             ids = linked_case_ids(session, case, clerk=store.settings.clerk)
@@ -132,8 +139,11 @@ def bulletin(
     output: OutputOpt = None,
     template: TemplateOpt = None,
 ) -> None:
-    """周调度 / 月通报 / 季考核: intake, the ranking (recorded as `report rates` records it),
-    overdue units, intake per 10,000 residents and the urgent lane's assignment times."""
+    """周调度 / 月通报 / 季考核: intake, ranking, overdue units, intake per capita, urgent lane.
+
+    The ranking is computed and recorded as `report rates` records it.
+    """
+    _check_suffix(output)
     if period not in ("week", "month", "quarter"):
         raise typer.BadParameter("--period must be one of week, month, quarter")
     day: date | None = None
