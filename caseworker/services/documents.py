@@ -528,23 +528,26 @@ class RegionIntake:
 
 def intake_per_capita(session: Session, start: datetime, end: datetime) -> list[RegionIntake]:
     """For each unit with a population: cases received in [start, end) from its area (the
-    case's region is the unit's name) or led by it or a unit below it; most per capita first."""
+    case's region is the unit's name) or led by it or a unit below it; most per capita first.
+
+    One pass over the period's cases, grouped by lead unit and region, whatever the number of
+    units with a population.
+    """
     from caseworker.services.people import subtree_ids
 
     units = session.exec(select(Unit).where(col(Unit.population).is_not(None))).all()
+    if not units:
+        return []
+    groups = session.exec(
+        select(CaseRow.lead_unit_id, CaseRow.region, func.count())
+        .where(CaseRow.received_at >= start, CaseRow.received_at < end)
+        .group_by(col(CaseRow.lead_unit_id), col(CaseRow.region))
+    ).all()
     out = []
     for unit in units:
         assert unit.id is not None and unit.population is not None
-        below = subtree_ids(session, unit.id)
-        n = session.exec(
-            select(func.count())
-            .select_from(CaseRow)
-            .where(
-                CaseRow.received_at >= start,
-                CaseRow.received_at < end,
-                or_(col(CaseRow.region) == unit.name, col(CaseRow.lead_unit_id).in_(below)),
-            )
-        ).one()
+        below = set(subtree_ids(session, unit.id))
+        n = sum(count for lead, region, count in groups if lead in below or region == unit.name)
         out.append(RegionIntake(unit.name, unit.population, int(n)))
     return sorted(out, key=lambda r: (-r.per_10k, r.region))
 
@@ -563,6 +566,7 @@ def last_day(end: date) -> date:
 
 PERIOD_NAMES = {"week": "周调度", "month": "月通报", "quarter": "季考核"}
 WORST_SHOWN = 3  # overdue cases named per unit in the bulletin
+CHART_ENDS = 15  # the ranking chart shows this many first and last units of a longer ranking
 
 
 def period_label(period: str, start: date, end: date) -> str:
@@ -860,12 +864,13 @@ def write_bulletin(
     extra: dict[str, Any] = {}
     try:
         if bulletin.chart_units:
-            extra["chart_ranking"] = Chart(
-                charts.ranking_chart(
-                    bulletin.chart_units, bulletin.chart_on_time, f"{label} 承办单位按期办结率"
-                ),
-                150,
-            )
+            units, on_time = bulletin.chart_units, bulletin.chart_on_time
+            title = f"{label} 承办单位按期办结率"
+            if len(units) > 2 * CHART_ENDS:  # a readable chart: the first and the last ranked
+                units = units[:CHART_ENDS] + units[-CHART_ENDS:]
+                on_time = on_time[:CHART_ENDS] + on_time[-CHART_ENDS:]
+                title += f"（前{CHART_ENDS}名和后{CHART_ENDS}名）"
+            extra["chart_ranking"] = Chart(charts.ranking_chart(units, on_time, title), 150)
         if bulletin.chart_channels:
             extra["chart_channels"] = Chart(
                 charts.channel_chart(
