@@ -892,3 +892,64 @@ def write_bulletin(
         progress=progress,
     )
     return Written("bulletin", issued.text, str(target), issued.reissued, tuple(notes))
+
+
+# ---------------------------------------------------------------- what the console offers
+
+
+@dataclass(frozen=True)
+class DocumentChoice:
+    """One document the console offers: the number it would get (or has), where it would be
+    written, or why it cannot be written now."""
+
+    kind: str
+    number: str | None
+    reissued: bool
+    path: str
+    refusal: Exception | None = None
+    proposal: str = ""  # the 呈批单's last proposal, to edit
+
+
+def letter_choices(
+    store: Store, rules: Rules, now: datetime, case_id: int, *, clerk: str, folder: Path
+) -> list[DocumentChoice]:
+    """The case's letters and its group's brief, each with its number or its refusal."""
+    from caseworker.documents.writing import default_output
+    from caseworker.domain.errors import DomainError
+
+    out = []
+    bureau = rules.policy.bureau
+    with store.session() as session:
+        case = find_case(session, case_id)
+        name = case.external_id
+        for kind in (*LETTER_KINDS, "brief"):
+            path = str(default_output(kind, name, folder))
+            try:
+                if kind == "brief":
+                    ids = linked_case_ids(session, case_id, clerk=clerk)
+                    draft = brief_draft(session, rules, now, ids, clerk=clerk)
+                else:
+                    draft = letter_draft(session, rules, now, kind, case_id, clerk=clerk)
+            except DomainError as exc:
+                out.append(DocumentChoice(kind, None, False, path, exc))
+                continue
+            planned = peek_number(session, bureau, draft, now)
+            proposal = str(draft.detail.get("proposal", ""))
+            out.append(DocumentChoice(kind, planned.text, planned.reissued, path, None, proposal))
+    return out
+
+
+def bulletin_choice(
+    store: Store, rules: Rules, now: datetime, *, period: str, folder: Path
+) -> DocumentChoice:
+    """The bulletin of the period holding `now`: the number it would get, and its file."""
+    from caseworker.documents.writing import default_output
+    from caseworker.domain.measures import Period, period_bounds
+
+    start, _ = period_bounds(Period(period), now.astimezone(SHANGHAI).date())
+    subject = f"bulletin:{period}:{start.isoformat()}"
+    draft = Draft("bulletin", subject, None, {}, {})
+    with store.session() as session:
+        planned = peek_number(session, rules.policy.bureau, draft, now)
+    path = default_output("bulletin", f"{PERIOD_NAMES[period]}-{start.isoformat()}", folder)
+    return DocumentChoice("bulletin", planned.text, planned.reissued, str(path))
