@@ -246,7 +246,7 @@ def letter_draft(
     context: dict[str, Any] = {
         "case_id": str(detail.id),
         "case_ref": plain(detail.external_id),
-        "case_title": plain(detail.title),
+        "case_title": plain(redact_text(detail.title)),
         "case_channel": channel.zh if channel else detail.channel,
         "case_addressee": plain(detail.addressee) or "—",
         "case_author": plain(masked(detail.author)),
@@ -283,7 +283,7 @@ def letter_draft(
             "overdue_workdays": str(workdays),
             "overdue_days": str(clock.overdue_days(now)),
             "supervision_level": SUPERVISION_LABELS.get(level, level),
-            "supervision_note": plain(latest["note"]) if latest else "",
+            "supervision_note": plain(redact_text(latest["note"])) if latest else "",
             "answer_by": chinese_date(answer_by),
         }
         subject = f"case:{detail.id}:{level}"  # a higher level is a new letter
@@ -297,7 +297,7 @@ def letter_draft(
             "instructions": [
                 {
                     "leader": plain(i["leader"]),
-                    "text": plain(i["text"]),
+                    "text": plain(redact_text(i["text"])),
                     "date": chinese_date(i["created_at"]),
                 }
                 for i in detail.instructions
@@ -376,7 +376,7 @@ def brief_draft(
     units = sorted({d.lead_unit for d in details if d.lead_unit})
     representatives = [
         {
-            "title": plain(d.title),
+            "title": plain(redact_text(d.title)),
             "received": chinese_date(d.received_at),
             "author": plain(masked(d.author)),
             "excerpt": plain(redact_text(d.body))[:EXCERPT_CHARS],
@@ -402,7 +402,7 @@ def brief_draft(
     ratings = "、".join(f"{v} {rated[v]} 件" for v in order if v in rated) or "暂无评价"
     first = details[0]
     context: dict[str, Any] = {
-        "issue_title": plain(first.title),
+        "issue_title": plain(redact_text(first.title)),
         "message_count": str(len(details)),
         "citizen_count": str(len(citizens)),
         "period_from": chinese_date(first.received_at),
@@ -418,7 +418,7 @@ def brief_draft(
                 "ref": plain(d.external_id),
                 "received": d.received_at.astimezone(SHANGHAI).strftime("%Y-%m-%d"),
                 "author": plain(masked(d.author)),
-                "title": plain(d.title),
+                "title": plain(redact_text(d.title)),
                 "unit": plain(d.lead_unit) or "—",
                 "status": STATUS_LABELS.get(d.status, d.status),
             }
@@ -639,7 +639,7 @@ def bulletin_draft(
         shown = worst.setdefault(case.lead_unit or "未交办", [])
         if len(shown) < WORST_SHOWN:
             shown.append(
-                f"{plain(case.external_id)} {plain(case.title)[:20]}"
+                f"{plain(case.external_id)} {plain(redact_text(case.title))[:20]}"
                 f"（{STAGE_LABELS[case.stage]}超期{case.overdue_working_days}个工作日）"
             )
     overdue_units = [
@@ -842,13 +842,14 @@ def write_bulletin(
     """Write the period's bulletin; its ranking is computed and recorded as `report rates`
     records it (the bulletin names the ranking's number)."""
     from caseworker.documents import charts
-    from caseworker.documents.templates import Chart
+    from caseworker.documents.templates import Chart, check_template, template_path
     from caseworker.documents.writing import check_output, default_output
     from caseworker.domain.measures import Period
     from caseworker.services.rankings import rank_and_record
 
     if output is not None:
         check_output(output)
+    check_template("bulletin", template_path("bulletin", template))  # before recording anything
     _tell(progress, "gather")
     with store.session() as session:
         figures, number = rank_and_record(

@@ -83,3 +83,24 @@ def test_every_shipped_template_is_valid_documented_and_rebuilt_identically(
         with zipfile.ZipFile(built) as new, zipfile.ZipFile(shipped) as old:
             for part in ("word/document.xml", "word/styles.xml", "word/footer1.xml"):
                 assert new.read(part) == old.read(part), f"{built.name} {part}: regenerate"
+
+
+def test_dates_periods_and_percentiles_as_documents_write_them() -> None:
+    from datetime import date, datetime
+
+    from caseworker.domain.calendar import SHANGHAI
+    from caseworker.services.documents import chinese_date, chinese_time, percentile, period_label
+
+    assert chinese_date(date(2025, 11, 4)) == "2025年11月4日"
+    # 23:30 UTC on 11-13 is already the 14th in Shanghai.
+    late = datetime(2025, 11, 13, 23, 30, tzinfo=SHANGHAI).astimezone(SHANGHAI)
+    assert chinese_time(late) == "2025年11月13日 23:30"
+    from datetime import UTC
+
+    assert chinese_date(datetime(2025, 11, 13, 16, 30, tzinfo=UTC)) == "2025年11月14日"
+    assert period_label("month", date(2025, 10, 1), date(2025, 11, 1)) == "2025年10月"
+    assert period_label("quarter", date(2025, 10, 1), date(2026, 1, 1)) == "2025年第4季度"
+    assert period_label("week", date(2025, 10, 13), date(2025, 10, 20)) == "2025年10月13日至19日"
+    assert period_label("week", date(2025, 9, 29), date(2025, 10, 6)) == "2025年9月29日至10月5日"
+    assert percentile([5.0], 0.9) == 5.0
+    assert percentile([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 0.9) == 90
