@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from docx import Document
+from docx_checks import gb9704_page
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -145,6 +147,7 @@ def test_the_bulletins_ranking_is_report_rates_figures_and_is_recorded(
     by_unit = json.loads(overdue_out)["by_unit"]
     assert [(r[0], r[1]) for r in overdue[1:]] == [(u["unit"], str(u["overdue"])) for u in by_unit]
     assert per_capita[1:] == [] and urgent[1:] == []  # no populations, no urgent cases
+    gb9704_page(out)
     # The two charts are in the document as images.
     assert len(Document(str(out)).inline_shapes) == 2
     # Printed again, the bulletin keeps its number.
@@ -248,6 +251,7 @@ def test_the_brief_covers_the_group_of_linked_cases(bureau: Any, tmp_path: Path)
         output=out,
     )
     assert done.number == "江信专〔2025〕1号"
+    gb9704_page(out)
     text = "\n".join(p.text for p in Document(str(out)).paragraphs)
     assert "关于“幼儿园学费一年三万四”问题的专报" in text
     assert (
@@ -262,3 +266,46 @@ def test_the_brief_covers_the_group_of_linked_cases(bureau: Any, tmp_path: Path)
     for case_id in group:
         issued = [e for e in bureau.events(case_id) if e.action == ISSUE_ACTION]
         assert [e.reason for e in issued] == ["江信专〔2025〕1号"]
+
+
+def test_a_bad_bulletin_template_is_refused_before_anything_is_recorded(
+    october: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from caseworker.documents.templates import template_path
+
+    edited = tmp_path / "our-bulletin.docx"
+    doc = Document(str(template_path("bulletin")))
+    doc.add_paragraph("{{ mayor_name }}")
+    doc.save(str(edited))
+
+    from caseworker.cli import main
+
+    argv = [
+        "caseworker",
+        "--db",
+        str(october),
+        "--clerk",
+        FIXTURE.SUPERVISOR,
+        "--lang",
+        "en",
+        "report",
+        "bulletin",
+        "--template",
+        str(edited),
+        "-o",
+        str(tmp_path / "b.docx"),
+    ]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 1
+    err = capsys.readouterr().err
+    assert "unknown placeholder 'mayor_name'" in err and str(edited) in err
+    assert not (tmp_path / "b.docx").exists()
+    store = open_store(str(october))
+    with store.session() as s:
+        assert s.exec(select(RankingRecord)).all() == []
+    store.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docx_checks import gb9704_page
 
 from caseworker.config import DATA_DIR
 from caseworker.documents.make_templates import build_all
@@ -104,3 +105,8 @@ def test_dates_periods_and_percentiles_as_documents_write_them() -> None:
     assert period_label("week", date(2025, 9, 29), date(2025, 10, 6)) == "2025年9月29日至10月5日"
     assert percentile([5.0], 0.9) == 5.0
     assert percentile([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 0.9) == 90
+
+
+def test_every_template_has_the_gb9704_page() -> None:
+    for kind in TEMPLATE_FILES:
+        gb9704_page(template_path(kind))
