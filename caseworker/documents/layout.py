@@ -205,16 +205,34 @@ def red_line(para: Paragraph) -> None:
     ppr.append(borders)
 
 
+def off_grid(para: Paragraph) -> None:
+    """Let a paragraph (a table cell's) keep its own line height instead of the body's grid,
+    so a table row is one line of its own text, not a body line."""
+    ppr = para._p.get_or_add_pPr()
+    snap = OxmlElement("w:snapToGrid")
+    snap.set(qn("w:val"), "0")
+    ppr.insert(0, snap)
+
+
 def heading(document: DocumentObject, text: str) -> Paragraph:
     """A first-level heading (一、…) in 3号 黑体, indented like the body."""
     return paragraph(document, text, font=HEADING_FONT, indent=True)
 
 
-def grid_table(document: DocumentObject, rows: int, columns: int) -> Table:
-    """A bordered table centred on the page (Word's "Table Grid" style)."""
+def grid_table(
+    document: DocumentObject, rows: int, columns: int, widths_mm: list[float] | None = None
+) -> Table:
+    """A bordered table centred on the page (Word's "Table Grid" style), its columns
+    `widths_mm` wide (the 156 mm line shared out), or shared equally."""
     table: Table = document.add_table(rows=rows, cols=columns)
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    widths = widths_mm or [156 / columns] * columns
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Mm(width)
+        for cell in column.cells:
+            cell.width = Mm(width)
     return table
 
 
@@ -224,6 +242,7 @@ def cell_text(
     """Put one run of text into a cell (its first paragraph), single-spaced."""
     para: Paragraph = table.cell(row, column).paragraphs[0]
     para.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    off_grid(para)
     run = para.add_run(text)
     set_fonts(run, font, size)
     return para

@@ -20,9 +20,9 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm, Pt
 
 from caseworker.documents import layout
-from caseworker.documents.templates import TEMPLATE_DIR, TEMPLATE_FILES
+from caseworker.documents.templates import PLACEHOLDERS, TEMPLATE_DIR, TEMPLATE_FILES
 
-TABLE_SIZE = Pt(12)  # 小四 in tables, so a ranking's columns fit the 156 mm line
+TABLE_SIZE = Pt(10.5)  # 五号 in tables, so a ranking's columns fit the 156 mm line
 
 
 def _new() -> DocumentObject:
@@ -61,10 +61,14 @@ def _loop(document: DocumentObject, head: str, body: str, *, indent: bool = True
 
 
 def _row_table(
-    document: DocumentObject, heads: Sequence[str], rows: str, cells: Sequence[str]
+    document: DocumentObject,
+    heads: Sequence[str],
+    rows: str,
+    cells: Sequence[str],
+    widths_mm: list[float],
 ) -> None:
     """A table: a head row, then one row per item of `rows` (`{%tr for r in rows %}`)."""
-    table = layout.grid_table(document, 4, len(heads))
+    table = layout.grid_table(document, 4, len(heads), widths_mm)
     for column, head in enumerate(heads):
         layout.cell_text(table, 0, column, head, size=TABLE_SIZE, font=layout.HEADING_FONT)
         layout.cell_text(table, 2, column, cells[column], size=TABLE_SIZE)
@@ -164,13 +168,11 @@ def approval_form() -> DocumentObject:
         ("承办单位", "{{ lead_unit }}"),
         ("领导批示", ""),
     ]
-    table = layout.grid_table(document, len(rows), 2)
+    table = layout.grid_table(document, len(rows), 2, [30, 126])
     for n, (label, value) in enumerate(rows):
         layout.cell_text(table, n, 0, label, font=layout.HEADING_FONT)
         if value:
             layout.cell_text(table, n, 1, value)
-        table.columns[0].width = table.cell(n, 0).width = Mm(30)
-        table.cell(n, 1).width = Mm(126)
     box = table.cell(len(rows) - 1, 1)
     box.paragraphs[0].add_run("{%p for i in instructions %}")
     for text in ("{{ i.leader }}（{{ i.date }}）：{{ i.text }}", "{%p endfor %}"):
@@ -200,6 +202,7 @@ def brief_document() -> DocumentObject:
         "{{ r.received }}，网民{{ r.author }}反映“{{ r.title }}”：{{ r.excerpt }}",
     )
     layout.heading(document, "二、办理和答复情况")
+    layout.paragraph(document, "已公开答复{{ reply_count }}件，摘录如下：", indent=True)
     _loop(document, "for r in replies", "{{ r.unit }}于{{ r.date }}答复：{{ r.text }}")
     layout.paragraph(document, "网民评价：{{ ratings }}。", indent=True)
     layout.heading(document, "三、分析和建议")
@@ -221,6 +224,7 @@ def brief_document() -> DocumentObject:
             "{{ r.unit }}",
             "{{ r.status }}",
         ],
+        [10, 30, 22, 24, 36, 20, 14],
     )
     return document
 
@@ -242,6 +246,7 @@ def bulletin_document() -> DocumentObject:
         ["渠道", "件数", "占比"],
         "channels",
         ["{{ r.name }}", "{{ r.count }}", "{{ r.share }}"],
+        [76, 40, 40],
     )
     layout.paragraph(document, "{{ chart_channels }}", align=WD_ALIGN_PARAGRAPH.CENTER)
     layout.heading(document, "二、承办单位排名")
@@ -261,6 +266,7 @@ def bulletin_document() -> DocumentObject:
             "{{ r.satisfaction }}",
             "{{ r.timely }}",
         ],
+        [10, 44, 34, 34, 34],
     )
     layout.paragraph(document, "{{ chart_ranking }}", align=WD_ALIGN_PARAGRAPH.CENTER)
     layout.heading(document, "三、超期未办情况")
@@ -272,6 +278,7 @@ def bulletin_document() -> DocumentObject:
         ["单位", "超期件数", "超期最久的留言"],
         "overdue_units",
         ["{{ r.unit }}", "{{ r.count }}", "{{ r.worst }}"],
+        [42, 18, 96],
     )
     layout.heading(document, "四、万人留言量")
     _row_table(
@@ -279,6 +286,7 @@ def bulletin_document() -> DocumentObject:
         ["地区", "人口", "留言件数", "每万人"],
         "per_capita",
         ["{{ r.region }}", "{{ r.population }}", "{{ r.intake }}", "{{ r.per10k }}"],
+        [56, 36, 32, 32],
     )
     layout.heading(document, "五、绿色通道交办用时")
     layout.paragraph(document, "从收到留言到交办的分钟数。", indent=True)
@@ -287,6 +295,7 @@ def bulletin_document() -> DocumentObject:
         ["单位", "件数", "中位数（分钟）", "90%分位（分钟）"],
         "urgent",
         ["{{ r.unit }}", "{{ r.count }}", "{{ r.median }}", "{{ r.p90 }}"],
+        [64, 20, 36, 36],
     )
     _signature(document)
     return document
@@ -301,14 +310,53 @@ BUILDERS: dict[str, Callable[[], DocumentObject]] = {
 }
 
 
+README_INTRO = """# Document templates
+
+The bureau's documents are Word files filled from these templates (docxtpl: Jinja placeholders
+inside a .docx). To change a letter's wording or layout, copy its template, edit the copy in Word
+or WPS, and pass it with `--template FILE.docx`; the shipped files stay as they are.
+
+- A placeholder is written `{{ name }}` and must keep its braces in one piece of text (type it in
+  one go; do not format half of it). Rows repeat with `{%tr for r in ROWS %}` … `{%tr endfor %}`
+  in table rows of their own, paragraphs with `{%p for … %}` … `{%p endfor %}`.
+- A template using a name not listed below for its kind is refused, naming the placeholder and
+  the file. Values are inserted as text: a citizen's `{{ }}` or `{% %}` prints as written.
+- The shipped templates are laid out to GB/T 9704-2012 (A4; margins 37 / 35 / 28 / 26 mm; title
+  2号 方正小标宋简体; body 3号 仿宋_GB2312, FangSong where missing; 22 lines of 28 characters; the
+  issuing authority's mark and separator line in red; page numbers "— 1 —" in 4号 at the outer
+  corner). They are built by `python -m caseworker.documents.make_templates` (run it to
+  regenerate them after changing the builder).
+
+"""
+COMMANDS = {
+    "assign": "交办函 (`caseworker letter assign CASE`)",
+    "supervise": "督办函 (`caseworker letter supervise CASE`)",
+    "approval": "呈批单 (`caseworker letter approval CASE [--proposal TEXT]`)",
+    "brief": "信访专报 (`caseworker brief CASE`)",
+    "bulletin": "周调度 / 月通报 / 季考核 (`caseworker report bulletin --period PERIOD`)",
+}
+
+
+def readme() -> str:
+    """The folder's README: how to edit a template, and every kind's placeholders."""
+    out = [README_INTRO.rstrip("\n")]
+    for kind, fields in PLACEHOLDERS.items():
+        out.append(f"\n## {TEMPLATE_FILES[kind]}: {COMMANDS[kind]}\n")
+        out.append("| placeholder | value |\n|---|---|")
+        out += [f"| `{name}` | {text} |" for name, text in fields.items()]
+    return "\n".join(out) + "\n"
+
+
 def build_all(folder: Path = TEMPLATE_DIR) -> list[Path]:
-    """Write every template into `folder`; returns the files written."""
+    """Write every template, and the README listing their placeholders, into `folder`;
+    returns the templates written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for kind, build in BUILDERS.items():
         path = folder / TEMPLATE_FILES[kind]
         build().save(str(path))
         written.append(path)
+    (folder / "README.md").write_text(readme(), encoding="utf-8")
     return written
 
 

@@ -46,6 +46,7 @@ STATUS_LABELS = {
     "rejected": "不予受理",
     "merged": "已合并",
 }
+REPLIES_SHOWN = 5  # published replies quoted in a brief (the latest)
 ANSWER_WORKDAYS = 3  # a 督办函 asks the unit to answer within this many working days
 
 
@@ -59,6 +60,14 @@ def chinese_date(value: date | datetime) -> str:
 def chinese_time(value: datetime) -> str:
     local = value.astimezone(SHANGHAI)
     return f"{chinese_date(local)} {local:%H:%M}"
+
+
+def excerpt(text: str | None, chars: int = EXCERPT_CHARS) -> str:
+    """The start of a text on one line, masked, with …… where it was cut."""
+    from caseworker.documents.templates import plain
+
+    whole = plain(redact_text(text)).strip()
+    return whole if len(whole) <= chars else whole[:chars] + "……"
 
 
 def masked(text: str | None) -> str:
@@ -242,7 +251,6 @@ def letter_draft(
     policy = rules.policy
     channel = policy.channels.get(detail.channel)
     body = redact_text(detail.body) or ""
-    excerpt = plain(body)[:EXCERPT_CHARS] + ("……" if len(plain(body)) > EXCERPT_CHARS else "")
     context: dict[str, Any] = {
         "case_id": str(detail.id),
         "case_ref": plain(detail.external_id),
@@ -254,7 +262,7 @@ def letter_draft(
         "case_received_time": chinese_time(detail.received_at),
         "case_region": plain(detail.region) or "—",
         "case_category": plain(detail.category) or "—",
-        "case_excerpt": excerpt,
+        "case_excerpt": excerpt(detail.body),
         "case_paragraphs": paragraphs(body),
         "lead_unit": plain(detail.lead_unit) or "—",
         "co_units": "、".join(plain(u) for u in detail.co_units) or "—",
@@ -379,19 +387,22 @@ def brief_draft(
             "title": plain(redact_text(d.title)),
             "received": chinese_date(d.received_at),
             "author": plain(masked(d.author)),
-            "excerpt": plain(redact_text(d.body))[:EXCERPT_CHARS],
+            "excerpt": excerpt(d.body),
         }
         for d in details[:3]
     ]
-    replies = [
-        {
-            "unit": plain(r.unit) or "—",
-            "date": chinese_date(r.published_at),
-            "text": plain(redact_text(r.text))[:EXCERPT_CHARS],
-        }
-        for d in details
-        for r in d.replies
-        if r.state == "published" and r.published_at is not None
+    published = sorted(
+        (
+            (r.published_at, r)
+            for d in details
+            for r in d.replies
+            if r.state == "published" and r.published_at is not None
+        ),
+        key=lambda pair: pair[0],
+    )
+    replies = [  # the latest few, oldest of them first
+        {"unit": plain(r.unit) or "—", "date": chinese_date(at), "text": excerpt(r.text)}
+        for at, r in published[-REPLIES_SHOWN:]
     ]
     rated: dict[str, int] = {}
     for d in details:
@@ -411,6 +422,7 @@ def brief_draft(
         "units": "、".join(plain(u) for u in units) or "—",
         "representatives": representatives,
         "replies": replies,
+        "reply_count": str(len(published)),
         "ratings": ratings,
         "cases": [
             {
@@ -617,7 +629,7 @@ def bulletin_draft(
     def rate(unit: dict[str, Any], code: str) -> str:
         figure = unit["rates"][code]
         r = Rate(int(figure["numerator"]), int(figure["denominator"]))
-        return f"{r.percent()}（{r.numerator}/{r.denominator}）"
+        return f"{r.percent()} ({r.numerator}/{r.denominator})"
 
     ranked = [u for u in rates["units"] if u["rank"] is not None]
     ranking = [

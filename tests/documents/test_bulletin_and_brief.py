@@ -105,7 +105,7 @@ def test_the_bulletins_ranking_is_report_rates_figures_and_is_recorded(
             str(u["rank"]) if u["rank"] is not None else "—",
             u["unit"],
             *(
-                "{}（{}/{}）".format(
+                "{} ({}/{})".format(
                     "—" if r["value"] is None else f"{100 * r['value']:.1f}%",
                     r["numerator"],
                     r["denominator"],
@@ -119,7 +119,7 @@ def test_the_bulletins_ranking_is_report_rates_figures_and_is_recorded(
     ]
     assert ranking[0] == ["名次", "单位", "按期办结率", "满意率", "及时受理率"]
     assert ranking[1:] == expected
-    assert ranking[1][:3] == ["1", "乙区", "33.3%（1/3）"]  # counted by hand in the rates tests
+    assert ranking[1][:3] == ["1", "乙区", "33.3% (1/3)"]  # counted by hand in the rates tests
     # The bulletin's ranking was recorded like `report rates`' (one before the rates run).
     text = "\n".join(p.text for p in Document(str(out)).paragraphs)
     recorded = int(rates_err.split("recorded as ranking ")[1].split(";")[0])
@@ -258,6 +258,7 @@ def test_the_brief_covers_the_group_of_linked_cases(bureau: Any, tmp_path: Path)
         "共收到反映该问题的网民留言3件，涉及网民2人；涉及地区：A1区、A2区；承办单位：市教育局"
         in text
     )
+    assert "已公开答复1件，摘录如下：" in text
     assert "市教育局于2025年11月6日答复：经核查，该园收费已备案。" in text
     assert "网民评价：暂无评价。" in text
     (appendix,) = tables(out)
