@@ -87,14 +87,18 @@ def main() -> None:
             "ranking computed and recorded": lambda: rank_and_record(
                 s, rules, period=Period.QUARTER, at=QUARTER_DAY, now=now, clerk="bench"
             ),
-            "intake by channel": lambda: documents.intake_by_channel(s, since, until),
+            "intake by channel (and the groups per capita reads)": lambda: (
+                documents.intake_by_channel(s, since, until)
+            ),
             "overdue units": lambda: overdue_report(s, rules.calendar, as_of=now),
-            "intake per 10,000 residents": lambda: documents.intake_per_capita(s, since, until),
+            "intake per 10,000 residents (its own pass)": lambda: documents.intake_per_capita(
+                s, since, until
+            ),
             "urgent lane minutes": lambda: documents.urgent_assignment_times(s, since, until),
         }
         for name, action in phases.items():
             took, _ = seconds(action)
-            print(f"  {name:32} {took * 1000:8.0f} ms")
+            print(f"  {name:52} {took * 1000:8.0f} ms")
     out = folder / "bulletin-bench.docx"
     whole, written = seconds(
         lambda: documents.write_bulletin(

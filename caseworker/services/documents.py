@@ -492,14 +492,29 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def intake_by_channel(session: Session, start: datetime, end: datetime) -> list[tuple[str, int]]:
-    """Cases received in [start, end) per channel code, largest first."""
+# Cases received in a period, counted by (channel, lead unit id, region).
+IntakeGroups = list[tuple[str, int | None, str | None, int]]
+
+
+def intake_groups(session: Session, start: datetime, end: datetime) -> IntakeGroups:
+    """The period's cases counted by channel, lead unit and region: one pass over the period
+    that both the intake by channel and the intake per capita are read from."""
     rows = session.exec(
-        select(CaseRow.channel, func.count())
+        select(CaseRow.channel, CaseRow.lead_unit_id, CaseRow.region, func.count())
         .where(CaseRow.received_at >= start, CaseRow.received_at < end)
-        .group_by(CaseRow.channel)
+        .group_by(col(CaseRow.channel), col(CaseRow.lead_unit_id), col(CaseRow.region))
     ).all()
-    return sorted(((c, int(n)) for c, n in rows), key=lambda r: (-r[1], r[0]))
+    return [(channel, lead, region, int(n)) for channel, lead, region, n in rows]
+
+
+def intake_by_channel(
+    session: Session, start: datetime, end: datetime, groups: IntakeGroups | None = None
+) -> list[tuple[str, int]]:
+    """Cases received in [start, end) per channel code, largest first."""
+    counts: dict[str, int] = {}
+    for channel, _lead, _region, n in groups or intake_groups(session, start, end):
+        counts[channel] = counts.get(channel, 0) + n
+    return sorted(counts.items(), key=lambda r: (-r[1], r[0]))
 
 
 def urgent_assignment_times(session: Session, start: datetime, end: datetime) -> list[UrgentTimes]:
@@ -538,28 +553,27 @@ class RegionIntake:
         return self.intake * 10_000 / self.population if self.population else 0.0
 
 
-def intake_per_capita(session: Session, start: datetime, end: datetime) -> list[RegionIntake]:
+def intake_per_capita(
+    session: Session, start: datetime, end: datetime, groups: IntakeGroups | None = None
+) -> list[RegionIntake]:
     """For each unit with a population: cases received in [start, end) from its area (the
     case's region is the unit's name) or led by it or a unit below it; most per capita first.
 
-    One pass over the period's cases, grouped by lead unit and region, whatever the number of
-    units with a population.
+    Read from the period's groups (intake_groups), whatever the number of units with a
+    population.
     """
     from caseworker.services.people import subtree_ids
 
     units = session.exec(select(Unit).where(col(Unit.population).is_not(None))).all()
     if not units:
         return []
-    groups = session.exec(
-        select(CaseRow.lead_unit_id, CaseRow.region, func.count())
-        .where(CaseRow.received_at >= start, CaseRow.received_at < end)
-        .group_by(col(CaseRow.lead_unit_id), col(CaseRow.region))
-    ).all()
+    if groups is None:
+        groups = intake_groups(session, start, end)
     out = []
     for unit in units:
         assert unit.id is not None and unit.population is not None
         below = set(subtree_ids(session, unit.id))
-        n = sum(count for lead, region, count in groups if lead in below or region == unit.name)
+        n = sum(n for _, lead, region, n in groups if lead in below or region == unit.name)
         out.append(RegionIntake(unit.name, unit.population, int(n)))
     return sorted(out, key=lambda r: (-r.per_10k, r.region))
 
@@ -623,7 +637,8 @@ def bulletin_draft(
         known = policy.channels.get(code)
         return known.zh if known else code
 
-    channels = intake_by_channel(session, since, until)
+    groups = intake_groups(session, since, until)
+    channels = intake_by_channel(session, since, until, groups)
     total = sum(n for _, n in channels)
 
     def rate(unit: dict[str, Any], code: str) -> str:
@@ -665,7 +680,7 @@ def bulletin_draft(
             "intake": str(r.intake),
             "per10k": f"{r.per_10k:.2f}",
         }
-        for r in intake_per_capita(session, since, until)
+        for r in intake_per_capita(session, since, until, groups)
     ]
     urgent = [
         {
