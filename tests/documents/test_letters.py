@@ -283,3 +283,20 @@ def test_the_approval_form_carries_the_proposal_and_the_recorded_instruction(
     cells = {row.cells[0].text: row.cells[1].text for row in doc.tables[0].rows}
     assert cells["领导批示"] == "李市长（2025年11月6日）：请住建局抓紧解决"
     assert cells["拟办意见"] == "拟请市住建局牵头{{ x }}办理"  # kept from the first printing
+
+
+def test_clerks_numbering_at_once_never_share_a_number(bureau: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from caseworker.services.documents import Draft, issue
+
+    policy = bureau.rules.policy
+
+    def number(n: int) -> str:
+        draft = Draft(kind="assign", subject=f"test:{n}", case_id=None, context={}, detail={})
+        with bureau.store.session() as session:
+            return issue(session, policy.bureau, draft, clerk="张敏", now=sh(2025, 11, 5, 10)).text
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        numbers = list(pool.map(number, range(12)))
+    assert sorted(numbers) == sorted(f"江信交〔2025〕{n}号" for n in range(1, 13))
