@@ -84,6 +84,7 @@ class Draft:
     case_id: int | None
     context: dict[str, Any]
     detail: dict[str, Any]  # kept in the issuing event (the proposal of a 呈批单, …)
+    history_of: tuple[int, ...] = ()  # the cases whose history records the issuing
 
 
 @dataclass(frozen=True)
@@ -127,48 +128,49 @@ def _next_number(session: Session, kind: str, year: int) -> int:
     return int(last or 0) + 1
 
 
-def issue(session: Session, bureau: Bureau, draft: Draft, *, clerk: str, now: datetime) -> Issued:
-    """Give `draft` its number (the one it already has, if printed before) and, for a letter,
-    record the issuing in the case's history; commits.
+def issue(store: Store, bureau: Bureau, draft: Draft, *, clerk: str, now: datetime) -> Issued:
+    """Give `draft` its number (the one it already has, if printed before) and record the
+    issuing in the history of each case it is about; one transaction.
 
     Two clerks numbering at once cannot take the same number: (kind, year, number) is unique,
-    and the loser takes the next one.
+    and the loser's transaction is tried again with the next one.
     """
     for _attempt in range(5):
-        row = _existing(session, draft.kind, draft.subject)
-        reissued = row is not None
-        if row is None:
-            year = now.astimezone(SHANGHAI).year
-            row = DocumentNumber(
-                kind=draft.kind,
-                year=year,
-                number=_next_number(session, draft.kind, year),
-                subject=draft.subject,
-                case_id=draft.case_id,
-                issued_by=clerk,
-                issued_at=now,
-            )
-            session.add(row)
-        text = bureau.number(row.kind, row.year, row.number)
-        if draft.case_id is not None:
-            detail = {"kind": draft.kind, "number": text, "reissued": reissued, **draft.detail}
-            session.add(
-                EventRow(
+        with store.session() as session:
+            row = _existing(session, draft.kind, draft.subject)
+            reissued = row is not None
+            if row is None:
+                year = now.astimezone(SHANGHAI).year
+                row = DocumentNumber(
+                    kind=draft.kind,
+                    year=year,
+                    number=_next_number(session, draft.kind, year),
+                    subject=draft.subject,
                     case_id=draft.case_id,
-                    actor=clerk,
-                    action=ISSUE_ACTION,
-                    reason=text,
-                    detail=json.dumps(detail, ensure_ascii=False),
-                    effective_at=now,
-                    recorded_at=recorded_now(),
+                    issued_by=clerk,
+                    issued_at=now,
                 )
-            )
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            continue
-        return Issued(row.kind, row.year, row.number, text, reissued)
+                session.add(row)
+            text = bureau.number(row.kind, row.year, row.number)
+            detail = {"kind": draft.kind, "number": text, "reissued": reissued, **draft.detail}
+            for case_id in draft.history_of:
+                session.add(
+                    EventRow(
+                        case_id=case_id,
+                        actor=clerk,
+                        action=ISSUE_ACTION,
+                        reason=text,
+                        detail=json.dumps(detail, ensure_ascii=False),
+                        effective_at=now,
+                        recorded_at=recorded_now(),
+                    )
+                )
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                continue
+            return Issued(row.kind, row.year, row.number, text, reissued)
     raise IllegalTransition(  # pragma: no cover - five lost races in a row
         "the document number is taken by others again and again; try again",
         key="refused.document_number_race",
@@ -311,7 +313,14 @@ def letter_draft(
                 for i in detail.instructions
             ],
         }
-    return Draft(kind=kind, subject=subject, case_id=detail.id, context=context, detail=extra)
+    return Draft(
+        kind=kind,
+        subject=subject,
+        case_id=detail.id,
+        context=context,
+        detail=extra,
+        history_of=(detail.id,),
+    )
 
 
 def with_heading(draft: Draft, bureau: Bureau, number: str, now: datetime) -> dict[str, Any]:
@@ -443,29 +452,8 @@ def brief_draft(
         case_id=None,
         context=context,
         detail={"cases": [d.id for d in details]},
+        history_of=tuple(d.id for d in details),
     )
-
-
-def record_brief_in_cases(
-    session: Session, draft: Draft, issued: Issued, *, clerk: str, now: datetime
-) -> None:
-    """Note the brief in the history of each case it covers (commits)."""
-    for case_id in draft.detail.get("cases", []):
-        session.add(
-            EventRow(
-                case_id=case_id,
-                actor=clerk,
-                action=ISSUE_ACTION,
-                reason=issued.text,
-                detail=json.dumps(
-                    {"kind": "brief", "number": issued.text, "reissued": issued.reissued},
-                    ensure_ascii=False,
-                ),
-                effective_at=now,
-                recorded_at=recorded_now(),
-            )
-        )
-    session.commit()
 
 
 # ---------------------------------------------------------------- the bulletin
@@ -778,10 +766,7 @@ def _write_numbered(
     context = with_heading(draft, bureau, planned.text, now) | (extra or {})
     write(draft.kind, path, context, output, progress)
     _tell(progress, "number")
-    with store.session() as session:
-        issued = issue(session, bureau, draft, clerk=clerk, now=now)
-        if draft.kind == "brief":
-            record_brief_in_cases(session, draft, issued, clerk=clerk, now=now)
+    issued = issue(store, bureau, draft, clerk=clerk, now=now)
     if issued.text != planned.text:
         context = with_heading(draft, bureau, issued.text, now) | (extra or {})
         write(draft.kind, path, context, output, progress)
