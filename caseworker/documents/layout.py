@@ -41,6 +41,23 @@ LINE_PITCH_TWIPS = 579
 LINE_PITCH = Pt(LINE_PITCH_TWIPS / 20)
 CONDENSE_TWENTIETHS = -5  # w:spacing, in twentieths of a point: -0.25 pt
 INDENT = Pt(32)  # two characters
+# Word insists on the schema's order of a paragraph's and a run's properties: an element set
+# here goes before the first of those that must follow it.
+_AFTER_SNAP = (
+    "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap",
+    "w:jc", "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl",
+    "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange",
+)  # fmt: skip
+_AFTER_BORDER = (
+    "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+    "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd",
+    "w:snapToGrid", *_AFTER_SNAP,
+)  # fmt: skip
+_AFTER_CHAR_SPACING = (
+    "w:w", "w:kern", "w:position", "w:sz", "w:szCs", "w:highlight", "w:u", "w:effect",
+    "w:bdr", "w:shd", "w:fitText", "w:vertAlign", "w:rtl", "w:cs", "w:em", "w:lang",
+    "w:eastAsianLayout", "w:specVanish", "w:oMath",
+)  # fmt: skip
 
 
 def set_fonts(run_or_style: Any, east_asian: str, size: Pt | None = None) -> None:
@@ -78,7 +95,7 @@ def page_setup(document: DocumentObject) -> None:
     set_fonts(normal, BODY_FONT, BODY_SIZE)
     spacing = OxmlElement("w:spacing")
     spacing.set(qn("w:val"), str(CONDENSE_TWENTIETHS))
-    normal.element.get_or_add_rPr().append(spacing)
+    normal.element.get_or_add_rPr().insert_element_before(spacing, *_AFTER_CHAR_SPACING)
     fmt = normal.paragraph_format
     fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     fmt.line_spacing = LINE_PITCH
@@ -202,7 +219,7 @@ def red_line(para: Paragraph) -> None:
     bottom.set(qn("w:space"), "4")
     bottom.set(qn("w:color"), str(RED))
     borders.append(bottom)
-    ppr.append(borders)
+    ppr.insert_element_before(borders, *_AFTER_BORDER)
 
 
 def off_grid(para: Paragraph) -> None:
@@ -211,7 +228,7 @@ def off_grid(para: Paragraph) -> None:
     ppr = para._p.get_or_add_pPr()
     snap = OxmlElement("w:snapToGrid")
     snap.set(qn("w:val"), "0")
-    ppr.insert(0, snap)
+    ppr.insert_element_before(snap, *_AFTER_SNAP)
 
 
 def heading(document: DocumentObject, text: str) -> Paragraph:
