@@ -175,9 +175,12 @@ def approval_form() -> DocumentObject:
             layout.cell_text(table, n, 1, value)
     box = table.cell(len(rows) - 1, 1)
     box.paragraphs[0].add_run("{%p for i in instructions %}")
-    for text in ("{{ i.leader }}（{{ i.date }}）：{{ i.text }}", "{%p endfor %}"):
+    # The loop's own paragraphs go when rendered; the empty one after them stays, so the box
+    # holds a paragraph even with no instruction (Word refuses a cell without one).
+    for text in ("{{ i.leader }}（{{ i.date }}）：{{ i.text }}", "{%p endfor %}", ""):
         para = box.add_paragraph()
-        layout.set_fonts(para.add_run(text), layout.BODY_FONT, layout.BODY_SIZE)
+        if text:
+            layout.set_fonts(para.add_run(text), layout.BODY_FONT, layout.BODY_SIZE)
     table.rows[len(rows) - 1].height = Mm(80)
     table.rows[len(rows) - 1].height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
     return document

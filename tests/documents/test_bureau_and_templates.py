@@ -110,3 +110,19 @@ def test_dates_periods_and_percentiles_as_documents_write_them() -> None:
 def test_every_template_has_the_gb9704_page() -> None:
     for kind in TEMPLATE_FILES:
         gb9704_page(template_path(kind))
+
+
+def test_every_table_cell_of_a_rendered_document_keeps_a_paragraph(tmp_path: Path) -> None:
+    """Word refuses a cell without a paragraph: a loop that renders nothing must leave one."""
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    from caseworker.documents.templates import render
+
+    values: dict[str, object] = {name: "" for name in PLACEHOLDERS["approval"]}
+    values["instructions"] = []
+    values["case_paragraphs"] = []
+    out = tmp_path / "approval.docx"
+    render("approval", template_path("approval"), values, out)
+    cells = Document(str(out)).element.body.iter(qn("w:tc"))
+    assert all(cell.findall(qn("w:p")) for cell in cells)
