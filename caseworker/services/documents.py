@@ -8,6 +8,7 @@ an event in the case's history. The Word file itself is written by caseworker.do
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 from collections.abc import Sequence
@@ -376,6 +377,14 @@ def linked_case_ids(session: Session, ref: str | int, *, clerk: str | None) -> l
     return sorted(group)
 
 
+def _group_subject(case_ids: Sequence[int]) -> str:
+    """What makes two briefs the same: the same set of cases (a group that grew since is a
+    new brief). A digest keeps it short whatever the group's size."""
+    ids = sorted(set(case_ids))
+    digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
+    return f"cases:{ids[0]}+{len(ids) - 1}:{digest}"
+
+
 def brief_draft(
     session: Session, rules: Rules, now: datetime, case_ids: Sequence[int], *, clerk: str | None
 ) -> Draft:
@@ -448,7 +457,7 @@ def brief_draft(
     }
     return Draft(
         kind="brief",
-        subject="cases:" + ",".join(str(d.id) for d in sorted(details, key=lambda d: d.id)),
+        subject=_group_subject([d.id for d in details]),
         case_id=None,
         context=context,
         detail={"cases": [d.id for d in details]},

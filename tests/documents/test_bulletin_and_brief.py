@@ -310,3 +310,34 @@ def test_a_bad_bulletin_template_is_refused_before_anything_is_recorded(
     with store.session() as s:
         assert s.exec(select(RankingRecord)).all() == []
     store.close()
+
+
+def test_a_brief_on_many_cases_is_numbered_once_and_again_when_the_group_grows(
+    bureau: Any, tmp_path: Path
+) -> None:
+    at = sh(2025, 11, 3, 9)
+    first = bureau.receive(at, title="幼儿园学位不足")
+    group = [first]
+    for n in range(60):  # more cases than a subject of ids would hold
+        case_id = bureau.receive(at, title=f"幼儿园学位不足{n}")
+        bureau.act(bureau.CLERK, at, svc.link_repeat, case_id, original=first)
+        group.append(case_id)
+
+    def brief(name: str) -> Any:
+        with bureau.store.session() as s:
+            ids = linked_case_ids(s, first, clerk=None)
+        return write_brief(
+            bureau.store,
+            bureau.rules,
+            clerk=bureau.CLERK,
+            now=at,
+            case_ids=ids,
+            output=tmp_path / name,
+        )
+
+    assert brief("a.docx").number == "江信专〔2025〕1号"
+    again = brief("b.docx")
+    assert again.number == "江信专〔2025〕1号" and again.reissued
+    late = bureau.receive(at, title="幼儿园学位不足（又一件）")
+    bureau.act(bureau.CLERK, at, svc.link_repeat, late, original=first)
+    assert brief("c.docx").number == "江信专〔2025〕2号"
