@@ -95,7 +95,13 @@ def page_setup(document: DocumentObject) -> None:
     set_fonts(normal, BODY_FONT, BODY_SIZE)
     spacing = OxmlElement("w:spacing")
     spacing.set(qn("w:val"), str(CONDENSE_TWENTIETHS))
-    normal.element.get_or_add_rPr().insert_element_before(spacing, *_AFTER_CHAR_SPACING)
+    normal_rpr = normal.element.get_or_add_rPr()
+    normal_rpr.insert_element_before(spacing, *_AFTER_CHAR_SPACING)
+    # The text is Chinese: Word and LibreOffice then choose Chinese fonts and glyph forms.
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), "en-US")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+    normal_rpr.insert_element_before(lang, "w:eastAsianLayout", "w:specVanish", "w:oMath")
     fmt = normal.paragraph_format
     fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     fmt.line_spacing = LINE_PITCH

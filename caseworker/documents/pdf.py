@@ -12,6 +12,15 @@ from caseworker.domain.errors import DomainError
 
 INSTALL_LINE = "apt-get install libreoffice-writer fonts-noto-cjk"
 TIMEOUT_SECONDS = 180
+SYSTEM_FONTCONFIG = Path("/etc/fonts/fonts.conf")
+# The standard's fonts, and what to draw each with where it is not installed: its usual
+# Windows name first, then the Noto CJK family of the same style (serif for 仿宋 and 小标宋).
+FONT_ALIASES = {
+    "仿宋_GB2312": ("FangSong", "仿宋", "Noto Serif CJK SC"),
+    "方正小标宋简体": ("Noto Serif CJK SC",),
+    "黑体": ("SimHei", "Noto Sans CJK SC"),
+    "宋体": ("SimSun", "Noto Serif CJK SC"),
+}
 
 
 class PdfUnavailable(DomainError):
@@ -76,7 +85,7 @@ def convert(docx: Path, pdf: Path) -> None:
                 capture_output=True,
                 text=True,
                 timeout=TIMEOUT_SECONDS,
-                env={**os.environ, "HOME": str(folder)},
+                env={**os.environ, "HOME": str(folder), **_font_environment(folder)},
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise PdfUnavailable(
@@ -94,6 +103,26 @@ def convert(docx: Path, pdf: Path) -> None:
         partial = pdf.with_name(f".{pdf.name}.part")
         shutil.copyfile(made, partial)
         os.replace(partial, pdf)
+
+
+def _font_environment(folder: Path) -> dict[str, str]:
+    """fontconfig told what the standard's font names stand for on this machine (FONT_ALIASES),
+    on top of the system's own configuration; nothing where there is no fontconfig."""
+    if not SYSTEM_FONTCONFIG.is_file():
+        return {}
+    aliases = "".join(
+        f'<alias binding="same"><family>{name}</family><prefer>'
+        + "".join(f"<family>{family}</family>" for family in families)
+        + "</prefer></alias>"
+        for name, families in FONT_ALIASES.items()
+    )
+    conf = folder / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        f'<include ignore_missing="yes">{SYSTEM_FONTCONFIG}</include>{aliases}</fontconfig>',
+        encoding="utf-8",
+    )
+    return {"FONTCONFIG_FILE": str(conf)}
 
 
 def _whole_pdf(path: Path) -> bool:
