@@ -48,6 +48,8 @@ def _said(ctx: typer.Context, done: Written) -> None:
     typer.echo(say(ctx, key, number=done.number, path=done.path))
     for note in done.notes:
         typer.echo(say(ctx, "cli.documents.note", note=note), err=True)
+    if done.ranking is not None:
+        typer.echo(say(ctx, "cli.report.recorded_as", number=done.ranking), err=True)
 
 
 def _letter(

@@ -741,6 +741,7 @@ class Written:
     path: str
     reissued: bool
     notes: tuple[str, ...] = ()  # what the clerk should know (a chart left out, and why)
+    ranking: int | None = None  # a bulletin's ranking, recorded as `report rates` records it
 
 
 Progress = Any  # Callable[[str], None] | None: told "gather", "render", "pdf", "number"
@@ -913,7 +914,7 @@ def write_bulletin(
         extra=extra,
         progress=progress,
     )
-    return Written("bulletin", issued.text, str(target), issued.reissued, tuple(notes))
+    return Written("bulletin", issued.text, str(target), issued.reissued, tuple(notes), number)
 
 
 # ---------------------------------------------------------------- what the console offers

@@ -89,11 +89,12 @@ def test_the_bulletins_ranking_is_report_rates_figures_and_is_recorded(
     october: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "月通报.docx"
-    code, said, _ = run(
+    code, said, bulletin_err = run(
         october, "report", "bulletin", "--period", "month", "--at", "2025-10-15", "-o", str(out)
     )
     assert code == 0, said
     assert "江信通〔2025〕1号" in said
+    bulletin_ranking_number = int(bulletin_err.split("recorded as ranking ")[1].split(";")[0])
     code, rates_out, rates_err = run(
         october, "report", "rates", "--period", "month", "--at", "2025-10-15", "--format", "json"
     )
@@ -123,6 +124,7 @@ def test_the_bulletins_ranking_is_report_rates_figures_and_is_recorded(
     # The bulletin's ranking was recorded like `report rates`' (one before the rates run).
     text = "\n".join(p.text for p in Document(str(out)).paragraphs)
     recorded = int(rates_err.split("recorded as ranking ")[1].split(";")[0])
+    assert bulletin_ranking_number == recorded - 1
     assert f"排名已存档（第{recorded - 1}号）" in text
     store = open_store(str(october))
     with store.session() as s:
