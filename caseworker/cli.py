@@ -10,6 +10,7 @@ import typer
 
 from caseworker.commands import case as case_commands
 from caseworker.commands import demo as demo_commands
+from caseworker.commands import letters as letter_commands
 from caseworker.commands import reports as report_commands
 from caseworker.commands import setup as setup_commands
 from caseworker.commands import transfer as transfer_commands
@@ -91,6 +92,7 @@ app.add_typer(case_commands.app, name="case", help="Act on one case, as the cons
 report_commands.register(app)
 transfer_commands.register(app)
 demo_commands.register(app)
+letter_commands.register(app, report_commands.report_app)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from caseworker.output_safety import csv_cell, terminal_safe
 
 if TYPE_CHECKING:
     from caseworker.commands.common import Opened
-    from caseworker.services.reports import OverdueReport, RateRow, RatesReport
+    from caseworker.services.reports import OverdueReport, RatesReport
 
 EXIT_OVERDUE = 4  # `--fail-if-any`: something is overdue (for cron and monitoring)
 FORMATS = ("table", "csv", "json", "xlsx")
@@ -414,48 +414,11 @@ RATE_HEADS_ZH = {
 }
 
 
-def _rate_json(row: RateRow) -> dict[str, Any]:
-    c, m = row.counts, row.measures
-    return {
-        "rank": row.rank,
-        "unit": row.unit,
-        "level": row.level,
-        "received": c.received,
-        "accepted": c.accepted,
-        "closed": c.closed,
-        "average_handling_workdays": (
-            round(m.average_handling_workdays, 2)
-            if m.average_handling_workdays is not None
-            else None
-        ),
-        "handling_workdays": c.handling_workdays,
-        "overdue": c.overdue,
-        "overdue_workdays": c.overdue_workdays,
-        # Imported cases without a source time for acceptance: not in 及时受理率 at all.
-        "timely_acceptance_left_out": c.assign_left_out,
-        "rates": {
-            code: {
-                "numerator": rate.numerator,
-                "denominator": rate.denominator,
-                "value": round(rate.value, 4) if rate.value is not None else None,
-            }
-            for code, rate in m.rates.items()
-        },
-    }
-
-
 def rates_json(report: RatesReport) -> dict[str, Any]:
-    return {
-        "period": report.period,
-        "start": report.start,
-        "end": report.end,
-        "as_of": report.as_of,
-        "rule_version": report.rule_version,
-        "level": report.level,
-        "definitions": report.definitions,
-        "units": [_rate_json(r) for r in report.rows],
-        "total": _rate_json(report.total),
-    }
+    """The ranking's JSON document (services.rankings.rates_json; imported when used)."""
+    from caseworker.services.rankings import rates_json as figures
+
+    return figures(report)
 
 
 def _rates_rows(doc: dict[str, Any]) -> list[list[Any]]:

@@ -38,7 +38,10 @@ clerks_app = typer.Typer(help="The people who act: clerks, unit handlers, superv
 @units_app.command("import")
 def units_import(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV with columns name, parent, level, code.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV with columns name, parent, level, code (optional: population)."),
+    ],
 ) -> None:
     """Load or update units from a CSV file (parents may come after children)."""
     from caseworker.services.people import import_units
@@ -62,13 +65,14 @@ def units_list(ctx: typer.Context) -> None:
     with opened(ctx) as store, store.session() as session:
         units = list_units(session)
     depth = unit_depths(units)
-    table = Table("code", "unit", "level", "active", box=None)
+    table = Table("code", "unit", "level", "active", "population", box=None)
     for unit in units:
         table.add_row(
             escape(terminal_safe(unit.code, one_line=True)),
             "  " * depth[unit.id] + escape(terminal_safe(unit.name, one_line=True)),
             escape(terminal_safe(unit.level, one_line=True)),
             "yes" if unit.active else "no",
+            f"{unit.population:,}" if unit.population is not None else "—",
         )
     Console().print(table)
 

@@ -114,6 +114,36 @@ class ImportRules:
         return received < years_before(now, self.old_received_years)
 
 
+DOCUMENT_KINDS = ("assign", "supervise", "approval", "brief", "bulletin")
+
+
+@dataclass(frozen=True)
+class Bureau:
+    """Who signs the bureau's documents, and how their 发文字号 are written.
+
+    A number reads prefix + the kind's mark + 〔year〕 + n + 号, e.g. 江信交〔2025〕12号.
+    """
+
+    name: str = "信访局"
+    short_name: str = "信访局"
+    number_prefix: str = "信"
+    address: str = ""
+    contact: str = ""
+    marks: Mapping[str, str] = field(
+        default_factory=lambda: {
+            "assign": "交",
+            "supervise": "督",
+            "approval": "呈",
+            "brief": "专",
+            "bulletin": "通",
+        }
+    )
+
+    def number(self, kind: str, year: int, n: int) -> str:
+        """The 发文字号 of the n-th document of `kind` in `year`."""
+        return f"{self.number_prefix}{self.marks[kind]}〔{year}〕{n}号"
+
+
 @dataclass(frozen=True)
 class Policy:
     """Channels and limit rules; later rules override earlier ones for the stages they set."""
@@ -126,6 +156,7 @@ class Policy:
     max_extension: Limit = field(default_factory=lambda: Limit.parse("30 days"))
     supervision: SupervisionThresholds = field(default_factory=SupervisionThresholds)
     imports: ImportRules = field(default_factory=ImportRules)
+    bureau: Bureau = field(default_factory=Bureau)
 
     def limit_for(self, stage: Stage, *, channel: str, kind: str | None, urgency: str) -> Limit:
         """The limit of one stage for a case; every stage must be set by some rule."""
@@ -187,6 +218,29 @@ def _imports(table: Any) -> ImportRules:
     if isinstance(years, bool) or not isinstance(years, int) or years < 1:
         raise PolicyError("[imports].old_received_years: a whole number of years >= 1")
     return ImportRules(close_on_reply=frozenset(profiles), old_received_years=years)
+def _bureau(table: Any) -> Bureau:
+    """The [bureau] table; a missing table or key keeps the defaults."""
+    if not isinstance(table, dict):
+        raise PolicyError("[bureau] must be a table")
+    text_keys = {"name", "short_name", "number_prefix", "address", "contact"}
+    unknown = set(table) - text_keys - {"marks"}
+    if unknown:
+        raise PolicyError(f"[bureau]: unknown keys {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    for key in text_keys & set(table):
+        if not isinstance(table[key], str):
+            raise PolicyError(f"[bureau].{key}: text expected")
+        values[key] = table[key].strip()
+    marks = dict(Bureau().marks)
+    given = table.get("marks", {})
+    if not isinstance(given, dict) or set(given) - set(DOCUMENT_KINDS):
+        kinds = ", ".join(DOCUMENT_KINDS)
+        raise PolicyError(f"[bureau.marks]: a table with the document kinds {kinds}")
+    for kind, mark in given.items():
+        if not isinstance(mark, str) or not mark.strip():
+            raise PolicyError(f"[bureau.marks].{kind}: text expected")
+        marks[kind] = mark.strip()
+    return Bureau(**values, marks=marks)
 
 
 def parse_policy(text: str) -> Policy:
@@ -231,6 +285,7 @@ def parse_policy(text: str) -> Policy:
         max_extension=_limit(doc.get("max_extension", "30 days"), "max_extension"),
         supervision=_supervision(doc.get("supervision", {})),
         imports=_imports(doc.get("imports", {})),
+        bureau=_bureau(doc.get("bureau", {})),
     )
     for stage in Stage:  # every case must get every clock
         if not any(stage in r.limits and r.channel is r.kind is r.urgency is None for r in rules):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.table import Table
@@ -360,6 +361,74 @@ class CaseScreen(ConsoleScreen):
             section(t("case.links"))
             out.append(" · ".join(links) + "\n")
         return out
+
+    # ------------------------------------------------------------------ documents
+
+    class LettersReady(Message):
+        def __init__(self, choices: list[Any]) -> None:
+            super().__init__()
+            self.choices = choices
+
+    def action_letters(self) -> None:
+        """`l`: the case's letters and brief, each with its number, in the documents dialog."""
+        self.load_letters()
+
+    @work(thread=True, exclusive=True, group="letters", exit_on_error=False)
+    def load_letters(self) -> None:
+        from caseworker.services.documents import letter_choices
+
+        app = self.capp
+        choices = letter_choices(
+            app.store,
+            app.rules,
+            app.now(),
+            self.case_id,
+            clerk=app.settings.clerk,
+            folder=Path.cwd(),
+        )
+        self.post_message(self.LettersReady(choices))
+
+    @on(LettersReady)
+    def _letters_ready(self, message: LettersReady) -> None:
+        from caseworker.screens.dialogs.documents import DocumentsDialog
+
+        app = self.capp
+        case_id = self.case_id
+
+        def write(choice: Any, target: Path, proposal: str | None, progress: Any) -> Any:
+            from caseworker.services import documents
+
+            clerk, now = app.settings.clerk, app.now()
+            if choice.kind == "brief":
+                with app.store.session() as session:
+                    ids = documents.linked_case_ids(session, case_id, clerk=clerk)
+                return documents.write_brief(
+                    app.store,
+                    app.rules,
+                    clerk=clerk,
+                    now=now,
+                    case_ids=ids,
+                    output=target,
+                    progress=progress,
+                )
+            return documents.write_letter(
+                app.store,
+                app.rules,
+                clerk=clerk,
+                now=now,
+                kind=choice.kind,
+                ref=case_id,
+                output=target,
+                proposal=proposal,
+                progress=progress,
+            )
+
+        title = app.t("documents.dialog.title", case=case_id)
+
+        def written(_path: str | None) -> None:
+            self.load()  # the history shows the issuing
+
+        self.app.push_screen(DocumentsDialog(title, message.choices, write), written)
 
     # ------------------------------------------------------------------ actions
 

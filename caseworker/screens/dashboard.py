@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -381,3 +381,52 @@ class DashboardScreen(ConsoleScreen):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+    # ------------------------------------------------------------------ the bulletin
+
+    class BulletinReady(Message):
+        def __init__(self, choice: Any) -> None:
+            super().__init__()
+            self.choice = choice
+
+    def action_bulletin(self) -> None:
+        """`b`: the bulletin of the period shown (周调度 / 月通报 / 季考核), written in a worker."""
+        self.load_bulletin(self.period)
+
+    @work(thread=True, exclusive=True, group="bulletin", exit_on_error=False)
+    def load_bulletin(self, period: Period) -> None:
+        from pathlib import Path
+
+        from caseworker.services.documents import bulletin_choice
+
+        app = self.capp
+        choice = bulletin_choice(
+            app.store, app.rules, app.now(), period=period.value, folder=Path.cwd()
+        )
+        self.post_message(self.BulletinReady(choice))
+
+    @on(BulletinReady)
+    def _bulletin_ready(self, message: BulletinReady) -> None:
+        from caseworker.screens.dialogs.documents import DocumentsDialog
+
+        app, period = self.capp, self.period
+
+        def write(choice: Any, target: Any, proposal: str | None, progress: Any) -> Any:
+            from caseworker.services.documents import write_bulletin
+
+            now = app.now()
+            return write_bulletin(
+                app.store,
+                app.rules,
+                clerk=app.settings.clerk,
+                now=now,
+                period=period.value,
+                at=now.astimezone(SHANGHAI).date(),
+                output=target,
+                progress=progress,
+            )
+
+        title = app.t(
+            "documents.dialog.bulletin_title", period=app.t(f"dashboard.period_{period.value}")
+        )
+        self.app.push_screen(DocumentsDialog(title, [message.choice], write))

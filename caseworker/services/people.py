@@ -29,6 +29,7 @@ class UnitInfo:
     level: str
     parent_id: int | None
     active: bool
+    population: int | None = None  # residents of its area, when the units file gives it
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ class ClerkInfo:
 
 def _unit_info(unit: Unit) -> UnitInfo:
     assert unit.id is not None
-    return UnitInfo(unit.id, unit.code, unit.name, unit.level, unit.parent_id, unit.active)
+    return UnitInfo(
+        unit.id, unit.code, unit.name, unit.level, unit.parent_id, unit.active, unit.population
+    )
 
 
 def find_unit(session: Session, ref: str) -> Unit:
@@ -72,10 +75,11 @@ def find_unit(session: Session, ref: str) -> Unit:
 
 
 def import_units(session: Session, text: str) -> int:
-    """Load units from CSV text (name, parent, level, code); parents may follow their children.
+    """Load units from CSV text (name, parent, level, code, and optionally population);
+    parents may follow their children.
 
-    Existing codes are updated in place (name, level, parent), so a bureau can re-import its
-    edited unit file. Returns how many rows were read.
+    Existing codes are updated in place (name, level, parent, population), so a bureau can
+    re-import its edited unit file. Returns how many rows were read.
     """
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     need = {"name", "parent", "level", "code"}
@@ -87,6 +91,7 @@ def import_units(session: Session, text: str) -> int:
             columns=columns,
         )
     rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
+    has_population = "population" in {f.strip() for f in reader.fieldnames}
     codes: set[str] = set()
     for n, row in enumerate(rows, start=2):
         if not row["name"] or not row["code"]:
@@ -112,10 +117,13 @@ def import_units(session: Session, text: str) -> int:
                 code=row["code"],
             )
         codes.add(row["code"])
+        row["population"] = _population(row.get("population", ""), n)
     by_code = {u.code: u for u in session.exec(select(Unit)).all()}
     for row in rows:  # first pass: every unit exists
         unit = by_code.get(row["code"]) or Unit(code=row["code"], name=row["name"], level="")
         unit.name, unit.level = row["name"], row["level"]
+        if has_population:
+            unit.population = int(row["population"]) if row["population"] else None
         session.add(unit)
         by_code[row["code"]] = unit
     session.flush()
@@ -148,6 +156,19 @@ def import_units(session: Session, text: str) -> int:
     session.flush()
     _refuse_cycles(by_code.values())
     return len(rows)
+
+
+def _population(text: str | None, line: int) -> str:
+    """The population cell as digits (thousands separators allowed), or "" when blank."""
+    value = (text or "").replace(",", "").replace("，", "").strip()
+    if value and not (value.isascii() and value.isdigit()):
+        raise InvalidInput(
+            f"units file line {line}: population {text!r} is not a whole number of residents",
+            key="refused.units_population",
+            line=line,
+            value=text,
+        )
+    return value
 
 
 def _refuse_cycles(units: object) -> None:

@@ -34,6 +34,8 @@ class Unit(SQLModel, table=True):
     level: str = Field(max_length=16)
     parent_id: int | None = Field(default=None, foreign_key="units.id", index=True)
     active: bool = True
+    # Residents of the unit's area, for the bulletin's intake per 10,000 (optional).
+    population: int | None = None
 
 
 class ClerkRow(SQLModel, table=True):
@@ -332,6 +334,26 @@ class RankingRecord(SQLModel, table=True):
     figures: str = Field(sa_column=Column(Text, nullable=False))
     clerk: str = Field(max_length=100)
     recorded_at: datetime = _when()
+
+
+class DocumentNumber(SQLModel, table=True):
+    """A 发文字号 given to one document: numbers run by kind and year, and the same document
+    (`subject`, e.g. the 交办函 of case 12) printed again keeps the number it was given."""
+
+    __tablename__ = "document_numbers"
+    __table_args__ = (
+        UniqueConstraint("kind", "year", "number", name="uq_document_numbers_kind_year_number"),
+        UniqueConstraint("kind", "subject", name="uq_document_numbers_kind_subject"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # assign / supervise / approval / brief / bulletin
+    year: int
+    number: int
+    subject: str = Field(max_length=200)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    issued_by: str = Field(max_length=100)
+    issued_at: datetime = _when()
 
 
 class CaseClaim(SQLModel, table=True):
