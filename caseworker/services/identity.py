@@ -44,7 +44,7 @@ def _demo_clerk(session: Session, login: str, wanted: str) -> str:
         if wanted in names:
             return wanted
         raise NotPermitted(
-            f"the demo has no clerk {wanted!r}; see `caseworker clerks list`",
+            f"the demo has no clerk {wanted}; see `caseworker clerks list`",
             key="refused.demo_no_such_clerk",
             name=wanted,
         )
