@@ -8,6 +8,7 @@ with caseworker's own commands run as that role.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -130,13 +131,19 @@ def test_a_handlers_role_is_held_to_their_units_cases_by_the_server(
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 connection.execute(statement)
-        # The event the handler may add names a case they may see.
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            connection.execute(
-                "INSERT INTO events (case_id, actor, action, effective_at, recorded_at) "
-                "VALUES (%s, 'x', 'note', now(), now())",
-                (cases["C-EDU"],),
-            )
+        # The events the handler may add name a case they may see, and themselves.
+        insert = (
+            "INSERT INTO events (case_id, actor, action, effective_at, recorded_at) "
+            "VALUES (%s, %s, 'note', now(), now())"
+        )
+        for case_id, actor in (
+            (cases["C-EDU"], HANDLER),
+            (cases["C-HOUSING"], SUPERVISOR),
+            (cases["C-HOUSING"], "import:forged.csv"),
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                connection.execute(insert, (case_id, actor))
+        connection.execute(insert, (cases["C-HOUSING"], HANDLER))
 
     # caseworker's own commands still work for that role, as that role's clerk.
     housing, education = str(cases["C-HOUSING"]), str(cases["C-EDU"])
@@ -182,3 +189,47 @@ def test_the_bureaus_clerk_role_sees_every_case_and_grant_refuses_the_owner(
     assert "a clerk needs a role of their own" in one_line(
         cli("--db", url, "admin", "grant", CLERK, "--login", owner)
     )
+
+
+def test_a_case_lives_its_whole_life_through_clerk_roles(
+    cli: Run, run_main: Run, bureau: tuple[str, dict[str, int]]
+) -> None:
+    """Row security lets every step the services allow through: the bureau's clerk and the
+    units' handlers each connect as their own role, and a handler who returns a case (退回)
+    may still record it, though the case is then no longer theirs."""
+    url, _ = bureau
+    roles = {}
+    for clerk in (CLERK, HANDLER, OTHER_HANDLER):
+        role = f"cw_{next(_roles)}_{os.getpid()}"
+        assert cli("--db", url, "admin", "grant", clerk, "--login", role).code == 0
+        roles[clerk] = as_role(url, role)
+    message = {
+        "channel": "leader-board",
+        "external_id": "LB-9",
+        "title": "小区积水",
+        "body": "……",
+        "received_at": "2026-11-23T09:00:00",
+    }
+    created = run_main("--db", roles[CLERK], "--now", NOW, "case", "new", stdin=json.dumps(message))
+    assert created.code == 0, created.err
+    ref = "ext:LB-9"
+    steps = [
+        (CLERK, ("accept", ref)),
+        (CLERK, ("assign", ref, "--unit", "C-EDU")),
+        (OTHER_HANDLER, ("return", ref, "--reason", "不属本单位职责")),
+        (CLERK, ("assign", ref, "--unit", "C-HOUSING", "--co-unit", "C-EDU")),
+        (HANDLER, ("acknowledge", ref)),
+        (OTHER_HANDLER, ("reply", ref, "--text", "协办意见：已配合排查。", "--interim")),
+        (HANDLER, ("reply", ref, "--text", "已修复。", "--final", "--outcome", "支持")),
+        (HANDLER, ("submit", ref)),
+        (CLERK, ("publish", ref)),
+        (CLERK, ("close", ref)),
+    ]
+    for clerk, args in steps:
+        done = cli("--db", roles[clerk], "--now", "2026-11-24T10:00", "case", *args)
+        assert done.code == 0, (clerk, args, done.err)
+    history = cli("--db", roles[CLERK], "case", "history", ref, "--format", "json")
+    assert history.code == 0, history.err
+    actions = [(e["actor"], e["action"]) for e in json.loads(history.out)]
+    assert (OTHER_HANDLER, "return") in actions and (CLERK, "close") in actions
+    assert actions[-1] == (CLERK, "close")

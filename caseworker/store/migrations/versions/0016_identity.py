@@ -100,25 +100,40 @@ $$;
 def _postgres_policies() -> None:
     op.execute(_FUNCTIONS)
     op.execute("ALTER TABLE cases ENABLE ROW LEVEL SECURITY")
-    op.execute("CREATE POLICY cw_cases_read ON cases FOR SELECT USING (cw_may_see_case(id))")
+    # Read: the cases the clerk may see, and the one they have just changed until somebody
+    # else changes it (an UPDATE must read the row it changes, and a return writes the case a
+    # second time once it is no longer the unit's).
+    op.execute("CREATE POLICY cw_cases_read ON cases FOR SELECT USING (cw_may_write_case(id))")
     # Handlers never create cases; the bureau's clerks do (intake, import).
     op.execute("CREATE POLICY cw_cases_insert ON cases FOR INSERT WITH CHECK (cw_sees_all())")
-    # Only a case the clerk may see can be changed; the change may hand it to another unit.
+    # Only a case the clerk may see (or has just changed: a return writes the case twice) can
+    # be changed; the change may hand it to another unit.
     op.execute(
         "CREATE POLICY cw_cases_update ON cases FOR UPDATE "
-        "USING (cw_may_see_case(id)) WITH CHECK (true)"
+        "USING (cw_may_write_case(id)) WITH CHECK (true)"
     )
     for table in CASE_TABLES:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        # An event is written with INSERT … RETURNING, which must also pass the read policy:
+        # the handler who has just returned a case reads back the event that records it.
+        readable = "cw_may_write_case" if table == "events" else "cw_may_see_case"
         op.execute(
-            f"CREATE POLICY cw_{table}_read ON {table} FOR SELECT USING (cw_may_see_case(case_id))"
+            f"CREATE POLICY cw_{table}_read ON {table} FOR SELECT USING ({readable}(case_id))"
         )
+        if table == "events":
+            # History is appended, in the clerk's own name (or an import's, by the bureau),
+            # and never updated or deleted: no such policy, and no such grant either.
+            op.execute(
+                "CREATE POLICY cw_events_insert ON events FOR INSERT WITH CHECK ("
+                "cw_may_write_case(case_id) AND ("
+                "actor IN (SELECT name FROM cw_clerk()) "
+                "OR (cw_sees_all() AND actor LIKE 'import:%')))"
+            )
+            continue
         op.execute(
             f"CREATE POLICY cw_{table}_insert ON {table} FOR INSERT "
             "WITH CHECK (cw_may_write_case(case_id))"
         )
-        if table == "events":
-            continue  # no UPDATE or DELETE policy, and no grant either: history is appended
         op.execute(
             f"CREATE POLICY cw_{table}_update ON {table} FOR UPDATE "
             "USING (cw_may_write_case(case_id)) WITH CHECK (cw_may_write_case(case_id))"
