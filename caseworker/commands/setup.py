@@ -57,7 +57,7 @@ def units_import(
     except UnicodeDecodeError:
         fail(f"{file} is not UTF-8 text")
     with opened(ctx) as store, store.session() as session:
-        count = import_units(session, store.settings.clerk, text, str(file))
+        count = import_units(session, store.settings.clerk, text)
     typer.echo(f"{count} units loaded from {file}")
 
 

@@ -192,7 +192,7 @@ def _units_state(session: Session) -> dict[str, dict[str, Any]]:
     }
 
 
-def import_units(session: Session, actor: str, text_: str, source: str) -> int:
+def import_units(session: Session, actor: str, text_: str) -> int:
     """Load units from CSV as `actor`; each unit added or changed is recorded."""
     require_supervisor(session, actor, "units import")
     before = _units_state(session)

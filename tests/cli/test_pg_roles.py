@@ -168,6 +168,10 @@ def test_a_handlers_role_is_held_to_their_units_cases_by_the_server(
     # Revoked, the role can no longer read anything, nor act.
     revoked = cli("--db", url, "admin", "revoke", HANDLER, "--login", role)
     assert revoked.code == 0, revoked.err
+    kept = cli("--db", url, "admin", "history")
+    assert kept.code == 0 and "records verified" in kept.err
+    for action in ("role.grant", "clerk.bind", "clerk.unbind", "role.revoke"):
+        assert action in kept.out
     with (
         psycopg.connect(libpq(handler_url), autocommit=True) as connection,
         pytest.raises(psycopg.errors.InsufficientPrivilege),
