@@ -114,11 +114,13 @@ def _postgres_policies() -> None:
     )
     for table in CASE_TABLES:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        # An event is written with INSERT … RETURNING, which must also pass the read policy:
-        # the handler who has just returned a case reads back the event that records it.
-        readable = "cw_may_write_case" if table == "events" else "cw_may_see_case"
+        # Read as the case is: an UPDATE must read the row it changes, and INSERT … RETURNING
+        # reads back the row it wrote, so the handler who has just returned a case (its
+        # co-units released, its event written after) reads its rows until somebody else
+        # changes the case.
         op.execute(
-            f"CREATE POLICY cw_{table}_read ON {table} FOR SELECT USING ({readable}(case_id))"
+            f"CREATE POLICY cw_{table}_read ON {table} FOR SELECT "
+            "USING (cw_may_write_case(case_id))"
         )
         if table == "events":
             # History is appended, in the clerk's own name (or an import's, by the bureau),
