@@ -9,8 +9,10 @@ A demo database, made for training, accepts any of its own clerks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session, col, select
@@ -122,47 +124,57 @@ def is_owner(session: Session) -> bool:
 
 def upgrade_refusal(target: str, os_login: str) -> NotPermitted | None:
     """Why the login may not upgrade the database at `target` to this program's schema, or
-    None when it may (a new or current database, or a supervisor's login).
+    None when it may (a new or current database, a demo, or a supervisor's login).
 
-    Read before anything is migrated, with plain SQL that works on every older schema: before
-    logins were bound (revision 0016) a clerk acted under the login of their own name.
+    Read before anything is migrated, with plain SQL that works on every older schema (before
+    logins were bound, revision 0016, a clerk acted under the login of their own name); a
+    SQLite file is opened read-only for it. A database that cannot be read is left for
+    opening it to report (store.engine).
     """
-    from sqlalchemy import inspect
+    import sqlite3
+
     from sqlalchemy.exc import DatabaseError, OperationalError
 
-    from caseworker.store.engine import database_url, head_revision, make_engine, schema_revision
+    from caseworker.store.engine import database_url, head_revision, make_engine
 
     url = database_url(target)
-    if url.startswith("sqlite:///") and not Path(url[10:]).exists():
-        return None
-    engine = make_engine(target)
-    try:
-        try:
-            revision = schema_revision(engine)
-        except (DatabaseError, OperationalError):
-            return None  # not a database we can read: opening it says so (store.engine)
-        if revision is None or revision >= head_revision():
+    if url.startswith("sqlite:///"):
+        path = Path(url[10:])
+        if not path.exists():
             return None
-        with engine.connect() as connection:
-            demo = connection.execute(
-                text("SELECT 1 FROM store_meta WHERE key = :key"), {"key": DEMO_KEY}
-            ).first()
-            if demo is not None:
-                return None
-            login = os_login
-            if connection.dialect.name == "postgresql":
-                login = str(connection.execute(text("SELECT session_user")).scalar_one())
-            if inspect(connection).has_table("clerk_logins"):
-                query = (
-                    "SELECT 1 FROM clerks c JOIN clerk_logins l ON l.clerk_id = c.id "
-                    "WHERE l.login = :login AND c.role = 'supervisor' AND c.active"
+        try:
+            connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return None
+        try:
+            found = _old_schema_supervisor(
+                lambda sql, params: connection.execute(sql, params).fetchone(),
+                os_login,
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name",
+                head_revision(),
+            )
+        except sqlite3.Error:
+            return None
+        finally:
+            connection.close()
+    else:
+        engine = make_engine(target)
+        try:
+            with engine.connect() as pg:
+                login = str(pg.execute(text("SELECT session_user")).scalar_one())
+                found = _old_schema_supervisor(
+                    lambda sql, params: pg.execute(text(sql), params).first(),
+                    login,
+                    "SELECT to_regclass(:name)::text WHERE to_regclass(:name) IS NOT NULL",
+                    head_revision(),
                 )
-            else:
-                query = "SELECT 1 FROM clerks WHERE name = :login AND role = 'supervisor'"
-            if connection.execute(text(query), {"login": login}).first() is not None:
-                return None
-    finally:
-        engine.dispose()
+        except (DatabaseError, OperationalError):
+            return None
+        finally:
+            engine.dispose()
+    if found is None:
+        return None
+    revision, login = found
     return NotPermitted(
         f"the database is at schema {revision} and needs an upgrade to {head_revision()}; "
         f"login {login} is no supervisor's: a supervisor runs `caseworker init`",
@@ -171,3 +183,27 @@ def upgrade_refusal(target: str, os_login: str) -> NotPermitted | None:
         old=revision,
         new=head_revision(),
     )
+
+
+def _old_schema_supervisor(
+    first: Callable[[str, dict[str, Any]], Any], login: str, has_table: str, head: str
+) -> tuple[str, str] | None:
+    """(the old revision, the login) when an older schema would be upgraded by a login that is
+    no supervisor's; None otherwise."""
+    if first(has_table, {"name": "alembic_version"}) is None:
+        return None
+    row = first("SELECT version_num FROM alembic_version", {})
+    if row is None or str(row[0]) >= head:
+        return None
+    if first("SELECT 1 FROM store_meta WHERE key = :key", {"key": DEMO_KEY}) is not None:
+        return None
+    if first(has_table, {"name": "clerk_logins"}) is not None:
+        query = (
+            "SELECT 1 FROM clerks c JOIN clerk_logins l ON l.clerk_id = c.id "
+            "WHERE l.login = :login AND c.role = 'supervisor' AND c.active"
+        )
+    else:
+        query = "SELECT 1 FROM clerks WHERE name = :login AND role = 'supervisor'"
+    if first(query, {"login": login}) is not None:
+        return None
+    return str(row[0]), login
