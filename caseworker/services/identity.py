@@ -46,9 +46,9 @@ def _demo_clerk(session: Session, login: str, wanted: str) -> str:
         if wanted in names:
             return wanted
         raise NotPermitted(
-            f"the demo has no clerk {wanted}; see `caseworker clerks list`",
+            f"the demo has no clerk {_shown(wanted)}; see `caseworker clerks list`",
             key="refused.demo_no_such_clerk",
-            name=wanted,
+            name=_shown(wanted),
         )
     own = people.clerks_of_login(session, login)
     if own:
@@ -61,6 +61,11 @@ def _demo_clerk(session: Session, login: str, wanted: str) -> str:
     if first is None:
         raise NotPermitted("the demo has no clerk yet", key="refused.demo_no_clerk")
     return first
+
+
+def _shown(name: str) -> str:
+    """A name typed on the command line, fit to print: control characters become `?`."""
+    return "".join(ch if ch.isprintable() else "?" for ch in name)[:100]
 
 
 def acting_clerk(session: Session, *, login: str, wanted: str, demo: bool) -> Identity:
@@ -91,10 +96,10 @@ def acting_clerk(session: Session, *, login: str, wanted: str, demo: bool) -> Id
             clerks=allowed,
         )
     raise NotPermitted(
-        f"login {login} may not act as {wanted}; it may act as {', '.join(allowed)}",
+        f"login {login} may not act as {_shown(wanted)}; it may act as {', '.join(allowed)}",
         key="refused.login_not_clerk",
         login=login,
-        wanted=wanted,
+        wanted=_shown(wanted),
         clerks=allowed,
     )
 

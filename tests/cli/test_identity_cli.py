@@ -210,6 +210,15 @@ def test_a_name_that_is_no_clerk_sees_nothing(tmp_path: Path, rules: Rules) -> N
         store.close()
 
 
+def test_a_name_typed_with_control_characters_is_printed_inert(
+    cli: Run, handler_desk: tuple[Path, list[int]]
+) -> None:
+    db, _ = handler_desk
+    line = one_line(cli("--db", db, "--clerk", "\x1b[2J王督查\x07", "clerks", "list"))
+    assert "\x1b" not in line and "\x07" not in line
+    assert f"may not act as ?[2J王督查?; it may act as {HANDLER}" in line
+
+
 def test_nobody_exports_nothing_from_the_command_line(
     cli: Run, tmp_path: Path, rules: Rules
 ) -> None:
