@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from caseworker.config import DATA_DIR
+from caseworker.config import DATA_DIR, os_login
 from caseworker.domain.measures import Period
 from caseworker.services.reports import overdue_cases, unit_rates
 from caseworker.services.rules import load_rules
@@ -76,6 +76,8 @@ def build(path: Path) -> None:
         units,
     )
     conn.execute("INSERT INTO clerks (id, name, role, active) VALUES (1, 'bench', 'supervisor', 1)")
+    # The commands the bench runs act as the clerk bound to the login running it.
+    conn.execute("INSERT INTO clerk_logins (clerk_id, login) VALUES (1, ?)", (os_login(),))
     end_of_time = "9999-12-31 00:00:00.000000"
     first = AS_OF - timedelta(days=3 * 365)
     span = (AS_OF - first).total_seconds()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -37,7 +38,9 @@ def root(
     clerk: Annotated[
         str | None,
         typer.Option(
-            "--clerk", envvar="CASEWORKER_CLERK", help="Who is acting (default: OS user)."
+            "--clerk",
+            envvar="CASEWORKER_CLERK",
+            help="Which of your login's clerks acts (default: its only one).",
         ),
     ] = None,
     lang: Annotated[
@@ -58,6 +61,10 @@ def root(
     ] = None,
 ) -> None:
     """Without a command, open the console."""
+    # The database and its folder, exports and rejects hold citizens' personal data: whatever
+    # this run creates is its user's alone (0600 files, 0700 folders). SQLite gives its -wal
+    # and -shm files the database file's own mode.
+    os.umask(0o077)
     settings = Settings()
     changes: dict[str, object] = {}
     if db:

@@ -6,8 +6,8 @@ Nothing here touches the database at import time (one look on disk finds the dat
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -40,12 +40,17 @@ def default_database() -> str:
     return str(default_data_dir() / "caseworker.sqlite")
 
 
-def os_user() -> str:
-    """The login name, the acting clerk when none is given."""
+def os_login() -> str:
+    """The login running this process, read from its user id.
+
+    Not from USER or LOGNAME: anyone can set those, while the user id is what the operating
+    system checked at login. A user id missing from the password database reads as `uid:N`.
+    """
+    uid = os.getuid()
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "clerk"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid:{uid}"
 
 
 def default_language() -> str:
@@ -62,7 +67,10 @@ class Settings:
     """Everything a command or the console needs to know before it opens the store."""
 
     database: str = field(default_factory=default_database)
-    clerk: str = field(default_factory=os_user)
+    # The clerk asked for with --clerk ("" when none was); once the store is open, the clerk
+    # that the login may act as (caseworker.services.identity).
+    clerk: str = ""
+    login: str = field(default_factory=os_login)
     language: str = field(default_factory=default_language)
     now: datetime | None = None
     policy_file: Path = DATA_DIR / "policy.toml"

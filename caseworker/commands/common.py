@@ -88,18 +88,45 @@ class Opened:
 
 
 @contextmanager
-def opened(ctx: typer.Context, *, create: bool = False) -> Iterator[Opened]:
-    """Open the store named by the global options, with the policy and calendar loaded."""
+def opened(ctx: typer.Context, *, create: bool = False, identify: bool = True) -> Iterator[Opened]:
+    """Open the store named by the global options, with the policy and calendar loaded, acting
+    as the clerk the login may act as (services.identity); anyone else is refused here, before
+    the command reads or changes anything.
+
+    `identify=False` is for `init`, which names the first supervisor itself. Either way the
+    settings handed on carry the login that counts (the database role on PostgreSQL).
+    """
     from caseworker.services.clocks import recompute_if_calendar_changed
+    from caseworker.services.identity import (
+        acting_clerk,
+        connection_login,
+        is_demo,
+        is_owner,
+        upgrade_refusal,
+    )
     from caseworker.services.rules import load_rules
     from caseworker.store.engine import open_store
 
     settings = settings_of(ctx)
     rules = load_rules(settings.policy_file, settings.calendar_file)
+    refusal = upgrade_refusal(settings.database, settings.login)
+    if refusal is not None:
+        raise refusal
     store = open_store(settings.database, create=create)
     try:
         with store.session() as session:
-            recompute_if_calendar_changed(session, rules, settings.clock().now())
+            login = connection_login(session, settings.login)
+            settings = settings.with_(login=login)
+            if identify:
+                who = acting_clerk(
+                    session, login=login, wanted=settings.clerk, demo=is_demo(session)
+                )
+                settings = settings.with_(clerk=who.clerk)
+            # A clerk's role on PostgreSQL may not rewrite every case's clocks (nor see them
+            # all): the owner's next command does it.
+            if is_owner(session):
+                recompute_if_calendar_changed(session, rules, settings.clock().now())
+        ctx.find_root().obj = settings
         yield Opened(settings=settings, store=store, rules=rules)
     finally:
         store.close()

@@ -21,7 +21,7 @@ from caseworker.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
+    pass
 
 train_app = typer.Typer(no_args_is_help=True, help="Training exercises on the demo bureau.")
 
@@ -127,8 +127,12 @@ def demo(
             if frozen is None and info.get("frozen"):
                 # A demo built for a handout keeps its clock, so countdowns match the handout.
                 frozen = parse_time(str(info["now"]), "the demo's now")
+        from caseworker.services.identity import acting_clerk
+
         with store.session() as session:
-            clerk = _demo_clerk(session, settings.clerk)
+            clerk = acting_clerk(
+                session, login=settings.login, wanted=settings.clerk, demo=True
+            ).clerk
     finally:
         store.close()
     if clerk != settings.clerk:
@@ -147,24 +151,6 @@ def _shown_time(moment: datetime) -> str:
     from caseworker.domain.calendar import SHANGHAI
 
     return moment.astimezone(SHANGHAI).isoformat(timespec="minutes")
-
-
-def _demo_clerk(session: Session, wanted: str) -> str:
-    """`wanted` if the demo knows that clerk, else the demo's first bureau clerk.
-
-    A trainee who opens the demo without --clerk would otherwise act as their login name, which
-    the demo bureau has never heard of, and every action would be refused.
-    """
-    from sqlmodel import col, select
-
-    from caseworker.store.models import ClerkRow
-
-    if session.exec(select(ClerkRow.id).where(ClerkRow.name == wanted)).first() is not None:
-        return wanted
-    first = session.exec(
-        select(ClerkRow.name).where(ClerkRow.role == "clerk").order_by(col(ClerkRow.id))
-    ).first()
-    return first or wanted
 
 
 def _progress(ctx: typer.Context) -> Callable[[int, int], None]:

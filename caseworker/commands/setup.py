@@ -1,4 +1,5 @@
-"""Setting up a bureau: `init`, `units import|list`, `clerks add|list`."""
+"""Setting up a bureau: `init`, `units import|list`, `clerks add|bind|unbind|list`,
+`admin grant|revoke|history`. Every change is a supervisor's and is recorded (services.admin)."""
 
 from __future__ import annotations
 
@@ -10,29 +11,40 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from caseworker.commands.common import fail, opened, settings_of
+from caseworker.commands.common import fail, local, opened, settings_of
 from caseworker.output_safety import terminal_safe
 
 
 def init(ctx: typer.Context) -> None:
     """Create or upgrade the database; registers you as its first supervisor. Idempotent."""
-    from caseworker.services.people import ensure_first_supervisor
+    from caseworker.services.admin import bind_first_supervisor, require_supervisor
+    from caseworker.services.identity import acting_clerk, is_demo
+    from caseworker.services.people import has_clerks
     from caseworker.store.engine import head_revision
 
-    settings = settings_of(ctx)
+    wanted = settings_of(ctx).clerk
     from caseworker.store.sequences import sync_id_sequences
 
-    with opened(ctx, create=True) as store, store.session() as session:
-        added = ensure_first_supervisor(session, settings.clerk)
+    with opened(ctx, create=True, identify=False) as store, store.session() as session:
+        login = store.settings.login
+        added = False
+        if not has_clerks(session):
+            name = wanted or login
+            added = bind_first_supervisor(session, name, login)
+        else:
+            who = acting_clerk(session, login=login, wanted=wanted, demo=is_demo(session))
+            require_supervisor(session, who.clerk, "init")
+            name = who.clerk
         # Repairs a database a bulk writer of an older version left with its sequences behind.
         sync_id_sequences(session.connection())
     typer.echo(f"database ready at schema {head_revision()}: {store.store.url}")
     if added:
-        typer.echo(f"{settings.clerk} is registered as the first supervisor")
+        typer.echo(f"{name} is registered as the first supervisor (login {login})")
 
 
 units_app = typer.Typer(help="The unit tree: province / city / county / township / departments.")
 clerks_app = typer.Typer(help="The people who act: clerks, unit handlers, supervisors.")
+admin_app = typer.Typer(help="Database roles (PostgreSQL) and the administration history.")
 
 
 @units_app.command("import")
@@ -44,7 +56,7 @@ def units_import(
     ],
 ) -> None:
     """Load or update units from a CSV file (parents may come after children)."""
-    from caseworker.services.people import import_units
+    from caseworker.services.admin import import_units
 
     try:
         text = file.read_bytes().decode("utf-8-sig")
@@ -53,7 +65,7 @@ def units_import(
     except UnicodeDecodeError:
         fail(f"{file} is not UTF-8 text")
     with opened(ctx) as store, store.session() as session:
-        count = import_units(session, text)
+        count = import_units(session, store.settings.clerk, text)
     typer.echo(terminal_safe(f"{count} units loaded from {file}"))
 
 
@@ -83,38 +95,135 @@ def clerks_add(
     name: str,
     role: Annotated[str, typer.Option("--role", help="clerk, handler or supervisor")],
     unit: Annotated[str | None, typer.Option("--unit", help="A handler's unit.")] = None,
+    login: Annotated[
+        list[str] | None,
+        typer.Option("--login", help="A login that may act as this clerk (repeatable)."),
+    ] = None,
 ) -> None:
-    """Register a clerk."""
-    from caseworker.services.people import add_clerk
+    """Register a clerk (a supervisor's task)."""
+    from caseworker.services.admin import add_clerk
 
     with opened(ctx) as store, store.session() as session:
-        clerk = add_clerk(session, name, role, unit)
+        clerk = add_clerk(session, store.settings.clerk, name, role, unit, tuple(login or ()))
     typer.echo(
         terminal_safe(
             f"clerk {clerk.name} added as {clerk.role}"
             + (f" of {clerk.unit}" if clerk.unit else "")
+            + (f", login {', '.join(clerk.logins)}" if clerk.logins else ", bound to no login yet")
         )
     )
 
 
+@clerks_app.command("bind")
+def clerks_bind(
+    ctx: typer.Context,
+    name: str,
+    login: Annotated[str, typer.Option("--login", help="The login that may act as NAME.")],
+) -> None:
+    """Let a login act as a clerk (a supervisor's task)."""
+    from caseworker.services.admin import bind
+
+    with opened(ctx) as store, store.session() as session:
+        changed = bind(session, store.settings.clerk, name, login)
+    typer.echo(f"login {login} may act as {name}" + ("" if changed else " (it already could)"))
+
+
+@clerks_app.command("unbind")
+def clerks_unbind(
+    ctx: typer.Context,
+    name: str,
+    login: Annotated[str, typer.Option("--login", help="The login to stop acting as NAME.")],
+) -> None:
+    """Stop a login acting as a clerk (a supervisor's task)."""
+    from caseworker.services.admin import unbind
+
+    with opened(ctx) as store, store.session() as session:
+        changed = unbind(session, store.settings.clerk, name, login)
+    typer.echo(f"login {login} no longer acts as {name}" + ("" if changed else " (it did not)"))
+
+
 @clerks_app.command("list")
 def clerks_list(ctx: typer.Context) -> None:
-    """Show the registered clerks."""
+    """Show the registered clerks and the logins that may act as each."""
     from caseworker.services.people import list_clerks
 
     with opened(ctx) as store, store.session() as session:
         clerks = list_clerks(session)
-    table = Table("name", "role", "unit", box=None)
+    table = Table("name", "role", "unit", "logins", box=None)
     for clerk in clerks:
+        role = clerk.role if clerk.active else f"{clerk.role} (inactive)"
         table.add_row(
             escape(terminal_safe(clerk.name, one_line=True)),
-            escape(terminal_safe(clerk.role, one_line=True)),
+            escape(terminal_safe(role, one_line=True)),
             escape(terminal_safe(clerk.unit or "—", one_line=True)),
+            escape(terminal_safe(", ".join(clerk.logins) or "—", one_line=True)),
         )
     Console().print(table)
+
+
+@admin_app.command("grant")
+def admin_grant(
+    ctx: typer.Context,
+    clerk: str,
+    login: Annotated[
+        str | None,
+        typer.Option("--login", help="The database role (default: the clerk's one login)."),
+    ] = None,
+) -> None:
+    """PostgreSQL: create or update the database role CLERK connects as, with a clerk's rights."""
+    from caseworker.services.admin import grant_role
+
+    with opened(ctx) as store, store.session() as session:
+        role = grant_role(session, store.settings.clerk, clerk, login)
+    typer.echo(f"role {role} may connect and act as {clerk}")
+
+
+@admin_app.command("revoke")
+def admin_revoke(
+    ctx: typer.Context,
+    clerk: str,
+    login: Annotated[
+        str | None,
+        typer.Option("--login", help="The database role (default: the clerk's one login)."),
+    ] = None,
+) -> None:
+    """PostgreSQL: take a clerk's database role's rights away and unbind it from the clerk."""
+    from caseworker.services.admin import revoke_role
+
+    with opened(ctx) as store, store.session() as session:
+        role = revoke_role(session, store.settings.clerk, clerk, login)
+    typer.echo(f"role {role} no longer acts as {clerk}")
+
+
+@admin_app.command("history")
+def admin_history_command(ctx: typer.Context) -> None:
+    """Every change to units, clerks and logins (who, when, before, after), chain checked.
+
+    Exit 1 when a record does not match the chain."""
+    from caseworker.services.admin import admin_history, verify_admin_history
+
+    with opened(ctx) as store, store.session() as session:
+        entries = admin_history(session)
+        count, broken = verify_admin_history(session)
+    table = Table("#", "when", "who", "what", "subject", "before", "after", box=None)
+    for entry in entries:
+        table.add_row(
+            str(entry.id),
+            local(entry.recorded_at),
+            escape(entry.actor),
+            entry.action,
+            escape(entry.subject),
+            escape(entry.before or "—"),
+            escape(entry.after or "—"),
+        )
+    Console().print(table)
+    if broken is not None:
+        fail(f"administration record {broken} does not match its chain ({count} verified before)")
+    typer.echo(f"{count} administration records verified", err=True)
 
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.add_typer(units_app, name="units")
     app.add_typer(clerks_app, name="clerks")
+    app.add_typer(admin_app, name="admin")

@@ -218,6 +218,8 @@ def _imports(table: Any) -> ImportRules:
     if isinstance(years, bool) or not isinstance(years, int) or years < 1:
         raise PolicyError("[imports].old_received_years: a whole number of years >= 1")
     return ImportRules(close_on_reply=frozenset(profiles), old_received_years=years)
+
+
 def _bureau(table: Any) -> Bureau:
     """The [bureau] table; a missing table or key keeps the defaults."""
     if not isinstance(table, dict):

@@ -267,6 +267,9 @@ class _Act:
         self.case = find_case(session, ref)
         assert self.case.id is not None
         self.case_id: int = self.case.id
+        # Before any rule that would name the case's state: a case the clerk may not see is
+        # refused as such, by the reference they typed, and nothing more is said of it.
+        check_visible(session, desk.clerk, self.case_id, str(ref))
         if expected_version is not None and expected_version != self.case.version:
             raise _conflict(self.case)
         self.from_status = self.case.status
@@ -1052,7 +1055,7 @@ def readable_case(session: Session, ref: str | int, *, clerk: str | None) -> Cas
     case = find_case(session, ref)
     assert case.id is not None
     if clerk is not None:
-        check_visible(session, clerk, case.id, _label(case))
+        check_visible(session, clerk, case.id, str(ref))
     return case
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import DomainError, InvalidInput
 from caseworker.domain.lifecycle import Actor, Role
-from caseworker.store.models import ClerkRow, Unit
+from caseworker.store.models import ClerkLogin, ClerkRow, Unit
 
 UNIT_LEVELS = ("province", "city", "county", "township", "department")
 
@@ -40,6 +40,8 @@ class ClerkInfo:
     name: str
     role: str
     unit: str | None
+    logins: tuple[str, ...] = ()
+    active: bool = True
 
 
 def _unit_info(unit: Unit) -> UnitInfo:
@@ -233,8 +235,19 @@ def subtree_ids(session: Session, unit_id: int) -> list[int]:
     return found
 
 
-def add_clerk(session: Session, name: str, role: str, unit: str | None = None) -> ClerkInfo:
-    """Register a clerk; a unit handler must belong to a unit."""
+def add_clerk(
+    session: Session,
+    name: str,
+    role: str,
+    unit: str | None = None,
+    *,
+    logins: tuple[str, ...] = (),
+) -> ClerkInfo:
+    """Register a clerk, bound to `logins`; a unit handler must belong to a unit.
+
+    Who may call this is the caller's business: the commands go through services.admin, which
+    asks for a supervisor and records the change.
+    """
     name = name.strip()
     if not name:
         raise InvalidInput("a clerk needs a name", key="refused.clerk_name")
@@ -254,15 +267,85 @@ def add_clerk(session: Session, name: str, role: str, unit: str | None = None) -
     session.add(clerk)
     session.flush()
     assert clerk.id is not None
-    return ClerkInfo(clerk.id, clerk.name, clerk.role, unit_row.name if unit_row else None)
-
-
-def ensure_first_supervisor(session: Session, name: str) -> bool:
-    """Register `name` as a supervisor when the store has no clerk yet; True if it did."""
-    if session.exec(select(ClerkRow.id).limit(1)).first() is not None:
-        return False
-    session.add(ClerkRow(name=name, role=Role.SUPERVISOR.value))
+    for login in dict.fromkeys(logins):
+        session.add(ClerkLogin(clerk_id=clerk.id, login=_login_name(login)))
     session.flush()
+    return ClerkInfo(
+        clerk.id, clerk.name, clerk.role, unit_row.name if unit_row else None, tuple(logins)
+    )
+
+
+def _login_name(login: str) -> str:
+    login = login.strip()
+    if not login or len(login) > 100 or any(ch.isspace() or ord(ch) < 32 for ch in login):
+        raise InvalidInput(f"{login!r} is not a login name", key="refused.login_name", login=login)
+    return login
+
+
+def find_clerk(session: Session, name: str) -> ClerkRow:
+    clerk = session.exec(select(ClerkRow).where(ClerkRow.name == name)).first()
+    if clerk is None:
+        raise UnknownName(
+            f"unknown clerk {name!r}; see `caseworker clerks list`",
+            key="refused.no_such_clerk",
+            name=name,
+        )
+    return clerk
+
+
+def bind_login(session: Session, name: str, login: str) -> bool:
+    """Let `login` act as clerk `name`; False when it already could."""
+    clerk = find_clerk(session, name)
+    login = _login_name(login)
+    assert clerk.id is not None
+    if session.get(ClerkLogin, (clerk.id, login)) is not None:
+        return False
+    session.add(ClerkLogin(clerk_id=clerk.id, login=login))
+    session.flush()
+    return True
+
+
+def unbind_login(session: Session, name: str, login: str) -> bool:
+    """Stop `login` acting as clerk `name`; False when it could not anyway."""
+    clerk = find_clerk(session, name)
+    assert clerk.id is not None
+    row = session.get(ClerkLogin, (clerk.id, login.strip()))
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+def logins_of(session: Session, clerk_id: int) -> tuple[str, ...]:
+    rows = session.exec(
+        select(ClerkLogin.login).where(ClerkLogin.clerk_id == clerk_id).order_by(ClerkLogin.login)
+    ).all()
+    return tuple(rows)
+
+
+def clerks_of_login(session: Session, login: str) -> list[str]:
+    """The active clerks `login` may act as, by name."""
+    rows = session.exec(
+        select(ClerkRow.name)
+        .join(ClerkLogin, col(ClerkLogin.clerk_id) == col(ClerkRow.id))
+        .where(ClerkLogin.login == login, col(ClerkRow.active).is_(True))
+        .order_by(col(ClerkRow.name))
+    ).all()
+    return list(rows)
+
+
+def has_clerks(session: Session) -> bool:
+    return session.exec(select(ClerkRow.id).limit(1)).first() is not None
+
+
+def ensure_first_supervisor(session: Session, name: str, login: str | None = None) -> bool:
+    """Register `name` as a supervisor, bound to `login`, when the store has no clerk yet;
+    True if it did."""
+    if has_clerks(session):
+        return False
+    logins = (login,) if login else ()
+    add_clerk(session, name, Role.SUPERVISOR.value, logins=logins)
     return True
 
 
@@ -270,7 +353,15 @@ def list_clerks(session: Session) -> list[ClerkInfo]:
     rows = session.exec(
         select(ClerkRow, Unit.name).join(Unit, isouter=True).order_by(col(ClerkRow.name))
     ).all()
-    return [ClerkInfo(c.id or 0, c.name, c.role, u) for c, u in rows]
+    bound: dict[int, list[str]] = {}
+    for clerk_id, login in session.exec(
+        select(ClerkLogin.clerk_id, ClerkLogin.login).order_by(col(ClerkLogin.login))
+    ).all():
+        bound.setdefault(clerk_id, []).append(login)
+    return [
+        ClerkInfo(c.id or 0, c.name, c.role, u, tuple(bound.get(c.id or 0, ())), c.active)
+        for c, u in rows
+    ]
 
 
 def resolve_actor(session: Session, name: str) -> tuple[Actor, int]:

@@ -30,10 +30,15 @@ class QueuePage:
 
 def handler_units(session: Session, clerk: str) -> tuple[int, ...] | None:
     """The units whose cases a unit handler may see (their unit and its subtree); None for
-    the bureau's clerks and supervisors, who see every case."""
+    the bureau's clerks and supervisors, who see every case. A name that is no active clerk,
+    or a handler without a unit, sees nothing: scoping fails closed."""
     row = session.exec(select(ClerkRow).where(ClerkRow.name == clerk)).first()
-    if row is None or row.role != Role.HANDLER.value or row.unit_id is None:
+    if row is None or not row.active:
+        return ()
+    if row.role != Role.HANDLER.value:
         return None
+    if row.unit_id is None:
+        return ()
     return tuple(subtree_ids(session, row.unit_id))
 
 
@@ -43,6 +48,10 @@ def viewer_for(session: Session, clerk: str) -> Viewer:
     units = handler_units(session, clerk)
     if units is None:
         return Viewer(clerk=clerk)
+    if not units:
+        # No units at all: a Viewer's empty set means the whole bureau, so name a unit that
+        # cannot exist (ids start at 1) and the queues show nothing.
+        return Viewer(clerk=clerk, unit_ids=(0,))
     share, total = queries.scope_size(session, units)
     return Viewer(clerk=clerk, unit_ids=units, wide=queries.is_wide(share, total), cases=share)
 
@@ -53,6 +62,8 @@ def check_visible(session: Session, clerk: str, case_id: int, label: str) -> Non
     units = handler_units(session, clerk)
     if units is None or queries.case_in_scope(session, case_id, units):
         return
+    # `label` is what the clerk typed: the refusal tells nothing of the case (its status, its
+    # external id) that they could not see.
     raise NotPermitted(
         f"{clerk} (handler) may not see case {label}: it is not assigned to their unit",
         key="refused.not_their_case",

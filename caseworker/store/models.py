@@ -50,6 +50,36 @@ class ClerkRow(SQLModel, table=True):
     active: bool = True
 
 
+class ClerkLogin(SQLModel, table=True):
+    """A login that may act as a clerk: an operating-system login on SQLite, a database role
+    on PostgreSQL. A clerk may have several logins, a login several clerks."""
+
+    __tablename__ = "clerk_logins"
+
+    clerk_id: int = Field(foreign_key="clerks.id", primary_key=True)
+    login: str = Field(primary_key=True, max_length=100, index=True)
+
+
+class AdminRecord(SQLModel, table=True):
+    """One change to the units, the clerks or their logins: who, when, before and after.
+
+    Each record carries a SHA-256 over its content and the previous record's hash, so a record
+    edited or removed afterwards breaks the chain (services.admin.verify_admin_history).
+    """
+
+    __tablename__ = "admin_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=32)
+    subject: str = Field(max_length=200)
+    before: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    after: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    recorded_at: datetime = _when()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
 class CaseRow(SQLModel, table=True):
     """A citizen's message and where it stands; clock columns are kept current by the services."""
 

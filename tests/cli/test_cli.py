@@ -101,15 +101,35 @@ def refused(result: Any, code: int, *fragments: str) -> str:
     return lines[0]
 
 
-def set_up_bureau(cli: Run, tmp_path: Path) -> None:
+def set_up_bureau(cli: Run, tmp_path: Path) -> str:
+    """The test bureau; every clerk of it is bound to the login `init` ran as (the OS login on
+    SQLite, the database role on PostgreSQL), which is returned, so `--clerk` chooses among
+    them as it would at a bureau's shared desk."""
     first = ok(cli("init"))
-    assert f"{SUPERVISOR} is registered as the first supervisor" in first.out
+    bound = re.search(
+        rf"{SUPERVISOR} is registered as the first supervisor \(login (.+)\)", first.out
+    )
+    assert bound is not None, first.out
+    LOGIN = bound.group(1)
     units = tmp_path / "units.csv"
     units.write_text(UNITS_CSV, encoding="utf-8")
     assert ok(cli("units", "import", str(units))).out.startswith("5 units loaded")
-    ok(cli("clerks", "add", CLERK, "--role", "clerk"))
-    ok(cli("clerks", "add", HANDLER, "--role", "handler", "--unit", "C-HOUSING"))
-    ok(cli("clerks", "add", OTHER_HANDLER, "--role", "handler", "--unit", "市教育局"))
+    ok(cli("clerks", "add", CLERK, "--role", "clerk", "--login", LOGIN))
+    ok(cli("clerks", "add", HANDLER, "--role", "handler", "--unit", "C-HOUSING", "--login", LOGIN))
+    ok(
+        cli(
+            "clerks",
+            "add",
+            OTHER_HANDLER,
+            "--role",
+            "handler",
+            "--unit",
+            "市教育局",
+            "--login",
+            LOGIN,
+        )
+    )
+    return LOGIN
 
 
 def new_case(cli: Run, **fields: Any) -> int:
@@ -335,9 +355,10 @@ def test_a_handler_works_only_their_units_cases(cli: Run, tmp_path: Path) -> Non
 
 
 def test_a_handler_reads_only_their_units_cases(cli: Run, tmp_path: Path) -> None:
-    set_up_bureau(cli, tmp_path)
+    login = set_up_bureau(cli, tmp_path)
     co_handler = "孙交通"
     ok(cli("clerks", "add", co_handler, "--role", "handler", "--unit", "C-TRANSPORT"))
+    ok(cli("clerks", "bind", co_handler, "--login", login))
     case_id = str(new_case(cli))
     ok(cli("case", "accept", case_id, clerk=CLERK, now="2025-08-04T09:00"))
     ok(
@@ -356,19 +377,22 @@ def test_a_handler_reads_only_their_units_cases(cli: Run, tmp_path: Path) -> Non
     for clerk in (HANDLER, co_handler, CLERK, SUPERVISOR):  # lead, co-unit and the bureau
         assert "小区门口道路积水" in ok(cli("case", "show", case_id, clerk=clerk)).out
         assert json.loads(ok(cli("case", "history", case_id, "--format", "json", clerk=clerk)).out)
-    label = f"case {case_id} (LB-2025-0802)"
-    said = f"{OTHER_HANDLER} (handler) may not see {label}: it is not assigned to their unit"
-    for command in (
-        ("show", case_id),
-        ("show", case_id, "--format", "json"),
-        ("history", "ext:LB-2025-0802"),
+    # Refused by the reference typed, and nothing else of the case is told (its external id
+    # to whoever typed its number, its state to anyone).
+    for command, label in (
+        (("show", case_id), case_id),
+        (("show", case_id, "--format", "json"), case_id),
+        (("history", "ext:LB-2025-0802"), "ext:LB-2025-0802"),
     ):
+        said = (
+            f"{OTHER_HANDLER} (handler) may not see case {label}: it is not assigned to their unit"
+        )
         result = cli("case", *command, clerk=OTHER_HANDLER)
         assert refused(result, 1) == f"caseworker: {said}" and result.out == ""
     zh = refused(cli("--lang", "zh", "case", "show", case_id, clerk=OTHER_HANDLER), 1)
     assert zh == (
-        f"caseworker: {OTHER_HANDLER}（承办单位经办人）无权查看案件 {case_id} "
-        "(LB-2025-0802)：该案件未交办给其所在单位"
+        f"caseworker: {OTHER_HANDLER}（承办单位经办人）无权查看案件 {case_id}："
+        "该案件未交办给其所在单位"
     )
 
 
@@ -513,12 +537,13 @@ def test_refusals_exit_1_with_one_line(cli: Run, tmp_path: Path) -> None:
         f"case {case_id} (LB-2025-0802) is received: cannot close",
         "allowed now: accept",
     )
-    refused(
+    # A case not theirs is refused as such: neither its state nor its external id is told.
+    line = refused(
         cli("case", "accept", case_id, clerk=HANDLER, now=now),
         1,
-        f"{HANDLER} (handler) may not accept",
-        "needs: clerk, supervisor",
+        f"{HANDLER} (handler) may not see case {case_id}",
     )
+    assert "LB-2025-0802" not in line and "received" not in line
     refused(cli("case", "show", "999"), 1, "unknown case '999'")
     refused(cli("case", "accept", "NO-SUCH-ID", clerk=CLERK), 1, "unknown case 'NO-SUCH-ID'")
     ok(cli("case", "accept", case_id, clerk=CLERK, now=now))
@@ -527,7 +552,12 @@ def test_refusals_exit_1_with_one_line(cli: Run, tmp_path: Path) -> None:
         1,
         "unknown unit 'NOPE'",
     )
-    refused(cli("case", "accept", case_id, clerk="陌生人", now=now), 1, "unknown clerk '陌生人'")
+    refused(
+        cli("case", "accept", case_id, clerk="陌生人", now=now),
+        1,
+        "login ",
+        "may not act as 陌生人; it may act as 李受理, 王督查, 赵住建, 钱教育",
+    )
     refused(
         cli("case", "reject", case_id, "--reason", " ", clerk=CLERK, now=now),
         1,

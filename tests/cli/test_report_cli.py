@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -42,9 +43,10 @@ MORNING = "2025-10-21T10:00"  # the report date of the services tests
 
 
 @pytest.fixture(scope="module")
-def bureau_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def bureau_file(tmp_path_factory: pytest.TempPathFactory, bind_clerks: Callable[..., str]) -> Path:
     path = tmp_path_factory.mktemp("bureau") / "bureau.sqlite"
     FIXTURE.build_bureau(path)
+    bind_clerks(path)
     return path
 
 

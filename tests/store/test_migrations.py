@@ -175,11 +175,56 @@ def caseworker(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPat
     return run
 
 
+def _login_of(target: str) -> str:
+    """The login a command on `target` runs as: the OS login, or the PostgreSQL role."""
+    from caseworker.config import os_login
+
+    engine = make_engine(target)
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                return str(connection.execute(text("SELECT session_user")).scalar_one())
+    finally:
+        engine.dispose()
+    return os_login()
+
+
+def _old_clerk(target: str, name: str, role: str) -> None:
+    engine = make_engine(target)
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO clerks (name, role, active) VALUES (:n, :r, TRUE)"),
+            {"n": name, "r": role},
+        )
+    engine.dispose()
+
+
+def test_an_old_database_is_upgraded_by_a_supervisor_only(
+    old_database: str, caseworker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before logins were bound, a clerk acted under the login of their own name: a login
+    whose clerk is no supervisor may not upgrade the schema, by `init` or any other command."""
+    login = _login_of(old_database)
+    _old_clerk(old_database, login, "clerk")
+    monkeypatch.setenv("CASEWORKER_DB", old_database)
+    for command in (("init",), ("units", "list")):
+        refused = caseworker(*command)
+        assert refused.code == 1, refused
+        assert f"login {login} is no supervisor's" in refused.err
+    engine = make_engine(old_database)
+    try:
+        assert schema_revision(engine) == "0001"
+    finally:
+        engine.dispose()
+
+
 def test_init_upgrades_an_old_database_and_is_idempotent(
     old_database: str, caseworker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The supervisor who upgrades acted, before logins were bound, under their login's name.
+    login = _login_of(old_database)
+    _old_clerk(old_database, login, "supervisor")
     monkeypatch.setenv("CASEWORKER_DB", old_database)
-    monkeypatch.setenv("CASEWORKER_CLERK", "王督查")
     monkeypatch.setenv("CASEWORKER_NOW", "2025-08-05T09:00:00+08:00")
     first = caseworker("init")
     assert first.code == 0, first.err
@@ -192,8 +237,17 @@ def test_init_upgrades_an_old_database_and_is_idempotent(
         assert second.code == 0, second.err
         assert second.out == first.out
         assert _counts(engine) == after_first
-        assert after_first["cases"] == 2 and after_first["clerks"] == 3
+        assert after_first["cases"] == 2 and after_first["clerks"] == 4
         assert schema_revision(engine) == head_revision()
+        with engine.connect() as connection:  # every clerk keeps the login of their name
+            bound = connection.execute(
+                text(
+                    "SELECT c.name, l.login FROM clerks c JOIN clerk_logins l ON c.id = l.clerk_id"
+                )
+            ).all()
+        assert sorted(tuple(b) for b in bound) == sorted(
+            (name, name) for name in ("王督查", "李受理", "赵住建", login)
+        )
     finally:
         engine.dispose()
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from caseworker.clock import FrozenClock
+from caseworker.config import os_login
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.errors import DomainError, IllegalTransition, InvalidInput, NotPermitted
 from caseworker.domain.lifecycle import Action, Role, Status
@@ -112,9 +113,11 @@ def store(tmp_path: Path) -> Any:
     opened = open_store(str(tmp_path / "refusals.sqlite"))
     with opened.session() as session:
         import_units(session, UNITS)
-        add_clerk(session, CLERK, "clerk")
-        add_clerk(session, OTHER, "clerk")
-        add_clerk(session, HANDLER, "handler", "C-EDU")
+        # Bound to the login the tests run as, so the command line may act as them.
+        login = (os_login(),)
+        add_clerk(session, CLERK, "clerk", logins=login)
+        add_clerk(session, OTHER, "clerk", logins=login)
+        add_clerk(session, HANDLER, "handler", "C-EDU", logins=login)
     yield opened
     opened.close()
 
@@ -160,12 +163,12 @@ def test_real_refusals_read_in_chinese_and_in_the_cli_english(store: Store, rule
     assert "当前为“待受理”，不能办结" in zh and "受理、不予受理" in zh
     assert "is received: cannot close; allowed now: accept, reject" in en
 
-    denied = refused(store, rules, HANDLER, svc.reject_case, case_id, reason="重复")
-    assert isinstance(denied, NotPermitted)
-    zh, en = both(denied)
-    assert f"{HANDLER}（承办单位经办人）无权" in zh and "“不予受理”" in zh
-    assert "需要：受理/交办人员、督查/领导" in zh
-    assert f"{HANDLER} (handler) may not reject" in en and "needs: clerk, supervisor" in en
+    # A case not their unit's is refused before any rule could name its state or external id.
+    unseen = refused(store, rules, HANDLER, svc.reject_case, case_id, reason="重复")
+    assert isinstance(unseen, NotPermitted)
+    zh, en = both(unseen)
+    assert zh == f"{HANDLER}（承办单位经办人）无权查看案件 {case_id}：该案件未交办给其所在单位"
+    assert en == f"{HANDLER} (handler) may not see case {case_id}: it is not assigned to their unit"
 
     missing = refused(store, rules, CLERK, svc.reject_case, case_id, reason="  ")
     assert both(missing) == ("必须填写不予受理的理由", "a reason for rejecting is required")
@@ -194,7 +197,14 @@ def test_real_refusals_read_in_chinese_and_in_the_cli_english(store: Store, rule
     assert both(same) == ("协办单位 市教育局 就是主办单位", "co-unit 市教育局 is the lead unit")
 
     with store.session() as session:
-        svc.assign_case(session, desk(rules, CLERK), case_id, lead="C-HOUSING")
+        svc.assign_case(session, desk(rules, CLERK), case_id, lead="C-HOUSING", co_units=["C-EDU"])
+    denied = refused(store, rules, HANDLER, svc.pause_case, case_id, reason="听证")
+    assert isinstance(denied, NotPermitted)
+    zh, en = both(denied)
+    assert f"{HANDLER}（承办单位经办人）无权" in zh and "“暂停”" in zh
+    assert "需要：受理/交办人员、督查/领导" in zh
+    assert f"{HANDLER} (handler) may not pause" in en and "needs: clerk, supervisor" in en
+    # A co-unit sees the case, but only the lead unit acknowledges it.
     other_unit = refused(store, rules, HANDLER, svc.acknowledge_case, case_id)
     zh, en = both(other_unit)
     assert "执行“签收”：该案件未交办给其所在单位" in zh

@@ -4,6 +4,13 @@ Cases come back with the states, times and deadlines they were exported with (no
 recomputed, so the round trip is exact); units and clerks named in the export's first line are
 created when the target database lacks them; links between cases are resolved by (channel,
 external id) once every case is in, and again on a re-run after an interruption.
+
+A file can say anything, so a full restore is only for rebuilding a bureau: into a store with
+no case yet, by a supervisor (`restore_mode`). Each restored event says which file it came from
+(detail "restored_from"), the units and clerks it brings are recorded in the administration
+history, and its clerks are bound to no login: nobody acts as them until a supervisor binds
+one. Into a store that already holds cases an export imports as plain cases, received now by
+the importing clerk, with none of the file's history (`as_plain_cases`).
 """
 
 from __future__ import annotations
@@ -18,11 +25,15 @@ from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
 from caseworker.services.exporting import CHILDREN, MARK, VERSION
-from caseworker.store.models import CaseRow, ClerkRow, LinkRow, Unit
+from caseworker.services.imports.mapping import FIELDS, Profile
+from caseworker.services.imports.sources import SourceRow
+from caseworker.store.models import CaseRow, ClerkRow, EventRow, LinkRow, MetaRow, Unit
 from caseworker.store.types import UTCDateTime
 
 if TYPE_CHECKING:
-    from caseworker.services.imports.prepare import Prepared
+    from collections.abc import Iterator
+
+    from caseworker.services.imports.prepare import Prepared, Preparer
 
 Key = tuple[str, str]
 
@@ -51,11 +62,70 @@ def _time(value: Any, name: str) -> datetime | None:
     return parsed
 
 
+PENDING_KEY = "restore_pending"  # store_meta: the file a full restore is under way from
+
+
+def restore_mode(session: Session, actor: str, file: str) -> bool:
+    """True for a full restore (a store with no case yet, or one an interrupted restore of
+    this same file left, and `actor` a supervisor: refused otherwise); False when the store
+    already holds other cases and the file imports as plain cases."""
+    from caseworker.services.admin import require_supervisor
+
+    pending = session.get(MetaRow, PENDING_KEY)
+    resuming = pending is not None and pending.value == file
+    if not resuming and session.exec(select(CaseRow.id).limit(1)).first() is not None:
+        return False
+    require_supervisor(session, actor, "a full restore")
+    return True
+
+
+def mark_pending(session: Session, file: str) -> None:
+    row = session.get(MetaRow, PENDING_KEY) or MetaRow(key=PENDING_KEY, value=file)
+    row.value = file
+    session.add(row)
+
+
+# The export's case records read as plain messages: the case's own fields, nothing of its
+# state, records or history.
+PLAIN_CASES = Profile(
+    name="caseworker-export-as-cases",
+    signature=(),
+    fields={name: (name,) for name in FIELDS if name not in ("reply_text", "replied_at")},
+)
+
+
+def as_plain_cases(preparer: Preparer, rows: Iterator[SourceRow]) -> tuple[Preparer, Any]:
+    """A preparer that reads an export's case records as new messages, and those records."""
+    from caseworker.services.imports.prepare import Preparer
+
+    plain = Preparer(
+        PLAIN_CASES,
+        preparer.channel,
+        preparer.rules,
+        preparer.actor,
+        preparer.now,
+        preparer.stamp,
+        sqlite=preparer.sqlite,
+        lang=preparer.lang,
+    )
+
+    def cases() -> Iterator[SourceRow]:
+        for row in rows:
+            if Restorer.is_meta(row.values):
+                continue
+            case = row.values.get("case")
+            values = dict(case) if isinstance(case, dict) else {}
+            yield SourceRow(row.number, values, row.problem, row.problem_key, row.problem_params)
+
+    return plain, cases()
+
+
 class Restorer:
     """Turns exported records back into rows; holds the names it has resolved so far."""
 
-    def __init__(self, actor: str) -> None:
+    def __init__(self, actor: str, source: str = "") -> None:
         self.actor = actor
+        self.source = source  # the file's name, on every event restored from it
         self.meta: dict[str, Any] = {}
         self.meta_done = False
         self.units: dict[str, int] = {}
@@ -125,6 +195,8 @@ class Restorer:
         """Units and clerks of the export that this database lacks, created once."""
         if self.meta_done:
             return
+        from caseworker.services.admin import record
+
         by_code = {u.code: u for u in session.exec(select(Unit)).all()}
         for entry in self.meta.get("units", []):
             if entry["code"] not in by_code:
@@ -136,6 +208,7 @@ class Restorer:
                 )
                 session.add(unit)
                 by_code[unit.code] = unit
+                record(session, self.actor, "unit.restore", unit.code, None, dict(entry))
         session.flush()
         for entry in self.meta.get("units", []):
             unit = by_code[entry["code"]]
@@ -144,6 +217,8 @@ class Restorer:
         clerks = {c.name for c in session.exec(select(ClerkRow)).all()}
         for entry in self.meta.get("clerks", []):
             if entry["name"] not in clerks:
+                # Bound to no login: restored names act only once a supervisor binds them.
+                record(session, self.actor, "clerk.restore", entry["name"], None, dict(entry))
                 unit_ref = entry.get("unit")
                 session.add(
                     ClerkRow(
@@ -183,6 +258,8 @@ class Restorer:
                     values = self._values(child, model, self.units, self.clerks)
                     values.pop("id", None)
                     values["case_id"] = cid
+                    if model is EventRow:
+                        values["detail"] = self._marked(values.get("detail"))
                     rows.append(values)
             if rows:
                 session.connection().execute(insert(_table(model)), rows)
@@ -190,8 +267,20 @@ class Restorer:
             if item.restore is not None and _has_links(item.restore):
                 self.pending.append((item.key, item.restore))
 
+    def _marked(self, detail: str | None) -> str:
+        """An event's detail with the file it was restored from."""
+        doc = json.loads(detail) if detail else {}
+        if not isinstance(doc, dict):
+            doc = {"detail": doc}
+        doc["restored_from"] = self.source
+        return json.dumps(doc, ensure_ascii=False)
+
     def finish(self, session: Session) -> None:
-        """Resolve repeat / merge references and link records, adding only what is missing."""
+        """Resolve repeat / merge references and link records, adding only what is missing;
+        the restore is then complete."""
+        done = session.get(MetaRow, PENDING_KEY)
+        if done is not None:
+            session.delete(done)
         if not self.pending:
             return
         self._ensure_names(session)

@@ -14,6 +14,7 @@ inline.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -249,13 +250,15 @@ class _Run:
         if profile.own_export:
             from caseworker.services.imports.restore import Restorer
 
-            self.restorer = Restorer(self.actor)
+            self.restorer = Restorer(self.actor, source.path.name)
 
     # ------------------------------------------------------------ the loop
 
     def run(self) -> ImportSummary:
         with self.store.session() as session:
             _, clerk_role = _check_clerk(session, self.desk.clerk)
+            if self.restorer is not None:
+                self._restore_or_import(session)
         record_id = None if self.options.dry_run else self._start_record()
         self.summary.import_id = record_id
         if not self.options.dry_run and self.rejects.path.exists():
@@ -366,6 +369,23 @@ class _Run:
             self.summary.rejected += 1
         if not self.options.dry_run:
             self.rejects.add(row, reason)
+
+    def _restore_or_import(self, session: Session) -> None:
+        """Our own export restores in full into a store with no case yet (a supervisor's
+        task), and imports as plain cases anywhere else (services.imports.restore)."""
+        from caseworker.services.imports.restore import as_plain_cases, mark_pending, restore_mode
+
+        name = self.source.path.name
+        if restore_mode(session, self.desk.clerk, name):
+            if not self.options.dry_run:
+                from caseworker.services.admin import record
+
+                mark_pending(session, name)
+                record(session, self.desk.clerk, "restore", name, None, {"file": name})
+            return
+        self.restorer = None
+        self.preparer, self.source.rows = as_plain_cases(self.preparer, self.source.rows)
+        self.options = dataclasses.replace(self.options, parallel=False)
 
     def _batches(self) -> Generator[PreparedBatch, None, None]:
         """The file's rows, read and prepared a batch at a time, here or in a second process."""

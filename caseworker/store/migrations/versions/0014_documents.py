@@ -1,7 +1,7 @@
 """documents: numbered official documents, and the population of a unit's area
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-02
 
 A bureau's letters (交办函, 督办函, 呈批单), briefs (信访专报) and bulletins carry a 发文字号

@@ -1,0 +1,214 @@
+"""Who is acting: the clerk the login running a command (or connecting) may act as.
+
+On SQLite the login is the operating-system user running the process (read from its user id,
+caseworker.config.os_login); on PostgreSQL it is the database role of the connection
+(`session_user`), which the server authenticated. A clerk is bound to the logins that may act
+as them (`clerks bind`); `--clerk` only chooses among the clerks of the login, never beyond.
+A demo database, made for training, accepts any of its own clerks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from caseworker.domain.errors import NotPermitted
+from caseworker.services import people
+from caseworker.store.models import ClerkRow
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The login, the clerk it acts as, and whether the store is a demo."""
+
+    login: str
+    clerk: str
+    demo: bool
+
+
+def connection_login(session: Session, os_login: str) -> str:
+    """The login that counts: the connection's role on PostgreSQL, the OS login on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return str(session.execute(text("SELECT session_user")).scalar_one())
+    return os_login
+
+
+def _demo_clerk(session: Session, login: str, wanted: str) -> str:
+    """On a demo: the clerk asked for if the demo has them, else the login's own clerk,
+    else the demo's first bureau clerk (a trainee need not know any name)."""
+    names = set(session.exec(select(ClerkRow.name).where(col(ClerkRow.active).is_(True))).all())
+    if wanted:
+        if wanted in names:
+            return wanted
+        raise NotPermitted(
+            f"the demo has no clerk {_shown(wanted)}; see `caseworker clerks list`",
+            key="refused.demo_no_such_clerk",
+            name=_shown(wanted),
+        )
+    own = people.clerks_of_login(session, login)
+    if own:
+        return own[0]
+    first = session.exec(
+        select(ClerkRow.name)
+        .where(ClerkRow.role == "clerk", col(ClerkRow.active).is_(True))
+        .order_by(col(ClerkRow.id))
+    ).first()
+    if first is None:
+        raise NotPermitted("the demo has no clerk yet", key="refused.demo_no_clerk")
+    return first
+
+
+def _shown(name: str) -> str:
+    """A name typed on the command line, fit to print: control characters become `?`."""
+    return "".join(ch if ch.isprintable() else "?" for ch in name)[:100]
+
+
+def acting_clerk(session: Session, *, login: str, wanted: str, demo: bool) -> Identity:
+    """The clerk `login` acts as, `wanted` (from --clerk) choosing among its clerks.
+
+    Refused, with the login and the clerks it may act as, when `wanted` is not one of them or
+    when the login is bound to no clerk, or to several and none was chosen.
+    """
+    if demo:
+        return Identity(login, _demo_clerk(session, login, wanted), True)
+    allowed = people.clerks_of_login(session, login)
+    if wanted and wanted in allowed:
+        return Identity(login, wanted, False)
+    if not wanted and len(allowed) == 1:
+        return Identity(login, allowed[0], False)
+    if not allowed:
+        raise NotPermitted(
+            f"login {login} is bound to no clerk of this database; a supervisor adds you with "
+            f"`caseworker clerks bind CLERK --login {login}`",
+            key="refused.login_unbound",
+            login=login,
+        )
+    if not wanted:
+        raise NotPermitted(
+            f"login {login} may act as {', '.join(allowed)}; choose one with --clerk",
+            key="refused.login_choose",
+            login=login,
+            clerks=allowed,
+        )
+    raise NotPermitted(
+        f"login {login} may not act as {_shown(wanted)}; it may act as {', '.join(allowed)}",
+        key="refused.login_not_clerk",
+        login=login,
+        wanted=_shown(wanted),
+        clerks=allowed,
+    )
+
+
+DEMO_KEY = "demo"  # the store_meta key that marks a demo database (services.demo.build)
+
+
+def is_demo(session: Session) -> bool:
+    from caseworker.store.models import MetaRow
+
+    return session.get(MetaRow, DEMO_KEY) is not None
+
+
+def is_owner(session: Session) -> bool:
+    """Whether the connection is the schema's owner: always on SQLite; on PostgreSQL the role
+    that owns the tables (the one that ran the migrations), or a member of it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    owns = session.execute(
+        text(
+            "SELECT pg_has_role(session_user, tableowner, 'MEMBER') FROM pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = 'cases'"
+        )
+    ).scalar_one_or_none()
+    return bool(owns)
+
+
+def upgrade_refusal(target: str, os_login: str) -> NotPermitted | None:
+    """Why the login may not upgrade the database at `target` to this program's schema, or
+    None when it may (a new or current database, a demo, or a supervisor's login).
+
+    Read before anything is migrated, with plain SQL that works on every older schema (before
+    logins were bound, revision 0016, a clerk acted under the login of their own name); a
+    SQLite file is opened read-only for it. A database that cannot be read is left for
+    opening it to report (store.engine).
+    """
+    import sqlite3
+
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
+    from caseworker.store.engine import database_url, head_revision, make_engine
+
+    url = database_url(target)
+    if url.startswith("sqlite:///"):
+        path = Path(url[10:])
+        if not path.exists():
+            return None
+        try:
+            connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return None
+        try:
+            found = _old_schema_supervisor(
+                lambda sql, params: connection.execute(sql, params).fetchone(),
+                os_login,
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name",
+                head_revision(),
+            )
+        except sqlite3.Error:
+            return None
+        finally:
+            connection.close()
+    else:
+        engine = make_engine(target)
+        try:
+            with engine.connect() as pg:
+                login = str(pg.execute(text("SELECT session_user")).scalar_one())
+                found = _old_schema_supervisor(
+                    lambda sql, params: pg.execute(text(sql), params).first(),
+                    login,
+                    "SELECT to_regclass(:name)::text WHERE to_regclass(:name) IS NOT NULL",
+                    head_revision(),
+                )
+        except (DatabaseError, OperationalError):
+            return None
+        finally:
+            engine.dispose()
+    if found is None:
+        return None
+    revision, login = found
+    return NotPermitted(
+        f"the database is at schema {revision} and needs an upgrade to {head_revision()}; "
+        f"login {login} is no supervisor's: a supervisor runs `caseworker init`",
+        key="refused.upgrade_needs_supervisor",
+        login=login,
+        old=revision,
+        new=head_revision(),
+    )
+
+
+def _old_schema_supervisor(
+    first: Callable[[str, dict[str, Any]], Any], login: str, has_table: str, head: str
+) -> tuple[str, str] | None:
+    """(the old revision, the login) when an older schema would be upgraded by a login that is
+    no supervisor's; None otherwise."""
+    if first(has_table, {"name": "alembic_version"}) is None:
+        return None
+    row = first("SELECT version_num FROM alembic_version", {})
+    if row is None or str(row[0]) >= head:
+        return None
+    if first("SELECT 1 FROM store_meta WHERE key = :key", {"key": DEMO_KEY}) is not None:
+        return None
+    if first(has_table, {"name": "clerk_logins"}) is not None:
+        query = (
+            "SELECT 1 FROM clerks c JOIN clerk_logins l ON l.clerk_id = c.id "
+            "WHERE l.login = :login AND c.role = 'supervisor' AND c.active"
+        )
+    else:
+        query = "SELECT 1 FROM clerks WHERE name = :login AND role = 'supervisor'"
+    if first(query, {"login": login}) is not None:
+        return None
+    return str(row[0]), login
