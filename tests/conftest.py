@@ -11,7 +11,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -279,3 +279,32 @@ def populate_bureau(store: Any) -> None:
 def bureau(store: Any, rules: Rules) -> Bureau:
     populate_bureau(store)
     return Bureau(store=store, rules=rules)
+
+
+# ---------------------------------------------------------------- identity
+
+
+def bind_clerks_to_login(database: str | Path, login: str | None = None) -> str:
+    """Bind every clerk of `database` to `login` (default: the OS login); returns the login."""
+    from caseworker.config import os_login
+    from caseworker.services.people import bind_login, list_clerks
+    from caseworker.store.engine import open_store
+
+    login = login or os_login()
+    store = open_store(str(database))
+    try:
+        with store.session() as session:
+            for clerk in list_clerks(session):
+                bind_login(session, clerk.name, login)
+    finally:
+        store.close()
+    return login
+
+
+@pytest.fixture(scope="session")
+def bind_clerks() -> Callable[..., str]:
+    """A bureau built through the services (which binds no login) made usable from the command
+    line: each of its clerks bound to the login the tests run as, so `--clerk` chooses among
+    them as at a bureau's shared desk. Not a weaker rule: the binding is what a supervisor's
+    `clerks bind` records. (A fixture, since test modules cannot import this file.)"""
+    return bind_clerks_to_login

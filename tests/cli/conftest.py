@@ -9,10 +9,6 @@
   and a test module overrides it to run, say, with --lang zh.
 - `real_rows`: the first rows of the TipDM 2020 labelled sample, as a header and data rows.
 - `real_bureau`: a SQLite database with one real (not demo) case, which `demo` must not touch.
-- `bind_clerks_to_login`: a bureau built through the services (which binds no login) made
-  usable from the command line: each of its clerks bound to the login the tests run as, so
-  `--clerk` chooses among them as at a bureau's shared desk. Not a weaker rule: the binding
-  is what a supervisor's `clerks bind` records.
 """
 
 from __future__ import annotations
@@ -41,29 +37,6 @@ ATTACHMENT2 = (
 
 Process = Callable[..., subprocess.CompletedProcess[str]]
 Rows = tuple[list[str], list[list[object]]]
-
-
-def bind_clerks_to_login(database: str | Path, login: str | None = None) -> str:
-    """Bind every clerk of `database` to `login` (default: the OS login); returns the login."""
-    from caseworker.config import os_login
-    from caseworker.services.people import bind_login, list_clerks
-    from caseworker.store.engine import open_store
-
-    login = login or os_login()
-    store = open_store(str(database))
-    try:
-        with store.session() as session:
-            for clerk in list_clerks(session):
-                bind_login(session, clerk.name, login)
-    finally:
-        store.close()
-    return login
-
-
-@pytest.fixture(scope="session")
-def bind_clerks() -> Callable[..., str]:
-    """`bind_clerks_to_login`, for test modules (which cannot import this file)."""
-    return bind_clerks_to_login
 
 
 @dataclass(frozen=True)
@@ -151,7 +124,7 @@ def real_rows() -> Callable[[int], Rows]:
 
 
 @pytest.fixture
-def real_bureau(tmp_path: Path, rules: Rules) -> Path:
+def real_bureau(tmp_path: Path, rules: Rules, bind_clerks: Callable[..., str]) -> Path:
     """tmp_path/bureau.sqlite: a clerk and one case received over the hotline, no demo marker."""
     from caseworker.services.cases import Desk, NewCase, create_case
     from caseworker.services.people import add_clerk
@@ -173,5 +146,5 @@ def real_bureau(tmp_path: Path, rules: Rules) -> Path:
             ),
         )
     store.close()
-    bind_clerks_to_login(real)
+    bind_clerks(real)
     return real

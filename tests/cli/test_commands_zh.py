@@ -48,7 +48,7 @@ def test_demo_reports_and_refuses_in_chinese(cli: Run, demo: Path, real_bureau: 
     assert again.code == 0, again.err
     assert (
         again.out
-        == f"演示库在 {demo}（种子 1，40 件案件，时间截至 2026-11-23T09:30:00+08:00）；加 --reset 可重建\n"  # noqa: E501
+        == f"演示库在 {demo}（种子 1，40 件案件，时间截至 2026-11-23T09:30+08:00）；加 --reset 可重建\n"  # noqa: E501
     )
     assert again.err.startswith("以演示工作人员 ") and "--clerk" in again.err
 
@@ -79,7 +79,7 @@ def test_demo_reports_and_refuses_in_chinese(cli: Run, demo: Path, real_bureau: 
     refused_in_chinese(
         cli("--lang", "zh", "--db", real, "demo", "--no-open", "--reset"),
         1,
-        "存有真实案件，不是演示库；拒绝重置",
+        "存有机构自己的数据，并非演示生成",
         real,
     )
     refused_in_chinese(

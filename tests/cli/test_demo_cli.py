@@ -166,6 +166,6 @@ def test_an_id_already_taken_is_not_blamed_on_a_colleague(
     assert refused.code == 1 and "Traceback" not in refused.err
     assert "id counter for cases is behind its rows" in refused.err
     assert "someone else" not in refused.err
-    assert run_main("--db", database, "--clerk", "陈受理", "init").code == 0  # repairs them
+    assert run_main("--db", database, "--clerk", "赵督查", "init").code == 0  # repairs them
     created = run_main(*new, stdin=message)
     assert created.code == 0, created.err

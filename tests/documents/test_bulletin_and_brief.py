@@ -11,6 +11,7 @@ import importlib.util
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
@@ -57,9 +58,10 @@ def sh(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def october_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def october_file(tmp_path_factory: pytest.TempPathFactory, bind_clerks: Callable[..., str]) -> Path:
     path = tmp_path_factory.mktemp("october") / "bureau.sqlite"
     FIXTURE.build_bureau(path)
+    bind_clerks(path)
     return path
 
 

@@ -27,7 +27,7 @@ CJK_FONT = re.compile(r"CJK|Han|Hei|Song|Fang|Kai|Ming|WenQuanYi", re.IGNORECASE
 
 
 @pytest.fixture(scope="module")
-def october_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def october_file(tmp_path_factory: pytest.TempPathFactory, bind_clerks: Callable[..., str]) -> Path:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("report_fixture_pdf", SERVICES_TEST)
@@ -36,6 +36,7 @@ def october_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec.loader.exec_module(module)
     path = tmp_path_factory.mktemp("october") / "bureau.sqlite"
     module.build_bureau(path)
+    bind_clerks(path)
     return path
 
 
