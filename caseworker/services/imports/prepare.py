@@ -226,6 +226,8 @@ class Preparer:
                 out.rejected.append((row, self.reason(exc)))
             except (KeyError, TypeError, AttributeError) as exc:  # not shaped as a record
                 out.rejected.append((row, self.reason(malformed(exc))))
+            except (OverflowError, RecursionError) as exc:  # a value past what Python computes
+                out.rejected.append((row, self.reason(malformed(exc))))
         return out
 
     def prepare(self, row: SourceRow) -> Prepared:

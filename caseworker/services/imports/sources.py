@@ -14,6 +14,7 @@ import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,9 @@ from typing import IO, Any
 
 FORMATS = ("csv", "jsonl", "xlsx", "open311")
 _SAMPLE = 1 << 20  # bytes sampled for encoding detection
-csv.field_size_limit(1 << 26)
+# No message is 16 million characters long; a field that is (an unclosed quote in a large file)
+# is rejected with its row, and the CSV reader's buffer (4 bytes a character) stays at 64 MB.
+csv.field_size_limit(1 << 24)
 
 
 class SourceError(Exception):
@@ -147,8 +150,8 @@ def open_source(path: Path, fmt: str | None = None, encoding: str | None = None)
     return _open_open311(path, encoding)
 
 
-def _text(path: Path, encoding: str) -> IO[str]:
-    return io.TextIOWrapper(path.open("rb"), encoding=encoding, newline="")
+def _text(path: Path, encoding: str, errors: str = "strict") -> IO[str]:
+    return io.TextIOWrapper(path.open("rb"), encoding=encoding, errors=errors, newline="")
 
 
 def _bytes_read(path: Path, handle: IO[str]) -> Callable[[], tuple[int, int]]:
@@ -180,20 +183,32 @@ def _decode_guard(path: Path, encoding: str, rows: Iterator[SourceRow]) -> Itera
 
 
 def _open_csv(path: Path, encoding: str) -> Source:
-    handle = _text(path, encoding)
-    try:
-        first_line = handle.readline()
-        handle.seek(0)
-    except UnicodeDecodeError:
+    # Bytes that are not `encoding` (a GBK row deep in a UTF-8 file, past the sample that
+    # chose the encoding) are kept as lone surrogates, so their row is rejected, not the file.
+    handle = _text(path, encoding, errors="surrogateescape")
+    first_line = handle.readline()
+    handle.seek(0)
+    if _NOT_DECODED.search(first_line):
         handle.close()
         raise SourceError(
             f"{path.name} is not valid {encoding}; use --encoding",
             key="import.source.decode",
             file=path.name,
             encoding=encoding,
-        ) from None
+        )
     delimiter = max((",", "\t", ";"), key=first_line.count)
-    reader = csv.reader(handle, delimiter=delimiter)
+    # The physical lines of the record being read, for the checks below; `end` is set once the
+    # reader has asked past the last line (a record ending there may be an unclosed quote).
+    current: list[str] = []
+    end = [False]
+
+    def lines() -> Iterator[str]:
+        for line in handle:
+            current.append(line)
+            yield line
+        end[0] = True
+
+    reader = csv.reader(lines(), delimiter=delimiter)
     header: list[str] | None = None
     number = 0
     try:
@@ -202,7 +217,7 @@ def _open_csv(path: Path, encoding: str) -> Source:
             if any(c.strip() for c in cells):
                 header = _unique([c.strip().lstrip("\ufeff") for c in cells])
                 break
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except csv.Error as exc:
         handle.close()
         raise SourceError(
             f"{path.name} cannot be read as CSV: {exc}",
@@ -216,38 +231,135 @@ def _open_csv(path: Path, encoding: str) -> Source:
             f"{path.name} has no header row", key="import.source.no_header", file=path.name
         )
     columns = header
+    current.clear()
+
+    def row_of(
+        n: int, cells: list[str], problem: tuple[str, str, dict[str, Any]] | None
+    ) -> SourceRow:
+        values: dict[str, Any] = dict(zip(columns, cells, strict=False))
+        if len(cells) > len(columns):
+            for extra, cell in enumerate(cells[len(columns) :], start=len(columns) + 1):
+                values[f"column {extra}"] = cell
+        if problem is None:
+            return SourceRow(n, values)
+        return SourceRow(n, values, problem[0], problem[1], problem[2])
 
     def rows() -> Iterator[SourceRow]:
         n = number
-        try:
-            width = len(columns)
-            for cells in reader:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # a field past csv.field_size_limit: this record only
                 n += 1
-                if not any(map(str.strip, cells)):
-                    continue  # blank, or blanks only
-                values: dict[str, Any] = dict(zip(columns, cells, strict=False))
-                if len(cells) > width:
-                    for extra, cell in enumerate(cells[width:], start=width + 1):
-                        values[f"column {extra}"] = cell
-                yield SourceRow(n, values)
-        except csv.Error as exc:
-            raise SourceError(
-                f"{path.name} row {n + 1} is broken CSV: {exc}",
-                key="import.source.broken_row",
-                file=path.name,
-                row=n + 1,
-                error=str(exc),
-            ) from None
+                raw = _clip("".join(current))
+                current.clear()
+                yield SourceRow(
+                    n,
+                    {columns[0]: raw},
+                    f"broken CSV: {exc}",
+                    "import.row.broken_csv",
+                    {"error": str(exc)},
+                )
+                continue
+            n += 1
+            text = current[0] if len(current) == 1 else "".join(current)
+            spanned = len(current)
+            current.clear()
+            if not any(map(str.strip, cells)):
+                continue  # blank, or blanks only
+            bad = _NOT_DECODED.search(text)
+            if bad is not None:
+                byte = f"0x{ord(bad.group()) - 0xDC00:02X}"
+                yield row_of(
+                    n,
+                    [_redecode(c, encoding) for c in cells],
+                    (
+                        f"not valid {_named(encoding)} (byte {byte} in this row); the file mixes "
+                        "encodings: save it in one",
+                        "import.row.not_utf8",
+                        {"encoding": _named(encoding), "byte": byte},
+                    ),
+                )
+                continue
+            if end[0] and spanned > 1 and _unclosed(text, delimiter):
+                yield from _swallowed(n, text, delimiter, row_of)
+                return
+            yield row_of(n, cells, None)
 
     return Source(
         path,
         "csv",
         encoding,
         columns,
-        _decode_guard(path, encoding, rows()),
+        rows(),
         _closers=[handle.close],
         position=_bytes_read(path, handle),
     )
+
+
+# Bytes a strict decoder refused, kept by the `surrogateescape` handler as U+DC80..U+DCFF.
+_NOT_DECODED = re.compile("[\udc80-\udcff]")
+
+
+def _named(encoding: str) -> str:
+    """An encoding as a clerk knows it: UTF-8 (with or without BOM), GB18030, GBK …"""
+    return "UTF-8" if encoding.startswith("utf-8") else encoding.upper()
+
+
+def _redecode(cell: str, encoding: str) -> str:
+    """A cell with undecodable bytes, read in the other encoding a Chinese file may mix in."""
+    if not _NOT_DECODED.search(cell):
+        return cell
+    raw = cell.encode(encoding.replace("-sig", ""), "surrogateescape")
+    other = "gb18030" if encoding.startswith("utf-8") else "utf-8"
+    return raw.decode(other, errors="replace")
+
+
+def _unclosed(text: str, delimiter: str) -> bool:
+    """Whether a record that ran to the end of the file did so inside an unclosed quote."""
+    try:
+        list(csv.reader(io.StringIO(text), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _swallowed(
+    number: int, text: str, delimiter: str, row_of: Callable[..., SourceRow]
+) -> Iterator[SourceRow]:
+    """The rows an unclosed quote swallowed into one cell, each rejected with the reason.
+
+    The row that opens the quote is read on its own line; the lines after it are read again
+    as rows (they are most likely good, but only the clerk can say where the quote closes).
+    """
+    head, _, rest = text.partition("\n")
+    following = list(csv.reader(io.StringIO(rest), delimiter=delimiter))
+    cells = next(csv.reader(io.StringIO(head), delimiter=delimiter), [])
+    lines = len(following)
+    yield row_of(
+        number,
+        cells,
+        (
+            f'an unterminated quote (") in this row swallowed {lines} lines after it; close the '
+            "quote and import again",
+            "import.row.unterminated_quote",
+            {"lines": lines},
+        ),
+    )
+    for offset, cells in enumerate(following, start=1):
+        if any(map(str.strip, cells)):
+            yield row_of(
+                number + offset,
+                cells,
+                (
+                    f'follows the unterminated quote (") of row {number}; close that quote and '
+                    "import again",
+                    "import.row.after_unterminated",
+                    {"row": number},
+                ),
+            )
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -264,12 +376,24 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def _open_jsonl(path: Path, encoding: str) -> Source:
-    handle = _text(path, encoding)
+    handle = _text(path, encoding, errors="surrogateescape")  # see _open_csv
 
     def records() -> Iterator[SourceRow]:
         for number, line in enumerate(handle, start=1):
             text = line.strip().lstrip("\ufeff")
             if not text:
+                continue
+            bad = _NOT_DECODED.search(text)
+            if bad is not None:
+                byte = f"0x{ord(bad.group()) - 0xDC00:02X}"
+                yield SourceRow(
+                    number,
+                    {"line": _redecode(line.rstrip("\r\n"), encoding)},
+                    f"not valid {_named(encoding)} (byte {byte} in this row); the file mixes "
+                    "encodings: save it in one",
+                    "import.row.not_utf8",
+                    {"encoding": _named(encoding), "byte": byte},
+                )
                 continue
             try:
                 value = json.loads(text)
@@ -280,6 +404,24 @@ def _open_jsonl(path: Path, encoding: str) -> Source:
                     f"not valid JSON: {exc.msg}",
                     "import.row.bad_json",
                     {"error": exc.msg},
+                )
+                continue
+            except (ValueError, RecursionError) as exc:  # 5,000 digits; 100,000 levels deep
+                why = f"{type(exc).__name__}: {str(exc)[:80]}"
+                yield SourceRow(
+                    number,
+                    {"line": _clip(line.rstrip("\r\n"))},
+                    f"not JSON caseworker can read: {why}",
+                    "import.row.too_deep",
+                    {"error": why},
+                )
+                continue
+            if "\\u" in text and _has_surrogate(value):
+                yield SourceRow(
+                    number,
+                    {"line": line.rstrip("\r\n")},
+                    "holds a lone surrogate (\\ud800-\\udfff), which is not text",
+                    "import.row.surrogate",
                 )
                 continue
             if not isinstance(value, dict):
@@ -300,22 +442,28 @@ def _open_jsonl(path: Path, encoding: str) -> Source:
         raise SourceError(
             f"{path.name} holds no records", key="import.source.no_records", file=path.name
         ) from None
+    ahead: list[SourceRow] = [first]
     if first.problem is not None:
-        # A whole-file JSON document (pretty-printed object) rather than JSON Lines.
-        handle.close()
-        return _open_open311(path, encoding)
+        # A broken first line, or a whole-file JSON document (a pretty-printed object)? JSON
+        # Lines when the next line is a record of its own: then only the first is rejected.
+        second = next(stream, None)
+        if second is None or second.problem is not None:
+            handle.close()
+            return _open_open311(path, encoding)
+        ahead.append(second)
+    record = next(r for r in ahead if r.problem is None)
 
     def chained() -> Iterator[SourceRow]:
-        yield first
+        yield from ahead
         yield from stream
 
     return Source(
         path,
         "jsonl",
         encoding,
-        list(first.values),
+        list(record.values),
         chained(),
-        first=first.values,
+        first=record.values,
         _closers=[handle.close],
         position=_bytes_read(path, handle),
     )
@@ -341,6 +489,14 @@ def _open_open311(path: Path, encoding: str) -> Source:
             error=exc.msg,
             line=exc.lineno,
         ) from None
+    except (ValueError, RecursionError) as exc:  # a number of thousands of digits, deep nesting
+        raise SourceError(
+            f"{path.name} is not valid JSON: {type(exc).__name__} (line 1)",
+            key="import.source.json",
+            file=path.name,
+            error=type(exc).__name__,
+            line=1,
+        ) from None
     if isinstance(doc, dict):
         lists = [v for v in doc.values() if isinstance(v, list)]
         doc = lists[0] if len(lists) == 1 else [doc]
@@ -358,7 +514,14 @@ def _open_open311(path: Path, encoding: str) -> Source:
     def rows() -> Iterator[SourceRow]:
         for number, item in enumerate(doc, start=1):
             done[0] = number
-            if isinstance(item, dict):
+            if isinstance(item, dict) and _has_surrogate(item):
+                yield SourceRow(
+                    number,
+                    {k: v for k, v in item.items() if not _has_surrogate(v)},
+                    "holds a lone surrogate (\\ud800-\\udfff), which is not text",
+                    "import.row.surrogate",
+                )
+            elif isinstance(item, dict):
                 yield SourceRow(number, item)
             else:
                 yield SourceRow(
@@ -428,6 +591,23 @@ def _open_xlsx(path: Path) -> Source:
         _closers=[book.close],
         position=lambda: (done[0], max(claimed, done[0])),
     )
+
+
+def _has_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value holds a lone surrogate (`"\\ud800"`): valid JSON, but no
+    text a database, a terminal or a UTF-8 file can take."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+_CLIP = 2_000  # characters of a rejected line kept when the whole of it cannot be
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _CLIP else text[:_CLIP] + f" … ({len(text):,} characters)"
 
 
 def _filled(cell: Any) -> bool:

@@ -1,0 +1,163 @@
+"""One bad row costs only itself: every row of a hostile file is imported or rejected with why.
+
+Each file here holds good rows around one bad one; the import must take the good ones, put
+the bad one in the rejects file with its reason, and never fail the file or lose a row.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import func, select
+
+from caseworker.clock import FrozenClock
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.services.cases import Desk
+from caseworker.services.imports import ImportOptions, run_import
+from caseworker.services.people import ensure_first_supervisor
+from caseworker.services.rules import load_rules
+from caseworker.store.engine import Store, open_store
+from caseworker.store.models import CaseRow
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
+HEADER = "留言编号,留言用户,留言主题,留言时间,留言详情\n"
+
+
+@dataclass
+class Bureau:
+    store: Store
+    desk: Desk
+    folder: Path
+
+    def run(self, path: Path, **options: Any) -> Any:
+        options.setdefault("rejects", self.folder / "rejects")
+        return run_import(self.store, self.desk, path, ImportOptions(**options))
+
+    def cases(self) -> int:
+        with self.store.session() as session:
+            return int(session.exec(select(func.count()).select_from(CaseRow)).one())
+
+    def rejects(self, path: Path) -> list[tuple[str, str]]:
+        """(source row, reason) of each rejected row of `path`."""
+        folder = self.folder / "rejects"
+        if path.suffix == ".jsonl":
+            found = folder / f"{path.stem}.rejects.jsonl"
+            docs = [json.loads(line) for line in found.read_text(encoding="utf-8").splitlines()]
+            return [(str(d["_source_row"]), d["_reject_reason"]) for d in docs]
+        found = folder / f"{path.stem}.rejects.csv"
+        with found.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        return [(r["source_row"], r["reject_reason"]) for r in rows]
+
+
+@pytest.fixture
+def bureau(tmp_path: Path) -> Iterator[Bureau]:
+    store = open_store(str(tmp_path / "cases.sqlite"))
+    rules = load_rules(ROOT / "data" / "policy.toml", ROOT / "data" / "calendar.toml")
+    with store.session() as session:
+        ensure_first_supervisor(session, "alice")
+    (tmp_path / "rejects").mkdir()
+    yield Bureau(store, Desk(rules, FrozenClock(NOW), "alice"), tmp_path)
+    store.close()
+
+
+def good(n: int) -> str:
+    return f"{n},A{n},路灯不亮{n},2019-04-25 09:32:09,建设路路灯坏了两周。\n"
+
+
+@pytest.mark.parametrize("when", ["0001-01-01", "9999-12-31 23:59:59", "1969-12-31"])
+def test_a_csv_row_dated_beyond_what_can_be_held_is_rejected_alone(
+    bureau: Bureau, tmp_path: Path, when: str
+) -> None:
+    path = tmp_path / "dates.csv"
+    path.write_text(HEADER + good(1) + f"2,A2,路灯,{when},坏了\n" + good(3), encoding="utf-8")
+    summary = bureau.run(path)
+    assert (summary.imported, summary.rejected) == (2, 1)
+    [(row, reason)] = bureau.rejects(path)
+    assert row == "3" and "outside the times caseworker holds" in reason
+
+
+def jsonl(*records: str) -> str:
+    return "\n".join(records) + "\n"
+
+
+def record(n: int, **fields: Any) -> str:
+    doc = {
+        "留言编号": f"J{n}",
+        "留言用户": f"A{n}",
+        "留言主题": f"路灯不亮{n}",
+        "留言时间": "2019-04-25 09:32:09",
+        "留言详情": "坏了两周",
+    }
+    doc.update(fields)
+    return json.dumps(doc, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        ('{"留言主题": ' + "[" * 100_000 + "}", "RecursionError"),
+        ('{"留言编号": ' + "7" * 5_000 + "}", "not JSON caseworker can read"),
+        (record(9).replace("路灯不亮9", "\\ud800"), "lone surrogate"),
+        (record(9, **{"留言时间": 12345}), "outside the times"),
+        (record(9, **{"留言编号": ["a", "b"]}), "is not a value for this field"),
+        ("{broken", "not valid JSON"),
+    ],
+    ids=["deep", "digits", "surrogate", "int-time", "list-id", "broken"],
+)
+def test_a_hostile_json_line_is_rejected_and_the_rest_import(
+    bureau: Bureau, tmp_path: Path, bad: str, why: str
+) -> None:
+    path = tmp_path / "lines.jsonl"
+    path.write_text(jsonl(record(1), bad, record(3)), encoding="utf-8")
+    summary = bureau.run(path)
+    assert (summary.imported, summary.rejected) == (2, 1), summary
+    [(row, reason)] = bureau.rejects(path)
+    assert row == "2" and why in reason, reason
+
+
+def test_a_jsonl_file_whose_first_line_is_broken_loses_only_that_line(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    path = tmp_path / "first.jsonl"
+    path.write_text(jsonl('{"title": "cut off', record(2), record(3)), encoding="utf-8")
+    summary = bureau.run(path)
+    assert (summary.imported, summary.rejected) == (2, 1)
+    assert bureau.rejects(path)[0][0] == "1"
+
+
+def test_an_unterminated_quote_rejects_the_rows_it_swallowed_with_the_reason(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    path = tmp_path / "quote.csv"
+    broken = '2,A2,"路灯,2019-04-25 09:32:09,坏了\n'
+    path.write_text(HEADER + good(1) + broken + good(3) + good(4), encoding="utf-8")
+    summary = bureau.run(path)
+    # Before: rows 3 and 4 vanished into row 2's title, and the import said nothing.
+    assert (summary.read, summary.imported, summary.rejected) == (4, 1, 3)
+    rejected = bureau.rejects(path)
+    assert [row for row, _ in rejected] == ["3", "4", "5"]
+    assert "unterminated quote" in rejected[0][1] and "2 lines" in rejected[0][1]
+    assert all("follows the unterminated quote" in why for _, why in rejected[1:])
+
+
+def test_a_field_past_the_size_limit_costs_only_its_row(bureau: Bureau, tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(HEADER + good(1))
+        handle.write("2,A2,路灯,2019-04-25 09:32:09," + "长" * (1 << 24) + "x\n")
+        handle.write(good(3))
+    summary = bureau.run(path)
+    assert (summary.imported, summary.rejected) == (2, 1)
+    [(row, reason)] = bureau.rejects(path)
+    assert row == "3" and "field larger than field limit" in reason
+    # The rejects file holds the start of the row, not all 16 million characters of it.
+    assert (tmp_path / "rejects" / "huge.rejects.csv").stat().st_size < 100_000
