@@ -43,11 +43,11 @@ def run_guarded(app: typer.Typer) -> int:
         return 130
     except Exception as exc:
         if _is_refusal(exc):
-            typer.echo(f"caseworker: {_refusal_text(exc, contexts)}", err=True)
+            typer.echo(f"caseworker: {_one_line(_refusal_text(exc, contexts))}", err=True)
             return 1
         trouble = _store_trouble(exc)
         if trouble is not None:
-            typer.echo(f"caseworker: {_refusal_text(trouble, contexts)}", err=True)
+            typer.echo(f"caseworker: {_one_line(_refusal_text(trouble, contexts))}", err=True)
             return 1
         if isinstance(exc, OSError):  # a file named on the command line: missing, too long …
             what = f": {str(exc.filename)[:200]}" if exc.filename else ""
@@ -66,6 +66,11 @@ def run_guarded(app: typer.Typer) -> int:
             return code
         raise
     return 0
+
+
+def _one_line(text: str) -> str:
+    """A refusal on one line: a server's reason may come in several (PostgreSQL's hint does)."""
+    return " ".join(text.split())
 
 
 def _undecodable_argument(args: list[str]) -> int | None:

@@ -328,3 +328,15 @@ def test_other_scripts_digits_never_address_a_case(bureau: Callable[..., Run], r
     result = bureau("case", "show", ref, "--format", "json")
     assert result.code == 1, result
     assert "unknown case" in result.err
+
+
+def test_a_postgresql_server_that_cannot_be_reached_is_one_line(
+    bureau: Callable[..., Run],
+) -> None:
+    """Host, database and the server's reason; PostgreSQL's own message spans two lines."""
+    pytest.importorskip("psycopg")
+    url = "postgresql+psycopg://clerk@127.0.0.1:1/bureau"
+    result = bureau("clerks", "list", root=("--db", url))
+    assert result.code == 1 and result.err.count("\n") == 1, result
+    line = result.err
+    assert "127.0.0.1:1/bureau" in line and "Connection refused" in line, line

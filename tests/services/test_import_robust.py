@@ -8,23 +8,27 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import func, select
 
-from caseworker.clock import FrozenClock
+from caseworker.clock import FrozenClock, recorded_now
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.services.cases import Desk
-from caseworker.services.imports import ImportOptions, run_import
+from caseworker.services.imports import ImportOptions, list_imports, run_import
 from caseworker.services.people import ensure_first_supervisor
 from caseworker.services.rules import load_rules
 from caseworker.store.engine import Store, open_store
-from caseworker.store.models import CaseRow
+from caseworker.store.models import CaseRow, ImportRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
@@ -161,3 +165,39 @@ def test_a_field_past_the_size_limit_costs_only_its_row(bureau: Bureau, tmp_path
     assert row == "3" and "field larger than field limit" in reason
     # The rejects file holds the start of the row, not all 16 million characters of it.
     assert (tmp_path / "rejects" / "huge.rejects.csv").stat().st_size < 100_000
+
+
+def test_a_running_import_whose_process_is_gone_shows_as_interrupted(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    """Killed with -9, an import cannot record its end; the list tells from its process and
+    heartbeat (tests/cli/test_import_signals.py kills a real one)."""
+    path = tmp_path / "day.csv"
+    path.write_text(HEADER + good(1), encoding="utf-8")
+    summary = bureau.run(path)
+    here, beat = socket.gethostname(), recorded_now()
+    gone = _dead_pid()
+    cases = [
+        (here, os.getpid(), beat, "running"),  # this very process: alive
+        (here, gone, beat, "interrupted"),  # no such process on this host
+        ("another-host", 1, beat - timedelta(minutes=3), "running"),  # can't ask; recent beat
+        ("another-host", 1, beat - timedelta(hours=1), "interrupted"),  # silent for an hour
+        (None, None, None, "running"),  # recorded before hosts were: left as it says
+    ]
+    for host, pid, heartbeat, shown in cases:
+        with bureau.store.session() as session:
+            record = session.get(ImportRecord, summary.import_id)
+            assert record is not None
+            record.status, record.host, record.pid = "running", host, pid
+            record.heartbeat_at = heartbeat
+            session.add(record)
+        with bureau.store.session() as session:
+            [info] = list_imports(session)
+        assert info.status == shown, (host, pid, heartbeat)
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended (its parent reaped it)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -308,6 +309,9 @@ class _Run:
             rejects_path=None,
             clerk=self.desk.clerk,
             started_at=self.now,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            heartbeat_at=recorded_now(),
         )
         with self.store.session() as session:
             session.add(record)
@@ -335,6 +339,7 @@ class _Run:
             conflicts=s.conflicts,
             rejected=s.rejected,
             rejects_path=str(self.rejects.path) if self.rejects.count else None,
+            heartbeat_at=recorded_now(),  # real time, even under a frozen clock
         )
         if status != "running":
             values["finished_at"] = self.desk.now()
