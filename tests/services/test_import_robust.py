@@ -24,7 +24,7 @@ from sqlmodel import func, select
 from caseworker.clock import FrozenClock, recorded_now
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.services.cases import Desk
-from caseworker.services.imports import ImportOptions, list_imports, run_import
+from caseworker.services.imports import ImportFailed, ImportOptions, list_imports, run_import
 from caseworker.services.people import ensure_first_supervisor
 from caseworker.services.rules import load_rules
 from caseworker.store.engine import Store, open_store
@@ -201,3 +201,21 @@ def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+def test_a_file_that_is_not_in_the_named_encoding_is_refused_saying_where(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    path = tmp_path / "utf8.csv"
+    path.write_text(HEADER + good(1) + good(2), encoding="utf-8")
+    with pytest.raises(ImportFailed) as failed:
+        bureau.run(path, encoding="gbk")
+    assert "utf8.csv is not GBK (byte 0xA2 at row 1)" in str(failed.value)
+    assert bureau.cases() == 0  # nothing imported as mojibake
+    ascii_after_a_line = tmp_path / "late.csv"
+    ascii_after_a_line.write_bytes(b"a,b\n1,2\n3,\xe9\n")
+    with pytest.raises(ImportFailed, match=r"not ASCII \(byte 0xE9 at row 3\)"):
+        bureau.run(ascii_after_a_line, encoding="ascii")
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes((HEADER + good(3)).encode("gbk"))
+    assert bureau.run(gbk, encoding="gbk").imported == 1

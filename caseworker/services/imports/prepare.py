@@ -336,7 +336,7 @@ def prepare_file(
     `batches_from_worker` in the process that writes.
     """
     try:
-        source = open_source(path, fmt, encoding)
+        source = open_source(path, fmt, encoding, named=False)
         try:
             for chunk in chunks(source.rows, size):
                 batch = preparer.batch(chunk, source.position())

@@ -92,6 +92,46 @@ def detect_encoding(path: Path) -> str:
     )
 
 
+def _check_forced(path: Path, encoding: str) -> None:
+    """Refuse a file that is not in the encoding the clerk named, saying where it breaks.
+
+    Named with --encoding, an encoding is the clerk's word for the whole file, so the whole
+    file is decoded once (a stream, a second or two a gigabyte) before a row is read: one
+    byte outside it means the file is something else, and nothing is imported as mojibake.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset, lines = 0, 1
+    with path.open("rb") as handle:
+        while chunk := handle.read(_SAMPLE):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # The decoder may hold the end of the previous chunk: count from its start.
+                at = max(0, exc.start - len(exc.object) + len(chunk))
+                lines += chunk.count(b"\n", 0, at)
+                byte = f"0x{chunk[at] if at < len(chunk) else exc.object[exc.start]:02X}"
+                raise SourceError(
+                    f"{path.name} is not {_named(encoding)} (byte {byte} at row {lines})",
+                    key="import.source.not_encoding",
+                    file=path.name,
+                    encoding=_named(encoding),
+                    byte=byte,
+                    row=lines,
+                ) from None
+            offset += len(chunk)
+            lines += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise SourceError(
+                f"{path.name} is not {_named(encoding)} (it ends inside a character, row {lines})",
+                key="import.source.not_encoding_end",
+                file=path.name,
+                encoding=_named(encoding),
+                row=lines,
+            ) from None
+
+
 def detect_format(path: Path) -> str:
     """The format from the file's first bytes, with its extension as a tie-breaker."""
     with path.open("rb") as handle:
@@ -120,8 +160,14 @@ def detect_format(path: Path) -> str:
     return "csv"
 
 
-def open_source(path: Path, fmt: str | None = None, encoding: str | None = None) -> Source:
-    """Open `path` for reading rows; raises SourceError when it is no table at all."""
+def open_source(
+    path: Path, fmt: str | None = None, encoding: str | None = None, *, named: bool = True
+) -> Source:
+    """Open `path` for reading rows; raises SourceError when it is no table at all.
+
+    An `encoding` the clerk `named` is checked over the whole file first (the second process
+    of a large import is handed the one already detected or checked, and skips that).
+    """
     if not path.is_file():
         raise SourceError(f"no such file: {path}", key="import.source.missing", path=str(path))
     fmt = fmt or detect_format(path)
@@ -143,6 +189,8 @@ def open_source(path: Path, fmt: str | None = None, encoding: str | None = None)
             raise SourceError(
                 f"unknown encoding {encoding!r}", key="import.source.encoding", encoding=encoding
             ) from None
+        if named:
+            _check_forced(path, encoding)
     if fmt == "csv":
         return _open_csv(path, encoding)
     if fmt == "jsonl":
