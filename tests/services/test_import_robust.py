@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -219,3 +220,116 @@ def test_a_file_that_is_not_in_the_named_encoding_is_refused_saying_where(
     gbk = tmp_path / "gbk.csv"
     gbk.write_bytes((HEADER + good(3)).encode("gbk"))
     assert bureau.run(gbk, encoding="gbk").imported == 1
+
+
+# ---------------------------------------------------------------- hostile workbooks
+
+
+def workbook(path: Path, rows: list[list[Any]]) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER.strip().split(","))
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def rewrite_part(path: Path, name: str, write: Any, edits: dict[str, Any] | None = None) -> None:
+    """Replace (or add) one part of a workbook's zip: `write(handle, old_bytes)` streams it;
+    `edits` maps other parts to functions of their bytes."""
+    import zipfile
+
+    out = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as old, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+        names = [info.filename for info in old.infolist()]
+        for info in old.infolist():
+            data = old.read(info.filename)
+            if info.filename == name:
+                continue
+            change = (edits or {}).get(info.filename)
+            new.writestr(info, change(data) if change else data)
+        with new.open(name, "w", force_zip64=True) as handle:
+            write(handle, old.read(name) if name in names else b"")
+    out.replace(path)
+
+
+def xlsx_row(n: int) -> list[Any]:
+    return [n, f"A{n}", f"路灯不亮{n}", "2019-04-25 09:32:09", "坏了"]
+
+
+def test_a_sheet_declaring_a_million_rows_by_16384_columns_reads_only_its_rows(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    path = workbook(tmp_path / "declared.xlsx", [xlsx_row(1), xlsx_row(2)])
+
+    def declare(handle: Any, data: bytes) -> None:
+        declared = re.sub(rb'<dimension ref="[^"]+"', b'<dimension ref="A1:XFD1048576"', data)
+        assert declared != data
+        handle.write(declared)
+
+    rewrite_part(path, "xl/worksheets/sheet1.xml", declare)
+    assert path.stat().st_size < 10_000
+    summary = bureau.run(path)  # before: 17 billion padded cells, minutes of work
+    assert (summary.read, summary.imported) == (2, 2)
+
+
+def test_a_shared_strings_bomb_is_refused_before_it_is_expanded(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    path = workbook(tmp_path / "bomb.xlsx", [xlsx_row(1)])
+
+    def inflate(handle: Any, data: bytes) -> None:
+        handle.write(b'<?xml version="1.0" encoding="UTF-8"?>')
+        handle.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+        handle.write(b"<si><t>")
+        for _ in range(120):
+            handle.write(b"a" * (1 << 20))
+        handle.write(b"</t></si></sst>")
+
+    strings = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+    relation = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    override = f'<Override PartName="/xl/sharedStrings.xml" ContentType="{strings}"/>'
+    link = f'<Relationship Id="rIdS" Type="{relation}" Target="sharedStrings.xml"/>'
+    rewrite_part(
+        path,
+        "xl/sharedStrings.xml",
+        inflate,
+        {
+            "[Content_Types].xml": lambda d: d.replace(
+                b"</Types>", override.encode() + b"</Types>"
+            ),
+            "xl/_rels/workbook.xml.rels": lambda d: d.replace(
+                b"</Relationships>", link.encode() + b"</Relationships>"
+            ),
+        },
+    )
+    assert path.stat().st_size < 1_000_000  # 120 MB of text in a few hundred kilobytes
+    with pytest.raises(ImportFailed, match="expands to more than caseworker reads"):
+        bureau.run(path)
+    assert bureau.cases() == 0
+
+
+def test_a_cell_past_a_million_characters_rejects_its_row_with_a_short_copy(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    import random
+
+    chars = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+    body = "".join(random.Random(7).choices(chars, k=1_100_000))  # hardly compressible
+    huge = [2, "A2", "路灯", "2019-04-25 09:32:09", "BODY"]
+    path = workbook(tmp_path / "cell.xlsx", [xlsx_row(1), huge, xlsx_row(3)])
+    # openpyxl writes at most Excel's 32,767 characters a cell; other programs write more.
+    rewrite_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda handle, data: handle.write(data.replace(b">BODY<", f">{body}<".encode())),
+    )
+    summary = bureau.run(path)
+    assert (summary.imported, summary.rejected) == (2, 1)
+    [(row, reason)] = bureau.rejects(path)
+    assert row == "3" and "留言详情 holds 1,100,000 characters" in reason
+    assert (tmp_path / "rejects" / "cell.rejects.csv").stat().st_size < 100_000

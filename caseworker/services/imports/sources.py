@@ -588,9 +588,57 @@ def _open_open311(path: Path, encoding: str) -> Source:
     )
 
 
+# Bounds on what a workbook may make caseworker do. A workbook is a zip of XML: a few hundred
+# kilobytes can expand to gigabytes (a "zip bomb"), declare a sheet of 17 billion cells, or
+# hold one cell of half a billion characters. openpyxl holds the shared strings in memory, so
+# they are capped well below the 300 MB an import may use.
+MAX_XLSX_EXPANSION = 2 << 30  # bytes, all parts of the workbook uncompressed
+MAX_XLSX_RATIO = 200  # uncompressed ÷ compressed, for any part over a megabyte
+MAX_SHARED_STRINGS = 100 << 20  # bytes of xl/sharedStrings.xml uncompressed
+MAX_COLUMNS = 1_000
+MAX_CELL = 1_000_000  # characters in one cell; a row holding more is rejected
+
+
+def _check_workbook(path: Path) -> None:
+    """Refuse a workbook whose parts would expand past the bounds above, before opening it."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise SourceError(
+            f"{path.name} cannot be read as a workbook: {exc}",
+            key="import.source.workbook",
+            file=path.name,
+            error=str(exc),
+        ) from None
+    total = 0
+    for part in parts:
+        # zipfile never yields more than a part declares, so declared sizes bound the work.
+        total += part.file_size
+        ratio = part.file_size / max(part.compress_size, 1)
+        bomb = part.file_size > 1 << 20 and ratio > MAX_XLSX_RATIO
+        strings = part.filename.endswith("sharedStrings.xml") and (
+            part.file_size > MAX_SHARED_STRINGS
+        )
+        if bomb or strings or total > MAX_XLSX_EXPANSION:
+            raise SourceError(
+                f"{path.name} expands to more than caseworker reads from a workbook "
+                f"({part.filename}: {part.file_size:,} bytes from {part.compress_size:,}); "
+                "save it as CSV",
+                key="import.source.workbook_bomb",
+                file=path.name,
+                part=part.filename,
+                size=part.file_size,
+                packed=part.compress_size,
+            )
+
+
 def _open_xlsx(path: Path) -> Source:
     from openpyxl import load_workbook
 
+    _check_workbook(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zip, XML and openpyxl errors all mean "not a workbook we can read"
@@ -601,6 +649,10 @@ def _open_xlsx(path: Path) -> Source:
             error=str(exc),
         ) from None
     sheet = book.worksheets[0]
+    claimed = sheet.max_row or 0  # what the sheet says; blank rows included
+    # Rows are read as the sheet holds them, not padded to the size its header declares: a
+    # 2 KB sheet may declare A1:XFD1048576, which padding turns into 17 billion cells.
+    sheet.reset_dimensions()
     iterator = sheet.iter_rows(values_only=True)
     header: list[str] | None = None
     number = 0
@@ -616,6 +668,15 @@ def _open_xlsx(path: Path) -> Source:
         )
     while header and header[-1].startswith("column "):
         header.pop()  # styled but empty columns to the right
+    if len(header) > MAX_COLUMNS:
+        book.close()
+        raise SourceError(
+            f"{path.name} has {len(header):,} columns; caseworker reads at most {MAX_COLUMNS:,}",
+            key="import.source.too_many_columns",
+            file=path.name,
+            columns=len(header),
+            limit=MAX_COLUMNS,
+        )
     columns = header
     done = [number]
 
@@ -627,9 +688,22 @@ def _open_xlsx(path: Path) -> Source:
             if not any(_filled(c) for c in cells):
                 continue  # blank rows, including the thousands a sheet may claim at its end
             values = dict(zip(columns, cells, strict=False))
+            huge = next(
+                (k for k, v in values.items() if isinstance(v, str) and len(v) > MAX_CELL), None
+            )
+            if huge is not None:
+                size = len(values[huge])
+                clipped = {k: _clip(v) if isinstance(v, str) else v for k, v in values.items()}
+                yield SourceRow(
+                    n,
+                    clipped,
+                    f"{huge} holds {size:,} characters; a cell may hold at most {MAX_CELL:,}",
+                    "import.row.cell_too_long",
+                    {"column": huge, "size": size, "limit": MAX_CELL},
+                )
+                continue
             yield SourceRow(n, values)
 
-    claimed = sheet.max_row or 0  # what the sheet says; blank rows included
     return Source(
         path,
         "xlsx",
@@ -656,6 +730,14 @@ _CLIP = 2_000  # characters of a rejected line kept when the whole of it cannot 
 
 def _clip(text: str) -> str:
     return text if len(text) <= _CLIP else text[:_CLIP] + f" … ({len(text):,} characters)"
+
+
+def _huge_cell(values: dict[str, Any]) -> str | None:
+    """The column of a cell holding more than MAX_CELL characters, if any."""
+    for column, value in values.items():
+        if isinstance(value, str) and len(value) > MAX_CELL:
+            return column
+    return None
 
 
 def _filled(cell: Any) -> bool:
