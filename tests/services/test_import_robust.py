@@ -59,8 +59,9 @@ class Bureau:
             return [(str(d["_source_row"]), d["_reject_reason"]) for d in docs]
         found = folder / f"{path.stem}.rejects.csv"
         with found.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        return [(r["source_row"], r["reject_reason"]) for r in rows]
+            rows = list(csv.reader(handle))[1:]
+        # The last two cells: a row with cells past the header is written with them in place.
+        return [(r[-2], r[-1]) for r in rows]
 
 
 @pytest.fixture
@@ -333,3 +334,27 @@ def test_a_cell_past_a_million_characters_rejects_its_row_with_a_short_copy(
     [(row, reason)] = bureau.rejects(path)
     assert row == "3" and "留言详情 holds 1,100,000 characters" in reason
     assert (tmp_path / "rejects" / "cell.rejects.csv").stat().st_size < 100_000
+
+
+def test_cells_past_the_header_or_twin_columns_that_disagree_are_not_dropped_silently(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    path = tmp_path / "shifted.csv"
+    twin = HEADER.strip() + ",留言主题\n"  # 留言主题 twice
+    path.write_text(
+        twin
+        + "1,A1,路灯,2019-04-25 09:32:09,坏了,路灯\n"  # the twin agrees: fine
+        + "2,A2,路灯,2019-04-25 09:32:09,坏了,\n"  # the twin is blank: fine
+        + "3,A3,路灯,2019-04-25 09:32:09,坏了,水管\n"  # which title is it?
+        + "4,A4,路灯,2019-04-25 09:32:09,坏了,路灯,多出的一格\n",  # a cell with no column
+        encoding="utf-8",
+    )
+    summary = bureau.run(path)
+    assert (summary.imported, summary.rejected) == (2, 2)
+    rejected = dict(bureau.rejects(path))
+    assert rejected["4"] == "column 留言主题 appears twice with different values"
+    assert "'多出的一格' has no column" in rejected["5"]
+    book = workbook(tmp_path / "shifted.xlsx", [xlsx_row(7), [*xlsx_row(8), "多出的一格"]])
+    summary = bureau.run(book)
+    assert (summary.imported, summary.rejected) == (1, 1)
+    assert "'多出的一格' has no column" in bureau.rejects(book)[0][1]

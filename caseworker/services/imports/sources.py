@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -263,7 +263,8 @@ def _open_csv(path: Path, encoding: str) -> Source:
         for cells in reader:
             number += 1
             if any(c.strip() for c in cells):
-                header = _unique([c.strip().lstrip("\ufeff") for c in cells])
+                raw_header = [c.strip().lstrip("\ufeff") for c in cells]
+                header = _unique(raw_header)
                 break
     except csv.Error as exc:
         handle.close()
@@ -279,6 +280,7 @@ def _open_csv(path: Path, encoding: str) -> Source:
             f"{path.name} has no header row", key="import.source.no_header", file=path.name
         )
     columns = header
+    twins = _twins(raw_header)
     current.clear()
 
     def row_of(
@@ -334,7 +336,7 @@ def _open_csv(path: Path, encoding: str) -> Source:
             if end[0] and spanned > 1 and _unclosed(text, delimiter):
                 yield from _swallowed(n, text, delimiter, row_of)
                 return
-            yield row_of(n, cells, None)
+            yield row_of(n, cells, _misfit(columns, twins, cells))
 
     return Source(
         path,
@@ -408,6 +410,48 @@ def _swallowed(
                     {"row": number},
                 ),
             )
+
+
+def _twins(names: list[str]) -> list[tuple[int, int, str]]:
+    """(first position, later position, name) of each header named twice."""
+    first: dict[str, int] = {}
+    twins = []
+    for i, name in enumerate(names):
+        if not name:
+            continue
+        if name in first:
+            twins.append((first[name], i, name))
+        else:
+            first[name] = i
+    return twins
+
+
+def _misfit(
+    columns: list[str], twins: list[tuple[int, int, str]], cells: Sequence[Any]
+) -> tuple[str, str, dict[str, Any]] | None:
+    """Why a row does not fit its header, so that reading it would drop a value silently:
+    filled cells past the last column (a row shifted by a stray delimiter), or two columns of
+    one name holding different values. None when it fits."""
+    width = len(columns)
+    if len(cells) > width:
+        extra = [c for c in cells[width:] if _filled(c)]
+        if extra:
+            value = repr(_clip(str(extra[0]))[:40])
+            return (
+                f"filled cells past the header's {width} columns: {value} has no column",
+                "import.row.extra_cells",
+                {"width": width, "value": value},
+            )
+    for a, b, name in twins:
+        one = cells[a] if a < len(cells) else None
+        two = cells[b] if b < len(cells) else None
+        if _filled(two) and (not _filled(one) or str(one).strip() != str(two).strip()):
+            return (
+                f"column {name} appears twice with different values",
+                "import.row.twin_columns",
+                {"column": name},
+            )
+    return None
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -659,7 +703,8 @@ def _open_xlsx(path: Path) -> Source:
     for cells in iterator:
         number += 1
         if any(_filled(c) for c in cells):
-            header = _unique([str(c).strip() if c is not None else "" for c in cells])
+            raw_header = [str(c).strip() if c is not None else "" for c in cells]
+            header = _unique(raw_header)
             break
     if header is None:
         book.close()
@@ -678,6 +723,7 @@ def _open_xlsx(path: Path) -> Source:
             limit=MAX_COLUMNS,
         )
     columns = header
+    twins = _twins(raw_header)
     done = [number]
 
     def rows() -> Iterator[SourceRow]:
@@ -688,9 +734,14 @@ def _open_xlsx(path: Path) -> Source:
             if not any(_filled(c) for c in cells):
                 continue  # blank rows, including the thousands a sheet may claim at its end
             values = dict(zip(columns, cells, strict=False))
-            huge = next(
-                (k for k, v in values.items() if isinstance(v, str) and len(v) > MAX_CELL), None
-            )
+            misfit = _misfit(columns, twins, cells)
+            if misfit is not None:
+                if len(cells) > len(columns):
+                    for extra, cell in enumerate(cells[len(columns) :], start=len(columns) + 1):
+                        values[f"column {extra}"] = cell
+                yield SourceRow(n, values, *misfit)
+                continue
+            huge = _huge_cell(values)
             if huge is not None:
                 size = len(values[huge])
                 clipped = {k: _clip(v) if isinstance(v, str) else v for k, v in values.items()}
