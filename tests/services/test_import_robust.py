@@ -358,3 +358,50 @@ def test_cells_past_the_header_or_twin_columns_that_disagree_are_not_dropped_sil
     summary = bureau.run(book)
     assert (summary.imported, summary.rejected) == (1, 1)
     assert "'多出的一格' has no column" in bureau.rejects(book)[0][1]
+
+
+def test_an_open311_array_is_read_as_a_stream_not_held_whole(tmp_path: Path) -> None:
+    """json.load held several times the file; the stream holds a window and one batch."""
+    import tracemalloc
+
+    from caseworker.services.imports.sources import open_source
+
+    request = {
+        "service_request_id": "0",
+        "status": "closed",
+        "service_name": "Street Light Outage",
+        "description": "建设路路灯坏了两周，晚上出行很不方便，请尽快修复。" * 4,
+        "requested_datetime": "2019-04-25T09:32:09-04:00",
+        "address": "100 Main St",
+        "lat": 39.29,
+        "long": -76.61,
+    }
+    path = tmp_path / "requests.json"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("[\n")
+        for n in range(40_000):
+            request["service_request_id"] = str(n)
+            handle.write(("," if n else "") + json.dumps(request, ensure_ascii=False) + "\n")
+        handle.write("]\n")
+    size = path.stat().st_size
+    assert size > 15_000_000
+    tracemalloc.start()
+    try:
+        source = open_source(path)
+        read = sum(1 for _ in source.rows)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert source.format == "open311" and read == 40_000
+    assert "description" in source.columns and source.first["service_request_id"] == "0"
+    assert peak < size, (peak, size)  # the bound: under twice the file; in fact under once
+
+
+def test_a_broken_open311_array_is_refused_before_any_row_is_read(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('[{"service_request_id": "1"},\n{"service_request_id": "2"\n', encoding="utf-8")
+    with pytest.raises(ImportFailed, match=r"not valid JSON: Expecting .,. delimiter \(line 3\)"):
+        bureau.run(path)
+    assert bureau.cases() == 0

@@ -562,7 +562,13 @@ def _open_jsonl(path: Path, encoding: str) -> Source:
 
 
 def _open_open311(path: Path, encoding: str) -> Source:
-    """GeoReport v2 JSON: an array of requests, or an object holding one (API pages are small)."""
+    """GeoReport v2 JSON: an array of requests, or an object holding one (API pages are small).
+
+    An array is read as a stream, twice: once to check it and learn its columns, once for its
+    rows, so a large file is never held in memory (json.load needs several times its size).
+    """
+    if _starts_array(path, encoding):
+        return _open_array(path, encoding)
     try:
         with path.open("r", encoding=encoding) as handle:
             doc = json.load(handle)
@@ -630,6 +636,149 @@ def _open_open311(path: Path, encoding: str) -> Source:
         first=first,
         position=lambda: (done[0], len(doc)),
     )
+
+
+def _starts_array(path: Path, encoding: str) -> bool:
+    try:
+        with path.open("r", encoding=encoding) as handle:
+            head = handle.read(4096)
+    except UnicodeDecodeError:
+        return False  # said by the whole-document reader
+    return head.lstrip("\ufeff \t\r\n").startswith("[")
+
+
+def _open_array(path: Path, encoding: str) -> Source:
+    columns: list[str] = []
+    seen: set[str] = set()
+    first: dict[str, Any] | None = None
+    count = 0
+    for item in _array_items(path, encoding):
+        count += 1
+        if isinstance(item, dict):
+            first = item if first is None else first
+            for key in item:
+                if key not in seen:
+                    seen.add(key)
+                    columns.append(key)
+    if not count:
+        raise SourceError(
+            f"{path.name} holds no records", key="import.source.no_records", file=path.name
+        )
+    done = [0]
+
+    def rows() -> Iterator[SourceRow]:
+        for number, item in enumerate(_array_items(path, encoding), start=1):
+            done[0] = number
+            if isinstance(item, dict) and _has_surrogate(item):
+                yield SourceRow(
+                    number,
+                    {k: v for k, v in item.items() if not _has_surrogate(v)},
+                    "holds a lone surrogate (\\ud800-\\udfff), which is not text",
+                    "import.row.surrogate",
+                )
+            elif isinstance(item, dict):
+                yield SourceRow(number, item)
+            else:
+                yield SourceRow(
+                    number, {"value": item}, "not a JSON object", "import.row.not_object"
+                )
+
+    return Source(
+        path,
+        "open311",
+        encoding,
+        columns,
+        rows(),
+        first=first or {},
+        position=lambda: (done[0], count),
+    )
+
+
+_BLANK = re.compile(r"[ \t\r\n]*")
+_ARRAY_CHUNK = 1 << 20  # characters read at a time
+
+
+def _array_items(path: Path, encoding: str) -> Iterator[Any]:
+    """The elements of the JSON array a file holds, one at a time; SourceError if it is not
+    one (with the line where it breaks)."""
+    with path.open("r", encoding=encoding) as handle:
+        try:
+            yield from _ArrayReader(path, handle).items()
+        except UnicodeDecodeError:
+            raise SourceError(
+                f"{path.name} is not valid {encoding}; use --encoding",
+                key="import.source.decode",
+                file=path.name,
+                encoding=encoding,
+            ) from None
+
+
+class _ArrayReader:
+    """A JSON array read from a text stream with a window of it in memory, not all of it."""
+
+    def __init__(self, path: Path, handle: IO[str]) -> None:
+        self.path, self.handle = path, handle
+        self.buf = handle.read(_ARRAY_CHUNK).lstrip("\ufeff")
+        self.pos = 0
+        self.lines = 0  # line breaks in the text already dropped from the window
+        self.decoder = json.JSONDecoder()
+
+    def items(self) -> Iterator[Any]:
+        if self.skip() != "[":
+            raise self.broken("expected an array", self.pos)
+        self.pos += 1
+        if self.skip() == "]":
+            return
+        while True:
+            self.skip()
+            while True:
+                try:
+                    value, end = self.decoder.raw_decode(self.buf, self.pos)
+                    if end < len(self.buf) or not self.more():
+                        break  # (a number at the window's edge may go on past it)
+                    continue
+                except json.JSONDecodeError as exc:
+                    if not self.more():  # all of the file is in the window, still not JSON
+                        raise self.broken(exc.msg, exc.pos) from None
+                except (ValueError, RecursionError) as exc:  # 5,000 digits, deep nesting
+                    raise self.broken(type(exc).__name__, self.pos) from None
+            self.pos = end
+            yield value
+            after = self.skip()
+            if after == "]":
+                return
+            if after != ",":
+                raise self.broken("expected , or ]", self.pos)
+            self.pos += 1
+
+    def more(self) -> bool:
+        """Slide the window on: drop what was read, add at least as much again."""
+        chunk = self.handle.read(max(_ARRAY_CHUNK, len(self.buf) - self.pos))
+        if not chunk:
+            return False
+        self.lines += self.buf.count("\n", 0, self.pos)
+        self.buf, self.pos = self.buf[self.pos :] + chunk, 0
+        return True
+
+    def skip(self) -> str:
+        """The next character past blanks ("" at the end of the file)."""
+        while True:
+            match = _BLANK.match(self.buf, self.pos)
+            self.pos = match.end() if match else self.pos
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self.more():
+                return ""
+
+    def broken(self, why: str, at: int) -> SourceError:
+        line = self.lines + self.buf.count("\n", 0, at) + 1
+        return SourceError(
+            f"{self.path.name} is not valid JSON: {why} (line {line})",
+            key="import.source.json",
+            file=self.path.name,
+            error=why,
+            line=line,
+        )
 
 
 # Bounds on what a workbook may make caseworker do. A workbook is a zip of XML: a few hundred
