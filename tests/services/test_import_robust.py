@@ -405,3 +405,29 @@ def test_a_broken_open311_array_is_refused_before_any_row_is_read(
     with pytest.raises(ImportFailed, match=r"not valid JSON: Expecting .,. delimiter \(line 3\)"):
         bureau.run(path)
     assert bureau.cases() == 0
+
+
+def test_a_quote_left_open_in_a_large_file_rejects_what_it_swallowed_and_reads_on(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    """Past the field size limit the reader gives up on the quoted cell and reads on; the
+    rows the quote swallowed until then are each rejected, none is lost in one huge cell.
+    (The limit is lowered here so the file stays small: it is 16 million characters.)"""
+    path = tmp_path / "open.csv"
+    broken = '2,A2,"路灯,2019-04-25 09:32:09,坏了\n'
+    path.write_text(
+        HEADER + good(1) + broken + "".join(good(n) for n in range(3, 40)), encoding="utf-8"
+    )
+    old = csv.field_size_limit(1_000)
+    try:
+        summary = bureau.run(path)
+    finally:
+        csv.field_size_limit(old)
+    rejected = bureau.rejects(path)
+    assert summary.read == summary.imported + summary.rejected == 39
+    assert summary.imported > 1 and "unterminated quote" in rejected[0][1]
+    assert all('follows the unterminated quote (") of row 3' in why for _, why in rejected[1:])
+    with bureau.store.session() as session:
+        titles = set(session.exec(select(CaseRow.title)).all())
+    assert "路灯不亮39" in titles  # read on after the limit
+    assert len(rejected) + len(titles) == 39

@@ -303,11 +303,18 @@ def _open_csv(path: Path, encoding: str) -> Source:
                 return
             except csv.Error as exc:  # a field past csv.field_size_limit: this record only
                 n += 1
-                raw = _clip("".join(current))
+                text, spanned = "".join(current), len(current)
                 current.clear()
+                if spanned > 1 and '"' in text.partition("\n")[0]:
+                    # Millions of characters over many lines: a quote opened and never closed
+                    # in a large file. The reader goes on after them; they are rejected here.
+                    swallowed = list(_swallowed(n, text, delimiter, row_of))
+                    n = swallowed[-1].number
+                    yield from swallowed
+                    continue
                 yield SourceRow(
                     n,
-                    {columns[0]: raw},
+                    {columns[0]: _clip(text)},
                     f"broken CSV: {exc}",
                     "import.row.broken_csv",
                     {"error": str(exc)},
