@@ -431,3 +431,17 @@ def test_a_quote_left_open_in_a_large_file_rejects_what_it_swallowed_and_reads_o
         titles = set(session.exec(select(CaseRow.title)).all())
     assert "路灯不亮39" in titles  # read on after the limit
     assert len(rejected) + len(titles) == 39
+
+
+def test_a_sheet_whose_xml_breaks_midway_is_refused_in_one_line(
+    bureau: Bureau, tmp_path: Path
+) -> None:
+    """A character reference XML forbids (a lone surrogate) ends what a parser can read."""
+    path = workbook(tmp_path / "broken.xlsx", [xlsx_row(1), [*xlsx_row(2)[:2], "BODY"]])
+    rewrite_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda handle, data: handle.write(data.replace(b">BODY<", b">&#xD800;<")),
+    )
+    with pytest.raises(ImportFailed, match="cannot be read as a workbook after row 2"):
+        bureau.run(path, dry_run=True)

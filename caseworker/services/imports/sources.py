@@ -856,12 +856,21 @@ def _open_xlsx(path: Path) -> Source:
     iterator = sheet.iter_rows(values_only=True)
     header: list[str] | None = None
     number = 0
-    for cells in iterator:
-        number += 1
-        if any(_filled(c) for c in cells):
-            raw_header = [str(c).strip() if c is not None else "" for c in cells]
-            header = _unique(raw_header)
-            break
+    try:
+        for cells in iterator:
+            number += 1
+            if any(_filled(c) for c in cells):
+                raw_header = [str(c).strip() if c is not None else "" for c in cells]
+                header = _unique(raw_header)
+                break
+    except Exception as exc:  # as in rows() below: the sheet's XML is broken before its header
+        book.close()
+        raise SourceError(
+            f"{path.name} cannot be read as a workbook: {exc}",
+            key="import.source.workbook",
+            file=path.name,
+            error=str(exc),
+        ) from None
     if header is None:
         book.close()
         raise SourceError(
@@ -882,9 +891,21 @@ def _open_xlsx(path: Path) -> Source:
     twins = _twins(raw_header)
     done = [number]
 
+    def read() -> Iterator[tuple[Any, ...]]:
+        try:
+            yield from iterator
+        except Exception as exc:  # openpyxl's, XML's or zip's: the sheet breaks here for good
+            raise SourceError(
+                f"{path.name} cannot be read as a workbook after row {done[0]}: {exc}",
+                key="import.source.workbook_after",
+                file=path.name,
+                row=done[0],
+                error=str(exc),
+            ) from None
+
     def rows() -> Iterator[SourceRow]:
         n = number
-        for cells in iterator:
+        for cells in read():
             n += 1
             done[0] = n
             if not any(_filled(c) for c in cells):
