@@ -340,3 +340,35 @@ def test_a_postgresql_server_that_cannot_be_reached_is_one_line(
     assert result.code == 1 and result.err.count("\n") == 1, result
     line = result.err
     assert "127.0.0.1:1/bureau" in line and "Connection refused" in line, line
+
+
+HOSTILE_FILES: dict[str, bytes] = {
+    "empty.csv": b"",
+    "blank.csv": b" \n\n",
+    "nul.csv": b"a,b\n\x00\x00\x00\n",
+    "binary.csv": bytes(range(256)) * 8,
+    "utf16.csv": "留言编号,留言主题\n1,路灯\n".encode("utf-16"),
+    "header-only.csv": "留言编号,留言用户,留言主题,留言时间,留言详情\n".encode(),
+    "quote.csv": '留言编号,留言主题\n1,"路灯\n'.encode(),
+    "bracket.json": b"[",
+    "brace.jsonl": b"{",
+    "deep.json": b"[" * 100_000 + b"]" * 100_000,
+    "deep.jsonl": b'{"a": ' + b"[" * 100_000 + b"}\n",
+    "digits.json": b"[" + b"9" * 5_000 + b"]",
+    "scalar.json": b"[1, 2, 3]",
+    "not-zip.xlsx": b"PK\x03\x04" + b"\x00" * 100,
+    "xls.xls": b"\xd0\xcf\x11\xe0" + b"\x00" * 100,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_FILES))
+def test_import_of_a_hostile_file_is_one_line_and_loses_nothing(
+    bureau: Callable[..., Run], tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(HOSTILE_FILES[name])
+    result = bureau("import", str(path), "--channel", "leader-board")
+    assert "Traceback" not in result.err, result.err
+    assert result.code in (0, 1, 3), result
+    if result.code == 1:
+        assert result.err.count("\n") == 1 and result.err.startswith("caseworker: "), result.err
