@@ -372,3 +372,22 @@ def test_import_of_a_hostile_file_is_one_line_and_loses_nothing(
     assert result.code in (0, 1, 3), result
     if result.code == 1:
         assert result.err.count("\n") == 1 and result.err.startswith("caseworker: "), result.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("case", "history", "1", "--format", "xml"),
+        ("case", "show", "1", "--format", "xml"),
+        ("export", "x.csv", "--status", "bogus"),
+        ("report", "rates", "--recorded", "99999999999999999999"),
+        ("case", "extend", "1", "--days", "99999999999", "--reason", "x"),
+    ],
+    ids=["history-format", "show-format", "export-status", "recorded", "days"],
+)
+def test_an_unknown_choice_or_a_number_out_of_range_is_a_usage_error(
+    bureau: Callable[..., Run], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    result = bureau(*args)
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert result.out == "" and not (tmp_path / "x.csv").exists()
