@@ -294,6 +294,8 @@ def _open_csv(path: Path, encoding: str) -> Source:
             return SourceRow(n, values)
         return SourceRow(n, values, problem[0], problem[1], problem[2])
 
+    width, search = len(columns), _NOT_DECODED.search
+
     def rows() -> Iterator[SourceRow]:
         n = number
         while True:
@@ -321,12 +323,15 @@ def _open_csv(path: Path, encoding: str) -> Source:
                 )
                 continue
             n += 1
-            text = current[0] if len(current) == 1 else "".join(current)
             spanned = len(current)
+            if spanned == 1:
+                bad = search(current[0])
+            else:
+                bad = next(filter(None, map(search, current)), None)
+            text = "".join(current) if end[0] and spanned > 1 else ""  # only checked at the end
             current.clear()
             if not any(map(str.strip, cells)):
                 continue  # blank, or blanks only
-            bad = _NOT_DECODED.search(text)
             if bad is not None:
                 byte = f"0x{ord(bad.group()) - 0xDC00:02X}"
                 yield row_of(
@@ -340,9 +345,12 @@ def _open_csv(path: Path, encoding: str) -> Source:
                     ),
                 )
                 continue
-            if end[0] and spanned > 1 and _unclosed(text, delimiter):
+            if text and _unclosed(text, delimiter):
                 yield from _swallowed(n, text, delimiter, row_of)
                 return
+            if len(cells) <= width and not twins:  # the common case, without a call
+                yield SourceRow(n, dict(zip(columns, cells, strict=False)))
+                continue
             yield row_of(n, cells, _misfit(columns, twins, cells))
 
     return Source(
