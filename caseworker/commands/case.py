@@ -66,8 +66,10 @@ def new(ctx: typer.Context) -> None:
         if not doc.get(key):
             fail(f"field {key} is required", 2)
     for key, value in doc.items():
-        # Never coerced: a number is no time (12345 would read as a date) and a list no id.
-        if value is not None and not isinstance(value, str):
+        # Never coerced: a number is no time (12345 would read as a date), a list is no id; a
+        # whole number reads as its digits (an external id such as 10231), except as a time.
+        whole = isinstance(value, int) and not isinstance(value, bool) and key != "received_at"
+        if value is not None and not isinstance(value, str) and not whole:
             fail(f"field {key} must be text, not {type(value).__name__}", 2)
     text = {k: (str(v) if v is not None else None) for k, v in doc.items()}
     data = NewCase(

@@ -391,3 +391,15 @@ def test_an_unknown_choice_or_a_number_out_of_range_is_a_usage_error(
     result = bureau(*args)
     assert result.code == 2 and result.err.count("\n") == 1, result
     assert result.out == "" and not (tmp_path / "x.csv").exists()
+
+
+def test_case_new_reads_a_whole_number_as_an_external_id_but_never_as_a_time(
+    bureau: Callable[..., Run],
+) -> None:
+    doc = {"channel": "leader-board", "title": "路灯", "received_at": "2025-11-18T09:00"}
+    made = bureau("case", "new", stdin=json.dumps(doc | {"external_id": 10231}).encode())
+    assert made.code == 0, made
+    shown = bureau("case", "show", "ext:10231", "--format", "json")
+    assert json.loads(shown.out)["external_id"] == "10231"
+    late = bureau("case", "new", stdin=json.dumps(doc | {"received_at": 1763427600}).encode())
+    assert late.code == 2 and "received_at must be text" in late.err
