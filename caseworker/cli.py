@@ -15,7 +15,7 @@ from caseworker.commands import letters as letter_commands
 from caseworker.commands import reports as report_commands
 from caseworker.commands import setup as setup_commands
 from caseworker.commands import transfer as transfer_commands
-from caseworker.commands.common import fail, parse_time
+from caseworker.commands.common import TimeOutOfBounds, fail, parse_time
 from caseworker.config import Settings
 
 app = typer.Typer(
@@ -78,11 +78,12 @@ def root(
     if now:
         try:
             changes["now"] = parse_time(now, "--now")
-        except typer.BadParameter:
+        except typer.BadParameter as exc:
             from caseworker.i18n.catalog import Catalog
 
             language = str(changes.get("language", settings.language))
-            fail(Catalog(language).t("cli.bad_time", option="--now", text=now), 2)
+            key = "cli.time_out_of_bounds" if isinstance(exc, TimeOutOfBounds) else "cli.bad_time"
+            fail(Catalog(language).t(key, option="--now", text=now), 2)
     if calendar:
         changes["calendar_file"] = calendar
     if policy:

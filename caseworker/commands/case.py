@@ -11,6 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from caseworker.commands.common import (
+    check_choice,
+    check_range,
     fail,
     local,
     opened,
@@ -65,6 +67,12 @@ def new(ctx: typer.Context) -> None:
     for key in ("channel", "received_at"):
         if not doc.get(key):
             fail(f"field {key} is required", 2)
+    for key, value in doc.items():
+        # Never coerced: a number is no time (12345 would read as a date), a list is no id; a
+        # whole number reads as its digits (an external id such as 10231), except as a time.
+        whole = isinstance(value, int) and not isinstance(value, bool) and key != "received_at"
+        if value is not None and not isinstance(value, str) and not whole:
+            fail(f"field {key} must be text, not {type(value).__name__}", 2)
     text = {k: (str(v) if v is not None else None) for k, v in doc.items()}
     data = NewCase(
         channel=text["channel"] or "",
@@ -114,8 +122,7 @@ def show(
     """Show one case: the message, its clocks, and what is attached to it."""
     from caseworker.services.cases import case_detail
 
-    if fmt not in ("text", "json"):
-        raise typer.BadParameter("--format must be text or json")
+    check_choice(ctx, "--format", fmt, ("text", "json"))
     with opened(ctx) as store, store.session() as session:
         now = store.now()
         detail = case_detail(session, store.rules, now, ref, clerk=store.settings.clerk)
@@ -176,6 +183,7 @@ def history(
 
     from caseworker.services.cases import case_history
 
+    check_choice(ctx, "--format", fmt, ("text", "json"))
     with opened(ctx) as store, store.session() as session:
         events = case_history(session, ref, clerk=store.settings.clerk)
     if fmt == "json":
@@ -322,6 +330,8 @@ def extend(
 ) -> None:
     """延期: ask for more time (a supervisor approves)."""
     from caseworker.services.cases import request_extension
+
+    check_range(ctx, "--days", days, 1, 3650)
 
     _act(
         ctx, f"extension of {days} days requested", ref, request_extension, days=days, reason=reason

@@ -30,13 +30,26 @@ class CommandFailed(Exception):
     """A refusal to report on one line with exit code 1."""
 
 
+class TimeOutOfBounds(typer.BadParameter):
+    """A well-formed time outside the span caseworker can hold (domain.bounds)."""
+
+
 def parse_time(text: str, what: str = "time") -> datetime:
-    """An ISO 8601 time; without an offset it is Asia/Shanghai time."""
+    """An ISO 8601 time; without an offset it is Asia/Shanghai time.
+
+    A time outside 1970-2199 is refused here, before it can overflow a deadline or the move
+    to UTC deep in a command (see domain.bounds).
+    """
+    from caseworker.domain.bounds import time_in_bounds
+
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise typer.BadParameter(f"{what} {text!r} is not an ISO 8601 time") from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=SHANGHAI)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=SHANGHAI)
+    if not time_in_bounds(value):
+        raise TimeOutOfBounds(f"{what} {text!r} is outside 1970-01-01 .. 2199-12-31")
+    return value
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -61,8 +74,25 @@ def option_time(ctx: typer.Context, text: str, option: str) -> datetime:
     """An ISO 8601 time given to `option`; anything else is a usage error in the run's language."""
     try:
         return parse_time(text, option)
+    except TimeOutOfBounds:
+        fail(say(ctx, "cli.time_out_of_bounds", option=option, text=text), 2)
     except typer.BadParameter:
         fail(say(ctx, "cli.bad_time", option=option, text=text), 2)
+
+
+def check_choice(ctx: typer.Context, option: str, value: str, choices: tuple[str, ...]) -> None:
+    """A usage error (exit 2) in the run's language unless `value` is one of `choices`."""
+    if value not in choices:
+        catalog = catalog_of(ctx)
+        listed = ("、" if catalog.lang == "zh" else ", ").join(choices)
+        fail(catalog.t("cli.bad_choice", option=option, value=value, choices=listed), 2)
+
+
+def check_range(ctx: typer.Context, option: str, value: int, low: int, high: int) -> None:
+    """A usage error (exit 2) in the run's language unless low <= value <= high: a number past
+    what the store holds would otherwise overflow deep in a command."""
+    if not low <= value <= high:
+        fail(say(ctx, "cli.out_of_range", option=option, low=low, high=high), 2)
 
 
 @dataclass
@@ -163,10 +193,20 @@ def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def read_stdin_json() -> Any:
-    text = sys.stdin.read()
+    try:
+        text = sys.stdin.read()
+    except UnicodeDecodeError as exc:
+        fail(f"standard input is not UTF-8 text (byte {exc.start + 1})", 2)
     if not text.strip():
         fail("expected one JSON object on standard input", 2)
     try:
-        return json.loads(text)
+        doc = json.loads(text)
+        # Bytes that are not UTF-8, or a lone surrogate escape ("\\ud800"), in any value.
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        return doc
+    except UnicodeEncodeError:
+        fail("standard input holds text that is not valid UTF-8 (a lone surrogate)", 2)
     except json.JSONDecodeError as exc:
         fail(f"standard input is not valid JSON: {exc.msg} (line {exc.lineno})", 2)
+    except (ValueError, RecursionError) as exc:  # a number of thousands of digits, deep nesting
+        fail(f"standard input is not JSON caseworker can read: {type(exc).__name__}", 2)

@@ -13,12 +13,14 @@ from rich.text import Text
 
 from caseworker.commands.common import (
     catalog_of,
+    check_range,
     fail,
     option_time,
     parse_time,
     say,
     settings_of,
 )
+from caseworker.domain.bounds import LARGEST_ID
 
 if TYPE_CHECKING:
     pass
@@ -63,6 +65,7 @@ def demo(
     from caseworker.store.engine import open_store
 
     settings = settings_of(ctx)
+    check_range(ctx, "--seed", seed, 0, LARGEST_ID)
     if not 1 <= cases <= MAX_CASES:
         fail(say(ctx, "cli.demo.cases_range", max=MAX_CASES), 2)
     target = db or (settings.database if settings.database != default_database() else None)

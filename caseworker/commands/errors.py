@@ -16,6 +16,17 @@ def run_guarded(app: typer.Typer) -> int:
     locale), which the root command leaves on its context.
     """
     contexts: list[Any] = []
+    position = _undecodable_argument(sys.argv[1:])
+    if position is not None:
+        from caseworker.config import Settings
+        from caseworker.i18n.catalog import Catalog
+
+        language = Settings().language
+        text = Catalog(language if language in ("zh", "en") else "en").t(
+            "cli.not_utf8_argument", position=position
+        )
+        typer.echo(f"caseworker: {text}", err=True)
+        return 2
     try:
         # Outside standalone mode Click returns (not raises) the code of a `typer.Exit`.
         code = _remembering(app, contexts)(standalone_mode=False)
@@ -35,12 +46,17 @@ def run_guarded(app: typer.Typer) -> int:
         from caseworker.output_safety import terminal_safe
 
         if _is_refusal(exc):  # a refusal may quote data: a title, a unit's name, a file name
-            why = terminal_safe(_refusal_text(exc, contexts), one_line=True)
+            why = terminal_safe(_one_line(_refusal_text(exc, contexts)), one_line=True)
             typer.echo(f"caseworker: {why}", err=True)
             return 1
         trouble = _store_trouble(exc)
         if trouble is not None:
-            why = terminal_safe(_refusal_text(trouble, contexts), one_line=True)
+            why = terminal_safe(_one_line(_refusal_text(trouble, contexts)), one_line=True)
+            typer.echo(f"caseworker: {why}", err=True)
+            return 1
+        if isinstance(exc, OSError):  # a file named on the command line: missing, too long …
+            what = f": {str(exc.filename)[:200]}" if exc.filename else ""
+            why = terminal_safe(f"{exc.strerror or exc}{what}", one_line=True)
             typer.echo(f"caseworker: {why}", err=True)
             return 1
         # Usage errors (Typer's bundled Click) know how to show themselves and their exit code.
@@ -56,6 +72,24 @@ def run_guarded(app: typer.Typer) -> int:
             return code
         raise
     return 0
+
+
+def _one_line(text: str) -> str:
+    """A refusal on one line: a server's reason may come in several (PostgreSQL's hint does)."""
+    return " ".join(text.split())
+
+
+def _undecodable_argument(args: list[str]) -> int | None:
+    """The position of the first argument that is not UTF-8 (Python keeps its bad bytes as lone
+    surrogates, which no file, terminal or database can take), or None."""
+    for position, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return position
+        if "\x00" in arg:  # no C program can pass one; only a caller in this process can
+            return position
+    return None
 
 
 def _is_refusal(exc: Exception) -> bool:
@@ -146,13 +180,21 @@ def _remembering(app: typer.Typer, contexts: list[Any]) -> Any:
     Its help is put in the run's language first: `--help` is answered while parsing, before the
     root command has read its settings.
     """
+    from typer.core import TyperGroup
     from typer.main import get_command
 
-    from caseworker.commands.help_text import translate_help
+    from caseworker.commands.help_text import help_language, translate_help
 
-    command = get_command(app)
-    translate_help(command, sys.argv[1:])
-    base = command.context_class
+    # Building the command tree from the app is most of a run's own start-up (some 70 ms); a
+    # process that runs the app more than once (the tests, the fuzz test above all) builds
+    # the English tree once. A Chinese run gets a tree of its own to translate.
+    command: Any = _BUILT.get(id(app))
+    if command is None or help_language(command, sys.argv[1:]) == "zh":
+        command = get_command(app)
+        translate_help(command, sys.argv[1:])
+        if isinstance(command, TyperGroup) and help_language(command, sys.argv[1:]) != "zh":
+            _BUILT[id(app)] = command
+    base = _BASES.setdefault(id(command), command.context_class)
 
     class RootContext(base):  # type: ignore[misc,valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -161,6 +203,10 @@ def _remembering(app: typer.Typer, contexts: list[Any]) -> Any:
 
     command.context_class = RootContext
     return command
+
+
+_BUILT: dict[int, Any] = {}  # the app's English command tree, by id(app)
+_BASES: dict[int, Any] = {}  # each tree's own context class, before RootContext wrapped it
 
 
 def _said(contexts: list[Any], key: str) -> str:

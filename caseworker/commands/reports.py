@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from caseworker.commands.common import SHANGHAI, fail, local, opened, parse_time, say, to_json
+from caseworker.commands.common import (
+    SHANGHAI,
+    check_range,
+    fail,
+    local,
+    opened,
+    parse_time,
+    say,
+    to_json,
+)
+from caseworker.domain.bounds import LARGEST_ID
 from caseworker.output_safety import csv_cell, terminal_safe
 
 if TYPE_CHECKING:
@@ -63,6 +73,10 @@ def _check_format(fmt: str, output: Path | None) -> None:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
     if fmt == "xlsx" and output is None:
         raise typer.BadParameter("--format xlsx writes a file: give -o PATH")
+    # Refused before the report runs: `report rates` records its ranking, which a file that
+    # cannot be written must not leave behind.
+    if output is not None and (output.is_dir() or not output.parent.is_dir()):
+        fail(f"cannot write {output}: not a file in an existing folder")
 
 
 def _scope(
@@ -522,6 +536,8 @@ def report_rates(
     import json
 
     _check_format(fmt, output)
+    if recorded is not None:
+        check_range(ctx, "--recorded", recorded, 1, LARGEST_ID)
     if recorded is not None and (at is not None or level is not None or period != "month"):
         fail(say(ctx, "cli.report.recorded_alone"), 2)
     if period not in PERIODS:
@@ -532,6 +548,8 @@ def report_rates(
             day = date.fromisoformat(at.strip())
         except ValueError:
             raise typer.BadParameter(f"--at {at!r} is not a date (YYYY-MM-DD)") from None
+        if not 1970 <= day.year <= 2199:
+            fail(say(ctx, "cli.time_out_of_bounds", option="--at", text=at), 2)
     from caseworker.domain.measures import Period
     from caseworker.services.people import UNIT_LEVELS
     from caseworker.services.rankings import record_ranking, recorded_ranking
@@ -592,6 +610,7 @@ def report_rankings(
     limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
 ) -> None:
     """List the recorded rankings, newest first: period, level, as of, who and when."""
+    check_range(ctx, "--limit", limit, 1, LARGEST_ID)
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

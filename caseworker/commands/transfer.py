@@ -8,7 +8,16 @@ from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 
-from caseworker.commands.common import catalog_of, local, opened, option_time, say
+from caseworker.commands.common import (
+    catalog_of,
+    check_choice,
+    check_range,
+    local,
+    opened,
+    option_time,
+    say,
+)
+from caseworker.domain.bounds import LARGEST_ID
 from caseworker.output_safety import terminal_safe
 
 imports_app = typer.Typer(help="Imports done so far: file, checksum, counts, who and when.")
@@ -210,6 +219,7 @@ def imports_list(
     limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
 ) -> None:
     """Show recorded imports, newest first."""
+    check_range(ctx, "--limit", limit, 1, LARGEST_ID)
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -287,8 +297,8 @@ def export_cmd(
     ] = "utf-8",
 ) -> None:
     """Export cases: JSON Lines with everything attached, or one row a case in CSV / XLSX."""
-    from caseworker.domain.measures import rule_version
-    from caseworker.services.exporting import EXPORT_FORMATS, ExportFilter, export_cases
+    from caseworker.domain.lifecycle import Status
+    from caseworker.services.exporting import EXPORT_FORMATS, ExportFilter
 
     chosen = fmt or {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}.get(
         path.suffix.lower()
@@ -301,6 +311,9 @@ def export_cmd(
     if encoding not in ("utf-8", "gb18030"):
         _usage(say(ctx, "cli.export.encoding"))
     statuses = [s.strip() for item in status or [] for s in item.split(",") if s.strip()]
+    known = tuple(sorted(s.value for s in Status))
+    for value in statuses:
+        check_choice(ctx, "--status", value, known)
     flt = ExportFilter(
         statuses=statuses,
         unit=unit,
@@ -309,6 +322,21 @@ def export_cmd(
         until=option_time(ctx, until, "--until") if until else None,
         overdue=overdue,
     )
+    fresh = not path.exists()
+    try:
+        _export(ctx, path, chosen, flt, redact, encoding)
+    except BaseException as exc:
+        if fresh and path.is_file() and not (isinstance(exc, SystemExit) and exc.code == 0):
+            path.unlink()  # a refused or interrupted export leaves no half-written file
+        raise
+
+
+def _export(
+    ctx: typer.Context, path: Path, chosen: str, flt: Any, redact: bool, encoding: str
+) -> None:
+    from caseworker.domain.measures import rule_version
+    from caseworker.services.exporting import export_cases
+
     with opened(ctx) as store:
         from dataclasses import replace
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from caseworker.clock import Clock as TimeSource
 from caseworker.clock import recorded_now
+from caseworker.domain.bounds import case_id_of
 from caseworker.domain.deadlines import Clock, ClockState, Limit, LimitUnit, deadline_for
 from caseworker.domain.errors import DomainError, IllegalTransition, InvalidInput
 from caseworker.domain.lifecycle import (
@@ -181,11 +182,16 @@ def find_case(session: Session, ref: str | int) -> CaseRow:
         return by_id
     text = ref.strip()
     if text.startswith("#") and text[1:].isdigit():
-        return find_case(session, int(text[1:]))
+        number = case_id_of(text[1:])
+        if number is None:
+            raise UnknownName(f"unknown case {text!r}", key="refused.unknown_case", ref=text)
+        return find_case(session, number)
     external_only = text.startswith("ext:")
     if external_only:
         text = text[4:].strip()
-    by_id = session.get(CaseRow, int(text)) if text.isdigit() and not external_only else None
+    # Only ASCII digits name an id (never `²` or `١٢٣`), and only one a database can hold.
+    number = None if external_only else case_id_of(text)
+    by_id = session.get(CaseRow, number) if number is not None else None
     matches = session.exec(select(CaseRow).where(CaseRow.external_id == text).limit(3)).all()
     if by_id is not None:
         other = next((c for c in matches if c.id != by_id.id), None)

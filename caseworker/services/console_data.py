@@ -19,6 +19,7 @@ from sqlalchemy import case as sql_case
 from sqlmodel import Session, col, select
 
 from caseworker.config import DATA_DIR
+from caseworker.domain.bounds import case_id_of
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.deadlines import ClockState, Stage
 from caseworker.domain.errors import IllegalTransition
@@ -443,8 +444,9 @@ def search_merge_targets(
     usable = col(CaseRow.status).not_in((Status.REJECTED.value, Status.MERGED.value))
     base = select(CaseRow).where(usable, CaseRow.id != exclude)
     found: list[CaseRow] = []
-    if text.isdigit():
-        found.extend(session.exec(base.where(CaseRow.id == int(text))).all())
+    number = case_id_of(text)
+    if number is not None:
+        found.extend(session.exec(base.where(CaseRow.id == number)).all())
     if channels:
         found.extend(
             session.exec(

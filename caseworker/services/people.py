@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from caseworker.domain.bounds import case_id_of
 from caseworker.domain.errors import DomainError, InvalidInput
 from caseworker.domain.lifecycle import Actor, Role
 from caseworker.store.models import ClerkLogin, ClerkRow, Unit
@@ -67,8 +68,9 @@ def find_unit(session: Session, ref: str) -> Unit:
             ref=ref,
             codes=codes,
         )
-    if ref.isdigit():
-        by_id = session.get(Unit, int(ref))
+    number = case_id_of(ref)  # ids of units are spelled like those of cases
+    if number is not None:
+        by_id = session.get(Unit, number)
         if by_id is not None:
             return by_id
     raise UnknownName(

@@ -342,6 +342,11 @@ class ImportRecord(SQLModel, table=True):
     clerk: str = Field(max_length=100)
     started_at: datetime = _when()
     finished_at: datetime | None = _when(nullable=True)
+    # Where a running import runs, and when it last committed a batch (real time): a record
+    # still "running" whose process is gone was killed (services.imports.liveness).
+    host: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    pid: int | None = None
+    heartbeat_at: datetime | None = _when(nullable=True)
 
 
 class RankingRecord(SQLModel, table=True):

@@ -142,8 +142,8 @@ def test_export_reports_and_refuses_in_chinese(cli: Run, demo: Path, tmp_path: P
     )
     refused_in_chinese(
         cli("--lang", "zh", "--db", demo, "export", out, "--status", "lost"),
-        1,
-        "未知状态 lost；可用：accepted、",
+        2,
+        "--status 只能是 accepted、",
         "lost",
         "accepted",
         "acknowledged",

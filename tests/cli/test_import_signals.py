@@ -132,6 +132,16 @@ def test_a_stopped_import_leaves_whole_batches_and_finishes_when_run_again(
     assert 0 < cases < ROWS and cases % 5000 == 0  # whole batches only
     if stop is signal.SIGKILL:
         assert code == -signal.SIGKILL and records == [("running", cases)]  # no time to record
+        # ... but its process is gone, so the list says it was interrupted, not running forever.
+        listed = subprocess.run(
+            [sys.executable, "-m", "caseworker", "imports", "list"],
+            env=_env(db) | {"COLUMNS": "250"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert "interrupted" in listed.stdout and "running" not in listed.stdout, listed.stdout
     else:
         assert code != 0 and records == [("interrupted", cases)]
 

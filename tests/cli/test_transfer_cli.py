@@ -90,6 +90,8 @@ def test_export_warns_about_personal_data_unless_redacted(
     assert "4 cases exported" in masked.stdout
     assert cw("export", tmp_path / "out.pdf").returncode == 2
     bad_status = cw("export", tmp_path / "x.csv", "--status", "lost")
-    assert bad_status.returncode == 1 and "unknown status 'lost'" in bad_status.stderr
+    # An unknown status is a usage error (exit 2), like an unknown format, and writes nothing.
+    assert bad_status.returncode == 2 and "--status must be one of" in bad_status.stderr
+    assert "'lost'" in bad_status.stderr and not (tmp_path / "x.csv").exists()
     bad_time = cw("export", tmp_path / "x.csv", "--since", "yesterday")
     assert bad_time.returncode == 2

@@ -336,7 +336,7 @@ def test_chinese_csv_in_any_common_encoding_reads_the_same(
 def test_gbk_bytes_are_not_mistaken_for_utf8(tmp_path: Path, bureau: Bureau) -> None:
     header, rows = real_rows(3)
     path = write_csv(tmp_path / "gbk.csv", header, rows, "gbk")
-    with pytest.raises(ImportFailed, match="not valid utf-8"):
+    with pytest.raises(ImportFailed, match=r"gbk.csv is not UTF-8 \(byte 0xC1 at row 1\)"):
         bureau.run(path, encoding="utf-8")
     assert bureau.run(path).imported == 3  # detected as GB18030
 

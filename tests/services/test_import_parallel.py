@@ -24,7 +24,6 @@ from caseworker.clock import FrozenClock
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.services.cases import Desk
 from caseworker.services.imports import (
-    ImportFailed,
     ImportOptions,
     ImportSummary,
     SimulatedInterrupt,
@@ -167,31 +166,33 @@ def test_an_interrupted_parallel_import_is_finished_by_running_it_again(
     assert len(_table(store, "cases")) == summary.imported + 198
 
 
-def test_a_file_that_breaks_in_the_middle_fails_the_same_way_in_parallel(
+def test_bytes_of_another_encoding_deep_in_a_file_cost_only_their_row_in_parallel_too(
     twins: tuple[Store, Desk, Store, Desk], tmp_path: Path
 ) -> None:
     store_a, desk_a, store_b, desk_b = twins
-    path = tmp_path / "broken.csv"
+    path = tmp_path / "mixed.csv"
     line = "留言编号,留言用户,留言主题,留言时间,留言详情\n"
     body = "小区门口的路灯坏了很久，晚上出行很不方便，请尽快修复。" * 20
     rows = [f"{n},A00{n},路灯不亮,2019/4/25 9:32:09,{body}\n" for n in range(1, 2001)]
-    # Valid UTF-8 well past the bytes sampled for detection, then bytes that are not.
-    path.write_bytes((line + "".join(rows)).encode() + b"9999,x,\xff\xfe,2019/4/25,x\n")
-    errors = []
-    for store, desk, parallel in ((store_a, desk_a, False), (store_b, desk_b, True)):
-        with pytest.raises(ImportFailed) as failed:
-            run_import(
-                store,
-                desk,
-                path,
-                ImportOptions(
-                    rejects=tmp_path / "r.csv",
-                    batch_size=500,
-                    parallel=parallel,
-                ),
-            )
-        errors.append((str(failed.value), failed.value.key, failed.value.params))
-    assert errors[0] == errors[1]
-    assert errors[0][1] == "import.source.decode_after"  # its catalog key crossed the pipe too
+    # Valid UTF-8 well past the bytes sampled for detection, then a GBK row, then UTF-8 again.
+    gbk = "9999,A9,水管漏水,2019/4/25 9:32:09,楼道水管漏水\n".encode("gbk")
+    tail = f"10000,A10,路灯不亮,2019/4/25 9:32:09,{body}\n".encode()
+    path.write_bytes((line + "".join(rows)).encode() + gbk + tail)
+    summaries = []
+    for store, desk, parallel, rejects in (
+        (store_a, desk_a, False, tmp_path / "a.csv"),
+        (store_b, desk_b, True, tmp_path / "b.csv"),
+    ):
+        summary = run_import(
+            store,
+            desk,
+            path,
+            ImportOptions(rejects=rejects, batch_size=500, parallel=parallel),
+        )
+        summaries.append((summary.read, summary.imported, summary.rejected))
+        text = rejects.read_text(encoding="utf-8-sig")
+        # The row is rejected with why, its cells read as the GBK they are, to fix and re-import.
+        assert "not valid UTF-8 (byte 0xB9 in this row)" in text
+        assert "楼道水管漏水" in text and ",2002," in text
+    assert summaries[0] == summaries[1] == (2002, 2001, 1)
     assert _table(store_a, "cases") == _table(store_b, "cases")
-    assert len(_table(store_b, "cases")) % 500 == 0  # whole batches, committed before the break

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from caseworker.clock import recorded_now
 from caseworker.services.imports.runner import (
     ImportFailed,
     ImportOptions,
@@ -24,6 +27,7 @@ __all__ = [
     "SimulatedInterrupt",
     "list_imports",
     "run_import",
+    "shown_status",
 ]
 
 
@@ -48,11 +52,46 @@ class ImportInfo:
     finished_at: datetime | None
 
 
+# A running import commits a batch (and its heartbeat) every second or so; one silent this
+# long, on a host where its process cannot be asked after, was killed.
+STALE_HEARTBEAT = timedelta(minutes=10)
+
+
+def shown_status(record: ImportRecord, now: datetime | None = None) -> str:
+    """The record's status, with a "running" import that can no longer be running shown as
+    interrupted: killed with -9 (or the machine stopped), it could not record that itself.
+
+    On the host that ran it, its process is asked after; elsewhere (a shared PostgreSQL
+    database) a heartbeat older than STALE_HEARTBEAT says it. Nothing is written: running
+    the same import again finishes the job and records the outcome.
+    """
+    if record.status != "running" or record.host is None:
+        return record.status
+    here = record.host == socket.gethostname() and record.pid is not None
+    if here and not _process_exists(record.pid or 0):
+        return "interrupted"
+    beat = record.heartbeat_at
+    if beat is not None and (now or recorded_now()) - beat > STALE_HEARTBEAT:
+        return "interrupted"
+    return record.status
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # someone else's process, or we cannot tell: alive
+        return True
+    return True
+
+
 def list_imports(session: Session, limit: int = 50) -> list[ImportInfo]:
     """The most recent imports first."""
     rows = session.exec(
         select(ImportRecord).order_by(col(ImportRecord.id).desc()).limit(limit)
     ).all()
+    now = recorded_now()
     return [
         ImportInfo(
             r.id or 0,
@@ -60,7 +99,7 @@ def list_imports(session: Session, limit: int = 50) -> list[ImportInfo]:
             r.sha256,
             r.format,
             r.channel,
-            r.status,
+            shown_status(r, now),
             r.read,
             r.imported,
             r.duplicates,

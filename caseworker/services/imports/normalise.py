@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from caseworker.domain.bounds import time_in_bounds
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Whitespace that pads cells in exported spreadsheets: ASCII blanks, full-width spaces, NBSP.
@@ -33,6 +35,14 @@ class BadValue(ValueError):
         self.params: dict[str, object] = params
 
 
+def _scalar(value: Any) -> Any:
+    """`value` unless it is a list or an object, which no cell of a case may silently become."""
+    if isinstance(value, list | dict):
+        kind = "a list" if isinstance(value, list) else "an object"
+        raise BadValue(f"{kind} is not a value for this field", key="import.row.not_scalar")
+    return value
+
+
 def clean_text(value: Any) -> str:
     """Text with padding removed around it and around each line, paragraph breaks kept.
 
@@ -42,7 +52,7 @@ def clean_text(value: Any) -> str:
     """
     if value is None:
         return ""
-    text = value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else str(_scalar(value))
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\n" not in text:  # one line (most titles and cells): no splitting to do
@@ -62,6 +72,7 @@ def clean_cell(value: Any) -> str | None:
     """A short field (name, id, category): one line, padding removed; empty means missing."""
     if value is None:
         return None
+    _scalar(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # an id typed into Excel comes back as 37042.0
     text = " ".join(clean_text(value).split())
@@ -88,19 +99,20 @@ def parse_time(
         and value[7] == value[4]
         and value[10] in " T"
         and value[13] == value[16] == ":"
+        and "1971" <= value[:4] <= "2198"  # well inside domain.bounds: no need to check
     ):
         try:
             return datetime.fromisoformat(value.replace("/", "-")).replace(tzinfo=zone)
         except ValueError:
             pass
     if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        return _held(value if value.tzinfo is not None else value.replace(tzinfo=zone), value)
     if isinstance(value, bool):
         raise BadValue(f"{value!r} is not a time", key="import.row.not_time", value=repr(value))
     if isinstance(value, int | float):
         if 1 <= value < 2958466:  # Excel's serial day numbers, 1900-01-01 .. 9999-12-31
             naive = _EXCEL_EPOCH + timedelta(days=float(value))
-            return naive.replace(microsecond=0, tzinfo=zone)
+            return _held(naive.replace(microsecond=0, tzinfo=zone), value)
         raise BadValue(f"{value!r} is not a time", key="import.row.not_time", value=repr(value))
     text = clean_cell(value)
     if text is None:
@@ -110,7 +122,7 @@ def parse_time(
             parsed = datetime.strptime(text, fmt)
         except ValueError:
             continue
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
+        return _held(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone), text)
     match = _DATE.match(text)
     if match is None:
         if re.fullmatch(r"\d+(\.\d+)?", text):
@@ -134,10 +146,31 @@ def parse_time(
             f"{text!r} is not a real date", key="import.row.no_such_date", value=repr(text)
         ) from None
     if offset is None:
-        return naive.replace(tzinfo=zone)
+        return _held(naive.replace(tzinfo=zone), text)
     if offset == "Z":
-        return naive.replace(tzinfo=UTC)
-    return datetime.fromisoformat(naive.isoformat() + offset[:3] + ":" + offset[-2:])
+        return _held(naive.replace(tzinfo=UTC), text)
+    try:
+        aware = datetime.fromisoformat(naive.isoformat() + offset[:3] + ":" + offset[-2:])
+    except ValueError:
+        raise BadValue(
+            f"{text!r} is not a real date", key="import.row.no_such_date", value=repr(text)
+        ) from None
+    return _held(aware, text)
+
+
+def _held(value: datetime, raw: Any) -> datetime:
+    """`value` when caseworker can hold it (1970-2199, domain.bounds); else the row's reason.
+
+    Refused here rather than failing the file later: 0001-01-01 overflows on its way to UTC,
+    and a JSON number such as 12345 would otherwise read as a day in 1933.
+    """
+    if time_in_bounds(value):
+        return value
+    raise BadValue(
+        f"{str(raw)[:40]!r} is outside the times caseworker holds (1970-01-01 to 2199-12-31)",
+        key="import.row.time_out_of_bounds",
+        value=repr(str(raw)[:40]),
+    )
 
 
 def parse_count(value: Any) -> int | None:

@@ -268,6 +268,8 @@ class Preparer:
                 out.rejected.append((row, self.reason(exc)))
             except (KeyError, TypeError, AttributeError) as exc:  # not shaped as a record
                 out.rejected.append((row, self.reason(malformed(exc))))
+            except (OverflowError, RecursionError) as exc:  # a value past what Python computes
+                out.rejected.append((row, self.reason(malformed(exc))))
         seen = self.map_row.seen_unmapped
         if len(seen) > len(self.reported):
             out.unmapped = [c for c in seen if c not in self.reported]
@@ -467,7 +469,7 @@ def prepare_file(
     `batches_from_worker` in the process that writes.
     """
     try:
-        source = open_source(path, fmt, encoding)
+        source = open_source(path, fmt, encoding, named=False)
         try:
             for chunk in chunks(source.rows, size):
                 batch = preparer.batch(chunk, source.position())

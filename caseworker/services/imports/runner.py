@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import socket
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -324,6 +325,9 @@ class _Run:
             rejects_path=None,
             clerk=self.desk.clerk,
             started_at=self.now,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            heartbeat_at=recorded_now(),
         )
         with self.store.session() as session:
             session.add(record)
@@ -351,6 +355,7 @@ class _Run:
             conflicts=s.conflicts,
             rejected=s.rejected,
             rejects_path=str(self.rejects.path) if self.rejects.count else None,
+            heartbeat_at=recorded_now(),  # real time, even under a frozen clock
         )
         if status != "running":
             values["finished_at"] = self.desk.now()
