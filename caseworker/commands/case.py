@@ -353,11 +353,17 @@ def pause(ctx: typer.Context, ref: Ref, reason: Reason) -> None:
 
 
 @app.command("resume")
-def resume(ctx: typer.Context, ref: Ref) -> None:
+def resume(
+    ctx: typer.Context,
+    ref: Ref,
+    note: Annotated[
+        str | None, typer.Option("--note", help="Why the clocks restart (kept on the event).")
+    ] = None,
+) -> None:
     """Restart the clocks; deadlines move by the paused time."""
     from caseworker.services.cases import resume_case
 
-    _act(ctx, "resumed", ref, resume_case)
+    _act(ctx, "resumed", ref, resume_case, note=note)
 
 
 @app.command("merge")

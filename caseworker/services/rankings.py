@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
 from caseworker.services.reports import RatesReport
+from caseworker.store.audit import seal_ranking
 from caseworker.store.models import RankingRecord
 
 
@@ -32,6 +33,7 @@ def record_ranking(
         clerk=clerk,
         recorded_at=now,
     )
+    row.hash = seal_ranking(session.connection(), row.model_dump())
     session.add(row)
     session.commit()
     assert row.id is not None

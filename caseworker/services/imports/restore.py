@@ -18,7 +18,8 @@ from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
 from caseworker.services.exporting import CHILDREN, MARK, VERSION
-from caseworker.store.models import CaseRow, ClerkRow, LinkRow, Unit
+from caseworker.store.audit import Chain
+from caseworker.store.models import CaseRow, ClerkRow, EventRow, LinkRow, Unit
 from caseworker.store.types import UTCDateTime
 
 if TYPE_CHECKING:
@@ -184,6 +185,9 @@ class Restorer:
                     values.pop("id", None)
                     values["case_id"] = cid
                     rows.append(values)
+            if rows and model is EventRow:
+                # Sealed afresh on the new cases' chains: the seals attest this store's copy.
+                Chain().seal_rows(rows)
             if rows:
                 session.connection().execute(insert(_table(model)), rows)
         for item in fresh:

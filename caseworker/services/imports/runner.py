@@ -59,6 +59,7 @@ from caseworker.services.imports.sources import (
 )
 from caseworker.services.people import resolve_actor
 from caseworker.services.search_backlog import backlog, defer_indexing
+from caseworker.store.audit import Chain
 from caseworker.store.engine import Store
 from caseworker.store.models import CaseRow, EventRow, ImportRecord, ReplyRow
 
@@ -554,6 +555,8 @@ class _Run:
                     detail=json.dumps({"reply": reply_ids[cid], "final": True, "outcome": None}),
                 )
             )
+        # Every case here is new, so each chain starts afresh (store/audit.py).
+        Chain().seal_rows(events)
         session.connection().execute(insert(EventRow.__table__), events)  # type: ignore[attr-defined]
 
     def _write_sqlite(self, session: Session, fresh: list[Prepared]) -> None:
@@ -656,7 +659,7 @@ class _Run:
                     stamp,
                 )
             )
-        cursor.executemany(_EVENT_INSERT, events)
+        cursor.executemany(_EVENT_INSERT, Chain().seal_tuples(events))  # new cases: new chains
         cursor.close()
 
     def _count_new(self, fresh: list[Prepared]) -> None:
@@ -679,7 +682,7 @@ _REPLY_COLUMNS = [
 ]
 _EVENT_INSERT = (
     "INSERT INTO events (case_id, actor, action, from_status, to_status, reason, detail, "
-    "effective_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "effective_at, recorded_at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
