@@ -59,12 +59,15 @@ def _part(value: Any) -> str:
     A time is its naive UTC text with microseconds, the very text SQLite stores, so a bulk
     writer that hands over times already in that form seals what the ORM would.
     """
+    kind = type(value)
+    if kind is str:
+        return f"{len(value)}:{value}"
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        value = value.isoformat(" ", "microseconds")
+        if value.tzinfo is not None and value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        value = value.isoformat(" ", "microseconds")[:26]  # the "+00:00" of an aware time cut
     elif isinstance(value, bool):
         value = int(value)
     text_value = str(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,6 +113,46 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(_alembic_config(engine), revision)
 
 
+# PostgreSQL advisory lock key of schema upgrades ("cw-schema" as a number).
+_UPGRADE_LOCK_KEY = 0x63772D736368656D
+
+
+@contextmanager
+def upgrade_lock(engine: Engine) -> Iterator[None]:
+    """One schema upgrade at a time: other commands opening the store wait, then proceed.
+
+    On SQLite a lock file beside the database (`FILE.upgrade-lock`, never removed, so no
+    process can lock a file another has just unlinked); on PostgreSQL a session advisory lock.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _UPGRADE_LOCK_KEY}
+                )
+                connection.commit()
+        return
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    try:
+        descriptor = os.open(f"{database}.upgrade-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot upgrade the database at {database}: {exc.strerror}") from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
 @dataclass
 class Store:
     """An open database: hands out sessions; one per process, shared by CLI and console."""
@@ -145,13 +186,18 @@ def open_store(target: str, *, create: bool = True) -> Store:
         raise StoreError(f"no database at {url[10:]}; run `caseworker init` first")
     engine = make_engine(target)
     try:
-        current = schema_revision(engine)
-        if current != head_revision():
-            if current is None and inspect(engine).get_table_names():
-                tables = inspect(engine).get_table_names()
-                if "cases" in tables:
-                    raise StoreError(f"{_shown(url)} holds cases but no schema version; refusing")
-            upgrade(engine)
+        if schema_revision(engine) != head_revision():
+            with upgrade_lock(engine):
+                # Another process may have upgraded it while this one waited for the lock.
+                current = schema_revision(engine)
+                if current != head_revision():
+                    if current is None and inspect(engine).get_table_names():
+                        tables = inspect(engine).get_table_names()
+                        if "cases" in tables:
+                            raise StoreError(
+                                f"{_shown(url)} holds cases but no schema version; refusing"
+                            )
+                    upgrade(engine)
     except (DatabaseError, OperationalError) as exc:
         engine.dispose()
         reason = str(exc.orig) if exc.orig is not None else str(exc)
