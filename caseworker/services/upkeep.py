@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from caseworker.domain.deadlines import Pause
@@ -71,9 +72,16 @@ def backup_store(store: Store, target: Path) -> BackupReport:
             path=str(target.parent),
         )
     partial = target.with_name(f".{target.name}.partial")
-    partial.unlink(missing_ok=True)
-    descriptor = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(descriptor)
+    try:
+        partial.unlink(missing_ok=True)
+        os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot write the backup in {target.parent}: {exc.strerror}",
+            key="refused.backup_cannot_write",
+            path=str(target.parent),
+            reason=str(exc.strerror),
+        ) from None
     try:
         raw = store.engine.raw_connection()
         try:
@@ -98,6 +106,14 @@ def backup_store(store: Store, target: Path) -> BackupReport:
                 reason=str(check),
             )
         os.replace(partial, target)
+    except sqlite3.Error as exc:  # the disk filled, or the copy could not be written
+        partial.unlink(missing_ok=True)
+        raise InvalidInput(
+            f"cannot write the backup in {target.parent}: {exc}; nothing was written",
+            key="refused.backup_cannot_write",
+            path=str(target.parent),
+            reason=str(exc),
+        ) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -243,5 +259,17 @@ def check_deadlines(store: Store, rules: Rules, now: datetime) -> CheckLine:
 
 
 def check_store(store: Store, rules: Rules, now: datetime) -> Sequence[CheckLine]:
-    """Every part of `check`, each with its one-line result."""
-    return [check_integrity(store), check_audit(store), check_deadlines(store, rules, now)]
+    """Every part of `check`, each with its one-line result, even when the store is damaged."""
+    parts: list[tuple[str, Callable[[], CheckLine]]] = [
+        ("integrity", lambda: check_integrity(store)),
+        ("audit", lambda: check_audit(store)),
+        ("deadlines", lambda: check_deadlines(store, rules, now)),
+    ]
+    lines = []
+    for part, run in parts:
+        try:
+            lines.append(run())
+        except (DBAPIError, sqlite3.Error) as exc:
+            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+            lines.append(CheckLine(part, False, "check.unreadable", {"reason": reason}))
+    return lines
