@@ -43,8 +43,9 @@ NEW_CASE_FIELDS = {
 
 def _act(ctx: typer.Context, verb: str, ref: str, action: Any, **kwargs: Any) -> Any:
     """Run one service action in its own transaction and say what happened."""
-    with opened(ctx) as store, store.session() as session:
-        result = action(session, store.desk(), ref, **kwargs)
+    with opened(ctx) as store:
+        desk = store.desk()
+        result = store.store.transact(lambda session: action(session, desk, ref, **kwargs))
     typer.echo(f"case {ref}: {verb}")
     return result
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
@@ -107,6 +109,18 @@ def database_url(target: str) -> str:
     if "://" in target:
         return target
     return f"sqlite:///{Path(target).expanduser().resolve()}"
+
+
+T = TypeVar("T")
+
+
+def _momentary(exc: DBAPIError) -> bool:
+    """A failure that trying the same transaction again may cure: a lock, a deadlock."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in ("40001", "40P01", "55P03"):
+        return True
+    reason = str(exc.orig or exc).lower()
+    return "database is locked" in reason or "database is busy" in reason
 
 
 # Files up to this size get a quick_check before a process's first write (see Store).
@@ -295,6 +309,33 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
+
+    def transact(self, work: Callable[[Session], T], *, attempts: int = 4) -> T:
+        """Run `work` as one writing transaction; again, a bounded number of times, when the
+        database was momentarily busy; then the clear "busy" refusal, never a raw lock error.
+
+        On SQLite the transaction takes the write lock first (BEGIN IMMEDIATE): a transaction
+        that reads and then writes would otherwise fail at once ("database is locked") when
+        another clerk wrote in between, instead of waiting its turn. On PostgreSQL a deadlock
+        or serialisation failure is retried the same way.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.session() as session:
+                    if self.engine.dialect.name == "sqlite" and not is_read_only(self.engine):
+                        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                    return work(session)
+            except DBAPIError as exc:
+                if not _momentary(exc):
+                    raise
+                if attempt + 1 == attempts:
+                    raise StoreError(
+                        "the database is busy (another clerk or an import is writing); nothing "
+                        "was changed, try again",
+                        key="refused.store_busy",
+                    ) from None
+                time.sleep(random.uniform(0.02, 0.1) * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _check_before_first_write(self, session: Session) -> None:
         """Before this process first commits a write to a SQLite file, its quick_check.
