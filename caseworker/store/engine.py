@@ -85,8 +85,9 @@ def store_failure(
             key="refused.store_full",
             when=when,
         )
-    damaged = ("malformed", "not a database", "corrupt", "could not decode")
-    if any(word in low for word in damaged):
+    damaged = ("malformed", "corrupt", "could not decode")
+    # A file that is no database at all (a wrong --db) is said as such where it is opened.
+    if any(word in low for word in damaged) or ("not a database" in low and not opening):
         return StoreError(
             f"the database file is damaged ({reason}); {when}. Run `caseworker check`, and "
             "restore the latest backup if it confirms the damage",
@@ -314,16 +315,13 @@ class Store:
         """Run `work` as one writing transaction; again, a bounded number of times, when the
         database was momentarily busy; then the clear "busy" refusal, never a raw lock error.
 
-        On SQLite the transaction takes the write lock first (BEGIN IMMEDIATE): a transaction
-        that reads and then writes would otherwise fail at once ("database is locked") when
-        another clerk wrote in between, instead of waiting its turn. On PostgreSQL a deadlock
-        or serialisation failure is retried the same way.
+        On SQLite a write waits for the lock up to the busy timeout first; on PostgreSQL a
+        deadlock or serialisation failure is retried the same way. A retry is safe: the
+        transaction was rolled back, and a case changed meanwhile fails its version check.
         """
         for attempt in range(attempts):
             try:
                 with self.session() as session:
-                    if self.engine.dialect.name == "sqlite" and not is_read_only(self.engine):
-                        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                     return work(session)
             except DBAPIError as exc:
                 if not _momentary(exc):
