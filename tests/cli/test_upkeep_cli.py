@@ -143,3 +143,15 @@ def test_backup_on_postgresql_points_to_pg_dump(
     assert refused.code == 2
     assert "pg_dump" in refused.err
     assert not (tmp_path / "copy.sqlite").exists()
+
+
+def test_check_and_verify_on_postgresql(
+    postgres: Any, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    url = postgres.create_database()
+    assert cli("--db", url, "--clerk", "alice", "init").code == 0
+    checked = cli("--db", url, "--now", NOW, "check")
+    assert checked.code == 0, checked
+    assert checked.out.splitlines()[0].startswith("ok    integrity: PostgreSQL keeps its own pages")
+    verified = cli("--db", url, "audit", "verify")
+    assert verified.code == 0 and verified.out.startswith("0 events verified")
