@@ -18,6 +18,7 @@ import argparse
 import multiprocessing
 import os
 import random
+import shutil
 import tempfile
 import time
 import traceback
@@ -249,8 +250,9 @@ def run_clerks(database: str, clerks: int, seconds: float, cases: int, backend: 
     return figures
 
 
-def _postgres() -> tuple[Any, str]:
-    """A throw-away PostgreSQL server (pgserver, as the tests start it) and its admin URL."""
+def _postgres() -> tuple[Any, str, Path]:
+    """A throw-away PostgreSQL server (pgserver, as the tests start it), its admin URL and data
+    folder."""
     import pgserver
     from sqlalchemy.engine import make_url
 
@@ -259,7 +261,7 @@ def _postgres() -> tuple[Any, str]:
     os.environ.pop("LC_ALL", None)
     server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     uri = str(server.get_uri()).replace("postgresql://", "postgresql+psycopg://", 1)
-    return server, make_url(uri).render_as_string(hide_password=False)
+    return server, make_url(uri).render_as_string(hide_password=False), pgdata
 
 
 def _new_pg_database(admin_url: str, name: str) -> str:
@@ -281,7 +283,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--backend", nargs="+", default=["sqlite", "postgresql"])
     args = parser.parse_args()
-    server, admin_url = _postgres() if "postgresql" in args.backend else (None, "")
+    server, admin_url, pgdata = _postgres() if "postgresql" in args.backend else (None, "", Path())
     rows: list[Figures] = []
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -296,6 +298,7 @@ def main() -> None:
     finally:
         if server is not None:
             server.cleanup()
+            shutil.rmtree(pgdata, ignore_errors=True)
     for row in rows:
         if row.first_traceback:
             print(f"\nfirst traceback ({row.backend}, N={row.clerks}):\n{row.first_traceback}")
