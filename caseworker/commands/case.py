@@ -47,8 +47,9 @@ NEW_CASE_FIELDS = {
 
 def _act(ctx: typer.Context, verb: str, ref: str, action: Any, **kwargs: Any) -> Any:
     """Run one service action in its own transaction and say what happened."""
-    with opened(ctx) as store, store.session() as session:
-        result = action(session, store.desk(), ref, **kwargs)
+    with opened(ctx) as store:
+        desk = store.desk()
+        result = store.store.transact(lambda session: action(session, desk, ref, **kwargs))
     typer.echo(terminal_safe(f"case {ref}: {verb}"))
     return result
 
@@ -384,11 +385,17 @@ def pause(ctx: typer.Context, ref: Ref, reason: Reason) -> None:
 
 
 @app.command("resume")
-def resume(ctx: typer.Context, ref: Ref) -> None:
+def resume(
+    ctx: typer.Context,
+    ref: Ref,
+    note: Annotated[
+        str | None, typer.Option("--note", help="Why the clocks restart (kept on the event).")
+    ] = None,
+) -> None:
     """Restart the clocks; deadlines move by the paused time."""
     from caseworker.services.cases import resume_case
 
-    _act(ctx, "resumed", ref, resume_case)
+    _act(ctx, "resumed", ref, resume_case, note=note)
 
 
 @app.command("merge")

@@ -112,10 +112,19 @@ def _store_trouble(exc: Exception) -> Exception | None:
 
     The transaction was rolled back, so nothing was changed: the clerk can simply try again.
     """
+    import sqlite3
+
     from sqlalchemy.exc import DBAPIError, IntegrityError
 
     from caseworker.domain.errors import DomainError
+    from caseworker.store.engine import store_failure
 
+    if not isinstance(exc, DBAPIError | sqlite3.Error):
+        return None
+    # A read-only, full, damaged or failing database: said plainly by the store.
+    failure = store_failure(exc)
+    if failure is not None:
+        return failure
     if not isinstance(exc, DBAPIError):
         return None
     reason = " ".join(str(exc.orig if exc.orig is not None else exc).split())

@@ -422,18 +422,7 @@ def _ignore(_value: object) -> None:
 
 
 def _resume(session: Session, desk: Desk, case_id: int, result: Any) -> None:
-    """Resume has no note field in the service; the clerk's note goes on its event."""
+    """The clerk's note goes on the resume event the service appends; nothing is rewritten."""
     from caseworker.services import cases
 
-    cases.resume_case(session, desk, case_id)
-    if result.note:
-        from sqlmodel import col, select
-
-        from caseworker.store.models import EventRow
-
-        event = session.exec(
-            select(EventRow).where(EventRow.case_id == case_id).order_by(col(EventRow.id).desc())
-        ).first()
-        if event is not None and event.action == "resume":
-            event.reason = result.note
-            session.add(event)
+    cases.resume_case(session, desk, case_id, note=result.note or None)

@@ -7,7 +7,7 @@ raw SQL afterwards shows in `verify_admin_history`. The session-taking functions
 the command that opened the store owns the transaction.
 
 On PostgreSQL a clerk connects as their own database role; `grant_role` creates or updates it
-with the rights a clerk needs (row security does the rest: see migration 0016) and `revoke_role`
+with the rights a clerk needs (row security does the rest: see migration 0012) and `revoke_role`
 takes them away. Role names are quoted identifiers; a password is never handled here: a bureau
 sets authentication (peer, certificate, or a password it sets itself) in pg_hba.conf.
 """
@@ -260,7 +260,7 @@ def grant_role(session: Session, actor: str, clerk: str, login: str | None = Non
     """Create or update the database role clerk `clerk` connects as; returns its name.
 
     The role is bound to the clerk (if it was not), may log in, and gets the rights above on
-    this database. Row security (migration 0016) limits a handler's role to their units' cases.
+    this database. Row security (migration 0012) limits a handler's role to their units' cases.
     """
     _postgres(session)
     require_supervisor(session, actor, "admin grant")

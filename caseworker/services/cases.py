@@ -37,6 +37,7 @@ from caseworker.services.clocks import case_clocks, load_records, refresh_clocks
 from caseworker.services.people import UnknownName, find_unit, resolve_actor
 from caseworker.services.queues import check_visible
 from caseworker.services.rules import Rules
+from caseworker.store.audit import seal_new_event
 from caseworker.store.models import (
     CaseRow,
     ClerkRow,
@@ -241,19 +242,22 @@ def _event(
     detail: dict[str, Any] | None = None,
 ) -> None:
     assert case.id is not None
-    session.add(
-        EventRow(
-            case_id=case.id,
-            actor=actor,
-            action=action.value,
-            from_status=from_status,
-            to_status=case.status,
-            reason=reason,
-            detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
-            effective_at=desk.now(),
-            recorded_at=recorded_now(),
-        )
+    row = EventRow(
+        case_id=case.id,
+        actor=actor,
+        action=action.value,
+        from_status=from_status,
+        to_status=case.status,
+        reason=reason,
+        detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
+        effective_at=desk.now(),
+        recorded_at=recorded_now(),
     )
+    # The case's change and any earlier event of this transaction go first (a lost race shows
+    # here as a conflict), so the seal links to the case's true last event.
+    save(session, case)
+    seal_new_event(session.connection(), row)
+    session.add(row)
 
 
 class _Act:
@@ -979,7 +983,8 @@ def pause_case(session: Session, desk: Desk, ref: str | int, *, reason: str) -> 
     act.finish(reason=reason)
 
 
-def resume_case(session: Session, desk: Desk, ref: str | int) -> None:
+def resume_case(session: Session, desk: Desk, ref: str | int, *, note: str | None = None) -> None:
+    """Restart the clocks; a clerk's note is the resume event's own reason (nothing is edited)."""
     act = _Act(session, desk, ref, Action.RESUME)
     pause = session.exec(
         select(PauseRow).where(PauseRow.case_id == act.case_id, col(PauseRow.ended_at).is_(None))
@@ -993,7 +998,8 @@ def resume_case(session: Session, desk: Desk, ref: str | int) -> None:
     pause.ended_at, pause.ended_by_id = act.now, act.actor_id
     session.add(pause)
     act.case.paused_since = None
-    act.finish(detail={"paused_since": pause.started_at.isoformat()})
+    note = (note or "").strip() or None
+    act.finish(reason=note, detail={"paused_since": pause.started_at.isoformat()})
 
 
 def merge_case(

@@ -132,7 +132,7 @@ def upgrade_refusal(target: str, os_login: str) -> NotPermitted | None:
     None when it may (a new or current database, a demo, or a supervisor's login).
 
     Read before anything is migrated, with plain SQL that works on every older schema (before
-    logins were bound, revision 0016, a clerk acted under the login of their own name); a
+    logins were bound, revision 0012, a clerk acted under the login of their own name); a
     SQLite file is opened read-only for it. A database that cannot be read is left for
     opening it to report (store.engine).
     """

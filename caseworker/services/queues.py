@@ -171,9 +171,19 @@ def window_around(
 def take_next(
     session: Session, key: QueueKey, now: datetime, viewer: Viewer, filters: Filters
 ) -> int | None:
-    """The most urgent case of the queue nobody else opened in the last CLAIM_WINDOW."""
+    """The most urgent case of the queue nobody else opened in the last CLAIM_WINDOW, claimed
+    for the clerk in the same transaction: two clerks taking next at once never get one case."""
     where = queries.where_of(session, key, now, viewer, filters)
-    return queries.next_unclaimed(session, where, viewer.clerk, now - CLAIM_WINDOW)
+    since = now - CLAIM_WINDOW
+    lost: list[int] = []
+    for _attempt in range(20):  # each loss is a case another clerk took a moment ago
+        found = queries.next_unclaimed(session, where, viewer.clerk, since, skip=lost)
+        if found is None:
+            return None
+        if queries.claim_if_free(session, found, viewer.clerk, now, since):
+            return found
+        lost.append(found)
+    return None
 
 
 def claim(session: Session, case_id: int, clerk: str, now: datetime) -> None:

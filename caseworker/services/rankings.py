@@ -19,6 +19,7 @@ from caseworker.domain.errors import InvalidInput
 from caseworker.domain.measures import Period
 from caseworker.services.reports import RateRow, RatesReport, unit_rates
 from caseworker.services.rules import Rules
+from caseworker.store.audit import seal_ranking
 from caseworker.store.models import RankingRecord
 
 
@@ -105,6 +106,7 @@ def record_ranking(
         clerk=clerk,
         recorded_at=now,
     )
+    row.hash = seal_ranking(session.connection(), row.model_dump())
     session.add(row)
     session.commit()
     assert row.id is not None

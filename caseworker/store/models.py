@@ -320,6 +320,8 @@ class EventRow(SQLModel, table=True):
     detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
     effective_at: datetime = _when(index=True)  # the (possibly frozen) clock's now
     recorded_at: datetime = _when()  # the real time it was written
+    # SHA-256 of the case's previous event's hash and this event's content (store/audit.py).
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class ImportRecord(SQLModel, table=True):
@@ -369,6 +371,8 @@ class RankingRecord(SQLModel, table=True):
     figures: str = Field(sa_column=Column(Text, nullable=False))
     clerk: str = Field(max_length=100)
     recorded_at: datetime = _when()
+    # SHA-256 of the previous ranking's hash and these figures (store/audit.py).
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class DocumentNumber(SQLModel, table=True):

@@ -520,27 +520,72 @@ def case_marker(session: Session, case_id: int) -> tuple[int, ...]:
 
 
 def next_unclaimed(
-    session: Session, where: ColumnElement[bool], clerk: str, since: datetime
+    session: Session,
+    where: ColumnElement[bool],
+    clerk: str,
+    since: datetime,
+    *,
+    skip: Sequence[int] = (),
 ) -> int | None:
-    """The most urgent case in a queue that no other clerk has opened since `since`."""
+    """The most urgent case in a queue that no other clerk has opened since `since`.
+
+    On PostgreSQL the case's row is locked, skipping rows another clerk's take-next holds at
+    this moment (FOR UPDATE SKIP LOCKED), so concurrent clerks fan out instead of queueing.
+    """
     claims = CaseClaim.__table__  # type: ignore[attr-defined]
     taken = exists().where(
         claims.c.case_id == C.id, claims.c.clerk != clerk, claims.c.opened_at > since
     )
-    query = select(C.id).where(where, ~taken).order_by(C.next_due_at, C.id).limit(1)
+    query = select(C.id).where(where, ~taken)
+    if skip:
+        query = query.where(C.id.not_in(list(skip)))
+    query = query.order_by(C.next_due_at, C.id).limit(1)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=C)
     found = session.execute(query).scalar_one_or_none()
     return int(found) if found is not None else None
 
 
+def claim_if_free(
+    session: Session, case_id: int, clerk: str, at: datetime, since: datetime
+) -> bool:
+    """Claim the case for `clerk` unless another clerk opened it after `since`; one statement.
+
+    An upsert whose update is conditional: the database decides against the latest committed
+    claim, so two clerks racing for one case cannot both win.
+    """
+    return _claim(session, case_id, clerk, at, since=since)
+
+
 def claim_case(session: Session, case_id: int, clerk: str, at: datetime) -> None:
-    """Record that `clerk` opened the case now (one row per case, the latest opener)."""
-    claim = session.get(CaseClaim, case_id)
-    if claim is None:
-        session.add(CaseClaim(case_id=case_id, clerk=clerk, opened_at=at))
-    else:
-        claim.clerk = clerk
-        claim.opened_at = at
-        session.add(claim)
+    """Record that `clerk` opened the case now (one row per case, the latest opener).
+
+    One upsert, so two clerks opening a case at the same moment do not clash on its row.
+    """
+    _claim(session, case_id, clerk, at, since=None)
+
+
+def _claim(
+    session: Session, case_id: int, clerk: str, at: datetime, *, since: datetime | None
+) -> bool:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    session.flush()  # the ORM's own pending changes first; this statement bypasses it
+    claims = CaseClaim.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    free = None if since is None else (claims.c.clerk == clerk) | (claims.c.opened_at <= since)
+    statement = (
+        dialect.insert(claims)
+        .values(case_id=case_id, clerk=clerk, opened_at=at)
+        .on_conflict_do_update(
+            index_elements=[claims.c.case_id],
+            set_={"clerk": clerk, "opened_at": at},
+            where=free,
+        )
+        .returning(claims.c.case_id)
+    )
+    claimed = session.execute(statement).first() is not None
+    return claimed
 
 
 def distinct_values(session: Session, column: str, limit: int = 200) -> list[str]:

@@ -127,6 +127,22 @@ def test_opening_an_old_database_upgrades_it_without_losing_a_row(old_database: 
         store.close()
 
 
+def test_the_upgrade_seals_the_history_already_there(old_database: str, rules: Any) -> None:
+    """Events written before the audit chain existed are sealed once, by the upgrade."""
+    from caseworker.services.upkeep import verify_audit
+
+    store = open_store(old_database, create=False)
+    try:
+        report = verify_audit(store)
+        assert (report.ok, report.events, report.cases) == (True, 4, 2)
+        at = datetime(2025, 8, 5, 10, tzinfo=SHANGHAI)
+        with store.session() as session:
+            svc.acknowledge_case(session, svc.Desk(rules, FrozenClock(at), "赵住建"), "OLD-0001")
+        assert verify_audit(store).events == 5 and verify_audit(store).ok
+    finally:
+        store.close()
+
+
 def test_the_upgraded_database_keeps_working(old_database: str, rules: Any) -> None:
     store = open_store(old_database)
     try:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "datasets" / "tipdm2020" / "attachment2-labelled-sample.xlsx"
 KEY = re.compile(r"""["'](refused\.[a-z_]+(?:\.[a-z_]+)*)["']""")
 # Keys that are not messages but words inside them.
-TERMS = ("refused.status.", "refused.action.", "refused.role.")
+TERMS = ("refused.status.", "refused.action.", "refused.role.", "refused.storemoment.")
 WORDS = ("refused.separator", "refused.nothing")
 
 ZH, EN = Catalog("zh"), Catalog("en")

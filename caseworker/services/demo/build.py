@@ -31,6 +31,7 @@ from caseworker.services.clocks import recompute_if_calendar_changed
 from caseworker.services.demo.bureau import build_bureau
 from caseworker.services.demo.simulate import Rows, Simulator, Spec
 from caseworker.services.rules import Rules
+from caseworker.store.audit import EVENT_FIELDS, Chain
 from caseworker.store.engine import Store, database_url, open_store
 from caseworker.store.models import (
     CaseRow,
@@ -382,6 +383,7 @@ def build_demo(
             ],
         )
         done = events = last_event = 0
+        chain = Chain()  # every case of the demo is new: its events start their own chain
         training: dict[str, dict[str, list[int]]] = {}
         sqlite = session.connection().dialect.name == "sqlite"
         with _search_index_deferred(session):
@@ -391,7 +393,7 @@ def build_demo(
                 for role, ids in batch.training.items():
                     _, scenario, part = role.split(":")
                     training.setdefault(scenario, {}).setdefault(part, []).extend(ids)
-                _write(session, batch, sqlite)
+                _write(session, batch, sqlite, chain)
                 done += batch.cases
                 if progress is not None:
                     progress(done, cases)
@@ -481,7 +483,8 @@ def _prepare(sim: Simulator, sqlite: bool) -> _Batch:
         if not batch:
             continue
         table = _table(model)
-        columns = [c.name for c in table.columns]
+        # Events get their seal when written, in order (see _write).
+        columns = [c.name for c in table.columns if c.name != "hash"]
         getter = itemgetter(*columns)
         converters = [
             (n, f) for n, f in enumerate(_converter(c.type, sqlite) for c in table.columns) if f
@@ -502,10 +505,14 @@ def _prepare(sim: Simulator, sqlite: bool) -> _Batch:
     )
 
 
-def _write(session: Session, batch: _Batch, sqlite: bool) -> None:
-    """Bulk-insert one prepared batch with the driver's executemany."""
+def _write(session: Session, batch: _Batch, sqlite: bool, chain: Chain) -> None:
+    """Bulk-insert one prepared batch with the driver's executemany, its events sealed."""
     connection = session.connection()
     for name, columns, values in batch.tables:
+        if name == "events":
+            at = [columns.index(field) for field in EVENT_FIELDS]
+            values = [(*row, chain.seal([row[n] for n in at])) for row in values]
+            columns = [*columns, "hash"]
         marks = ", ".join("?" if sqlite else "%s" for _ in columns)
         sql = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})"
         connection.exec_driver_sql(sql, values)

@@ -27,6 +27,7 @@ from caseworker.domain.errors import InvalidInput
 from caseworker.services.exporting import CHILDREN, MARK, VERSION
 from caseworker.services.imports.mapping import FIELDS, Profile
 from caseworker.services.imports.sources import SourceRow
+from caseworker.store.audit import Chain
 from caseworker.store.models import CaseRow, ClerkRow, EventRow, LinkRow, MetaRow, Unit
 from caseworker.store.types import UTCDateTime
 
@@ -261,6 +262,9 @@ class Restorer:
                     if model is EventRow:
                         values["detail"] = self._marked(values.get("detail"))
                     rows.append(values)
+            if rows and model is EventRow:
+                # Sealed afresh on the new cases' chains: the seals attest this store's copy.
+                Chain().seal_rows(rows)
             if rows:
                 session.connection().execute(insert(_table(model)), rows)
         for item in fresh:

@@ -62,7 +62,8 @@ from caseworker.services.imports.sources import (
 )
 from caseworker.services.people import resolve_actor
 from caseworker.services.search_backlog import backlog, defer_indexing
-from caseworker.store.engine import Store
+from caseworker.store.audit import Chain
+from caseworker.store.engine import Store, StoreMoment, import_stopped, store_failure
 from caseworker.store.models import CaseRow, EventRow, ImportRecord, ReplyRow
 
 # A batch at least this large leaves its cases' search indexing to services.search_backlog:
@@ -264,7 +265,7 @@ class _Run:
         self.summary.import_id = record_id
         if not self.options.dry_run and self.rejects.path.exists():
             self.rejects.path.unlink()  # a stale file from an earlier run of the same input
-        written = 0
+        written = kept = 0
         batches = self._batches()
         try:
             for batch in batches:
@@ -275,7 +276,7 @@ class _Run:
                     with self.store.session() as session:
                         self._write_batch(session, prepared)
                         self._save_counts(session, record_id, "running")
-                    written += 1
+                    written, kept = written + 1, self.summary.imported
                 self.rejects.flush()
                 if self.progress is not None:
                     self.progress(self.summary.read, *batch.position)
@@ -296,10 +297,17 @@ class _Run:
                 # An interrupt inside the driver can leave its connection holding the write
                 # lock; close every pooled connection before recording the outcome.
                 self.store.engine.dispose()
-                with self.store.session() as session:
-                    self._save_outcome(session, record_id, status)
+                try:
+                    with self.store.session() as session:
+                        self._save_outcome(session, record_id, status)
+                except Exception as again:  # a full disk may refuse this too; say the first
+                    if store_failure(again) is None:
+                        raise
             if isinstance(exc, SourceError):
                 raise _failed(exc, self.source.path) from None
+            failure = store_failure(exc, moment=StoreMoment.STOPPED)
+            if failure is not None:
+                raise import_stopped(failure, kept) from None
             raise
         self.rejects.close()
         if self.rejects.count:
@@ -565,6 +573,8 @@ class _Run:
                         detail=detail,
                     )
                 )
+        # Every case here is new, so each chain starts afresh (store/audit.py).
+        Chain().seal_rows(events)
         session.connection().execute(insert(EventRow.__table__), events)  # type: ignore[attr-defined]
 
     def _write_sqlite(self, session: Session, fresh: list[Prepared]) -> None:
@@ -653,7 +663,7 @@ class _Run:
                         stamp,
                     )
                 )
-        cursor.executemany(_EVENT_INSERT, events)
+        cursor.executemany(_EVENT_INSERT, Chain().seal_tuples(events))  # new cases: new chains
         cursor.close()
 
     def _count_new(self, fresh: list[Prepared]) -> None:
@@ -767,7 +777,7 @@ _REPLY_COLUMNS = [
 ]
 _EVENT_INSERT = (
     "INSERT INTO events (case_id, actor, action, from_status, to_status, reason, detail, "
-    "effective_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "effective_at, recorded_at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 

@@ -1,6 +1,6 @@
 """documents: numbered official documents, and the population of a unit's area
 
-Revision ID: 0014
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02
 
@@ -17,7 +17,7 @@ from alembic import op
 
 import caseworker.store.types
 
-revision = "0014"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """import liveness: the host, process and heartbeat of a running import
 
-Revision ID: 0015
-Revises: 0016
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02
 
 An import killed with -9 cannot record that it stopped, so its record said "running" for
@@ -17,8 +17,8 @@ from alembic import op
 
 import caseworker.store.types
 
-revision = "0015"
-down_revision = "0016"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """identity: clerks bound to logins, an administration history, and row security on PostgreSQL
 
-Revision ID: 0016
-Revises: 0014
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02
 
 Who acts is no longer whatever `--clerk` says: a clerk is bound to the logins that may act as
@@ -26,8 +26,8 @@ from alembic import op
 
 import caseworker.store.types
 
-revision = "0016"
-down_revision = "0014"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
