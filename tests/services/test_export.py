@@ -242,7 +242,8 @@ def snapshot(store: Store) -> dict[str, Any]:
 
 def unmarked(doc: dict[str, Any], restored_from: str | None = None) -> dict[str, Any]:
     """A snapshot with each event's mark of the file it was restored from taken off (and
-    checked to be `restored_from` on every event), details compared as JSON."""
+    checked to be `restored_from` on every event), details compared as JSON, and without the
+    events' seals: a restored event carries its mark, so its chain is sealed anew."""
     out = dict(doc)
     out["events"] = {}
     for key, events in doc["events"].items():
@@ -251,7 +252,7 @@ def unmarked(doc: dict[str, Any], restored_from: str | None = None) -> dict[str,
             detail = json.loads(event["detail"]) if event["detail"] else {}
             if restored_from is not None:
                 assert detail.pop("restored_from") == restored_from
-            plain.append({**event, "detail": detail})
+            plain.append({**{k: v for k, v in event.items() if k != "hash"}, "detail": detail})
         out["events"][key] = plain
     return out
 

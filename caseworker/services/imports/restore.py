@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
 from caseworker.services.exporting import CHILDREN, MARK, VERSION
-from caseworker.services.imports.mapping import FIELDS, Profile
+from caseworker.services.imports.mapping import FIELDS, HISTORY_FIELDS, Profile
 from caseworker.services.imports.sources import SourceRow
 from caseworker.store.audit import Chain
 from caseworker.store.models import CaseRow, ClerkRow, EventRow, LinkRow, MetaRow, Unit
@@ -91,7 +91,11 @@ def mark_pending(session: Session, file: str) -> None:
 PLAIN_CASES = Profile(
     name="caseworker-export-as-cases",
     signature=(),
-    fields={name: (name,) for name in FIELDS if name not in ("reply_text", "replied_at")},
+    fields={
+        name: (name,)
+        for name in FIELDS
+        if name not in ("reply_text", "replied_at", *HISTORY_FIELDS)
+    },
 )
 
 
