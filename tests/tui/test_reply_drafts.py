@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,10 @@ from caseworker.store.models import ReplyRow
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Bureau:
-    return build_bureau(tmp_path_factory.mktemp("bureau"), rules_of_the_house())
+def template(tmp_path_factory: pytest.TempPathFactory, bind_clerks: Callable[..., str]) -> Bureau:
+    built = build_bureau(tmp_path_factory.mktemp("bureau"), rules_of_the_house())
+    bind_clerks(built.database)  # the supervisor acts from the command line too
+    return built
 
 
 @pytest.fixture
