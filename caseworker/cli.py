@@ -13,6 +13,7 @@ from caseworker.commands import demo as demo_commands
 from caseworker.commands import reports as report_commands
 from caseworker.commands import setup as setup_commands
 from caseworker.commands import transfer as transfer_commands
+from caseworker.commands import triage as triage_commands
 from caseworker.commands.common import fail, parse_time
 from caseworker.config import Settings
 
@@ -91,6 +92,7 @@ app.add_typer(case_commands.app, name="case", help="Act on one case, as the cons
 report_commands.register(app)
 transfer_commands.register(app)
 demo_commands.register(app)
+triage_commands.register(app)
 
 
 def main() -> None:
