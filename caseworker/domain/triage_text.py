@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -184,11 +183,29 @@ STOPWORDS: frozenset[str] = frozenset(
 )
 
 
+# Full-width letters and digits as their ASCII selves, and the ideographic space as a space:
+# what NFKC does to them, at a fraction of its cost. Full-width punctuation (，。！) is how
+# Chinese is written and stays.
+_HALF_WIDTH = {
+    cp: cp - 0xFEE0
+    for first, last in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+    for cp in range(first, last + 1)
+} | {0x3000: 0x20}
+
+
+_FULL_WIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]")
+
+
+def fold_width(text: str) -> str:
+    """Full-width ASCII as ASCII (Ａ１ as A1); most text has none and is left as it is."""
+    return text.translate(_HALF_WIDTH) if _FULL_WIDTH.search(text) else text
+
+
 def clean(text: str | None) -> str:
-    """One line of text: NFKC (full-width to half-width), runs of whitespace to one space."""
+    """One line of text: full-width to half-width, runs of whitespace to one space."""
     if not text:
         return ""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    return _SPACE.sub(" ", fold_width(text)).strip()
 
 
 def words(text: str) -> list[str]:

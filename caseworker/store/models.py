@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Integer, LargeBinary, Text, UniqueConstraint, text
+from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from caseworker.store.queue_types import OPEN_SQL as OPEN_SQL  # the partial indexes' WHERE
@@ -381,3 +381,24 @@ class CommonIssueCase(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", index=True)
     added_by: str = Field(max_length=100)
     added_at: datetime = _when()
+
+
+class CaseSignature(SQLModel, table=True):
+    """What the repeat tests read of a case (domain.triage_repeats): its text key and author.
+
+    Written at import and intake, so a re-post is found by one index lookup, never by reading
+    the texts of every case.
+    """
+
+    __tablename__ = "case_signatures"
+    __table_args__ = (
+        Index("ix_case_signatures_text_key", "text_key"),
+        Index("ix_case_signatures_author", "author", "received_at"),
+    )
+
+    case_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("cases.id"), primary_key=True, autoincrement=False)
+    )
+    received_at: datetime = _when()
+    author: str | None = Field(default=None, max_length=200)
+    text_key: str = Field(max_length=16)

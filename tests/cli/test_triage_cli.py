@@ -99,3 +99,19 @@ def test_clusters_json_shape_and_heat_order(run: Callable[..., Result], tmp_path
     assert "捆绑销售" in labels or "车位" in labels
     again = json.loads(run("triage", "clusters", "--top", "10", "--format", "json").out)
     assert again["clusters"] == found  # the same groups, in the same order, every run
+
+
+@needs_data
+def test_a_reposted_message_is_marked_a_repeat_at_import(
+    run: Callable[..., Result], tmp_path: Path
+) -> None:
+    """Message 323149 is message 188416 posted again by another user at the same second."""
+    _import(run, VOTES, tmp_path)
+    history = run("case", "history", "ext:323149").out
+    assert "link_repeat" in history or "repeat" in history
+    original = run("case", "show", "ext:188416", "--format", "json")
+    original_id = json.loads(original.out)["id"]
+    _import(run, LABELLED, tmp_path)
+    assert run("triage", "train").code == 0
+    shown = json.loads(run("triage", "suggest", "ext:323149", "--format", "json").out)[0]
+    assert shown["repeats"] == [{"id": original_id, "similarity": 1.0}]

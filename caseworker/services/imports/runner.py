@@ -58,6 +58,7 @@ from caseworker.services.imports.sources import (
     open_source,
 )
 from caseworker.services.people import resolve_actor
+from caseworker.services.repeats import mark_repeats
 from caseworker.services.search_backlog import backlog, defer_indexing
 from caseworker.store.engine import Store
 from caseworker.store.models import CaseRow, EventRow, ImportRecord, ReplyRow
@@ -463,7 +464,7 @@ class _Run:
             self.restorer.insert(session, fresh)
             return
         if session.get_bind().dialect.name == "sqlite":
-            self._write_sqlite(session, fresh)
+            mark_repeats(session, self._write_sqlite(session, fresh), actor=self.actor)
             return
         ids = _insert_cases(session, [p.case for p in fresh])
         stamp = recorded_now()
@@ -555,8 +556,9 @@ class _Run:
                 )
             )
         session.connection().execute(insert(EventRow.__table__), events)  # type: ignore[attr-defined]
+        mark_repeats(session, ids, actor=self.actor)
 
-    def _write_sqlite(self, session: Session, fresh: list[Prepared]) -> None:
+    def _write_sqlite(self, session: Session, fresh: list[Prepared]) -> list[int]:
         """The same rows as the portable path, as tuples on the driver's own connection.
 
         SQLAlchemy's per-value bind processing cost more than SQLite's inserting; here each
@@ -658,6 +660,7 @@ class _Run:
             )
         cursor.executemany(_EVENT_INSERT, events)
         cursor.close()
+        return ids
 
     def _count_new(self, fresh: list[Prepared]) -> None:
         self.summary.imported += len(fresh)

@@ -4,9 +4,11 @@ Revision ID: 0013
 Revises: 0009
 Create Date: 2026-12-02
 
-`triage train` keeps each model it trains (an .npz of plain arrays, with its training size and
-cross-validated accuracy); the newest one suggests. A supervisor links the cases of one matter
-as a common issue (共性问题), which a brief (专报) later reads.
+Imports record each case's text key and author (case_signatures), so a re-post or the same
+citizen writing again is found by an index lookup and marked as a repeat. `triage train`
+keeps each model it trains (an .npz of plain arrays, with its training size and
+cross-validated accuracy); the newest one suggests. A supervisor links the cases of one
+matter as a common issue (共性问题), which a brief (专报) later reads.
 """
 
 from __future__ import annotations
@@ -62,9 +64,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_common_issue_cases_issue_id", "common_issue_cases", ["issue_id"])
     op.create_index("ix_common_issue_cases_case_id", "common_issue_cases", ["case_id"])
+    op.create_table(
+        "case_signatures",
+        sa.Column("case_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("received_at", caseworker.store.types.UTCDateTime(), nullable=False),
+        sa.Column("author", sa.String(length=200), nullable=True),
+        sa.Column("text_key", sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"]),
+        sa.PrimaryKeyConstraint("case_id"),
+    )
+    op.create_index("ix_case_signatures_text_key", "case_signatures", ["text_key"])
+    op.create_index("ix_case_signatures_author", "case_signatures", ["author", "received_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_case_signatures_author", table_name="case_signatures")
+    op.drop_index("ix_case_signatures_text_key", table_name="case_signatures")
+    op.drop_table("case_signatures")
     op.drop_index("ix_common_issue_cases_case_id", table_name="common_issue_cases")
     op.drop_index("ix_common_issue_cases_issue_id", table_name="common_issue_cases")
     op.drop_table("common_issue_cases")
