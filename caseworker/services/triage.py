@@ -52,7 +52,7 @@ from caseworker.store.models import (
 
 MIN_CASES = 50  # fewer labelled cases than this teach nothing worth suggesting
 MAX_TRAINING_CASES = 60_000  # the newest; accuracy stops growing long before (README)
-MAX_CV_CASES = 6_000  # cross-validation reads a sample of this many
+MAX_CV_CASES = 3_000  # cross-validation reads an even sample of this many
 CATEGORISE = "categorise"  # the event of a clerk setting a case's category
 
 Progress = Callable[[str, float], None]
