@@ -291,7 +291,7 @@ def fit_linear(x: Any, y: Sequence[str], keep: int | None = None) -> LinearScore
     from scipy.sparse import csc_matrix, csr_matrix
     from sklearn.svm import LinearSVC
 
-    model = LinearSVC(C=SVM_C)
+    model = LinearSVC(C=SVM_C, random_state=0)  # the same model from the same cases
     model.fit(x, list(y))
     coef = np.asarray(model.coef_, dtype=np.float32)
     intercept = np.asarray(model.intercept_, dtype=np.float32)
