@@ -321,6 +321,18 @@ def suggest_messages(
         yield suggest_message(loaded, message, external_id=external_id)
 
 
+def unit_suggestions(
+    session: Session, case_id: int, *, clerk: str | None
+) -> list[tuple[int, float]]:
+    """The lead units the model suggests for a case, as (unit id, score); [] without a model."""
+    loaded = latest_model(session)
+    if loaded is None or loaded.model.unit is None:
+        return []
+    found = suggest_cases(session, loaded, [case_id], clerk=clerk)[0].units
+    ids = {code: uid for code, uid in session.exec(select(Unit.code, Unit.id)).all() if uid}
+    return [(ids[u["code"]], float(u["score"])) for u in found if u["code"] in ids]
+
+
 # ---------------------------------------------------------------- accepting a suggestion
 
 

@@ -141,3 +141,56 @@ async def _cluster_cases(pilot: Pilot[Any]) -> None:
 def test_cluster_cases_snapshot(console: Console, snap_compare: Any) -> None:
     app = console.app(clerk=SUPERVISOR, poll_seconds=3600)
     assert snap_compare(app, terminal_size=SIZE, run_before=_cluster_cases)
+
+
+def train_with_units(console: Console) -> None:
+    """Units to learn from: the console's cases led by the housing bureau, and four more led by
+    the education and transport bureaus (test_dashboard.add_other_units)."""
+    from test_dashboard import add_other_units
+
+    from caseworker.services.triage import train as train_model
+
+    add_other_units(console)
+    result = train_model(console.store, clerk=CLERK, now=NOW, min_cases=10)
+    assert result.units >= 2
+
+
+async def _assign_dialog(pilot: Pilot[Any]) -> None:
+    from caseworker.screens.case import CaseScreen
+
+    await settle(pilot)
+    pilot.app.push_screen(CaseScreen(pilot.app.case_for_snapshot))  # type: ignore[attr-defined]
+    await settle(pilot)
+    await pilot.press("a")
+    await settle(pilot)
+
+
+@sync
+async def test_the_assign_dialog_lists_suggested_units_first_and_chooses_none(
+    console: Console,
+) -> None:
+    from textual.widgets import OptionList
+
+    from caseworker.screens.dialogs.assign import AssignDialog
+
+    train_with_units(console)
+    app = console.app(poll_seconds=3600)
+    app.case_for_snapshot = console.ids["c1"]
+    async with app.run_test(size=SIZE) as pilot:
+        await _assign_dialog(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, AssignDialog)
+        suggested = [unit for unit, _ in dialog.data.suggested]
+        assert 1 <= len(suggested) <= 3
+        assert [u.id for u in dialog.shown[: len(suggested)]] == suggested
+        options = dialog.query_one("#candidates", OptionList)
+        first = options.get_option_at_index(0).prompt
+        assert "★" in str(getattr(first, "plain", first))
+        assert dialog.lead is None and dialog.co_units == []  # nothing chosen for the clerk
+
+
+def test_assign_dialog_with_suggestions_snapshot(console: Console, snap_compare: Any) -> None:
+    train_with_units(console)
+    app = console.app(poll_seconds=3600)
+    app.case_for_snapshot = console.ids["c1"]
+    assert snap_compare(app, terminal_size=SIZE, run_before=_assign_dialog)
