@@ -194,3 +194,15 @@ def test_assign_dialog_with_suggestions_snapshot(console: Console, snap_compare:
     app = console.app(poll_seconds=3600)
     app.case_for_snapshot = console.ids["c1"]
     assert snap_compare(app, terminal_size=SIZE, run_before=_assign_dialog)
+
+
+def test_queue_marks_a_repeat_snapshot(console: Console, snap_compare: Any) -> None:
+    """Case c9 linked as a repeat of c1: its row's title opens with 重复#<c1's id>."""
+    from test_console_snapshots import _queue
+
+    from caseworker.services import cases as svc
+    from caseworker.store.queries import QueueKey
+
+    console.act(CLERK, NOW, svc.link_repeat, console.ids["c9"], original=console.ids["c1"])
+    app = console.app(poll_seconds=3600)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_queue(QueueKey.ALL))
