@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from caseworker.domain.triage_text import clean, content_words
 
@@ -95,63 +97,102 @@ def cluster_messages(
     progress: Callable[[str, float], None] | None = None,
     terms_of: Callable[[ClusterDoc], list[str]] = doc_terms,
 ) -> list[Cluster]:
-    """The groups of at least `min_size` messages, hottest first (ties: larger, then older)."""
+    """The groups of at least `min_size` messages, hottest first (ties: larger, then older).
+
+    Memory stays near 150 bytes a message beyond the messages themselves: each message's
+    distinct words as ids in one flat array, its strongest few in a sparse matrix, and only
+    the pairs that pass the threshold, found a block of rows at a time.
+    """
+    import numpy as np
+
     if not docs:
         return []
     docs = sorted(docs, key=lambda d: d.id)
     n = len(docs)
     step = max(1, n // 20)
-    counts: list[Counter[str]] = []
+    vocab: dict[str, int] = {}
+    ids = array("i")
+    tfs = array("B")
+    offsets = array("q", [0])
     for i, doc in enumerate(docs):
-        counts.append(Counter(terms_of(doc)))
+        for term, k in Counter(terms_of(doc)).items():
+            ids.append(vocab.setdefault(term, len(vocab)))
+            tfs.append(min(k, 255))
+        offsets.append(len(ids))
         if progress is not None and i % step == 0:
             progress("words", i / n)
-    df: Counter[str] = Counter()
-    for c in counts:
-        df.update(c.keys())
-    vectors: list[dict[str, float]] = []
-    for c in counts:
-        weights = {
-            t: (1 + math.log(k)) * math.log(n / df[t])
-            for t, k in c.items()
-            if df[t] >= 2 and df[t] <= POSTING_LIMIT
-        }
-        top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:TERMS_KEPT]
-        norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
-        vectors.append({t: w / norm for t, w in top})
-    postings: dict[str, list[int]] = defaultdict(list)
-    for i, v in enumerate(vectors):
-        for t in v:
-            postings[t].append(i)
-    pairs: dict[tuple[int, int], float] = {}
-    for i, v in enumerate(vectors):
-        seen: set[int] = set()
-        for t in v:
-            for j in postings[t]:
-                if j <= i or j in seen:
-                    continue
-                seen.add(j)
-                other = vectors[j]
-                sim = sum(w * other.get(term, 0.0) for term, w in v.items())
-                if sim >= SIMILARITY:
-                    pairs[(i, j)] = sim
-        if progress is not None and i % step == 0:
-            progress("pairs", i / n)
+    terms = np.frombuffer(ids, dtype=np.int32) if ids else np.zeros(0, dtype=np.int32)
+    starts = np.frombuffer(offsets, dtype=np.int64)
+    doc_of = np.repeat(np.arange(n, dtype=np.int32), np.diff(starts))
+    df = np.bincount(terms, minlength=len(vocab))
+    vectors = _top_vectors(n, doc_of, terms, np.frombuffer(tfs, dtype=np.uint8), df, len(vocab))
+    del tfs
+    pairs = _similar_pairs(vectors, progress)
     groups = _grow(n, pairs)
     when = until or max(d.received_at for d in docs)
+    words = list(vocab)
     out: list[Cluster] = []
     for members in groups:
         if len(members) < min_size:
             continue
         chosen = [docs[i] for i in members]
-        terms = _label_terms([counts[i] for i in members], df, n)
+        within = [terms[starts[i] : starts[i + 1]] for i in members]
+        label_terms = _label_terms(within, df, n, words)
         titles = [clean(d.title) for d in chosen]
-        out.append(Cluster(_label(_joined(terms, titles)), chosen, heat(chosen, when), terms))
+        out.append(
+            Cluster(_label(_joined(label_terms, titles)), chosen, heat(chosen, when), label_terms)
+        )
     out.sort(key=lambda c: (-c.heat, -len(c.docs), c.docs[0].id))
     return out
 
 
-def _grow(n: int, pairs: dict[tuple[int, int], float]) -> list[list[int]]:
+def _top_vectors(n: int, doc_of: Any, terms: Any, tfs: Any, df: Any, width: int) -> Any:
+    """Each message's TERMS_KEPT strongest words (TF-IDF, of unit length) as a CSR matrix;
+    words in one message only, or in more than POSTING_LIMIT, are no matter's words."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    useful = (df[terms] >= 2) & (df[terms] <= POSTING_LIMIT)
+    doc_of, terms, tfs = doc_of[useful], terms[useful], tfs[useful]
+    weights = (1.0 + np.log(tfs.astype(np.float64))) * np.log(n / df[terms])
+    order = np.lexsort((terms, -weights, doc_of))  # by message, strongest first
+    doc_of, terms, weights = doc_of[order], terms[order], weights[order]
+    first = np.searchsorted(doc_of, doc_of, side="left")
+    kept = (np.arange(len(doc_of)) - first) < TERMS_KEPT
+    doc_of, terms, weights = doc_of[kept], terms[kept], weights[kept]
+    norms = np.sqrt(np.bincount(doc_of, weights=weights * weights, minlength=n))
+    weights = weights / np.where(norms > 0, norms, 1.0)[doc_of]
+    return csr_matrix(
+        (weights.astype(np.float32), (doc_of, terms)), shape=(n, width), dtype=np.float32
+    )
+
+
+def _similar_pairs(
+    vectors: Any, progress: Callable[[str, float], None] | None, block: int = 1024
+) -> tuple[Any, Any, Any]:
+    """The pairs of messages at least SIMILARITY alike, most alike first, as three arrays
+    (similarity, i, j with i < j): the products of a block of rows with every row, so no more
+    than a block's products are held at once."""
+    import numpy as np
+
+    n = vectors.shape[0]
+    by_term = vectors.T.tocsr()
+    sims, firsts, seconds = [], [], []
+    for start in range(0, n, block):
+        product = (vectors[start : start + block] @ by_term).tocoo()
+        rows = product.row.astype(np.int32) + start
+        keep = (product.col > rows) & (product.data >= SIMILARITY - 1e-6)
+        sims.append(np.round(product.data[keep], 5))
+        firsts.append(rows[keep])
+        seconds.append(product.col[keep].astype(np.int32))
+        if progress is not None:
+            progress("pairs", min(1.0, (start + block) / n))
+    sim, first, second = (np.concatenate(a) for a in (sims, firsts, seconds))
+    order = np.lexsort((second, first, -sim))
+    return sim[order], first[order], second[order]
+
+
+def _grow(n: int, pairs: tuple[Any, Any, Any]) -> list[list[int]]:
     """Groups from the pairs, most similar first; two groups join only when the joining pair
     is strong or the groups are small, so one shared word cannot chain two matters together."""
     parent = list(range(n))
@@ -164,7 +205,7 @@ def _grow(n: int, pairs: dict[tuple[int, int], float]) -> list[list[int]]:
         return i
 
     links: dict[int, int] = defaultdict(int)  # pairs seen between the two roots' groups
-    for (i, j), sim in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0])):
+    for sim, i, j in _each(pairs):
         a, b = root(i), root(j)
         if a == b:
             continue
@@ -185,14 +226,26 @@ def _grow(n: int, pairs: dict[tuple[int, int], float]) -> list[list[int]]:
     return sorted(members.values(), key=lambda m: m[0])
 
 
-def _label_terms(counts: Sequence[Counter[str]], df: Counter[str], n: int) -> list[str]:
+def _each(pairs: tuple[Any, Any, Any], chunk: int = 65_536) -> Iterator[tuple[float, int, int]]:
+    """The pairs one at a time, converted to Python numbers a chunk at a time."""
+    sims, firsts, seconds = pairs
+    for at in range(0, len(sims), chunk):
+        yield from zip(
+            sims[at : at + chunk].tolist(),
+            firsts[at : at + chunk].tolist(),
+            seconds[at : at + chunk].tolist(),
+            strict=True,
+        )
+
+
+def _label_terms(members: Sequence[Any], df: Any, n: int, words: list[str]) -> list[str]:
     """The group's words that most set it apart: in many of its messages, rare elsewhere."""
-    within: Counter[str] = Counter()
-    for c in counts:
-        within.update(c.keys())
-    size = len(counts)
+    within: Counter[int] = Counter()
+    for ids in members:
+        within.update(ids.tolist())
+    size = len(members)
     scored = {
-        t: (k / size) * math.log(n / df[t])
+        words[t]: (k / size) * math.log(n / int(df[t]))
         for t, k in within.items()
         if k >= max(2, size // 4) or size <= 3
     }

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from caseworker.clock import recorded_now
 from caseworker.domain.lifecycle import Action
-from caseworker.domain.triage_repeats import WINDOW, Seen, original_of, pairs, text_key
+from caseworker.domain.triage_repeats import WINDOW, Seen, earlier, original_of, pairs, text_key
 from caseworker.store.models import CaseRow, EventRow, LinkRow
 
 _CHUNK = 500
@@ -100,14 +100,28 @@ def mark_repeats(session: Session, case_ids: Sequence[int], *, actor: str) -> in
                 by_author.setdefault(author, []).append(
                     new.get(cid) or Seen(cid, when, key, author)
                 )
+    # The same citizen's earlier messages in the window, with other words: their character
+    # pairs are compared, so their openings are read, all in a few queries.
+    needed: set[int] = set()
+    for seen in new.values():
+        same_author = by_author.get(seen.author, []) if seen.author else []
+        for other in same_author:
+            if (
+                other.key != seen.key
+                and earlier(other, seen)
+                and seen.received_at - other.received_at <= WINDOW
+                and seen.id not in linked
+            ):
+                needed.update((seen.id, other.id))
     cache: dict[int, frozenset[str]] = {}
+    for part in _chunks(sorted(needed)):
+        for cid, title, opening in rows(
+            "SELECT id, title, substr(body, 1, 200) FROM cases WHERE id IN ({in})", part
+        ):
+            cache[cid] = pairs(title, opening)
 
     def pairs_of(cid: int) -> frozenset[str]:
-        """A message's character pairs, read once (the same citizen's messages only)."""
-        if cid not in cache:
-            title, body = rows("SELECT title, body FROM cases WHERE id IN ({in})", [cid])[0]
-            cache[cid] = pairs(title, body)
-        return cache[cid]
+        return cache.get(cid, frozenset())
 
     found: dict[int, tuple[int, float, datetime]] = {}
     for seen in new.values():
