@@ -386,8 +386,8 @@ class CommonIssueCase(SQLModel, table=True):
 class CaseSignature(SQLModel, table=True):
     """What the repeat tests read of a case (domain.triage_repeats): its text key and author.
 
-    Written at import and intake, so a re-post is found by one index lookup, never by reading
-    the texts of every case.
+    Written at import, so a re-post is found by one index lookup, never by reading the texts
+    of every case.
     """
 
     __tablename__ = "case_signatures"
