@@ -115,3 +115,14 @@ def test_a_reposted_message_is_marked_a_repeat_at_import(
     assert run("triage", "train").code == 0
     shown = json.loads(run("triage", "suggest", "ext:323149", "--format", "json").out)[0]
     assert shown["repeats"] == [{"id": original_id, "similarity": 1.0}]
+
+
+def test_bad_input_is_one_clear_line(run: Callable[..., Result], tmp_path: Path) -> None:
+    assert run("triage", "suggest").code == 2  # nothing named
+    assert run("triage", "suggest", "1", "--format", "xml").code == 2
+    assert run("triage", "clusters", "--min-size", "1").code == 2
+    assert run("triage", "clusters", "--since", "yesterday").code == 2
+    missing = run("triage", "suggest", "--file", tmp_path / "nope.csv")
+    assert missing.code == 1 and missing.err.count("\n") == 1 and "nope.csv" in missing.err
+    empty = json.loads(run("triage", "clusters", "--format", "json").out)
+    assert empty == {"clusters": []}

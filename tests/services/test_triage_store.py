@@ -70,3 +70,42 @@ def test_accepted_suggestions_are_counted_and_common_issues_kept(
             select(CommonIssueCase.case_id).where(CommonIssueCase.issue_id == issue)
         ).all()
         assert sorted(members) == sorted(ids)
+
+
+def test_train_and_suggest_from_the_store(
+    store: Any, rules: Any, clock: FrozenClock, tmp_path: Path
+) -> None:
+    """The same model on either database: trained from the cases' categories, stored, read."""
+    from caseworker.services.cases import NewCase, create_case
+    from caseworker.services.triage import latest_model, suggest_cases, train
+
+    desk = _bureau(store, rules, clock, tmp_path)
+    topics = {
+        "卫生计生": ("医院看病挂号难", "社区医院医生太少，挂号排队一上午，看病难。"),
+        "城乡建设": ("小区道路积水", "小区门口道路积水严重，排水管道堵塞，出行困难。"),
+        "教育文体": ("学校违规补课", "学校暑假强制学生补课并收取费用，家长负担重。"),
+    }
+    with store.session() as session:
+        for n in range(36):
+            category = list(topics)[n % 3]
+            title, body = topics[category]
+            create_case(
+                session,
+                desk,
+                NewCase(
+                    channel="leader-board",
+                    external_id=f"T{n}",
+                    title=f"{title}{n}",
+                    body=f"{body}第{n}次反映。",
+                    received_at=clock.now(),
+                    category=category,
+                ),
+            )
+    result = train(store, clerk="张敏", now=clock.now(), min_cases=30)
+    assert result.model_id is not None and result.category_cases == 36
+    assert result.category_cv is not None and result.category_cv.top1 >= 0.9
+    with store.session() as session:
+        loaded = latest_model(session)
+        assert loaded is not None and loaded.id == result.model_id
+        found = suggest_cases(session, loaded, ["ext:T4"], clerk="张敏")[0]
+        assert found.categories[0]["label"] == "城乡建设"

@@ -206,3 +206,20 @@ def test_queue_marks_a_repeat_snapshot(console: Console, snap_compare: Any) -> N
     console.act(CLERK, NOW, svc.link_repeat, console.ids["c9"], original=console.ids["c1"])
     app = console.app(poll_seconds=3600)
     assert snap_compare(app, terminal_size=SIZE, run_before=_queue(QueueKey.ALL))
+
+
+@sync
+async def test_the_cluster_list_has_its_keys_in_the_help(console: Console) -> None:
+    from caseworker.screens.clusters import ClusterScreen
+    from caseworker.screens.help import HelpScreen
+
+    app = console.app(clerk=SUPERVISOR, lang="en", poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await _cluster_cases(pilot)
+        assert isinstance(app.screen, ClusterScreen)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        rows = app.screen.rows
+        assert ("l", "link as one issue", "clusters.link") in rows
+        assert ("⏎", "open", "clusters.open") in rows
