@@ -19,6 +19,7 @@ import resource
 import statistics
 import sys
 import time
+import tracemalloc
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from caseworker.domain.triage_model import (  # noqa: E402
     TriageModel,
     analyse,
     cross_validate,
+    encode,
+    fit_encoded,
     fit_linear,
     fit_vocabularies,
     matrix,
@@ -195,15 +198,15 @@ def main() -> None:
         corpus.append(Message(pool[k].title, "".join(body)))
         corpus_labels.append(pool_labels[k])
     started, cpu = time.perf_counter(), time.process_time()
-    big = [analyse(m, tree) for m in corpus]
+    encoded = encode(analyse(m, tree) for m in corpus)
     t_words = time.perf_counter() - started
-    vocab = fit_vocabularies(big)
-    x = matrix(big, vocab)
+    vocab, x = fit_encoded(encoded)
     t_matrix = time.perf_counter() - started - t_words
     model = TriageModel(vocab, fit_linear(x, corpus_labels), None, {})
     total = time.perf_counter() - started
     cpu = time.process_time() - cpu
     stored = model.to_bytes()
+    del encoded, x
     print(f"\ntraining on {args.train:,} messages: {total:.1f} s ({cpu:.1f} s of CPU)")
     print(
         f"  words {t_words:.1f} s, vocabulary + matrix {t_matrix:.1f} s, "
@@ -213,6 +216,16 @@ def main() -> None:
         f"  linear in N: 300,000 would take about {total * 300_000 / args.train:.0f} s "
         f"({cpu * 300_000 / args.train:.0f} s of CPU); `train` reads at most 60,000"
     )
+    tracemalloc.start()
+    for size in (1_000, 3_000):
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        part = fit_encoded(encode(analyse(m, tree) for m in corpus[:size]))
+        fit_linear(part[1], corpus_labels[:size])
+        peak = (tracemalloc.get_traced_memory()[1] - base) / 1e6
+        print(f"  training memory (tracemalloc peak), {size:,} messages: {peak:.0f} MB")
+        del part
+    tracemalloc.stop()
 
     loaded = TriageModel.from_bytes(stored)
     times = []

@@ -19,8 +19,9 @@ import io
 import itertools
 import json
 import math
+from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,33 +258,96 @@ def fit_vocabularies(analysed: Sequence[dict[str, list[str]]]) -> dict[str, Voca
     }
 
 
+def _block_csr(n: int, lengths: Any, ids: Any, vocab: Vocabulary) -> Any:
+    """One block's features of n messages, from their tokens' feature ids (-1: not kept)."""
+    from scipy.sparse import csr_matrix, diags
+
+    rows = np.repeat(np.arange(n), lengths)
+    kept = ids >= 0
+    counts = csr_matrix(
+        (np.ones(int(kept.sum()), dtype=np.float32), (rows[kept], ids[kept])),
+        shape=(n, len(vocab.terms)),
+    )
+    counts.sum_duplicates()
+    counts.data = (1.0 + np.log(counts.data)) * vocab.idf[counts.indices]
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return diags(1.0 / norms) @ counts
+
+
 def matrix(analysed: Sequence[dict[str, list[str]]], vocabularies: dict[str, Vocabulary]) -> Any:
     """The messages' features as a scipy CSR matrix (training only): the same values as
     `vectorise`, computed a block at a time over every message at once."""
-    from scipy.sparse import csr_matrix, diags, hstack
+    from scipy.sparse import hstack
 
     n = len(analysed)
     blocks = []
     for name in BLOCKS:
-        vocab = vocabularies[name]
-        get = vocab.index.get
+        get = vocabularies[name].index.get
         docs = [a[name] for a in analysed]
         lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=n)
         ids = np.fromiter(
             (get(t, -1) for d in docs for t in d), dtype=np.int64, count=int(lengths.sum())
         )
-        rows = np.repeat(np.arange(n), lengths)
-        kept = ids >= 0
-        counts = csr_matrix(
-            (np.ones(int(kept.sum()), dtype=np.float32), (rows[kept], ids[kept])),
-            shape=(n, len(vocab.terms)),
-        )
-        counts.sum_duplicates()
-        counts.data = (1.0 + np.log(counts.data)) * vocab.idf[counts.indices]
-        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        blocks.append(diags(1.0 / norms) @ counts)
+        blocks.append(_block_csr(n, lengths, ids, vocabularies[name]))
     return hstack(blocks, format="csr", dtype=np.float32)
+
+
+@dataclass
+class EncodedCorpus:
+    """Many messages' tokens as ids of each block's terms: a few bytes a token where the
+    token strings took fifty, so a year of cases fits in memory while the model is fitted."""
+
+    terms: dict[str, dict[str, int]]
+    docs: dict[str, list[array[int]]]
+    df: dict[str, Counter[int]]
+
+    @property
+    def size(self) -> int:
+        return len(self.docs[BLOCKS[0]])
+
+
+def encode(analysed: Iterable[dict[str, list[str]]]) -> EncodedCorpus:
+    """Messages' tokens (from `analyse`, one message at a time) as term ids."""
+    corpus = EncodedCorpus(
+        {b: {} for b in BLOCKS}, {b: [] for b in BLOCKS}, {b: Counter() for b in BLOCKS}
+    )
+    for blocks in analysed:
+        for name in BLOCKS:
+            ids = corpus.terms[name]
+            encoded = array("i", [ids.setdefault(t, len(ids)) for t in blocks[name]])
+            corpus.docs[name].append(encoded)
+            corpus.df[name].update(set(encoded))
+    return corpus
+
+
+def fit_encoded(corpus: EncodedCorpus) -> tuple[dict[str, Vocabulary], Any]:
+    """The vocabularies (as `fit_vocabularies` chooses them) and the feature matrix."""
+    from scipy.sparse import hstack
+
+    n = corpus.size
+    vocabularies: dict[str, Vocabulary] = {}
+    blocks = []
+    for name in BLOCKS:
+        words = list(corpus.terms[name])
+        kept = [(i, d) for i, d in corpus.df[name].items() if d >= MIN_DF[name]]
+        kept.sort(key=lambda item: (-item[1], words[item[0]]))
+        kept = kept[: MAX_FEATURES[name]]
+        idf = np.array([math.log((1 + n) / (1 + d)) + 1.0 for _, d in kept], dtype=np.float32)
+        vocab = Vocabulary([words[i] for i, _ in kept], idf)
+        vocabularies[name] = vocab
+        remap = np.full(len(words) + 1, -1, dtype=np.int64)
+        if kept:
+            remap[np.array([i for i, _ in kept])] = np.arange(len(kept))
+        docs = corpus.docs[name]
+        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=n)
+        flat = (
+            np.concatenate([np.frombuffer(d, dtype=np.int32) for d in docs if len(d)])
+            if int(lengths.sum())
+            else np.zeros(0, dtype=np.int32)
+        )
+        blocks.append(_block_csr(n, lengths, remap[flat], vocab))
+    return vocabularies, hstack(blocks, format="csr", dtype=np.float32)
 
 
 def fit_linear(x: Any, y: Sequence[str], keep: int | None = None) -> LinearScores:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,9 +32,9 @@ from caseworker.domain.triage_model import (
     TriageModel,
     analyse,
     cross_validate,
+    encode,
+    fit_encoded,
     fit_linear,
-    fit_vocabularies,
-    matrix,
     trainable,
 )
 from caseworker.domain.triage_text import KeywordTree, keyword_tree_from_toml
@@ -136,32 +136,41 @@ def train(
     unit_pos = [unit_rows[k] for k in trainable([u for u in units if u], min_cases)]
     if not cat_pos and not unit_pos:
         return TrainResult(None, now, len(cat_rows), len(unit_rows), None, None, too_little=True)
-    analysed = []
-    for k, m in enumerate(messages):
-        analysed.append(analyse(m, tree))
-        if k % 2000 == 0:
-            say("words", k / max(1, len(messages)))
-    used = sorted(set(cat_pos) | set(unit_pos))
-    vocabularies = fit_vocabularies([analysed[i] for i in used])
+    # Tokens are kept as ids, a message at a time, and as strings only for the few thousand
+    # messages the cross-validation reads again.
+    cat_sample = _sample(cat_pos, MAX_CV_CASES) if cat_pos else []
+    unit_sample = _sample(unit_pos, MAX_CV_CASES) if unit_pos else []
+    sampled = set(cat_sample) | set(unit_sample)
+    kept: dict[int, dict[str, list[str]]] = {}
+
+    def tokens() -> Iterator[dict[str, list[str]]]:
+        for k, m in enumerate(messages):
+            blocks = analyse(m, tree)
+            if k in sampled:
+                kept[k] = blocks
+            if k % 2000 == 0:
+                say("words", k / max(1, len(messages)))
+            yield blocks
+
+    vocabularies, x = fit_encoded(encode(tokens()))
     say("vocabulary", 1.0)
-    x = matrix(analysed, vocabularies)
     category = unit = None
     cat_cv = unit_cv = None
     if cat_pos:
         category = fit_linear(x[cat_pos], [categories[i] or "" for i in cat_pos])
         say("category", 1.0)
-        sample = _sample(cat_pos, MAX_CV_CASES)
         cat_cv = cross_validate(
-            [analysed[i] for i in sample], [categories[i] or "" for i in sample]
+            [kept[i] for i in cat_sample], [categories[i] or "" for i in cat_sample]
         )
         say("category-cv", 1.0)
     if unit_pos:
         labels = [units[i] or "" for i in unit_pos]
         unit = fit_linear(x[unit_pos], labels, UNIT_WEIGHTS_KEPT)
         say("unit", 1.0)
-        sample = _sample(unit_pos, MAX_CV_CASES)
         unit_cv = cross_validate(
-            [analysed[i] for i in sample], [units[i] or "" for i in sample], keep=UNIT_WEIGHTS_KEPT
+            [kept[i] for i in unit_sample],
+            [units[i] or "" for i in unit_sample],
+            keep=UNIT_WEIGHTS_KEPT,
         )
         say("unit-cv", 1.0)
     info = {

@@ -83,3 +83,20 @@ def test_the_stored_model_suggests_as_the_trained_one() -> None:
     pairs = zip(messages[:200], labels[:200], strict=True)
     right = sum(model.suggest(m, tree)[0][0][0] == y for m, y in pairs)
     assert right >= 190
+
+
+@needs_data
+def test_encoded_training_gives_the_same_features_as_the_token_lists() -> None:
+    """`train` keeps tokens as ids (encode, fit_encoded) to stay small on a year of cases; the
+    vocabularies and the matrix are those of the plain path."""
+    from caseworker.domain.triage_model import encode, fit_encoded
+
+    messages, _ = _sample()
+    tree = category_tree()
+    analysed = [analyse(m, tree) for m in messages[:150]]
+    vocabularies, x = fit_encoded(encode(iter(analysed)))
+    plain = fit_vocabularies(analysed)
+    for name, vocab in plain.items():
+        assert vocabularies[name].terms == vocab.terms
+        assert (vocabularies[name].idf == vocab.idf).all()
+    assert abs(x - matrix(analysed, plain)).max() < 1e-6
