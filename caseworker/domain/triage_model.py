@@ -301,23 +301,54 @@ class EncodedCorpus:
     terms: dict[str, dict[str, int]]
     docs: dict[str, list[array[int]]]
     df: dict[str, Counter[int]]
+    pruned: Counter[str] = field(default_factory=Counter)
+    next_id: Counter[str] = field(default_factory=Counter)  # ids are never reused
 
     @property
     def size(self) -> int:
         return len(self.docs[BLOCKS[0]])
 
 
+PRUNE_EVERY = 2_000  # messages between two sweeps of the terms seen in one message only
+
+
 def encode(analysed: Iterable[dict[str, list[str]]]) -> EncodedCorpus:
-    """Messages' tokens (from `analyse`, one message at a time) as term ids."""
+    """Messages' tokens (from `analyse`, one message at a time) as term ids.
+
+    Most character runs and word pairs occur in one message only and can never be kept (a
+    block's terms are chosen by how many messages use them); every PRUNE_EVERY messages the
+    terms seen once so far are forgotten, so memory follows the useful terms, not all of them.
+    A term forgotten and met again starts counting afresh: a rare term may be undercounted,
+    which only matters at the edge of MAX_FEATURES.
+    """
     corpus = EncodedCorpus(
         {b: {} for b in BLOCKS}, {b: [] for b in BLOCKS}, {b: Counter() for b in BLOCKS}
     )
-    for blocks in analysed:
+    for k, blocks in enumerate(analysed, 1):
         for name in BLOCKS:
             ids = corpus.terms[name]
-            encoded = array("i", [ids.setdefault(t, len(ids)) for t in blocks[name]])
+            fresh = corpus.next_id[name]
+            encoded = array("i")
+            for term in blocks[name]:
+                found = ids.get(term)
+                if found is None:
+                    found = ids[term] = fresh
+                    fresh += 1
+                encoded.append(found)
+            corpus.next_id[name] = fresh
             corpus.docs[name].append(encoded)
             corpus.df[name].update(set(encoded))
+        if k % PRUNE_EVERY == 0:
+            for name in ("word", "char", "title"):
+                df = corpus.df[name]
+                once = {i for i, d in df.items() if d == 1}
+                if not once:
+                    continue
+                for i in once:
+                    del df[i]
+                # Ids stay unique: a term met again later gets a new one.
+                corpus.terms[name] = {t: i for t, i in corpus.terms[name].items() if i not in once}
+                corpus.pruned[name] += len(once)
     return corpus
 
 
@@ -329,16 +360,13 @@ def fit_encoded(corpus: EncodedCorpus) -> tuple[dict[str, Vocabulary], Any]:
     vocabularies: dict[str, Vocabulary] = {}
     blocks = []
     for name in BLOCKS:
-        words = list(corpus.terms[name])
-        kept = [(i, d) for i, d in corpus.df[name].items() if d >= MIN_DF[name]]
+        words = {i: t for t, i in corpus.terms[name].items()}
+        kept = [(i, d) for i, d in corpus.df[name].items() if d >= MIN_DF[name] and i in words]
         kept.sort(key=lambda item: (-item[1], words[item[0]]))
         kept = kept[: MAX_FEATURES[name]]
         idf = np.array([math.log((1 + n) / (1 + d)) + 1.0 for _, d in kept], dtype=np.float32)
         vocab = Vocabulary([words[i] for i, _ in kept], idf)
         vocabularies[name] = vocab
-        remap = np.full(len(words) + 1, -1, dtype=np.int64)
-        if kept:
-            remap[np.array([i for i, _ in kept])] = np.arange(len(kept))
         docs = corpus.docs[name]
         lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=n)
         flat = (
@@ -346,7 +374,14 @@ def fit_encoded(corpus: EncodedCorpus) -> tuple[dict[str, Vocabulary], Any]:
             if int(lengths.sum())
             else np.zeros(0, dtype=np.int32)
         )
-        blocks.append(_block_csr(n, lengths, remap[flat], vocab))
+        # Term id to feature index through the sorted kept ids (no table as long as every id).
+        kept_ids = np.array([i for i, _ in kept], dtype=np.int64)
+        order = np.argsort(kept_ids)
+        sorted_ids = kept_ids[order]
+        at = np.clip(np.searchsorted(sorted_ids, flat), 0, max(len(sorted_ids) - 1, 0))
+        found = (sorted_ids[at] == flat) if len(sorted_ids) else np.zeros(len(flat), dtype=bool)
+        features = np.where(found, order[at] if len(sorted_ids) else -1, -1)
+        blocks.append(_block_csr(n, lengths, features, vocab))
     return vocabularies, hstack(blocks, format="csr", dtype=np.float32)
 
 

@@ -100,3 +100,23 @@ def test_encoded_training_gives_the_same_features_as_the_token_lists() -> None:
         assert vocabularies[name].terms == vocab.terms
         assert (vocabularies[name].idf == vocab.idf).all()
     assert abs(x - matrix(analysed, plain)).max() < 1e-6
+
+
+@needs_data
+def test_forgetting_single_use_terms_keeps_the_useful_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a sweep every 40 messages, the terms of many messages are all still there."""
+    from caseworker.domain import triage_model
+    from caseworker.domain.triage_model import encode, fit_encoded
+
+    messages, _ = _sample()
+    tree = category_tree()
+    analysed = [analyse(m, tree) for m in messages[:200]]
+    monkeypatch.setattr(triage_model, "PRUNE_EVERY", 40)
+    corpus = encode(iter(analysed))
+    assert corpus.pruned["char"] > 0
+    vocabularies, x = fit_encoded(corpus)
+    plain = fit_vocabularies(analysed)
+    for name in ("word", "char", "title"):
+        frequent = {t for t, f in zip(plain[name].terms, plain[name].idf, strict=True) if f < 4}
+        assert frequent and frequent <= set(vocabularies[name].terms)
+    assert x.shape[0] == 200
