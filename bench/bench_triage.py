@@ -214,7 +214,7 @@ def main() -> None:
     )
     print(
         f"  linear in N: 300,000 would take about {total * 300_000 / args.train:.0f} s "
-        f"({cpu * 300_000 / args.train:.0f} s of CPU); `train` reads at most 60,000"
+        f"({cpu * 300_000 / args.train:.0f} s of CPU); `train` reads at most 30,000"
     )
     tracemalloc.start()
     for size in (1_000, 3_000):

@@ -33,7 +33,7 @@ def train(
     ctx: typer.Context,
     max_cases: Annotated[
         int, typer.Option("--max-cases", help="Learn from at most this many newest cases.")
-    ] = 60_000,
+    ] = 30_000,
 ) -> None:
     """Learn category and lead unit from the cases that have them; store the model."""
     from caseworker.services.triage import train as train_model
