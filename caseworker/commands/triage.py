@@ -155,7 +155,7 @@ def suggest(
         if loaded is None:
             fail(say(ctx, "triage.no_model"))
         results = list(suggest_cases(session, loaded, refs or [], clerk=store.settings.clerk))
-        results.extend(suggest_messages(loaded, messages))
+        results.extend(suggest_messages(session, loaded, messages))
     if fmt == "jsonl":
         for item in results:
             typer.echo(json.dumps(item.as_json(), ensure_ascii=False))

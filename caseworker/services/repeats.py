@@ -24,7 +24,7 @@ from caseworker.store.models import CaseRow, EventRow, LinkRow
 
 _CHUNK = 500
 _CASES: Any = CaseRow.__table__  # type: ignore[attr-defined]
-_OPENING = 300  # what the text key reads of the body: a re-post repeats its opening too
+OPENING = 300  # what the text key reads of the body: a re-post repeats its opening too
 
 
 def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
@@ -59,7 +59,7 @@ def mark_repeats(session: Session, case_ids: Sequence[int], *, actor: str) -> in
     stored: list[tuple[Any, ...]] = []
     for part in _chunks(list(case_ids)):
         for cid, title, opening, author, received, state, repeat_of in rows(
-            f"SELECT id, title, substr(body, 1, {_OPENING}), author, received_at, status, "
+            f"SELECT id, title, substr(body, 1, {OPENING}), author, received_at, status, "
             "repeat_of_id FROM cases WHERE id IN ({in})",
             part,
         ):

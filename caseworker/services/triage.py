@@ -43,6 +43,7 @@ from caseworker.services.people import resolve_actor
 from caseworker.store.engine import Store
 from caseworker.store.models import (
     CaseRow,
+    CaseSignature,
     CommonIssueCase,
     CommonIssueRow,
     EventRow,
@@ -324,12 +325,34 @@ def suggest_cases(
     return out
 
 
+def stored_reposts(session: Session, messages: Sequence[Message]) -> list[list[dict[str, Any]]]:
+    """For each message not in the store, the stored cases of the same text (a re-post), by
+    the key the import records (services.repeats)."""
+    from caseworker.domain.triage_repeats import text_key
+    from caseworker.services.repeats import OPENING
+
+    keys = [text_key(m.title, m.body[:OPENING]) for m in messages]
+    found: dict[str, list[int]] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), 500):
+        part = unique[start : start + 500]
+        for case_id, key in session.exec(
+            select(CaseSignature.case_id, CaseSignature.text_key).where(
+                col(CaseSignature.text_key).in_(part)
+            )
+        ).all():
+            found.setdefault(key, []).append(case_id)
+    return [[{"id": i, "similarity": 1.0} for i in sorted(found.get(k, []))[:20]] for k in keys]
+
+
 def suggest_messages(
-    loaded: LoadedModel, rows: Iterable[tuple[str | None, Message]]
+    session: Session, loaded: LoadedModel, rows: Sequence[tuple[str | None, Message]]
 ) -> Iterable[Suggestion]:
-    """Suggestions for messages not in the store (a file's rows)."""
-    for external_id, message in rows:
-        yield suggest_message(loaded, message, external_id=external_id)
+    """Suggestions for messages not in the store (a file's rows), with the stored cases each
+    one re-posts."""
+    reposts = stored_reposts(session, [message for _, message in rows])
+    for (external_id, message), repeats in zip(rows, reposts, strict=True):
+        yield suggest_message(loaded, message, external_id=external_id, repeats=repeats)
 
 
 def unit_suggestions(

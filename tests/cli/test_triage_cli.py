@@ -115,6 +115,12 @@ def test_a_reposted_message_is_marked_a_repeat_at_import(
     assert run("triage", "train").code == 0
     shown = json.loads(run("triage", "suggest", "ext:323149", "--format", "json").out)[0]
     assert shown["repeats"] == [{"id": original_id, "similarity": 1.0}]
+    # The same file read again without importing: each of the two finds both stored copies.
+    lines = run("triage", "suggest", "--file", VOTES, "--format", "jsonl").out.splitlines()
+    by_external = {item["external_id"]: item for item in map(json.loads, lines)}
+    repost_id = json.loads(run("case", "show", "ext:323149", "--format", "json").out)["id"]
+    both = [{"id": i, "similarity": 1.0} for i in sorted((original_id, repost_id))]
+    assert by_external["323149"]["repeats"] == both == by_external["188416"]["repeats"]
 
 
 def test_bad_input_is_one_clear_line(run: Callable[..., Result], tmp_path: Path) -> None:
