@@ -15,6 +15,7 @@ from caseworker.commands import letters as letter_commands
 from caseworker.commands import reports as report_commands
 from caseworker.commands import setup as setup_commands
 from caseworker.commands import transfer as transfer_commands
+from caseworker.commands import triage as triage_commands
 from caseworker.commands import upkeep as upkeep_commands
 from caseworker.commands.common import TimeOutOfBounds, fail, parse_time
 from caseworker.config import Settings
@@ -103,6 +104,7 @@ transfer_commands.register(app)
 demo_commands.register(app)
 letter_commands.register(app, report_commands.report_app)
 upkeep_commands.register(app)
+triage_commands.register(app)
 
 
 def main() -> None:

@@ -70,7 +70,7 @@ class KeySpec:
     id: str
     keys: str
     action: str
-    scopes: frozenset[str]  # "queue", "case", "dashboard", "app"
+    scopes: frozenset[str]  # "queue", "case", "dashboard", "clusters", "app"
     footer: bool = False
 
 
@@ -107,12 +107,16 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("queue.reload", "ctrl+r", "reload", frozenset({"queue", "case"})),
     KeySpec("case.back", "escape", "back", frozenset({"case"}), True),
     KeySpec("case.letters", "l", "letters", frozenset({"case"})),
+    KeySpec("case.accept_category", "K", "accept_category", frozenset({"case"})),
     KeySpec("dashboard.open", "D", "app.dashboard", frozenset({"queue"})),
     KeySpec("dashboard.drill", "enter", "drill", frozenset({"dashboard"}), True),
     KeySpec("dashboard.period", "p", "next_period", frozenset({"dashboard"}), True),
     KeySpec("dashboard.reload", "ctrl+r", "reload", frozenset({"dashboard"})),
     KeySpec("dashboard.bulletin", "b", "bulletin", frozenset({"dashboard"})),
     KeySpec("dashboard.back", "escape", "back", frozenset({"dashboard"}), True),
+    KeySpec("clusters.open", "enter", "open_case", frozenset({"clusters"}), True),
+    KeySpec("clusters.link", "l", "link_issue", frozenset({"clusters"}), True),
+    KeySpec("clusters.back", "escape", "back", frozenset({"clusters"}), True),
     KeySpec("app.help", "question_mark", "help", frozenset({"app"}), True),
     KeySpec("app.quit", "ctrl+q", "quit", frozenset({"app"})),
     KeySpec("app.palette", "ctrl+p", "command_palette", frozenset({"app"})),

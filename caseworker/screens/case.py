@@ -53,6 +53,10 @@ class CaseScreen(ConsoleScreen):
     SCOPE = "case"
     AUTO_FOCUS = "#case-body"
     BINDINGS: ClassVar[list[BindingType]] = []
+    DEFAULT_CSS = """
+    CaseScreen #case-suggest { height: auto; display: none; }
+    CaseScreen #case-suggest.-shown { display: block; }
+    """
 
     class Loaded(Message):
         def __init__(self, detail: CaseDetail, history: list[EventInfo]) -> None:
@@ -61,6 +65,13 @@ class CaseScreen(ConsoleScreen):
 
     class StoreChanged(Message):
         pass
+
+    class Suggested(Message):
+        """The triage model's first category for this case (services.triage)."""
+
+        def __init__(self, category: str, score: float, model_id: int) -> None:
+            super().__init__()
+            self.category, self.score, self.model_id = category, score, model_id
 
     class Refused(Message):
         """The clerk may not read this case (a unit handler, another unit's case)."""
@@ -76,10 +87,12 @@ class CaseScreen(ConsoleScreen):
         self.detail: CaseDetail | None = None
         self.history: list[EventInfo] = []
         self.marker: tuple[int, ...] | None = None
+        self.suggestion: CaseScreen.Suggested | None = None
 
     def compose(self) -> ComposeResult:
         install(self, "case", self.capp.catalog, self.capp.role)
         yield Static(Text(" " + self.capp.t("case.loading")), id="case-head")
+        yield Static(id="case-suggest")
         with VerticalScroll(id="case-body"):
             with Horizontal(id="case-panels"):
                 yield Static(id="case-clocks", classes="panel")
@@ -121,6 +134,65 @@ class CaseScreen(ConsoleScreen):
         with app.store.session() as session:
             self.marker = case_marker(session, self.case_id)
         self.post_message(self.Loaded(detail, history))
+        self.suggest()
+
+    @work(thread=True, exclusive=True, group="suggest", exit_on_error=False)
+    def suggest(self) -> None:
+        """The model's category for the case, when the bureau has trained one (a thread: the
+        first suggestion loads the model, which takes longer than a frame)."""
+        from caseworker.services.triage import latest_model, suggest_cases
+
+        app = self.capp
+        with app.store.session() as session:
+            loaded = latest_model(session)
+            if loaded is None:
+                return
+            found = suggest_cases(session, loaded, [self.case_id], clerk=app.settings.clerk)
+        if found and found[0].categories:
+            best = found[0].categories[0]
+            self.post_message(self.Suggested(best["label"], best["score"], loaded.id))
+
+    @on(Suggested)
+    def _suggested(self, message: Suggested) -> None:
+        self.suggestion = message
+        line = Text(" ")
+        line.append(self.capp.t("triage.case.suggested"), style="dim")
+        line.append(" " + clean(message.category, one_line=True), style="bold")
+        line.append(f" {message.score:.0%}")
+        if self.detail is not None and self.detail.category == message.category:
+            line.append("  " + self.capp.t("triage.case.same"), style="dim")
+        else:
+            line.append("  " + self.capp.t("triage.case.accept_hint"), style="dim")
+        widget = self.query_one("#case-suggest", Static)
+        widget.update(line)
+        widget.add_class("-shown")
+
+    def action_accept_category(self) -> None:
+        if self.suggestion is None:
+            self.notify(self.capp.t("triage.case.none"), severity="warning", markup=False)
+            return
+        self.accept_category(self.suggestion)
+
+    @work(thread=True, exclusive=True, group="case-action", exit_on_error=False)
+    def accept_category(self, suggestion: Suggested) -> None:
+        from caseworker.domain.errors import DomainError
+        from caseworker.services.triage import accept_category
+
+        app = self.capp
+        try:
+            with app.store.session() as session:
+                accept_category(
+                    session,
+                    app.desk(),
+                    self.case_id,
+                    category=suggestion.category,
+                    score=suggestion.score,
+                    model_id=suggestion.model_id,
+                )
+        except DomainError as exc:
+            self.post_message(ActionRefused(app.catalog.refusal(exc)))
+            return
+        self.post_message(CaseChanged(self.case_id))
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll(self) -> None:

@@ -30,6 +30,7 @@ from caseworker.widgets.safe import clean
 
 if TYPE_CHECKING:
     from caseworker.app import CaseworkerApp
+    from caseworker.domain.triage_clusters import Cluster
     from caseworker.services.reports import (
         DayVolume,
         LabelCount,
@@ -47,6 +48,9 @@ RANKING_NAME_CELLS = 24
 COUNT_ROWS = 8  # categories and regions shown one a line; the rest are summed in one line
 CHANNEL_COLORS = (33, 36, 178, 171, 76, 208, 245)  # 256-colour indexes, none the error red
 OVERDUE_COLOR = 167  # overdue is urgency: the one chart in a warm red
+CLUSTER_DAYS = 90  # common issues among the cases received in this many days
+CLUSTER_ROWS = 10
+CLUSTER_LABEL_CELLS = 40
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,7 @@ class DashboardScreen(ConsoleScreen):
     DashboardScreen #dash-rankings { width: 1fr; }
     DashboardScreen #rankings { height: auto; max-height: 14; }
     DashboardScreen #dash-counts .dash-panel { width: 1fr; }
+    DashboardScreen #clusters { height: auto; max-height: 12; }
     DashboardScreen.-narrow .dash-row { layout: vertical; height: auto; }
     DashboardScreen.-narrow #dash-top { height: auto; }
     DashboardScreen.-narrow #dash-top .dash-panel { width: 1fr; height: 16; }
@@ -120,11 +125,17 @@ class DashboardScreen(ConsoleScreen):
             super().__init__()
             self.data = data
 
+    class ClustersLoaded(Message):
+        def __init__(self, clusters: list[Cluster]) -> None:
+            super().__init__()
+            self.clusters = clusters
+
     def __init__(self, period: Period = Period.MONTH) -> None:
         super().__init__()
         self.period = period
         self.data: DashboardData | None = None
         self.unit_rows: dict[str, dict[str, int | None]] = {"overdue-units": {}, "rankings": {}}
+        self.clusters: list[Cluster] = []
 
     # ------------------------------------------------------------------ layout
 
@@ -148,6 +159,10 @@ class DashboardScreen(ConsoleScreen):
             with Vertical(id="dash-rankings", classes="dash-panel") as panel:
                 panel.border_title = t("dashboard.rankings_title")
                 yield DataTable(id="rankings", cursor_type="row", zebra_stripes=False)
+            with Vertical(id="dash-clusters", classes="dash-panel") as panel:
+                panel.border_title = t("triage.panel.title_days", days=CLUSTER_DAYS)
+                yield Static(Text(" " + t("triage.panel.working"), style="dim"), id="clusters-note")
+                yield DataTable(id="clusters", cursor_type="row", zebra_stripes=False)
             with Horizontal(id="dash-counts", classes="dash-row"):
                 with Vertical(classes="dash-panel") as panel:
                     panel.border_title = t("dashboard.categories_title", days=DAYS)
@@ -186,6 +201,45 @@ class DashboardScreen(ConsoleScreen):
     def reload(self) -> None:
         self._header()
         self.load(self.period)
+        self.load_clusters()
+
+    @work(thread=True, exclusive=True, group="dashboard-clusters", exit_on_error=False)
+    def load_clusters(self) -> None:
+        """The hottest common issues of the last days: seconds on a large store, so apart
+        from the figures, which show first."""
+        from caseworker.services.triage import clusters
+
+        app = self.capp
+        now = app.now()
+        with app.store.session() as session:
+            found = clusters(session, since=now - timedelta(days=CLUSTER_DAYS), until=now, now=now)
+        self.post_message(self.ClustersLoaded(found[:CLUSTER_ROWS]))
+
+    @on(ClustersLoaded)
+    def _clusters_loaded(self, message: ClustersLoaded) -> None:
+        t = self.capp.t
+        self.clusters = message.clusters
+        note = self.query_one("#clusters-note", Static)
+        note.update(Text(" " + t("triage.panel.none"), style="dim") if not self.clusters else "")
+        note.display = not self.clusters
+        table = self.query_one("#clusters", DataTable)
+        table.clear(columns=True)
+        table.add_column(t("triage.column.rank"), key="rank")
+        table.add_column(t("triage.column.label"), key="label")
+        table.add_column(t("triage.column.size"), key="size")
+        table.add_column(t("triage.column.citizens"), key="citizens")
+        table.add_column(t("triage.column.heat"), key="heat")
+        table.add_column(t("triage.column.last"), key="last")
+        for n, c in enumerate(self.clusters):
+            table.add_row(
+                Text(str(n + 1), justify="right"),
+                Text(fit(clean(c.label, one_line=True), CLUSTER_LABEL_CELLS)),
+                Text(str(len(c.docs)), justify="right"),
+                Text(str(c.citizens), justify="right"),
+                Text(f"{c.heat:.1f}", justify="right"),
+                Text(c.last.astimezone(SHANGHAI).strftime("%m-%d")),
+                key=f"c{n}",
+            )
 
     @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
     def load(self, period: Period) -> None:
@@ -352,6 +406,13 @@ class DashboardScreen(ConsoleScreen):
         self.action_drill()
 
     def action_drill(self) -> None:
+        focused = self.focused
+        if isinstance(focused, DataTable) and focused.id == "clusters":
+            if focused.row_count and focused.cursor_row < len(self.clusters):
+                from caseworker.screens.clusters import ClusterScreen
+
+                self.app.push_screen(ClusterScreen(self.clusters[focused.cursor_row]))
+            return
         found, unit_id = self.unit_at_cursor()
         if not found:
             return

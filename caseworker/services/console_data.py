@@ -102,6 +102,8 @@ class AssignData:
     case: CaseSummary
     units: list[UnitCandidate]
     deadlines: list[DeadlinePreview]
+    # The triage model's lead units for the case (unit id, score), best first; none untrained.
+    suggested: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -301,10 +303,13 @@ def deadline_preview(
 
 
 def assign_data(session: Session, desk: Desk, case_id: int) -> AssignData:
+    from caseworker.services.triage import unit_suggestions
+
     return AssignData(
         case=case_summary(session, desk, case_id),
         units=unit_candidates(session, desk.now()),
         deadlines=deadline_preview(session, desk.rules, desk.now(), case_id),
+        suggested=tuple(unit_suggestions(session, case_id, clerk=desk.clerk)),
     )
 
 

@@ -30,6 +30,7 @@ from caseworker.services.cases import SUPERVISION_LABELS, case_detail, find_case
 from caseworker.services.queues import handler_units
 from caseworker.services.redact import redact_text
 from caseworker.services.rules import Rules
+from caseworker.store.audit import seal_new_event
 from caseworker.store.engine import Store
 from caseworker.store.models import CaseRow, DocumentNumber, EventRow, Unit
 
@@ -155,17 +156,17 @@ def issue(store: Store, bureau: Bureau, draft: Draft, *, clerk: str, now: dateti
             text = bureau.number(row.kind, row.year, row.number)
             detail = {"kind": draft.kind, "number": text, "reissued": reissued, **draft.detail}
             for case_id in draft.history_of:
-                session.add(
-                    EventRow(
-                        case_id=case_id,
-                        actor=clerk,
-                        action=ISSUE_ACTION,
-                        reason=text,
-                        detail=json.dumps(detail, ensure_ascii=False),
-                        effective_at=now,
-                        recorded_at=recorded_now(),
-                    )
+                event = EventRow(
+                    case_id=case_id,
+                    actor=clerk,
+                    action=ISSUE_ACTION,
+                    reason=text,
+                    detail=json.dumps(detail, ensure_ascii=False),
+                    effective_at=now,
+                    recorded_at=recorded_now(),
                 )
+                seal_new_event(session.connection(), event)  # on the case's audit chain
+                session.add(event)
             try:
                 session.commit()
             except IntegrityError:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Index, Integer, Text, UniqueConstraint, false, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from caseworker.store.queue_types import OPEN_SQL as OPEN_SQL  # the partial indexes' WHERE
@@ -403,3 +414,72 @@ class CaseClaim(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", primary_key=True)
     clerk: str = Field(max_length=100)
     opened_at: datetime = _when()
+
+
+class TriageModelRow(SQLModel, table=True):
+    """A trained triage model (category and lead unit), kept with how well it did.
+
+    `model` is an .npz of plain arrays the store itself wrote (domain.triage_model): loading
+    it runs no code. The newest row is the one that suggests.
+    """
+
+    __tablename__ = "triage_models"
+
+    id: int | None = Field(default=None, primary_key=True)
+    features: str = Field(max_length=64)  # the feature set's version
+    trained_at: datetime = _when()
+    trained_by: str = Field(max_length=100)
+    category_cases: int = 0
+    unit_cases: int = 0
+    category_top1: float | None = None  # cross-validated
+    category_top3: float | None = None
+    unit_top1: float | None = None
+    unit_top3: float | None = None
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    model: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class CommonIssueRow(SQLModel, table=True):
+    """A common issue (共性问题): many citizens' cases about one matter, kept for a brief (专报)."""
+
+    __tablename__ = "common_issues"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_by: str = Field(max_length=100)
+    created_at: datetime = _when()
+
+
+class CommonIssueCase(SQLModel, table=True):
+    """One case counted in a common issue; a case may belong to several issues."""
+
+    __tablename__ = "common_issue_cases"
+    __table_args__ = (UniqueConstraint("issue_id", "case_id", name="uq_common_issue_case"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    issue_id: int = Field(foreign_key="common_issues.id", index=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    added_by: str = Field(max_length=100)
+    added_at: datetime = _when()
+
+
+class CaseSignature(SQLModel, table=True):
+    """What the repeat tests read of a case (domain.triage_repeats): its text key and author.
+
+    Written at import, so a re-post is found by one index lookup, never by reading the texts
+    of every case.
+    """
+
+    __tablename__ = "case_signatures"
+    __table_args__ = (
+        Index("ix_case_signatures_text_key", "text_key"),
+        Index("ix_case_signatures_author", "author", "received_at"),
+    )
+
+    case_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("cases.id"), primary_key=True, autoincrement=False)
+    )
+    received_at: datetime = _when()
+    author: str | None = Field(default=None, max_length=200)
+    text_key: str = Field(max_length=16)

@@ -381,6 +381,7 @@ def _line_select(where: ColumnElement[bool]) -> Select[tuple[object, ...]]:
             C.warn_at,
             C.provisional,
             C.paused_since,
+            C.repeat_of_id,
         )
         .select_from(CASES.outerjoin(UNITS, UNITS.c.id == C.lead_unit_id))
         .where(where)
@@ -404,6 +405,7 @@ def _lines(rows: Sequence[Sequence[object]]) -> list[CaseLine]:
                 warn_at=r[9],  # type: ignore[arg-type]
                 provisional=bool(r[10]),
                 paused=r[11] is not None,
+                repeat_of=r[12],  # type: ignore[arg-type]
             )
         )
     return out

@@ -84,6 +84,7 @@ class CaseLine:
     warn_at: datetime
     provisional: bool
     paused: bool
+    repeat_of: int | None = None  # the original this case repeats (重复件), shown in the row
 
     @property
     def key(self) -> tuple[datetime, int]:

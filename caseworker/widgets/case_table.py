@@ -345,6 +345,14 @@ class CaseTable(Widget, can_focus=True):
         t = self.catalog.t
         return self._cells(columns, {c.key: Text(t(f"column.{c.key}")) for c, _ in columns})
 
+    def _title(self, line: CaseLine) -> Text:
+        """The title, after a mark naming the original when the case repeats one (重复件)."""
+        title = Text()
+        if line.repeat_of is not None:
+            title.append(self.catalog.t("triage.queue.repeat", id=line.repeat_of) + " ", "bold")
+        title.append(clean(line.title, one_line=True))
+        return title
+
     def _row(self, line: CaseLine, columns: list[tuple[Column, int]], now: datetime) -> Text:
         t = self.catalog.t
         due = countdown(
@@ -368,7 +376,7 @@ class CaseTable(Widget, can_focus=True):
             "due": due_text,
             "id": Text(str(line.id)),
             "channel": Text(clean(self.channel_label(line.channel), one_line=True)),
-            "title": Text(clean(line.title, one_line=True)),
+            "title": self._title(line),
             "category": Text(clean(line.category, one_line=True) or "—"),
             "unit": Text(clean(line.lead_unit, one_line=True) or "—"),
             "status": Text(t(f"status.{line.status}")),

@@ -165,6 +165,11 @@ def test_numbers_run_by_kind_and_year_and_a_reprint_keeps_its_number(
     ]
     assert json.loads(issued[1].detail)["reissued"] is True
     assert issued[0].effective_at == at
+    # Each issuing is sealed on its case's audit chain like any other event.
+    from caseworker.store.audit import verify
+
+    with bureau.store.engine.connect() as connection:
+        assert verify(connection).ok
 
 
 def test_refusals_name_the_reason_and_write_nothing(bureau: Any, tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ class AssignDialog(CaseDialog[AssignResult]):
         super().__init__(data.case, refusal=refusal)
         self.data = data
         self.units = {u.id: u for u in data.units}
+        self.scores = dict(data.suggested)
         self.shown: list[UnitCandidate] = []
         self.lead: UnitCandidate | None = None
         self.co_units: list[UnitCandidate] = []
@@ -104,6 +105,10 @@ class AssignDialog(CaseDialog[AssignResult]):
             for u in self.data.units
             if all(w in u.name.lower() or w in u.code.lower() or w in u.path.lower() for w in words)
         ]
+        if not words and self.scores:
+            # The model's units first, marked with their scores; the clerk still chooses.
+            first = [self.units[u] for u, _ in self.data.suggested if u in self.units]
+            matches = first + [u for u in matches if u.id not in self.scores]
         self.shown = matches[:SHOWN]
         options = self.query_one("#candidates", OptionList)
         width = options.content_region.width - 1 if options.content_region.width else LINE_CELLS
@@ -111,10 +116,15 @@ class AssignDialog(CaseDialog[AssignResult]):
         for unit in self.shown:
             # Columns: the unit (indented by its depth in the tree), its figures, and when
             # searching, where it sits, so two 教育局 of different districts can be told apart.
-            name = Text("  " * unit.depth if not words else "")
+            suggested = not words and unit.id in self.scores
+            name = Text("  " * unit.depth if not words and not suggested else "")
             name.append(unit.name, style="bold")
             name.pad_right(max(NAME_CELLS - name.cell_len, 1))
             name.append(self.figures(unit))
+            if suggested:
+                name.pad_right(max(NAME_CELLS + FIGURE_CELLS - name.cell_len, 1))
+                score = f"{self.scores[unit.id]:.0%}"
+                name.append(self.t("triage.assign.suggested", score=score), style="bold")
             parent = unit.path.rpartition(" / ")[0]
             if words and parent:
                 name.pad_right(max(NAME_CELLS + FIGURE_CELLS - name.cell_len, 1))

@@ -61,6 +61,7 @@ from caseworker.services.imports.sources import (
     open_source,
 )
 from caseworker.services.people import resolve_actor
+from caseworker.services.repeats import mark_repeats
 from caseworker.services.search_backlog import backlog, defer_indexing
 from caseworker.store.audit import Chain
 from caseworker.store.engine import Store, StoreMoment, import_stopped, store_failure
@@ -510,7 +511,7 @@ class _Run:
             self.restorer.insert(session, fresh)
             return
         if session.get_bind().dialect.name == "sqlite":
-            self._write_sqlite(session, fresh)
+            mark_repeats(session, self._write_sqlite(session, fresh), actor=self.actor)
             return
         ids = _insert_cases(session, [p.case for p in fresh])
         stamp = recorded_now()
@@ -576,8 +577,9 @@ class _Run:
         # Every case here is new, so each chain starts afresh (store/audit.py).
         Chain().seal_rows(events)
         session.connection().execute(insert(EventRow.__table__), events)  # type: ignore[attr-defined]
+        mark_repeats(session, ids, actor=self.actor)
 
-    def _write_sqlite(self, session: Session, fresh: list[Prepared]) -> None:
+    def _write_sqlite(self, session: Session, fresh: list[Prepared]) -> list[int]:
         """The same rows as the portable path, as tuples on the driver's own connection.
 
         SQLAlchemy's per-value bind processing cost more than SQLite's inserting; here each
@@ -665,6 +667,7 @@ class _Run:
                 )
         cursor.executemany(_EVENT_INSERT, Chain().seal_tuples(events))  # new cases: new chains
         cursor.close()
+        return ids
 
     def _count_new(self, fresh: list[Prepared]) -> None:
         self.summary.imported += len(fresh)

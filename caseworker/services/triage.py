@@ -1,0 +1,568 @@
+"""Triage from the bureau's own history: train, suggest, accepted suggestions, common issues.
+
+The model is learnt from the cases that carry a category or a lead unit and kept in the store
+(table `triage_models`); suggestions come from the newest one. A suggestion is never applied
+on its own: a clerk accepts it, and the history records that it was a suggestion.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from caseworker.clock import recorded_now
+from caseworker.config import DATA_DIR
+from caseworker.domain.errors import InvalidInput, NotPermitted
+from caseworker.domain.lifecycle import OPEN_STATES, Role, Status
+from caseworker.domain.triage_clusters import Cluster, ClusterDoc, cluster_messages
+from caseworker.domain.triage_model import (
+    FEATURES_VERSION,
+    UNIT_WEIGHTS_KEPT,
+    CrossValidation,
+    Message,
+    TriageModel,
+    analyse,
+    cross_validate,
+    encode,
+    fit_encoded,
+    fit_linear,
+    trainable,
+)
+from caseworker.domain.triage_text import KeywordTree, keyword_tree_from_toml
+from caseworker.services.cases import Desk, readable_case, save
+from caseworker.services.people import resolve_actor
+from caseworker.store.audit import seal_new_event
+from caseworker.store.engine import Store
+from caseworker.store.models import (
+    CaseRow,
+    CaseSignature,
+    CommonIssueCase,
+    CommonIssueRow,
+    EventRow,
+    TriageModelRow,
+    Unit,
+)
+
+MIN_CASES = 50  # fewer labelled cases than this teach nothing worth suggesting
+# The newest cases only: a bureau's categories and units follow its recent work, and training
+# memory grows about 25 KB a case (README), so 30,000 stay under a gigabyte.
+MAX_TRAINING_CASES = 30_000
+MAX_CV_CASES = 3_000  # cross-validation reads an even sample of this many
+CATEGORISE = "categorise"  # the event of a clerk setting a case's category
+
+Progress = Callable[[str, float], None]
+
+
+def category_tree(path: Path | None = None) -> KeywordTree:
+    """The keyword knowledge of the category tree (data/category_tree.toml by default)."""
+    path = path or DATA_DIR / "category_tree.toml"
+    return keyword_tree_from_toml(path.read_text(encoding="utf-8"))
+
+
+def message_of(case: CaseRow) -> Message:
+    return Message(case.title, case.body, case.region, case.addressee, case.channel)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What `triage train` did: the stored model's id and how well it did."""
+
+    model_id: int | None
+    trained_at: datetime
+    category_cases: int
+    unit_cases: int
+    category_cv: CrossValidation | None
+    unit_cv: CrossValidation | None
+    categories: int = 0
+    units: int = 0
+    too_little: bool = False
+
+
+def _sample(items: list[int], limit: int) -> list[int]:
+    """At most `limit` of the positions, spread evenly (deterministic)."""
+    if len(items) <= limit:
+        return items
+    step = len(items) / limit
+    return [items[int(k * step)] for k in range(limit)]
+
+
+def train(
+    store: Store,
+    *,
+    clerk: str,
+    now: datetime,
+    tree: KeywordTree | None = None,
+    max_cases: int = MAX_TRAINING_CASES,
+    min_cases: int = MIN_CASES,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Learn category and lead unit from the newest labelled cases and store the model."""
+    tree = tree if tree is not None else category_tree()
+    say = progress or (lambda _stage, _done: None)
+    with store.session() as session:
+        resolve_actor(session, clerk)
+        rows = (
+            session.connection()
+            .execute(
+                sa_select(
+                    col(CaseRow.title),
+                    col(CaseRow.body),
+                    col(CaseRow.region),
+                    col(CaseRow.addressee),
+                    col(CaseRow.channel),
+                    col(CaseRow.category),
+                    col(Unit.code),
+                )
+                .join(Unit, col(Unit.id) == col(CaseRow.lead_unit_id), isouter=True)
+                .where(col(CaseRow.category).is_not(None) | col(CaseRow.lead_unit_id).is_not(None))
+                .order_by(col(CaseRow.received_at).desc(), col(CaseRow.id).desc())
+                .limit(max_cases)
+            )
+            .all()
+        )
+    say("read", 1.0)
+    messages = [Message(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    categories = [r[5] for r in rows]
+    units = [r[6] for r in rows]
+    cat_pos = trainable([c for c in categories if c], min_cases)
+    cat_rows = [i for i, c in enumerate(categories) if c]
+    cat_pos = [cat_rows[k] for k in cat_pos]
+    unit_rows = [i for i, u in enumerate(units) if u]
+    unit_pos = [unit_rows[k] for k in trainable([u for u in units if u], min_cases)]
+    if not cat_pos and not unit_pos:
+        return TrainResult(None, now, len(cat_rows), len(unit_rows), None, None, too_little=True)
+    # Tokens are kept as ids, a message at a time, and as strings only for the few thousand
+    # messages the cross-validation reads again.
+    cat_sample = _sample(cat_pos, MAX_CV_CASES) if cat_pos else []
+    unit_sample = _sample(unit_pos, MAX_CV_CASES) if unit_pos else []
+    sampled = set(cat_sample) | set(unit_sample)
+    kept: dict[int, dict[str, list[str]]] = {}
+
+    def tokens() -> Iterator[dict[str, list[str]]]:
+        for k, m in enumerate(messages):
+            blocks = analyse(m, tree)
+            if k in sampled:
+                kept[k] = blocks
+            if k % 2000 == 0:
+                say("words", k / max(1, len(messages)))
+            yield blocks
+
+    vocabularies, x = fit_encoded(encode(tokens()))
+    say("vocabulary", 1.0)
+    category = unit = None
+    cat_cv = unit_cv = None
+    if cat_pos:
+        category = fit_linear(x[cat_pos], [categories[i] or "" for i in cat_pos])
+        say("category", 1.0)
+        cat_cv = cross_validate(
+            [kept[i] for i in cat_sample], [categories[i] or "" for i in cat_sample]
+        )
+        say("category-cv", 1.0)
+    if unit_pos:
+        labels = [units[i] or "" for i in unit_pos]
+        unit = fit_linear(x[unit_pos], labels, UNIT_WEIGHTS_KEPT)
+        say("unit", 1.0)
+        unit_cv = cross_validate(
+            [kept[i] for i in unit_sample],
+            [units[i] or "" for i in unit_sample],
+            keep=UNIT_WEIGHTS_KEPT,
+        )
+        say("unit-cv", 1.0)
+    info = {
+        "features": FEATURES_VERSION,
+        "category_cv_rows": cat_cv.rows if cat_cv else 0,
+        "unit_cv_rows": unit_cv.rows if unit_cv else 0,
+    }
+    model = TriageModel(vocabularies, category, unit, info)
+    row = TriageModelRow(
+        features=FEATURES_VERSION,
+        trained_at=now,
+        trained_by=clerk,
+        category_cases=len(cat_pos),
+        unit_cases=len(unit_pos),
+        category_top1=cat_cv.top1 if cat_cv else None,
+        category_top3=cat_cv.top3 if cat_cv else None,
+        unit_top1=unit_cv.top1 if unit_cv else None,
+        unit_top3=unit_cv.top3 if unit_cv else None,
+        detail=json.dumps(info, ensure_ascii=False),
+        model=model.to_bytes(),
+    )
+    with store.session() as session:
+        session.add(row)
+        session.flush()
+        model_id = row.id
+    return TrainResult(
+        model_id,
+        now,
+        len(cat_pos),
+        len(unit_pos),
+        cat_cv,
+        unit_cv,
+        categories=len(category.labels) if category else 0,
+        units=len(unit.labels) if unit else 0,
+    )
+
+
+@dataclass
+class LoadedModel:
+    """The newest stored model, ready to suggest, with the unit names it suggests by code."""
+
+    id: int
+    trained_at: datetime
+    model: TriageModel
+    unit_names: dict[str, str]
+    tree: KeywordTree
+
+
+_CACHE: dict[tuple[str, int], LoadedModel] = {}
+
+
+def latest_model(session: Session, *, tree: KeywordTree | None = None) -> LoadedModel | None:
+    """The newest trained model (read once per store and model id), or None before training."""
+    newest = session.exec(
+        select(TriageModelRow.id, TriageModelRow.trained_at)
+        .order_by(col(TriageModelRow.id).desc())
+        .limit(1)
+    ).first()
+    if newest is None:
+        return None
+    model_id, trained_at = newest
+    assert model_id is not None
+    key = (str(session.get_bind().engine.url), model_id)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    data = session.exec(select(TriageModelRow.model).where(TriageModelRow.id == model_id)).one()
+    model = TriageModel.from_bytes(data)
+    names = dict(session.exec(select(Unit.code, Unit.name)).all())
+    loaded = LoadedModel(model_id, trained_at, model, names, tree or category_tree())
+    _CACHE.clear()
+    _CACHE[key] = loaded
+    return loaded
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What the model suggests for one message: `triage suggest`'s JSON shape."""
+
+    external_id: str | None
+    id: int | None
+    categories: list[dict[str, Any]]
+    units: list[dict[str, Any]]
+    repeats: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "external_id": self.external_id,
+            "id": self.id,
+            "categories": self.categories,
+            "units": self.units,
+            "repeats": self.repeats,
+        }
+
+
+def suggest_message(
+    loaded: LoadedModel,
+    message: Message,
+    *,
+    external_id: str | None = None,
+    case_id: int | None = None,
+    repeats: list[dict[str, Any]] | None = None,
+) -> Suggestion:
+    """The top three categories and lead units for one message."""
+    cats, units = loaded.model.suggest(message, loaded.tree, 3)
+    return Suggestion(
+        external_id,
+        case_id,
+        [{"label": label, "score": score} for label, score in cats],
+        [
+            {"code": code, "name": loaded.unit_names.get(code, code), "score": score}
+            for code, score in units
+        ],
+        repeats or [],
+    )
+
+
+def case_repeats(session: Session, case: CaseRow) -> list[dict[str, Any]]:
+    """The case's known repeat links: the original it repeats, and the cases repeating it."""
+    out: list[dict[str, Any]] = []
+    if case.repeat_of_id is not None:
+        out.append({"id": case.repeat_of_id, "similarity": 1.0})
+    later = session.exec(
+        select(CaseRow.id)
+        .where(CaseRow.repeat_of_id == case.id)
+        .order_by(col(CaseRow.id))
+        .limit(20)
+    ).all()
+    out.extend({"id": i, "similarity": 1.0} for i in later)
+    return out
+
+
+def suggest_cases(
+    session: Session, loaded: LoadedModel, refs: Sequence[str | int], *, clerk: str | None
+) -> list[Suggestion]:
+    """Suggestions for stored cases (a unit handler only for their units' cases)."""
+    out = []
+    for ref in refs:
+        case = readable_case(session, ref, clerk=clerk)
+        out.append(
+            suggest_message(
+                loaded,
+                message_of(case),
+                external_id=case.external_id,
+                case_id=case.id,
+                repeats=case_repeats(session, case),
+            )
+        )
+    return out
+
+
+def stored_reposts(session: Session, messages: Sequence[Message]) -> list[list[dict[str, Any]]]:
+    """For each message not in the store, the stored cases of the same text (a re-post), by
+    the key the import records (services.repeats)."""
+    from caseworker.domain.triage_repeats import text_key
+    from caseworker.services.repeats import OPENING
+
+    keys = [text_key(m.title, m.body[:OPENING]) for m in messages]
+    found: dict[str, list[int]] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), 500):
+        part = unique[start : start + 500]
+        for case_id, key in session.exec(
+            select(CaseSignature.case_id, CaseSignature.text_key).where(
+                col(CaseSignature.text_key).in_(part)
+            )
+        ).all():
+            found.setdefault(key, []).append(case_id)
+    return [[{"id": i, "similarity": 1.0} for i in sorted(found.get(k, []))[:20]] for k in keys]
+
+
+def suggest_messages(
+    session: Session, loaded: LoadedModel, rows: Sequence[tuple[str | None, Message]]
+) -> Iterable[Suggestion]:
+    """Suggestions for messages not in the store (a file's rows), with the stored cases each
+    one re-posts."""
+    reposts = stored_reposts(session, [message for _, message in rows])
+    for (external_id, message), repeats in zip(rows, reposts, strict=True):
+        yield suggest_message(loaded, message, external_id=external_id, repeats=repeats)
+
+
+def unit_suggestions(
+    session: Session, case_id: int, *, clerk: str | None
+) -> list[tuple[int, float]]:
+    """The lead units the model suggests for a case, as (unit id, score); [] without a model."""
+    loaded = latest_model(session)
+    if loaded is None or loaded.model.unit is None:
+        return []
+    found = suggest_cases(session, loaded, [case_id], clerk=clerk)[0].units
+    ids = {code: uid for code, uid in session.exec(select(Unit.code, Unit.id)).all() if uid}
+    return [(ids[u["code"]], float(u["score"])) for u in found if u["code"] in ids]
+
+
+# ---------------------------------------------------------------- accepting a suggestion
+
+
+def accept_category(
+    session: Session,
+    desk: Desk,
+    ref: str | int,
+    *,
+    category: str,
+    score: float | None = None,
+    model_id: int | None = None,
+) -> None:
+    """Set a case's category; with `model_id`, record that it was the model's suggestion."""
+    actor, _ = resolve_actor(session, desk.clerk)
+    if actor.role not in (Role.CLERK, Role.SUPERVISOR):
+        raise NotPermitted(
+            f"{actor.name} ({actor.role.value}) may not set a category",
+            key="triage.refused.role",
+            clerk=actor.name,
+        )
+    category = category.strip()
+    if not category:
+        raise InvalidInput("a category is required", key="triage.refused.no_category")
+    case = readable_case(session, ref, clerk=desk.clerk)
+    if Status(case.status) not in OPEN_STATES:
+        raise InvalidInput(
+            f"case {case.id} is {case.status}: its category stays as it was",
+            key="triage.refused.closed",
+            id=case.id,
+        )
+    previous = case.category
+    case.category = category
+    case.updated_at = recorded_now()
+    case.updated_by = actor.name
+    session.add(case)
+    assert case.id is not None
+    detail: dict[str, Any] = {"category": category, "previous": previous}
+    if model_id is not None:
+        detail.update(suggested=True, score=score, model=model_id)
+    event = EventRow(
+        case_id=case.id,
+        actor=actor.name,
+        action=CATEGORISE,
+        from_status=case.status,
+        to_status=case.status,
+        detail=json.dumps(detail, ensure_ascii=False),
+        effective_at=desk.now(),
+        recorded_at=recorded_now(),
+    )
+    save(session, case)  # the case's change first: a lost race is a conflict, not a fork
+    seal_new_event(session.connection(), event)
+    session.add(event)
+
+
+@dataclass(frozen=True)
+class TriageStats:
+    """How often the clerks took the model's word: categories set, and how many as suggested."""
+
+    categorised: int
+    accepted: int
+    by_clerk: dict[str, tuple[int, int]]
+    model: dict[str, Any] | None
+
+    @property
+    def rate(self) -> float | None:
+        return self.accepted / self.categorised if self.categorised else None
+
+
+def triage_stats(session: Session) -> TriageStats:
+    """Every category a clerk set, and how many of them were an accepted suggestion."""
+    total: Counter[str] = Counter()
+    accepted: Counter[str] = Counter()
+    for actor, detail in session.exec(
+        select(EventRow.actor, EventRow.detail).where(EventRow.action == CATEGORISE)
+    ).all():
+        total[actor] += 1
+        try:
+            if json.loads(detail or "{}").get("suggested"):
+                accepted[actor] += 1
+        except json.JSONDecodeError:
+            continue
+    newest = session.exec(select(TriageModelRow).order_by(col(TriageModelRow.id).desc())).first()
+    model = None
+    if newest is not None:
+        model = {
+            "id": newest.id,
+            "trained_at": newest.trained_at,
+            "category_cases": newest.category_cases,
+            "category_top1": newest.category_top1,
+            "category_top3": newest.category_top3,
+            "unit_cases": newest.unit_cases,
+            "unit_top1": newest.unit_top1,
+            "unit_top3": newest.unit_top3,
+        }
+    return TriageStats(
+        sum(total.values()),
+        sum(accepted.values()),
+        {name: (total[name], accepted[name]) for name in sorted(total)},
+        model,
+    )
+
+
+# ---------------------------------------------------------------- common issues
+
+
+def _likes(extra: str | None) -> int:
+    if not extra:
+        return 0
+    try:
+        value = json.loads(extra).get("likes", 0)
+    except (json.JSONDecodeError, AttributeError):
+        return 0
+    return value if isinstance(value, int) else 0
+
+
+def clusters(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    min_size: int = 3,
+    now: datetime,
+    progress: Progress | None = None,
+) -> list[Cluster]:
+    """The common issues among the cases received in [since, until), hottest first."""
+    query = sa_select(
+        col(CaseRow.id),
+        col(CaseRow.external_id),
+        col(CaseRow.title),
+        func.substr(CaseRow.body, 1, 200),
+        col(CaseRow.author),
+        col(CaseRow.received_at),
+        col(CaseRow.extra),
+        col(CaseRow.region),
+        col(Unit.name),
+    ).join(Unit, col(Unit.id) == col(CaseRow.lead_unit_id), isouter=True)
+    if since is not None:
+        query = query.where(col(CaseRow.received_at) >= since)
+    if until is not None:
+        query = query.where(col(CaseRow.received_at) < until)
+    docs = [
+        ClusterDoc(
+            id=r[0],
+            external_id=r[1],
+            title=r[2],
+            body=r[3] or "",
+            author=r[4],
+            received_at=r[5],
+            likes=_likes(r[6]),
+            region=r[7],
+            unit=r[8],
+        )
+        for r in session.connection().execute(query).all()
+    ]
+    return cluster_messages(docs, min_size=min_size, until=until or now, progress=progress)
+
+
+def cluster_json(rank: int, cluster: Cluster) -> dict[str, Any]:
+    """One cluster as `triage clusters --format json` writes it."""
+    return {
+        "id": rank,
+        "label": cluster.label,
+        "size": len(cluster.docs),
+        "heat": cluster.heat,
+        "first": cluster.first,
+        "last": cluster.last,
+        "regions": sorted({d.region for d in cluster.docs if d.region}),
+        "units": sorted({d.unit for d in cluster.docs if d.unit}),
+        "cases": [{"id": d.id, "external_id": d.external_id} for d in cluster.docs],
+    }
+
+
+def record_common_issue(
+    session: Session, desk: Desk, *, title: str, case_ids: Sequence[int], note: str | None = None
+) -> int:
+    """Link cases as one common issue (共性问题), the record a brief (专报) is written from."""
+    actor, _ = resolve_actor(session, desk.clerk)
+    if actor.role not in (Role.CLERK, Role.SUPERVISOR):
+        raise NotPermitted(
+            f"{actor.name} ({actor.role.value}) may not record a common issue",
+            key="triage.refused.role",
+            clerk=actor.name,
+        )
+    title = title.strip()
+    if not title or not case_ids:
+        raise InvalidInput("a common issue needs a title and cases", key="triage.refused.issue")
+    when = desk.now()
+    issue = CommonIssueRow(title=title, note=note, created_by=actor.name, created_at=when)
+    session.add(issue)
+    session.flush()
+    assert issue.id is not None
+    for case_id in dict.fromkeys(case_ids):
+        readable_case(session, case_id, clerk=desk.clerk)
+        session.add(
+            CommonIssueCase(issue_id=issue.id, case_id=case_id, added_by=actor.name, added_at=when)
+        )
+    session.flush()
+    return issue.id

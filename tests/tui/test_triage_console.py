@@ -1,0 +1,225 @@
+"""Triage in the console: the case view's suggested category (K accepts it, recorded as an
+accepted suggestion), and the supervisor screen's 共性问题 panel, whose cases a supervisor
+links as one common issue. Snapshots at 120x36 in Chinese; each was looked at before it was
+accepted (the suggestion line under the case's head; the cluster's cases oldest first)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from console_data import CLERK, NOW, SUPERVISOR, Console
+from rich.text import Text
+from sqlmodel import select
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+SIZE = (120, 36)
+
+
+def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def train(console: Console) -> None:
+    """A model of the console's 24 labelled cases (few: enough to suggest, not to be good)."""
+    from caseworker.services.triage import train as train_model
+
+    result = train_model(console.store, clerk=CLERK, now=NOW, min_cases=10)
+    assert result.model_id is not None
+
+
+def shown(widget: Any) -> str:
+    content = widget.content
+    return content.plain if isinstance(content, Text) else str(content)
+
+
+@sync
+async def test_the_case_view_shows_the_suggestion_and_k_accepts_it(console: Console) -> None:
+    from caseworker.screens.case import CaseScreen
+    from caseworker.services.cases import case_history, find_case
+    from caseworker.services.triage import triage_stats
+
+    case_id = console.ids["c0"]
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(CaseScreen(case_id))
+        await settle(pilot)
+        assert not app.screen.query_one("#case-suggest").display  # no model yet: no line
+    train(console)
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(CaseScreen(case_id))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CaseScreen) and screen.suggestion is not None
+        suggested = screen.suggestion.category
+        assert "建议分类" in shown(screen.query_one("#case-suggest")) and suggested in shown(
+            screen.query_one("#case-suggest")
+        )
+        await pilot.press("K")
+        await settle(pilot)
+    with console.store.session() as session:
+        assert find_case(session, case_id).category == suggested
+        last = case_history(session, case_id, clerk=None)[-1]
+        assert last.action == "categorise"
+        figures = triage_stats(session)
+        assert (figures.categorised, figures.accepted) == (1, 1)
+
+
+@sync
+async def test_a_supervisor_links_a_clusters_cases_as_one_common_issue(console: Console) -> None:
+    from caseworker.screens.clusters import ClusterScreen
+    from caseworker.store.models import CommonIssueCase, CommonIssueRow
+
+    app = console.app(clerk=SUPERVISOR, poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        table = app.screen.query_one("#clusters", DataTable)
+        assert table.row_count >= 1
+        table.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ClusterScreen)
+        ids = sorted(d.id for d in screen.docs)
+        assert len(ids) >= 3
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, ClusterScreen)
+    with console.store.session() as session:
+        issue = session.exec(select(CommonIssueRow)).one()
+        assert issue.created_by == SUPERVISOR and issue.title == screen.cluster.label
+        members = session.exec(
+            select(CommonIssueCase.case_id).where(CommonIssueCase.issue_id == issue.id)
+        ).all()
+        assert sorted(members) == ids
+
+
+async def _case_with_suggestion(pilot: Pilot[Any]) -> None:
+    from caseworker.screens.case import CaseScreen
+
+    await settle(pilot)
+    pilot.app.push_screen(CaseScreen(pilot.app.case_for_snapshot))  # type: ignore[attr-defined]
+    await settle(pilot)
+
+
+def test_case_view_with_suggestion_snapshot(console: Console, snap_compare: Any) -> None:
+    train(console)
+    app = console.app(poll_seconds=3600)
+    app.case_for_snapshot = console.ids["c1"]
+    assert snap_compare(app, terminal_size=SIZE, run_before=_case_with_suggestion)
+
+
+async def _cluster_cases(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("D")
+    await settle(pilot)
+    pilot.app.screen.query_one("#clusters", DataTable).focus()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+def test_cluster_cases_snapshot(console: Console, snap_compare: Any) -> None:
+    app = console.app(clerk=SUPERVISOR, poll_seconds=3600)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_cluster_cases)
+
+
+def train_with_units(console: Console) -> None:
+    """Units to learn from: the console's cases led by the housing bureau, and four more led by
+    the education and transport bureaus (test_dashboard.add_other_units)."""
+    from test_dashboard import add_other_units
+
+    from caseworker.services.triage import train as train_model
+
+    add_other_units(console)
+    result = train_model(console.store, clerk=CLERK, now=NOW, min_cases=10)
+    assert result.units >= 2
+
+
+async def _assign_dialog(pilot: Pilot[Any]) -> None:
+    from caseworker.screens.case import CaseScreen
+
+    await settle(pilot)
+    pilot.app.push_screen(CaseScreen(pilot.app.case_for_snapshot))  # type: ignore[attr-defined]
+    await settle(pilot)
+    await pilot.press("a")
+    await settle(pilot)
+
+
+@sync
+async def test_the_assign_dialog_lists_suggested_units_first_and_chooses_none(
+    console: Console,
+) -> None:
+    from textual.widgets import OptionList
+
+    from caseworker.screens.dialogs.assign import AssignDialog
+
+    train_with_units(console)
+    app = console.app(poll_seconds=3600)
+    app.case_for_snapshot = console.ids["c1"]
+    async with app.run_test(size=SIZE) as pilot:
+        await _assign_dialog(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, AssignDialog)
+        suggested = [unit for unit, _ in dialog.data.suggested]
+        assert 1 <= len(suggested) <= 3
+        assert [u.id for u in dialog.shown[: len(suggested)]] == suggested
+        options = dialog.query_one("#candidates", OptionList)
+        first = options.get_option_at_index(0).prompt
+        assert "★" in str(getattr(first, "plain", first))
+        assert dialog.lead is None and dialog.co_units == []  # nothing chosen for the clerk
+
+
+def test_assign_dialog_with_suggestions_snapshot(console: Console, snap_compare: Any) -> None:
+    train_with_units(console)
+    app = console.app(poll_seconds=3600)
+    app.case_for_snapshot = console.ids["c1"]
+    assert snap_compare(app, terminal_size=SIZE, run_before=_assign_dialog)
+
+
+def test_queue_marks_a_repeat_snapshot(console: Console, snap_compare: Any) -> None:
+    """Case c9 linked as a repeat of c1: its row's title opens with 重复#<c1's id>."""
+    from test_console_snapshots import _queue
+
+    from caseworker.services import cases as svc
+    from caseworker.store.queries import QueueKey
+
+    console.act(CLERK, NOW, svc.link_repeat, console.ids["c9"], original=console.ids["c1"])
+    app = console.app(poll_seconds=3600)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_queue(QueueKey.ALL))
+
+
+@sync
+async def test_the_cluster_list_has_its_keys_in_the_help(console: Console) -> None:
+    from caseworker.screens.clusters import ClusterScreen
+    from caseworker.screens.help import HelpScreen
+
+    app = console.app(clerk=SUPERVISOR, lang="en", poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await _cluster_cases(pilot)
+        assert isinstance(app.screen, ClusterScreen)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        rows = app.screen.rows
+        assert ("l", "link as one issue", "clusters.link") in rows
+        assert ("⏎", "open", "clusters.open") in rows
