@@ -11,7 +11,16 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from caseworker.commands.common import fail, local, opened, option_time, say, to_json
+from caseworker.commands.common import (
+    check_range,
+    fail,
+    local,
+    opened,
+    option_time,
+    say,
+    to_json,
+)
+from caseworker.domain.bounds import LARGEST_ID
 
 triage_app = typer.Typer(no_args_is_help=True)
 
@@ -38,8 +47,7 @@ def train(
     """Learn category and lead unit from the cases that have them; store the model."""
     from caseworker.services.triage import train as train_model
 
-    if max_cases < 1:
-        fail(say(ctx, "triage.bad_number", option="--max-cases"), 2)
+    check_range(ctx, "--max-cases", max_cases, 1, LARGEST_ID)
     with opened(ctx) as store:
         result = train_model(
             store.store, clerk=store.settings.clerk, now=store.now(), max_cases=max_cases
@@ -195,8 +203,8 @@ def clusters(
 
     if fmt not in ("table", "json"):
         fail(say(ctx, "triage.bad_format", formats="table, json"), 2)
-    if min_size < 2 or top < 1:
-        fail(say(ctx, "triage.bad_number", option="--min-size/--top"), 2)
+    check_range(ctx, "--min-size", min_size, 2, LARGEST_ID)
+    check_range(ctx, "--top", top, 1, LARGEST_ID)
     start = option_time(ctx, since, "--since") if since else None
     end = option_time(ctx, until, "--until") if until else None
     with opened(ctx) as store, store.session() as session:
