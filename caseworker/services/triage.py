@@ -566,3 +566,53 @@ def record_common_issue(
         )
     session.flush()
     return issue.id
+
+
+@dataclass(frozen=True)
+class CommonIssue:
+    """A recorded common issue: its title and its cases, as a brief (专报) reads them."""
+
+    id: int
+    title: str
+    case_ids: tuple[int, ...]
+
+
+def common_issue(session: Session, issue_id: int) -> CommonIssue:
+    """The recorded common issue `issue_id` (`triage issue`, or `l` on the supervisor screen)."""
+    row = session.get(CommonIssueRow, issue_id)
+    if row is None or row.id is None:
+        raise InvalidInput(
+            f"no common issue {issue_id}", key="issues.refused.no_issue", id=issue_id
+        )
+    ids = session.exec(
+        select(CommonIssueCase.case_id)
+        .where(CommonIssueCase.issue_id == row.id)
+        .order_by(col(CommonIssueCase.case_id))
+    ).all()
+    return CommonIssue(row.id, row.title, tuple(ids))
+
+
+def issue_of_cases(session: Session, case_ids: Sequence[int]) -> CommonIssue | None:
+    """The latest common issue recorded with exactly these cases (a cluster linked as one
+    issue), if any: its brief then carries the issue's own title."""
+    wanted = set(case_ids)
+    if not wanted:
+        return None
+    candidates = session.exec(
+        select(CommonIssueCase.issue_id)
+        .where(CommonIssueCase.case_id == min(wanted))
+        .order_by(col(CommonIssueCase.issue_id).desc())
+    ).all()
+    for issue_id in candidates:
+        issue = common_issue(session, issue_id)
+        if set(issue.case_ids) == wanted:
+            return issue
+    return None
+
+
+def recent_common_issues(session: Session, *, limit: int) -> list[CommonIssue]:
+    """The latest recorded common issues, newest first."""
+    ids = session.exec(
+        select(CommonIssueRow.id).order_by(col(CommonIssueRow.id).desc()).limit(limit)
+    ).all()
+    return [common_issue(session, i) for i in ids if i is not None]
