@@ -70,7 +70,7 @@ class KeySpec:
     id: str
     keys: str
     action: str
-    scopes: frozenset[str]  # "queue", "case", "dashboard", "clusters", "app"
+    scopes: frozenset[str]  # "queue", "case", "dashboard", "app"
     footer: bool = False
 
 
@@ -114,9 +114,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("dashboard.reload", "ctrl+r", "reload", frozenset({"dashboard"})),
     KeySpec("dashboard.bulletin", "b", "bulletin", frozenset({"dashboard"})),
     KeySpec("dashboard.back", "escape", "back", frozenset({"dashboard"}), True),
-    KeySpec("clusters.open", "enter", "open_case", frozenset({"clusters"}), True),
-    KeySpec("clusters.link", "l", "link_issue", frozenset({"clusters"}), True),
-    KeySpec("clusters.back", "escape", "back", frozenset({"clusters"}), True),
+    KeySpec("dashboard.link_issue", "l", "link_issue", frozenset({"dashboard"})),
+    KeySpec("dashboard.brief", "B", "brief", frozenset({"dashboard"})),
     KeySpec("app.help", "question_mark", "help", frozenset({"app"}), True),
     KeySpec("app.quit", "ctrl+q", "quit", frozenset({"app"})),
     KeySpec("app.palette", "ctrl+p", "command_palette", frozenset({"app"})),

@@ -1,4 +1,4 @@
-"""`caseworker letter assign|supervise|approval CASE`, `caseworker brief CASE` and
+"""`caseworker letter assign|supervise|approval CASE`, `caseworker brief CASE|--issue N` and
 `caseworker report bulletin`: the bureau's documents as Word (or PDF) files.
 
 The services gather the fields and number the document; caseworker.documents writes it.
@@ -110,15 +110,38 @@ def letter_approval(
 
 
 def brief(
-    ctx: typer.Context, case: CaseRef, output: OutputOpt = None, template: TemplateOpt = None
+    ctx: typer.Context,
+    case: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(help="A case: the brief covers its group of linked cases."),
+    ] = None,
+    issue: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--issue", help="A recorded common issue (`triage issue`) instead of CASE."),
+    ] = None,
+    output: OutputOpt = None,
+    template: TemplateOpt = None,
 ) -> None:
-    """信访专报: a brief on CASE's group of linked cases (original, repeats, merged cases)."""
+    """信访专报: a brief on CASE's group of linked cases, or on a common issue (--issue N).
+
+    A case's group is its original, the repeats and the merged cases; a common issue is one
+    recorded with `triage issue` or on the supervisor screen.
+    """
     from caseworker.services.documents import linked_case_ids, write_brief
+    from caseworker.services.triage import common_issue
 
     _check_suffix(output)
+    if (case is None) == (issue is None):
+        raise typer.BadParameter("name a CASE or give --issue N (one of them)")
+    title: str | None = None
     with opened(ctx) as store:
         with store.session() as session:
-            ids = linked_case_ids(session, case, clerk=store.settings.clerk)
+            if issue is not None:
+                recorded = common_issue(session, issue)
+                ids, title = list(recorded.case_ids), recorded.title
+            else:
+                assert case is not None
+                ids = linked_case_ids(session, case, clerk=store.settings.clerk)
         done = write_brief(
             store.store,
             store.rules,
@@ -127,6 +150,7 @@ def brief(
             case_ids=ids,
             output=output,
             template=template,
+            title=title,
         )
     _said(ctx, done)
 

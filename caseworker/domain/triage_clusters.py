@@ -15,7 +15,7 @@ import math
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -71,10 +71,14 @@ class Cluster:
         return len({d.author or f"#{d.id}" for d in self.docs})
 
 
-def doc_terms(doc: ClusterDoc) -> list[str]:
+def text_terms(title: str, body: str) -> list[str]:
     """The words a message is compared by: its title's twice, then the start of its body."""
-    title = content_words(clean(doc.title))
-    return title + title + content_words(clean(doc.body)[:BODY_CHARS])
+    words = content_words(clean(title))
+    return words + words + content_words(clean(body)[:BODY_CHARS])
+
+
+def doc_terms(doc: ClusterDoc) -> list[str]:
+    return text_terms(doc.title, doc.body)
 
 
 def heat(docs: Sequence[ClusterDoc], until: datetime) -> float:
@@ -89,6 +93,83 @@ def heat(docs: Sequence[ClusterDoc], until: datetime) -> float:
     return round((2 * voices + 2 * math.log1p(likes)) * recency, 2)
 
 
+@dataclass
+class Grouping:
+    """The groups found among messages, by case id, with what their labels need: the words of
+    each group's members (as word ids), every word's document frequency and the words."""
+
+    groups: list[list[int]]  # case ids, each group at least min_size, by its first case
+    within: list[list[Any]]  # per group, per member: its distinct word ids
+    df: Any
+    n: int
+    words: list[str]
+
+
+def group_terms(
+    items: Iterable[tuple[int, list[str]]],
+    *,
+    min_size: int = 3,
+    total: int | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> Grouping:
+    """Group messages given as (case id, words), in id order, one at a time: nothing of a
+    message is kept but its distinct words as ids in one flat array, its strongest few in a
+    sparse matrix, and only the pairs that pass the threshold, found a block of rows at a
+    time (a peak of about 250 bytes a message with the vocabulary, measured at 50,000 by
+    bench/bench_clusters_memory.py). `total` (how many) paces the progress."""
+    import numpy as np
+
+    step = max(1, (total or 0) // 20)
+    vocab: dict[str, int] = {}
+    case_ids = array("q")
+    ids = array("i")
+    tfs = array("B")
+    offsets = array("q", [0])
+    for i, (case_id, words) in enumerate(items):
+        case_ids.append(case_id)
+        for term, k in Counter(words).items():
+            ids.append(vocab.setdefault(term, len(vocab)))
+            tfs.append(min(k, 255))
+        offsets.append(len(ids))
+        if progress is not None and total and i % step == 0:
+            progress("words", i / total)
+    n = len(case_ids)
+    if n == 0:
+        return Grouping([], [], np.zeros(0, dtype=np.int64), 0, [])
+    terms = np.frombuffer(ids, dtype=np.int32) if ids else np.zeros(0, dtype=np.int32)
+    starts = np.frombuffer(offsets, dtype=np.int64)
+    df = np.bincount(terms, minlength=len(vocab))
+    vectors = _top_vectors(n, starts, terms, np.frombuffer(tfs, dtype=np.uint8), df, len(vocab))
+    del tfs
+    pairs = _similar_pairs(vectors, progress)
+    del vectors
+    groups = [m for m in _grow(n, pairs) if len(m) >= min_size]
+    return Grouping(
+        groups=[[case_ids[i] for i in members] for members in groups],
+        within=[[terms[starts[i] : starts[i + 1]] for i in members] for members in groups],
+        df=df,
+        n=n,
+        words=list(vocab),
+    )
+
+
+def clusters_of(
+    grouping: Grouping, docs: Mapping[int, ClusterDoc], until: datetime
+) -> list[Cluster]:
+    """The groups as clusters, hottest first (ties: larger, then older), from their members'
+    cases (`docs`, read again by id: only the grouped messages are ever held whole)."""
+    out: list[Cluster] = []
+    for members, within in zip(grouping.groups, grouping.within, strict=True):
+        chosen = [docs[i] for i in members]
+        label_terms = _label_terms(within, grouping.df, grouping.n, grouping.words)
+        titles = [clean(d.title) for d in chosen]
+        out.append(
+            Cluster(_label(_joined(label_terms, titles)), chosen, heat(chosen, until), label_terms)
+        )
+    out.sort(key=lambda c: (-c.heat, -len(c.docs), c.docs[0].id))
+    return out
+
+
 def cluster_messages(
     docs: Sequence[ClusterDoc],
     *,
@@ -97,73 +178,53 @@ def cluster_messages(
     progress: Callable[[str, float], None] | None = None,
     terms_of: Callable[[ClusterDoc], list[str]] = doc_terms,
 ) -> list[Cluster]:
-    """The groups of at least `min_size` messages, hottest first (ties: larger, then older).
-
-    Memory stays near 150 bytes a message beyond the messages themselves: each message's
-    distinct words as ids in one flat array, its strongest few in a sparse matrix, and only
-    the pairs that pass the threshold, found a block of rows at a time.
-    """
-    import numpy as np
-
+    """The groups of at least `min_size` messages, hottest first (ties: larger, then older),
+    of messages all in memory (group_terms and clusters_of read them from a store in two
+    passes instead)."""
     if not docs:
         return []
     docs = sorted(docs, key=lambda d: d.id)
-    n = len(docs)
-    step = max(1, n // 20)
-    vocab: dict[str, int] = {}
-    ids = array("i")
-    tfs = array("B")
-    offsets = array("q", [0])
-    for i, doc in enumerate(docs):
-        for term, k in Counter(terms_of(doc)).items():
-            ids.append(vocab.setdefault(term, len(vocab)))
-            tfs.append(min(k, 255))
-        offsets.append(len(ids))
-        if progress is not None and i % step == 0:
-            progress("words", i / n)
-    terms = np.frombuffer(ids, dtype=np.int32) if ids else np.zeros(0, dtype=np.int32)
-    starts = np.frombuffer(offsets, dtype=np.int64)
-    doc_of = np.repeat(np.arange(n, dtype=np.int32), np.diff(starts))
-    df = np.bincount(terms, minlength=len(vocab))
-    vectors = _top_vectors(n, doc_of, terms, np.frombuffer(tfs, dtype=np.uint8), df, len(vocab))
-    del tfs
-    pairs = _similar_pairs(vectors, progress)
-    groups = _grow(n, pairs)
+    grouping = group_terms(
+        ((d.id, terms_of(d)) for d in docs), min_size=min_size, total=len(docs), progress=progress
+    )
     when = until or max(d.received_at for d in docs)
-    words = list(vocab)
-    out: list[Cluster] = []
-    for members in groups:
-        if len(members) < min_size:
-            continue
-        chosen = [docs[i] for i in members]
-        within = [terms[starts[i] : starts[i + 1]] for i in members]
-        label_terms = _label_terms(within, df, n, words)
-        titles = [clean(d.title) for d in chosen]
-        out.append(
-            Cluster(_label(_joined(label_terms, titles)), chosen, heat(chosen, when), label_terms)
-        )
-    out.sort(key=lambda c: (-c.heat, -len(c.docs), c.docs[0].id))
-    return out
+    return clusters_of(grouping, {d.id: d for d in docs}, when)
 
 
-def _top_vectors(n: int, doc_of: Any, terms: Any, tfs: Any, df: Any, width: int) -> Any:
+def _top_vectors(
+    n: int, starts: Any, terms: Any, tfs: Any, df: Any, width: int, chunk: int = 20_000
+) -> Any:
     """Each message's TERMS_KEPT strongest words (TF-IDF, of unit length) as a CSR matrix;
-    words in one message only, or in more than POSTING_LIMIT, are no matter's words."""
+    words in one message only, or in more than POSTING_LIMIT, are no matter's words.
+
+    Worked out `chunk` messages at a time: the sort and the weights cost about 30 bytes a word
+    while they last, so only a chunk's words pay it at once, not every message's."""
     import numpy as np
     from scipy.sparse import csr_matrix
 
-    useful = (df[terms] >= 2) & (df[terms] <= POSTING_LIMIT)
-    doc_of, terms, tfs = doc_of[useful], terms[useful], tfs[useful]
-    weights = (1.0 + np.log(tfs.astype(np.float64))) * np.log(n / df[terms])
-    order = np.lexsort((terms, -weights, doc_of))  # by message, strongest first
-    doc_of, terms, weights = doc_of[order], terms[order], weights[order]
-    first = np.searchsorted(doc_of, doc_of, side="left")
-    kept = (np.arange(len(doc_of)) - first) < TERMS_KEPT
-    doc_of, terms, weights = doc_of[kept], terms[kept], weights[kept]
-    norms = np.sqrt(np.bincount(doc_of, weights=weights * weights, minlength=n))
-    weights = weights / np.where(norms > 0, norms, 1.0)[doc_of]
+    rows, cols, vals = [], [], []
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        lo, hi = int(starts[a]), int(starts[b])
+        t, f = terms[lo:hi], tfs[lo:hi]
+        d = np.repeat(np.arange(a, b, dtype=np.int32), np.diff(starts[a : b + 1]))
+        useful = (df[t] >= 2) & (df[t] <= POSTING_LIMIT)
+        d, t, f = d[useful], t[useful], f[useful]
+        weights = (1.0 + np.log(f.astype(np.float64))) * np.log(n / df[t])
+        order = np.lexsort((t, -weights, d))  # by message, strongest first
+        d, t, weights = d[order], t[order], weights[order]
+        first = np.searchsorted(d, d, side="left")
+        kept = (np.arange(len(d)) - first) < TERMS_KEPT
+        d, t, weights = d[kept], t[kept], weights[kept]
+        norms = np.sqrt(np.bincount(d - a, weights=weights * weights, minlength=b - a))
+        weights = weights / np.where(norms > 0, norms, 1.0)[d - a]
+        rows.append(d)
+        cols.append(t)
+        vals.append(weights.astype(np.float32))
     return csr_matrix(
-        (weights.astype(np.float32), (doc_of, terms)), shape=(n, width), dtype=np.float32
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n, width),
+        dtype=np.float32,
     )
 
 

@@ -2,7 +2,9 @@
 
 Every figure comes from services.reports (the same functions as `caseworker report`), read in
 one thread worker and posted back as one message. Choosing a unit (enter on the overdue table
-or the ranking) opens the queue's 已超期 queue filtered to the cases that unit leads.
+or the ranking) opens the queue's 已超期 queue filtered to the cases that unit leads; choosing a
+matter in the 共性问题 panel opens 全部 narrowed to its cases, `l` records them as one common
+issue and `B` writes its brief (信访专报).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
         OverdueReport,
         RatesReport,
     )
+    from caseworker.services.triage import CommonIssue
 
 DAYS = 30  # the window of the volume chart and the category and region counts
 PERIODS = (Period.WEEK, Period.MONTH, Period.QUARTER)
@@ -51,6 +54,7 @@ OVERDUE_COLOR = 167  # overdue is urgency: the one chart in a warm red
 CLUSTER_DAYS = 90  # common issues among the cases received in this many days
 CLUSTER_ROWS = 10
 CLUSTER_LABEL_CELLS = 40
+ISSUE_ROWS = 5  # the latest recorded common issues, listed under the clusters
 
 
 @dataclass(frozen=True)
@@ -126,9 +130,25 @@ class DashboardScreen(ConsoleScreen):
             self.data = data
 
     class ClustersLoaded(Message):
-        def __init__(self, clusters: list[Cluster]) -> None:
+        def __init__(self, clusters: list[Cluster], issues: list[CommonIssue]) -> None:
             super().__init__()
             self.clusters = clusters
+            self.issues = issues
+
+    class IssueLinked(Message):
+        def __init__(self, row: int, issue: CommonIssue) -> None:
+            super().__init__()
+            self.row, self.issue = row, issue
+
+    class IssueRefused(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class BriefReady(Message):
+        def __init__(self, choice: Any, case_ids: list[int], title: str) -> None:
+            super().__init__()
+            self.choice, self.case_ids, self.title = choice, case_ids, title
 
     def __init__(self, period: Period = Period.MONTH) -> None:
         super().__init__()
@@ -136,6 +156,9 @@ class DashboardScreen(ConsoleScreen):
         self.data: DashboardData | None = None
         self.unit_rows: dict[str, dict[str, int | None]] = {"overdue-units": {}, "rankings": {}}
         self.clusters: list[Cluster] = []
+        # The 共性问题 panel's rows, in order: (a cluster's label, its case ids, the common
+        # issue recorded with exactly those cases or listed as recorded, if any).
+        self.matters: list[tuple[str, list[int], CommonIssue | None]] = []
 
     # ------------------------------------------------------------------ layout
 
@@ -206,22 +229,32 @@ class DashboardScreen(ConsoleScreen):
     @work(thread=True, exclusive=True, group="dashboard-clusters", exit_on_error=False)
     def load_clusters(self) -> None:
         """The hottest common issues of the last days: seconds on a large store, so apart
-        from the figures, which show first."""
-        from caseworker.services.triage import clusters
+        from the figures, which show first; and the latest recorded common issues."""
+        from caseworker.services.triage import clusters, recent_common_issues
 
         app = self.capp
         now = app.now()
         with app.store.session() as session:
             found = clusters(session, since=now - timedelta(days=CLUSTER_DAYS), until=now, now=now)
-        self.post_message(self.ClustersLoaded(found[:CLUSTER_ROWS]))
+            issues = recent_common_issues(session, limit=ISSUE_ROWS)
+        self.post_message(self.ClustersLoaded(found[:CLUSTER_ROWS], issues))
 
     @on(ClustersLoaded)
     def _clusters_loaded(self, message: ClustersLoaded) -> None:
         t = self.capp.t
         self.clusters = message.clusters
+        matters: list[tuple[str, list[int], CommonIssue | None]] = []
+        for c in self.clusters:
+            ids = sorted(d.id for d in c.docs)
+            same = next((i for i in message.issues if sorted(i.case_ids) == ids), None)
+            matters.append((c.label, ids, same))
+        for issue in message.issues:
+            if not any(m[2] is issue for m in matters):
+                matters.append((issue.title, list(issue.case_ids), issue))
+        self.matters = matters
         note = self.query_one("#clusters-note", Static)
-        note.update(Text(" " + t("triage.panel.none"), style="dim") if not self.clusters else "")
-        note.display = not self.clusters
+        note.update(Text(" " + t("triage.panel.none"), style="dim") if not matters else "")
+        note.display = not matters
         table = self.query_one("#clusters", DataTable)
         table.clear(columns=True)
         table.add_column(t("triage.column.rank"), key="rank")
@@ -240,6 +273,132 @@ class DashboardScreen(ConsoleScreen):
                 Text(c.last.astimezone(SHANGHAI).strftime("%m-%d")),
                 key=f"c{n}",
             )
+        for n in range(len(self.clusters), len(matters)):
+            label, ids, recorded = matters[n]
+            assert recorded is not None
+            title = t("issues.recorded", id=recorded.id, title=clean(label, one_line=True))
+            table.add_row(
+                Text(""),
+                Text(fit(title, CLUSTER_LABEL_CELLS), style="dim"),
+                Text(str(len(ids)), justify="right"),
+                Text(""),
+                Text(""),
+                Text(""),
+                key=f"c{n}",
+            )
+
+    def matter_at_cursor(self) -> int | None:
+        """The 共性问题 panel's row under the cursor, when that table has the focus."""
+        focused = self.focused
+        if not isinstance(focused, DataTable) or focused.id != "clusters":
+            return None
+        if not focused.row_count or focused.cursor_row >= len(self.matters):
+            return None
+        return focused.cursor_row
+
+    def drill_matter(self, row: int) -> None:
+        """Back to the queue, on 全部 narrowed to the matter's cases (as drill does for a unit)."""
+        from caseworker.screens.queue import QueueScreen
+        from caseworker.store.queries import Filters, QueueKey
+
+        label, ids, _ = self.matters[row]
+        queue = next(
+            (s for s in reversed(self.app.screen_stack) if isinstance(s, QueueScreen)), None
+        )
+        self.dismiss(None)
+        if queue is not None:
+            queue.show_queue(QueueKey.ALL, Filters(case_ids=tuple(ids), case_set=label))
+
+    def action_link_issue(self) -> None:
+        """`l`: record the cases of the matter under the cursor as one common issue."""
+        row = self.matter_at_cursor()
+        if row is None:
+            self.notify(self.capp.t("issues.choose"), severity="warning", markup=False)
+            return
+        label, ids, issue = self.matters[row]
+        if issue is not None:
+            self.notify(self.capp.t("issues.already", id=issue.id), markup=False)
+            return
+        self.link_issue(row, ids, label)
+
+    @work(thread=True, exclusive=True, group="dashboard-link", exit_on_error=False)
+    def link_issue(self, row: int, case_ids: list[int], title: str) -> None:
+        from caseworker.domain.errors import DomainError
+        from caseworker.services.triage import common_issue, record_common_issue
+
+        app = self.capp
+        try:
+            with app.store.session() as session:
+                number = record_common_issue(session, app.desk(), title=title, case_ids=case_ids)
+                issue = common_issue(session, number)
+        except DomainError as exc:
+            self.post_message(self.IssueRefused(app.catalog.refusal(exc)))
+            return
+        self.post_message(self.IssueLinked(row, issue))
+
+    @on(IssueLinked)
+    def _issue_linked(self, message: IssueLinked) -> None:
+        label, ids, _ = self.matters[message.row]
+        self.matters[message.row] = (label, ids, message.issue)
+        text = self.capp.t("triage.issue_recorded", id=message.issue.id, cases=len(ids))
+        self.notify(text, markup=False)
+
+    @on(IssueRefused)
+    def _issue_refused(self, message: IssueRefused) -> None:
+        self.notify(message.text, severity="error", markup=False)
+
+    def action_brief(self) -> None:
+        """`B`: the 信访专报 on the matter under the cursor (its recorded issue's, once linked)."""
+        row = self.matter_at_cursor()
+        if row is None:
+            self.notify(self.capp.t("issues.choose"), severity="warning", markup=False)
+            return
+        label, ids, issue = self.matters[row]
+        if issue is not None:
+            label, ids = issue.title, list(issue.case_ids)
+        self.load_brief(ids, label)
+
+    @work(thread=True, exclusive=True, group="brief", exit_on_error=False)
+    def load_brief(self, case_ids: list[int], title: str) -> None:
+        from pathlib import Path
+
+        from caseworker.services.documents import brief_choice
+
+        app = self.capp
+        choice = brief_choice(
+            app.store,
+            app.rules,
+            app.now(),
+            case_ids,
+            clerk=app.settings.clerk,
+            folder=Path.cwd(),
+            title=title,
+        )
+        self.post_message(self.BriefReady(choice, case_ids, title))
+
+    @on(BriefReady)
+    def _brief_ready(self, message: BriefReady) -> None:
+        from caseworker.screens.dialogs.documents import DocumentsDialog
+
+        app = self.capp
+        case_ids, title = message.case_ids, message.title
+
+        def write(choice: Any, target: Any, proposal: str | None, progress: Any) -> Any:
+            from caseworker.services.documents import write_brief
+
+            return write_brief(
+                app.store,
+                app.rules,
+                clerk=app.settings.clerk,
+                now=app.now(),
+                case_ids=case_ids,
+                output=target,
+                progress=progress,
+                title=title,
+            )
+
+        heading = app.t("issues.brief_title", title=clean(title, one_line=True))
+        self.app.push_screen(DocumentsDialog(heading, [message.choice], write))
 
     @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
     def load(self, period: Period) -> None:
@@ -408,10 +567,9 @@ class DashboardScreen(ConsoleScreen):
     def action_drill(self) -> None:
         focused = self.focused
         if isinstance(focused, DataTable) and focused.id == "clusters":
-            if focused.row_count and focused.cursor_row < len(self.clusters):
-                from caseworker.screens.clusters import ClusterScreen
-
-                self.app.push_screen(ClusterScreen(self.clusters[focused.cursor_row]))
+            row = self.matter_at_cursor()
+            if row is not None:
+                self.drill_matter(row)
             return
         found, unit_id = self.unit_at_cursor()
         if not found:

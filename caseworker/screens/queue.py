@@ -306,6 +306,12 @@ class QueueScreen(ConsoleScreen):
         ]
         if f.unit_ids:
             bits.append(self.capp.t("filter.unit_short", n=len(f.unit_ids)))
+        if f.case_ids:
+            bits.append(
+                self.capp.t(
+                    "queue.case_set", name=clean(f.case_set, one_line=True), n=len(f.case_ids)
+                )
+            )
         if f.search.strip():
             bits.append("“" + clean(f.search, one_line=True) + "”")
         return ", ".join(bits)
@@ -684,6 +690,8 @@ class QueueScreen(ConsoleScreen):
             region=result.region,
             urgency=result.urgency,
             search=self.filters.search,
+            case_ids=self.filters.case_ids,  # a common issue's cases stay narrowed to
+            case_set=self.filters.case_set,
         )
         self.app.call_from_thread(self._set_filters, filters)
 

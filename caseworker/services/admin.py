@@ -223,6 +223,9 @@ _WRITABLE = {
     "events": "INSERT",
     "imports": "INSERT, UPDATE",
     "rankings": "INSERT",
+    "case_signatures": "INSERT",  # each new case's text key (case new, import)
+    "common_issues": "INSERT",
+    "common_issue_cases": "INSERT",
 }
 _READ_ONLY = ("units", "clerks", "clerk_logins", "admin_history", "store_meta", "alembic_version")
 

@@ -457,6 +457,9 @@ def create_case(session: Session, desk: Desk, data: NewCase) -> int:
     session.flush()
     _event(session, desk, case, Action.RECEIVE, actor=actor.name, from_status=None)
     assert case.id is not None
+    from caseworker.services.repeats import record_signature
+
+    record_signature(session, case.id)  # found as the original of a later import's re-post
     return case.id
 
 

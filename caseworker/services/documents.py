@@ -398,11 +398,20 @@ def _group_subject(case_ids: Sequence[int]) -> str:
 
 
 def brief_draft(
-    session: Session, rules: Rules, now: datetime, case_ids: Sequence[int], *, clerk: str | None
+    session: Session,
+    rules: Rules,
+    now: datetime,
+    case_ids: Sequence[int],
+    *,
+    clerk: str | None,
+    title: str | None = None,
 ) -> Draft:
     """The fields of a 信访专报 on the cases `case_ids` (a group of linked cases, or any common
     issue): counts, period, regions and units, representative messages, replies, ratings and a
-    table of every case. A unit handler is refused a case they may not read."""
+    table of every case. A unit handler is refused a case they may not read.
+
+    `title` names the issue (a recorded common issue's title, a cluster's label); without it
+    the brief is headed by its first message's title."""
     from caseworker.documents.templates import plain
 
     if not case_ids:
@@ -443,7 +452,9 @@ def brief_draft(
     ratings = "、".join(f"{v} {rated[v]} 件" for v in order if v in rated) or "暂无评价"
     first = details[0]
     context: dict[str, Any] = {
-        "issue_title": plain(redact_text(first.title)),
+        "issue_title": plain(
+            redact_text(title.strip() if title and title.strip() else first.title)
+        ),
         "message_count": str(len(details)),
         "citizen_count": str(len(citizens)),
         "period_from": chinese_date(first.received_at),
@@ -839,13 +850,15 @@ def write_brief(
     output: Path | None,
     template: Path | None = None,
     progress: Progress = None,
+    title: str | None = None,
 ) -> Written:
-    """Write a 信访专报 on `case_ids` (see linked_case_ids); noted in every case's history."""
+    """Write a 信访专报 on `case_ids` (a case's linked group, see linked_case_ids, or a common
+    issue's cases, headed by its `title`); noted in every case's history."""
     from caseworker.documents.writing import check_output, default_output
 
     _tell(progress, "gather")
     with store.session() as session:
-        draft = brief_draft(session, rules, now, case_ids, clerk=clerk)
+        draft = brief_draft(session, rules, now, case_ids, clerk=clerk, title=title)
     target = output or default_output("brief", str(min(case_ids)))
     check_output(target)
     issued = _write_numbered(
@@ -988,3 +1001,28 @@ def bulletin_choice(
         planned = peek_number(session, rules.policy.bureau, draft, now)
     path = default_output("bulletin", f"{PERIOD_NAMES[period]}-{start.isoformat()}", folder)
     return DocumentChoice("bulletin", planned.text, planned.reissued, str(path))
+
+
+def brief_choice(
+    store: Store,
+    rules: Rules,
+    now: datetime,
+    case_ids: Sequence[int],
+    *,
+    clerk: str,
+    folder: Path,
+    title: str | None = None,
+) -> DocumentChoice:
+    """The 信访专报 on a common issue's cases: the number it would get (or why it cannot be
+    written now) and its file, named as `caseworker brief` names it."""
+    from caseworker.documents.writing import default_output
+    from caseworker.domain.errors import DomainError
+
+    path = str(default_output("brief", str(min(case_ids)) if case_ids else "", folder))
+    with store.session() as session:
+        try:
+            draft = brief_draft(session, rules, now, case_ids, clerk=clerk, title=title)
+        except DomainError as exc:
+            return DocumentChoice("brief", None, False, path, exc)
+        planned = peek_number(session, rules.policy.bureau, draft, now)
+    return DocumentChoice("brief", planned.text, planned.reissued, path)

@@ -183,3 +183,61 @@ def mark_repeats(session: Session, case_ids: Sequence[int], *, actor: str) -> in
         # Each repeat's event goes on its case's chain, after the receive event of this batch.
         conn.execute(insert(EventRow.__table__), seal_events(conn, events))  # type: ignore[attr-defined]
     return len(links)
+
+
+# ---------------------------------------------------------------- cases without a signature
+
+
+def signature_key(title: str, body: str | None) -> str:
+    """A case's text key as mark_repeats computes it (title and the body's opening)."""
+    return text_key(title, (body or "")[:OPENING])
+
+
+def record_signature(session: Session, case_id: int) -> None:
+    """Record one new case's text key and author (`case new`), so a later import finds it as
+    the original of a re-post. Marking it a repeat stays the clerk's decision."""
+    conn = session.connection()
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    row = conn.exec_driver_sql(
+        f"SELECT title, substr(body, 1, {OPENING}), author, received_at FROM cases "
+        f"WHERE id = {mark}",
+        (case_id,),
+    ).one()
+    conn.exec_driver_sql(
+        f"INSERT INTO case_signatures (case_id, received_at, author, text_key) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark})",
+        [(case_id, row[3], row[2] or None, signature_key(row[0], row[1]))],
+    )
+
+
+BACKFILL_BATCH = 5_000
+
+
+def backfill_signatures(conn: Any, *, batch: int = BACKFILL_BATCH) -> int:
+    """Record the text key and author of every case that has none (cases stored before
+    signatures were kept, or entered one by one before they were); how many.
+
+    Reads the cases in id order, `batch` at a time, each batch one SELECT and one INSERT on
+    the driver's own rows, so it runs inside a migration as well as on a session's connection.
+    """
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    done, after = 0, 0
+    while True:
+        rows = conn.exec_driver_sql(
+            f"SELECT c.id, c.title, substr(c.body, 1, {OPENING}), c.author, c.received_at "
+            "FROM cases c LEFT JOIN case_signatures s ON s.case_id = c.id "
+            f"WHERE c.id > {mark} AND s.case_id IS NULL ORDER BY c.id LIMIT {int(batch)}",
+            (after,),
+        ).all()
+        if not rows:
+            return done
+        conn.exec_driver_sql(
+            f"INSERT INTO case_signatures (case_id, received_at, author, text_key) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark})",
+            [
+                (cid, received, author or None, signature_key(title, opening))
+                for cid, title, opening, author, received in rows
+            ],
+        )
+        done += len(rows)
+        after = rows[-1][0]

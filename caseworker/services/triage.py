@@ -23,7 +23,13 @@ from caseworker.clock import recorded_now
 from caseworker.config import DATA_DIR
 from caseworker.domain.errors import InvalidInput, NotPermitted
 from caseworker.domain.lifecycle import OPEN_STATES, Role, Status
-from caseworker.domain.triage_clusters import Cluster, ClusterDoc, cluster_messages
+from caseworker.domain.triage_clusters import (
+    Cluster,
+    ClusterDoc,
+    clusters_of,
+    group_terms,
+    text_terms,
+)
 from caseworker.domain.triage_model import (
     FEATURES_VERSION,
     UNIT_WEIGHTS_KEPT,
@@ -483,6 +489,10 @@ def _likes(extra: str | None) -> int:
     return value if isinstance(value, int) else 0
 
 
+CLUSTER_READ = 2_000  # rows fetched at a time while the messages are grouped
+OPENING_READ = 200  # what clustering reads of a body (it keeps the first 160 characters)
+
+
 def clusters(
     session: Session,
     *,
@@ -492,37 +502,64 @@ def clusters(
     now: datetime,
     progress: Progress | None = None,
 ) -> list[Cluster]:
-    """The common issues among the cases received in [since, until), hottest first."""
-    query = sa_select(
-        col(CaseRow.id),
-        col(CaseRow.external_id),
-        col(CaseRow.title),
-        func.substr(CaseRow.body, 1, 200),
-        col(CaseRow.author),
-        col(CaseRow.received_at),
-        col(CaseRow.extra),
-        col(CaseRow.region),
-        col(Unit.name),
-    ).join(Unit, col(Unit.id) == col(CaseRow.lead_unit_id), isouter=True)
+    """The common issues among the cases received in [since, until), hottest first.
+
+    Two passes, so memory holds no message's text beyond a batch: the first streams title and
+    opening in id order and keeps only their words' ids (domain.triage_clusters.group_terms);
+    the second reads again, by id, only the cases that fell into a group.
+    """
+    window = []
     if since is not None:
-        query = query.where(col(CaseRow.received_at) >= since)
+        window.append(col(CaseRow.received_at) >= since)
     if until is not None:
-        query = query.where(col(CaseRow.received_at) < until)
-    docs = [
-        ClusterDoc(
-            id=r[0],
-            external_id=r[1],
-            title=r[2],
-            body=r[3] or "",
-            author=r[4],
-            received_at=r[5],
-            likes=_likes(r[6]),
-            region=r[7],
-            unit=r[8],
+        window.append(col(CaseRow.received_at) < until)
+    conn = session.connection()
+    total = int(
+        conn.execute(sa_select(func.count()).select_from(CaseRow).where(*window)).scalar_one()
+    )
+    texts = (
+        sa_select(col(CaseRow.id), col(CaseRow.title), func.substr(CaseRow.body, 1, OPENING_READ))
+        .where(*window)
+        .order_by(col(CaseRow.id))
+    )
+    rows = conn.execution_options(stream_results=True, yield_per=CLUSTER_READ).execute(texts)
+    grouping = group_terms(
+        ((r[0], text_terms(r[1], r[2] or "")) for r in rows),
+        min_size=min_size,
+        total=total,
+        progress=progress,
+    )
+    wanted = sorted(i for group in grouping.groups for i in group)
+    docs: dict[int, ClusterDoc] = {}
+    for at in range(0, len(wanted), 500):
+        query = (
+            sa_select(
+                col(CaseRow.id),
+                col(CaseRow.external_id),
+                col(CaseRow.title),
+                func.substr(CaseRow.body, 1, OPENING_READ),
+                col(CaseRow.author),
+                col(CaseRow.received_at),
+                col(CaseRow.extra),
+                col(CaseRow.region),
+                col(Unit.name),
+            )
+            .join(Unit, col(Unit.id) == col(CaseRow.lead_unit_id), isouter=True)
+            .where(col(CaseRow.id).in_(wanted[at : at + 500]))
         )
-        for r in session.connection().execute(query).all()
-    ]
-    return cluster_messages(docs, min_size=min_size, until=until or now, progress=progress)
+        for r in conn.execute(query).all():
+            docs[r[0]] = ClusterDoc(
+                id=r[0],
+                external_id=r[1],
+                title=r[2],
+                body=r[3] or "",
+                author=r[4],
+                received_at=r[5],
+                likes=_likes(r[6]),
+                region=r[7],
+                unit=r[8],
+            )
+    return clusters_of(grouping, docs, until or now)
 
 
 def cluster_json(rank: int, cluster: Cluster) -> dict[str, Any]:
@@ -566,3 +603,53 @@ def record_common_issue(
         )
     session.flush()
     return issue.id
+
+
+@dataclass(frozen=True)
+class CommonIssue:
+    """A recorded common issue: its title and its cases, as a brief (专报) reads them."""
+
+    id: int
+    title: str
+    case_ids: tuple[int, ...]
+
+
+def common_issue(session: Session, issue_id: int) -> CommonIssue:
+    """The recorded common issue `issue_id` (`triage issue`, or `l` on the supervisor screen)."""
+    row = session.get(CommonIssueRow, issue_id)
+    if row is None or row.id is None:
+        raise InvalidInput(
+            f"no common issue {issue_id}", key="issues.refused.no_issue", id=issue_id
+        )
+    ids = session.exec(
+        select(CommonIssueCase.case_id)
+        .where(CommonIssueCase.issue_id == row.id)
+        .order_by(col(CommonIssueCase.case_id))
+    ).all()
+    return CommonIssue(row.id, row.title, tuple(ids))
+
+
+def issue_of_cases(session: Session, case_ids: Sequence[int]) -> CommonIssue | None:
+    """The latest common issue recorded with exactly these cases (a cluster linked as one
+    issue), if any: its brief then carries the issue's own title."""
+    wanted = set(case_ids)
+    if not wanted:
+        return None
+    candidates = session.exec(
+        select(CommonIssueCase.issue_id)
+        .where(CommonIssueCase.case_id == min(wanted))
+        .order_by(col(CommonIssueCase.issue_id).desc())
+    ).all()
+    for issue_id in candidates:
+        issue = common_issue(session, issue_id)
+        if set(issue.case_ids) == wanted:
+            return issue
+    return None
+
+
+def recent_common_issues(session: Session, *, limit: int) -> list[CommonIssue]:
+    """The latest recorded common issues, newest first."""
+    ids = session.exec(
+        select(CommonIssueRow.id).order_by(col(CommonIssueRow.id).desc()).limit(limit)
+    ).all()
+    return [common_issue(session, i) for i in ids if i is not None]

@@ -319,6 +319,10 @@ def filter_condition(
         parts.append(C.region == filters.region)
     if filters.urgency:
         parts.append(C.urgency == filters.urgency)
+    if filters.case_ids:
+        # One matter's cases, tens or hundreds: looked up by id and sorted, and the keyset
+        # pages on (next_due_at, id) as for any filter.
+        parts.append(C.id.in_(filters.case_ids))
     if filters.search.strip():
         parts.append(
             search_condition(filters.search, dialect, dense=dense, pending_from=pending_from)

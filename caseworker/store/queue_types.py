@@ -48,10 +48,22 @@ class Filters:
     region: str | None = None
     urgency: str | None = None
     search: str = ""
+    # A named set of cases (a common issue's, from the supervisor screen): only these, and
+    # what the queue's title calls them.
+    case_ids: tuple[int, ...] = ()
+    case_set: str = ""
 
     def active(self) -> bool:
         return any(
-            (self.channel, self.category, self.unit_ids, self.region, self.urgency, self.search)
+            (
+                self.channel,
+                self.category,
+                self.unit_ids,
+                self.region,
+                self.urgency,
+                self.search,
+                self.case_ids,
+            )
         )
 
 

@@ -345,3 +345,62 @@ def test_a_brief_on_many_cases_is_numbered_once_and_again_when_the_group_grows(
     late = bureau.receive(at, title="幼儿园学位不足（又一件）")
     bureau.act(bureau.CLERK, at, svc.link_repeat, late, original=first)
     assert brief("c.docx").number == "江信专〔2025〕2号"
+
+
+def test_brief_issue_writes_the_brief_of_a_recorded_common_issue(
+    october: Path, tmp_path: Path
+) -> None:
+    store = open_store(f"sqlite:///{october}")
+    with store.session() as s:
+        ids = [int(i) for i in s.exec(select(CaseRow.id).order_by(CaseRow.id).limit(3)).all()]
+    store.engine.dispose()
+    code, out, err = run(
+        october, "triage", "issue", *map(str, ids), "--title", "某小区车位捆绑销售"
+    )
+    assert code == 0, err
+    assert "common issue 1 recorded with 3 cases" in out
+    target = tmp_path / "专报.docx"
+    code, out, err = run(october, "brief", "--issue", "1", "-o", str(target))
+    assert code == 0, err
+    assert "江信专〔2025〕1号" in out
+    gb9704_page(target)
+    text = "\n".join(p.text for p in Document(str(target)).paragraphs)
+    assert "关于“某小区车位捆绑销售”问题的专报" in text
+    assert "共收到反映该问题的网民留言3件" in text
+    (appendix,) = tables(target)
+    assert len(appendix) == 1 + len(ids)
+    # The same issue again: the same number; a case's group is another brief.
+    code, out, _ = run(october, "brief", "--issue", "1", "-o", str(tmp_path / "again.docx"))
+    assert code == 0 and "江信专〔2025〕1号" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        ((), 2, "name a CASE or give --issue N"),
+        (("1", "--issue", "1"), 2, "name a CASE or give --issue N"),
+        (("--issue", "7"), 1, "caseworker: no common issue 7"),
+    ],
+)
+def test_brief_needs_one_case_or_one_recorded_issue(
+    october: Path,
+    tmp_path: Path,
+    args: tuple[str, ...],
+    code: int,
+    said: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from caseworker.cli import main
+
+    target = tmp_path / "x.docx"
+    argv = ["caseworker", "--db", str(october), "--clerk", FIXTURE.SUPERVISOR]
+    monkeypatch.setattr(sys, "argv", [*argv, "--now", "2025-11-03T10:00", "brief", *args])
+    monkeypatch.setenv("CASEWORKER_LANG", "en")
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit) as done:
+        main()
+    err = capsys.readouterr().err
+    assert done.value.code == code
+    assert said in " ".join(err.split()) and "Traceback" not in err
+    assert not target.exists()

@@ -388,3 +388,35 @@ def test_opening_the_demo_recomputes_nothing(tmp_path: Path, rules: Rules) -> No
     with store.session() as session:
         assert recompute_if_calendar_changed(session, rules, NOW) == 0
     store.close()
+
+
+def test_the_bulletin_has_intake_per_capita_urgent_minutes_and_every_case_a_text_key(
+    demo_store: Store,
+) -> None:
+    """The demo fills the bulletin's per-10,000 table (its cities and counties have residents)
+    and its urgent-lane table (urgent cases assigned within minutes to a couple of hours), and
+    an import into it finds re-posts of its cases (each has its text key)."""
+    from caseworker.services.documents import intake_per_capita, urgent_assignment_times
+
+    start, end = NOW - timedelta(days=90), NOW
+    with demo_store.session() as session:
+        per_capita = intake_per_capita(session, start, end)
+        assert len(per_capita) == 13  # three cities, ten districts and counties
+        assert all(r.population >= 300_000 and r.intake > 0 for r in per_capita)
+        urgent = urgent_assignment_times(session, start, end)
+        assert urgent and sum(u.count for u in urgent) >= 10
+        minutes = [
+            (c.assigned_at - c.received_at).total_seconds() / 60
+            for c in _cases(demo_store)
+            if c.urgency == "urgent" and c.assigned_at is not None
+        ]
+        # A first assignment to a wrong unit is returned and reassigned: its clock still ran.
+        assert min(minutes) < 30 and sum(m < 60 for m in minutes) >= len(minutes) // 5
+        assert sorted(minutes)[len(minutes) // 2] < 180  # the same day, most within hours
+        unkeyed = session.execute(
+            text(
+                "SELECT count(*) FROM cases c LEFT JOIN case_signatures s ON s.case_id = c.id "
+                "WHERE s.case_id IS NULL"
+            )
+        ).scalar_one()
+        assert unkeyed == 0

@@ -330,3 +330,22 @@ def test_upgrade_from_nothing_reaches_head(tmp_path: Path) -> None:
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     finally:
         store.close()
+
+
+def test_the_upgrade_gives_every_old_case_its_text_key(old_database: str) -> None:
+    """Cases stored before signatures were kept get them from the upgrade (0017), computed as
+    the import computes them, so an import finds them as the originals of a re-post."""
+    from caseworker.services.repeats import backfill_signatures, signature_key
+
+    store = open_store(old_database, create=False)
+    try:
+        with store.engine.connect() as connection:
+            cases = connection.execute(text("SELECT id, title, body, author FROM cases")).all()
+            keys = connection.execute(
+                text("SELECT case_id, text_key, author FROM case_signatures")
+            ).all()
+        assert sorted(keys) == sorted((c[0], signature_key(c[1], c[2]), c[3]) for c in cases)
+        with store.engine.begin() as connection:
+            assert backfill_signatures(connection) == 0  # nothing left to do
+    finally:
+        store.close()

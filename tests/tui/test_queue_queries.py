@@ -95,6 +95,34 @@ def test_queues_pages_and_search_agree_on_both_databases(store: Any, rules: Rule
         } == {ids[1], ids[3]}
 
 
+def test_a_set_of_cases_narrows_a_queue_and_pages_by_keyset(store: Any, rules: Rules) -> None:
+    """A common issue's cases (the supervisor screen's matter) as a filter: the queue's order,
+    its keyset pages, its count, and the other filters still apply."""
+    ids = _fill(store, rules)
+    viewer = Viewer(clerk=CLERK)
+    chosen = (ids[0], ids[1], ids[3], ids[4])
+    matter = Filters(case_ids=chosen, case_set="某小区")
+    assert matter.active()
+    with store.session() as session:
+        every = queues.queue_page(session, QueueKey.ALL, NOW, viewer, Filters()).lines
+        expected = [line.id for line in every if line.id in chosen]
+        walked: list[int] = []
+        page = queues.queue_page(session, QueueKey.ALL, NOW, viewer, matter, limit=3)
+        walked += [line.id for line in page.lines]
+        assert not page.at_end
+        page = queues.queue_page(
+            session, QueueKey.ALL, NOW, viewer, matter, after=page.lines[-1].key, limit=3
+        )
+        walked += [line.id for line in page.lines]
+        assert page.at_end and walked == expected
+        assert queues.filtered_count(session, QueueKey.ALL, NOW, viewer, matter) == 4
+        received = queues.queue_page(session, QueueKey.RECEIVED, NOW, viewer, matter).lines
+        assert {line.id for line in received} == {ids[0], ids[4]}
+        hotline = Filters(channel="hotline-12345", case_ids=chosen)
+        lines = queues.queue_page(session, QueueKey.ALL, NOW, viewer, hotline).lines
+        assert {line.id for line in lines} == {ids[1], ids[3]}
+
+
 def test_opening_page_in_plain_sql_is_the_queues_own_first_page(store: Any, rules: Rules) -> None:
     ids = _fill(store, rules)
     later = svc.Desk(rules=rules, clock=FrozenClock(NOW - timedelta(minutes=30)), clerk=CLERK)

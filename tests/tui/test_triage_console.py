@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from console_data import CLERK, NOW, SUPERVISOR, Console
@@ -81,37 +82,136 @@ async def test_the_case_view_shows_the_suggestion_and_k_accepts_it(console: Cons
         assert (figures.categorised, figures.accepted) == (1, 1)
 
 
+async def _matters(pilot: Pilot[Any]) -> DataTable[Any]:
+    """The supervisor screen with its 共性问题 panel focused on the hottest matter."""
+    await settle(pilot)
+    await pilot.press("D")
+    await settle(pilot)
+    table = pilot.app.screen.query_one("#clusters", DataTable)
+    assert table.row_count >= 1
+    table.focus()
+    await pilot.pause()
+    return table
+
+
 @sync
-async def test_a_supervisor_links_a_clusters_cases_as_one_common_issue(console: Console) -> None:
-    from caseworker.screens.clusters import ClusterScreen
+async def test_enter_on_a_matter_opens_its_cases_as_a_queue(console: Console) -> None:
+    from caseworker.screens.dashboard import DashboardScreen
+    from caseworker.screens.queue import QueueScreen
+    from caseworker.store.queries import QueueKey
+    from caseworker.widgets.case_table import CaseTable
+
+    app = console.app(clerk=SUPERVISOR, poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await _matters(pilot)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        cluster = dashboard.clusters[0]
+        ids = sorted(d.id for d in cluster.docs)
+        assert len(ids) >= 3
+        await pilot.press("enter")
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        assert queue.queue is QueueKey.ALL
+        assert queue.filters.case_ids == tuple(ids)
+        assert sorted(line.id for line in queue.query_one(CaseTable).lines) == ids
+        assert cluster.label in shown(queue.query_one("#queue-title"))
+        # The filter dialog's other choices keep the matter's cases narrowed.
+        assert queue.filters.active()
+
+
+@sync
+async def test_l_on_a_matter_links_its_cases_as_one_common_issue(console: Console) -> None:
+    from caseworker.screens.dashboard import DashboardScreen
     from caseworker.store.models import CommonIssueCase, CommonIssueRow
 
     app = console.app(clerk=SUPERVISOR, poll_seconds=3600)
     async with app.run_test(size=SIZE) as pilot:
+        await _matters(pilot)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        label, ids, issue = dashboard.matters[0]
+        assert issue is None
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("l")  # twice: already recorded, nothing new
+        await settle(pilot)
+        assert dashboard.matters[0][2] is not None
+    with console.store.session() as session:
+        issue_row = session.exec(select(CommonIssueRow)).one()
+        assert issue_row.created_by == SUPERVISOR and issue_row.title == label
+        members = session.exec(
+            select(CommonIssueCase.case_id).where(CommonIssueCase.issue_id == issue_row.id)
+        ).all()
+        assert sorted(members) == ids
+    # Opened again, the panel finds the recorded issue behind the same matter.
+    app = console.app(clerk=SUPERVISOR, poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await _matters(pilot)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        recorded = dashboard.matters[0][2]
+        assert recorded is not None and recorded.id == issue_row.id
+
+
+@sync
+async def test_a_recorded_issue_is_listed_and_b_writes_its_brief(
+    console: Console, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from docx import Document
+
+    from caseworker.screens.dashboard import DashboardScreen
+    from caseworker.screens.dialogs.documents import DocumentsDialog
+    from caseworker.services.triage import record_common_issue
+    from caseworker.store.models import EventRow
+
+    monkeypatch.chdir(tmp_path)
+    picked = [console.ids["c1"], console.ids["c2"]]
+    issue = console.act(
+        SUPERVISOR, NOW, record_common_issue, title="某小区车位捆绑销售", case_ids=picked
+    )
+    app = console.app(clerk=SUPERVISOR, poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await _matters(pilot)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        row = next(n for n, m in enumerate(dashboard.matters) if m[2] and m[2].id == issue)
+        assert "某小区车位捆绑销售" in str(table.get_row_at(row)[1])
+        table.move_cursor(row=row)
+        await pilot.pause()
+        await pilot.press("B")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, DocumentsDialog)
+        assert "某小区车位捆绑销售" in dialog.heading
+        assert "江信专〔2025〕1号" in str(dialog.query_one("#number").render())
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "已写入" in str(dialog.query_one("#status").render())
+    written = tmp_path / f"信访专报-{min(picked)}.docx"
+    text = "\n".join(p.text for p in Document(str(written)).paragraphs)
+    assert "某小区车位捆绑销售" in text
+    with console.store.session() as session:
+        noted = session.exec(
+            select(EventRow.case_id).where(EventRow.action == "issue_document")
+        ).all()
+        assert sorted(noted) == sorted(picked)
+
+
+@sync
+async def test_b_without_a_matter_under_the_cursor_says_what_to_do(console: Console) -> None:
+    from caseworker.screens.dashboard import DashboardScreen
+
+    app = console.app(clerk=SUPERVISOR, lang="en", poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("D")
         await settle(pilot)
-        table = app.screen.query_one("#clusters", DataTable)
-        assert table.row_count >= 1
-        table.focus()
-        await pilot.press("enter")
+        await pilot.press("B")  # the overdue table has the focus
         await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ClusterScreen)
-        ids = sorted(d.id for d in screen.docs)
-        assert len(ids) >= 3
-        await pilot.press("l")
-        await settle(pilot)
-        await pilot.press("escape")
-        await settle(pilot)
-        assert not isinstance(app.screen, ClusterScreen)
-    with console.store.session() as session:
-        issue = session.exec(select(CommonIssueRow)).one()
-        assert issue.created_by == SUPERVISOR and issue.title == screen.cluster.label
-        members = session.exec(
-            select(CommonIssueCase.case_id).where(CommonIssueCase.issue_id == issue.id)
-        ).all()
-        assert sorted(members) == ids
+        assert isinstance(app.screen, DashboardScreen)
+        assert any("common issues panel" in str(n.message) for n in app._notifications)
 
 
 async def _case_with_suggestion(pilot: Pilot[Any]) -> None:
@@ -129,18 +229,15 @@ def test_case_view_with_suggestion_snapshot(console: Console, snap_compare: Any)
     assert snap_compare(app, terminal_size=SIZE, run_before=_case_with_suggestion)
 
 
-async def _cluster_cases(pilot: Pilot[Any]) -> None:
-    await settle(pilot)
-    await pilot.press("D")
-    await settle(pilot)
-    pilot.app.screen.query_one("#clusters", DataTable).focus()
+async def _matter_queue(pilot: Pilot[Any]) -> None:
+    await _matters(pilot)
     await pilot.press("enter")
     await settle(pilot)
 
 
-def test_cluster_cases_snapshot(console: Console, snap_compare: Any) -> None:
+def test_matter_queue_snapshot(console: Console, snap_compare: Any) -> None:
     app = console.app(clerk=SUPERVISOR, poll_seconds=3600)
-    assert snap_compare(app, terminal_size=SIZE, run_before=_cluster_cases)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_matter_queue)
 
 
 def train_with_units(console: Console) -> None:
@@ -209,17 +306,15 @@ def test_queue_marks_a_repeat_snapshot(console: Console, snap_compare: Any) -> N
 
 
 @sync
-async def test_the_cluster_list_has_its_keys_in_the_help(console: Console) -> None:
-    from caseworker.screens.clusters import ClusterScreen
+async def test_the_panel_keys_are_in_the_help(console: Console) -> None:
     from caseworker.screens.help import HelpScreen
 
     app = console.app(clerk=SUPERVISOR, lang="en", poll_seconds=3600)
     async with app.run_test(size=SIZE) as pilot:
-        await _cluster_cases(pilot)
-        assert isinstance(app.screen, ClusterScreen)
+        await _matters(pilot)
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         rows = app.screen.rows
-        assert ("l", "link as one issue", "clusters.link") in rows
-        assert ("⏎", "open", "clusters.open") in rows
+        assert ("l", "link as one issue", "dashboard.link_issue") in rows
+        assert ("B", "brief", "dashboard.brief") in rows

@@ -365,6 +365,7 @@ def build_demo(
                     "level": u.level,
                     "parent_id": u.parent_id,
                     "active": True,
+                    "population": u.population,
                 }
                 for u in bureau.units
             ],
@@ -408,6 +409,11 @@ def build_demo(
         session.merge(
             MetaRow(key=DEMO_KEY, value=json.dumps(mark, ensure_ascii=False, sort_keys=True))
         )
+        # Each case's text key, as an import records it, so a file imported into the demo
+        # finds its re-posts among the demo's cases (about 6 s per 100,000 cases).
+        from caseworker.services.repeats import backfill_signatures
+
+        backfill_signatures(session.connection())
         # The rows carry the demo's own ids: PostgreSQL's sequences must move past them, or the
         # next `case new` draws an id already taken.
         sync_id_sequences(session.connection())

@@ -33,6 +33,24 @@ CITIES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# Residents of each city and of each district or county (invented, of a plausible size), so
+# the bulletin's intake per 10,000 residents has figures (the units file's `population`).
+POPULATIONS: dict[str, int] = {
+    "云岭市": 4_260_000,
+    "云岭市城东区": 918_000,
+    "云岭市城西区": 764_000,
+    "云岭市高新区": 385_000,
+    "云岭市青山县": 512_000,
+    "清河市": 2_870_000,
+    "清河市河东区": 693_000,
+    "清河市河西区": 581_000,
+    "清河市柳溪县": 447_000,
+    "东湖市": 1_950_000,
+    "东湖市湖滨区": 526_000,
+    "东湖市东港区": 402_000,
+    "东湖市桃源县": 338_000,
+}
+
 # Departments of a city, by the short name the corpus routes to.
 CITY_DEPARTMENTS: dict[str, str] = {
     "教育局": "教育局",
@@ -77,6 +95,7 @@ class DemoUnit:
     city: str | None = None
     district: str | None = None
     dept: str | None = None
+    population: int | None = None  # residents of a city's or a county's area
 
 
 @dataclass(frozen=True)
@@ -121,7 +140,10 @@ def build_bureau() -> Bureau:
 
     def add(code: str, name: str, level: str, parent: int | None, **kw: str | None) -> int:
         uid = len(units) + 1
-        units.append(DemoUnit(uid, code, name, level, parent, **kw))
+        area = None
+        if level in ("city", "county"):
+            area = POPULATIONS[f"{kw.get('city') or ''}{kw.get('district') or ''}"]
+        units.append(DemoUnit(uid, code, name, level, parent, population=area, **kw))
         return uid
 
     province = add("JN", f"{PROVINCE}人民政府", "province", None)
