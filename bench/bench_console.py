@@ -246,13 +246,16 @@ def child_import_textual() -> None:
 
 
 def child_import_console() -> None:
-    """The modules the console needs before it can draw anything (no database work)."""
+    """The modules the console imports before it draws its first screen (no database work):
+    the command line, the opening read and the queue screen; not the ORM, which follows."""
     start = time.perf_counter()
     import caseworker.app
+    import caseworker.cli
     import caseworker.screens.queue
     import caseworker.services.clocks
-    import caseworker.services.queues
-    import caseworker.store.engine  # noqa: F401
+    import caseworker.services.identity
+    import caseworker.store.engine
+    import caseworker.store.opening  # noqa: F401
 
     print(json.dumps({"ms": (time.perf_counter() - start) * 1000}))
 
