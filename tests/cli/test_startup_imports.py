@@ -110,6 +110,11 @@ def bureau(tmp_path_factory: pytest.TempPathFactory, bind_clerks: Callable[..., 
     # (services.clocks): from then on opening it is a read.
     first = launch(REPORT, "--db", str(path), "--clerk", SUPERVISOR, "units", "list")
     assert first.returncode == 0, first.stderr
+    # C2 was never accepted: accepted now, it waits for a unit in the bureau's 待交办.
+    accept = launch(
+        REPORT, "--db", str(path), "--clerk", SUPERVISOR, "--now", MORNING, "case", "accept", "C2"
+    )
+    assert accept.returncode == 0, accept.stderr
     return path
 
 
@@ -135,7 +140,7 @@ def launch(script: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     ("clerk", "queue", "count"),
-    [(SUPERVISOR, "accepted", 0), (HANDLER, "mine", 3)],
+    [(SUPERVISOR, "accepted", 1), (HANDLER, "mine", 3)],
     ids=["bureau-clerk", "unit-handler"],
 )
 def test_the_first_screen_is_drawn_before_the_orm_is_imported(
