@@ -16,6 +16,7 @@ import typer
 from caseworker.config import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
     from caseworker.i18n.catalog import Catalog
@@ -111,6 +112,11 @@ class Opened:
     def now(self) -> datetime:
         return self.settings.clock().now()
 
+    @property
+    def engine(self) -> Engine:
+        """The store's engine, for reads with plain SQL that need no ORM (no session)."""
+        return self.store.engine
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self.store.session() as session:
@@ -126,7 +132,7 @@ def opened(ctx: typer.Context, *, create: bool = False, identify: bool = True) -
     `identify=False` is for `init`, which names the first supervisor itself. Either way the
     settings handed on carry the login that counts (the database role on PostgreSQL).
     """
-    from caseworker.services.clocks import recompute_if_calendar_changed
+    from caseworker.services.clocks import calendar_changed
     from caseworker.services.identity import (
         acting_clerk,
         connection_login,
@@ -144,17 +150,22 @@ def opened(ctx: typer.Context, *, create: bool = False, identify: bool = True) -
         raise refusal
     store = open_store(settings.database, create=create)
     try:
-        with store.session() as session:
-            login = connection_login(session, settings.login)
+        # Plain queries on a Core connection: a command that only reads never imports the ORM.
+        with store.engine.connect() as connection:
+            login = connection_login(connection, settings.login)
             settings = settings.with_(login=login)
             if identify:
                 who = acting_clerk(
-                    session, login=login, wanted=settings.clerk, demo=is_demo(session)
+                    connection, login=login, wanted=settings.clerk, demo=is_demo(connection)
                 )
                 settings = settings.with_(clerk=who.clerk)
             # A clerk's role on PostgreSQL may not rewrite every case's clocks (nor see them
             # all): the owner's next command does it.
-            if is_owner(session):
+            stale = is_owner(connection) and calendar_changed(connection, rules)
+        if stale:
+            from caseworker.services.clocks import recompute_if_calendar_changed
+
+            with store.session() as session:
                 recompute_if_calendar_changed(session, rules, settings.clock().now())
         ctx.find_root().obj = settings
         yield Opened(settings=settings, store=store, rules=rules)

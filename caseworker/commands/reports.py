@@ -79,6 +79,11 @@ def _check_format(fmt: str, output: Path | None) -> None:
         fail(f"cannot write {output}: not a file in an existing folder")
 
 
+def _check_channel(store: Opened, channel: str | None) -> None:
+    if channel is not None and channel not in store.rules.policy.channels:
+        fail(f"unknown channel {channel!r}; known: {', '.join(store.rules.policy.channels)}")
+
+
 def _scope(
     ctx: typer.Context, store: Opened, session: Any, unit: str | None, channel: str | None
 ) -> list[int] | None:
@@ -92,8 +97,7 @@ def _scope(
     from caseworker.services.people import find_unit, subtree_ids
     from caseworker.services.queues import handler_units
 
-    if channel is not None and channel not in store.rules.policy.channels:
-        fail(f"unknown channel {channel!r}; known: {', '.join(store.rules.policy.channels)}")
+    _check_channel(store, channel)
     theirs = handler_units(session, store.settings.clerk)
     if unit is None:
         return None if theirs is None else list(theirs)
@@ -371,12 +375,20 @@ def report_overdue(
     moment = parse_time(as_of, "--as-of") if as_of else None
     from caseworker.domain.deadlines import Stage
     from caseworker.domain.measures import rule_version
-    from caseworker.services.reports import overdue_report
+    from caseworker.services.overdue import handler_unit_ids, overdue_report
 
-    with opened(ctx) as store, store.session() as session:
-        unit_ids = _scope(ctx, store, session, unit, channel)
+    # Read on a Core connection with plain SQL (services.overdue): the morning report in cron
+    # never imports the ORM, unless --unit has to be looked up by code or name.
+    with opened(ctx) as store, store.engine.connect() as connection:
+        if unit is None:
+            _check_channel(store, channel)
+            theirs = handler_unit_ids(connection, store.settings.clerk)
+            unit_ids = None if theirs is None else list(theirs)
+        else:
+            with store.session() as session:
+                unit_ids = _scope(ctx, store, session, unit, channel)
         report = overdue_report(
-            session,
+            connection,
             store.rules.calendar,
             as_of=moment or store.now(),
             unit_ids=unit_ids,

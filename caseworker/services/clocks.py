@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, or_, text
-from sqlmodel import Session, col, select
 
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.deadlines import (
@@ -33,6 +32,9 @@ from caseworker.services.rules import Rules
 from caseworker.store.types import END_OF_TIME
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlmodel import Session
+
     from caseworker.store.models import CaseRow
 
 
@@ -46,6 +48,8 @@ class CaseRecords:
 
 def load_records(session: Session, case_id: int, since: datetime) -> CaseRecords:
     """Pauses of the case, and extensions approved since its clocks last started."""
+    from sqlmodel import select
+
     from caseworker.store.models import ExtensionRow, PauseRow
 
     pauses = [
@@ -166,6 +170,18 @@ def _stored_digests(stored: str | None) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in value.items()}
 
 
+def _stored_calendar(db: Connection | Session) -> str | None:
+    found = db.execute(text("SELECT value FROM store_meta WHERE key = :key"), {"key": "calendar"})
+    value = found.scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+def calendar_changed(db: Connection | Session, rules: Rules) -> bool:
+    """Whether the calendar differs from the one the store's deadlines were computed with:
+    one query, no ORM, so opening a store pays for recomputing only when there is work."""
+    return _stored_calendar(db) != json.dumps(_year_digests(rules), sort_keys=True)
+
+
 def recompute_if_calendar_changed(session: Session, rules: Rules, now: datetime) -> int:
     """Recompute the deadlines a change of the calendar file may have moved; returns how many.
 
@@ -178,11 +194,11 @@ def recompute_if_calendar_changed(session: Session, rules: Rules, now: datetime)
     """
     current = _year_digests(rules)
     value = json.dumps(current, sort_keys=True)
-    stored = session.execute(
-        text("SELECT value FROM store_meta WHERE key = :key"), {"key": "calendar"}
-    ).scalar_one_or_none()
+    stored = _stored_calendar(session)
     if stored == value:
         return 0
+    from sqlmodel import col, select
+
     from caseworker.store.models import CaseRow, MetaRow
 
     previous = _stored_digests(stored)

@@ -5,6 +5,10 @@ caseworker.config.os_login); on PostgreSQL it is the database role of the connec
 (`session_user`), which the server authenticated. A clerk is bound to the logins that may act
 as them (`clerks bind`); `--clerk` only chooses among the clerks of the login, never beyond.
 A demo database, made for training, accepts any of its own clerks.
+
+Every command asks this first, so it reads with a few plain queries over a connection (or a
+session) and never imports the ORM: a command that only reads (`report overdue`, the console's
+first screen) starts without it.
 """
 
 from __future__ import annotations
@@ -12,14 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Connection
 
 from caseworker.domain.errors import NotPermitted
-from caseworker.services import people
-from caseworker.store.models import ClerkRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    # What the identity is read through: a Core connection, or a session of the store.
+    Reader = Connection | Session
 
 
 @dataclass(frozen=True)
@@ -31,17 +39,32 @@ class Identity:
     demo: bool
 
 
-def connection_login(session: Session, os_login: str) -> str:
+def _dialect(db: Reader) -> str:
+    return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
+
+
+_CLERKS_OF_LOGIN = text(
+    "SELECT clerks.name FROM clerks JOIN clerk_logins ON clerk_logins.clerk_id = clerks.id "
+    "WHERE clerk_logins.login = :login AND clerks.active ORDER BY clerks.name"
+)
+
+
+def clerks_of_login(db: Reader, login: str) -> list[str]:
+    """The active clerks `login` may act as, by name (as services.people.clerks_of_login)."""
+    return [str(r[0]) for r in db.execute(_CLERKS_OF_LOGIN, {"login": login})]
+
+
+def connection_login(db: Reader, os_login: str) -> str:
     """The login that counts: the connection's role on PostgreSQL, the OS login on SQLite."""
-    if session.get_bind().dialect.name == "postgresql":
-        return str(session.execute(text("SELECT session_user")).scalar_one())
+    if _dialect(db) == "postgresql":
+        return str(db.execute(text("SELECT session_user")).scalar_one())
     return os_login
 
 
-def _demo_clerk(session: Session, login: str, wanted: str) -> str:
+def _demo_clerk(db: Reader, login: str, wanted: str) -> str:
     """On a demo: the clerk asked for if the demo has them, else the login's own clerk,
     else the demo's first bureau clerk (a trainee need not know any name)."""
-    names = set(session.exec(select(ClerkRow.name).where(col(ClerkRow.active).is_(True))).all())
+    names = {str(r[0]) for r in db.execute(text("SELECT name FROM clerks WHERE active"))}
     if wanted:
         if wanted in names:
             return wanted
@@ -50,17 +73,15 @@ def _demo_clerk(session: Session, login: str, wanted: str) -> str:
             key="refused.demo_no_such_clerk",
             name=_shown(wanted),
         )
-    own = people.clerks_of_login(session, login)
+    own = clerks_of_login(db, login)
     if own:
         return own[0]
-    first = session.exec(
-        select(ClerkRow.name)
-        .where(ClerkRow.role == "clerk", col(ClerkRow.active).is_(True))
-        .order_by(col(ClerkRow.id))
+    first = db.execute(
+        text("SELECT name FROM clerks WHERE role = 'clerk' AND active ORDER BY id LIMIT 1")
     ).first()
     if first is None:
         raise NotPermitted("the demo has no clerk yet", key="refused.demo_no_clerk")
-    return first
+    return str(first[0])
 
 
 def _shown(name: str) -> str:
@@ -68,15 +89,15 @@ def _shown(name: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in name)[:100]
 
 
-def acting_clerk(session: Session, *, login: str, wanted: str, demo: bool) -> Identity:
+def acting_clerk(db: Reader, *, login: str, wanted: str, demo: bool) -> Identity:
     """The clerk `login` acts as, `wanted` (from --clerk) choosing among its clerks.
 
     Refused, with the login and the clerks it may act as, when `wanted` is not one of them or
     when the login is bound to no clerk, or to several and none was chosen.
     """
     if demo:
-        return Identity(login, _demo_clerk(session, login, wanted), True)
-    allowed = people.clerks_of_login(session, login)
+        return Identity(login, _demo_clerk(db, login, wanted), True)
+    allowed = clerks_of_login(db, login)
     if wanted and wanted in allowed:
         return Identity(login, wanted, False)
     if not wanted and len(allowed) == 1:
@@ -107,18 +128,17 @@ def acting_clerk(session: Session, *, login: str, wanted: str, demo: bool) -> Id
 DEMO_KEY = "demo"  # the store_meta key that marks a demo database (services.demo.build)
 
 
-def is_demo(session: Session) -> bool:
-    from caseworker.store.models import MetaRow
+def is_demo(db: Reader) -> bool:
+    found = db.execute(text("SELECT 1 FROM store_meta WHERE key = :key"), {"key": DEMO_KEY})
+    return found.first() is not None
 
-    return session.get(MetaRow, DEMO_KEY) is not None
 
-
-def is_owner(session: Session) -> bool:
+def is_owner(db: Reader) -> bool:
     """Whether the connection is the schema's owner: always on SQLite; on PostgreSQL the role
     that owns the tables (the one that ran the migrations), or a member of it."""
-    if session.get_bind().dialect.name != "postgresql":
+    if _dialect(db) != "postgresql":
         return True
-    owns = session.execute(
+    owns = db.execute(
         text(
             "SELECT pg_has_role(session_user, tableowner, 'MEMBER') FROM pg_tables "
             "WHERE schemaname = current_schema() AND tablename = 'cases'"

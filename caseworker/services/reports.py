@@ -11,18 +11,16 @@ not listed as overdue, and one paused after it is listed with the lateness it ha
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, or_, select, text
-from sqlalchemy import case as sql_case
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col
+from sqlalchemy import bindparam, text
+from sqlmodel import Session
 from sqlmodel import select as model_select
 
-from caseworker.domain.calendar import SHANGHAI, WorkCalendar
+from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.deadlines import Stage
 from caseworker.domain.measures import (
     MEASURES,
@@ -35,11 +33,16 @@ from caseworker.domain.measures import (
     rule_version,
     satisfied_values,
 )
+from caseworker.services.overdue import SUPERVISION_RANK, UNASSIGNED, overdue_cases
+
+# The overdue report lives in services.overdue (no ORM there); its names are offered here too.
+from caseworker.services.overdue import OverdueReport as OverdueReport
+from caseworker.services.overdue import OverdueRow as OverdueRow
+from caseworker.services.overdue import UnitOverdue as UnitOverdue
+from caseworker.services.overdue import overdue_by_unit as overdue_by_unit
+from caseworker.services.overdue import overdue_report as overdue_report
 from caseworker.services.rules import Rules
 from caseworker.store.models import (
-    OPEN_SQL,  # the partial indexes' exact predicate
-    CaseRow,
-    SupervisionRow,
     Unit,
 )
 from caseworker.store.types import UTCDateTime
@@ -47,203 +50,8 @@ from caseworker.store.types import UTCDateTime
 if TYPE_CHECKING:  # the case actions are only needed to supervise, not to report
     from caseworker.services.cases import Desk
 
-SUPERVISION_RANK = {"remind": 1, "flag": 2, "summon": 3}
-_LEVEL_OF_RANK = {rank: code for code, rank in SUPERVISION_RANK.items()}
 STAGE_ORDER = (Stage.ASSIGN, Stage.REPLY, Stage.CLOSE)
 STAGE_LABELS = {Stage.ASSIGN: "受理/交办", Stage.REPLY: "答复", Stage.CLOSE: "办结"}
-UNASSIGNED = "(未交办)"
-
-
-# ---------------------------------------------------------------- overdue
-
-
-@dataclass(frozen=True)
-class OverdueRow:
-    """One overdue case: which stage is late, since when, and how hard it is already chased."""
-
-    id: int
-    external_id: str
-    title: str
-    channel: str
-    lead_unit_id: int | None
-    lead_unit: str | None
-    stage: str
-    due_at: datetime
-    overdue_working_days: int
-    overdue_days: int
-    supervision: str | None  # the highest level recorded: remind / flag / summon
-    repeats: int  # cases linked as repeats of this one
-
-
-@dataclass(frozen=True)
-class UnitOverdue:
-    """A unit's overdue cases in one line; the unassigned ones have no unit id."""
-
-    unit_id: int | None
-    unit: str
-    overdue: int
-    max_overdue_working_days: int
-    total_overdue_working_days: int
-
-
-@dataclass(frozen=True)
-class OverdueReport:
-    as_of: datetime
-    cases: list[OverdueRow]
-    by_unit: list[UnitOverdue]
-
-
-def _overdue_statement(
-    as_of: datetime, unit_ids: Collection[int] | None, channel: str | None
-) -> Any:
-    """The overdue query: `next_due_at < as_of` on open cases, answered by ix_cases_open_due."""
-    rank = sql_case(SUPERVISION_RANK, value=col(SupervisionRow.level), else_=0)
-    supervision = (
-        select(func.max(rank))
-        .where(col(SupervisionRow.case_id) == col(CaseRow.id))
-        .correlate(CaseRow)
-        .scalar_subquery()
-    )
-    repeat = aliased(CaseRow)
-    repeats = (
-        select(func.count())
-        .select_from(repeat)
-        .where(col(repeat.repeat_of_id) == col(CaseRow.id))
-        .correlate(CaseRow)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(
-            col(CaseRow.id),
-            col(CaseRow.external_id),
-            col(CaseRow.title),
-            col(CaseRow.channel),
-            col(CaseRow.lead_unit_id),
-            col(Unit.name),
-            col(CaseRow.assigned_at),
-            col(CaseRow.replied_at),
-            col(CaseRow.assign_due_at),
-            col(CaseRow.reply_due_at),
-            col(CaseRow.close_due_at),
-            supervision,
-            repeats,
-            col(CaseRow.paused_since),
-        )
-        .select_from(CaseRow)
-        .join(Unit, col(Unit.id) == col(CaseRow.lead_unit_id), isouter=True)
-        .where(
-            col(CaseRow.next_due_at) < as_of,
-            text(OPEN_SQL),  # literal, so SQLite sees the partial index's own predicate
-            # A paused clock stands still: a case paused before its deadline is not late, one
-            # paused after it stays late by what it was when paused (pausing hides nothing).
-            or_(
-                col(CaseRow.paused_since).is_(None),
-                col(CaseRow.next_due_at) < col(CaseRow.paused_since),
-            ),
-        )
-        .order_by(col(CaseRow.next_due_at), col(CaseRow.id))
-    )
-    if unit_ids is not None:
-        stmt = stmt.where(col(CaseRow.lead_unit_id).in_(sorted(unit_ids)))
-    if channel is not None:
-        stmt = stmt.where(col(CaseRow.channel) == channel)
-    return stmt
-
-
-def overdue_cases(
-    session: Session,
-    calendar: WorkCalendar,
-    *,
-    as_of: datetime,
-    unit_ids: Collection[int] | None = None,
-    channel: str | None = None,
-    stage: Stage | None = None,
-) -> list[OverdueRow]:
-    """Open cases with a running clock past its deadline at `as_of`, most overdue first.
-
-    The stage shown is the running clock with the earliest deadline (assign runs until the case
-    is assigned, reply until the first published reply, close until it is closed); on a tie the
-    earlier stage wins. Working days overdue count the working days after the due day up to the
-    as-of day (Asia/Shanghai), natural days the calendar days between them. A case paused after
-    its deadline is listed with the lateness it had when paused: its clocks stand still.
-    """
-    rows: list[OverdueRow] = []
-    for r in session.connection().execute(_overdue_statement(as_of, unit_ids, channel)):
-        paused_since = r[13]
-        until = min(as_of, paused_since) if paused_since is not None else as_of
-        as_of_day = until.astimezone(SHANGHAI).date()
-        running = []
-        if r.assigned_at is None:
-            running.append((r.assign_due_at, 0, Stage.ASSIGN))
-        if r.replied_at is None:
-            running.append((r.reply_due_at, 1, Stage.REPLY))
-        running.append((r.close_due_at, 2, Stage.CLOSE))
-        due_at, _, late_stage = min(running)
-        if due_at >= until:  # pragma: no cover - next_due_at is the earliest running deadline
-            continue
-        if stage is not None and late_stage is not stage:
-            continue
-        due_day = due_at.astimezone(SHANGHAI).date()
-        rows.append(
-            OverdueRow(
-                id=r.id,
-                external_id=r.external_id,
-                title=r.title,
-                channel=r.channel,
-                lead_unit_id=r.lead_unit_id,
-                lead_unit=r.name,
-                stage=late_stage.value,
-                due_at=due_at,
-                overdue_working_days=calendar.workdays_between(due_day, as_of_day),
-                overdue_days=(as_of_day - due_day).days,
-                supervision=_LEVEL_OF_RANK.get(r[11] or 0),
-                repeats=r[12] or 0,
-            )
-        )
-    rows.sort(key=lambda row: (-row.overdue_working_days, -row.overdue_days, row.id))
-    return rows
-
-
-def overdue_by_unit(rows: Sequence[OverdueRow]) -> list[UnitOverdue]:
-    """Per lead unit: how many are overdue, the worst and the total working days, worst first."""
-    groups: dict[int | None, list[OverdueRow]] = {}
-    for row in rows:
-        groups.setdefault(row.lead_unit_id, []).append(row)
-    summary = [
-        UnitOverdue(
-            unit_id=unit_id,
-            unit=(group[0].lead_unit or UNASSIGNED) if unit_id is not None else UNASSIGNED,
-            overdue=len(group),
-            max_overdue_working_days=max(r.overdue_working_days for r in group),
-            total_overdue_working_days=sum(r.overdue_working_days for r in group),
-        )
-        for unit_id, group in groups.items()
-    ]
-    summary.sort(
-        key=lambda u: (
-            -u.max_overdue_working_days,
-            -u.total_overdue_working_days,
-            -u.overdue,
-            u.unit,
-        )
-    )
-    return summary
-
-
-def overdue_report(
-    session: Session,
-    calendar: WorkCalendar,
-    *,
-    as_of: datetime,
-    unit_ids: Collection[int] | None = None,
-    channel: str | None = None,
-    stage: Stage | None = None,
-) -> OverdueReport:
-    """The morning overdue report: the cases, then the summary by unit."""
-    rows = overdue_cases(
-        session, calendar, as_of=as_of, unit_ids=unit_ids, channel=channel, stage=stage
-    )
-    return OverdueReport(as_of=as_of, cases=rows, by_unit=overdue_by_unit(rows))
 
 
 # ---------------------------------------------------------------- supervision
