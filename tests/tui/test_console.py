@@ -806,7 +806,9 @@ async def test_a_unit_handler_sees_and_opens_only_their_units_cases(console: Con
         await pilot.press("a")
         await settle(pilot)
         notices = [str(toast.render()) for toast in app.screen.query(Toast)]
-        assert len(notices) == 1 and "不能交办" in notices[0], notices
+        # The role is the reason, not the case's state (which would suggest waiting).
+        assert len(notices) == 1 and "（承办单位经办人）无权对案件" in notices[0], notices
+        assert "执行“交办”" in notices[0] and "当前为" not in notices[0], notices
         app.clear_notifications()
         await settle(pilot)
         # A handler opens on 我的 (their units' open cases), not on 待交办, always empty for them.
@@ -849,3 +851,24 @@ async def test_a_unit_handler_sees_and_opens_only_their_units_cases(console: Con
         assert app.screen is screen
         notices = [str(toast.render()) for toast in app.screen.query(Toast)]
         assert f"案件 {made['fresh']} 已不在本单位办理，已返回队列" in notices
+
+
+def test_keymap_conflicts_are_refused_with_both_binding_ids(tmp_path: Path) -> None:
+    """Binding `y` to assign would silently take accept's key: refused at start, naming both."""
+    from caseworker.keys import KEYS, KeymapError, conflicts, load_keymap
+
+    assert conflicts({}) == []  # the defaults are free of clashes
+    assert conflicts({k.id: k.keys for k in KEYS}) == []
+    clash = tmp_path / "keys.toml"
+    clash.write_text('[keys]\n"case.assign" = "y"\n', encoding="utf-8")
+    with pytest.raises(KeymapError, match=r"'y' is bound to both case\.assign and case\.accept"):
+        load_keymap(clash)
+    # Swapping two keys is fine; a key used on another screen only is fine too.
+    swap = tmp_path / "swap.toml"
+    swap.write_text('[keys]\n"case.assign" = "y"\n"case.accept" = "a"\n', encoding="utf-8")
+    assert load_keymap(swap) == {"case.assign": "y", "case.accept": "a"}
+    assert conflicts({"dashboard.bulletin": "l"}) == []  # l is case.letters, another screen
+    # An app-wide key clashes everywhere.
+    assert conflicts({"case.reply": "question_mark"}) == [
+        "key 'question_mark' is bound to both case.reply and app.help"
+    ]
