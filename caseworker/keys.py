@@ -100,6 +100,8 @@ KEYS: tuple[KeySpec, ...] = (
     _case("resume", "P"),
     KeySpec("queue.next", "n", "take_next", frozenset({"queue", "case"}), True),
     KeySpec("queue.search", "slash", "search", frozenset({"queue"}), True),
+    # `:` and not `g`: in the case list g is "top" (home), as in less and vim.
+    KeySpec("queue.goto", "colon", "goto", frozenset({"queue", "case"})),
     KeySpec("queue.filter", "f", "filter", frozenset({"queue"}), True),
     KeySpec("queue.clear", "F", "clear_filters", frozenset({"queue"})),
     KeySpec("queue.next_queue", "tab", "next_queue", frozenset({"queue"})),

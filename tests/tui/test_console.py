@@ -354,6 +354,63 @@ async def test_search_finds_one_two_and_longer_chinese_words(console: Console) -
 
 
 @sync
+async def test_search_and_goto_find_a_case_by_its_number_or_external_id(console: Console) -> None:
+    """Citizens quote the case number or the board's id on the phone: `/644` and `:` find it."""
+    from caseworker.screens.case import CaseScreen
+    from caseworker.screens.goto import GotoScreen
+    from caseworker.screens.queue import QueueScreen
+
+    with console.store.session() as session:
+        rows = {r.id: r for r in session.exec(select(CaseRow)).all()}
+    target = rows[console.ids["c7"]]
+    assert target.id is not None and target.external_id
+    assert str(target.id) not in target.title + target.body  # found by number, not by text
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        queue.switch_queue(QueueKey.ALL)
+        await settle(pilot)
+        for term in (str(target.id), f"#{target.id}", target.external_id):
+            await pilot.press("slash")
+            queue.query_one("#search").value = term
+            await pilot.press("enter")
+            await settle(pilot)
+            assert target.id in {line.id for line in table_of(pilot).lines}, term
+        await pilot.press("escape")
+        await settle(pilot)
+
+        # `:` asks for a number and opens the case; the palette offers the same.
+        for ref in (str(target.id), target.external_id):
+            await pilot.press("colon")
+            await pilot.pause()
+            assert isinstance(app.screen, GotoScreen)
+            app.screen.query_one("#ref").value = ref
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, CaseScreen), ref
+            assert app.screen.case_id == target.id
+            await pilot.press("escape")
+            await settle(pilot)
+        assert app.screen is queue
+        commands = [c.title for c in app.get_system_commands(queue)]
+        assert "转到案件" in commands
+
+        # An unknown number: one notice in the clerk's language, still on the queue.
+        await pilot.press("colon")
+        await pilot.pause()
+        app.screen.query_one("#ref").value = "99999"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is queue
+        from textual.widgets._toast import Toast
+
+        notices = [str(toast.render()) for toast in app.screen.query(Toast)]
+        assert notices == ["找不到案件 99999"], notices
+
+
+@sync
 async def test_filter_by_channel_and_unit_subtree(console: Console) -> None:
     from caseworker.screens.filter import FilterResult
 
