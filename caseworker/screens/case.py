@@ -96,7 +96,10 @@ class CaseScreen(ConsoleScreen):
         with VerticalScroll(id="case-body"):
             with Horizontal(id="case-panels"):
                 yield Static(id="case-clocks", classes="panel")
-                yield Static(id="case-timeline", classes="panel")
+                # The history scrolls inside its panel and opens on the newest events: a long
+                # one used to run past the panels' height and be cut off at the bottom.
+                with VerticalScroll(id="case-timeline", classes="panel"):
+                    yield Static(id="case-history")
             yield MessageText(id="case-message")
             yield Static(id="case-records")
         yield Footer()
@@ -244,7 +247,9 @@ class CaseScreen(ConsoleScreen):
         d = message.detail
         self.query_one("#case-head", Static).update(self._head(d))
         self.query_one("#case-clocks", Static).update(self._clocks(d))
-        self.query_one("#case-timeline", Static).update(self._timeline(message.history))
+        self.query_one("#case-history", Static).update(self._timeline(message.history))
+        timeline = self.query_one("#case-timeline", VerticalScroll)
+        timeline.call_after_refresh(timeline.scroll_end, animate=False, immediate=True)
         body = self.query_one("#case-message", MessageText)
         body.update(d.body, heading=self.capp.t("case.body"))
         self.query_one("#case-records", Static).update(self._records(d))

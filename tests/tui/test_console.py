@@ -55,6 +55,20 @@ def as_text(renderable: Any) -> str:
     return out.export_text()
 
 
+def screen_text(app: Any) -> str:
+    """The text on screen, row by row, as the snapshot's SVG draws it."""
+    import html
+    import re
+
+    rows: dict[float, list[tuple[float, str]]] = {}
+    svg = app.export_screenshot()
+    for m in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        rows.setdefault(float(m.group(2)), []).append(
+            (float(m.group(1)), html.unescape(m.group(3)))
+        )
+    return "\n".join("".join(t for _, t in sorted(rows[y])) for y in sorted(rows))
+
+
 def table_of(pilot: Pilot[Any]) -> CaseTable:
     return pilot.app.screen.query_one(CaseTable)
 
@@ -170,7 +184,7 @@ async def test_tab_switches_queue_and_enter_opens_the_case(console: Console) -> 
             row = session.get(CaseRow, chosen.id)
             assert row is not None
             assert row.body.split()[0][:20] in body
-        timeline = as_text(app.screen.query_one("#case-timeline").content)
+        timeline = as_text(app.screen.query_one("#case-history").content)
         assert f"{CLERK} 交办 → 已交办：请核实并按时答复" in " ".join(timeline.split())
         await pilot.press("escape")
         await settle(pilot)
@@ -408,6 +422,43 @@ async def test_search_and_goto_find_a_case_by_its_number_or_external_id(console:
 
         notices = [str(toast.render()) for toast in app.screen.query(Toast)]
         assert notices == ["找不到案件 99999"], notices
+
+
+@sync
+async def test_a_long_case_history_opens_on_its_newest_events_and_scrolls(
+    console: Console,
+) -> None:
+    """At 120x36 a long history ran past the panels' height: the newest events were cut off."""
+    from textual.containers import VerticalScroll
+
+    from caseworker.screens.case import CaseScreen
+
+    case_id = console.ids["c3"]
+    for n in range(16):  # a much-chased case: sixteen 催办, the newest last
+        console.act(
+            SUPERVISOR,
+            NOW - timedelta(minutes=170 - 10 * n),  # after the fixture's own 催办
+            svc.supervise_case,
+            case_id,
+            level="催办",
+            note=f"第{n + 1}次催办",
+        )
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.open_case(case_id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CaseScreen)
+        timeline = screen.query_one("#case-timeline", VerticalScroll)
+        assert timeline.max_scroll_y > 0  # more events than the panel holds ...
+        assert timeline.scroll_y == timeline.max_scroll_y  # ... and it opens on the newest
+
+        panels = screen_text(app).split("正文")[0]  # the records below the body list 督办 too
+        assert "第16次催办" in panels and "第1次催办" not in panels, panels
+        timeline.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        assert timeline.scroll_y == 0  # and the oldest can be scrolled to
 
 
 @sync
