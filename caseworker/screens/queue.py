@@ -172,6 +172,10 @@ class QueueScreen(ConsoleScreen):
         self.shown_count: int | None = None
         self.recount = False  # the shown count was the sidebar's: recount once rows are in
         self.held = False  # a switch waits for its first page before it is drawn
+        # After a dashboard drill-down: the unit's name for the title, and the queue and
+        # filters to go back to with Escape.
+        self.unit_name: str | None = None
+        self.drilled_from: tuple[QueueKey, Filters] | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -304,7 +308,9 @@ class QueueScreen(ConsoleScreen):
             )
             if v
         ]
-        if f.unit_ids:
+        if (f.unit_ids or f.unassigned) and self.unit_name:
+            bits.append(clean(self.unit_name, one_line=True))
+        elif f.unit_ids:
             bits.append(self.capp.t("filter.unit_short", n=len(f.unit_ids)))
         if f.search.strip():
             bits.append("“" + clean(f.search, one_line=True) + "”")
@@ -631,6 +637,8 @@ class QueueScreen(ConsoleScreen):
 
     def key_escape(self) -> None:
         box = self.query_one("#search", Input)
+        if not box.has_focus and self.back_to_dashboard():
+            return
         if box.has_focus or self.filters.search:
             box.value = ""
             box.display = False
@@ -688,18 +696,48 @@ class QueueScreen(ConsoleScreen):
         self.app.call_from_thread(self._set_filters, filters)
 
     def _set_filters(self, filters: Filters) -> None:
+        if (filters.unit_ids, filters.unassigned) != (
+            self.filters.unit_ids,
+            self.filters.unassigned,
+        ):
+            self.unit_name = None  # another unit chosen in the filter dialog
         self.filters = filters
+        self.drilled_from = None
         self.reset_rows()
 
-    def show_queue(self, key: QueueKey, filters: Filters) -> None:
-        """Open one queue with these filters (where the supervisor screen drills down to)."""
+    def show_queue(
+        self,
+        key: QueueKey,
+        filters: Filters,
+        *,
+        unit_name: str | None = None,
+        from_dashboard: bool = False,
+    ) -> None:
+        """Open one queue with these filters (where the supervisor screen drills down to): the
+        title names the unit, and Escape goes back to the dashboard on the queue left before."""
+        if from_dashboard:
+            self.drilled_from = (self.queue, self.filters)
         self.queue = key
         self.filters = filters
+        self.unit_name = unit_name
         self.query_one("#search", Input).display = bool(filters.search)
         self.reset_rows()
 
+    def back_to_dashboard(self) -> bool:
+        """Escape after a drill-down: the queue as it was, and the dashboard again."""
+        if self.drilled_from is None:
+            return False
+        self.queue, self.filters = self.drilled_from
+        self.drilled_from, self.unit_name = None, None
+        self.query_one("#search", Input).display = bool(self.filters.search)
+        self.reset_rows()
+        # Once this key is done with: pushed now, the dashboard's own escape would take it too.
+        self.call_after_refresh(self.capp.action_dashboard)
+        return True
+
     def action_clear_filters(self) -> None:
         self.filters = Filters()
+        self.unit_name, self.drilled_from = None, None
         self.query_one("#search", Input).display = False
         self.reset_rows()
 

@@ -315,6 +315,8 @@ def filter_condition(
         parts.append(C.category == filters.category)
     if filters.unit_ids:
         parts.append(C.lead_unit_id.in_(filters.unit_ids))
+    if filters.unassigned:
+        parts.append(C.lead_unit_id.is_(None))
     if filters.region:
         parts.append(C.region == filters.region)
     if filters.urgency:

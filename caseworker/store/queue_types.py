@@ -48,10 +48,19 @@ class Filters:
     region: str | None = None
     urgency: str | None = None
     search: str = ""
+    unassigned: bool = False  # only cases no unit leads yet (the dashboard's （未交办） row)
 
     def active(self) -> bool:
         return any(
-            (self.channel, self.category, self.unit_ids, self.region, self.urgency, self.search)
+            (
+                self.channel,
+                self.category,
+                self.unit_ids,
+                self.region,
+                self.urgency,
+                self.search,
+                self.unassigned,
+            )
         )
 
 
