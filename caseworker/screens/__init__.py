@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual import work
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 if TYPE_CHECKING:
     from caseworker.app import CaseworkerApp
@@ -20,6 +20,15 @@ class ConsoleScreen(Screen[None]):
 
         assert isinstance(self.app, CaseworkerApp)
         return self.app
+
+    @property
+    def in_view(self) -> bool:
+        """Whether the clerk can see this screen: it is on top, or only dialogs are above it.
+        (Textual's is_current also counts a full screen's predecessor as visible.)"""
+        stack = self.app.screen_stack
+        if self not in stack:
+            return False
+        return all(isinstance(s, ModalScreen) for s in stack[stack.index(self) + 1 :])
 
     def action_goto(self) -> None:
         """Ask for a case number or external id, then open that case (keys: queue.goto)."""

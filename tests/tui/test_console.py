@@ -64,7 +64,7 @@ def screen_text(app: Any) -> str:
     svg = app.export_screenshot()
     for m in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
         rows.setdefault(float(m.group(2)), []).append(
-            (float(m.group(1)), html.unescape(m.group(3)))
+            (float(m.group(1)), html.unescape(m.group(3)).replace("\xa0", " "))
         )
     return "\n".join("".join(t for _, t in sorted(rows[y])) for y in sorted(rows))
 
@@ -980,3 +980,97 @@ def test_keymap_conflicts_are_refused_with_both_binding_ids(tmp_path: Path) -> N
     assert conflicts({"case.reply": "question_mark"}) == [
         "key 'question_mark' is bound to both case.reply and app.help"
     ]
+
+
+@sync
+async def test_an_idle_console_redraws_only_the_screen_shown_and_only_a_new_minute(
+    console: Console,
+) -> None:
+    """The countdowns and the header show minutes: the one-second tick redraws only when the
+    minute changes, and only on the screen shown; a screen shown again catches up at once."""
+    from dataclasses import replace
+
+    from caseworker.screens.case import CaseScreen
+
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+
+        def header() -> str:
+            return str(queue.query_one("#header").render())
+
+        queue._tick()
+        assert "10:00" in header() and queue.shown_minute == NOW.replace(second=0)
+        app.settings = replace(app.settings, now=NOW + timedelta(seconds=30))
+        queue._tick()  # the same minute: nothing to redraw
+        assert queue.shown_minute == NOW
+        app.settings = replace(app.settings, now=NOW + timedelta(minutes=1))
+        queue._tick()
+        assert "10:01" in header() and queue.shown_minute == NOW + timedelta(minutes=1)
+
+        queue.open_case(console.ids["c3"])
+        await settle(pilot)
+        case = app.screen
+        assert isinstance(case, CaseScreen)
+        app.settings = replace(app.settings, now=NOW + timedelta(minutes=2))
+        queue._tick()  # under the case view: the queue does not redraw
+        assert "10:01" in header()
+        case._tick()
+        assert case.shown_minute == NOW + timedelta(minutes=2)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is queue and "10:02" in header()  # caught up on its return
+
+
+@sync
+async def test_the_narrow_queue_bar_marks_queues_out_of_sight_on_either_side(
+    console: Console,
+) -> None:
+    from caseworker.screens.queue import QUEUES
+
+    app = console.app(lang="en", poll_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+
+        def bar() -> str:
+            return str(screen.query_one("#queue-bar").render()).rstrip()
+
+        screen.switch_queue(QUEUES[0])
+        await settle(pilot)
+        assert bar().startswith("[New") and bar().endswith("›"), bar()
+        screen.switch_queue(QUEUES[-1])
+        await settle(pilot)
+        assert bar().startswith("‹") and bar().endswith("]"), bar()
+        screen.switch_queue(QUEUES[len(QUEUES) // 2])
+        await settle(pilot)
+        assert "[" in bar() and bar().endswith("›"), bar()
+        assert len(bar()) <= 80
+
+
+@sync
+async def test_english_due_column_keeps_the_urgent_mark_and_footer_keeps_help(
+    console: Console,
+) -> None:
+    """English countdowns are longer than Chinese: the text gives way, never the ⚡ mark; at
+    80 columns the footer still offers help."""
+    with console.store.session() as session:
+        urgent = {r.id for r in session.exec(select(CaseRow)).all() if r.urgency == "urgent"}
+    assert urgent
+    for size in ((120, 36), (80, 24)):
+        app = console.app(lang="en", poll_seconds=3600)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            app.screen.switch_queue(QueueKey.ALL)
+            await settle(pilot)
+            table = table_of(pilot)
+            seen = 0
+            for index, line in enumerate(table.lines[: table.size.height - 1]):
+                if line.id in urgent:
+                    seen += 1
+                    row = table.render_line(index - table.top + 1).text
+                    assert "⚡" in row, row
+            assert seen
+            footer = screen_text(app).splitlines()[-1]
+            assert "? help" in footer, footer
