@@ -579,6 +579,23 @@ async def test_palette_offers_and_runs_every_action_of_the_screen(console: Conso
 
 
 @sync
+async def test_palette_built_in_entries_speak_the_clerks_language(console: Console) -> None:
+    """Textual's own entries (theme, quit, keys, screenshot) were English under zh."""
+    from caseworker.app import BUILT_IN_COMMANDS
+
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        for title in ("配色主题", "退出", "按键说明", "截图", "转到案件"):
+            assert title in commands, commands
+        assert commands["截图"] == "将当前屏幕保存为 SVG 截图"
+        english = {"Theme", "Quit", "Keys", "Screenshot", "Maximize", "Minimize"}
+        assert not english & set(commands)
+        assert not set(BUILT_IN_COMMANDS) & set(commands.values())  # no English help either
+
+
+@sync
 async def test_a_case_action_key_opens_its_dialog(console: Console) -> None:
     app = console.app(poll_seconds=3600)
     async with app.run_test(size=SIZE) as pilot:
