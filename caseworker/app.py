@@ -29,6 +29,18 @@ if TYPE_CHECKING:
     from caseworker.store.engine import Store
 
 
+# Textual's built-in palette entries by their help text -> our catalog's palette.builtin.<name>.
+BUILT_IN_COMMANDS = {
+    "Change the current theme": "theme",
+    "Quit the application as soon as possible": "quit",
+    "Hide the keys and widget help panel": "keys_hide",
+    "Show help for the focused widget and a summary of available keys": "keys_show",
+    "Minimize the widget and restore to normal size": "minimize",
+    "Maximize the focused widget": "maximize",
+    "Save an SVG 'screenshot' of the current screen": "screenshot",
+}
+
+
 class CaseworkerApp(App[None]):
     """The clerk's console: the queue screen first, the case view on enter."""
 
@@ -205,7 +217,17 @@ class CaseworkerApp(App[None]):
                 self.t(f"keytip.{key.id}"),
                 partial(screen.call_later, screen.run_action, key.action),
             )
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            # Textual's own entries (theme, quit, keys, screenshot ...) in the clerk's language,
+            # known by their help text; one a newer Textual adds stays as Textual says it.
+            name = BUILT_IN_COMMANDS.get(command.help)
+            if name is None:
+                yield command
+            else:
+                yield command._replace(
+                    title=self.t(f"palette.builtin.{name}.title"),
+                    help=self.t(f"palette.builtin.{name}.help"),
+                )
 
 
 def make_app(

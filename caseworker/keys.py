@@ -100,6 +100,8 @@ KEYS: tuple[KeySpec, ...] = (
     _case("resume", "P"),
     KeySpec("queue.next", "n", "take_next", frozenset({"queue", "case"}), True),
     KeySpec("queue.search", "slash", "search", frozenset({"queue"}), True),
+    # `:` and not `g`: in the case list g is "top" (home), as in less and vim.
+    KeySpec("queue.goto", "colon", "goto", frozenset({"queue", "case"})),
     KeySpec("queue.filter", "f", "filter", frozenset({"queue"}), True),
     KeySpec("queue.clear", "F", "clear_filters", frozenset({"queue"})),
     KeySpec("queue.next_queue", "tab", "next_queue", frozenset({"queue"})),
@@ -178,6 +180,33 @@ def load_keymap(path: Path | None = None) -> dict[str, str]:
             example = '"a" or "a,ctrl+b"'
             raise KeymapError(f"{path}: {binding_id} needs keys as text, e.g. {example}")
         out[binding_id] = keys.strip()
+    clashes = conflicts(out)
+    if clashes:
+        raise KeymapError(f"{path}: " + "; ".join(clashes))
+    return out
+
+
+def _overlap(a: KeySpec, b: KeySpec) -> bool:
+    """Whether two keys can be pressed on the same screen: app keys are live on every one."""
+    return bool(a.scopes & b.scopes) or "app" in a.scopes or "app" in b.scopes
+
+
+def conflicts(keymap: dict[str, str]) -> list[str]:
+    """The keys that the overrides give to two bindings live on one screen, each named with the
+    two binding ids (e.g. binding `y` to case.assign takes case.accept's key): Textual would
+    silently run only one of them."""
+    keys = {
+        k.id: {p.strip() for p in keymap.get(k.id, k.keys).split(",") if p.strip()} for k in KEYS
+    }
+    out = []
+    for i, first in enumerate(KEYS):
+        for second in KEYS[i + 1 :]:
+            if first.id not in keymap and second.id not in keymap:
+                continue  # the defaults share keys only across screens
+            if not _overlap(first, second):
+                continue
+            for key in sorted(keys[first.id] & keys[second.id]):
+                out.append(f"key {key!r} is bound to both {first.id} and {second.id}")
     return out
 
 

@@ -144,18 +144,8 @@ def check_action(
     even when the state would allow it, so one unit never touches another's work.
     """
     rule = RULES[action]
-    if status not in rule.sources:
-        # What this clerk could do now: a handler is not told of the bureau's actions.
-        possible = allowed_actions(status, actor.role)
-        allowed = ", ".join(a.value for a in possible) or "nothing"
-        raise IllegalTransition(
-            f"case {case_label} is {status.value}: cannot {action.value}; allowed now: {allowed}",
-            key="refused.illegal_transition",
-            case=case_label,
-            state=status,
-            action=action,
-            allowed=possible,
-        )
+    # The role first: a clerk whose role never takes this action is told so, not that the
+    # case's state forbids it (which would suggest waiting for another state).
     if actor.role not in rule.roles:
         needed = sorted(rule.roles, key=lambda r: r.value)
         roles = ", ".join(r.value for r in needed)
@@ -168,6 +158,18 @@ def check_action(
             action=action,
             case=case_label,
             roles=needed,
+        )
+    if status not in rule.sources:
+        # What this clerk could do now: a handler is not told of the bureau's actions.
+        possible = allowed_actions(status, actor.role)
+        allowed = ", ".join(a.value for a in possible) or "nothing"
+        raise IllegalTransition(
+            f"case {case_label} is {status.value}: cannot {action.value}; allowed now: {allowed}",
+            key="refused.illegal_transition",
+            case=case_label,
+            state=status,
+            action=action,
+            allowed=possible,
         )
     if actor.role is Role.HANDLER:
         units = {lead_unit_id} | (set(co_unit_ids) if rule.co_units_may else set())

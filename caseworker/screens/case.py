@@ -88,6 +88,7 @@ class CaseScreen(ConsoleScreen):
         self.history: list[EventInfo] = []
         self.marker: tuple[int, ...] | None = None
         self.suggestion: CaseScreen.Suggested | None = None
+        self.shown_minute: datetime | None = None  # the minute the clocks panel last showed
 
     def compose(self) -> ComposeResult:
         install(self, "case", self.capp.catalog, self.capp.role)
@@ -96,7 +97,10 @@ class CaseScreen(ConsoleScreen):
         with VerticalScroll(id="case-body"):
             with Horizontal(id="case-panels"):
                 yield Static(id="case-clocks", classes="panel")
-                yield Static(id="case-timeline", classes="panel")
+                # The history scrolls inside its panel and opens on the newest events: a long
+                # one used to run past the panels' height and be cut off at the bottom.
+                with VerticalScroll(id="case-timeline", classes="panel"):
+                    yield Static(id="case-history")
             yield MessageText(id="case-message")
             yield Static(id="case-records")
         yield Footer()
@@ -106,11 +110,27 @@ class CaseScreen(ConsoleScreen):
         self.query_one("#case-timeline").border_title = self.capp.t("case.timeline")
         self.load(claim=True)
         self.set_interval(1.0, self._tick)
-        self.set_interval(self.capp.poll_seconds, self.poll)
+        self.set_interval(self.capp.poll_seconds, self._poll_if_shown)
 
-    def _tick(self) -> None:
+    def _tick(self, force: bool = False) -> None:
+        """The clocks panel, while this screen is shown and when the minute it shows changes."""
+        if self.detail is None or not self.in_view:
+            return
+        minute = self.capp.now().replace(second=0, microsecond=0)
+        if minute == self.shown_minute and not force:
+            return
+        self.shown_minute = minute
+        self.query_one("#case-clocks", Static).update(self._clocks(self.detail))
+
+    def _poll_if_shown(self) -> None:
+        if self.in_view:  # not under another case or the help: asked again when shown
+            self.poll()
+
+    def on_screen_resume(self) -> None:
+        """Back on screen (a dialog closed, a case opened over it left): catch up at once."""
         if self.detail is not None:
-            self.query_one("#case-clocks", Static).update(self._clocks(self.detail))
+            self._tick(force=True)
+            self.poll()
 
     @work(thread=True, exclusive=True, group="case", exit_on_error=False)
     def load(self, claim: bool = False) -> None:
@@ -244,7 +264,9 @@ class CaseScreen(ConsoleScreen):
         d = message.detail
         self.query_one("#case-head", Static).update(self._head(d))
         self.query_one("#case-clocks", Static).update(self._clocks(d))
-        self.query_one("#case-timeline", Static).update(self._timeline(message.history))
+        self.query_one("#case-history", Static).update(self._timeline(message.history))
+        timeline = self.query_one("#case-timeline", VerticalScroll)
+        timeline.call_after_refresh(timeline.scroll_end, animate=False, immediate=True)
         body = self.query_one("#case-message", MessageText)
         body.update(d.body, heading=self.capp.t("case.body"))
         self.query_one("#case-records", Static).update(self._records(d))

@@ -155,6 +155,9 @@ class DashboardScreen(ConsoleScreen):
         self.period = period
         self.data: DashboardData | None = None
         self.unit_rows: dict[str, dict[str, int | None]] = {"overdue-units": {}, "rankings": {}}
+        # The unit's full name by table and row (the cells may be cut), for the drilled queue's
+        # title; the ranking's total row is in neither (it drills to the whole 已超期 queue).
+        self.row_names: dict[str, dict[str, str]] = {"overdue-units": {}, "rankings": {}}
         self.clusters: list[Cluster] = []
         # The 共性问题 panel's rows, in order: (a cluster's label, its case ids, the common
         # issue recorded with exactly those cases or listed as recorded, if any).
@@ -307,7 +310,9 @@ class DashboardScreen(ConsoleScreen):
         )
         self.dismiss(None)
         if queue is not None:
-            queue.show_queue(QueueKey.ALL, Filters(case_ids=tuple(ids), case_set=label))
+            queue.show_queue(
+                QueueKey.ALL, Filters(case_ids=tuple(ids), case_set=label), from_dashboard=True
+            )
 
     def action_link_issue(self) -> None:
         """`l`: record the cases of the matter under the cursor as one common issue."""
@@ -436,9 +441,11 @@ class DashboardScreen(ConsoleScreen):
         table.add_column(t("dashboard.col_worst"), key="worst")
         table.add_column(t("dashboard.col_total"), key="total")
         rows: dict[str, int | None] = {}
+        names: dict[str, str] = {}
         for n, unit in enumerate(report.by_unit):
             key = f"u{n}"
             rows[key] = unit.unit_id
+            names[key] = self.unit_label(unit.unit_id, unit.unit)
             table.add_row(
                 Text(fit(self.unit_label(unit.unit_id, unit.unit), OVERDUE_NAME_CELLS)),
                 Text(str(unit.overdue), justify="right"),
@@ -447,6 +454,7 @@ class DashboardScreen(ConsoleScreen):
                 key=key,
             )
         self.unit_rows["overdue-units"] = rows
+        self.row_names["overdue-units"] = names
         self.query_one("#overdue-bars", BarChart).show(
             [(self.unit_label(u.unit_id, u.unit), u.overdue) for u in report.by_unit]
         )
@@ -470,11 +478,14 @@ class DashboardScreen(ConsoleScreen):
             table.add_column(t(f"dashboard.rate_{code}"), key=code)
         table.add_column(t("dashboard.col_overdue"), key="overdue")
         rows: dict[str, int | None] = {}
+        names: dict[str, str] = {}
         for n, row in enumerate([*rates.rows, rates.total]):
             key = f"r{n}"
             is_total = row is rates.total
             rows[key] = None if is_total else row.unit_id
             name = t("dashboard.total") if is_total else self.unit_label(row.unit_id, row.unit)
+            if not is_total:
+                names[key] = name
             cells: list[Text] = [
                 Text("" if row.rank is None else str(row.rank), justify="right"),
                 Text(fit(name, RANKING_NAME_CELLS), style="bold" if is_total else ""),
@@ -489,6 +500,7 @@ class DashboardScreen(ConsoleScreen):
             cells.append(Text(str(row.counts.overdue), justify="right"))
             table.add_row(*cells, key=key)
         self.unit_rows["rankings"] = rows
+        self.row_names["rankings"] = names
 
     def _show_volume(self, data: DashboardData) -> None:
         days = window_days(data.now)
@@ -574,13 +586,18 @@ class DashboardScreen(ConsoleScreen):
         found, unit_id = self.unit_at_cursor()
         if not found:
             return
-        if unit_id is None:
-            self.notify(self.capp.t("dashboard.cannot_drill"), severity="warning", markup=False)
-            return
-        self.drill(unit_id)
+        self.drill(unit_id, self.name_at_cursor())
 
-    def drill(self, unit_id: int) -> None:
-        """Back to the queue, on the 已超期 queue narrowed to the cases this unit leads."""
+    def name_at_cursor(self) -> str | None:
+        """The highlighted row's unit name; None on the ranking's total row."""
+        focused = self.focused
+        assert isinstance(focused, DataTable) and focused.id is not None
+        key = focused.coordinate_to_cell_key(focused.cursor_coordinate).row_key.value
+        return self.row_names.get(focused.id, {}).get(str(key))
+
+    def drill(self, unit_id: int | None, name: str | None) -> None:
+        """Back to the queue, on the 已超期 queue narrowed to the cases this unit leads (None: the
+        cases no unit leads yet); the queue names the unit and Escape comes back here."""
         from caseworker.screens.queue import QueueScreen
         from caseworker.store.queries import Filters, QueueKey
 
@@ -589,7 +606,13 @@ class DashboardScreen(ConsoleScreen):
         )
         self.dismiss(None)
         if queue is not None:
-            queue.show_queue(QueueKey.OVERDUE, Filters(unit_ids=(unit_id,)))
+            if name is None:  # the ranking's total: every overdue case
+                filters = Filters()
+            elif unit_id is None:
+                filters = Filters(unassigned=True)
+            else:
+                filters = Filters(unit_ids=(unit_id,))
+            queue.show_queue(QueueKey.OVERDUE, filters, unit_name=name, from_dashboard=True)
 
     def action_next_period(self) -> None:
         self.period = PERIODS[(PERIODS.index(self.period) + 1) % len(PERIODS)]

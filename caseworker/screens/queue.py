@@ -172,6 +172,11 @@ class QueueScreen(ConsoleScreen):
         self.shown_count: int | None = None
         self.recount = False  # the shown count was the sidebar's: recount once rows are in
         self.held = False  # a switch waits for its first page before it is drawn
+        # After a dashboard drill-down: the unit's name for the title, and the queue and
+        # filters to go back to with Escape.
+        self.unit_name: str | None = None
+        self.shown_minute: datetime | None = None  # the minute the countdowns last showed
+        self.drilled_from: tuple[QueueKey, Filters] | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -202,12 +207,31 @@ class QueueScreen(ConsoleScreen):
         self.query_one(CaseTable).fetching = True
         self.load_opening(self.generation)
         self.set_interval(1.0, self._tick)
-        self.set_interval(self.capp.poll_seconds, self.poll)
+        self.set_interval(self.capp.poll_seconds, self._poll_if_shown)
 
-    def _tick(self) -> None:
-        """Countdowns tick from the rows in memory; the database is not asked."""
+    def _tick(self, force: bool = False) -> None:
+        """Countdowns tick from the rows in memory; the database is not asked. Only while this
+        screen is the one shown, and only when the minute changes: the countdowns and the
+        header's time show minutes, so an idle console redraws once a minute, not every second.
+        """
+        if not self.in_view:
+            return
+        minute = self.capp.now().replace(second=0, microsecond=0)
+        if minute == self.shown_minute and not force:
+            return
+        self.shown_minute = minute
         self.query_one(CaseTable).refresh()
         self.show_header()
+
+    def _poll_if_shown(self) -> None:
+        if self.in_view:  # not under a case view: asked again when shown (resume)
+            self.poll()
+
+    def on_screen_resume(self) -> None:
+        """Back on screen: what changed meanwhile, and the time, at once."""
+        if self.shown_minute is not None:  # not the first time it is shown
+            self._tick(force=True)
+            self.poll()
 
     def show_header(self) -> None:
         # One line of fixed height at full width (app.tcss): new text never needs a layout.
@@ -274,18 +298,27 @@ class QueueScreen(ConsoleScreen):
                 )
             )
         # The chosen queue is always in view: when the bar is wider than the screen, queues
-        # before it give way, and a ‹ says there are more to the left.
+        # before it give way; a ‹ says there are more to the left, a › more to the right.
+        width = self.size.width
         chosen_at, start = QUEUES.index(self.queue), 0
+        more_right = 1 if chosen_at < len(items) - 1 else 0
         while start < chosen_at and (
             sum(item.cell_len for item in items[start : chosen_at + 1]) + (1 if start else 0)
-            > self.size.width
+            > width - more_right
         ):
             start += 1
         bar = Text(no_wrap=True, overflow="ellipsis")
         if start:
             bar.append("‹", style="dim")
-        for item in items[start:]:
+        end = start
+        for n, item in enumerate(items[start:], start):
+            room = width - bar.cell_len - (1 if n < len(items) - 1 else 0)
+            if n > chosen_at and item.cell_len > room:
+                break
             bar.append_text(item)
+            end = n + 1
+        if end < len(items):
+            bar.append("›", style="dim")
         self.query_one("#queue-bar", Static).update(bar, layout=False)
 
     def on_resize(self) -> None:
@@ -304,7 +337,9 @@ class QueueScreen(ConsoleScreen):
             )
             if v
         ]
-        if f.unit_ids:
+        if (f.unit_ids or f.unassigned) and self.unit_name:
+            bits.append(clean(self.unit_name, one_line=True))
+        elif f.unit_ids:
             bits.append(self.capp.t("filter.unit_short", n=len(f.unit_ids)))
         if f.case_ids:
             bits.append(
@@ -637,6 +672,8 @@ class QueueScreen(ConsoleScreen):
 
     def key_escape(self) -> None:
         box = self.query_one("#search", Input)
+        if not box.has_focus and self.back_to_dashboard():
+            return
         if box.has_focus or self.filters.search:
             box.value = ""
             box.display = False
@@ -696,18 +733,48 @@ class QueueScreen(ConsoleScreen):
         self.app.call_from_thread(self._set_filters, filters)
 
     def _set_filters(self, filters: Filters) -> None:
+        if (filters.unit_ids, filters.unassigned) != (
+            self.filters.unit_ids,
+            self.filters.unassigned,
+        ):
+            self.unit_name = None  # another unit chosen in the filter dialog
         self.filters = filters
+        self.drilled_from = None
         self.reset_rows()
 
-    def show_queue(self, key: QueueKey, filters: Filters) -> None:
-        """Open one queue with these filters (where the supervisor screen drills down to)."""
+    def show_queue(
+        self,
+        key: QueueKey,
+        filters: Filters,
+        *,
+        unit_name: str | None = None,
+        from_dashboard: bool = False,
+    ) -> None:
+        """Open one queue with these filters (where the supervisor screen drills down to): the
+        title names the unit, and Escape goes back to the dashboard on the queue left before."""
+        if from_dashboard:
+            self.drilled_from = (self.queue, self.filters)
         self.queue = key
         self.filters = filters
+        self.unit_name = unit_name
         self.query_one("#search", Input).display = bool(filters.search)
         self.reset_rows()
 
+    def back_to_dashboard(self) -> bool:
+        """Escape after a drill-down: the queue as it was, and the dashboard again."""
+        if self.drilled_from is None:
+            return False
+        self.queue, self.filters = self.drilled_from
+        self.drilled_from, self.unit_name = None, None
+        self.query_one("#search", Input).display = bool(self.filters.search)
+        self.reset_rows()
+        # Once this key is done with: pushed now, the dashboard's own escape would take it too.
+        self.call_after_refresh(self.capp.action_dashboard)
+        return True
+
     def action_clear_filters(self) -> None:
         self.filters = Filters()
+        self.unit_name, self.drilled_from = None, None
         self.query_one("#search", Input).display = False
         self.reset_rows()
 

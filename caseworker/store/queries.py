@@ -315,6 +315,8 @@ def filter_condition(
         parts.append(C.category == filters.category)
     if filters.unit_ids:
         parts.append(C.lead_unit_id.in_(filters.unit_ids))
+    if filters.unassigned:
+        parts.append(C.lead_unit_id.is_(None))
     if filters.region:
         parts.append(C.region == filters.region)
     if filters.urgency:
@@ -324,10 +326,25 @@ def filter_condition(
         # pages on (next_due_at, id) as for any filter.
         parts.append(C.id.in_(filters.case_ids))
     if filters.search.strip():
-        parts.append(
-            search_condition(filters.search, dialect, dense=dense, pending_from=pending_from)
-        )
+        found = search_condition(filters.search, dialect, dense=dense, pending_from=pending_from)
+        by_id = id_condition(filters.search)
+        parts.append(found if by_id is None else or_(found, by_id))
     return and_(true(), *parts)
+
+
+def id_condition(query: str) -> ColumnElement[bool] | None:
+    """A search of one word also finds the case with that number or external id (citizens quote
+    them on the phone: `/644`, `/#644`, `/RMW-2025-00312`); None when the query cannot be one."""
+    words = search_terms(query)
+    if len(words) != 1:
+        return None
+    word = words[0].removeprefix("#")
+    if not word:
+        return None
+    by_external: ColumnElement[bool] = C.external_id == word
+    if word.isascii() and word.isdigit() and len(word) <= 18:  # inside a 64-bit integer
+        return or_(C.id == int(word), by_external)
+    return by_external
 
 
 def is_dense_search(session: Session, filters: Filters) -> bool:

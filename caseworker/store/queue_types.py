@@ -52,6 +52,7 @@ class Filters:
     # what the queue's title calls them.
     case_ids: tuple[int, ...] = ()
     case_set: str = ""
+    unassigned: bool = False  # only cases no unit leads yet (the dashboard's （未交办） row)
 
     def active(self) -> bool:
         return any(
@@ -63,6 +64,7 @@ class Filters:
                 self.urgency,
                 self.search,
                 self.case_ids,
+                self.unassigned,
             )
         )
 

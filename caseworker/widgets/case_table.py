@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -355,6 +356,7 @@ class CaseTable(Widget, can_focus=True):
 
     def _row(self, line: CaseLine, columns: list[tuple[Column, int]], now: datetime) -> Text:
         t = self.catalog.t
+        urgent, provisional = line.urgency == "urgent", shows_provisional(line, self.calendar)
         due = countdown(
             due_at=line.next_due_at,
             warn_at=line.warn_at,
@@ -362,8 +364,8 @@ class CaseTable(Widget, can_focus=True):
             calendar=self.calendar,
             catalog=self.catalog,
             paused=line.paused,
-            urgent=line.urgency == "urgent",
-            provisional=shows_provisional(line, self.calendar),
+            urgent=urgent,
+            provisional=provisional,
         )
         mood_style = {
             Mood.OVERDUE: "case-table--overdue",
@@ -371,7 +373,15 @@ class CaseTable(Widget, can_focus=True):
             Mood.PAUSED: "case-table--paused",
             Mood.NONE: "case-table--none",
         }.get(due.mood)
-        due_text = Text(due.text, style=self._style(mood_style) if mood_style else "")
+        style = self._style(mood_style) if mood_style else ""
+        due_text = Text(due.text, style=style)
+        width = next((w for c, w in columns if c.key == "due"), 0)
+        marks = ("⚡" if urgent else "") + ("≈" if provisional else "")
+        if marks and due_text.cell_len > width and due.text.endswith(" " + marks):
+            # A long countdown (English "99 wd overdue") gives way, never the ⚡ / ≈ marks.
+            due_text = Text(due.text[: -len(marks) - 1], style=style)
+            due_text.truncate(width - cell_len(marks) - 1, overflow="ellipsis")
+            due_text.append(" " + marks)
         values = {
             "due": due_text,
             "id": Text(str(line.id)),

@@ -350,7 +350,8 @@ def test_a_handler_works_only_their_units_cases(cli: Run, tmp_path: Path) -> Non
     refused(
         cli("case", "close", case_id, clerk=HANDLER, now="2025-08-04T11:00"),
         1,
-        "is assigned: cannot close",
+        "(handler) may not close",  # the role is the reason, whatever the case's state
+        "needs: clerk, supervisor",
     )
 
 

@@ -55,6 +55,20 @@ def as_text(renderable: Any) -> str:
     return out.export_text()
 
 
+def screen_text(app: Any) -> str:
+    """The text on screen, row by row, as the snapshot's SVG draws it."""
+    import html
+    import re
+
+    rows: dict[float, list[tuple[float, str]]] = {}
+    svg = app.export_screenshot()
+    for m in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        rows.setdefault(float(m.group(2)), []).append(
+            (float(m.group(1)), html.unescape(m.group(3)).replace("\xa0", " "))
+        )
+    return "\n".join("".join(t for _, t in sorted(rows[y])) for y in sorted(rows))
+
+
 def table_of(pilot: Pilot[Any]) -> CaseTable:
     return pilot.app.screen.query_one(CaseTable)
 
@@ -170,7 +184,7 @@ async def test_tab_switches_queue_and_enter_opens_the_case(console: Console) -> 
             row = session.get(CaseRow, chosen.id)
             assert row is not None
             assert row.body.split()[0][:20] in body
-        timeline = as_text(app.screen.query_one("#case-timeline").content)
+        timeline = as_text(app.screen.query_one("#case-history").content)
         assert f"{CLERK} 交办 → 已交办：请核实并按时答复" in " ".join(timeline.split())
         await pilot.press("escape")
         await settle(pilot)
@@ -354,6 +368,100 @@ async def test_search_finds_one_two_and_longer_chinese_words(console: Console) -
 
 
 @sync
+async def test_search_and_goto_find_a_case_by_its_number_or_external_id(console: Console) -> None:
+    """Citizens quote the case number or the board's id on the phone: `/644` and `:` find it."""
+    from caseworker.screens.case import CaseScreen
+    from caseworker.screens.goto import GotoScreen
+    from caseworker.screens.queue import QueueScreen
+
+    with console.store.session() as session:
+        rows = {r.id: r for r in session.exec(select(CaseRow)).all()}
+    target = rows[console.ids["c7"]]
+    assert target.id is not None and target.external_id
+    assert str(target.id) not in target.title + target.body  # found by number, not by text
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        queue.switch_queue(QueueKey.ALL)
+        await settle(pilot)
+        for term in (str(target.id), f"#{target.id}", target.external_id):
+            await pilot.press("slash")
+            queue.query_one("#search").value = term
+            await pilot.press("enter")
+            await settle(pilot)
+            assert target.id in {line.id for line in table_of(pilot).lines}, term
+        await pilot.press("escape")
+        await settle(pilot)
+
+        # `:` asks for a number and opens the case; the palette offers the same.
+        for ref in (str(target.id), target.external_id):
+            await pilot.press("colon")
+            await pilot.pause()
+            assert isinstance(app.screen, GotoScreen)
+            app.screen.query_one("#ref").value = ref
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, CaseScreen), ref
+            assert app.screen.case_id == target.id
+            await pilot.press("escape")
+            await settle(pilot)
+        assert app.screen is queue
+        commands = [c.title for c in app.get_system_commands(queue)]
+        assert "转到案件" in commands
+
+        # An unknown number: one notice in the clerk's language, still on the queue.
+        await pilot.press("colon")
+        await pilot.pause()
+        app.screen.query_one("#ref").value = "99999"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is queue
+        from textual.widgets._toast import Toast
+
+        notices = [str(toast.render()) for toast in app.screen.query(Toast)]
+        assert notices == ["找不到案件 99999"], notices
+
+
+@sync
+async def test_a_long_case_history_opens_on_its_newest_events_and_scrolls(
+    console: Console,
+) -> None:
+    """At 120x36 a long history ran past the panels' height: the newest events were cut off."""
+    from textual.containers import VerticalScroll
+
+    from caseworker.screens.case import CaseScreen
+
+    case_id = console.ids["c3"]
+    for n in range(16):  # a much-chased case: sixteen 催办, the newest last
+        console.act(
+            SUPERVISOR,
+            NOW - timedelta(minutes=170 - 10 * n),  # after the fixture's own 催办
+            svc.supervise_case,
+            case_id,
+            level="催办",
+            note=f"第{n + 1}次催办",
+        )
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.open_case(case_id)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CaseScreen)
+        timeline = screen.query_one("#case-timeline", VerticalScroll)
+        assert timeline.max_scroll_y > 0  # more events than the panel holds ...
+        assert timeline.scroll_y == timeline.max_scroll_y  # ... and it opens on the newest
+
+        panels = screen_text(app).split("正文")[0]  # the records below the body list 督办 too
+        assert "第16次催办" in panels and "第1次催办" not in panels, panels
+        timeline.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        assert timeline.scroll_y == 0  # and the oldest can be scrolled to
+
+
+@sync
 async def test_filter_by_channel_and_unit_subtree(console: Console) -> None:
     from caseworker.screens.filter import FilterResult
 
@@ -468,6 +576,23 @@ async def test_palette_offers_and_runs_every_action_of_the_screen(console: Conso
         commands["back"].callback()
         await settle(pilot)
         assert app.screen.SCOPE == "queue"
+
+
+@sync
+async def test_palette_built_in_entries_speak_the_clerks_language(console: Console) -> None:
+    """Textual's own entries (theme, quit, keys, screenshot) were English under zh."""
+    from caseworker.app import BUILT_IN_COMMANDS
+
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        for title in ("配色主题", "退出", "按键说明", "截图", "转到案件"):
+            assert title in commands, commands
+        assert commands["截图"] == "将当前屏幕保存为 SVG 截图"
+        english = {"Theme", "Quit", "Keys", "Screenshot", "Maximize", "Minimize"}
+        assert not english & set(commands)
+        assert not set(BUILT_IN_COMMANDS) & set(commands.values())  # no English help either
 
 
 @sync
@@ -806,7 +931,9 @@ async def test_a_unit_handler_sees_and_opens_only_their_units_cases(console: Con
         await pilot.press("a")
         await settle(pilot)
         notices = [str(toast.render()) for toast in app.screen.query(Toast)]
-        assert len(notices) == 1 and "不能交办" in notices[0], notices
+        # The role is the reason, not the case's state (which would suggest waiting).
+        assert len(notices) == 1 and "（承办单位经办人）无权对案件" in notices[0], notices
+        assert "执行“交办”" in notices[0] and "当前为" not in notices[0], notices
         app.clear_notifications()
         await settle(pilot)
         # A handler opens on 我的 (their units' open cases), not on 待交办, always empty for them.
@@ -849,3 +976,118 @@ async def test_a_unit_handler_sees_and_opens_only_their_units_cases(console: Con
         assert app.screen is screen
         notices = [str(toast.render()) for toast in app.screen.query(Toast)]
         assert f"案件 {made['fresh']} 已不在本单位办理，已返回队列" in notices
+
+
+def test_keymap_conflicts_are_refused_with_both_binding_ids(tmp_path: Path) -> None:
+    """Binding `y` to assign would silently take accept's key: refused at start, naming both."""
+    from caseworker.keys import KEYS, KeymapError, conflicts, load_keymap
+
+    assert conflicts({}) == []  # the defaults are free of clashes
+    assert conflicts({k.id: k.keys for k in KEYS}) == []
+    clash = tmp_path / "keys.toml"
+    clash.write_text('[keys]\n"case.assign" = "y"\n', encoding="utf-8")
+    with pytest.raises(KeymapError, match=r"'y' is bound to both case\.assign and case\.accept"):
+        load_keymap(clash)
+    # Swapping two keys is fine; a key used on another screen only is fine too.
+    swap = tmp_path / "swap.toml"
+    swap.write_text('[keys]\n"case.assign" = "y"\n"case.accept" = "a"\n', encoding="utf-8")
+    assert load_keymap(swap) == {"case.assign": "y", "case.accept": "a"}
+    assert conflicts({"dashboard.bulletin": "l"}) == []  # l is case.letters, another screen
+    # An app-wide key clashes everywhere.
+    assert conflicts({"case.reply": "question_mark"}) == [
+        "key 'question_mark' is bound to both case.reply and app.help"
+    ]
+
+
+@sync
+async def test_an_idle_console_redraws_only_the_screen_shown_and_only_a_new_minute(
+    console: Console,
+) -> None:
+    """The countdowns and the header show minutes: the one-second tick redraws only when the
+    minute changes, and only on the screen shown; a screen shown again catches up at once."""
+    from dataclasses import replace
+
+    from caseworker.screens.case import CaseScreen
+
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+
+        def header() -> str:
+            return str(queue.query_one("#header").render())
+
+        queue._tick()
+        assert "10:00" in header() and queue.shown_minute == NOW.replace(second=0)
+        app.settings = replace(app.settings, now=NOW + timedelta(seconds=30))
+        queue._tick()  # the same minute: nothing to redraw
+        assert queue.shown_minute == NOW
+        app.settings = replace(app.settings, now=NOW + timedelta(minutes=1))
+        queue._tick()
+        assert "10:01" in header() and queue.shown_minute == NOW + timedelta(minutes=1)
+
+        queue.open_case(console.ids["c3"])
+        await settle(pilot)
+        case = app.screen
+        assert isinstance(case, CaseScreen)
+        app.settings = replace(app.settings, now=NOW + timedelta(minutes=2))
+        queue._tick()  # under the case view: the queue does not redraw
+        assert "10:01" in header()
+        case._tick()
+        assert case.shown_minute == NOW + timedelta(minutes=2)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is queue and "10:02" in header()  # caught up on its return
+
+
+@sync
+async def test_the_narrow_queue_bar_marks_queues_out_of_sight_on_either_side(
+    console: Console,
+) -> None:
+    from caseworker.screens.queue import QUEUES
+
+    app = console.app(lang="en", poll_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+
+        def bar() -> str:
+            return str(screen.query_one("#queue-bar").render()).rstrip()
+
+        screen.switch_queue(QUEUES[0])
+        await settle(pilot)
+        assert bar().startswith("[New") and bar().endswith("›"), bar()
+        screen.switch_queue(QUEUES[-1])
+        await settle(pilot)
+        assert bar().startswith("‹") and bar().endswith("]"), bar()
+        screen.switch_queue(QUEUES[len(QUEUES) // 2])
+        await settle(pilot)
+        assert "[" in bar() and bar().endswith("›"), bar()
+        assert len(bar()) <= 80
+
+
+@sync
+async def test_english_due_column_keeps_the_urgent_mark_and_footer_keeps_help(
+    console: Console,
+) -> None:
+    """English countdowns are longer than Chinese: the text gives way, never the ⚡ mark; at
+    80 columns the footer still offers help."""
+    with console.store.session() as session:
+        urgent = {r.id for r in session.exec(select(CaseRow)).all() if r.urgency == "urgent"}
+    assert urgent
+    for size in ((120, 36), (80, 24)):
+        app = console.app(lang="en", poll_seconds=3600)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            app.screen.switch_queue(QueueKey.ALL)
+            await settle(pilot)
+            table = table_of(pilot)
+            seen = 0
+            for index, line in enumerate(table.lines[: table.size.height - 1]):
+                if line.id in urgent:
+                    seen += 1
+                    row = table.render_line(index - table.top + 1).text
+                    assert "⚡" in row, row
+            assert seen
+            footer = screen_text(app).splitlines()[-1]
+            assert "? help" in footer, footer

@@ -211,21 +211,41 @@ async def test_dashboard_figures_and_drill_down(console: Console) -> None:
             console, Period.QUARTER
         )
 
-        # The unassigned line cannot narrow the queue: the screen says so and stays.
+        # The unassigned line opens 已超期 narrowed to the cases no unit leads yet, named so;
+        # Escape goes back to the dashboard, and the queue is as it was before.
         table = screen.query_one("#overdue-units", DataTable)
         table.focus()
         table.move_cursor(row=units.index("（未交办）"))
+        before = app.screen_stack[-2]
+        assert isinstance(before, QueueScreen)
+        left = (before.queue, before.filters)
         await pilot.press("enter")
         await settle(pilot)
-        assert app.screen is screen
+        queue = app.screen
+        assert isinstance(queue, QueueScreen) and queue.queue is QueueKey.OVERDUE
+        with console.store.session() as session:
+            late_all = overdue_cases(session, console.rules.calendar, as_of=NOW)
+        unassigned = {r.id for r in late_all if r.lead_unit_id is None}
+        assert unassigned and {line.id for line in queue.query_one(CaseTable).lines} == unassigned
+        title = str(queue.query_one("#queue-title").render())
+        assert "（未交办）" in title and "单位" not in title, title
+        await pilot.press("escape")
+        await settle(pilot)
+        dashboard = app.screen
+        assert isinstance(dashboard, DashboardScreen)
+        assert (queue.queue, queue.filters, queue.unit_name) == (*left, None)
 
         # Drill down: enter on 市教育局 opens 已超期 narrowed to its own overdue cases.
+        table = dashboard.query_one("#overdue-units", DataTable)
+        table.focus()
         table.move_cursor(row=units.index("市教育局"))
         await pilot.press("enter")
         await settle(pilot)
         queue = app.screen
         assert isinstance(queue, QueueScreen)
         assert queue.queue is QueueKey.OVERDUE
+        title = str(queue.query_one("#queue-title").render())
+        assert "市教育局" in title and "单位1个" not in title, title  # the unit, by name
         with console.store.session() as session:
             from sqlmodel import select
 

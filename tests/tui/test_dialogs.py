@@ -19,6 +19,7 @@ from test_dialogs_support import (
     OTHER_CLERK,
     SUPERVISOR,
     Bureau,
+    HostApp,
     build_bureau,
     copy_bureau,
     host_app,
@@ -153,17 +154,17 @@ async def test_assign_refuses_in_place_then_assigns_lead_and_co_unit(bureau: Bur
         assert "牵头单位" in error_text(dialog)
         assert app.screen is dialog
 
-        await type_into(pilot, "#search", "教育")
+        await type_into(pilot, "#unit-search", "教育")
         assert [u.code for u in dialog.shown] == ["A3-EDU"]
         await pilot.press("ctrl+o")  # add 教育局 as a co-unit ...
-        dialog.query_one("#search", Input).focus()
+        dialog.query_one("#unit-search", Input).focus()
         await pilot.press("enter")  # ... and as the lead: refused in place
         await pilot.press("ctrl+s")
         assert "协办单位“A3区教育局”与牵头单位相同" in error_text(dialog)
         assert app.screen is dialog
 
         await pilot.click("#clear-co")
-        await type_into(pilot, "#search", "自然资源")
+        await type_into(pilot, "#unit-search", "自然资源")
         await pilot.press("ctrl+o")
         await type_into(pilot, "#note", "请核实周边学校规划，10个工作日内答复网民。")
         await pilot.press("ctrl+s")
@@ -193,6 +194,37 @@ async def test_assign_refuses_in_place_then_assigns_lead_and_co_unit(bureau: Bur
     store.close()
     assert [c.unit_id for c in co] == [land.id]
     assert after.lead_unit_id == edu_unit.id
+
+
+@sync
+async def test_assign_unit_search_is_visible_and_enter_keeps_a_chosen_lead(bureau: Bureau) -> None:
+    """The queue's hidden #search rule once hid the dialog's box (same id); and Enter in the box
+    after a lead was chosen moved the lead to whatever the new search highlighted."""
+    from textual.widgets import OptionList
+
+    import caseworker
+    from caseworker.config import Settings
+
+    class StyledHost(HostApp):  # with the console's own app-wide styles, where the rule was
+        CSS_PATH = str(Path(caseworker.__file__).parent / "app.tcss")
+
+    settings = Settings(database=str(bureau.database), clerk=CLERK, language="zh", now=NOW)
+    app = StyledHost(settings, bureau.open(), bureau.rules)
+    async with app.run_test(size=(120, 36)) as pilot:
+        dialog = await open_dialog(pilot, "assign", bureau.cases["accepted"])
+        assert isinstance(dialog, AssignDialog)
+        box = dialog.query_one("#unit-search", Input)
+        assert box.display and box.region.height >= 1 and box.has_focus
+        await type_into(pilot, "#unit-search", "教育")
+        await pilot.press("enter")  # no lead yet: Enter makes it the lead
+        assert dialog.lead is not None and dialog.lead.code == "A3-EDU"
+        await type_into(pilot, "#unit-search", "自然资源")
+        await pilot.press("enter")  # a lead is chosen: Enter goes to the list, lead unchanged
+        assert dialog.lead.code == "A3-EDU"
+        assert dialog.query_one("#candidates", OptionList).has_focus
+        await pilot.press("ctrl+o")
+        assert [u.code for u in dialog.co_units] == ["A3-LAND"]
+        assert dialog.lead.code == "A3-EDU"
 
 
 # ---------------------------------------------------------------- accept / reject
@@ -815,7 +847,7 @@ async def test_a_conflict_that_ends_the_action_still_shows_the_text(bureau: Bure
     app = host_app(bureau)
     async with app.run_test(size=(120, 36)) as pilot:
         dialog = await open_dialog(pilot, "assign", bureau.cases["accepted"])
-        await type_into(pilot, "#search", "教育")
+        await type_into(pilot, "#unit-search", "教育")
         await pilot.press("enter")
         await type_into(pilot, "#note", "请十日内答复")
         store = bureau.open()
@@ -836,3 +868,33 @@ async def test_a_conflict_that_ends_the_action_still_shows_the_text(bureau: Bure
         assert "不能交办" in app.host.refused[-1]
     after = case(bureau, "accepted")
     assert after.status == "assigned" and after.updated_by == OTHER_CLERK
+
+
+@sync
+async def test_check_boxes_and_radio_buttons_show_their_state_by_a_glyph() -> None:
+    """Not by colour alone: ✓ / blank and ● / ○, and the glyph follows the value."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import RadioSet
+
+    from caseworker.widgets.toggles import GlyphCheckbox, GlyphRadioButton
+
+    class Toggles(App[None]):
+        def compose(self) -> ComposeResult:
+            yield GlyphCheckbox("final", id="final")
+            with RadioSet(id="levels"):
+                yield GlyphRadioButton("一般", value=True, id="low")
+                yield GlyphRadioButton("重点", id="high")
+
+    app = Toggles()
+    async with app.run_test(size=(40, 10)) as pilot:
+
+        def shown(selector: str) -> str:
+            return str(app.query_one(selector).render())
+
+        assert shown("#final").startswith("▐ ▌") and shown("#low").startswith("▐●▌")
+        assert shown("#high").startswith("▐○▌")
+        await pilot.click("#final")
+        await pilot.click("#high")
+        await pilot.pause()
+        assert shown("#final").startswith("▐✓▌")
+        assert shown("#high").startswith("▐●▌") and shown("#low").startswith("▐○▌")

@@ -31,13 +31,13 @@ SIZES = {"wide": (120, 36), "narrow": (80, 24)}
 
 async def _assign(pilot: Any) -> None:
     screen = pilot.app.screen
-    screen.query_one("#search", Input).value = "教育"
+    screen.query_one("#unit-search", Input).value = "教育"
     await pilot.pause()
     screen.action_make_lead()
-    screen.query_one("#search", Input).value = "自然资源"
+    screen.query_one("#unit-search", Input).value = "自然资源"
     await pilot.pause()
     screen.action_add_co_unit()
-    screen.query_one("#search", Input).value = "区"
+    screen.query_one("#unit-search", Input).value = "区"
     screen.query_one("#note", Input).value = "请核实周边学校规划，10个工作日内答复网民。"
     await pilot.pause()
 

@@ -141,14 +141,26 @@ def test_a_refusal_lists_only_what_the_clerk_could_do_now() -> None:
     """A handler refused on a case being handled is told of the unit's actions (return, reply,
     extension), not of the bureau's (publish, supervise) nor the supervisor's (approval)."""
     with pytest.raises(IllegalTransition) as refused:
-        check(Action.ASSIGN, S.ASSIGNED, actor_for(Role.HANDLER))
+        check(Action.ACKNOWLEDGE, S.ACKNOWLEDGED, actor_for(Role.HANDLER))
     assert str(refused.value).endswith(
-        "allowed now: acknowledge, return, draft_reply, submit_reply, request_extension"
+        "allowed now: return, draft_reply, submit_reply, request_extension"
     )
-    assert refused.value.params["allowed"] == allowed_actions(S.ASSIGNED, Role.HANDLER)
+    assert refused.value.params["allowed"] == allowed_actions(S.ACKNOWLEDGED, Role.HANDLER)
     with pytest.raises(IllegalTransition) as refused:
-        check(Action.CLOSE, S.RECEIVED, actor_for(Role.HANDLER))
+        check(Action.RETURN, S.RECEIVED, actor_for(Role.HANDLER))
     assert str(refused.value).endswith("allowed now: nothing")
+
+
+def test_a_role_that_never_takes_the_action_is_told_so_before_the_state() -> None:
+    """A handler pressing 交办 is refused for the role, not told the case's state forbids it
+    (which would suggest waiting for another state)."""
+    for status in (S.ASSIGNED, S.ACCEPTED):  # whether or not the state would allow it
+        with pytest.raises(NotPermitted) as refused:
+            check(Action.ASSIGN, status, actor_for(Role.HANDLER))
+        assert refused.value.key == "refused.not_permitted"
+        assert "may not assign" in str(refused.value) and "needs: clerk, supervisor" in str(
+            refused.value
+        )
 
 
 def test_refused_transition_is_a_domain_error_with_a_readable_message() -> None:

@@ -64,7 +64,9 @@ class AssignDialog(CaseDialog[AssignResult]):
             frame.border_title = self.t("dialog.assign.title", id=self.case.id)
             yield self.case_line()
             yield Input(
-                compact=True, placeholder=self.t("dialog.assign.search_placeholder"), id="search"
+                compact=True,
+                placeholder=self.t("dialog.assign.search_placeholder"),
+                id="unit-search",
             )
             yield OptionList(id="candidates")
             with Horizontal(classes="unit-buttons"):
@@ -88,7 +90,7 @@ class AssignDialog(CaseDialog[AssignResult]):
     def on_mount(self) -> None:
         self.filter("")
         self.show_choice(clear=False)
-        self.query_one("#search", Input).focus()
+        self.query_one("#unit-search", Input).focus()
 
     # ------------------------------------------------------------ the candidate list
 
@@ -147,15 +149,21 @@ class AssignDialog(CaseDialog[AssignResult]):
         return self.shown[index] if index is not None and index < len(self.shown) else None
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "search":
+        if event.input.id == "unit-search":
             event.stop()
             self.filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == "search":
-            self.action_make_lead()
-            self.query_one("#note", Input).focus()
+        if event.input.id == "unit-search":
+            # Enter chooses the lead only while there is none: once one is chosen, a search is
+            # as likely for a co-unit, so Enter moves to the list (enter lead, ctrl+o co-unit)
+            # instead of silently replacing the lead.
+            if self.lead is None:
+                self.action_make_lead()
+                self.query_one("#note", Input).focus()
+            else:
+                self.query_one("#candidates", OptionList).focus()
         else:
             self.action_confirm()
 
@@ -214,7 +222,7 @@ class AssignDialog(CaseDialog[AssignResult]):
     def result(self) -> AssignResult | None:
         if self.lead is None:
             self.refuse(self.t("dialog.refused.lead_required"))
-            self.query_one("#search", Input).focus()
+            self.query_one("#unit-search", Input).focus()
             return None
         for unit in self.co_units:
             if unit.id == self.lead.id:

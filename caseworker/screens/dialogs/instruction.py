@@ -10,6 +10,7 @@ from textual.widgets import Checkbox, Input, Label, TextArea
 
 from caseworker.screens.dialogs._base import CaseDialog
 from caseworker.services.console_data import CaseSummary
+from caseworker.widgets.toggles import GlyphCheckbox
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class InstructionDialog(CaseDialog[InstructionResult]):
             )
             yield Label(self.t("dialog.instruct.text"), classes="field-label")
             yield TextArea(self.prefill.text if self.prefill else "", id="text", compact=True)
-            yield Checkbox(
+            yield GlyphCheckbox(
                 self.t("dialog.instruct.owner"),
                 value=self.prefill.owner if self.prefill else False,
                 id="owner",

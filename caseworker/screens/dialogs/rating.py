@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, RadioButton, RadioSet
+from textual.widgets import Input, Label, RadioSet
 
 from caseworker.screens.dialogs._base import CaseDialog
 from caseworker.services.console_data import CaseSummary
+from caseworker.widgets.toggles import GlyphRadioButton
 
 RATINGS = ("满意", "基本满意", "不满意")
 
@@ -36,7 +37,7 @@ class RatingDialog(CaseDialog[RatingResult]):
             yield Label(self.t("dialog.rate.value"), classes="field-label")
             with RadioSet(id="value", compact=True):
                 for i, _value in enumerate(RATINGS):
-                    yield RadioButton(self.t(f"dialog.rate.values.{i}"), value=i == chosen)
+                    yield GlyphRadioButton(self.t(f"dialog.rate.values.{i}"), value=i == chosen)
             yield Label(self.t("dialog.rate.comment"), classes="field-label")
             yield Input(
                 compact=True,

@@ -19,6 +19,7 @@ from textual.widgets import Button, Checkbox, Select, Static, TextArea
 from caseworker.screens.dialogs._base import CaseDialog, language, local_time, visible
 from caseworker.screens.dialogs._checks import checks_line
 from caseworker.services.console_data import ReplyData, fill_template, reply_checks
+from caseworker.widgets.toggles import GlyphCheckbox
 
 OUTCOMES = ("支持", "解释说明", "不支持")
 
@@ -114,11 +115,11 @@ class ReplyComposer(CaseDialog[ReplyResult]):
                     id="outcome",
                     compact=True,
                 )
-                yield Checkbox(
+                yield GlyphCheckbox(
                     self.t("dialog.reply.final"), value=init.final, id="final", compact=True
                 )
             yield TextArea(init.text, id="text", soft_wrap=True, show_cursor=True)
-            yield Checkbox(
+            yield GlyphCheckbox(
                 self.t("dialog.reply.answered"), value=init.answered, id="answered", compact=True
             )
             yield Static(id="checks")

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, RadioButton, RadioSet
+from textual.widgets import Input, Label, RadioSet
 
 from caseworker.screens.dialogs._base import CaseDialog
 from caseworker.services.console_data import CaseSummary
+from caseworker.widgets.toggles import GlyphRadioButton
 
 LEVELS = ("催办", "挂牌", "约谈")
 
@@ -40,7 +41,9 @@ class SuperviseDialog(CaseDialog[SuperviseResult]):
             yield Label(self.t("dialog.supervise.level"), classes="field-label")
             with RadioSet(id="level", compact=True):
                 for i, _level in enumerate(LEVELS):
-                    yield RadioButton(self.t(f"dialog.supervise.levels.{i}"), value=i == chosen)
+                    yield GlyphRadioButton(
+                        self.t(f"dialog.supervise.levels.{i}"), value=i == chosen
+                    )
             yield Label(self.t("dialog.supervise.note"), classes="field-label")
             yield Input(
                 compact=True,
