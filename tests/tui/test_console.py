@@ -992,7 +992,10 @@ def test_keymap_conflicts_are_refused_with_both_binding_ids(tmp_path: Path) -> N
     swap = tmp_path / "swap.toml"
     swap.write_text('[keys]\n"case.assign" = "y"\n"case.accept" = "a"\n', encoding="utf-8")
     assert load_keymap(swap) == {"case.assign": "y", "case.accept": "a"}
-    assert conflicts({"dashboard.bulletin": "l"}) == []  # l is case.letters, another screen
+    assert conflicts({"dashboard.bulletin": "a"}) == []  # a is case.assign, another screen
+    assert conflicts({"dashboard.bulletin": "l"}) == [
+        "key 'l' is bound to both dashboard.bulletin and dashboard.link_issue"
+    ]
     # An app-wide key clashes everywhere.
     assert conflicts({"case.reply": "question_mark"}) == [
         "key 'question_mark' is bound to both case.reply and app.help"
