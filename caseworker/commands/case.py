@@ -347,6 +347,43 @@ def approve_extension_cmd(ctx: typer.Context, ref: Ref) -> None:
     _act(ctx, "extension approved", ref, approve_extension)
 
 
+@app.command("deny-extension")
+def deny_extension_cmd(ctx: typer.Context, ref: Ref, reason: Reason) -> None:
+    """Deny the pending extension, saying why; the close deadline stays where it is."""
+    from caseworker.services.cases import deny_extension
+
+    _act(ctx, "extension denied", ref, deny_extension, reason=reason)
+
+
+@app.command("extensions")
+def extensions_cmd(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+) -> None:
+    """The extension requests awaiting a supervisor's decision, oldest first."""
+    from dataclasses import asdict
+
+    from caseworker.commands.listing import Column, check_format, print_listing
+    from caseworker.services.cases import pending_extensions
+
+    check_format(ctx, fmt)
+    with opened(ctx) as store, store.session() as session:
+        rows = pending_extensions(session, clerk=store.settings.clerk)
+    fields = (
+        "case_id",
+        "external_id",
+        "title",
+        "lead_unit",
+        "days",
+        "reason",
+        "requested_by",
+        "requested_at",
+        "close_due_at",
+    )
+    columns = [Column(f) for f in fields]
+    print_listing(ctx, fmt, columns, [asdict(r) for r in rows], area="extensions")
+
+
 @app.command("supervise")
 def supervise(
     ctx: typer.Context,

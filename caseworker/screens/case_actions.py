@@ -128,12 +128,15 @@ def _apply(screen: Screen[Any], spec: _Spec, case_id: int, result: Any) -> None:
 
         try:
             with app.store.session() as session:
-                check_version(session, case_id, getattr(result, "version", None))
+                check_version(session, case_id, getattr(result, "version", None), spec.rule)
                 spec.run(session, app.desk(), case_id, result)
         except (VersionConflict, InvalidInput) as exc:
             why = app.catalog.refusal(exc)
             screen.post_message(ActionRefused(why))
-            app.call_from_thread(_open, screen, spec, case_id, result, why)
+            # A change that rules the action out is said once: the dialog would only invite
+            # a retry that the rules refuse.
+            if exc.params.get("retry", True):
+                app.call_from_thread(_open, screen, spec, case_id, result, why)
             return
         except DomainError as exc:
             screen.post_message(ActionRefused(app.catalog.refusal(exc)))

@@ -646,8 +646,9 @@ def test_version_conflict_exits_1(cli: Run, tmp_path: Path, db: str, rules: Any)
     refused(
         result,
         1,
-        f"case {case_id} (LB-2025-0802) was changed by {SUPERVISOR} at ",
-        "reload and try again",
+        f"case {case_id} (LB-2025-0802) was changed by {SUPERVISOR} at 2025-08-04 08:59 "
+        "(reject; now rejected)",
+        "accept is no longer possible",
     )
     data = show(cli, str(case_id), now="2025-08-04T10:00")
     assert data["status"] == "rejected"
