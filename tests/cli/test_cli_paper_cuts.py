@@ -288,3 +288,62 @@ def test_a_conflict_that_leaves_the_action_possible_invites_a_reload(
         "reload and try again",
     )
     ok(run("case", "acknowledge", str(case_id), clerk=HANDLER))  # and indeed it works
+
+
+# ---------------------------------------------------------------- 7. show and history speak
+
+
+def test_case_show_speaks_chinese_and_counts_the_close_clock_in_days(
+    run: Run, bureau: Callable[..., int]
+) -> None:
+    ref = str(bureau())
+    zh = ok(run("case", "show", ref, lang="zh")).out
+    # Received 08-04 09:00, 60 日 to close: due 10-09 (10-03 falls in National Day week and
+    # the limit's end rolls to the next working day), 64 natural days from 08-06.
+    assert "领导留言板 · 已交办 · 收到 2025-08-04 09:00 · 主办 市住房和城乡建设局" in zh
+    for word in ("环节", "期限", "交办", "首次答复", "办结", "计时中", "剩"):
+        assert word in zh, word
+    assert " h left" not in zh and "running" not in zh and "received" not in zh
+    close_line = next(line for line in zh.splitlines() if line.lstrip().startswith("办结"))
+    assert "剩64日" in close_line, close_line
+    en = ok(run("case", "show", ref)).out
+    close_line = next(line for line in en.splitlines() if line.lstrip().startswith("Close"))
+    assert "64 d left" in close_line and " h left" not in en
+
+
+def test_case_history_speaks_the_run_language_and_shows_moves_once(
+    run: Run, bureau: Callable[..., int]
+) -> None:
+    ref = str(bureau())
+    ok(run("case", "supervise", ref, "--level", "催办", "--note", "请加快办理"))
+    zh = ok(run("case", "history", ref, lang="zh")).out
+    for word in ("时间", "办理人", "操作", "受理", "交办", "督办", "待受理 → 待交办", "请加快办理"):
+        assert word in zh, word
+    assert "assigned" not in zh and "accept" not in zh
+    en = ok(run("case", "history", ref)).out
+    assert "new → accepted" in en and "accepted → assigned" in en
+    supervised = next(line for line in en.splitlines() if "supervised" in line)
+    assert "assigned → assigned" not in supervised and "assigned" in supervised
+    rows = list(csv.DictReader(io.StringIO(ok(run("case", "history", ref, "--format", "csv")).out)))
+    assert [(r["action"], r["from_status"], r["to_status"]) for r in rows] == [
+        ("receive", "", "received"),
+        ("accept", "received", "accepted"),
+        ("assign", "accepted", "assigned"),
+        ("supervise", "assigned", "assigned"),
+    ]
+    assert rows[-1]["reason"] == "请加快办理"
+
+
+def test_case_new_refusals_speak_chinese(run: Run, bureau: Callable[..., int]) -> None:
+    bad = {"channel": "leader-board", "received_at": "2025-08-04T09:00", "kind": "咨询x"}
+    bad["title"] = "路灯不亮"
+    refused(run("case", "new", stdin="", lang="zh"), 2, "标准输入")
+    refused(run("case", "new", stdin="[1]", lang="zh"), 2, "JSON 对象")
+    refused(run("case", "new", stdin='{"colour": 1}', lang="zh"), 2, "未知字段", "colour")
+    refused(run("case", "new", stdin='{"channel": "leader-board"}', lang="zh"), 2, "received_at")
+    refused(run("case", "new", stdin="{", lang="zh"), 2, "不是有效的 JSON")
+    stdin = json.dumps({"channel": "leader-board", "received_at": 12345})
+    refused(run("case", "new", stdin=stdin, lang="zh"), 2, "received_at", "文本")
+    refused(run("case", "new", stdin=json.dumps(bad), lang="zh"), 1, "类型须为")
+    stdin = json.dumps({"channel": "leader-board", "received_at": "昨天", "title": "x"})
+    refused(run("case", "new", stdin=stdin, lang="zh"), 2, "received_at 的值 昨天 不是 ISO 8601")
