@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +24,7 @@ from caseworker.output_safety import csv_cell, terminal_safe
 
 LIST_FORMATS = ("table", "json", "csv")
 FORMAT_HELP = "table, json or csv"
+ListFormat = Annotated[str, typer.Option("--format", help=FORMAT_HELP)]
 
 
 @dataclass(frozen=True)

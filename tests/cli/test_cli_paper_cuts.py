@@ -125,13 +125,13 @@ def _cells(line: str) -> list[str]:
     return out
 
 
-def column_text(table: str, header: str, next_header: str) -> str:
+def column_text(table: str, header: str, next_header: str | None = None) -> str:
     """All the text of one column of a printed table (spaces dropped), read line by line
-    between its header's position and the next header's."""
+    between its header's position and the next header's (or the end of the line)."""
     lines = [_cells(line) for line in table.splitlines()]
     head = "".join(lines[0])
     start = len(_cells(head[: head.index(header)]))
-    end = len(_cells(head[: head.index(next_header)]))
+    end = len(_cells(head[: head.index(next_header)])) if next_header else None
     return "".join("".join(cells[start:end]).replace(" ", "") for cells in lines[1:])
 
 
@@ -347,3 +347,69 @@ def test_case_new_refusals_speak_chinese(run: Run, bureau: Callable[..., int]) -
     refused(run("case", "new", stdin=json.dumps(bad), lang="zh"), 1, "类型须为")
     stdin = json.dumps({"channel": "leader-board", "received_at": "昨天", "title": "x"})
     refused(run("case", "new", stdin=stdin, lang="zh"), 2, "received_at 的值 昨天 不是 ISO 8601")
+
+
+# ---------------------------------------------------------------- 8. list formats, no cuts
+
+
+def test_a_piped_table_folds_long_cells_instead_of_cutting_them(
+    run: Run, bureau: Callable[..., int]
+) -> None:
+    ref = str(bureau())
+    ok(run("case", "supervise", ref, "--level", "催办", "--note", LONG_REASON, clerk=LONG_CLERK))
+    clerks = ok(run("clerks", "list")).out
+    assert "…" not in clerks
+    assert LONG_CLERK in column_text(clerks, "name", "role")
+    listed = ok(run("case", "history", ref)).out
+    assert "…" not in listed
+    assert column_text(listed, "who", "action").endswith(LONG_CLERK)
+    assert column_text(listed, "why") == "".join(LONG_REASON.split())
+    admin = ok(run("admin", "history")).out
+    assert "…" not in admin and LONG_CLERK in column_text(admin, "subject", "before")
+
+
+def test_list_commands_give_json_and_guarded_csv(
+    run: Run, bureau: Callable[..., int], tmp_path: Path
+) -> None:
+    bureau()
+    formula = '=HYPERLINK("http://x")'
+    ok(run("clerks", "add", formula, "--role", "clerk"))
+    clerks = json.loads(ok(run("clerks", "list", "--format", "json")).out)
+    assert {c["name"] for c in clerks} >= {SUPERVISOR, CLERK, HANDLER, LONG_CLERK, formula}
+    handler = next(c for c in clerks if c["name"] == HANDLER)
+    assert (handler["role"], handler["unit"]) == ("handler", "市住房和城乡建设局")
+    rows = list(csv.DictReader(io.StringIO(ok(run("clerks", "list", "--format", "csv")).out)))
+    assert list(rows[0]) == ["name", "role", "unit", "logins"]
+    assert "'" + formula in {r["name"] for r in rows}  # never a live formula
+
+    units = json.loads(ok(run("units", "list", "--format", "json")).out)
+    assert [(u["code"], u["depth"]) for u in units][:2] == [("P", 0), ("C", 1)]
+    unit_rows = list(csv.DictReader(io.StringIO(ok(run("units", "list", "--format", "csv")).out)))
+    assert [r["name"] for r in unit_rows][:2] == ["省政府", "市政府"]
+
+    admin = json.loads(ok(run("admin", "history", "--format", "json")).out)
+    assert any(e["subject"] == formula for e in admin)
+    admin_rows = list(
+        csv.DictReader(io.StringIO(ok(run("admin", "history", "--format", "csv")).out))
+    )
+    assert "'" + formula in {r["subject"] for r in admin_rows}
+
+    export = tmp_path / "cases.jsonl"
+    ok(run("export", str(export)))
+    ok(run("import", str(export)))
+    imports = json.loads(ok(run("imports", "list", "--format", "json")).out)
+    assert imports[0]["file_name"] == "cases.jsonl" and imports[0]["duplicates"] == 1
+    import_rows = list(
+        csv.DictReader(io.StringIO(ok(run("imports", "list", "--format", "csv")).out))
+    )
+    assert import_rows[0]["sha256"] == imports[0]["sha256"]
+
+    ok(run("report", "rates", "--period", "month", "--at", "2025-08-31"))
+    rankings = json.loads(ok(run("report", "rankings", "--format", "json")).out)
+    assert [(r["period"], r["period_start"]) for r in rankings] == [("month", "2025-08-01")]
+    ranking_rows = ok(run("report", "rankings", "--format", "csv")).out.splitlines()
+    assert ranking_rows[0] == "id,period,level,as_of,clerk,recorded_at"
+
+    for command in (("units", "list"), ("clerks", "list"), ("imports", "list")):
+        refused(run(*command, "--format", "xml"), 2, "--format")
+    refused(run("report", "rankings", "--format", "xlsx"), 2, "--format")
