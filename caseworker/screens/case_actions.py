@@ -388,8 +388,8 @@ def _build_specs() -> dict[str, _Spec]:
         "approve_extension": _Spec(
             "approve_extension",
             data.approval_data,
-            simple(lambda loaded, p, why: ExtensionApprovalDialog(loaded, refusal=why)),
-            lambda s, d, c, r: cases.approve_extension(s, d, c),
+            simple(lambda loaded, p, why: ExtensionApprovalDialog(loaded, prefill=p, refusal=why)),
+            _decide_extension,
         ),
         "supervise": _Spec(
             "supervise",
@@ -429,3 +429,13 @@ def _resume(session: Session, desk: Desk, case_id: int, result: Any) -> None:
     from caseworker.services import cases
 
     cases.resume_case(session, desk, case_id, note=result.note or None)
+
+
+def _decide_extension(session: Session, desk: Desk, case_id: int, result: Any) -> None:
+    """The supervisor's decision on the pending request: approve it, or deny it with a reason."""
+    from caseworker.services import cases
+
+    if result.deny:
+        cases.deny_extension(session, desk, case_id, reason=result.reason)
+    else:
+        cases.approve_extension(session, desk, case_id)
