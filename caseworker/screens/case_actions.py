@@ -133,10 +133,9 @@ def _apply(screen: Screen[Any], spec: _Spec, case_id: int, result: Any) -> None:
         except (VersionConflict, InvalidInput) as exc:
             why = app.catalog.refusal(exc)
             screen.post_message(ActionRefused(why))
-            # A change that rules the action out is said once: the dialog would only invite
-            # a retry that the rules refuse.
-            if exc.params.get("retry", True):
-                app.call_from_thread(_open, screen, spec, case_id, result, why)
+            # Reopened even when the change rules the action out, so nothing typed is lost;
+            # the reason then says the action is no longer possible instead of "try again".
+            app.call_from_thread(_open, screen, spec, case_id, result, why)
             return
         except DomainError as exc:
             screen.post_message(ActionRefused(app.catalog.refusal(exc)))
