@@ -413,3 +413,22 @@ def test_list_commands_give_json_and_guarded_csv(
     for command in (("units", "list"), ("clerks", "list"), ("imports", "list")):
         refused(run(*command, "--format", "xml"), 2, "--format")
     refused(run("report", "rankings", "--format", "xlsx"), 2, "--format")
+
+
+def test_every_list_format_is_terminal_safe(run: Run, bureau: Callable[..., int]) -> None:
+    hostile = "\x1b[2J\x1b]52;c;ZXZpbA==\x07\u202eevil\x9b31m"
+    ref = str(bureau())
+    ok(run("clerks", "add", f"clerk{hostile}", "--role", "clerk"))
+    ok(run("case", "extend", ref, "--days", "5", "--reason", f"why{hostile}", clerk=HANDLER))
+    for command in (
+        ("case", "extensions"),
+        ("case", "history", ref),
+        ("clerks", "list"),
+        ("admin", "history"),
+    ):
+        for fmt in ("table", "json", "csv"):
+            result = ok(run(*command, "--format", fmt))
+            for raw in ("\x1b", "\x07", "\u202e", "\x9b"):
+                assert raw not in result.out + result.err, (command, fmt, raw)
+    table = ok(run("case", "extensions", "--format", "csv")).out
+    assert "why␛[2J" in table
