@@ -6,17 +6,17 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from caseworker.commands.common import (
+    catalog_of,
     check_choice,
     check_range,
     fail,
     local,
     opened,
-    parse_time,
+    option_time,
     read_stdin_json,
     say,
     to_json,
@@ -59,27 +59,27 @@ def new(ctx: typer.Context) -> None:
     """Receive a case from one JSON object on stdin (channel, title, body, received_at, …)."""
     from caseworker.services.cases import NewCase, create_case
 
-    doc = read_stdin_json()
+    doc = read_stdin_json(ctx)
     if not isinstance(doc, dict):
-        fail("expected one JSON object on standard input", 2)
+        fail(say(ctx, "cli.stdin.empty"), 2)
     unknown = set(doc) - NEW_CASE_FIELDS
     if unknown:
-        fail(f"unknown fields: {', '.join(sorted(unknown))}", 2)
+        fail(say(ctx, "cli.new.unknown_fields", fields=", ".join(sorted(unknown))), 2)
     for key in ("channel", "received_at"):
         if not doc.get(key):
-            fail(f"field {key} is required", 2)
+            fail(say(ctx, "cli.new.required", field=key), 2)
     for key, value in doc.items():
         # Never coerced: a number is no time (12345 would read as a date), a list is no id; a
         # whole number reads as its digits (an external id such as 10231), except as a time.
         whole = isinstance(value, int) and not isinstance(value, bool) and key != "received_at"
         if value is not None and not isinstance(value, str) and not whole:
-            fail(f"field {key} must be text, not {type(value).__name__}", 2)
+            fail(say(ctx, "cli.new.not_text", field=key, type=type(value).__name__), 2)
     text = {k: (str(v) if v is not None else None) for k, v in doc.items()}
     data = NewCase(
         channel=text["channel"] or "",
         title=text.get("title") or "",
         body=text.get("body") or "",
-        received_at=parse_time(str(doc["received_at"]), "received_at"),
+        received_at=option_time(ctx, str(doc["received_at"]), "received_at"),
         external_id=text.get("external_id"),
         author=text.get("author"),
         contact=text.get("contact"),
@@ -130,77 +130,105 @@ def show(
         if fmt == "json":
             typer.echo(to_json(_detail_json(detail, store, now)))
             return
-        _print_detail(detail, store, now)
+        _print_detail(ctx, detail, store, now)
 
 
-def _print_detail(detail: Any, store: Any, now: Any) -> None:
-    from caseworker.services.cases import clock_summary
+def _print_detail(ctx: typer.Context, detail: Any, store: Any, now: Any) -> None:
+    """The case as text, in the run's language; its clocks count down as the console's do (a
+    limit in 日, the 60-day close, in natural days)."""
+    from caseworker.domain.deadlines import ClockState, LimitUnit
+    from caseworker.widgets.countdown import countdown
 
+    catalog = catalog_of(ctx)
+    t = catalog.t
     console = Console(highlight=False)
     # Every line that carries data goes through terminal_safe: a title or body holding escape
     # sequences must not clear the screen or retitle the terminal.
     heading = f"{detail.id} · {detail.external_id} · {detail.title}"
     console.print(Text(terminal_safe(heading, one_line=True), style="bold"))
-    console.print(
-        Text(
-            terminal_safe(
-                f"{detail.channel} · {detail.status} · received {local(detail.received_at)} · "
-                f"lead {detail.lead_unit or '—'}"
-                + (f" · co {', '.join(detail.co_units)}" if detail.co_units else ""),
-                one_line=True,
-            )
-        )
+    known = store.rules.policy.channels.get(detail.channel)
+    channel = getattr(known, catalog.lang, detail.channel) if known else detail.channel
+    facts = t(
+        "cli.show.facts",
+        channel=channel,
+        status=t(f"status.{detail.status}"),
+        received=local(detail.received_at),
+        lead=detail.lead_unit or "—",
     )
-    clocks = Table("stage", "due", "state", "", box=None)
+    if detail.co_units:
+        facts += t("cli.show.co_units", units=t("refused.separator").join(detail.co_units))
+    console.print(Text(terminal_safe(facts, one_line=True)))
+    headers = ("stage", "due", "state", "time")
+    clocks = Table(*(t(f"cli.show.clock.{h}") for h in headers), box=None)
     for clock in detail.clocks:
-        summary = clock_summary(clock, store.rules, now)
-        if "overdue_working_days" in summary:
-            where = f"overdue {summary['overdue_working_days']} working days"
-        elif "remaining_seconds" in summary:
-            where = f"{summary['remaining_seconds'] // 3600} h left"
+        if clock.state is ClockState.STOPPED:
+            key = "clock.done_late" if clock.finished_late() else "clock.done_on_time"
+            where = t(key, at=local(clock.stopped_at))
         else:
-            where = "finished late" if summary.get("finished_late") else "done"
-        mark = " (provisional)" if clock.provisional else ""
-        clocks.add_row(clock.stage.value, local(clock.due_at) + mark, clock.state.value, where)
+            where = countdown(
+                due_at=clock.due_at,
+                warn_at=now if clock.needs_warning(now) else None,
+                now=now,
+                calendar=store.rules.calendar,
+                catalog=catalog,
+                paused=clock.state is ClockState.PAUSED,
+                natural_days=clock.limit.unit is LimitUnit.DAYS,
+            ).text
+        mark = t("cli.show.provisional_mark") if clock.provisional else ""
+        clocks.add_row(
+            t(f"stage.{clock.stage.value}"),
+            local(clock.due_at) + mark,
+            t(f"cli.show.clock_state.{clock.state.value}"),
+            where,
+        )
     console.print(clocks)
     if any(c.provisional for c in detail.clocks):
-        console.print(
-            Text(
-                "≈ provisional: a deadline falls in a year nobody has entered; add the State "
-                "Council's notice for that year to the calendar file (see data/calendar.toml)."
-            )
-        )
+        console.print(Text(t("cli.show.provisional")))
     console.print(Text(terminal_safe(detail.body)))
+
+
+def _state_change(t: Any, from_status: str | None, to_status: str | None) -> str:
+    """`received → accepted` when the event moved the case, its one state when it did not."""
+    if not to_status:
+        return "—"
+    if from_status and from_status != to_status:
+        return f"{t(f'status.{from_status}')} → {t(f'status.{to_status}')}"
+    return str(t(f"status.{to_status}"))
 
 
 @app.command("history")
 def history(
     ctx: typer.Context,
     ref: Ref,
-    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
 ) -> None:
     """Every event of a case: who, what, from which state, why, when."""
     from dataclasses import asdict
 
+    from caseworker.commands.listing import Column, print_listing
     from caseworker.services.cases import case_history
 
-    check_choice(ctx, "--format", fmt, ("text", "json"))
+    if fmt == "text":  # the name this option had before it took csv too
+        fmt = "table"
+    check_choice(ctx, "--format", fmt, ("table", "json", "csv"))
     with opened(ctx) as store, store.session() as session:
         events = case_history(session, ref, clerk=store.settings.clerk)
-    if fmt == "json":
-        typer.echo(to_json([asdict(e) for e in events]))
-        return
-    table = Table("when", "who", "action", "state", "why", box=None)
-    for e in events:
-        state = f"{e.from_status or ''}→{e.to_status or ''}"
-        table.add_row(
+    t = catalog_of(ctx).t
+    fields = ("effective_at", "actor", "action", "to_status", "reason")
+    cells = [
+        [
             local(e.effective_at),
-            escape(terminal_safe(e.actor, one_line=True)),
-            escape(terminal_safe(e.action, one_line=True)),
-            escape(terminal_safe(state, one_line=True)),
-            escape(terminal_safe(e.reason or "")),
-        )
-    Console(highlight=False).print(table)
+            e.actor,
+            t(f"action.{e.action}"),
+            _state_change(t, e.from_status, e.to_status),
+            e.reason or "",
+        ]
+        for e in events
+    ]
+    columns = [Column(f) for f in ("effective_at", "actor", "action", "from_status", *fields[3:])]
+    if fmt == "table":
+        columns = [Column(f) for f in fields]
+    print_listing(ctx, fmt, columns, [asdict(e) for e in events], area="history", cells=cells)
 
 
 @app.command("accept")
@@ -345,6 +373,43 @@ def approve_extension_cmd(ctx: typer.Context, ref: Ref) -> None:
     from caseworker.services.cases import approve_extension
 
     _act(ctx, "extension approved", ref, approve_extension)
+
+
+@app.command("deny-extension")
+def deny_extension_cmd(ctx: typer.Context, ref: Ref, reason: Reason) -> None:
+    """Deny the pending extension, saying why; the close deadline stays where it is."""
+    from caseworker.services.cases import deny_extension
+
+    _act(ctx, "extension denied", ref, deny_extension, reason=reason)
+
+
+@app.command("extensions")
+def extensions_cmd(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+) -> None:
+    """The extension requests awaiting a supervisor's decision, oldest first."""
+    from dataclasses import asdict
+
+    from caseworker.commands.listing import Column, check_format, print_listing
+    from caseworker.services.cases import pending_extensions
+
+    check_format(ctx, fmt)
+    with opened(ctx) as store, store.session() as session:
+        rows = pending_extensions(session, clerk=store.settings.clerk)
+    fields = (
+        "case_id",
+        "external_id",
+        "title",
+        "lead_unit",
+        "days",
+        "reason",
+        "requested_by",
+        "requested_at",
+        "close_due_at",
+    )
+    columns = [Column(f) for f in fields]
+    print_listing(ctx, fmt, columns, [asdict(r) for r in rows], area="extensions")
 
 
 @app.command("supervise")

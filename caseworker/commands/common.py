@@ -203,21 +203,23 @@ def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(SHANGHAI).strftime(fmt) if value else "—"
 
 
-def read_stdin_json() -> Any:
+def read_stdin_json(ctx: typer.Context) -> Any:
+    """One JSON value from standard input; anything else is a usage error in the run's
+    language (`cli.stdin.*`)."""
     try:
         text = sys.stdin.read()
     except UnicodeDecodeError as exc:
-        fail(f"standard input is not UTF-8 text (byte {exc.start + 1})", 2)
+        fail(say(ctx, "cli.stdin.not_utf8", byte=exc.start + 1), 2)
     if not text.strip():
-        fail("expected one JSON object on standard input", 2)
+        fail(say(ctx, "cli.stdin.empty"), 2)
     try:
         doc = json.loads(text)
         # Bytes that are not UTF-8, or a lone surrogate escape ("\\ud800"), in any value.
         json.dumps(doc, ensure_ascii=False).encode("utf-8")
         return doc
     except UnicodeEncodeError:
-        fail("standard input holds text that is not valid UTF-8 (a lone surrogate)", 2)
+        fail(say(ctx, "cli.stdin.surrogate"), 2)
     except json.JSONDecodeError as exc:
-        fail(f"standard input is not valid JSON: {exc.msg} (line {exc.lineno})", 2)
+        fail(say(ctx, "cli.stdin.not_json", error=exc.msg, line=exc.lineno), 2)
     except (ValueError, RecursionError) as exc:  # a number of thousands of digits, deep nesting
-        fail(f"standard input is not JSON caseworker can read: {type(exc).__name__}", 2)
+        fail(say(ctx, "cli.stdin.unreadable", error=type(exc).__name__), 2)

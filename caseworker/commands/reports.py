@@ -620,30 +620,47 @@ def report_rates(
 def report_rankings(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
 ) -> None:
     """List the recorded rankings, newest first: period, level, as of, who and when."""
     check_range(ctx, "--limit", limit, 1, LARGEST_ID)
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
+    from caseworker.commands.listing import Column, check_format, print_listing
     from caseworker.services.rankings import recorded_rankings
 
+    check_format(ctx, fmt)
     with opened(ctx) as store, store.session() as session:
         rows = recorded_rankings(session, limit)
-    headers = ("id", "period", "level", "as_of", "who", "when")
-    table = Table(*(say(ctx, f"cli.report.rankings.{name}") for name in headers), box=None)
-    for r in rows:  # the rule version heads the ranking itself (--recorded N)
-        last = date.fromordinal(r.period_end.toordinal() - 1)
-        table.add_row(
+    # The rule version heads the ranking itself (--recorded N).
+    headers = {"id": "id", "period": "period", "level": "level", "as_of": "as_of"}
+    headers |= {"clerk": "who", "recorded_at": "when"}
+    columns = [Column(field, f"cli.report.rankings.{name}") for field, name in headers.items()]
+    cells = [
+        [
             str(r.id),
-            f"{r.period} {r.period_start}–{last:%m-%d}",
+            f"{r.period} {r.period_start}–{date.fromordinal(r.period_end.toordinal() - 1):%m-%d}",
             r.level or "—",
             local(r.as_of),
-            escape(terminal_safe(r.clerk, one_line=True)),
+            r.clerk,
             local(r.recorded_at),
-        )
-    Console(highlight=False).print(table)
+        ]
+        for r in rows
+    ]
+    # The figures themselves are `report rates --recorded N`; a list says which ranking is which.
+    records = [
+        {
+            "id": r.id,
+            "period": r.period,
+            "period_start": r.period_start,
+            "period_last_day": date.fromordinal(r.period_end.toordinal() - 1),
+            "level": r.level,
+            "as_of": r.as_of,
+            "rule_version": r.rule_version,
+            "clerk": r.clerk,
+            "recorded_at": r.recorded_at,
+        }
+        for r in rows
+    ]
+    print_listing(ctx, fmt, columns, records, area="rankings", cells=cells)
 
 
 # ---------------------------------------------------------------- supervise --overdue

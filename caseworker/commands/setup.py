@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from caseworker.commands.common import fail, local, opened, settings_of
+from caseworker.commands.common import fail, opened, say, settings_of
+from caseworker.commands.listing import ListFormat
 from caseworker.output_safety import terminal_safe
 
 
@@ -70,23 +68,32 @@ def units_import(
 
 
 @units_app.command("list")
-def units_list(ctx: typer.Context) -> None:
+def units_list(ctx: typer.Context, fmt: ListFormat = "table") -> None:
     """Show the unit tree."""
+    from dataclasses import asdict
+
+    from caseworker.commands.listing import Column, check_format, print_listing
     from caseworker.services.people import list_units, unit_depths
 
+    check_format(ctx, fmt)
     with opened(ctx) as store, store.session() as session:
         units = list_units(session)
     depth = unit_depths(units)
-    table = Table("code", "unit", "level", "active", "population", box=None)
-    for unit in units:
-        table.add_row(
-            escape(terminal_safe(unit.code, one_line=True)),
-            "  " * depth[unit.id] + escape(terminal_safe(unit.name, one_line=True)),
-            escape(terminal_safe(unit.level, one_line=True)),
-            "yes" if unit.active else "no",
+    yes, no = say(ctx, "cli.list.yes"), say(ctx, "cli.list.no")
+    cells = [
+        [
+            unit.code,
+            "  " * depth[unit.id] + unit.name,
+            unit.level,
+            yes if unit.active else no,
             f"{unit.population:,}" if unit.population is not None else "—",
-        )
-    Console().print(table)
+        ]
+        for unit in units
+    ]
+    fields = ("code", "name", "level", "active", "population")
+    columns = [Column(f) for f in fields]
+    records = [asdict(u) | {"depth": depth[u.id]} for u in units]
+    print_listing(ctx, fmt, columns, records, area="units", cells=cells)
 
 
 @clerks_app.command("add")
@@ -143,22 +150,28 @@ def clerks_unbind(
 
 
 @clerks_app.command("list")
-def clerks_list(ctx: typer.Context) -> None:
+def clerks_list(ctx: typer.Context, fmt: ListFormat = "table") -> None:
     """Show the registered clerks and the logins that may act as each."""
+    from dataclasses import asdict
+
+    from caseworker.commands.listing import Column, check_format, print_listing
     from caseworker.services.people import list_clerks
 
+    check_format(ctx, fmt)
     with opened(ctx) as store, store.session() as session:
         clerks = list_clerks(session)
-    table = Table("name", "role", "unit", "logins", box=None)
-    for clerk in clerks:
-        role = clerk.role if clerk.active else f"{clerk.role} (inactive)"
-        table.add_row(
-            escape(terminal_safe(clerk.name, one_line=True)),
-            escape(terminal_safe(role, one_line=True)),
-            escape(terminal_safe(clerk.unit or "—", one_line=True)),
-            escape(terminal_safe(", ".join(clerk.logins) or "—", one_line=True)),
-        )
-    Console().print(table)
+    cells = [
+        [
+            clerk.name,
+            clerk.role if clerk.active else say(ctx, "cli.list.inactive", role=clerk.role),
+            clerk.unit or "—",
+            ", ".join(clerk.logins) or "—",
+        ]
+        for clerk in clerks
+    ]
+    columns = [Column(f) for f in ("name", "role", "unit", "logins")]
+    records = [asdict(c) for c in clerks]
+    print_listing(ctx, fmt, columns, records, area="clerks", cells=cells)
 
 
 @admin_app.command("grant")
@@ -196,27 +209,22 @@ def admin_revoke(
 
 
 @admin_app.command("history")
-def admin_history_command(ctx: typer.Context) -> None:
+def admin_history_command(ctx: typer.Context, fmt: ListFormat = "table") -> None:
     """Every change to units, clerks and logins (who, when, before, after), chain checked.
 
     Exit 1 when a record does not match the chain."""
+    from dataclasses import asdict
+
+    from caseworker.commands.listing import Column, check_format, print_listing
     from caseworker.services.admin import admin_history, verify_admin_history
 
+    check_format(ctx, fmt)
     with opened(ctx) as store, store.session() as session:
         entries = admin_history(session)
         count, broken = verify_admin_history(session)
-    table = Table("#", "when", "who", "what", "subject", "before", "after", box=None)
-    for entry in entries:
-        table.add_row(
-            str(entry.id),
-            local(entry.recorded_at),
-            escape(entry.actor),
-            entry.action,
-            escape(entry.subject),
-            escape(entry.before or "—"),
-            escape(entry.after or "—"),
-        )
-    Console().print(table)
+    fields = ("id", "recorded_at", "actor", "action", "subject", "before", "after")
+    columns = [Column(f) for f in fields]
+    print_listing(ctx, fmt, columns, [asdict(e) for e in entries], area="admin")
     if broken is not None:
         fail(f"administration record {broken} does not match its chain ({count} verified before)")
     typer.echo(f"{count} administration records verified", err=True)

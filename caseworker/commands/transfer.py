@@ -17,6 +17,7 @@ from caseworker.commands.common import (
     option_time,
     say,
 )
+from caseworker.commands.listing import ListFormat
 from caseworker.domain.bounds import LARGEST_ID
 from caseworker.output_safety import terminal_safe
 
@@ -217,46 +218,50 @@ class _progress:
 def imports_list(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
+    fmt: ListFormat = "table",
 ) -> None:
     """Show recorded imports, newest first."""
     check_range(ctx, "--limit", limit, 1, LARGEST_ID)
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    from dataclasses import asdict
 
+    from caseworker.commands.listing import Column, check_format, print_listing
     from caseworker.services.imports import list_imports
 
+    check_format(ctx, fmt)
     with opened(ctx) as store, store.session() as session:
         rows = list_imports(session, limit)
-    headers = (
-        "id",
-        "when",
-        "file",
-        "status",
-        "read",
-        "imported",
-        "dup",
-        "conflicts",
-        "rejected",
-        "who",
-        "sha256",
-    )
-    table = Table(*(say(ctx, f"cli.imports.{name}") for name in headers), box=None)
-    for r in rows:
-        table.add_row(
+    headers = {
+        "id": "id",
+        "started_at": "when",
+        "file_name": "file",
+        "status": "status",
+        "read": "read",
+        "imported": "imported",
+        "duplicates": "dup",
+        "conflicts": "conflicts",
+        "rejected": "rejected",
+        "clerk": "who",
+        "sha256": "sha256",
+    }
+    columns = [Column(field, f"cli.imports.{name}") for field, name in headers.items()]
+    cells = [
+        [
             str(r.id),
             local(r.started_at),
-            escape(terminal_safe(r.file_name, one_line=True)),
+            r.file_name,
             say(ctx, f"cli.imports.status_{r.status}"),
             str(r.read),
             str(r.imported),
             str(r.duplicates),
             str(r.conflicts),
             str(r.rejected),
-            escape(terminal_safe(r.clerk, one_line=True)),
+            r.clerk,
             r.sha256[:12],
-        )
-    Console(highlight=False).print(table)
+        ]
+        for r in rows
+    ]
+    records = [asdict(r) for r in rows]
+    print_listing(ctx, fmt, columns, records, area="imports", cells=cells)
 
 
 def export_cmd(

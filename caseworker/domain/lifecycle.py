@@ -48,6 +48,7 @@ class Action(StrEnum):
     REOPEN = "reopen"
     REQUEST_EXTENSION = "request_extension"
     APPROVE_EXTENSION = "approve_extension"
+    DENY_EXTENSION = "deny_extension"
     SUPERVISE = "supervise"
     INSTRUCT = "instruct"
     PAUSE = "pause"
@@ -94,6 +95,11 @@ RULES: dict[Action, Rule] = {
     Action.REOPEN: Rule(frozenset({Status.REPLIED, Status.CLOSED}), Status.ACKNOWLEDGED, _BUREAU),
     Action.REQUEST_EXTENSION: Rule(HANDLING_STATES, None, _ANYONE),
     Action.APPROVE_EXTENSION: Rule(
+        HANDLING_STATES | {Status.REPLIED}, None, frozenset({Role.SUPERVISOR})
+    ),
+    # A supervisor's no to a request is a decision like a yes: from the same states, by the
+    # same role, recorded with the reason the unit is told.
+    Action.DENY_EXTENSION: Rule(
         HANDLING_STATES | {Status.REPLIED}, None, frozenset({Role.SUPERVISOR})
     ),
     Action.SUPERVISE: Rule(OPEN_STATES, None, _BUREAU),

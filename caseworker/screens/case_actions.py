@@ -128,11 +128,13 @@ def _apply(screen: Screen[Any], spec: _Spec, case_id: int, result: Any) -> None:
 
         try:
             with app.store.session() as session:
-                check_version(session, case_id, getattr(result, "version", None))
+                check_version(session, case_id, getattr(result, "version", None), spec.rule)
                 spec.run(session, app.desk(), case_id, result)
         except (VersionConflict, InvalidInput) as exc:
             why = app.catalog.refusal(exc)
             screen.post_message(ActionRefused(why))
+            # Reopened even when the change rules the action out, so nothing typed is lost;
+            # the reason then says the action is no longer possible instead of "try again".
             app.call_from_thread(_open, screen, spec, case_id, result, why)
             return
         except DomainError as exc:
@@ -385,8 +387,8 @@ def _build_specs() -> dict[str, _Spec]:
         "approve_extension": _Spec(
             "approve_extension",
             data.approval_data,
-            simple(lambda loaded, p, why: ExtensionApprovalDialog(loaded, refusal=why)),
-            lambda s, d, c, r: cases.approve_extension(s, d, c),
+            simple(lambda loaded, p, why: ExtensionApprovalDialog(loaded, prefill=p, refusal=why)),
+            _decide_extension,
         ),
         "supervise": _Spec(
             "supervise",
@@ -426,3 +428,13 @@ def _resume(session: Session, desk: Desk, case_id: int, result: Any) -> None:
     from caseworker.services import cases
 
     cases.resume_case(session, desk, case_id, note=result.note or None)
+
+
+def _decide_extension(session: Session, desk: Desk, case_id: int, result: Any) -> None:
+    """The supervisor's decision on the pending request: approve it, or deny it with a reason."""
+    from caseworker.services import cases
+
+    if result.deny:
+        cases.deny_extension(session, desk, case_id, reason=result.reason)
+    else:
+        cases.approve_extension(session, desk, case_id)

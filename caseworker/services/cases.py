@@ -21,9 +21,11 @@ from sqlmodel import Session, col, select
 from caseworker.clock import Clock as TimeSource
 from caseworker.clock import recorded_now
 from caseworker.domain.bounds import case_id_of
+from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.deadlines import Clock, ClockState, Limit, LimitUnit, deadline_for
 from caseworker.domain.errors import DomainError, IllegalTransition, InvalidInput
 from caseworker.domain.lifecycle import (
+    RULES,
     Action,
     Actor,
     Role,
@@ -255,7 +257,7 @@ def _event(
     )
     # The case's change and any earlier event of this transaction go first (a lost race shows
     # here as a conflict), so the seal links to the case's true last event.
-    save(session, case)
+    save(session, case, action=action)
     seal_new_event(session.connection(), row)
     session.add(row)
 
@@ -281,7 +283,7 @@ class _Act:
         # refused as such, by the reference they typed, and nothing more is said of it.
         check_visible(session, desk.clerk, self.case_id, str(ref))
         if expected_version is not None and expected_version != self.case.version:
-            raise _conflict(self.case)
+            raise version_conflict(session, self.case, action)
         self.from_status = self.case.status
         self.to_status = check_action(
             action,
@@ -318,24 +320,67 @@ class _Act:
                 detail=detail,
             )
         self.session.add(case)
-        save(self.session, case)  # records first, so the clocks see them
+        save(self.session, case, action=self.action)  # records first, so the clocks see them
         refresh_clocks(self.session, case, self.desk.rules, self.now)
-        save(self.session, case)
+        save(self.session, case, action=self.action)
 
 
-def _conflict(case: CaseRow) -> VersionConflict:
-    when = case.updated_at.isoformat(timespec="seconds")
+def version_conflict(
+    session: Session, case: CaseRow, action: Action | str | None = None
+) -> VersionConflict:
+    """The refusal for a clerk whose copy of the case is older than the stored one.
+
+    It says who changed the case, when and what the change was, from the case's last event as
+    `case history` shows it (its effective time, Shanghai, to the minute), and whether trying
+    again can work: when the case's state now rules out `action`, it says so instead of
+    inviting a retry that would be refused.
+    """
+    last = session.exec(
+        select(EventRow.action, EventRow.actor, EventRow.effective_at)
+        .where(EventRow.case_id == case.id)
+        .order_by(col(EventRow.id).desc())
+        .limit(1)
+    ).first()
+    who = last[1] if last is not None else case.updated_by
+    at = last[2] if last is not None else case.updated_at
+    when = at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    label = _label(case)
+    status = Status(case.status)
+    try:
+        change: Action | str = Action(last[0]) if last is not None else ""
+    except ValueError:  # an action of an older release: shown as recorded
+        change = last[0] if last is not None else ""
+    doing = Action(action) if action is not None else None
+    rule = RULES.get(doing) if doing is not None else None
+    if doing is not None and rule is not None and status not in rule.sources:
+        return VersionConflict(
+            f"case {label} was changed by {who} at {when} ({change}; now {status.value}); "
+            f"{doing.value} is no longer possible",
+            key="refused.version_conflict_final",
+            case=label,
+            who=who,
+            when=when,
+            change=change,
+            state=status,
+            action=doing,
+            retry=False,
+        )
     return VersionConflict(
-        f"case {_label(case)} was changed by {case.updated_by} at {when}; reload and try again",
+        f"case {label} was changed by {who} at {when} ({change}; now {status.value}); "
+        "reload and try again",
         key="refused.version_conflict",
-        case=_label(case),
-        who=case.updated_by,
+        case=label,
+        who=who,
         when=when,
+        change=change,
+        state=status,
+        retry=True,
     )
 
 
-def save(session: Session, case: CaseRow) -> None:
-    """Flush a case; losing a race to another clerk becomes a clear `VersionConflict`."""
+def save(session: Session, case: CaseRow, *, action: Action | None = None) -> None:
+    """Flush a case; losing a race to another clerk becomes a clear `VersionConflict` (which
+    says whether `action`, the one being saved, can still be done)."""
     try:
         session.flush()
     except StaleDataError:
@@ -345,7 +390,7 @@ def save(session: Session, case: CaseRow) -> None:
             raise VersionConflict(
                 f"case {case.id} disappeared", key="refused.case_gone", id=case.id
             ) from None
-        raise _conflict(current) from None
+        raise version_conflict(session, current, action) from None
 
 
 def _require(text: str | None, what: str, key: str) -> str:
@@ -924,6 +969,88 @@ def approve_extension(session: Session, desk: Desk, ref: str | int) -> None:
     row.state, row.decided_by_id, row.decided_at = "approved", act.actor_id, act.now
     session.add(row)
     act.finish(detail={"extension": row.id, "days": row.days})
+
+
+def deny_extension(
+    session: Session,
+    desk: Desk,
+    ref: str | int,
+    *,
+    reason: str,
+    expected_version: int | None = None,
+) -> None:
+    """A supervisor refuses the pending extension, saying why; the close deadline stays."""
+    act = _Act(session, desk, ref, Action.DENY_EXTENSION, expected_version=expected_version)
+    reason = _require(reason, "a reason for denying", "refused.required.deny_reason")
+    row = session.exec(
+        select(ExtensionRow).where(
+            ExtensionRow.case_id == act.case_id, ExtensionRow.state == "requested"
+        )
+    ).first()
+    if row is None:
+        raise IllegalTransition(
+            f"case {_label(act.case)} has no extension awaiting approval",
+            key="refused.no_extension",
+            case=_label(act.case),
+        )
+    row.state, row.decided_by_id, row.decided_at = "denied", act.actor_id, act.now
+    session.add(row)
+    act.finish(reason=reason, detail={"extension": row.id, "days": row.days})
+
+
+@dataclass(frozen=True)
+class PendingExtension:
+    """An extension request awaiting a supervisor's decision, with what the decision needs."""
+
+    case_id: int
+    external_id: str
+    title: str
+    status: str
+    lead_unit: str | None
+    days: int
+    reason: str
+    requested_by: str | None
+    requested_at: datetime
+    close_due_at: datetime
+
+
+def pending_extensions(session: Session, *, clerk: str | None) -> list[PendingExtension]:
+    """Every extension awaiting a decision, oldest request first: the supervisor's queue.
+
+    A unit handler sees only the requests of cases their units lead or help on.
+    """
+    from caseworker.services.queues import handler_units
+    from caseworker.store import queries
+
+    units = handler_units(session, clerk) if clerk is not None else None
+    rows = session.exec(
+        select(ExtensionRow, CaseRow)
+        .join(CaseRow, col(CaseRow.id) == ExtensionRow.case_id)
+        .where(ExtensionRow.state == "requested")
+        .order_by(col(ExtensionRow.requested_at), col(ExtensionRow.id))
+    ).all()
+    names = dict(session.exec(select(Unit.id, Unit.name)).all())
+    clerks = dict(session.exec(select(ClerkRow.id, ClerkRow.name)).all())
+    out = []
+    for ext, case in rows:
+        assert case.id is not None
+        if units is not None and not queries.case_in_scope(session, case.id, units):
+            continue
+        out.append(
+            PendingExtension(
+                case_id=case.id,
+                external_id=case.external_id,
+                title=case.title,
+                status=case.status,
+                lead_unit=names.get(case.lead_unit_id) if case.lead_unit_id else None,
+                days=ext.days,
+                reason=ext.reason,
+                requested_by=clerks.get(ext.requested_by_id) if ext.requested_by_id else None,
+                requested_at=ext.requested_at,
+                close_due_at=case.close_due_at,
+            )
+        )
+    return out
 
 
 def supervise_case(session: Session, desk: Desk, ref: str | int, *, level: str, note: str) -> None:

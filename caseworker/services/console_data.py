@@ -27,12 +27,12 @@ from caseworker.domain.lifecycle import OPEN_STATES, Action, Status, check_actio
 from caseworker.services.cases import (
     OUTCOMES,
     Desk,
-    VersionConflict,
     check_reopenable,
     check_reply_draftable,
     draft_reply,
     find_case,
     readable_case,
+    version_conflict,
 )
 from caseworker.services.clocks import case_clocks, load_records
 from caseworker.services.people import list_units, resolve_actor
@@ -477,21 +477,16 @@ def _target(case: CaseRow) -> MergeTarget:
 # ---------------------------------------------------------------- writing
 
 
-def check_version(session: Session, case_id: int, expected: int | None) -> None:
-    """Refuse to write over a change someone else made since the dialog was opened."""
+def check_version(
+    session: Session, case_id: int, expected: int | None, action: str | None = None
+) -> None:
+    """Refuse to write over a change someone else made since the dialog was opened, saying
+    what changed and whether `action` (a lifecycle action's value) can still be done."""
     if expected is None:
         return
     case = find_case(session, case_id)
     if case.version != expected:
-        when = case.updated_at.isoformat(timespec="seconds")
-        label = f"{case.id} ({case.external_id})"
-        raise VersionConflict(
-            f"case {label} was changed by {case.updated_by} at {when}; reload and try again",
-            key="refused.version_conflict",
-            case=label,
-            who=case.updated_by,
-            when=when,
-        )
+        raise version_conflict(session, case, action)
 
 
 def save_draft(

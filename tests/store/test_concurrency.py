@@ -46,9 +46,11 @@ def test_the_second_save_of_a_stale_case_is_refused(bureau: Any, other_store: An
             svc.accept_case(slow, b.desk(b.CLERK, sh(2025, 8, 4, 10)), case_id)
     message = str(conflict.value)
     current = b.case(case_id)
-    when = current.updated_at.isoformat(timespec="seconds")
+    # When and what, as the case history shows it; accepting a rejected case cannot work, so
+    # the message does not invite a retry.
     assert message == (
-        f"case {case_id} (RACE) was changed by {b.SUPERVISOR} at {when}; reload and try again"
+        f"case {case_id} (RACE) was changed by {b.SUPERVISOR} at 2025-08-04 09:00 "
+        "(reject; now rejected); accept is no longer possible"
     )
     assert current.status == "rejected"
     assert [(e.actor, e.action) for e in b.events(case_id)] == [
@@ -93,9 +95,9 @@ def test_expected_version_mismatch_is_a_conflict(bureau: Any) -> None:
             reason="重复",
             expected_version=seen,
         )
-    when = after.updated_at.isoformat(timespec="seconds")
     assert str(conflict.value) == (
-        f"case {case_id} (SEEN) was changed by {b.SUPERVISOR} at {when}; reload and try again"
+        f"case {case_id} (SEEN) was changed by {b.SUPERVISOR} at 2025-08-04 09:00 "
+        "(accept; now accepted); reload and try again"
     )
     assert b.case(case_id).status == "accepted"
     assert b.case(case_id).version == after.version

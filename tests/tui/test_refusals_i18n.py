@@ -32,13 +32,13 @@ EXPECT = {
     "zh": {
         "illegal": ["当前为“待交办”，不能办结；现在可以：不予受理、交办"],
         "denied": [f"{CLERK}（受理/交办人员）无权对案件", "执行“批准延期”；需要：督查/领导"],
-        "conflict": [f"已被 {SUPERVISOR} 于 ", " 修改；请重新载入后再试"],
+        "conflict": [f"已被 {SUPERVISOR} 于 ", " 修改（督办；现为“待交办”）；请重新载入后再试"],
         "missing": ["请选择理由。"],
     },
     "en": {
         "illegal": ["is accepted: cannot close; allowed now: reject, assign"],
         "denied": [f"{CLERK} (clerk) may not approve_extension case", "; needs: supervisor"],
-        "conflict": [f"was changed by {SUPERVISOR} at ", "; reload and try again"],
+        "conflict": [f"was changed by {SUPERVISOR} at ", "(supervise; now accepted); reload"],
         "missing": ["Choose a reason."],
     },
 }

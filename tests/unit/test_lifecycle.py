@@ -44,6 +44,7 @@ EXPECTED: dict[Action, tuple[set[Status], Status | None, set[Role]]] = {
     Action.REOPEN: ({S.REPLIED, S.CLOSED}, S.ACKNOWLEDGED, BUREAU),
     Action.REQUEST_EXTENSION: (HANDLING, None, ANYONE),
     Action.APPROVE_EXTENSION: (HANDLING | {S.REPLIED}, None, {Role.SUPERVISOR}),
+    Action.DENY_EXTENSION: (HANDLING | {S.REPLIED}, None, {Role.SUPERVISOR}),
     Action.SUPERVISE: (OPEN, None, BUREAU),
     Action.INSTRUCT: (OPEN | {S.CLOSED}, None, BUREAU),
     Action.PAUSE: (OPEN - {S.REPLIED}, None, BUREAU),
@@ -207,11 +208,12 @@ def test_roles_with_the_right_may(action: Action, status: Status, role: Role) ->
     check(action, status, actor_for(role))
 
 
-def test_only_a_supervisor_approves_an_extension() -> None:
+@pytest.mark.parametrize("decision", [Action.APPROVE_EXTENSION, Action.DENY_EXTENSION])
+def test_only_a_supervisor_decides_an_extension(decision: Action) -> None:
     for role in (Role.CLERK, Role.HANDLER):
         with pytest.raises(NotPermitted):
-            check(Action.APPROVE_EXTENSION, S.ACKNOWLEDGED, actor_for(role))
-    check(Action.APPROVE_EXTENSION, S.ACKNOWLEDGED, actor_for(Role.SUPERVISOR))
+            check(decision, S.ACKNOWLEDGED, actor_for(role))
+    check(decision, S.ACKNOWLEDGED, actor_for(Role.SUPERVISOR))
 
 
 # ---------------------------------------------------------------- units

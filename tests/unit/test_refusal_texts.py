@@ -185,8 +185,9 @@ def test_real_refusals_read_in_chinese_and_in_the_cli_english(store: Store, rule
     assert isinstance(conflict, svc.VersionConflict)
     zh, en = both(conflict)
     when = str(conflict.params["when"])
-    assert f"已被 {OTHER} 于 {when} 修改；请重新载入后再试" in zh
-    assert f"was changed by {OTHER} at {when}" in en
+    assert f"已被 {OTHER} 于 {when} 修改（受理；现为“待交办”）；请重新载入后再试" in zh
+    assert f"was changed by {OTHER} at {when} (accept; now accepted); reload and try" in en
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", when)  # Shanghai time, to the minute
 
     unknown = refused(store, rules, CLERK, svc.assign_case, case_id, lead="C-NOWHERE")
     assert isinstance(unknown, UnknownName)

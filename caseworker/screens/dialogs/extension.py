@@ -1,4 +1,4 @@
-"""Extensions (延期): a unit asks for more days with a reason; a supervisor approves."""
+"""Extensions (延期): a unit asks for more days with a reason; a supervisor approves or denies."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from caseworker.screens.dialogs._base import CaseDialog, local_time, visible
 from caseworker.services.console_data import ExtensionData
@@ -22,8 +22,12 @@ class ExtensionRequest:
 
 @dataclass(frozen=True)
 class ExtensionApproval:
+    """The supervisor's decision: approve, or deny with the reason the unit is told."""
+
     days: int
     version: int
+    deny: bool = False
+    reason: str = ""
 
 
 class ExtensionRequestDialog(CaseDialog[ExtensionRequest]):
@@ -96,11 +100,19 @@ class ExtensionRequestDialog(CaseDialog[ExtensionRequest]):
 
 
 class ExtensionApprovalDialog(CaseDialog[ExtensionApproval]):
-    """Shows the pending request and where the close deadline would move."""
+    """Shows the pending request and where the close deadline would move; approve it, or deny
+    it with a reason (the close deadline then stays)."""
 
-    def __init__(self, data: ExtensionData, *, refusal: str | None = None) -> None:
+    def __init__(
+        self,
+        data: ExtensionData,
+        *,
+        prefill: ExtensionApproval | None = None,
+        refusal: str | None = None,
+    ) -> None:
         super().__init__(data.case, refusal=refusal)
         self.data = data
+        self.prefill = prefill
 
     def compose(self) -> ComposeResult:
         data = self.data
@@ -122,9 +134,51 @@ class ExtensionApprovalDialog(CaseDialog[ExtensionApproval]):
             reason = Text(self.t("dialog.approve_extension.reason") + " ")
             reason.append(visible(data.pending_reason))  # the unit's words, shown literally
             yield Static(reason)
+            yield Label(self.t("dialog.approve_extension.deny_reason"), classes="field-label")
+            yield Input(
+                compact=True,
+                value=self.prefill.reason if self.prefill and self.prefill.deny else "",
+                placeholder=self.t("dialog.approve_extension.deny_placeholder"),
+                id="deny-reason",
+            )
             yield self.error_line()
             with Horizontal(classes="buttons"):
-                yield from self.buttons("dialog.approve_extension.confirm")
+                yield Button(self.t("dialog.cancel"), id="cancel", compact=True)
+                yield Button(
+                    self.t("dialog.approve_extension.deny"),
+                    id="deny",
+                    variant="error",
+                    compact=True,
+                )
+                yield Button(
+                    self.t("dialog.approve_extension.confirm"),
+                    id="confirm",
+                    variant="primary",
+                    compact=True,
+                )
+
+    def button_pressed(self, button_id: str) -> None:
+        if button_id == "deny":
+            self.deny()
+
+    def deny(self) -> None:
+        """Deny the request; the reason is what the unit is told, so it cannot be empty."""
+        field = self.query_one("#deny-reason", Input)
+        reason = field.value.strip()
+        if not reason:
+            self.refuse(self.t("dialog.approve_extension.deny_needs_reason"))
+            field.focus()
+            return
+        days = self.data.pending_days or 0
+        self.dismiss(ExtensionApproval(days, self.case.version, deny=True, reason=reason))
+
+    def on_input_submitted(self) -> None:
+        self.deny()  # enter in the reason field: the one thing a reason is for
 
     def result(self) -> ExtensionApproval | None:
+        # A typed reason for denying says the supervisor meant no: approving over it (ctrl+s,
+        # or the approve button) is refused until it is cleared.
+        if self.query_one("#deny-reason", Input).value.strip():
+            self.refuse(self.t("dialog.approve_extension.reason_typed"))
+            return None
         return ExtensionApproval(self.data.pending_days or 0, self.case.version)

@@ -311,6 +311,14 @@ class Simulator:
         return start + timedelta(seconds=rng.randrange(80 * 60))
 
 
+# Why a supervisor turns an extension down (the unit is told).
+DENIAL_REASONS = (
+    "现场勘查可在原期限内完成，请抓紧办理",
+    "该事项已有明确政策依据，无需延期",
+    "已延期过一次，请按期办结",
+)
+
+
 class CaseLife:
     """One case walked through the lifecycle; its rows are appended to the simulator's."""
 
@@ -666,6 +674,19 @@ class CaseLife:
         self.extensions.append(row)
         self.sim.rows.extensions.append(row)
         if not self.plan.approve_extension:
+            # Some requests a supervisor turns down, with a reason; the rest stay pending. The
+            # choice and the day after draw nothing from the case's random stream, so every
+            # other case of a seed reads as before.
+            if ext_id % 2 == 0:
+                self.go(self.t + timedelta(hours=26))
+                reason = DENIAL_REASONS[ext_id % len(DENIAL_REASONS)]
+                self.act(
+                    Action.DENY_EXTENSION,
+                    self.supervisor,
+                    reason=reason,
+                    detail={"extension": ext_id, "days": days},
+                )
+                row.update(state="denied", decided_by_id=self.supervisor.id, decided_at=self.t)
             return
         self.go(self.at(2, 48))
         self.act(
