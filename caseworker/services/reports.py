@@ -4,9 +4,10 @@ Everything here reads the stored deadline columns kept current by `services.cloc
 over a million cases is a few indexed or aggregated queries, never a Python loop over every case.
 Results are plain dataclasses, shared by the `report` command and the console's supervisor screen.
 
-A pause stops every clock (DOMAIN.md "Pauses"): while it is open the stored deadline stays where
-the pause found it (the pause moves it once resumed), so a case paused before its deadline is
-not listed as overdue, and one paused after it is listed with the lateness it had when paused.
+A pause stops every clock (docs/domain.md "Pauses"): while it is open the stored deadline
+stays where the pause found it (the pause moves it once resumed), so a case paused before its
+deadline is not listed as overdue, and one paused after it is listed with the lateness it had
+when paused.
 """
 
 from __future__ import annotations
