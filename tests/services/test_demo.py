@@ -307,12 +307,11 @@ def _dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     store = open_store(str(path))
     try:
         with store.session() as session:
-            out = {}
+            out: dict[str, list[tuple[Any, ...]]] = {}
             for table in SQLModel.metadata.sorted_tables:
                 keys = ", ".join(c.name for c in table.primary_key.columns)
-                out[table.name] = list(
-                    session.execute(text(f"SELECT * FROM {table.name} ORDER BY {keys}")).all()
-                )
+                rows = session.execute(text(f"SELECT * FROM {table.name} ORDER BY {keys}"))
+                out[table.name] = [tuple(row) for row in rows]
             return out
     finally:
         store.close()
