@@ -1,7 +1,7 @@
 """Print triage figures beside baselines measured in the same run.
 
 - accuracy: the triage model's 5-fold cross-validated top-1 / top-3 on the 495 labelled
-  messages (shared attachment 2), against a plain TF-IDF (rjieba words) + linear SVM;
+  messages (TipDM attachment 2), against a plain TF-IDF (rjieba words) + linear SVM;
 - training time at N messages (the real messages of attachments 2-4, repeated with their
   words shuffled to N), to extrapolate to a year of 300,000;
 - suggesting for one message (median and worst of 300);
@@ -47,7 +47,7 @@ from caseworker.domain.triage_model import (  # noqa: E402
 from caseworker.domain.triage_text import words  # noqa: E402
 from caseworker.services.triage import category_tree  # noqa: E402
 
-TIPDM = ROOT / ".." / "shared" / "datasets" / "tipdm2020"
+TIPDM = ROOT / "tests" / "data" / "datasets" / "tipdm2020"
 
 
 def sheet(name: str) -> list[dict[str, Any]]:
@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000, help="rows imported, with and without")
     args = parser.parse_args()
     if not TIPDM.exists():
-        sys.exit("the shared TipDM 2020 data is not beside the project")
+        sys.exit("the TipDM 2020 data is missing from tests/data/datasets")
     tree = category_tree()
     labelled = sheet("attachment2-labelled-sample.xlsx")
     votes = sheet("attachment3-messages-with-votes.xlsx")

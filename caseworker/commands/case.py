@@ -57,6 +57,7 @@ def _act(ctx: typer.Context, verb: str, ref: str, action: Any, **kwargs: Any) ->
 @app.command("new")
 def new(ctx: typer.Context) -> None:
     """Receive a case from one JSON object on stdin (channel, title, body, received_at, …)."""
+    from caseworker.domain.policy import kind_code, urgency_code
     from caseworker.services.cases import NewCase, create_case
 
     doc = read_stdin_json(ctx)
@@ -86,8 +87,8 @@ def new(ctx: typer.Context) -> None:
         addressee=text.get("addressee"),
         region=text.get("region"),
         category=text.get("category"),
-        kind=text.get("kind"),
-        urgency=text.get("urgency") or "normal",
+        kind=kind_code(kind) if (kind := text.get("kind")) else None,
+        urgency=urgency_code(text.get("urgency") or "normal"),
     )
     with opened(ctx) as store, store.session() as session:
         case_id = create_case(session, store.desk(), data)

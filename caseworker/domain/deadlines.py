@@ -1,4 +1,4 @@
-"""Deadlines and countdown clocks for each stage of a case (DOMAIN.md "Clocks").
+"""Deadlines and countdown clocks for each stage of a case (docs/domain.md "Clocks").
 
 Counting follows 民法典 Art. 201/203: the day of receipt is not counted, a natural-day limit that
 ends on a day off moves to the next working day, and every day-based limit ends at 23:59:59 in
@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from caseworker.domain.calendar import SHANGHAI, WorkCalendar
 
-WARNING_FRACTION = 0.8  # DOMAIN.md: warn once 80% of the limit is used
+WARNING_FRACTION = 0.8  # docs/domain.md "Clocks": warn once 80% of the limit is used
 
 _END_OF_DAY = time(23, 59, 59)
 
@@ -126,7 +126,7 @@ def _end_of(day: date) -> datetime:
 
 
 def deadline_for(start: datetime, limit: Limit, calendar: WorkCalendar) -> Deadline:
-    """When `limit` counted from `start` runs out, under DOMAIN.md's counting rules.
+    """When `limit` counted from `start` runs out, under docs/domain.md's counting rules.
 
     N 日 ends 23:59:59 on the N-th day after the (Shanghai) start day, rolled to the next working
     day if that is a day off; N 工作日 ends 23:59:59 on the N-th working day after the start day;
@@ -328,7 +328,7 @@ def compute_clock(
     counted as its own limit from the base deadline (e.g. 5 工作日 + 24 hours ends 24 hours after
     the 5th working day's 23:59:59), since there is no honest way to add hours to working days.
 
-    Pauses (DOMAIN.md "Pauses"): a limit in 日 or 工作日 is lengthened by the counting days of
+    Pauses (docs/domain.md "Pauses"): a limit in 日 or 工作日 is lengthened by the counting days of
     that unit from each pause's day to its resuming day (see `_PauseSpans.counting_days`), so
     the deadline still ends at 23:59:59 and a 日 limit ending on a day off still rolls once, at
     the real end; an hours limit moves by the exact paused time. Only ended pauses move it: an

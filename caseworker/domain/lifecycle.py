@@ -1,4 +1,7 @@
-"""Which action may move a case from which state, and who may perform it (DOMAIN.md "Lifecycle")."""
+"""Which action may move a case from which state, and who may perform it.
+
+The rules are those of docs/domain.md "Lifecycle".
+"""
 
 from __future__ import annotations
 
@@ -191,7 +194,7 @@ def check_action(
     return rule.target if rule.target is not None else status
 
 
-# 重办 follows the citizen's 不满意 (DOMAIN.md "Lifecycle": reopened after 不满意).
+# 重办 follows the citizen's 不满意 (docs/domain.md "Lifecycle": reopened after 不满意).
 REOPEN_RATING = "不满意"
 
 

@@ -1,4 +1,4 @@
-"""The rates supervisors rank units by (DOMAIN.md "Measures"), as pure arithmetic on counts.
+"""The rates supervisors rank units by (docs/domain.md "Measures"), as pure arithmetic on counts.
 
 Every figure keeps its numerator and denominator, and every report names the rule version it
 was computed under, so a published ranking can be audited and recomputed later.
@@ -164,7 +164,7 @@ class UnitMeasures:
 
 
 def measures_of(counts: UnitCounts) -> UnitMeasures:
-    """Turn counts into the rates of DOMAIN.md."""
+    """Turn counts into the rates of docs/domain.md "Measures"."""
     rates = {
         "timely_acceptance": Rate(counts.assign_on_time, counts.assign_due),
         "reply_rate": Rate(counts.replied, counts.accepted),

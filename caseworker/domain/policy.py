@@ -29,6 +29,30 @@ class Kind(StrEnum):
     PRAISE = "praise"  # 表扬
 
 
+# The names a bureau writes in Chinese, read as the codes (`case new`, imports).
+KIND_NAMES: Mapping[str, Kind] = {
+    "投诉": Kind.COMPLAINT,
+    "求助": Kind.HELP,
+    "咨询": Kind.INQUIRY,
+    "建议": Kind.SUGGESTION,
+    "表扬": Kind.PRAISE,
+}
+URGENCY_NAMES: Mapping[str, Urgency] = {"普通": Urgency.NORMAL, "紧急": Urgency.URGENT}
+
+
+def kind_code(value: str) -> str:
+    """The code of a kind written as its code or its Chinese name; anything else as given,
+    for validation to refuse with the choices."""
+    name = value.strip()
+    return KIND_NAMES[name].value if name in KIND_NAMES else value
+
+
+def urgency_code(value: str) -> str:
+    """The code of an urgency written as its code or its Chinese name; anything else as given."""
+    name = value.strip()
+    return URGENCY_NAMES[name].value if name in URGENCY_NAMES else value
+
+
 class PolicyError(ValueError):
     """The policy file cannot be used; the message names the entry."""
 

@@ -69,7 +69,7 @@ def load_records(session: Session, case_id: int, since: datetime) -> CaseRecords
 
 
 def case_clocks(case: CaseRow, records: CaseRecords, rules: Rules, now: datetime) -> list[Clock]:
-    """The three clocks of a case: assign, first reply, close (DOMAIN.md "Clocks")."""
+    """The three clocks of a case: assign, first reply, close (docs/domain.md "Clocks")."""
     policy, calendar = rules.policy, rules.calendar
     status = Status(case.status)
     # Closing ends every clock: an imported history may close a case its source closed

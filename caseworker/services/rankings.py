@@ -1,4 +1,4 @@
-"""Rankings of units kept as they were computed, so a ranking can be audited (DOMAIN.md).
+"""Rankings of units kept as they were computed, so a ranking can be audited (docs/domain.md).
 
 A period's figures move after it ends (a case reopened after 不满意, a late close), so the
 ranking a supervisor acted on cannot be computed again later: each one `report rates` computes

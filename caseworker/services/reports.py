@@ -4,9 +4,10 @@ Everything here reads the stored deadline columns kept current by `services.cloc
 over a million cases is a few indexed or aggregated queries, never a Python loop over every case.
 Results are plain dataclasses, shared by the `report` command and the console's supervisor screen.
 
-A pause stops every clock (DOMAIN.md "Pauses"): while it is open the stored deadline stays where
-the pause found it (the pause moves it once resumed), so a case paused before its deadline is
-not listed as overdue, and one paused after it is listed with the lateness it had when paused.
+A pause stops every clock (docs/domain.md "Pauses"): while it is open the stored deadline
+stays where the pause found it (the pause moves it once resumed), so a case paused before its
+deadline is not listed as overdue, and one paused after it is listed with the lateness it had
+when paused.
 """
 
 from __future__ import annotations
@@ -33,13 +34,15 @@ from caseworker.domain.measures import (
     rule_version,
     satisfied_values,
 )
-from caseworker.services.overdue import SUPERVISION_RANK, UNASSIGNED, overdue_cases
+from caseworker.services.overdue import SUPERVISION_RANK
+from caseworker.services.overdue import UNASSIGNED as UNASSIGNED
 
 # The overdue report lives in services.overdue (no ORM there); its names are offered here too.
 from caseworker.services.overdue import OverdueReport as OverdueReport
 from caseworker.services.overdue import OverdueRow as OverdueRow
 from caseworker.services.overdue import UnitOverdue as UnitOverdue
 from caseworker.services.overdue import overdue_by_unit as overdue_by_unit
+from caseworker.services.overdue import overdue_cases as overdue_cases
 from caseworker.services.overdue import overdue_report as overdue_report
 from caseworker.services.rules import Rules
 from caseworker.store.models import (

@@ -98,7 +98,7 @@ def refused(result: Any, code: int, *fragments: str) -> str:
     assert lines[0].startswith("caseworker: "), lines[0]
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
+    return str(lines[0])
 
 
 def set_up_bureau(cli: Run, tmp_path: Path) -> str:

@@ -74,7 +74,7 @@ def refused(result: Any, code: int, *fragments: str) -> str:
     assert len(lines) == 1 and lines[0].startswith("caseworker: "), result.err
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
+    return str(lines[0])
 
 
 @pytest.fixture

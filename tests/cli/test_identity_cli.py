@@ -38,7 +38,7 @@ def one_line(result: Any, code: int = 1) -> str:
     assert result.code == code, (result.code, result.out, result.err)
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("caseworker: "), result.err
-    return lines[0]
+    return str(lines[0])
 
 
 def build(path: Path, rules: Rules, bindings: dict[str, tuple[str, ...]]) -> list[int]:

@@ -2,7 +2,7 @@
 overdue or chased, the rates come from the source's own times and say what they left out; and
 `case new` refuses or warns about received times that cannot be right.
 
-The real files come from ../shared/datasets (skipped with the reason when absent). `cw` runs
+The real files come from tests/data/datasets (skipped with the reason when absent). `cw` runs
 the real `python -m caseworker` on a fresh database with the clock at 2026-11-20 10:00.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DATASETS = ROOT / ".." / "shared" / "datasets"
+DATASETS = ROOT / "tests" / "data" / "datasets"
 ATTACHMENT4 = DATASETS / "tipdm2020" / "attachment4-messages-with-replies.xlsx"
 BALTIMORE = DATASETS / "311" / "baltimore-311-sample.csv"
 
@@ -28,7 +28,7 @@ Process = Callable[..., subprocess.CompletedProcess[str]]
 
 def needs(path: Path) -> None:
     if not path.exists():
-        pytest.skip(f"shared dataset {path.name} is not beside the project (../shared/datasets)")
+        pytest.skip(f"dataset {path.name} is missing from tests/data/datasets")
 
 
 def test_attachment4_imported_is_neither_overdue_nor_chased(cw: Process) -> None:

@@ -92,7 +92,7 @@ def one_line(result: Any, code: int = 1) -> str:
     assert result.code == code, (result.code, result.out, result.err)
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("caseworker: "), result.err
-    return lines[0]
+    return str(lines[0])
 
 
 def test_a_handlers_role_is_held_to_their_units_cases_by_the_server(
@@ -147,7 +147,10 @@ def test_a_handlers_role_is_held_to_their_units_cases_by_the_server(
 
     # caseworker's own commands still work for that role, as that role's clerk.
     housing, education = str(cases["C-HOUSING"]), str(cases["C-EDU"])
-    run = lambda *args: cli("--db", handler_url, "--now", NOW, *args)  # noqa: E731
+
+    def run(*args: str) -> Any:
+        return cli("--db", handler_url, "--now", NOW, *args)
+
     assert run("case", "acknowledge", housing).code == 0
     shown = run("case", "show", housing, "--format", "json")
     assert shown.code == 0, shown.err

@@ -20,7 +20,7 @@ import pytest
 NOW = "2025-11-20T10:00"
 ROOT = Path(__file__).resolve().parents[2]
 REPLIED = (
-    ROOT / ".." / "shared" / "datasets" / "tipdm2020" / "attachment4-messages-with-replies.xlsx"
+    ROOT / "tests" / "data" / "datasets" / "tipdm2020" / "attachment4-messages-with-replies.xlsx"
 )
 
 

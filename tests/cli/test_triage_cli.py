@@ -1,4 +1,4 @@
-"""`caseworker triage …` on the shared real messages: accuracy, JSON shapes, clusters, stats."""
+"""`caseworker triage …` on the real TipDM 2020 messages: accuracy, JSON shapes, clusters, stats."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import pytest
 
 Result = Any  # tests/cli/conftest.py's Result: code, out, err
 ROOT = Path(__file__).resolve().parents[2]
-TIPDM = ROOT / ".." / "shared" / "datasets" / "tipdm2020"
+TIPDM = ROOT / "tests" / "data" / "datasets" / "tipdm2020"
 LABELLED = TIPDM / "attachment2-labelled-sample.xlsx"
 VOTES = TIPDM / "attachment3-messages-with-votes.xlsx"
 needs_data = pytest.mark.skipif(
     not LABELLED.exists() or not VOTES.exists(),
-    reason="the shared TipDM 2020 messages are not beside the project",
+    reason="the TipDM 2020 messages are missing from tests/data/datasets",
 )
 CATEGORIES = {"城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障"}
 CATEGORIES |= {"商贸旅游", "卫生计生"}

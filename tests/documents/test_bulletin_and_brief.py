@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from docx import Document
 from docx_checks import gb9704_page
-from sqlmodel import select
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from caseworker.cli import app
@@ -352,7 +352,8 @@ def test_brief_issue_writes_the_brief_of_a_recorded_common_issue(
 ) -> None:
     store = open_store(f"sqlite:///{october}")
     with store.session() as s:
-        ids = [int(i) for i in s.exec(select(CaseRow.id).order_by(CaseRow.id).limit(3)).all()]
+        found = s.exec(select(CaseRow.id).order_by(col(CaseRow.id)).limit(3)).all()
+        ids = [i for i in found if i is not None]
     store.engine.dispose()
     code, out, err = run(
         october, "triage", "issue", *map(str, ids), "--title", "某小区车位捆绑销售"

@@ -98,8 +98,8 @@ def test_the_assignment_letter_follows_gb9704_and_the_case_record(
     # Word stores lengths in twips (1/1440 inch): millimetres to the tenth are exact enough.
     page = [section.page_width, section.page_height]
     margins = [section.top_margin, section.bottom_margin, section.left_margin, section.right_margin]
-    assert [round(length.mm, 1) for length in page] == [210, 297]  # A4
-    assert [round(length.mm, 1) for length in margins] == [37, 35, 28, 26]
+    assert [length and round(length.mm, 1) for length in page] == [210, 297]  # A4
+    assert [length and round(length.mm, 1) for length in margins] == [37, 35, 28, 26]
     grid = section._sectPr.find(qn("w:docGrid"))
     assert grid.get(qn("w:linePitch")) == "579"  # 22 lines in the 225 mm type area
     normal = doc.styles["Normal"]
@@ -110,11 +110,15 @@ def test_the_assignment_letter_follows_gb9704_and_the_case_record(
     assert mark.text == "江南省信访局" and str(mark.runs[0].font.color.rgb) == "E00000"
     number = doc.paragraphs[1]
     assert number.text == done.number
-    border = number._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom"))
+    paragraph = number._p.pPr
+    assert paragraph is not None
+    border = paragraph.find(qn("w:pBdr")).find(qn("w:bottom"))
     assert border.get(qn("w:color")) == "E00000"  # the red separator line
     title = doc.paragraphs[3]
     assert title.runs[0].font.size == Pt(22)
-    fonts = title.runs[0]._r.rPr.find(qn("w:rFonts"))
+    run = title.runs[0]._r.rPr
+    assert run is not None
+    fonts = run.find(qn("w:rFonts"))
     assert fonts.get(qn("w:eastAsia")) == "方正小标宋简体"
     assert doc.settings.odd_and_even_pages_header_footer
     for footer, align in ((section.footer, "right"), (section.even_page_footer, "left")):

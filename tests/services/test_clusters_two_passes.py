@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from caseworker.clock import FrozenClock
 from caseworker.domain.calendar import SHANGHAI
@@ -37,16 +38,16 @@ def test_two_passes_find_what_all_messages_in_memory_find(
         streamed = clusters(session, now=NOW)
         rows = session.execute(
             select(
-                CaseRow.id,
-                CaseRow.external_id,
-                CaseRow.title,
-                func.substr(CaseRow.body, 1, 200),
-                CaseRow.author,
-                CaseRow.received_at,
-                CaseRow.extra,
-                CaseRow.region,
-                Unit.name,
-            ).join(Unit, Unit.id == CaseRow.lead_unit_id, isouter=True)
+                col(CaseRow.id),
+                col(CaseRow.external_id),
+                col(CaseRow.title),
+                func.substr(col(CaseRow.body), 1, 200),
+                col(CaseRow.author),
+                col(CaseRow.received_at),
+                col(CaseRow.extra),
+                col(CaseRow.region),
+                col(Unit.name),
+            ).join(Unit, col(Unit.id) == col(CaseRow.lead_unit_id), isouter=True)
         ).all()
     assert len(rows) > 4_000
     docs = [

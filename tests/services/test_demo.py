@@ -26,7 +26,7 @@ from caseworker.services.demo.build import (
     demo_info,
     reset_demo,
 )
-from caseworker.services.demo.texts import CATEGORIES
+from caseworker.services.demo.texts import CATEGORIES, KINDERGARTEN_ESTATE
 from caseworker.services.rules import Rules
 from caseworker.store.engine import Store, open_store
 from caseworker.store.models import (
@@ -270,16 +270,48 @@ def test_texts_are_varied_chinese_without_placeholders(demo_store: Store) -> Non
         assert "0000-5550" in reply or "办理" in reply
 
 
+def test_titles_are_as_distinct_as_a_real_message_board(demo_store: Store) -> None:
+    """Real 留言板 titles are 97-98% distinct; the demo's must read like them, not like copies."""
+    with demo_store.session() as session:
+        titles = session.exec(select(CaseRow.title)).all()
+    assert len(set(titles)) >= 0.9 * len(titles), len(set(titles)) / len(titles)
+    assert max(Counter(titles).values()) <= 6, Counter(titles).most_common(3)
+
+
+def test_the_common_issue_reads_as_many_citizens_on_one_matter(demo_store: Store) -> None:
+    with demo_store.session() as session:
+        rows = session.exec(
+            select(CaseRow.title, CaseRow.body, CaseRow.author, CaseRow.extra).where(
+                col(CaseRow.extra).contains("common_issue")
+            )
+        ).all()
+    assert len(rows) >= 20
+    matters = {json.loads(extra)["common_issue"] for _, _, _, extra in rows if extra}
+    assert len(matters) == 1  # one estate's kindergarten places
+    estate = KINDERGARTEN_ESTATE
+    assert estate in next(iter(matters))
+    for title, body, _, _ in rows:
+        assert estate in title and ("幼儿园" in title or "入园" in title), title
+        assert estate in body and "幼儿园" in body, body
+    titles = [title for title, _, _, _ in rows]
+    bodies = [body for _, body, _, _ in rows]
+    assert len(set(titles)) >= 0.8 * len(titles)
+    assert len(set(bodies)) == len(bodies)
+    # Written in many voices: no opening sentence stands first in most of them.
+    firsts = Counter(re.split(r"[。！？]", body)[0][:12] for body in bodies)
+    assert firsts.most_common(1)[0][1] <= len(bodies) // 4, firsts.most_common(3)
+    assert len({author for _, _, author, _ in rows}) >= 0.8 * len(rows)
+
+
 def _dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     store = open_store(str(path))
     try:
         with store.session() as session:
-            out = {}
+            out: dict[str, list[tuple[Any, ...]]] = {}
             for table in SQLModel.metadata.sorted_tables:
                 keys = ", ".join(c.name for c in table.primary_key.columns)
-                out[table.name] = list(
-                    session.execute(text(f"SELECT * FROM {table.name} ORDER BY {keys}")).all()
-                )
+                rows = session.execute(text(f"SELECT * FROM {table.name} ORDER BY {keys}"))
+                out[table.name] = [tuple(row) for row in rows]
             return out
     finally:
         store.close()

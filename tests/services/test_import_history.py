@@ -2,7 +2,7 @@
 want of a time the source never had; columns and text kept as the file had them; dates that
 cannot be right refused or warned about.
 
-The real-data checks read ../shared/datasets and skip with the reason when it is absent;
+The real-data checks read tests/data/datasets and skip with the reason when it is absent;
 expected figures are read from the files themselves.
 """
 
@@ -38,7 +38,7 @@ from caseworker.store.models import CaseRow, EventRow, SupervisionRow
 from caseworker.store.types import END_OF_TIME
 
 ROOT = Path(__file__).resolve().parents[2]
-DATASETS = ROOT / ".." / "shared" / "datasets"
+DATASETS = ROOT / "tests" / "data" / "datasets"
 ATTACHMENT2 = DATASETS / "tipdm2020" / "attachment2-labelled-sample.xlsx"
 ATTACHMENT4 = DATASETS / "tipdm2020" / "attachment4-messages-with-replies.xlsx"
 BALTIMORE = DATASETS / "311" / "baltimore-311-sample.csv"
@@ -48,7 +48,7 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
 
 def needs(path: Path) -> None:
     if not path.exists():
-        pytest.skip(f"shared dataset {path.name} is not beside the project (../shared/datasets)")
+        pytest.skip(f"dataset {path.name} is missing from tests/data/datasets")
 
 
 @dataclass

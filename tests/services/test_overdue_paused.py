@@ -10,8 +10,10 @@ from caseworker.services.cases import accept_case, pause_case
 from caseworker.services.reports import overdue_cases
 
 
-def sh(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=SHANGHAI)  # type: ignore[misc]
+def sh(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI)
 
 
 def test_a_case_paused_after_its_deadline_stays_late_by_what_it_was(bureau: Any) -> None:

@@ -1,5 +1,5 @@
-"""Rankings are kept as computed (DOMAIN: numerator, denominator and rule version with every
-figure, so a ranking can be audited), on SQLite and PostgreSQL."""
+"""Rankings are kept as computed (docs/domain.md "Measures": numerator, denominator and rule
+version with every figure, so a ranking can be audited), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -112,7 +112,8 @@ def build_bureau(target: Path | str) -> None:
                 ("publish_reply", ref, {}),
             ]
 
-        board, hotline = {"channel": "leader-board"}, {"channel": "hotline-12345"}
+        board: dict[str, object] = {"channel": "leader-board"}
+        hotline: dict[str, object] = {"channel": "hotline-12345"}
         step("09-25T10:00", ("new", "C1", board), ("new", "C4", board))
         step("09-25T11:00", ("accept_case", "C1", {}), ("accept_case", "C4", {}))
         step("09-26T09:00", ("new", "C3", hotline))

@@ -53,7 +53,7 @@ def assigned(bureau: Any, external_id: str, *, co_unit: bool = True) -> int:
         lead="C-HOUSING",
         co_units=["C-TRANSPORT"] if co_unit else [],
     )
-    return case_id
+    return int(case_id)
 
 
 def closed(bureau: Any, external_id: str) -> int:

@@ -93,8 +93,8 @@ def _expected(store: Store, query: str) -> set[int]:
     terms = query.split()
     return {
         cid
-        for cid, title, body in rows  # type: ignore[misc]
-        if all(t in title or t in body for t in terms)
+        for cid, title, body in rows
+        if cid is not None and all(t in title or t in body for t in terms)
     }
 
 

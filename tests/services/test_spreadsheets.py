@@ -10,6 +10,7 @@ and characters XML cannot hold are replaced, never fatal.
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -227,7 +228,7 @@ def test_rejects_file_is_guarded_and_reads_back_after_the_fix(tmp_path: Path, ru
         assert got["123456789012345678"] == ("'=2+2", "-3")
         # The rejects file's own columns are the import's notes, not the citizen's data.
         with store.session() as s:
-            extras = [c.extra or {} for c in s.exec(select(CaseRow)).all()]
+            extras = [json.loads(c.extra or "{}") for c in s.exec(select(CaseRow)).all()]
         assert not any({"source_row", "reject_reason"} & set(extra) for extra in extras)
         assert not again.unmapped
     finally:

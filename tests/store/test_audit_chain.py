@@ -166,7 +166,7 @@ def test_the_head_of_the_first_events_stays_as_history_grows(bureau: Any) -> Non
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLIED = (
-    ROOT / ".." / "shared" / "datasets" / "tipdm2020" / "attachment4-messages-with-replies.xlsx"
+    ROOT / "tests" / "data" / "datasets" / "tipdm2020" / "attachment4-messages-with-replies.xlsx"
 )
 
 

@@ -56,7 +56,7 @@ class RoleBureau(_SHARED.Bureau):  # type: ignore[misc,name-defined]
     stores: dict[str, Any] = field(default_factory=dict)
 
     def act(self, clerk: str, at: datetime, action: Any, *args: Any, **kwargs: Any) -> Any:
-        store = self.stores.get(clerk, self.store)
+        store: Any = self.stores.get(clerk, self.store)
         try:
             with store.session() as session:
                 return action(session, self.desk(clerk, at), *args, **kwargs)
@@ -94,8 +94,13 @@ def bureau(store: Any, rules: Rules) -> Iterator[RoleBureau]:
     from caseworker.store.engine import open_store
 
     _SHARED.populate_bureau(store)
-    clerks = (_SHARED.CLERK, _SHARED.SUPERVISOR, _SHARED.HANDLER, _SHARED.CO_HANDLER)
-    clerks += (_SHARED.OTHER_HANDLER,)
+    clerks = (
+        _SHARED.CLERK,
+        _SHARED.SUPERVISOR,
+        _SHARED.HANDLER,
+        _SHARED.CO_HANDLER,
+        _SHARED.OTHER_HANDLER,
+    )
     names = {clerk: f"cw_svc_{os.getpid()}_{next(_roles)}" for clerk in clerks}
     with store.session() as session:
         for clerk, role in names.items():

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 from console_data import CLERK, HANDLER, NOW, SUPERVISOR, Console, open_console
-from sqlmodel import select
+from sqlmodel import col, select
 from textual.pilot import Pilot
+from textual.widgets import Input, Select, Static
 
 from caseworker.domain.deadlines import ClockState
 from caseworker.domain.lifecycle import OPEN_STATES
+from caseworker.screens.queue import QueueList
 from caseworker.services import cases as svc
 from caseworker.services.clocks import case_clocks, load_records
 from caseworker.services.rules import Rules
@@ -67,6 +69,11 @@ def screen_text(app: Any) -> str:
             (float(m.group(1)), html.unescape(m.group(3)).replace("\xa0", " "))
         )
     return "\n".join("".join(t for _, t in sorted(rows[y])) for y in sorted(rows))
+
+
+def top(app: Any) -> Any:
+    """The screen on top now, read afresh (keys and workers change it between two reads)."""
+    return app.screen
 
 
 def table_of(pilot: Pilot[Any]) -> CaseTable:
@@ -165,7 +172,7 @@ async def test_tab_switches_queue_and_enter_opens_the_case(console: Console) -> 
         assert app.screen.queue is QueueKey.ACCEPTED
         await pilot.press("tab")
         await settle(pilot)
-        assert app.screen.queue is QueueKey.HANDLING
+        assert top(app).queue is QueueKey.HANDLING
         table = table_of(pilot)
         await pilot.press("j")
         chosen = table.current
@@ -184,11 +191,11 @@ async def test_tab_switches_queue_and_enter_opens_the_case(console: Console) -> 
             row = session.get(CaseRow, chosen.id)
             assert row is not None
             assert row.body.split()[0][:20] in body
-        timeline = as_text(app.screen.query_one("#case-history").content)
+        timeline = as_text(app.screen.query_one("#case-history", Static).content)
         assert f"{CLERK} 交办 → 已交办：请核实并按时答复" in " ".join(timeline.split())
         await pilot.press("escape")
         await settle(pilot)
-        assert app.screen.queue is QueueKey.HANDLING
+        assert top(app).queue is QueueKey.HANDLING
         assert table_of(pilot).current == chosen  # the cursor did not move
 
 
@@ -261,7 +268,7 @@ def long_queue(tmp_path: Path, rules: Rules) -> tuple[Console, list[int]]:
         query = (
             select(CaseRow.id)
             .where(CaseRow.status == "received")
-            .order_by(CaseRow.next_due_at, CaseRow.id)
+            .order_by(col(CaseRow.next_due_at), col(CaseRow.id))
         )
         expected = list(session.exec(query).all())
     return console, expected
@@ -280,6 +287,7 @@ async def test_keyset_paging_walks_a_long_queue_in_order(tmp_path: Path, rules: 
             assert len(table.lines) == 100  # one page, not the queue
             seen = [table.current.id] if table.current else []
             await pilot.press("down")  # one real key; then the same action, without redraws
+            assert table.current is not None
             seen.append(table.current.id)
             while len(seen) < len(expected):
                 table.action_cursor_down()
@@ -388,7 +396,7 @@ async def test_search_and_goto_find_a_case_by_its_number_or_external_id(console:
         await settle(pilot)
         for term in (str(target.id), f"#{target.id}", target.external_id):
             await pilot.press("slash")
-            queue.query_one("#search").value = term
+            queue.query_one("#search", Input).value = term
             await pilot.press("enter")
             await settle(pilot)
             assert target.id in {line.id for line in table_of(pilot).lines}, term
@@ -400,7 +408,7 @@ async def test_search_and_goto_find_a_case_by_its_number_or_external_id(console:
             await pilot.press("colon")
             await pilot.pause()
             assert isinstance(app.screen, GotoScreen)
-            app.screen.query_one("#ref").value = ref
+            app.screen.query_one("#ref", Input).value = ref
             await pilot.press("enter")
             await settle(pilot)
             assert isinstance(app.screen, CaseScreen), ref
@@ -414,7 +422,7 @@ async def test_search_and_goto_find_a_case_by_its_number_or_external_id(console:
         # An unknown number: one notice in the clerk's language, still on the queue.
         await pilot.press("colon")
         await pilot.pause()
-        app.screen.query_one("#ref").value = "99999"
+        app.screen.query_one("#ref", Input).value = "99999"
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is queue
@@ -502,10 +510,10 @@ async def test_filter_dialog_opens_with_choices_and_applies(console: Console) ->
 
         assert isinstance(app.screen, FilterScreen)
         assert ("12345热线", "hotline-12345") in app.screen.choices.channels
-        app.screen.query_one("#f-urgency").value = "urgent"
+        app.screen.query_one("#f-urgency", Select).value = "urgent"
         await pilot.click("#apply")
         await settle(pilot)
-        assert app.screen.filters.urgency == "urgent"
+        assert top(app).filters.urgency == "urgent"
         lines = table_of(pilot).lines
         assert lines and all(line.urgency == "urgent" for line in lines)
 
@@ -665,7 +673,7 @@ def test_countdown_texts_and_moods(rules: Rules) -> None:
         provisional=True,
     )
     assert (c.text, c.mood) == ("!超期4工作日 ≈", Mood.OVERDUE)
-    # A limit in 日 (the 60-day close) counts down in natural days, as UI.md shows it.
+    # A limit in 日 (the 60-day close) counts down in natural days, as docs/console.md says.
     close = datetime(2026, 1, 13, 23, 59, 59, tzinfo=NOW.tzinfo)
     c = countdown(due_at=close, warn_at=None, now=NOW, calendar=cal, catalog=zh, natural_days=True)
     assert (c.text, c.mood) == ("剩54日", Mood.NORMAL)
@@ -734,7 +742,9 @@ def test_keyset_pages_walk_ties_on_the_deadline_both_ways(console: Console) -> N
 
     with console.store.session() as session:
         expected = list(
-            session.exec(select(CaseRow.id).order_by(CaseRow.next_due_at, CaseRow.id)).all()
+            session.exec(
+                select(CaseRow.id).order_by(col(CaseRow.next_due_at), col(CaseRow.id))
+            ).all()
         )
         where = queries.queue_condition(QueueKey.ALL, NOW, Viewer(CLERK))
         walked: list[Any] = []
@@ -880,8 +890,8 @@ async def test_a_unit_handler_sees_and_opens_only_their_units_cases(console: Con
     # Beside the fixture's cases (led by the handler's unit, or not yet assigned): one case
     # of another unit, one another unit leads with the handler's unit helping (协办), and a
     # fresh one of their own (still inside the window to return it).
-    made = {}
-    plans = (
+    made: dict[str, int] = {}
+    plans: tuple[tuple[str, str, list[str]], ...] = (
         ("other", "C-EDU", ["C-TRANSPORT"]),
         ("helping", "C-EDU", ["C-HOUSING"]),
         ("fresh", "C-HOUSING", []),
@@ -942,7 +952,7 @@ async def test_a_unit_handler_sees_and_opens_only_their_units_cases(console: Con
         assert {line.id for line in table_of(pilot).lines} == expected[QueueKey.MINE]
         title = as_text(screen.query_one("#queue-title").render())
         assert title.startswith(f"我的 · {len(expected[QueueKey.MINE])} 件"), title
-        counts = screen.query_one("#queues").counts
+        counts = screen.query_one("#queues", QueueList).counts
         assert {k: counts[k] for k in QueueKey} == {k: len(v) for k, v in expected.items()}
         for key in QueueKey:
             screen.switch_queue(key)

@@ -74,8 +74,8 @@ async def _run(console: Console) -> None:
             screen = app.screen
             head = screen.query_one("#case-head").render()
             message = screen.query_one("#case-message", MessageText)
-            drawn = [message.render_line(y).text for y in range(message.size.height)]
-            text = _plain(head) + "\n" + "".join(line.rstrip() for line in drawn)
+            lines = [message.render_line(y).text for y in range(message.size.height)]
+            text = _plain(head) + "\n" + "".join(line.rstrip() for line in lines)
             assert "\x1b" not in text and "\x00" not in text and "\x07" not in text
             if title == MARKUP:
                 assert "[link=https://evil.example/x]点此[/link]" in text

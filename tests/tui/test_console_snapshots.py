@@ -12,6 +12,7 @@ import pytest
 from console_data import Console
 from textual.pilot import Pilot
 
+from caseworker.screens.queue import QueueScreen
 from caseworker.store.queries import QueueKey
 
 SIZES = [(120, 36), (80, 24)]
@@ -26,7 +27,9 @@ async def _settle(pilot: Pilot[Any]) -> None:
 def _queue(key: QueueKey, open_case: bool = False) -> Any:
     async def run_before(pilot: Pilot[Any]) -> None:
         await _settle(pilot)
-        pilot.app.screen.switch_queue(key)
+        screen = pilot.app.screen
+        assert isinstance(screen, QueueScreen)
+        screen.switch_queue(key)
         await _settle(pilot)
         await pilot.press("down")
         if open_case:

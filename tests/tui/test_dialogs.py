@@ -27,6 +27,7 @@ from test_dialogs_support import (
     rules_of_the_house,
     settle,
     sync,
+    top,
 )
 from textual.widgets import (
     Button,
@@ -152,7 +153,7 @@ async def test_assign_refuses_in_place_then_assigns_lead_and_co_unit(bureau: Bur
 
         await pilot.press("ctrl+s")  # nothing chosen yet
         assert "牵头单位" in error_text(dialog)
-        assert app.screen is dialog
+        assert top(app) is dialog
 
         await type_into(pilot, "#unit-search", "教育")
         assert [u.code for u in dialog.shown] == ["A3-EDU"]
@@ -356,6 +357,7 @@ async def test_reply_template_checks_and_submit(bureau: Bureau) -> None:
         await pilot.pause()
         text = dialog.query_one("#text", TextArea).text
         handling = case(bureau, "handling")
+        assert handling.author is not None
         assert handling.title in text and handling.author in text and "A3区教育局" in text
         assert "2025年11月20日" in text and "{policy}" in text
         assert dialog.query_one("#outcome", Select).value == "不支持"
@@ -598,13 +600,13 @@ async def test_a_submit_during_an_autosave_waits_for_it_instead_of_conflicting(
         assert len(stored) == 1 and stored[0][1] != dialog.version
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert app.screen is dialog  # waiting for the save's answer, not submitting stale
+        assert top(app) is dialog  # waiting for the save's answer, not submitting stale
         assert [r.state for r in rows(bureau, ReplyRow, "handling")] == ["draft"]
 
         state, version = stored[0]
         dialog.draft_saved(state, version, NOW)  # the worker's answer arrives
         await settle(pilot)
-        assert app.screen is app.host
+        assert top(app) is app.host
         assert app.host.refused == [] and app.host.changed == [case_id]
     (reply,) = rows(bureau, ReplyRow, "handling")
     assert (reply.state, reply.text) == ("submitted", "正在核实，三日内答复。")

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT / "tests" / "data" / "datasets"
 MESSAGES = DATASETS / "tipdm2020" / "attachment2-labelled-sample.xlsx"
 
-NOW = datetime(2025, 11, 20, 10, 0, tzinfo=SHANGHAI)  # a Thursday morning, as in UI.md
+NOW = datetime(2025, 11, 20, 10, 0, tzinfo=SHANGHAI)  # a Thursday morning, as in docs/console.md
 
 UNITS_CSV = """name,parent,level,code
 A市人民政府,,city,A
@@ -113,7 +113,15 @@ def build_bureau(folder: Path, rules: Rules) -> Bureau:
 
     def receive(name: str, at: datetime) -> int:
         m = next(messages)
-        data = NewCase(channel="leader-board", received_at=at, **m)
+        data = NewCase(
+            channel="leader-board",
+            received_at=at,
+            external_id=m["external_id"],
+            author=m["author"],
+            title=m["title"],
+            body=m["body"],
+            category=m["category"],
+        )
         ids[name] = int(act(CLERK, at, svc.create_case, data))
         return ids[name]
 
@@ -265,6 +273,11 @@ async def open_dialog(pilot: Any, action: str, case_id: int) -> Any:
     app = pilot.app
     start_action(app.host, action, case_id)
     await settle(pilot)
+    return app.screen
+
+
+def top(app: Any) -> Any:
+    """The screen on top now, read afresh (keys and workers change it between two reads)."""
     return app.screen
 
 

@@ -47,11 +47,13 @@ def an_assigned_case(console: Console, *, overdue: bool) -> CaseRow:
     from caseworker.domain.calendar import SHANGHAI
 
     with console.store.session() as session:
-        rows = session.exec(
-            select(CaseRow)
-            .where(CaseRow.status == "assigned", col(CaseRow.lead_unit_id).is_not(None))
-            .order_by(col(CaseRow.id))
-        ).all()
+        rows: list[CaseRow] = list(
+            session.exec(
+                select(CaseRow)
+                .where(CaseRow.status == "assigned", col(CaseRow.lead_unit_id).is_not(None))
+                .order_by(col(CaseRow.id))
+            ).all()
+        )
     for row in rows:
         late = row.reply_due_at.astimezone(SHANGHAI) < NOW
         if late == overdue:

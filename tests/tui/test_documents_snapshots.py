@@ -21,7 +21,7 @@ def first_assigned(console: Console) -> int:
             .order_by(col(CaseRow.id))
         ).first()
     assert case_id is not None
-    return case_id
+    return int(case_id)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

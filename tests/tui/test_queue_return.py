@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from console_data import CLERK, NOW, open_console
-from sqlmodel import select
+from sqlmodel import col, select
 from textual.pilot import Pilot
 
 from caseworker.clock import FrozenClock
@@ -33,7 +33,7 @@ def _order(console: Any) -> list[int]:
         query = (
             select(CaseRow.id)
             .where(CaseRow.status == "received")
-            .order_by(CaseRow.next_due_at, CaseRow.id)
+            .order_by(col(CaseRow.next_due_at), col(CaseRow.id))
         )
         return list(session.exec(query).all())
 

@@ -72,4 +72,5 @@ def test_the_common_time_shape_reads_as_the_long_way_reads_it(text: str) -> None
     fast, slow = read(text), read(f" {text} ")
     assert fast == slow
     if isinstance(fast, datetime):
+        assert isinstance(slow, datetime)
         assert fast.tzinfo is slow.tzinfo and fast.utcoffset() == slow.utcoffset()

@@ -1,4 +1,4 @@
-"""The triage model on the shared labelled sample: cross-validated accuracy, stored form."""
+"""The triage model on the TipDM 2020 labelled sample: cross-validated accuracy, stored form."""
 
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ from caseworker.services.triage import category_tree
 
 LABELLED = (
     Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
+    / "tests"
+    / "data"
     / "datasets"
     / "tipdm2020"
     / "attachment2-labelled-sample.xlsx"
 )
 needs_data = pytest.mark.skipif(
-    not LABELLED.exists(), reason="the shared TipDM 2020 labelled sample is not beside the project"
+    not LABELLED.exists(), reason="the TipDM 2020 sample is missing from tests/data/datasets"
 )
 
 

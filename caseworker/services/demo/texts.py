@@ -43,6 +43,8 @@ class Topic:
     measures: tuple[str, ...]
     outcome: str = "支持"
     urgent_share: float = 0.0
+    # Other ways to state the first fact, in other citizens' voices (one is drawn in its place).
+    leads: tuple[str, ...] = ()
 
 
 TOPICS: tuple[Topic, ...] = (
@@ -158,7 +160,11 @@ TOPICS: tuple[Topic, ...] = (
         "供电",
         ("供电公司",),
         ("complaint", "help"),
-        ("{village}电压太低空调带不动", "{town}{village}夏季频繁停电", "农村电压不稳请求改造"),
+        (
+            "{village}电压太低空调带不动",
+            "{town}{village}夏季频繁停电",
+            "{town}农村电压不稳请求改造",
+        ),
         (
             "{town}{village}一到晚上用电高峰，电压只有一百七八十伏，空调、冰箱都启动不了。",
             "这个夏天已经停电{n}次，家里的老人热得受不了。",
@@ -225,7 +231,11 @@ TOPICS: tuple[Topic, ...] = (
         "噪声污染",
         ("教育局", "生态环境局"),
         ("complaint", "suggestion"),
-        ("{school}广播喇叭声音太大", "{school}早上六点半就放广播", "学校喇叭噪音影响周边居民"),
+        (
+            "{school}广播喇叭声音太大",
+            "{school}早上六点半就放广播",
+            "{school}喇叭噪音影响{estate}居民",
+        ),
         (
             "{district}{school}每天早上六点半就开始放广播，跑操口令和音乐声音非常大。",
             "我们小区离学校只有一墙之隔，上夜班的人白天也没法休息。",
@@ -267,7 +277,7 @@ TOPICS: tuple[Topic, ...] = (
         "大气污染",
         ("城管执法", "生态环境局"),
         ("complaint",),
-        ("{estate}楼下餐馆油烟直排", "{road}烧烤店油烟熏人", "餐饮油烟扰民请求整治"),
+        ("{estate}楼下餐馆油烟直排", "{road}烧烤店油烟熏人", "{estate}餐饮油烟扰民请求整治"),
         (
             "{estate}{n}栋楼下新开了一家烧烤店，油烟直接排到楼上，窗户都不敢开。",
             "每天营业到凌晨两点，食客喧哗声也很大。",
@@ -286,7 +296,7 @@ TOPICS: tuple[Topic, ...] = (
         "大气污染",
         ("生态环境局",),
         ("complaint",),
-        ("{company}夜间排放刺鼻气味", "工业园区异味扰民", "{district}晚上空气中有化学品味道"),
+        ("{company}夜间排放刺鼻气味", "{town}工业园区异味扰民", "{district}晚上空气中有化学品味道"),
         (
             "每到晚上九点以后，{district}工业园方向就飘来一股刺鼻的化学品味道，像烧塑料。",
             "附近{estate}的居民都能闻到，有的小孩出现咳嗽、头晕。",
@@ -309,7 +319,7 @@ TOPICS: tuple[Topic, ...] = (
         (
             "{bus}公交站距地铁口{hundreds}米换乘不便",
             "建议将{road}公交站移近地铁出口",
-            "地铁与公交换乘距离太远",
+            "{road}地铁与公交换乘距离太远",
         ),
         (
             "地铁{n}号线{road}站开通后，{bus}公交站离地铁出口有{hundreds}米，下雨天换乘很不方便。",
@@ -332,7 +342,7 @@ TOPICS: tuple[Topic, ...] = (
         (
             "建议在{road}公交站增设座椅",
             "{road}公交站没有座位老人等车吃力",
-            "公交站台增设休息座椅的建议",
+            "{bus}公交站台增设休息座椅的建议",
         ),
         (
             "{road}公交站每天有很多老人去{hospital}看病在这里等车，站台没有一张座椅。",
@@ -348,7 +358,7 @@ TOPICS: tuple[Topic, ...] = (
         "收费公路",
         ("交通运输局",),
         ("inquiry", "suggestion"),
-        ("{road}大桥收费何时取消", "咨询{city}桥隧收费政策", "{road}大桥收费是否合规"),
+        ("{road}大桥收费何时取消", "咨询{road}隧道收费政策", "{road}大桥收费是否合规"),
         (
             "每天上下班都要经过{road}大桥，来回要交{tens}元，一个月下来要{hundreds}多元。",
             "听说大桥的建设贷款早就还完了。",
@@ -389,7 +399,7 @@ TOPICS: tuple[Topic, ...] = (
         "交通设施",
         ("交通运输局", "住建局"),
         ("complaint", "help"),
-        ("{road}人行天桥护栏松动存在安全隐患", "{road}天桥台阶破损", "天桥危险请尽快维修"),
+        ("{road}人行天桥护栏松动存在安全隐患", "{road}天桥台阶破损", "{road}天桥危险请尽快维修"),
         (
             "{road}人行天桥的护栏有好几处松动，一靠就晃，台阶也碎了{n}块。",
             "每天有很多学生从{school}放学经过这座桥。",
@@ -409,7 +419,7 @@ TOPICS: tuple[Topic, ...] = (
         "义务教育",
         ("教育局",),
         ("complaint", "help", "inquiry"),
-        ("{estate}划片学校太远孩子上学难", "{estate}周边没有小学", "新小区学位配套问题"),
+        ("{estate}划片学校太远孩子上学难", "{estate}周边没有小学", "{estate}新小区学位配套问题"),
         (
             "我们{district}{estate}入住已经{years}年，小区有{hundreds}多户，划片的小学却在{n}公里外。",
             "孩子每天早上六点就要起床，路上还要穿过{road}。",
@@ -428,7 +438,11 @@ TOPICS: tuple[Topic, ...] = (
         "学前教育",
         ("教育局", "市场监管局"),
         ("complaint", "inquiry"),
-        ("{school}幼儿园一年收费{money}元是否合理", "民办幼儿园收费太贵", "幼儿园乱收费问题"),
+        (
+            "{estate}旁的幼儿园一年收费{money}元是否合理",
+            "{estate}附近民办幼儿园收费太贵",
+            "{district}幼儿园乱收费问题",
+        ),
         (
             "孩子在{district}一家民办幼儿园上学，一年保教费加伙食费要{money}元。",
             "除此之外，还另收兴趣班费、校服费等{n}项费用。",
@@ -450,7 +464,11 @@ TOPICS: tuple[Topic, ...] = (
         "考试招生",
         ("教育局",),
         ("help",),
-        ("孩子身份证丢失影响高考报名", "急！高三学生身份证遗失", "考生身份证丢失如何报名"),
+        (
+            "孩子身份证丢失影响高考报名，离截止只剩{n}天",
+            "急！{district}高三学生身份证遗失",
+            "{school}考生身份证丢失如何报名",
+        ),
         (
             "我家孩子是{district}第{n}中学的高三学生，上个月身份证丢了，临时身份证也还没办下来。",
             "高考网上报名{weeks}周后就截止，现场确认要用身份证。",
@@ -469,7 +487,7 @@ TOPICS: tuple[Topic, ...] = (
         "文体设施",
         ("文旅局", "教育局"),
         ("suggestion", "inquiry"),
-        ("{park}体育场周末不对外开放", "建议学校操场课后向居民开放", "{district}缺少健身场地"),
+        ("{park}体育场周末不对外开放", "建议{school}操场课后向居民开放", "{district}缺少健身场地"),
         (
             "{district}{park}旁的体育场建成后一直锁着门，周末也不开放。",
             "附近{estate}等小区有几万人，只能在马路边跑步。",
@@ -491,7 +509,7 @@ TOPICS: tuple[Topic, ...] = (
         ("complaint", "help"),
         (
             "{company}拖欠{n}名工人工资{money}元",
-            "讨薪无门，请求帮助",
+            "讨薪无门，{months}个月工资没拿到",
             "农民工工资被拖欠{months}个月",
         ),
         (
@@ -514,7 +532,11 @@ TOPICS: tuple[Topic, ...] = (
         "劳动关系",
         ("人社局",),
         ("complaint", "help"),
-        ("公司以经营困难为由违法辞退员工", "{company}辞退员工不给补偿", "被公司无故辞退"),
+        (
+            "{company}以经营困难为由违法辞退员工",
+            "{company}辞退员工不给补偿",
+            "在{company}干了{years}年被无故辞退",
+        ),
         (
             "我在{company}工作了{years}年，上个月公司口头通知我不用来上班了，没有书面通知，也没有任何补偿。",
             "我找人事部门，说是经营困难要裁员，可公司还在招新人。",
@@ -532,7 +554,11 @@ TOPICS: tuple[Topic, ...] = (
         "社会保险",
         ("人社局",),
         ("inquiry",),
-        ("异地养老保险转移接续怎么办理", "咨询养老保险关系转移", "外省社保转回{city}的问题"),
+        (
+            "{city}异地养老保险转移接续怎么办理",
+            "在外省工作{years}年，养老保险关系怎么转移",
+            "在外省交了{years}年社保，转回{city}怎么办",
+        ),
         (
             "我在外省工作了{years}年，交了养老保险，现在回{city}工作。",
             "听说可以把外省的社保转回来，但不知道要带什么材料，去哪里办。",
@@ -551,7 +577,11 @@ TOPICS: tuple[Topic, ...] = (
         "医疗保障",
         ("人社局", "卫健委"),
         ("inquiry", "complaint"),
-        ("门诊慢特病报销比例咨询", "{hospital}医保报销被拒", "医保异地就医备案问题"),
+        (
+            "{hospital}门诊慢特病报销比例咨询",
+            "{hospital}医保报销被拒",
+            "在{hospital}住院，异地就医备案怎么办",
+        ),
         (
             "我母亲患高血压和糖尿病多年，在{hospital}长期拿药，每个月要花{hundreds}多元。",
             "去窗口问慢特病能不能报销，工作人员说得不清楚。",
@@ -571,7 +601,7 @@ TOPICS: tuple[Topic, ...] = (
         "市场秩序",
         ("市场监管局", "街道办"),
         ("complaint",),
-        ("{estate}底商棋牌室人员聚集", "棋牌室通宵营业扰民", "{road}棋牌室存在安全隐患"),
+        ("{estate}底商棋牌室人员聚集", "{estate}旁棋牌室通宵营业扰民", "{road}棋牌室存在安全隐患"),
         (
             "{estate}{n}栋楼下开了{n2}家棋牌室，每天从中午开到凌晨，里面烟雾缭绕、人挤人。",
             "现在正是流感高发季节，这么多人聚集很不安全。",
@@ -593,7 +623,7 @@ TOPICS: tuple[Topic, ...] = (
         (
             "{company}健身房关门预付卡无法退费",
             "商家跑路预付卡余额{money}元无处退",
-            "预付卡消费维权",
+            "{road}美容店预付卡消费维权",
         ),
         (
             "我去年在{road}的一家健身房办了年卡，花了{money}元，才去了{n}次健身房就突然关门了。",
@@ -615,7 +645,7 @@ TOPICS: tuple[Topic, ...] = (
         "旅游市场",
         ("文旅局", "市场监管局"),
         ("complaint", "suggestion"),
-        ("{park}景区停车收费不合理", "景区门票之外另收费", "{park}节假日停车乱收费"),
+        ("{park}景区停车收费不合理", "{park}门票之外另收费", "{park}节假日停车乱收费"),
         (
             "国庆期间带家人去{park}，停车场按次收费{tens}元，比标示的价格高了一倍。",
             "景区里的观光车、讲解又要另外收费，门口也没有公示。",
@@ -630,7 +660,7 @@ TOPICS: tuple[Topic, ...] = (
         "物价",
         ("市场监管局",),
         ("complaint",),
-        ("{market}缺斤少两", "{market}电子秤作弊", "农贸市场价格不明码标价"),
+        ("{market}缺斤少两", "{market}电子秤作弊", "{market}价格不明码标价"),
         (
             "在{district}{market}买了{n}斤排骨，回家一称少了快二两。",
             "好几个摊位都没有标价，外地人去买还要贵一截。",
@@ -649,7 +679,11 @@ TOPICS: tuple[Topic, ...] = (
         "妇幼保健",
         ("卫健委",),
         ("help", "complaint"),
-        ("出生医学证明迟迟办不下来", "新生儿出生证明补办难", "生育登记办理问题"),
+        (
+            "{hospital}出生医学证明迟迟办不下来",
+            "新生儿出生证明补办难",
+            "{district}生育登记办理问题",
+        ),
         (
             "我家孩子{months}个月前在{hospital}出生，当时因为父亲在外地没有及时办理出生医学证明。",
             "现在去补办，医院说要到妇幼保健院，妇幼保健院又说要回出生医院，来回跑了{n}趟。",
@@ -668,7 +702,7 @@ TOPICS: tuple[Topic, ...] = (
         "医疗服务",
         ("卫健委",),
         ("suggestion", "complaint"),
-        ("{hospital}排队时间太长", "社区卫生服务中心挂号难", "建议增加{hospital}夜间门诊"),
+        ("{hospital}排队时间太长", "{town}社区卫生服务中心挂号难", "建议增加{hospital}夜间门诊"),
         (
             "{district}{hospital}每天早上七点就排长队，挂号、缴费、拿药要排三次，一上午只能看一个病。",
             "老年人不会用手机预约，只能现场排队。",
@@ -686,7 +720,7 @@ TOPICS: tuple[Topic, ...] = (
         "医疗收费",
         ("卫健委", "市场监管局"),
         ("complaint",),
-        ("{hospital}重复收费", "住院费用清单有问题", "{hospital}收费不透明"),
+        ("{hospital}重复收费", "{hospital}住院费用清单有问题", "{hospital}收费不透明"),
         (
             "我父亲在{hospital}住院{n}天，出院后看费用清单，同一项检查收了两次，总共多收了{hundreds}多元。",
             "去找医院，他们说系统问题，让我们自己去找科室。",
@@ -704,7 +738,7 @@ TOPICS: tuple[Topic, ...] = (
         "公共卫生",
         ("卫健委", "信访局"),
         ("help",),
-        ("一家人滞留外省无法返回", "求助：老人孩子滞留外地", "疫情期间返乡受阻"),
+        ("一家{n}口滞留外省无法返回", "求助：老人孩子滞留外地{n}天", "疫情期间返回{city}受阻"),
         (
             "我们一家{n}口人去外省探亲，因当地发生疫情被困在酒店已经{n2}天，带的药快吃完了。",
             "老人有心脏病，孩子才{n}岁，酒店费用也快承担不起了。",
@@ -723,7 +757,15 @@ TOPICS: tuple[Topic, ...] = (
         "表扬",
         ("卫健委", "教育局", "人社局", "城管执法"),
         ("praise",),
-        ("表扬{unit_short}工作人员", "感谢{unit_short}帮我们解决了难题", "为{unit_short}点赞"),
+        (
+            "表扬{unit_short}工作人员",
+            "感谢{unit_short}帮我们解决了难题",
+            "为{unit_short}点赞",
+            "{unit_short}{n}天就解决了{estate}的老问题，点赞",
+            "感谢{unit_short}为{village}办实事",
+            "{unit_short}工作人员{n}次上门服务，值得点赞",
+            "{road}的问题解决了，谢谢{unit_short}",
+        ),
         (
             "上个月我反映的问题，{unit_short}的工作人员第二天就上门了解情况，{n}天就帮我们解决了。",
             "工作人员态度特别好，还留了电话，说有问题随时找他们。",
@@ -748,6 +790,16 @@ KINDERGARTEN = Topic(
         "新小区{estate}入园难",
         "呼吁在{estate}配建公办幼儿园",
         "{estate}业主孩子上幼儿园要跑{n}公里",
+        "{estate}配套幼儿园什么时候建",
+        "{estate}的孩子上幼儿园怎么办",
+        "{estate}规划的幼儿园为何迟迟不动工",
+        "{estate}{n}栋业主：孩子{age}岁了还没有幼儿园上",
+        "{estate}适龄儿童入园难，民办幼儿园太贵",
+        "请解决{estate}幼儿园学位问题",
+        "{estate}幼儿园用地被闲置{years}年",
+        "{estate}孩子入园要排队，学位缺口{hundreds}个",
+        "再次反映{estate}没有幼儿园",
+        "{estate}家长盼一所公办幼儿园",
     ),
     (
         "我们是{district}{estate}的业主，小区{n2}千多户，入住已经{years}年，规划里的配套幼儿园一直没有建。",
@@ -755,10 +807,15 @@ KINDERGARTEN = Topic(
         "民办幼儿园一年要{money}元，普通家庭负担太重。",
         "小区里有{hundreds}多个适龄孩子，很多家长只能让老人带着在家。",
         "去年业主就联名反映过，到现在还没有答复。",
+        "每天早上送孩子要倒两趟公交，六点多就得出门，孩子在车上都睡着了。",
+        "售楼时宣传册上写着“小区内配建幼儿园”，现在那块地还是一片空地，长满了草。",
+        "业主群里{hundreds}多位家长都在问这件事，大家都很着急。",
     ),
     (
         "请问{estate}的配套幼儿园什么时候能建？今年秋季学位怎么解决？",
         "恳请教育部门尽快落实配套幼儿园，过渡期增加普惠学位。",
+        "希望政府能在小区附近先开一个临时公办园，让孩子就近入园。",
+        "请给我们一个明确的建园时间表。",
     ),
     ("经{unit}核查，{estate}配套幼儿园用地已于今年收回开发商代建权，由区政府直接建设。",),
     (
@@ -766,60 +823,77 @@ KINDERGARTEN = Topic(
         "过渡期内，在{estate}南侧租用临时园舍开设公办分园，今年新增学位{hundreds}个，收费按公办标准执行；",
         "我们已将业主反映的情况形成专报，报区政府统筹推进。",
     ),
+    leads=(
+        "我家住{estate}{n}栋，孩子今年{age}岁，到了上幼儿园的年纪，可小区周边一所公办幼儿园都没有。",
+        "我是{estate}的一名宝妈，孩子{age}岁，今年报了{n2}所幼儿园都没排上。",
+        "我是{estate}的业主，帮女儿带外孙，孩子明年就该入园了，附近却没有幼儿园。",
+        "{estate}交房已经{years}年了，小区配套幼儿园还是一块空地。",
+        "我们一家去年搬进{district}{estate}，买房时最看重的就是小区配套的幼儿园，结果到现在都没建。",
+        "作为{estate}的业主代表，我代表{hundreds}多户有孩子的家庭反映幼儿园学位的问题。",
+        "我家二宝{age}岁，{estate}附近的公办幼儿园学位早就满了。",
+    ),
 )
 KINDERGARTEN_ESTATE = "翠湖湾"
 KINDERGARTEN_DISTRICT = ("云岭市", "高新区")
 
-ESTATES = (
-    "金桂园",
-    "锦绣华庭",
-    "阳光新城",
-    "滨江壹号",
-    "书香苑",
-    "枫林雅居",
-    "天悦府",
-    "和平里小区",
-    "幸福家园",
-    "紫荆花园",
-    "碧水蓝湾",
-    "春江名邸",
-    "桂花小区",
-    "南苑新村",
-    "御景湾",
-    "梧桐郡",
+# Places are put together from parts, so a city of two thousand messages names hundreds of
+# estates, roads and villages, as a real one does (and two messages rarely share a title).
+_ESTATE_STEMS = (
+    "金桂", "锦绣", "阳光", "滨江", "书香", "枫林", "天悦", "和平", "幸福", "紫荆",
+    "碧水", "春江", "桂花", "南苑", "御景", "梧桐", "翠竹", "龙湖", "香樟", "银杏",
+    "东方", "盛世", "嘉禾", "万家", "丽景", "明珠", "青松", "凤凰", "荷塘", "清风",
+    "星河", "湖畔", "西溪", "北辰", "锦江", "云山", "绿洲", "长岛", "金地", "融城",
+)  # fmt: skip
+_ESTATE_ENDS = (
+    "园", "华庭", "新城", "壹号", "苑", "雅居", "府", "小区", "家园", "花园",
+    "蓝湾", "名邸", "新村", "郡", "公馆", "嘉园", "里", "国际", "佳苑", "天地",
+)  # fmt: skip
+ESTATES = tuple(stem + end for stem in _ESTATE_STEMS for end in _ESTATE_ENDS)
+_ROAD_STEMS = (
+    "建设", "人民", "解放", "滨江", "学府", "文化", "新华", "朝阳", "青年", "迎宾",
+    "环城", "长虹", "五一", "中山", "胜利", "光明", "友谊", "红旗", "金湖", "桃源",
+    "花园", "创业", "科技", "民主", "八一", "东风", "清江", "望江", "白沙", "青山",
+)  # fmt: skip
+_ROAD_ENDS = ("路", "大道", "街", "东路", "西路", "南路", "北路", "中路")
+ROADS = tuple(stem + end for stem in _ROAD_STEMS for end in _ROAD_ENDS)
+_SCHOOL_STEMS = (
+    "实验", "育才", "城南", "新城", "第二", "第五", "外国语", "桂花", "滨江", "光明",
+    "红星", "启明", "博才", "明德", "芙蓉", "长青", "青竹", "南山", "枫叶", "东湖",
+)  # fmt: skip
+SCHOOLS = tuple(
+    stem + end for stem in _SCHOOL_STEMS for end in ("小学", "中学", "学校", "初级中学")
 )
-ROADS = (
-    "建设路",
-    "人民路",
-    "解放大道",
-    "滨江路",
-    "学府路",
-    "文化路",
-    "新华街",
-    "朝阳路",
-    "青年大道",
-    "迎宾大道",
-    "环城北路",
-    "工业园二路",
-    "长虹路",
-    "五一路",
+_VILLAGE_STEMS = (
+    "石桥", "杨家湾", "柳塘", "新塘", "上坪", "黄泥岗", "双河", "枫树", "白石", "桃花",
+    "龙潭", "高坪", "大塘", "水口", "茶园", "檀树", "金盆", "竹山", "牛角冲", "鹅公",
+    "杉木", "长冲", "田心", "荷叶", "观音", "狮子", "马家", "李家", "周家坝", "沙坪",
+)  # fmt: skip
+VILLAGES = tuple(f"{stem}村" for stem in _VILLAGE_STEMS)
+_COMPANY_STEMS = (
+    "恒达", "鑫源", "华美", "云天", "顺发", "金色年华", "宏图", "佳和", "振兴", "远大",
+    "天成", "汇通", "瑞丰", "永盛", "新纪元", "宏远", "鼎盛", "众邦",
+)  # fmt: skip
+_COMPANY_ENDS = (
+    "建筑劳务有限公司", "物业服务有限公司", "装饰工程公司", "电子厂", "物流有限公司",
+    "健身会所", "化工有限公司", "餐饮管理公司", "食品厂", "家政服务公司",
+)  # fmt: skip
+COMPANIES = tuple(stem + end for stem in _COMPANY_STEMS for end in _COMPANY_ENDS)
+BUSES = (*(f"{n}路" for n in range(1, 360, 7)), "K6路", "夜班N3路", "旅游2路", "城际5路")
+HOSPITALS = (
+    "区人民医院", "市第一人民医院", "市第二人民医院", "市第三人民医院", "市中医院",
+    "社区卫生服务中心", "市妇幼保健院", "市中心医院", "市儿童医院", "区中医医院",
+    "街道卫生院", "市口腔医院", "市骨伤科医院", "区妇幼保健所",
+)  # fmt: skip
+MARKETS = tuple(
+    stem + end
+    for stem in ("东门", "城南", "新华", "滨江", "西湖", "北站", "红星", "桂花", "五一", "马家湾")
+    for end in ("农贸市场", "菜市场", "综合市场")
 )
-SCHOOLS = ("实验小学", "育才小学", "第二中学", "第五中学", "外国语学校", "城南小学", "新城中学")
-VILLAGES = ("石桥村", "杨家湾村", "柳塘村", "新塘村", "上坪村", "黄泥岗村", "双河村", "枫树村")
-COMPANIES = (
-    "恒达建筑劳务有限公司",
-    "鑫源物业服务有限公司",
-    "华美装饰工程公司",
-    "云天电子厂",
-    "顺发物流有限公司",
-    "金色年华健身会所",
-    "宏图化工有限公司",
-    "佳和餐饮管理公司",
-)
-BUSES = ("12路", "35路", "108路", "K6路", "206路", "夜班N3路")
-HOSPITALS = ("区人民医院", "市第一人民医院", "市中医院", "社区卫生服务中心", "市妇幼保健院")
-MARKETS = ("东门农贸市场", "城南菜市场", "新华农贸市场", "滨江综合市场")
-PARKS = ("湿地公园", "滨江公园", "人民公园", "青山森林公园", "奥体中心")
+PARKS = (
+    "湿地公园", "滨江公园", "人民公园", "青山森林公园", "奥体中心", "烈士公园",
+    "月湖公园", "植物园", "桃花岭", "杨湖湿地", "梅溪公园", "松湖公园",
+    "石燕岭", "大岭山", "江心洲", "云岭山",
+)  # fmt: skip
 
 OPENINGS = (
     "尊敬的{addressee}：您好！",
@@ -831,6 +905,11 @@ OPENINGS = (
     "打扰了，",
     "我是{city}{district}的一名普通市民。",
     "我是一位在{city}生活了{years}年的市民，",
+    "{addressee}：",
+    "领导好！我想反映一个问题。",
+    "我是{district}{town}的居民，",
+    "各位领导：",
+    "冒昧给您留言，",
 )
 CLOSINGS = (
     "恳请领导百忙之中关注一下，谢谢！",
@@ -842,6 +921,10 @@ CLOSINGS = (
     "如需核实情况，可以电话联系我。",
     "这个问题已经反映多次了，希望这次能真正解决。",
     "相信政府一定能帮我们解决。",
+    "期待早日解决，谢谢各位领导！",
+    "麻烦尽快处理，感谢！",
+    "望有关部门重视。",
+    "请给老百姓一个说法。",
 )
 REPEAT_OPENINGS = (
     "我在{date}已经反映过这个问题，至今没有解决，现再次反映。",
@@ -979,6 +1062,7 @@ def draw_slots(
         "park": pick(PARKS),
         "n": num(2, 9),
         "n2": num(2, 6),
+        "age": num(2, 4),
         "tens": str(pick((20, 30, 40, 50, 60))),
         "pct": str(pick((20, 30, 50, 60, 70))),
         "hundreds": str(pick((120, 180, 200, 260, 300, 350, 400, 500, 600, 800))),
@@ -1002,8 +1086,9 @@ def compose_message(
     rng: random.Random, topic: Topic, slots: Slots, *, repeat: bool = False
 ) -> tuple[str, str]:
     """Title and body in a citizen's voice: opening, facts, ask, closing, of varied length."""
-    title = slots.fill(rng.choice(topic.titles))
-    facts = [topic.facts[0]] + [f for f in topic.facts[1:] if rng.random() < 0.55]
+    title = frame_title(rng, slots.fill(rng.choice(topic.titles)), slots, topic)
+    lead = rng.choice(topic.leads) if topic.leads and rng.random() < 0.8 else topic.facts[0]
+    facts = [lead] + [f for f in topic.facts[1:] if rng.random() < 0.55]
     parts = [rng.choice(OPENINGS)]
     if repeat and "praise" not in topic.kinds:  # thanks are not chased
         parts.append(rng.choice(REPEAT_OPENINGS))
@@ -1012,6 +1097,65 @@ def compose_message(
     parts.append(rng.choice(CLOSINGS))
     body = slots.fill("".join(parts))
     return title, body
+
+
+# How citizens put a title around its matter: plain, as an appeal or a question, place first.
+TITLE_FRAMES = (
+    "{t}",
+    "{t}",
+    "{t}",
+    "{t}",
+    "关于{t}的问题",
+    "{t}，盼解决",
+    "{t}，恳请关注",
+    "{t}，请领导过问",
+    "{t}？",
+    "{t}！",
+    "反映{t}",
+    "{t}，多次反映无果",
+    "{t}，希望尽快处理",
+    "{t}一事",
+    "{place}{t}",
+    "{place}{t}",
+    "{place}：{t}",
+    "{place}居民反映{t}",
+    "{t}（{place}）",
+)
+# A title that already asks, thanks, proposes or names its problem keeps its own words.
+_OWN_VERB = ("请", "建议", "咨询", "呼吁", "投诉", "求助", "急", "表扬", "感谢", "为", "再次")
+_OWN_END = ("咨询", "建议", "问题", "怎么办理", "如何报名", "怎么办", "是否合理", "是否合规")
+VERB_FRAMES = ("{t}", "{t}", "{t}！", "{place}：{t}", "{t}（{place}）", "{t}，盼复")
+
+
+def frame_title(rng: random.Random, core: str, slots: Slots, topic: Topic) -> str:
+    """The title as one citizen writes it: the matter, framed and placed their own way."""
+    own = (
+        core.startswith(_OWN_VERB)
+        or core.endswith(_OWN_END)
+        or "，" in core  # a title that is already a sentence
+        or topic.key == "praise"
+    )
+    frames = VERB_FRAMES if own else TITLE_FRAMES
+    frame = rng.choice(frames)
+    if "{place}" not in frame:
+        return frame.format(t=core)
+    values = slots.values
+    places = [
+        place
+        for place in (
+            values["district"],
+            values["town"],
+            values["city"] + values["district"],
+            values["district"] + values["town"],
+        )
+        # A place the title names already is not named twice.
+        if place
+        and place not in core
+        and not (values["district"] in place and values["district"] in core)
+    ]
+    if not places:
+        return core
+    return frame.format(t=core, place=rng.choice(places))
 
 
 def compose_reply(

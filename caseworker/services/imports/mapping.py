@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from caseworker.domain.policy import URGENCY_NAMES, Urgency, kind_code
 from caseworker.output_safety import read_own_cell
 from caseworker.services.imports.normalise import (
     SHANGHAI,
@@ -52,14 +53,10 @@ FIELDS = (
 HISTORY_FIELDS = ("status", "closed_at", "accepted_at", "assigned_at")
 # What a mapping's [status] table may map a source's status values to.
 SOURCE_STATES = ("open", "closed")
-_KINDS = {
-    "投诉": "complaint",
-    "求助": "help",
-    "咨询": "inquiry",
-    "建议": "suggestion",
-    "表扬": "praise",
+# What sources write for the urgent lane: the domain's names and the flags files use.
+_URGENT = {"urgent", "紧急", "加急", "特急", "绿色通道", "是", "yes", "true", "1"} | {
+    name for name, level in URGENCY_NAMES.items() if level is Urgency.URGENT
 }
-_URGENT = {"urgent", "紧急", "加急", "特急", "绿色通道", "是", "yes", "true", "1"}
 
 
 class MappingError(Exception):
@@ -98,9 +95,17 @@ class Profile:
     statuses: MappingABC[str, str] = field(default_factory=dict)
     # Columns read for no field on purpose (derived columns of our own export): not kept.
     ignored: frozenset[str] = frozenset()
+    # Headers of which at least one must be present too (none: the signature alone decides).
+    one_of: tuple[str, ...] = ()
+    # Only these headers may be present (none: any): a plain layout claims no other file.
+    only: frozenset[str] = frozenset()
 
     def matches(self, columns: list[str]) -> bool:
-        present = set(columns)
+        present = set(columns) - REJECTS_OWN_COLUMNS
+        if self.one_of and not present & set(self.one_of):
+            return False
+        if self.only and not present <= self.only:
+            return False
         return all(name in present for name in self.signature)
 
 
@@ -208,7 +213,19 @@ OWN_EXPORT = Profile(
     own_export=True,
 )
 
-BUILT_IN = (OWN_EXPORT, MESSAGE_BOARD, OPEN311, OWN_TABLE)
+# The fields `case new` reads, under their own names: a plain file of cases (JSON Lines or a
+# table) needs no mapping. Last of the built-ins, and only for files holding nothing else, so it
+# never takes a file another profile fits.
+CASE_FIELDS = FIELDS[: FIELDS.index("urgency") + 1]
+PLAIN_CASES = Profile(
+    name="case-fields",
+    signature=("received_at",),
+    one_of=("title", "body"),
+    only=frozenset(CASE_FIELDS),
+    fields={name: (name,) for name in CASE_FIELDS},
+)
+
+BUILT_IN = (OWN_EXPORT, MESSAGE_BOARD, OPEN311, OWN_TABLE, PLAIN_CASES)
 
 
 def choose_profile(columns: list[str], first: MappingABC[str, Any] | None = None) -> Profile:
@@ -406,7 +423,7 @@ class RowMapper:
                 out["body"] = "\n".join(p for p in parts if p)
         if out.get("kind"):
             kind = str(out["kind"])
-            out["kind"] = _KINDS.get(kind, kind)
+            out["kind"] = kind_code(kind)
         if out.get("urgency"):
             out["urgency"] = "urgent" if str(out["urgency"]).lower() in _URGENT else "normal"
         extra: dict[str, Any] = {}

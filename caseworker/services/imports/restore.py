@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
 from caseworker.services.exporting import CHILDREN, MARK, VERSION
+from caseworker.services.imports.bulk import insert_cases
 from caseworker.services.imports.mapping import FIELDS, HISTORY_FIELDS, Profile
 from caseworker.services.imports.sources import SourceRow
 from caseworker.store.audit import Chain
@@ -245,15 +246,13 @@ class Restorer:
             self.pending.append(((case["channel"], case["external_id"]), doc))
 
     def insert(self, session: Session, fresh: list[Prepared]) -> None:
-        from caseworker.services.imports.runner import _insert_cases
-
         self._ensure_names(session)
         for item in fresh:
             doc = item.restore or {}
             lead = doc["case"].get("lead_unit")
             item.case.lead_unit_id = self.units.get(str(lead)) if lead else None
             item.case.repeat_of_id = item.case.merged_into_id = None
-        ids = _insert_cases(session, [p.case for p in fresh])
+        ids = insert_cases(session, [p.case for p in fresh])
         for key, model in CHILDREN.items():
             if key == "links":
                 continue

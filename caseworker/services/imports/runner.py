@@ -33,6 +33,7 @@ from caseworker.domain.errors import DomainError, InvalidInput
 from caseworker.domain.lifecycle import Action, Role, Status
 from caseworker.domain.policy import PolicyError
 from caseworker.services.cases import Desk
+from caseworker.services.imports.bulk import insert_cases, insert_ids
 from caseworker.services.imports.mapping import (
     MappingError,
     Profile,
@@ -513,7 +514,7 @@ class _Run:
         if session.get_bind().dialect.name == "sqlite":
             mark_repeats(session, self._write_sqlite(session, fresh), actor=self.actor)
             return
-        ids = _insert_cases(session, [p.case for p in fresh])
+        ids = insert_cases(session, [p.case for p in fresh])
         stamp = recorded_now()
         replies = [(cid, p) for cid, p in zip(ids, fresh, strict=True) if p.reply_text]
         reply_ids: dict[int, int] = {}
@@ -604,7 +605,7 @@ class _Run:
             [p.db_row if p.db_row is not None else case_tuple(p.case) for p in fresh],
         )
         if ids is None:
-            ids = _insert_ids(session, [p.key for p in fresh])
+            ids = insert_ids(session, [p.key for p in fresh])
         stamp = db_time(recorded_now())
         replies = [(cid, p) for cid, p in zip(ids, fresh, strict=True) if p.reply_text]
         reply_ids: dict[int, int] = {}
@@ -797,38 +798,6 @@ def _sqlite_insert(
     if count == len(rows) and top == before + len(rows):
         return list(range(before + 1, top + 1))
     return None
-
-
-def _insert_cases(session: Session, cases: list[Any]) -> list[int]:
-    """Bulk INSERT (one executemany), then the new ids by key, in the order given.
-
-    INSERT … RETURNING with guaranteed order makes SQLAlchemy send SQLite one statement a row;
-    a plain executemany plus one indexed lookup of the batch's keys is several times faster.
-    """
-    table = CaseRow.__table__  # type: ignore[attr-defined]
-    rows = [{name: getattr(case, name) for name in CASE_COLUMNS} for case in cases]
-    session.connection().execute(insert(table), rows)
-    return _insert_ids(session, [(case.channel, case.external_id) for case in cases])
-
-
-def _insert_ids(session: Session, keys: list[tuple[str, str]]) -> list[int]:
-    """The ids of just-inserted cases, looked up by key, in the order given."""
-    table = CaseRow.__table__  # type: ignore[attr-defined]
-    connection = session.connection()
-    ids: dict[tuple[str, str], int] = {}
-    by_channel: dict[str, list[str]] = {}
-    for channel, external_id in keys:
-        by_channel.setdefault(channel, []).append(external_id)
-    for channel, external_ids in by_channel.items():
-        for start in range(0, len(external_ids), 500):
-            for cid, ext in connection.execute(
-                select(table.c.id, table.c.external_id).where(
-                    table.c.channel == channel,
-                    table.c.external_id.in_(external_ids[start : start + 500]),
-                )
-            ):
-                ids[(channel, ext)] = cid
-    return [ids[key] for key in keys]
 
 
 def _event_row(

@@ -4,9 +4,10 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-23
 
-DOMAIN: "Store numerator, denominator and the rule's version with every figure, so a ranking
-can be audited." The figures of a period change as its cases move afterwards, so each ranking
-`report rates` computes is kept with its figures as JSON, the rule version and who ran it.
+docs/domain.md "Measures": every figure is stored with its numerator, denominator and the
+rule's version, so a ranking can be audited. The figures of a period change as its cases
+move afterwards, so each ranking `report rates` computes is kept with its figures as JSON,
+the rule version and who ran it.
 """
 
 from __future__ import annotations
