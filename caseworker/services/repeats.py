@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert
 from sqlmodel import Session
@@ -35,8 +34,7 @@ def signature(title: str, body: str) -> str:
     return text_key(title, body[:OPENING])
 
 
-@dataclass(frozen=True)
-class Incoming:
+class Incoming(NamedTuple):
     """A just-written case as the repeat tests need it: computed where the row was read."""
 
     id: int
