@@ -115,11 +115,11 @@ def import_cost(pool: list[Message], rows: int) -> None:
                 day = 1 + (i * 300 // rows)
                 at = datetime(2019, 1, 1) + (datetime(2019, 1, 2) - datetime(2019, 1, 1)) * day
                 out.writerow([i + 1, f"U{rng.randrange(rows // 3)}", m.title, at, m.body])
-        marking = runner.mark_repeats
+        marking = runner.mark_new
         figures: dict[str, list[float]] = {"with": [], "without": []}
         for attempt in range(4):
             which = "with" if attempt % 2 == 0 else "without"
-            runner.mark_repeats = marking if which == "with" else (lambda *_a, **_k: 0)  # type: ignore[assignment]
+            runner.mark_new = marking if which == "with" else (lambda *_a, **_k: 0)  # type: ignore[assignment]
             store = open_store(str(Path(folder) / f"db{attempt}.sqlite"))
             with store.session() as session:
                 ensure_first_supervisor(session, "bench")
@@ -139,7 +139,7 @@ def import_cost(pool: list[Message], rows: int) -> None:
                         .scalar_one()
                     )
             store.close()
-        runner.mark_repeats = marking
+        runner.mark_new = marking
     best_with, best_without = max(figures["with"]), max(figures["without"])
     print(
         f"\nimport of {rows:,} messages (best of two each): with repeats marked "

@@ -4,28 +4,46 @@ Each new case's text key and author are recorded (table `case_signatures`); a ca
 or whose author with nearly the same words, matches an earlier case in the window is marked as
 a repeat of the first of them (`repeat_of_id`, a `repeat_of` link, and an event in its
 history), as `case link --repeat-of` would mark it. Light on purpose: the import calls it on
-every batch.
+every batch, with the keys its reading process computed (`signature`), so the writer only
+looks the batch's keys and authors up, in the window, by index, a few queries a batch.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from caseworker.clock import recorded_now
 from caseworker.domain.lifecycle import Action
 from caseworker.domain.triage_repeats import WINDOW, Seen, earlier, original_of, pairs, text_key
 from caseworker.store.audit import seal_events
-from caseworker.store.models import CaseRow, EventRow, LinkRow
+from caseworker.store.models import EventRow, LinkRow
 
 _CHUNK = 500
-_CASES: Any = CaseRow.__table__  # type: ignore[attr-defined]
 OPENING = 300  # what the text key reads of the body: a re-post repeats its opening too
+_PER_KEY = 50  # earlier cases of one key kept as candidates (the earliest in the window)
+
+
+def signature(title: str, body: str) -> str:
+    """The text key of a case as stored (its title and the opening of its body)."""
+    return text_key(title, body[:OPENING])
+
+
+class Incoming(NamedTuple):
+    """A just-written case as the repeat tests need it: computed where the row was read."""
+
+    id: int
+    received_at: Any  # as the driver stores it (SQLite: text)
+    author: str | None
+    key: str
+    status: str
+    linked: bool = False  # already a repeat by its source: kept as it is
+    text: tuple[str, str] | None = None  # title and body, when at hand (saves reading them)
 
 
 def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
@@ -37,93 +55,103 @@ def _time(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def mark_repeats(session: Session, case_ids: Sequence[int], *, actor: str) -> int:
-    """Record the new cases' signatures and mark those that repeat an earlier case; how many.
+    """Record the stored new cases' signatures and mark those that repeat; how many.
 
-    On the driver's own rows (no type processing): it runs on every batch of an import.
+    Reads the cases back to compute their keys; the import passes them ready (`mark_new`).
     """
     if not case_ids:
         return 0
     conn = session.connection()
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    new: list[Incoming] = []
+    for part in _chunks(list(case_ids)):
+        marks = ", ".join([mark] * len(part))
+        for cid, title, opening, author, received, state, repeat_of in conn.exec_driver_sql(
+            f"SELECT id, title, substr(body, 1, {OPENING}), author, received_at, status, "
+            f"repeat_of_id FROM cases WHERE id IN ({marks})",
+            tuple(part),
+        ):
+            new.append(
+                Incoming(
+                    cid,
+                    received,
+                    author or None,
+                    text_key(title, opening),
+                    state,
+                    repeat_of is not None,
+                )
+            )
+    return mark_new(session, new, actor=actor)
 
-    def rows(sql: str, params: Sequence[Any]) -> list[Any]:
+
+def mark_new(session: Session, new_cases: Sequence[Incoming], *, actor: str) -> int:
+    """Record these new cases' signatures and mark those that repeat an earlier case; how many.
+
+    On the driver's own rows (no type processing). Earlier cases are looked up before this
+    batch's signatures are stored, only in the window before the batch's receipt times, by
+    the key index and the (author, received time) index.
+    """
+    if not new_cases:
+        return 0
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+
+    def rows(sql: str, params: Sequence[Any], extra: Sequence[Any] = ()) -> list[Any]:
         marks = ", ".join([mark] * len(params))
-        return list(conn.exec_driver_sql(sql.replace("{in}", marks), tuple(params)).all())
+        query = sql.replace("{in}", marks).replace("{at}", mark)
+        return list(conn.exec_driver_sql(query, (*params, *extra)).all())
 
     new: dict[int, Seen] = {}
-    linked: set[int] = set()  # already a repeat by its source: kept as it is
-    status: dict[int, str] = {}
-    stored: list[tuple[Any, ...]] = []
-    for part in _chunks(list(case_ids)):
-        for cid, title, opening, author, received, state, repeat_of in rows(
-            f"SELECT id, title, substr(body, 1, {OPENING}), author, received_at, status, "
-            "repeat_of_id FROM cases WHERE id IN ({in})",
-            part,
-        ):
-            key = text_key(title, opening)
-            status[cid] = state
-            new[cid] = Seen(cid, _time(received), key, author or None)
-            stored.append((cid, received, author or None, key))
-            if repeat_of is not None:
-                linked.add(cid)
-    conn.exec_driver_sql(
-        f"INSERT INTO case_signatures (case_id, received_at, author, text_key) "
-        f"VALUES ({mark}, {mark}, {mark}, {mark})",
-        stored,
-    )
     by_key: dict[str, list[Seen]] = {}
     by_author: dict[str, list[Seen]] = {}
+    for c in new_cases:
+        seen = Seen(c.id, _time(c.received_at), c.key, c.author)
+        new[c.id] = seen
+    firsts = min(seen.received_at for seen in new.values())
+    lasts = max(seen.received_at for seen in new.values())
+    since, until = firsts - WINDOW, lasts
+    bounds = (_stored(since, sqlite), _stored(until, sqlite))
+    old: list[Seen] = []
     keys = sorted({seen.key for seen in new.values()})
     for part in _chunks(keys):
         for cid, received, key, author in rows(
             "SELECT case_id, received_at, text_key, author FROM case_signatures "
-            "WHERE text_key IN ({in})",
+            "WHERE text_key IN ({in}) AND received_at >= {at} AND received_at <= {at} "
+            "ORDER BY received_at, case_id",
             part,
+            bounds,
         ):
-            if cid in new or len(by_key.get(key, ())) < 50:
-                by_key.setdefault(key, []).append(
-                    new.get(cid) or Seen(cid, _time(received), key, author)
-                )
+            if len(by_key.get(key, ())) < _PER_KEY:
+                seen = Seen(cid, _time(received), key, author)
+                by_key.setdefault(key, []).append(seen)
+                old.append(seen)
     authors = sorted({seen.author for seen in new.values() if seen.author})
-    since = min(seen.received_at for seen in new.values()) - WINDOW
     for part in _chunks(authors):
         for cid, received, key, author in rows(
             "SELECT case_id, received_at, text_key, author FROM case_signatures "
-            "WHERE author IN ({in})",
+            "WHERE author IN ({in}) AND received_at >= {at} AND received_at <= {at}",
             part,
+            bounds,
         ):
-            when = new[cid].received_at if cid in new else _time(received)
-            if when >= since:
-                by_author.setdefault(author, []).append(
-                    new.get(cid) or Seen(cid, when, key, author)
-                )
-    # The same citizen's earlier messages in the window, with other words: their character
-    # pairs are compared, so their openings are read, all in a few queries.
-    needed: set[int] = set()
-    for seen in new.values():
-        same_author = by_author.get(seen.author, []) if seen.author else []
-        for other in same_author:
-            if (
-                other.key != seen.key
-                and earlier(other, seen)
-                and seen.received_at - other.received_at <= WINDOW
-                and seen.id not in linked
-            ):
-                needed.update((seen.id, other.id))
-    cache: dict[int, frozenset[str]] = {}
-    for part in _chunks(sorted(needed)):
-        for cid, title, opening in rows(
-            "SELECT id, title, substr(body, 1, 200) FROM cases WHERE id IN ({in})", part
-        ):
-            cache[cid] = pairs(title, opening)
-
-    def pairs_of(cid: int) -> frozenset[str]:
-        return cache.get(cid, frozenset())
-
+            by_author.setdefault(author, []).append(Seen(cid, _time(received), key, author))
+    for seen in sorted(new.values(), key=lambda s: (s.received_at, s.id)):
+        by_key.setdefault(seen.key, []).append(seen)
+        if seen.author:
+            by_author.setdefault(seen.author, []).append(seen)
+    conn.exec_driver_sql(
+        f"INSERT INTO case_signatures (case_id, received_at, author, text_key) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark})",
+        [(c.id, c.received_at, c.author, c.key) for c in new_cases],
+    )
+    linked = {c.id for c in new_cases if c.linked}
+    status = {c.id: c.status for c in new_cases}
+    texts = {c.id: c.text for c in new_cases if c.text is not None}
+    pairs_of = _pairs_reader(rows, new, by_author, linked, texts)
     found: dict[int, tuple[int, float, datetime]] = {}
     for seen in new.values():
         if seen.id in linked:
@@ -137,13 +165,61 @@ def mark_repeats(session: Session, case_ids: Sequence[int], *, actor: str) -> in
             found[seen.id] = (hit[0].id, hit[1], seen.received_at)
     if not found:
         return 0
-    # Point at the first message of the chain, as a clerk linking by hand would.
+    return _link(conn, rows, found, status, actor)
+
+
+def _stored(value: datetime, sqlite: bool) -> Any:
+    """An aware time as UTCDateTime stores it: naive UTC (on SQLite as text, microseconds)."""
+    naive = value.astimezone(UTC).replace(tzinfo=None)
+    return naive.isoformat(" ", "microseconds") if sqlite else naive
+
+
+def _pairs_reader(
+    rows: Callable[..., list[Any]],
+    new: dict[int, Seen],
+    by_author: dict[str, list[Seen]],
+    linked: set[int],
+    texts: dict[int, tuple[str, str]],
+) -> Callable[[int], frozenset[str]]:
+    """The character pairs of the messages the same-citizen test will compare, read in a
+    few queries (the batch's own texts when the caller has them)."""
+    needed: set[int] = set()
+    for seen in new.values():
+        if not seen.author or seen.id in linked:
+            continue
+        for other in by_author.get(seen.author, ()):
+            if (
+                other.key != seen.key
+                and earlier(other, seen)
+                and seen.received_at - other.received_at <= WINDOW
+            ):
+                needed.update((seen.id, other.id))
+    cache: dict[int, frozenset[str]] = {}
+    for cid in needed & texts.keys():
+        title, body = texts[cid]
+        cache[cid] = pairs(title, body)
+    for part in _chunks(sorted(needed - cache.keys())):
+        for cid, title, opening in rows(
+            "SELECT id, title, substr(body, 1, 200) FROM cases WHERE id IN ({in})", part
+        ):
+            cache[cid] = pairs(title, opening)
+    return lambda cid: cache.get(cid, frozenset())
+
+
+def _link(
+    conn: Any,
+    rows: Callable[..., list[Any]],
+    found: dict[int, tuple[int, float, datetime]],
+    status: dict[int, str],
+    actor: str,
+) -> int:
+    """Mark the found repeats: their original (the first of the chain), link and event."""
     roots: dict[int, int] = {}
     for part in _chunks(sorted({orig for orig, _, _ in found.values()})):
         for cid, repeat_of in rows("SELECT id, repeat_of_id FROM cases WHERE id IN ({in})", part):
             roots[cid] = repeat_of or cid
     stamp = recorded_now()
-    links, events = [], []
+    updates, links, events = [], [], []
     for cid, (orig, score, received) in sorted(found.items()):
         root, hops = orig, 0
         while root in found and hops < len(found):  # a repeat of a repeat in this same batch
@@ -151,11 +227,7 @@ def mark_repeats(session: Session, case_ids: Sequence[int], *, actor: str) -> in
         root = roots.get(root, root)
         if root == cid:
             continue
-        conn.execute(
-            update(_CASES)
-            .where(_CASES.c.id == cid, _CASES.c.repeat_of_id.is_(None))
-            .values(repeat_of_id=root, version=_CASES.c.version + 1)
-        )
+        updates.append((root, cid))
         links.append(
             {
                 "case_id": cid,
@@ -179,6 +251,12 @@ def mark_repeats(session: Session, case_ids: Sequence[int], *, actor: str) -> in
             }
         )
     if links:
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        conn.exec_driver_sql(
+            f"UPDATE cases SET repeat_of_id = {mark}, version = version + 1 "
+            f"WHERE id = {mark} AND repeat_of_id IS NULL",
+            updates,
+        )
         conn.execute(insert(LinkRow.__table__), links)  # type: ignore[attr-defined]
         # Each repeat's event goes on its case's chain, after the receive event of this batch.
         conn.execute(insert(EventRow.__table__), seal_events(conn, events))  # type: ignore[attr-defined]

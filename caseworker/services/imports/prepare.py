@@ -34,6 +34,7 @@ from caseworker.services.imports.fastclocks import NewCaseClocks
 from caseworker.services.imports.mapping import Profile, RowMapper, fingerprint
 from caseworker.services.imports.normalise import BadValue
 from caseworker.services.imports.sources import Source, SourceError, SourceRow, open_source
+from caseworker.services.repeats import Incoming, signature
 from caseworker.services.rules import Rules
 from caseworker.store.models import CaseRow
 from caseworker.store.types import UTCDateTime
@@ -74,6 +75,9 @@ class Prepared:
     db_row: tuple[Any, ...] | None = field(init=False, default=None)
     overdue: bool = field(init=False, default=False)  # already past a deadline on arrival
     old: bool = field(init=False, default=False)  # received before the policy's bound
+    # The text key the repeat tests look up (services.repeats.signature), computed here so
+    # the writing process only stores it.
+    signature: str | None = field(init=False, default=None)
     _print: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -98,6 +102,20 @@ class Prepared:
             return self.overdue
         return bool(self.case.status in _OPEN and self.case.next_due_at < now)
 
+    def incoming(self, case_id: int) -> Incoming:
+        """This row, written as case `case_id`, as the repeat tests read it (services.repeats)."""
+        r, c = self.db_row, self.case
+        if r is not None:
+            title, body, author = r[_TITLE], r[_BODY], r[_AUTHOR]
+            received: Any = r[_RECEIVED_AT]
+            status, linked = r[_STATUS], r[_REPEAT_OF_ID] is not None
+        else:
+            title, body, author, status = c.title, c.body, c.author, c.status
+            received = c.received_at.astimezone(UTC).replace(tzinfo=None)
+            linked = getattr(c, "repeat_of_id", None) is not None
+        key = self.signature or signature(title, body)
+        return Incoming(case_id, received, author or None, key, status, linked, (title, body))
+
     def received_at_stored(self) -> str | None:
         return self.db_row[_RECEIVED_AT] if self.db_row else db_time(self.case.received_at)
 
@@ -114,6 +132,7 @@ class Prepared:
             self.overdue,
             self.history,
             self.old,
+            self.signature,
         )
 
     @classmethod
@@ -128,9 +147,10 @@ class Prepared:
         overdue: bool,
         history: History | None,
         old: bool,
+        signature: str | None = None,
     ) -> Prepared:
         item = cls.__new__(cls)
-        item.history, item.old = history, old
+        item.history, item.old, item.signature = history, old, signature
         item.row, item.case, item.reply_text, item.replied_at = (
             SourceRow(number, values),
             case,
@@ -356,6 +376,7 @@ class Preparer:
             prepared = Prepared(row, _namespace(values), reply_text, replied_at, history=history)
             prepared.overdue = prepared.is_overdue(self.now_local)
         prepared.old = received < self.old_before
+        prepared.signature = signature(values[_TITLE], values[_BODY])
         return prepared
 
     def history(
@@ -712,6 +733,7 @@ def _namespace(values: list[Any]) -> Any:
 
 
 _TEMPLATE = [_DEFAULTS[name] for name in CASE_COLUMNS]
+_REPEAT_OF_ID = CASE_COLUMNS.index("repeat_of_id")
 (
     _ADDRESSEE,
     _CONTACT,

@@ -62,7 +62,7 @@ from caseworker.services.imports.sources import (
     open_source,
 )
 from caseworker.services.people import resolve_actor
-from caseworker.services.repeats import mark_repeats
+from caseworker.services.repeats import mark_new
 from caseworker.services.search_backlog import backlog, defer_indexing
 from caseworker.store.audit import Chain
 from caseworker.store.engine import Store, StoreMoment, import_stopped, store_failure
@@ -512,7 +512,8 @@ class _Run:
             self.restorer.insert(session, fresh)
             return
         if session.get_bind().dialect.name == "sqlite":
-            mark_repeats(session, self._write_sqlite(session, fresh), actor=self.actor)
+            ids = self._write_sqlite(session, fresh)
+            self._mark_repeats(session, ids, fresh)
             return
         ids = insert_cases(session, [p.case for p in fresh])
         stamp = recorded_now()
@@ -578,7 +579,12 @@ class _Run:
         # Every case here is new, so each chain starts afresh (store/audit.py).
         Chain().seal_rows(events)
         session.connection().execute(insert(EventRow.__table__), events)  # type: ignore[attr-defined]
-        mark_repeats(session, ids, actor=self.actor)
+        self._mark_repeats(session, ids, fresh)
+
+    def _mark_repeats(self, session: Session, ids: list[int], fresh: list[Prepared]) -> None:
+        """Store the new cases' text keys (computed where they were read) and mark repeats."""
+        new = [item.incoming(cid) for cid, item in zip(ids, fresh, strict=True)]
+        mark_new(session, new, actor=self.actor)
 
     def _write_sqlite(self, session: Session, fresh: list[Prepared]) -> list[int]:
         """The same rows as the portable path, as tuples on the driver's own connection.
