@@ -1,0 +1,154 @@
+"""How fast `export` writes cases, beside the floor measured in the same run.
+
+Run: .venv/bin/python bench/bench_export.py [CASES] (default 200,000)
+
+The database is the demo bureau (cases with their events, replies, ratings, extensions...),
+built once by the demo's bulk writer and cached in the temp directory under a name keyed by
+the size and the schema revision. Prints rows/s for JSON Lines, CSV and XLSX, and two floors:
+plain `sqlite3` reading every column of the cases table and writing each row with
+`json.dumps` (JSON Lines) or `csv.writer` (CSV). Each run happens in a fresh process,
+so its peak memory (max RSS) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+try:
+    from caseworker.clock import FrozenClock
+except ModuleNotFoundError:  # run from a checkout without the package installed
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from caseworker.clock import FrozenClock
+
+from caseworker.config import DATA_DIR
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.services.demo.build import build_demo
+from caseworker.services.exporting import ExportFilter, export_cases
+from caseworker.services.rules import load_rules
+from caseworker.store.engine import head_revision, open_store
+
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
+
+
+def database(cases: int) -> Path:
+    path = Path(tempfile.gettempdir()) / f"cw-bench-export-{cases}-{head_revision()}.sqlite"
+    if not path.exists():
+        partial = path.with_suffix(".building")
+        partial.unlink(missing_ok=True)
+        store = open_store(str(partial))
+        started = time.perf_counter()
+        build_demo(
+            store,
+            load_rules(DATA_DIR / "policy.toml", DATA_DIR / "calendar.toml"),
+            seed=1,
+            cases=cases,
+            now=FrozenClock(NOW).now(),
+        )
+        store.close()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{partial}{suffix}").unlink(missing_ok=True)
+        partial.rename(path)
+        print(f"built {cases:,} demo cases in {time.perf_counter() - started:.0f} s")
+    return path
+
+
+def floor_jsonl(db: Path, out: Path) -> int:
+    conn = sqlite3.connect(db)
+    cursor = conn.execute("SELECT * FROM cases")
+    names = [d[0] for d in cursor.description]
+    count = 0
+    with out.open("w", encoding="utf-8") as handle:
+        for row in cursor:
+            handle.write(json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) + "\n")
+            count += 1
+    conn.close()
+    return count
+
+
+def floor_csv(db: Path, out: Path) -> int:
+    conn = sqlite3.connect(db)
+    cursor = conn.execute("SELECT * FROM cases")
+    count = 0
+    with out.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([d[0] for d in cursor.description])
+        for row in cursor:
+            writer.writerow(row)
+            count += 1
+    conn.close()
+    return count
+
+
+def export(db: Path, out: Path, fmt: str) -> int:
+    store = open_store(str(db))
+    summary = export_cases(store, out, fmt=fmt, flt=ExportFilter(), now=NOW)
+    store.close()
+    return summary.cases
+
+
+RUNS: dict[str, Callable[[Path, Path], int]] = {
+    "floor json.dumps": floor_jsonl,
+    "floor csv.writer": floor_csv,
+    "export JSON Lines": lambda db, out: export(db, out, "jsonl"),
+    "export CSV": lambda db, out: export(db, out, "csv"),
+    "export XLSX": lambda db, out: export(db, out, "xlsx"),
+}
+
+
+def measured(name: str, db: Path, out: Path) -> tuple[float, int, float]:
+    """Seconds, rows and peak memory (MB) of one run, in a fresh process of its own."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--run", name, str(db), str(out)], stdout=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    text = process.stdout.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = status
+    if status != 0 or not text:
+        raise SystemExit(f"{name} failed (status {status})")
+    seconds, rows = text.split()
+    return float(seconds), int(rows), usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="?", type=int, default=200_000)
+    parser.add_argument("--run", nargs=3, metavar=("NAME", "DB", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:  # one measured run, in its own process
+        name, db_text, out_text = args.run
+        started = time.perf_counter()
+        rows = RUNS[name](Path(db_text), Path(out_text))
+        print(time.perf_counter() - started, rows)
+        return
+    db = database(args.cases)
+    print(
+        f"{args.cases:,} demo cases; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder)
+        rates: dict[str, float] = {}
+        for n, name in enumerate(RUNS):
+            seconds, rows, peak = measured(name, db, out / f"run{n}")
+            rates[name] = rows / seconds
+            print(
+                f"{name:20} {rows:>9,} rows {seconds:7.1f} s {rates[name]:>9,.0f} rows/s "
+                f"peak {peak:5.0f} MB"
+            )
+    print(f"JSON Lines / its floor: {rates['export JSON Lines'] / rates['floor json.dumps']:.2f}x")
+    print(f"CSV / its floor:        {rates['export CSV'] / rates['floor csv.writer']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
