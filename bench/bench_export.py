@@ -106,10 +106,16 @@ RUNS: dict[str, Callable[[Path, Path], int]] = {
 }
 
 
-def measured(name: str, db: Path, out: Path) -> tuple[float, int, float]:
-    """Seconds, rows and peak memory (MB) of one run, in a fresh process of its own."""
+def measured(name: str, db: Path, out: Path, code: Path | None = None) -> tuple[float, int, float]:
+    """Seconds, rows and peak memory (MB) of one run, in a fresh process of its own (with the
+    caseworker package found in `code` first, when given)."""
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
     process = subprocess.Popen(
-        [sys.executable, __file__, "--run", name, str(db), str(out)], stdout=subprocess.PIPE
+        [sys.executable, __file__, "--run", name, str(db), str(out)],
+        stdout=subprocess.PIPE,
+        env=env,
     )
     assert process.stdout is not None
     text = process.stdout.read().decode()
@@ -124,6 +130,12 @@ def measured(name: str, db: Path, out: Path) -> tuple[float, int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cases", nargs="?", type=int, default=200_000)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a folder holding an earlier caseworker package (e.g. `git archive REV caseworker`"
+        " unpacked): its exports are measured too, in the same run",
+    )
     parser.add_argument("--run", nargs=3, metavar=("NAME", "DB", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:  # one measured run, in its own process
@@ -139,15 +151,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         rates: dict[str, float] = {}
-        for n, name in enumerate(RUNS):
-            seconds, rows, peak = measured(name, db, out / f"run{n}")
-            rates[name] = rows / seconds
+        plan = [(name, name, None) for name in RUNS]
+        if args.before is not None:
+            plan += [(f"{n} (before)", n, args.before) for n in RUNS if n.startswith("export")]
+        for n, (label, name, code) in enumerate(plan):
+            seconds, rows, peak = measured(name, db, out / f"run{n}", code)
+            rates[label] = rows / seconds
             print(
-                f"{name:20} {rows:>9,} rows {seconds:7.1f} s {rates[name]:>9,.0f} rows/s "
+                f"{label:29} {rows:>9,} rows {seconds:7.1f} s {rates[label]:>9,.0f} rows/s "
                 f"peak {peak:5.0f} MB"
             )
     print(f"JSON Lines / its floor: {rates['export JSON Lines'] / rates['floor json.dumps']:.2f}x")
     print(f"CSV / its floor:        {rates['export CSV'] / rates['floor csv.writer']:.2f}x")
+    if args.before is not None:
+        for name in ("export JSON Lines", "export CSV", "export XLSX"):
+            print(f"{name} / before:  {rates[name] / rates[f'{name} (before)']:.2f}x")
 
 
 if __name__ == "__main__":
