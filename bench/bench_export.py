@@ -6,7 +6,9 @@ The database is the demo bureau (cases with their events, replies, ratings, exte
 built once by the demo's bulk writer and cached in the temp directory under a name keyed by
 the size and the schema revision. Prints rows/s for JSON Lines, CSV and XLSX, and two floors:
 plain `sqlite3` reading every column of the cases table and writing each row with
-`json.dumps` (JSON Lines) or `csv.writer` (CSV). Each run happens in a fresh process,
+`json.dumps` (JSON Lines) or `csv.writer` (CSV), and a third: the JSON Lines floor with each
+case's attached rows read (by plain ordered scans) and dumped with it, as the export's records
+carry them. Each run happens in a fresh process,
 so its peak memory (max RSS) is its own.
 """
 
@@ -76,6 +78,36 @@ def floor_jsonl(db: Path, out: Path) -> int:
     return count
 
 
+def floor_jsonl_attached(db: Path, out: Path) -> int:
+    """The JSON Lines floor with everything attached: each case's row and its rows of the
+    attached tables (read alongside, one ordered scan per table), one json.dumps a case."""
+    from caseworker.services.exporting import CHILDREN
+
+    conn = sqlite3.connect(db)
+    cursor = conn.execute("SELECT * FROM cases ORDER BY id")
+    names = [d[0] for d in cursor.description]
+    scans = []
+    for key, model in CHILDREN.items():
+        scan = conn.cursor().execute(f"SELECT * FROM {model.__tablename__} ORDER BY case_id, id")
+        columns = [d[0] for d in scan.description]
+        at = columns.index("case_id")
+        scans.append((key, columns, at, scan, [next(scan, None)]))
+    count = 0
+    with out.open("w", encoding="utf-8") as handle:
+        for row in cursor:
+            doc = {"case": dict(zip(names, row, strict=True))}
+            for key, columns, at, scan, ahead in scans:
+                rows = []
+                while ahead[0] is not None and ahead[0][at] == row[0]:
+                    rows.append(dict(zip(columns, ahead[0], strict=True)))
+                    ahead[0] = next(scan, None)
+                doc[key] = rows
+            handle.write(json.dumps(doc, ensure_ascii=False) + "\n")
+            count += 1
+    conn.close()
+    return count
+
+
 def floor_csv(db: Path, out: Path) -> int:
     conn = sqlite3.connect(db)
     cursor = conn.execute("SELECT * FROM cases")
@@ -99,6 +131,7 @@ def export(db: Path, out: Path, fmt: str) -> int:
 
 RUNS: dict[str, Callable[[Path, Path], int]] = {
     "floor json.dumps": floor_jsonl,
+    "floor json.dumps, attached": floor_jsonl_attached,
     "floor csv.writer": floor_csv,
     "export JSON Lines": lambda db, out: export(db, out, "jsonl"),
     "export CSV": lambda db, out: export(db, out, "csv"),
@@ -162,6 +195,8 @@ def main() -> None:
                 f"peak {peak:5.0f} MB"
             )
     print(f"JSON Lines / its floor: {rates['export JSON Lines'] / rates['floor json.dumps']:.2f}x")
+    attached = rates["export JSON Lines"] / rates["floor json.dumps, attached"]
+    print(f"JSON Lines / the floor with everything attached: {attached:.2f}x")
     print(f"CSV / its floor:        {rates['export CSV'] / rates['floor csv.writer']:.2f}x")
     if args.before is not None:
         for name in ("export JSON Lines", "export CSV", "export XLSX"):
