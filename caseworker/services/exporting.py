@@ -695,31 +695,57 @@ class _Table(_Writer):
         self.redacted = frozenset(TEXT_FIELDS["cases"]) if self.redact else frozenset()
         self.end = END_OF_TIME.replace(tzinfo=None)
 
+    def cells(self) -> list[Callable[[Any], Any] | None]:
+        """Per column of TABLE_COLUMNS, what turns its (non-empty) raw value into the cell's
+        value, or None when the raw value is the cell's; worked out once, not per row."""
+        units = self.unit_names
+        out: list[Callable[[Any], Any] | None] = []
+        for name, _ in self.picks:
+            convert: Callable[[Any], Any] | None = None
+            if name in self.times:
+                convert = self.when
+            elif name == "lead_unit":
+                convert = units.get
+            elif name == "provisional":
+                convert = bool
+            elif name == "extra":
+                convert = _json_text
+            if name in self.redacted:
+                convert = _then_redact(convert)
+            out.append(convert)
+        return out
+
     def page(self, session: Session, page: list[Sequence[Any]]) -> Iterator[list[Any]]:
-        units, times, when, redacted = self.unit_names, self.times, self.when, self.redacted
+        plan = [(n, convert) for (_, n), convert in zip(self.picks, self.cells(), strict=True)]
+        due_at, status_at, open_states = self.due, self.status, self.open
+        now, end = self.now, self.end
         for raw in page:
-            due = _naive_utc(raw[self.due])
+            due = _naive_utc(raw[due_at])
             row: list[Any] = []
-            for name, n in self.picks:
-                if n < 0:
-                    row.append(raw[self.status] in self.open and due < self.now)
+            for n, convert in plan:
+                if n < 0:  # overdue, computed
+                    row.append(raw[status_at] in open_states and due < now)
                     continue
                 value = raw[n]
-                if value is None:
-                    row.append(None)
-                    continue
-                if name in times:
-                    value = None if name == "next_due_at" and due >= self.end else when(value)
-                elif name == "lead_unit":
-                    value = units.get(value)
-                elif name == "provisional":
-                    value = bool(value)
-                elif name == "extra":
-                    value = json.dumps(json.loads(value), ensure_ascii=False)
-                if name in redacted and isinstance(value, str):
-                    value = redact_text(value)
-                row.append(value)
+                if value is None or convert is None:
+                    row.append(value)
+                elif n == due_at and due >= end:
+                    row.append(None)  # no running clock
+                else:
+                    row.append(convert(value))
             yield row
+
+
+def _json_text(raw: str) -> str:
+    return json.dumps(json.loads(raw), ensure_ascii=False)
+
+
+def _then_redact(convert: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    def redacted(value: Any) -> Any:
+        value = convert(value) if convert is not None else value
+        return redact_text(value) if isinstance(value, str) else value
+
+    return redacted
 
 
 class _Csv(_Table):
