@@ -668,6 +668,7 @@ COLUMN_KINDS = {
     "provisional": "bool",
 } | {name: "datetime" for name in TABLE_COLUMNS if name.endswith("_at")}
 CSV_ENCODINGS = ("utf-8", "gb18030")
+_CSV_GUARDED = tuple(not (name == "id" or name.endswith("_at")) for name in TABLE_COLUMNS)
 
 
 class _Table(_Writer):
@@ -765,8 +766,14 @@ class _Csv(_Table):
 
     def write(self, doc: Any) -> None:
         # Any number-like text a spreadsheet would change (an external id, a contact 0731…)
-        # takes the `="…"` form; our import reads it back.
-        self.writer.writerow([csv_cell(value) for value in doc])
+        # takes the `="…"` form; our import reads it back. The id and the times (ISO text
+        # starting with the year) need no guard: only their empty cells are written "".
+        self.writer.writerow(
+            [
+                csv_cell(value) if guard else "" if value is None else value
+                for guard, value in zip(_CSV_GUARDED, doc, strict=True)
+            ]
+        )
 
     def close(self) -> None:
         self.handle.close()
