@@ -10,14 +10,18 @@ so it can be imported into another database and come back the same.
 from __future__ import annotations
 
 import csv
+import gc
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, false
+from sqlalchemy import Boolean, Table, false
+from sqlalchemy import column as sql_column
 from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
@@ -25,6 +29,7 @@ from caseworker.domain.lifecycle import OPEN_STATES, Status
 from caseworker.output_safety import csv_cell
 from caseworker.services.people import find_unit, subtree_ids
 from caseworker.services.redact import redact_text
+from caseworker.store.audit import RANKING_FIELDS
 from caseworker.store.engine import Store
 from caseworker.store.models import (
     CaseRow,
@@ -35,6 +40,7 @@ from caseworker.store.models import (
     InstructionRow,
     LinkRow,
     PauseRow,
+    RankingRecord,
     RatingRow,
     ReplyRow,
     SupervisionRow,
@@ -42,9 +48,12 @@ from caseworker.store.models import (
 )
 from caseworker.store.queries import viewer_scope
 from caseworker.store.queue_types import Viewer
-from caseworker.store.types import UTCDateTime
+from caseworker.store.types import END_OF_TIME, UTCDateTime
 
 PAGE = 1000
+# Times are written in the bureau's zone (not imported from the import's modules: they bring
+# the word segmenter, 40 MB that an export does not need).
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 EXPORT_FORMATS = ("jsonl", "csv", "xlsx")
 MARK = "caseworker_export"  # every JSON Lines record carries it; the importer knows us by it
 VERSION = 1
@@ -152,9 +161,123 @@ def _fk_target(column: Any) -> str | None:
 
 
 def time_text(value: datetime | None) -> str | None:
-    from caseworker.services.imports.normalise import SHANGHAI
-
     return value.astimezone(SHANGHAI).isoformat() if value is not None else None
+
+
+# Asia/Shanghai has kept +08:00 all year since 1992: a stored (naive UTC) time from then on
+# is shifted by hand, which is several times cheaper than a zoneinfo conversion per value.
+_FIXED_SINCE = datetime(1992, 1, 1)
+_EIGHT_HOURS = timedelta(hours=8)
+
+
+def _naive_utc(raw: Any) -> datetime:
+    """A stored time as the driver gives it (SQLite: text; PostgreSQL: a naive datetime)."""
+    return raw if isinstance(raw, datetime) else datetime.fromisoformat(raw)
+
+
+def _local_naive(raw: Any) -> datetime:
+    """A stored time as naive Asia/Shanghai wall-clock time."""
+    value = _naive_utc(raw)
+    if value >= _FIXED_SINCE:
+        try:
+            return value + _EIGHT_HOURS
+        except OverflowError:
+            pass
+    return value.replace(tzinfo=UTC).astimezone(SHANGHAI).replace(tzinfo=None)
+
+
+def _local_text(raw: Any) -> str:
+    """A stored time in ISO 8601 with the Shanghai offset, exactly as `time_text` gives it."""
+    if type(raw) is str and len(raw) == 26 and raw[10] == " ":
+        # SQLite's text (YYYY-MM-DD HH:MM:SS.ffffff): only the date and hour move, so the
+        # shifted hour is looked up and the minutes, seconds and fraction kept as they are.
+        hour = _SHIFTED_HOURS.get(raw[:13])
+        if hour is None:
+            hour = _shifted_hour(raw[:13])
+        if hour:
+            return f"{hour}{raw[13:19] if raw.endswith('.000000') else raw[13:]}+08:00"
+    value = _naive_utc(raw)
+    if value >= _FIXED_SINCE:
+        try:
+            return (value + _EIGHT_HOURS).isoformat() + "+08:00"
+        except OverflowError:
+            pass
+    return time_text(value.replace(tzinfo=UTC)) or ""
+
+
+# "YYYY-MM-DD HH" in UTC -> "YYYY-MM-DDTHH" in Shanghai ("" where the offset was not +08:00
+# or the shift leaves the calendar): a few tens of thousands of hours for years of cases.
+_SHIFTED_HOURS: dict[str, str] = {}
+
+
+def _shifted_hour(hour: str) -> str:
+    try:
+        value = datetime.fromisoformat(f"{hour}:00:00")
+        shifted = (value + _EIGHT_HOURS).isoformat()[:13] if value >= _FIXED_SINCE else ""
+    except (ValueError, OverflowError):
+        shifted = ""
+    if len(_SHIFTED_HOURS) > 200_000:
+        _SHIFTED_HOURS.clear()
+    _SHIFTED_HOURS[hour] = shifted
+    return shifted
+
+
+def _bool(raw: Any) -> bool:
+    return bool(raw)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one table's raw rows become JSON documents: the columns read (the first is the
+    row's case, to group by), their names in the document, and a converter per column that
+    needs one (times, booleans, units and clerks by name, JSON text); references to other cases
+    are resolved per page (`case_refs`)."""
+
+    table: Table
+    columns: tuple[Any, ...]
+    keys: tuple[str, ...]
+    converters: tuple[tuple[str, Callable[[Any], Any]], ...]
+    case_refs: tuple[str, ...]
+
+
+def _plan(model: Any, names: Names, *, skip: Sequence[str]) -> _Plan:
+    table = _table(model)
+    columns: list[Any] = []
+    keys: list[str] = []
+    converters: list[tuple[str, Callable[[Any], Any]]] = []
+    case_refs: list[str] = []
+    for column in table.columns:
+        name = column.name
+        if name in skip:
+            continue
+        target = None if name == "case_id" else _fk_target(column)  # case_id groups
+        key = (name[:-3] if name.endswith("_id") else name) if target is not None else name
+        columns.append(sql_column(name))
+        keys.append(key)
+        if target == "units":
+            converters.append((key, names.units.get))
+        elif target == "clerks":
+            converters.append((key, names.clerks.get))
+        elif target is not None:
+            case_refs.append(key)
+        elif isinstance(column.type, UTCDateTime):
+            converters.append((key, _local_text))
+        elif isinstance(column.type, Boolean):
+            converters.append((key, _bool))
+        elif name in ("extra", "detail", "source_text"):
+            converters.append((key, json.loads))
+    return _Plan(table, tuple(columns), tuple(keys), tuple(converters), tuple(case_refs))
+
+
+def _docs(rows: Iterable[Sequence[Any]], plan: _Plan) -> Iterator[dict[str, Any]]:
+    keys, converters = plan.keys, plan.converters
+    for row in rows:
+        doc = dict(zip(keys, row, strict=True))
+        for key, convert in converters:
+            value = doc[key]
+            if value is not None:
+                doc[key] = convert(value)
+        yield doc
 
 
 def row_doc(
@@ -165,7 +288,8 @@ def row_doc(
     *,
     skip: Sequence[str] = ("id", "case_id"),
 ) -> dict[str, Any]:
-    """A stored row as JSON: times in ISO 8601, units by code, clerks by name, cases by key."""
+    """A stored (ORM) row as JSON: times in ISO 8601, units by code, clerks by name, cases by
+    key (the export itself reads raw rows through `_Plan`; this serves single rows)."""
     doc: dict[str, Any] = {}
     for column in _table(model).columns:
         name = column.name
@@ -192,8 +316,9 @@ def row_doc(
     return doc
 
 
-def _query(session: Session, flt: ExportFilter, now: datetime) -> Any:
-    query = select(CaseRow)
+def _conditions(session: Session, flt: ExportFilter, now: datetime) -> list[Any]:
+    """The WHERE conditions of `flt` on the cases table."""
+    conditions: list[Any] = []
     if flt.statuses:
         known = {s.value for s in Status}
         bad = [s for s in flt.statuses if s not in known]
@@ -204,41 +329,83 @@ def _query(session: Session, flt: ExportFilter, now: datetime) -> Any:
                 status=bad[0],
                 known=sorted(known),
             )
-        query = query.where(col(CaseRow.status).in_(list(flt.statuses)))
+        conditions.append(col(CaseRow.status).in_(list(flt.statuses)))
     if flt.unit:
         unit = find_unit(session, flt.unit)
         assert unit.id is not None
-        query = query.where(col(CaseRow.lead_unit_id).in_(subtree_ids(session, unit.id)))
+        conditions.append(col(CaseRow.lead_unit_id).in_(subtree_ids(session, unit.id)))
     if flt.channel:
-        query = query.where(CaseRow.channel == flt.channel)
+        conditions.append(CaseRow.channel == flt.channel)
     if flt.since:
-        query = query.where(CaseRow.received_at >= flt.since)
+        conditions.append(CaseRow.received_at >= flt.since)
     if flt.until:
-        query = query.where(CaseRow.received_at < flt.until)
+        conditions.append(CaseRow.received_at < flt.until)
     if flt.overdue:
-        query = query.where(
-            col(CaseRow.status).in_([s.value for s in OPEN_STATES]), CaseRow.next_due_at < now
-        )
+        conditions.append(col(CaseRow.status).in_([s.value for s in OPEN_STATES]))
+        conditions.append(CaseRow.next_due_at < now)
     if flt.scope is not None:
         viewer = Viewer(clerk="", unit_ids=flt.scope)
         dialect = session.get_bind().dialect.name
-        query = query.where(viewer_scope(viewer, dialect) if flt.scope else false())
-    return query
+        conditions.append(viewer_scope(viewer, dialect) if flt.scope else false())
+    return conditions
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cycle collector paused while pages are written: an export makes a few million
+    short-lived dicts and lists with no cycles among them, which reference counting frees,
+    but each batch of them triggers a collection that walks every live object (about a fifth
+    of the JSON Lines export's time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextmanager
+def snapshot(store: Store) -> Iterator[Session]:
+    """A session whose every read sees the store as it was at its first: one read transaction
+    (SQLite: BEGIN, which a WAL reader holds to its first read's snapshot; PostgreSQL:
+    REPEATABLE READ, read only), so an export taken while clerks work is one consistent copy."""
+    with store.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN")
+        try:
+            with Session(bind=connection) as session:
+                yield session
+        finally:
+            connection.rollback()
 
 
 def iter_pages(
-    store: Store, flt: ExportFilter, now: datetime
-) -> Iterator[tuple[Session, list[CaseRow]]]:
-    """Pages of matching cases in id order, each read in its own short session."""
+    session: Session, flt: ExportFilter, now: datetime, *, page: int | None = None
+) -> Iterator[list[Sequence[Any]]]:
+    """Pages of the matching cases' raw rows (every column, in table order), in id order."""
+    page = page or PAGE
+    cases = _table(CaseRow)
+    conditions = _conditions(session, flt, now)
+    connection = session.connection()
+    columns: list[Any] = [sql_column(c.name) for c in cases.columns]
     after = 0
     while True:
-        with store.session() as session:
-            query = _query(session, flt, now).where(col(CaseRow.id) > after)
-            page = list(session.exec(query.order_by(col(CaseRow.id)).limit(PAGE)).all())
-            if not page:
-                return
-            yield session, page
-        after = page[-1].id or after
+        query = (
+            select(*columns)
+            .select_from(cases)
+            .where(cases.c.id > after, *conditions)
+            .order_by(cases.c.id)
+            .limit(page)
+        )
+        rows: list[Sequence[Any]] = list(connection.execute(query).all())
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
 
 
 def export_cases(
@@ -282,16 +449,15 @@ def export_cases(
         writer = _Xlsx(path, redact)
     count = 0
     try:
-        with store.session() as session:
+        with snapshot(store) as session, _no_cycle_collection():
             names = Names.load(session)
-            if fmt == "jsonl":
-                writer.meta(session, names, now)
-        for session, page in iter_pages(store, flt, now):
-            for doc in writer.page(session, page, names, now):
-                writer.write(doc)
-                count += 1
-            if progress is not None:
-                progress(count)
+            writer.start(session, names, now)
+            for page in iter_pages(session, flt, now):
+                for doc in writer.page(session, page):
+                    writer.write(doc)
+                    count += 1
+                if progress is not None:
+                    progress(count)
         if isinstance(writer, _Xlsx):
             writer.about = [*query_lines(flt, now, redact, count), *about]
     finally:
@@ -334,12 +500,11 @@ class _Writer:
     def __init__(self, path: Path, redact: bool) -> None:
         self.path, self.redact = path, redact
 
-    def meta(self, session: Session, names: Names, now: datetime) -> None:
-        pass
+    def start(self, session: Session, names: Names, now: datetime) -> None:
+        """Ready to write, in the export's snapshot (`session`)."""
 
-    def page(
-        self, session: Session, page: list[CaseRow], names: Names, now: datetime
-    ) -> Iterator[Any]:
+    def page(self, session: Session, page: list[Sequence[Any]]) -> Iterator[Any]:
+        """The documents of a page of raw case rows (every column, in table order)."""
         raise NotImplementedError
 
     def write(self, doc: Any) -> None:
@@ -349,12 +514,23 @@ class _Writer:
         raise NotImplementedError
 
 
+# A page's attached rows are read by the range of its case ids when the page is dense
+# enough; a sparse page (a narrow filter over many cases) asks for its ids instead.
+_DENSE = 4
+
+
 class _JsonLines(_Writer):
     def __init__(self, path: Path, redact: bool) -> None:
         super().__init__(path, redact)
         self.handle: IO[str] = path.open("w", encoding="utf-8", newline="\n")
+        self.case_plan: _Plan | None = None
+        self.child_plans: dict[str, _Plan] = {}
 
-    def meta(self, session: Session, names: Names, now: datetime) -> None:
+    def start(self, session: Session, names: Names, now: datetime) -> None:
+        self.case_plan = _plan(CaseRow, names, skip=())
+        self.child_plans = {
+            key: _plan(model, names, skip=("id",)) for key, model in CHILDREN.items()
+        }
         units = [
             {
                 "code": u.code,
@@ -382,47 +558,96 @@ class _JsonLines(_Writer):
                     "redacted": self.redact,
                     "units": units,
                     "clerks": clerks,
+                    "rankings": self._rankings(session),
                 },
             }
         )
 
-    def page(
-        self, session: Session, page: list[CaseRow], names: Names, now: datetime
-    ) -> Iterator[dict[str, Any]]:
-        ids = [c.id for c in page]
-        children: dict[str, dict[int, list[Any]]] = {}
-        linked: set[int] = {c.repeat_of_id for c in page if c.repeat_of_id}
-        linked |= {c.merged_into_id for c in page if c.merged_into_id}
-        for key, model in CHILDREN.items():
-            rows = session.exec(
-                select(model).where(col(model.case_id).in_(ids)).order_by(col(model.id))
-            ).all()
-            grouped: dict[int, list[Any]] = {}
-            for row in rows:
-                grouped.setdefault(row.case_id, []).append(row)
-                if key == "links":
-                    linked.add(row.target_id)
+    def _rankings(self, session: Session) -> list[dict[str, Any]]:
+        """The recorded rankings, as recorded (a full restore seals them anew, in this order)."""
+        docs = []
+        for row in session.exec(select(RankingRecord).order_by(col(RankingRecord.id))).all():
+            doc = {name: getattr(row, name) for name in RANKING_FIELDS}
+            doc["period_start"] = str(doc["period_start"])[:10]
+            doc["period_end"] = str(doc["period_end"])[:10]
+            doc["as_of"] = time_text(doc["as_of"])
+            doc["recorded_at"] = time_text(doc["recorded_at"])
+            if self.redact:
+                doc["figures"] = redact_text(doc["figures"])
+            docs.append(doc)
+        return docs
+
+    def _children(
+        self, session: Session, ids: list[int]
+    ) -> tuple[dict[str, dict[int, list[dict[str, Any]]]], set[int]]:
+        """The page's attached rows, grouped by case, and the other cases they refer to."""
+        connection = session.connection()
+        wanted = set(ids)
+        dense = ids[-1] - ids[0] < _DENSE * len(ids)
+        children: dict[str, dict[int, list[dict[str, Any]]]] = {}
+        linked: set[int] = set()
+        for key, plan in self.child_plans.items():
+            case_id = plan.table.c.case_id
+            where = case_id.between(ids[0], ids[-1]) if dense else case_id.in_(ids)
+            query = (
+                select(*plan.columns)
+                .select_from(plan.table)
+                .where(where)
+                .order_by(case_id, plan.table.c.id)
+            )
+            grouped: dict[int, list[dict[str, Any]]] = {}
+            for doc in _docs(connection.execute(query), plan):
+                cid = doc.pop("case_id")
+                if cid not in wanted:
+                    continue
+                for ref in plan.case_refs:
+                    if doc[ref] is not None:
+                        linked.add(doc[ref])
+                if cid in grouped:
+                    grouped[cid].append(doc)
+                else:
+                    grouped[cid] = [doc]
             children[key] = grouped
-        case_keys = {c.id: [c.channel, c.external_id] for c in page if c.id is not None}
+        return children, linked
+
+    def page(self, session: Session, page: list[Sequence[Any]]) -> Iterator[dict[str, Any]]:
+        assert self.case_plan is not None
+        case_plan = self.case_plan
+        cases = list(_docs(page, case_plan))
+        ids = [case["id"] for case in cases]
+        children, linked = self._children(session, ids)
+        for case in cases:
+            for ref in case_plan.case_refs:
+                if case[ref] is not None:
+                    linked.add(case[ref])
+        case_keys = {case["id"]: [case["channel"], case["external_id"]] for case in cases}
         missing = linked - set(case_keys)
         if missing:
-            for cid, channel, ext in session.exec(
-                select(CaseRow.id, CaseRow.channel, CaseRow.external_id).where(
-                    col(CaseRow.id).in_(missing)
-                )
-            ).all():
-                case_keys[cid or 0] = [channel, ext]
-        for case in page:
-            assert case.id is not None
-            doc: dict[str, Any] = {MARK: VERSION}
-            doc["case"] = row_doc(case, CaseRow, names, case_keys, skip=())
+            table = _table(CaseRow)
+            query = select(table.c.id, table.c.channel, table.c.external_id).where(
+                table.c.id.in_(sorted(missing))
+            )
+            for cid, channel, ext in session.connection().execute(query):
+                case_keys[cid] = [channel, ext]
+        refs = {key: plan.case_refs for key, plan in self.child_plans.items() if plan.case_refs}
+        for case in cases:
+            cid = case["id"]
+            for ref in case_plan.case_refs:
+                if case[ref] is not None:
+                    case[ref] = case_keys.get(case[ref])
             if self.redact:
-                _redact_doc(doc["case"], TEXT_FIELDS["cases"])
-            for key, model in CHILDREN.items():
-                docs = [row_doc(r, model, names, case_keys) for r in children[key].get(case.id, [])]
-                if self.redact:
+                _redact_doc(case, TEXT_FIELDS["cases"])
+            doc: dict[str, Any] = {MARK: VERSION, "case": case}
+            for key, grouped in children.items():
+                docs = grouped.get(cid, [])
+                for ref in refs.get(key, ()):
                     for child in docs:
-                        _redact_doc(child, TEXT_FIELDS.get(_table(model).name, ()))
+                        if child[ref] is not None:
+                            child[ref] = case_keys.get(child[ref])
+                if self.redact:
+                    fields = TEXT_FIELDS.get(self.child_plans[key].table.name, ())
+                    for child in docs:
+                        _redact_doc(child, fields)
                 doc[key] = docs
             yield doc
 
@@ -443,29 +668,85 @@ COLUMN_KINDS = {
     "provisional": "bool",
 } | {name: "datetime" for name in TABLE_COLUMNS if name.endswith("_at")}
 CSV_ENCODINGS = ("utf-8", "gb18030")
+_CSV_GUARDED = tuple(not (name == "id" or name.endswith("_at")) for name in TABLE_COLUMNS)
 
 
 class _Table(_Writer):
-    """One row a case, in TABLE_COLUMNS order: values as they are (times in ISO 8601), each
-    writer giving them the cell type of its format."""
+    """One row a case, in TABLE_COLUMNS order: values as they are, each writer giving them the
+    cell type of its format (`when` turns a stored time into the cell's value)."""
 
-    def page(
-        self, session: Session, page: list[CaseRow], names: Names, now: datetime
-    ) -> Iterator[list[Any]]:
-        from caseworker.store.types import END_OF_TIME
+    def when(self, raw: Any) -> Any:
+        raise NotImplementedError
 
-        unit_names = dict(session.exec(select(Unit.id, Unit.name)).all())
-        for case in page:
-            doc = row_doc(case, CaseRow, names, {}, skip=())
-            if self.redact:
-                _redact_doc(doc, TEXT_FIELDS["cases"])
-            doc["lead_unit"] = unit_names.get(case.lead_unit_id) if case.lead_unit_id else None
-            doc["overdue"] = Status(case.status) in OPEN_STATES and case.next_due_at < now
-            if case.next_due_at >= END_OF_TIME:
-                doc["next_due_at"] = None
-            if doc.get("extra") is not None:
-                doc["extra"] = json.dumps(doc["extra"], ensure_ascii=False)
-            yield [doc.get(name) for name in TABLE_COLUMNS]
+    def start(self, session: Session, names: Names, now: datetime) -> None:
+        cases = _table(CaseRow)
+        index = {c.name: n for n, c in enumerate(cases.columns)}
+        self.unit_names: dict[int, str] = {
+            u: n for u, n in session.exec(select(Unit.id, Unit.name)).all() if u is not None
+        }
+        self.now = now.astimezone(UTC).replace(tzinfo=None)
+        self.open = frozenset(s.value for s in OPEN_STATES)
+        self.status, self.due = index["status"], index["next_due_at"]
+        self.times = frozenset(n for n in TABLE_COLUMNS if n.endswith("_at"))
+        # (name, index of its raw column); overdue is computed, -1
+        self.picks = [
+            (name, -1 if name == "overdue" else index.get(f"{name}_id", index.get(name, -1)))
+            for name in TABLE_COLUMNS
+        ]
+        self.redacted = frozenset(TEXT_FIELDS["cases"]) if self.redact else frozenset()
+        self.end = END_OF_TIME.replace(tzinfo=None)
+
+    def cells(self) -> list[Callable[[Any], Any] | None]:
+        """Per column of TABLE_COLUMNS, what turns its (non-empty) raw value into the cell's
+        value, or None when the raw value is the cell's; worked out once, not per row."""
+        units = self.unit_names
+        out: list[Callable[[Any], Any] | None] = []
+        for name, _ in self.picks:
+            convert: Callable[[Any], Any] | None = None
+            if name in self.times:
+                convert = self.when
+            elif name == "lead_unit":
+                convert = units.get
+            elif name == "provisional":
+                convert = bool
+            elif name == "extra":
+                convert = _json_text
+            if name in self.redacted:
+                convert = _then_redact(convert)
+            out.append(convert)
+        return out
+
+    def page(self, session: Session, page: list[Sequence[Any]]) -> Iterator[list[Any]]:
+        plan = [(n, convert) for (_, n), convert in zip(self.picks, self.cells(), strict=True)]
+        due_at, status_at, open_states = self.due, self.status, self.open
+        now, end = self.now, self.end
+        for raw in page:
+            due = _naive_utc(raw[due_at])
+            row: list[Any] = []
+            for n, convert in plan:
+                if n < 0:  # overdue, computed
+                    row.append(raw[status_at] in open_states and due < now)
+                    continue
+                value = raw[n]
+                if value is None or convert is None:
+                    row.append(value)
+                elif n == due_at and due >= end:
+                    row.append(None)  # no running clock
+                else:
+                    row.append(convert(value))
+            yield row
+
+
+def _json_text(raw: str) -> str:
+    return json.dumps(json.loads(raw), ensure_ascii=False)
+
+
+def _then_redact(convert: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    def redacted(value: Any) -> Any:
+        value = convert(value) if convert is not None else value
+        return redact_text(value) if isinstance(value, str) else value
+
+    return redacted
 
 
 class _Csv(_Table):
@@ -480,10 +761,19 @@ class _Csv(_Table):
         self.writer = csv.writer(self.handle, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
         self.writer.writerow(TABLE_COLUMNS)
 
+    def when(self, raw: Any) -> Any:
+        return _local_text(raw)
+
     def write(self, doc: Any) -> None:
         # Any number-like text a spreadsheet would change (an external id, a contact 0731…)
-        # takes the `="…"` form; our import reads it back.
-        self.writer.writerow([csv_cell(value) for value in doc])
+        # takes the `="…"` form; our import reads it back. The id and the times (ISO text
+        # starting with the year) need no guard: only their empty cells are written "".
+        self.writer.writerow(
+            [
+                csv_cell(value) if guard else "" if value is None else value
+                for guard, value in zip(_CSV_GUARDED, doc, strict=True)
+            ]
+        )
 
     def close(self) -> None:
         self.handle.close()
@@ -501,6 +791,9 @@ class _Xlsx(_Table):
             "cases", [Column(name, COLUMN_KINDS.get(name, "text")) for name in TABLE_COLUMNS]
         )
         self.about: list[tuple[str, Any]] = []
+
+    def when(self, raw: Any) -> Any:
+        return _local_naive(raw)  # Shanghai wall-clock time, as the sheet's date cells show it
 
     def write(self, doc: Any) -> None:
         self.sheet.append(doc)

@@ -78,6 +78,7 @@ class _Sheet:
         self.sheet = book.create_sheet(xlsx_text(title)[:31])
         self.pending: list[list[Any]] | None = []
         self.rows = 0
+        self.styled: dict[tuple[int, str, bool, bool], Any] = {}
         self._styles()
 
     def _styles(self) -> None:
@@ -125,10 +126,12 @@ class _Sheet:
             self._write(row)
 
     def _write(self, values: Sequence[Any]) -> None:
-        self.sheet.append([self._cell(c, v) for c, v in zip(self.columns, values, strict=True)])
+        self.sheet.append(
+            [self._cell(c, v, n) for n, (c, v) in enumerate(zip(self.columns, values, strict=True))]
+        )
         self.rows += 1
 
-    def _cell(self, column: Column, value: Any) -> Any:
+    def _cell(self, column: Column, value: Any, place: int = -1) -> Any:
         """The cell of `value` in `column`: a typed, formatted cell where the type or format
         matters, the plain value where openpyxl's own reading is right (cheaper)."""
         if value is None or value == "":
@@ -139,13 +142,15 @@ class _Sheet:
             if isinstance(when, datetime) and when.tzinfo is not None:
                 when = when.astimezone(SHANGHAI).replace(tzinfo=None)
             timed = kind == "datetime" and isinstance(when, datetime)
-            return self._typed(when, number_format=DATETIME_FORMAT if timed else DATE_FORMAT)
+            return self._typed(
+                when, number_format=DATETIME_FORMAT if timed else DATE_FORMAT, place=place
+            )
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if number and kind != "id":  # a number in a text column (the query sheet) stays one
             if kind == "percent":
-                return self._typed(value, number_format=PERCENT_FORMAT)
+                return self._typed(value, number_format=PERCENT_FORMAT, place=place)
             if kind == "number" and isinstance(value, float):
-                return self._typed(value, number_format=DECIMAL_FORMAT)
+                return self._typed(value, number_format=DECIMAL_FORMAT, place=place)
             return value
         if isinstance(value, bool):
             return value
@@ -155,20 +160,36 @@ class _Sheet:
         text = xlsx_text(str(value))
         if kind != "long_text" and not text.startswith("="):
             return text
-        return self._typed(text, text=True, wrap=kind == "long_text")
+        return self._typed(text, text=True, wrap=kind == "long_text", place=place)
 
     def _typed(
-        self, value: Any, *, number_format: str = "", text: bool = False, wrap: bool = False
+        self,
+        value: Any,
+        *,
+        number_format: str = "",
+        text: bool = False,
+        wrap: bool = False,
+        place: int = -1,
     ) -> Any:
+        """A styled cell holding `value`. A streamed row is written as soon as it is appended,
+        so the styled cell of a column (`place`) is made once and given each row's value:
+        making and styling a cell per value was most of a large sheet's time."""
         from openpyxl.cell import WriteOnlyCell
 
-        cell = WriteOnlyCell(self.sheet, value=value)
-        if number_format:
-            cell.number_format = number_format
+        key = (place, number_format, text, wrap)
+        cell = self.styled.get(key) if place >= 0 else None
+        if cell is None:
+            cell = WriteOnlyCell(self.sheet, value=value)
+            if number_format:
+                cell.number_format = number_format
+            if wrap:
+                cell.alignment = self.wrap
+            if place >= 0:
+                self.styled[key] = cell
+        else:
+            cell.value = value
         if text:
             cell.data_type = "s"
-        if wrap:
-            cell.alignment = self.wrap
         return cell
 
     def close(self) -> None:

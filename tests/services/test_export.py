@@ -561,3 +561,141 @@ def test_redaction_patterns(text: str, masked: str) -> None:
     from caseworker.services.redact import redact_text
 
     assert redact_text(text) == masked
+
+
+# ---------------------------------------------------------------- a backup's guarantees
+
+
+def test_an_export_is_one_snapshot_while_another_connection_writes(
+    world: World, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages read after a clerk's change still show the store as it was at the first page:
+    the change, a new case, and a new event are in none of them (SQLite and PostgreSQL)."""
+    from caseworker.services import exporting
+
+    with store.session() as s:
+        ensure_first_supervisor(s, "alice")
+    world.export("all.jsonl")
+    run_import(store, world.desk("alice", NOW), world.folder / "all.jsonl", ImportOptions())
+    with store.session() as s:
+        last = max(s.exec(sqlselect(CaseRow.id).where(CaseRow.status == "assigned")).all())
+        total = len(s.exec(sqlselect(CaseRow.id)).all())
+        events_before = len(s.exec(sqlselect(EventRow.id).where(EventRow.case_id == last)).all())
+    monkeypatch.setattr(exporting, "PAGE", 50)
+    writes: list[int] = []
+
+    def meanwhile(count: int) -> None:
+        if writes:
+            return
+        with store.session() as s:  # another connection, committed at once
+            case = s.get(CaseRow, last)
+            assert case is not None
+            case.title = "changed during the export"
+            s.add(case)
+        with store.session() as s:
+            writes.append(
+                svc.create_case(
+                    s,
+                    world.desk("alice", NOW),
+                    NewCase(
+                        channel="leader-board",
+                        title="arrived during the export",
+                        body=LAMP,
+                        received_at=NOW,
+                        external_id="late",
+                    ),
+                )
+            )
+        with store.session() as s:
+            svc.supervise_case(s, world.desk("alice", NOW), last, level="催办", note="快办")
+
+    summary = export_cases(
+        store,
+        world.folder / "during.jsonl",
+        fmt="jsonl",
+        flt=ExportFilter(),
+        now=NOW,
+        progress=meanwhile,
+    )
+    assert writes, "the writer ran between pages"
+    assert summary.cases == total
+    lines = [json.loads(line) for line in (world.folder / "during.jsonl").open(encoding="utf-8")]
+    cases = {tuple((d["case"]["channel"], d["case"]["external_id"])): d for d in lines[1:]}
+    assert ("leader-board", "late") not in cases
+    changed = [d for d in cases.values() if d["case"]["id"] == last]
+    assert changed[0]["case"]["title"] != "changed during the export"
+    assert len(changed[0]["events"]) == events_before
+    # After the export, the writes are all there.
+    again = world.export("after.jsonl", fmt="jsonl")
+    assert again.cases == summary.cases  # the world's own store did not change
+    with store.session() as s:
+        assert len(s.exec(sqlselect(CaseRow.id)).all()) == total + 1
+
+
+def test_recorded_rankings_travel_with_the_export_and_are_sealed_anew(world: World) -> None:
+    """The rankings supervisors recorded come back on a full restore, figures as recorded, on
+    a ranking chain `audit verify` finds whole; an export into a store with cases leaves them."""
+    from caseworker.domain.measures import Period
+    from caseworker.services.rankings import rank_and_record
+    from caseworker.services.upkeep import verify_audit
+    from caseworker.store.models import RankingRecord
+
+    with world.store.session() as s:
+        for at in (START.date(), NOW.date()):
+            rank_and_record(s, world.rules, period=Period.MONTH, at=at, now=NOW, clerk="alice")
+    world.export("all.jsonl")
+    meta = json.loads((world.folder / "all.jsonl").open(encoding="utf-8").readline())["meta"]
+    assert [r["period_start"] for r in meta["rankings"]] == ["2026-03-01", "2026-05-01"]
+
+    def rankings(store: Store) -> list[tuple[Any, ...]]:
+        with store.session() as s:
+            rows = s.exec(sqlselect(RankingRecord).order_by(RankingRecord.id)).all()
+            return [
+                (
+                    r.period,
+                    r.period_start,
+                    r.period_end,
+                    r.level,
+                    r.as_of,
+                    r.rule_version,
+                    r.figures,
+                    r.clerk,
+                    r.recorded_at,
+                )
+                for r in rows
+            ]
+
+    copy = new_store(world.folder / "copy.sqlite")
+    try:
+        run_import(copy, world.desk("alice", NOW), world.folder / "all.jsonl", ImportOptions())
+        assert rankings(copy) == rankings(world.store)
+        report = verify_audit(copy)
+        assert report.ok and report.rankings == 2
+        # Importing the same file again (plain cases now) adds no ranking.
+        run_import(copy, world.desk("alice", NOW), world.folder / "all.jsonl", ImportOptions())
+        assert len(rankings(copy)) == 2
+    finally:
+        copy.close()
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2026-03-02 01:00:00.000000",
+        "2026-03-02 15:59:59.999999",  # the next Shanghai day
+        "2024-02-28 20:30:00.000001",  # across a leap day
+        "9999-12-31 00:00:00.000000",  # the end of time of a case with no running clock
+        "1989-06-01 00:00:00.000000",  # a summer when Shanghai kept +09:00
+        "2026-03-02 01:00:00",  # text without the fraction (written by a migration)
+    ],
+)
+def test_stored_times_are_written_as_the_shanghai_times_they_are(stored: str) -> None:
+    """The export's shortcut for stored times gives exactly the zoneinfo conversion."""
+    from datetime import UTC
+
+    from caseworker.services.exporting import _local_naive, _local_text, time_text
+
+    value = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    assert _local_text(stored) == time_text(value)
+    assert _local_text(value.replace(tzinfo=None)) == time_text(value)  # PostgreSQL's form
+    assert _local_naive(stored) == value.astimezone(SHANGHAI).replace(tzinfo=None)

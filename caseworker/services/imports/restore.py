@@ -16,7 +16,7 @@ the importing clerk, with none of the file's history (`as_plain_cases`).
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +28,16 @@ from caseworker.services.exporting import CHILDREN, MARK, VERSION
 from caseworker.services.imports.bulk import insert_cases
 from caseworker.services.imports.mapping import FIELDS, HISTORY_FIELDS, Profile
 from caseworker.services.imports.sources import SourceRow
-from caseworker.store.audit import Chain
-from caseworker.store.models import CaseRow, ClerkRow, EventRow, LinkRow, MetaRow, Unit
+from caseworker.store.audit import Chain, seal_ranking
+from caseworker.store.models import (
+    CaseRow,
+    ClerkRow,
+    EventRow,
+    LinkRow,
+    MetaRow,
+    RankingRecord,
+    Unit,
+)
 from caseworker.store.types import UTCDateTime
 
 if TYPE_CHECKING:
@@ -235,9 +243,42 @@ class Restorer:
                     )
                 )
         session.flush()
+        self._restore_rankings(session)
         self.units = {c: i for i, c in session.exec(select(Unit.id, Unit.code)).all() if i}
         self.clerks = {n: i for i, n in session.exec(select(ClerkRow.id, ClerkRow.name)).all() if i}
         self.meta_done = True
+
+    def _restore_rankings(self, session: Session) -> None:
+        """The export's recorded rankings, in their order, each sealed anew on this store's
+        ranking chain; only into a store that has recorded none (so a resumed restore does
+        not add them twice). The figures are kept as recorded: that is what they attest."""
+        rankings = self.meta.get("rankings") or []
+        if not rankings or session.exec(select(RankingRecord.id).limit(1)).first() is not None:
+            return
+        for entry in rankings:
+            if not isinstance(entry, dict):
+                raise InvalidInput("a recorded ranking of the export is not a record")
+            as_of = _time(entry.get("as_of"), "as_of")
+            recorded_at = _time(entry.get("recorded_at"), "recorded_at")
+            if as_of is None or recorded_at is None:
+                raise InvalidInput("a recorded ranking of the export is incomplete")
+            try:
+                row = RankingRecord(
+                    period=str(entry["period"]),
+                    period_start=date.fromisoformat(str(entry["period_start"])),
+                    period_end=date.fromisoformat(str(entry["period_end"])),
+                    level=entry.get("level"),
+                    as_of=as_of,
+                    rule_version=str(entry["rule_version"]),
+                    figures=str(entry["figures"]),
+                    clerk=str(entry["clerk"]),
+                    recorded_at=recorded_at,
+                )
+            except (KeyError, ValueError):
+                raise InvalidInput("a recorded ranking of the export is incomplete") from None
+            row.hash = seal_ranking(session.connection(), row.model_dump())
+            session.add(row)
+            session.flush()  # the next ranking's seal chains to this one
 
     def note_existing(self, doc: dict[str, Any] | None, case_id: int | None) -> None:
         """A case already here (a re-run): its links may still be missing."""

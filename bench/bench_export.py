@@ -1,0 +1,210 @@
+"""How fast `export` writes cases, beside the floor measured in the same run.
+
+Run: .venv/bin/python bench/bench_export.py [CASES] (default 200,000)
+
+The database is the demo bureau (cases with their events, replies, ratings, extensions...),
+built once by the demo's bulk writer and cached in the temp directory under a name keyed by
+the size and the schema revision. Prints rows/s for JSON Lines, CSV and XLSX, and two floors:
+plain `sqlite3` reading every column of the cases table and writing each row with
+`json.dumps` (JSON Lines) or `csv.writer` (CSV), and a third: the JSON Lines floor with each
+case's attached rows read (by plain ordered scans) and dumped with it, as the export's records
+carry them. Each run happens in a fresh process,
+so its peak memory (VmHWM) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+try:
+    from caseworker.clock import FrozenClock
+except ModuleNotFoundError:  # run from a checkout without the package installed
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from caseworker.clock import FrozenClock
+
+from caseworker.config import DATA_DIR
+from caseworker.domain.calendar import SHANGHAI
+from caseworker.services.demo.build import build_demo
+from caseworker.services.exporting import ExportFilter, export_cases
+from caseworker.services.rules import load_rules
+from caseworker.store.engine import head_revision, open_store
+
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
+
+
+def database(cases: int) -> Path:
+    path = Path(tempfile.gettempdir()) / f"cw-bench-export-{cases}-{head_revision()}.sqlite"
+    if not path.exists():
+        partial = path.with_suffix(".building")
+        partial.unlink(missing_ok=True)
+        store = open_store(str(partial))
+        started = time.perf_counter()
+        build_demo(
+            store,
+            load_rules(DATA_DIR / "policy.toml", DATA_DIR / "calendar.toml"),
+            seed=1,
+            cases=cases,
+            now=FrozenClock(NOW).now(),
+        )
+        store.close()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{partial}{suffix}").unlink(missing_ok=True)
+        partial.rename(path)
+        print(f"built {cases:,} demo cases in {time.perf_counter() - started:.0f} s")
+    return path
+
+
+def floor_jsonl(db: Path, out: Path) -> int:
+    conn = sqlite3.connect(db)
+    cursor = conn.execute("SELECT * FROM cases")
+    names = [d[0] for d in cursor.description]
+    count = 0
+    with out.open("w", encoding="utf-8") as handle:
+        for row in cursor:
+            handle.write(json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) + "\n")
+            count += 1
+    conn.close()
+    return count
+
+
+def floor_jsonl_attached(db: Path, out: Path) -> int:
+    """The JSON Lines floor with everything attached: each case's row and its rows of the
+    attached tables (read alongside, one ordered scan per table), one json.dumps a case."""
+    from caseworker.services.exporting import CHILDREN
+
+    conn = sqlite3.connect(db)
+    cursor = conn.execute("SELECT * FROM cases ORDER BY id")
+    names = [d[0] for d in cursor.description]
+    scans = []
+    for key, model in CHILDREN.items():
+        scan = conn.cursor().execute(f"SELECT * FROM {model.__tablename__} ORDER BY case_id, id")
+        columns = [d[0] for d in scan.description]
+        at = columns.index("case_id")
+        scans.append((key, columns, at, scan, [next(scan, None)]))
+    count = 0
+    with out.open("w", encoding="utf-8") as handle:
+        for row in cursor:
+            doc = {"case": dict(zip(names, row, strict=True))}
+            for key, columns, at, scan, ahead in scans:
+                rows = []
+                while ahead[0] is not None and ahead[0][at] == row[0]:
+                    rows.append(dict(zip(columns, ahead[0], strict=True)))
+                    ahead[0] = next(scan, None)
+                doc[key] = rows
+            handle.write(json.dumps(doc, ensure_ascii=False) + "\n")
+            count += 1
+    conn.close()
+    return count
+
+
+def floor_csv(db: Path, out: Path) -> int:
+    conn = sqlite3.connect(db)
+    cursor = conn.execute("SELECT * FROM cases")
+    count = 0
+    with out.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([d[0] for d in cursor.description])
+        for row in cursor:
+            writer.writerow(row)
+            count += 1
+    conn.close()
+    return count
+
+
+def export(db: Path, out: Path, fmt: str) -> int:
+    store = open_store(str(db))
+    summary = export_cases(store, out, fmt=fmt, flt=ExportFilter(), now=NOW)
+    store.close()
+    return summary.cases
+
+
+RUNS: dict[str, Callable[[Path, Path], int]] = {
+    "floor json.dumps": floor_jsonl,
+    "floor json.dumps, attached": floor_jsonl_attached,
+    "floor csv.writer": floor_csv,
+    "export JSON Lines": lambda db, out: export(db, out, "jsonl"),
+    "export CSV": lambda db, out: export(db, out, "csv"),
+    "export XLSX": lambda db, out: export(db, out, "xlsx"),
+}
+
+
+def measured(name: str, db: Path, out: Path, code: Path | None = None) -> tuple[float, int, float]:
+    """Seconds, rows and peak memory (MB) of one run, in a fresh process of its own (with the
+    caseworker package found in `code` first, when given)."""
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--run", name, str(db), str(out)],
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout is not None
+    text = process.stdout.read().decode()
+    status = process.wait()
+    if status != 0 or not text:
+        raise SystemExit(f"{name} failed (status {status})")
+    seconds, rows, peak = text.split()
+    return float(seconds), int(rows), float(peak)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="?", type=int, default=200_000)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a folder holding an earlier caseworker package (e.g. `git archive REV caseworker`"
+        " unpacked): its exports are measured too, in the same run",
+    )
+    parser.add_argument("--run", nargs=3, metavar=("NAME", "DB", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:  # one measured run, in its own process
+        name, db_text, out_text = args.run
+        started = time.perf_counter()
+        rows = RUNS[name](Path(db_text), Path(out_text))
+        seconds = time.perf_counter() - started
+        # The peak of this process's own memory (VmHWM starts anew at exec; ru_maxrss would
+        # carry the forking parent's size).
+        status = Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]
+        print(seconds, rows, int(status) / 1024)
+        return
+    db = database(args.cases)
+    print(
+        f"{args.cases:,} demo cases; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder)
+        rates: dict[str, float] = {}
+        plan = [(name, name, None) for name in RUNS]
+        if args.before is not None:
+            plan += [(f"{n} (before)", n, args.before) for n in RUNS if n.startswith("export")]
+        for n, (label, name, code) in enumerate(plan):
+            seconds, rows, peak = measured(name, db, out / f"run{n}", code)
+            rates[label] = rows / seconds
+            print(
+                f"{label:29} {rows:>9,} rows {seconds:7.1f} s {rates[label]:>9,.0f} rows/s "
+                f"peak {peak:5.0f} MB"
+            )
+    print(f"JSON Lines / its floor: {rates['export JSON Lines'] / rates['floor json.dumps']:.2f}x")
+    attached = rates["export JSON Lines"] / rates["floor json.dumps, attached"]
+    print(f"JSON Lines / the floor with everything attached: {attached:.2f}x")
+    print(f"CSV / its floor:        {rates['export CSV'] / rates['floor csv.writer']:.2f}x")
+    if args.before is not None:
+        for name in ("export JSON Lines", "export CSV", "export XLSX"):
+            print(f"{name} / before:  {rates[name] / rates[f'{name} (before)']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
