@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Table, select
+from sqlmodel import col
 from sqlmodel import select as sqlselect
 
 from caseworker.clock import FrozenClock
@@ -578,7 +579,8 @@ def test_an_export_is_one_snapshot_while_another_connection_writes(
     world.export("all.jsonl")
     run_import(store, world.desk("alice", NOW), world.folder / "all.jsonl", ImportOptions())
     with store.session() as s:
-        last = max(s.exec(sqlselect(CaseRow.id).where(CaseRow.status == "assigned")).all())
+        assigned = s.exec(sqlselect(CaseRow.id).where(CaseRow.status == "assigned")).all()
+        last = max(i for i in assigned if i is not None)
         total = len(s.exec(sqlselect(CaseRow.id)).all())
         events_before = len(s.exec(sqlselect(EventRow.id).where(EventRow.case_id == last)).all())
     monkeypatch.setattr(exporting, "PAGE", 50)
@@ -649,7 +651,7 @@ def test_recorded_rankings_travel_with_the_export_and_are_sealed_anew(world: Wor
 
     def rankings(store: Store) -> list[tuple[Any, ...]]:
         with store.session() as s:
-            rows = s.exec(sqlselect(RankingRecord).order_by(RankingRecord.id)).all()
+            rows = s.exec(sqlselect(RankingRecord).order_by(col(RankingRecord.id))).all()
             return [
                 (
                     r.period,
