@@ -114,8 +114,9 @@ async def test_escape_right_after_a_change_elsewhere_keeps_every_keystroke(
         # The save met the supervisor's change: the composer stays open, says who, keeps all.
         assert app.screen is dialog
         error = str(dialog.query_one("#error", Static).render())
-        assert SUPERVISOR in error and error.endswith(
-            "修改；请重新载入后再试。您的文字仍保留在此：按 Esc 或“保存草稿”即在此改动之上保存。"
+        assert SUPERVISOR in error and "（督办；现为“办理中”）" in error  # who, and what changed
+        assert error.endswith(
+            "请重新载入后再试。您的文字仍保留在此：按 Esc 或“保存草稿”即在此改动之上保存。"
         )
         assert area.text == "正在核实，三日内答复。"
         assert not failed_workers(app)

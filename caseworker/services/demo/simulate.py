@@ -1039,7 +1039,7 @@ def _training_plan(plan: Plan, role: str) -> None:
     plan.wrong_unit_first = plan.co_unit = plan.instruct = plan.pause = False
     plan.extension = plan.interim = plan.send_back = plan.late = False
     plan.stall = {
-        "assign-urgent": "assign",
+        "assign-urgent": "accept",  # arrived this morning, not yet accepted: the first step
         "reject-duplicate": "draft" if part == "original" else "accept",
         "draft-publish": "draft",
         "request-extension": "draft",
