@@ -226,6 +226,8 @@ _WRITABLE = {
     "case_signatures": "INSERT",  # each new case's text key (case new, import)
     "common_issues": "INSERT",
     "common_issue_cases": "INSERT",
+    "document_numbers": "INSERT",  # a letter's 发文字号, taken when it is first printed
+    "triage_models": "INSERT",  # `triage train` stores the model it learnt
 }
 _READ_ONLY = ("units", "clerks", "clerk_logins", "admin_history", "store_meta", "alembic_version")
 

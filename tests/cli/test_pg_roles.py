@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -199,7 +200,7 @@ def test_the_bureaus_clerk_role_sees_every_case_and_grant_refuses_the_owner(
 
 
 def test_a_case_lives_its_whole_life_through_clerk_roles(
-    cli: Run, run_main: Run, bureau: tuple[str, dict[str, int]]
+    cli: Run, run_main: Run, bureau: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:
     """Row security lets every step the services allow through: the bureau's clerk and the
     units' handlers each connect as their own role, and a handler who returns a case (退回)
@@ -240,3 +241,18 @@ def test_a_case_lives_its_whole_life_through_clerk_roles(
     actions = [(e["actor"], e["action"]) for e in json.loads(history.out)]
     assert (OTHER_HANDLER, "return") in actions and (CLERK, "close") in actions
     assert actions[-1] == (CLERK, "close")
+    # The bureau's clerk numbers and prints its 交办函 under their own role too.
+    letter = tmp_path / "交办函.docx"
+    printed = cli(
+        "--db",
+        roles[CLERK],
+        "--now",
+        "2026-11-24T10:00",
+        "letter",
+        "assign",
+        ref,
+        "-o",
+        str(letter),
+    )
+    assert printed.code == 0, printed.err
+    assert letter.is_file()
