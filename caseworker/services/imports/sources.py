@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -625,21 +625,7 @@ def _open_open311(path: Path, encoding: str) -> Source:
     done = [0]
 
     def rows() -> Iterator[SourceRow]:
-        for number, item in enumerate(doc, start=1):
-            done[0] = number
-            if isinstance(item, dict) and _has_surrogate(item):
-                yield SourceRow(
-                    number,
-                    {k: v for k, v in item.items() if not _has_surrogate(v)},
-                    "holds a lone surrogate (\\ud800-\\udfff), which is not text",
-                    "import.row.surrogate",
-                )
-            elif isinstance(item, dict):
-                yield SourceRow(number, item)
-            else:
-                yield SourceRow(
-                    number, {"value": item}, "not a JSON object", "import.row.not_object"
-                )
+        return _record_rows(doc, done)
 
     first = next((i for i in doc if isinstance(i, dict)), {})
     return Source(
@@ -651,6 +637,24 @@ def _open_open311(path: Path, encoding: str) -> Source:
         first=first,
         position=lambda: (done[0], len(doc)),
     )
+
+
+def _record_rows(items: Iterable[Any], done: list[int]) -> Iterator[SourceRow]:
+    """An Open311 array's items as rows, counting them in `done[0]`: a record, or a row
+    rejected for what it is (a lone surrogate in its text, or no JSON object at all)."""
+    for number, item in enumerate(items, start=1):
+        done[0] = number
+        if isinstance(item, dict) and _has_surrogate(item):
+            yield SourceRow(
+                number,
+                {k: v for k, v in item.items() if not _has_surrogate(v)},
+                "holds a lone surrogate (\\ud800-\\udfff), which is not text",
+                "import.row.surrogate",
+            )
+        elif isinstance(item, dict):
+            yield SourceRow(number, item)
+        else:
+            yield SourceRow(number, {"value": item}, "not a JSON object", "import.row.not_object")
 
 
 def _starts_array(path: Path, encoding: str) -> bool:
@@ -682,21 +686,7 @@ def _open_array(path: Path, encoding: str) -> Source:
     done = [0]
 
     def rows() -> Iterator[SourceRow]:
-        for number, item in enumerate(_array_items(path, encoding), start=1):
-            done[0] = number
-            if isinstance(item, dict) and _has_surrogate(item):
-                yield SourceRow(
-                    number,
-                    {k: v for k, v in item.items() if not _has_surrogate(v)},
-                    "holds a lone surrogate (\\ud800-\\udfff), which is not text",
-                    "import.row.surrogate",
-                )
-            elif isinstance(item, dict):
-                yield SourceRow(number, item)
-            else:
-                yield SourceRow(
-                    number, {"value": item}, "not a JSON object", "import.row.not_object"
-                )
+        return _record_rows(_array_items(path, encoding), done)
 
     return Source(
         path,
