@@ -952,9 +952,8 @@ def request_extension(
     return row.id
 
 
-def approve_extension(session: Session, desk: Desk, ref: str | int) -> None:
-    """A supervisor approves the pending extension; the close deadline moves."""
-    act = _Act(session, desk, ref, Action.APPROVE_EXTENSION)
+def _pending_extension(session: Session, act: _Act) -> ExtensionRow:
+    """The case's extension awaiting a supervisor's decision; refused when there is none."""
     row = session.exec(
         select(ExtensionRow).where(
             ExtensionRow.case_id == act.case_id, ExtensionRow.state == "requested"
@@ -966,6 +965,13 @@ def approve_extension(session: Session, desk: Desk, ref: str | int) -> None:
             key="refused.no_extension",
             case=_label(act.case),
         )
+    return row
+
+
+def approve_extension(session: Session, desk: Desk, ref: str | int) -> None:
+    """A supervisor approves the pending extension; the close deadline moves."""
+    act = _Act(session, desk, ref, Action.APPROVE_EXTENSION)
+    row = _pending_extension(session, act)
     row.state, row.decided_by_id, row.decided_at = "approved", act.actor_id, act.now
     session.add(row)
     act.finish(detail={"extension": row.id, "days": row.days})
@@ -982,17 +988,7 @@ def deny_extension(
     """A supervisor refuses the pending extension, saying why; the close deadline stays."""
     act = _Act(session, desk, ref, Action.DENY_EXTENSION, expected_version=expected_version)
     reason = _require(reason, "a reason for denying", "refused.required.deny_reason")
-    row = session.exec(
-        select(ExtensionRow).where(
-            ExtensionRow.case_id == act.case_id, ExtensionRow.state == "requested"
-        )
-    ).first()
-    if row is None:
-        raise IllegalTransition(
-            f"case {_label(act.case)} has no extension awaiting approval",
-            key="refused.no_extension",
-            case=_label(act.case),
-        )
+    row = _pending_extension(session, act)
     row.state, row.decided_by_id, row.decided_at = "denied", act.actor_id, act.now
     session.add(row)
     act.finish(reason=reason, detail={"extension": row.id, "days": row.days})
