@@ -128,8 +128,8 @@ def main() -> None:
             ours = measure(store, "service")
             base = measure(store, "baseline")
             print(
-                f"{n:,} cases: two passes {ours[0]:.0f} MB peak ({ours[1]:.1f} s, {ours[2]} "
-                f"clusters); all read first {base[0]:.0f} MB peak ({base[1]:.1f} s, {base[2]})"
+                f"{n:,} cases: two passes {ours[0]:.1f} MB peak ({ours[1]:.1f} s, {ours[2]} "
+                f"clusters); all read first {base[0]:.1f} MB peak ({base[1]:.1f} s, {base[2]})"
             )
             store.close()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -96,13 +97,20 @@ def heat(docs: Sequence[ClusterDoc], until: datetime) -> float:
 @dataclass
 class Grouping:
     """The groups found among messages, by case id, with what their labels need: the words of
-    each group's members (as word ids), every word's document frequency and the words."""
+    each group's members (as word ids) and every word's document frequency. The words
+    themselves are not kept: a word id is the rank of its 32-bit hash among the hashes seen
+    (`hashes`), and the labels find their words again in the grouped messages' text."""
 
     groups: list[list[int]]  # case ids, each group at least min_size, by its first case
     within: list[list[Any]]  # per group, per member: its distinct word ids
     df: Any
     n: int
-    words: list[str]
+    hashes: Any  # sorted distinct word hashes: word id i is hashes[i]
+
+
+def word_hash(term: str) -> int:
+    """A word's 32-bit id before ranking: CRC-32 of its UTF-8, the same in every process."""
+    return zlib.crc32(term.encode("utf-8"))
 
 
 def group_terms(
@@ -113,33 +121,43 @@ def group_terms(
     progress: Callable[[str, float], None] | None = None,
 ) -> Grouping:
     """Group messages given as (case id, words), in id order, one at a time: nothing of a
-    message is kept but its distinct words as ids in one flat array, its strongest few in a
-    sparse matrix, and only the pairs that pass the threshold, found a block of rows at a
-    time (a peak of about 250 bytes a message with the vocabulary, measured at 50,000 by
-    bench/bench_clusters_memory.py). `total` (how many) paces the progress."""
+    message is kept but its distinct words as 32-bit hashes in one flat array (no vocabulary
+    of strings), its strongest few in a sparse matrix, and only the pairs that pass the
+    threshold, found a block of rows at a time. `total` (how many) paces the progress."""
     import numpy as np
 
     step = max(1, (total or 0) // 20)
-    vocab: dict[str, int] = {}
     case_ids = array("q")
-    ids = array("i")
+    ids = array("I")
     tfs = array("B")
     offsets = array("q", [0])
     for i, (case_id, words) in enumerate(items):
         case_ids.append(case_id)
         for term, k in Counter(words).items():
-            ids.append(vocab.setdefault(term, len(vocab)))
+            ids.append(word_hash(term))
             tfs.append(min(k, 255))
         offsets.append(len(ids))
         if progress is not None and total and i % step == 0:
             progress("words", i / total)
     n = len(case_ids)
     if n == 0:
-        return Grouping([], [], np.zeros(0, dtype=np.int64), 0, [])
-    terms = np.frombuffer(ids, dtype=np.int32) if ids else np.zeros(0, dtype=np.int32)
+        return Grouping([], [], np.zeros(0, dtype=np.int64), 0, np.zeros(0, dtype=np.uint32))
+    hashed = np.frombuffer(ids, dtype=np.uint32) if ids else np.zeros(0, dtype=np.uint32)
+    # The distinct hashes, then each hash replaced by its rank in place, a chunk at a time:
+    # no sorted copy nor second array of every word is ever held.
+    chunk = 1 << 20
+    hashes = np.unique(
+        np.concatenate(
+            [np.unique(hashed[at : at + chunk]) for at in range(0, len(hashed), chunk)]
+            or [np.zeros(0, dtype=np.uint32)]
+        )
+    )
+    terms = hashed.view(np.int32)
+    for at in range(0, len(hashed), chunk):
+        terms[at : at + chunk] = np.searchsorted(hashes, hashed[at : at + chunk])
+    df = np.bincount(terms, minlength=len(hashes))
     starts = np.frombuffer(offsets, dtype=np.int64)
-    df = np.bincount(terms, minlength=len(vocab))
-    vectors = _top_vectors(n, starts, terms, np.frombuffer(tfs, dtype=np.uint8), df, len(vocab))
+    vectors = _top_vectors(n, starts, terms, np.frombuffer(tfs, dtype=np.uint8), df, len(hashes))
     del tfs
     pairs = _similar_pairs(vectors, progress)
     del vectors
@@ -149,25 +167,49 @@ def group_terms(
         within=[[terms[starts[i] : starts[i + 1]] for i in members] for members in groups],
         df=df,
         n=n,
-        words=list(vocab),
+        hashes=hashes,
     )
 
 
 def clusters_of(
-    grouping: Grouping, docs: Mapping[int, ClusterDoc], until: datetime
+    grouping: Grouping,
+    docs: Mapping[int, ClusterDoc],
+    until: datetime,
+    *,
+    terms_of: Callable[[ClusterDoc], list[str]] = doc_terms,
 ) -> list[Cluster]:
     """The groups as clusters, hottest first (ties: larger, then older), from their members'
-    cases (`docs`, read again by id: only the grouped messages are ever held whole)."""
+    cases (`docs`, read again by id: only the grouped messages are ever held whole). Their
+    words are found again from their text (`terms_of`, as the grouping read them)."""
     out: list[Cluster] = []
     for members, within in zip(grouping.groups, grouping.within, strict=True):
         chosen = [docs[i] for i in members]
-        label_terms = _label_terms(within, grouping.df, grouping.n, grouping.words)
+        words = _words_of(chosen, grouping.hashes, terms_of)
+        label_terms = _label_terms(within, grouping.df, grouping.n, words)
         titles = [clean(d.title) for d in chosen]
         out.append(
             Cluster(_label(_joined(label_terms, titles)), chosen, heat(chosen, until), label_terms)
         )
     out.sort(key=lambda c: (-c.heat, -len(c.docs), c.docs[0].id))
     return out
+
+
+def _words_of(
+    docs: Sequence[ClusterDoc], hashes: Any, terms_of: Callable[[ClusterDoc], list[str]]
+) -> dict[int, str]:
+    """The group's words by word id, from its messages' text (two words of one hash, rare at
+    32 bits: the first in code-point order names it)."""
+    import numpy as np
+
+    words: dict[int, str] = {}
+    for doc in docs:
+        for term in set(terms_of(doc)):
+            h = word_hash(term)
+            at = int(np.searchsorted(hashes, h))
+            known = at < len(hashes) and int(hashes[at]) == h
+            if known and (at not in words or term < words[at]):
+                words[at] = term
+    return words
 
 
 def cluster_messages(
@@ -188,7 +230,7 @@ def cluster_messages(
         ((d.id, terms_of(d)) for d in docs), min_size=min_size, total=len(docs), progress=progress
     )
     when = until or max(d.received_at for d in docs)
-    return clusters_of(grouping, {d.id: d for d in docs}, when)
+    return clusters_of(grouping, {d.id: d for d in docs}, when, terms_of=terms_of)
 
 
 def _top_vectors(
@@ -299,7 +341,7 @@ def _each(pairs: tuple[Any, Any, Any], chunk: int = 65_536) -> Iterator[tuple[fl
         )
 
 
-def _label_terms(members: Sequence[Any], df: Any, n: int, words: list[str]) -> list[str]:
+def _label_terms(members: Sequence[Any], df: Any, n: int, words: Mapping[int, str]) -> list[str]:
     """The group's words that most set it apart: in many of its messages, rare elsewhere."""
     within: Counter[int] = Counter()
     for ids in members:
