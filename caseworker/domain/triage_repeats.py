@@ -64,25 +64,37 @@ def earlier(a: Seen, b: Seen) -> bool:
     return (a.received_at, a.id) < (b.received_at, b.id)
 
 
+def could_be_near(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two pair sets' sizes allow a similarity of NEAR: the Jaccard of two sets is at
+    most the smaller size over the larger, so sets far apart in size need no intersection."""
+    small, large = sorted((len(a), len(b)))
+    return large > 0 and small / large >= NEAR
+
+
+def _when(seen: Seen) -> tuple[datetime, int]:
+    return seen.received_at, seen.id
+
+
 def original_of(
     message: Seen, candidates: list[Seen], pairs_of: Callable[[int], frozenset[str]]
 ) -> tuple[Seen, float] | None:
     """The earliest message `message` repeats within the window, with the similarity
-    (`pairs_of` gives a message's character pairs by id, only when they are needed)."""
-    best: tuple[Seen, float] | None = None
-    for other in candidates:
-        if other.id == message.id or not earlier(other, message):
-            continue
+    (`pairs_of` gives a message's character pairs by id, only when they are needed).
+
+    The candidates are tried oldest first, so the first that qualifies is the answer and
+    the later ones are not compared at all."""
+    for other in sorted(candidates, key=_when):
+        if not earlier(other, message):
+            break  # the rest are no earlier either
         if message.received_at - other.received_at > WINDOW:
             continue
         if other.key == message.key:
-            score = 1.0
-        elif message.author and other.author == message.author:
-            score = similarity(pairs_of(message.id), pairs_of(other.id))
-            if score < NEAR:
+            return other, 1.0
+        if message.author and other.author == message.author:
+            mine, theirs = pairs_of(message.id), pairs_of(other.id)
+            if not could_be_near(mine, theirs):
                 continue
-        else:
-            continue
-        if best is None or earlier(other, best[0]):
-            best = (other, round(score, 3))
-    return best
+            score = similarity(mine, theirs)
+            if score >= NEAR:
+                return other, round(score, 3)
+    return None

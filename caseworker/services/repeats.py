@@ -11,6 +11,7 @@ looks the batch's keys and authors up, in the window, by index, a few queries a 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -44,6 +45,28 @@ class Incoming(NamedTuple):
     status: str
     linked: bool = False  # already a repeat by its source: kept as it is
     text: tuple[str, str] | None = None  # title and body, when at hand (saves reading them)
+
+
+class PairCache:
+    """The character pairs of cases already built in one import run, by case id, the most
+    recently used kept (a case's title and body do not change while it is imported), so an
+    author's earlier messages are built once a run, not once a batch that compares them."""
+
+    def __init__(self, size: int = 4_096) -> None:  # a pair set holds ~200 pairs: ~25 kB
+        self.size = size
+        self._sets: OrderedDict[int, frozenset[str]] = OrderedDict()
+
+    def get(self, case_id: int) -> frozenset[str] | None:
+        found = self._sets.get(case_id)
+        if found is not None:
+            self._sets.move_to_end(case_id)
+        return found
+
+    def put(self, case_id: int, found: frozenset[str]) -> None:
+        self._sets[case_id] = found
+        self._sets.move_to_end(case_id)
+        while len(self._sets) > self.size:
+            self._sets.popitem(last=False)
 
 
 def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
@@ -88,12 +111,19 @@ def mark_repeats(session: Session, case_ids: Sequence[int], *, actor: str) -> in
     return mark_new(session, new, actor=actor)
 
 
-def mark_new(session: Session, new_cases: Sequence[Incoming], *, actor: str) -> int:
+def mark_new(
+    session: Session,
+    new_cases: Sequence[Incoming],
+    *,
+    actor: str,
+    cache: PairCache | None = None,
+) -> int:
     """Record these new cases' signatures and mark those that repeat an earlier case; how many.
 
     On the driver's own rows (no type processing). Earlier cases are looked up before this
     batch's signatures are stored, only in the window before the batch's receipt times, by
-    the key index and the (author, received time) index.
+    the key index and the (author, received time) index. `cache`, kept by the caller across
+    the batches of one run, saves rebuilding the pairs of cases an earlier batch built.
     """
     if not new_cases:
         return 0
@@ -151,7 +181,7 @@ def mark_new(session: Session, new_cases: Sequence[Incoming], *, actor: str) -> 
     linked = {c.id for c in new_cases if c.linked}
     status = {c.id: c.status for c in new_cases}
     texts = {c.id: c.text for c in new_cases if c.text is not None}
-    pairs_of = _pairs_reader(rows, new, by_author, linked, texts)
+    pairs_of = _pairs_reader(rows, new, by_author, linked, texts, cache or PairCache(0))
     found: dict[int, tuple[int, float, datetime]] = {}
     for seen in new.values():
         if seen.id in linked:
@@ -180,9 +210,10 @@ def _pairs_reader(
     by_author: dict[str, list[Seen]],
     linked: set[int],
     texts: dict[int, tuple[str, str]],
+    kept: PairCache,
 ) -> Callable[[int], frozenset[str]]:
     """The character pairs of the messages the same-citizen test will compare, read in a
-    few queries (the batch's own texts when the caller has them)."""
+    few queries (the batch's own texts when the caller has them, those `kept` as they are)."""
     needed: set[int] = set()
     for seen in new.values():
         if not seen.author or seen.id in linked:
@@ -195,7 +226,11 @@ def _pairs_reader(
             ):
                 needed.update((seen.id, other.id))
     cache: dict[int, frozenset[str]] = {}
-    for cid in needed & texts.keys():
+    for cid in needed:
+        found = kept.get(cid)
+        if found is not None:
+            cache[cid] = found
+    for cid in (needed & texts.keys()) - cache.keys():
         title, body = texts[cid]
         cache[cid] = pairs(title, body)
     for part in _chunks(sorted(needed - cache.keys())):
@@ -203,6 +238,8 @@ def _pairs_reader(
             "SELECT id, title, substr(body, 1, 200) FROM cases WHERE id IN ({in})", part
         ):
             cache[cid] = pairs(title, opening)
+    for cid in sorted(cache):  # the newest last: the likeliest to be compared again
+        kept.put(cid, cache[cid])
     return lambda cid: cache.get(cid, frozenset())
 
 

@@ -62,7 +62,7 @@ from caseworker.services.imports.sources import (
     open_source,
 )
 from caseworker.services.people import resolve_actor
-from caseworker.services.repeats import mark_new
+from caseworker.services.repeats import PairCache, mark_new
 from caseworker.services.search_backlog import backlog, defer_indexing
 from caseworker.store.audit import Chain
 from caseworker.store.engine import Store, StoreMoment, import_stopped, store_failure
@@ -250,6 +250,7 @@ class _Run:
         )
         self.search_deferred = False
         self.cache_sized = False
+        self.pairs = PairCache()  # the repeat tests' pair sets, kept across this run's batches
         self.restorer: Any = None
         if profile.own_export:
             from caseworker.services.imports.restore import Restorer
@@ -584,7 +585,7 @@ class _Run:
     def _mark_repeats(self, session: Session, ids: list[int], fresh: list[Prepared]) -> None:
         """Store the new cases' text keys (computed where they were read) and mark repeats."""
         new = [item.incoming(cid) for cid, item in zip(ids, fresh, strict=True)]
-        mark_new(session, new, actor=self.actor)
+        mark_new(session, new, actor=self.actor, cache=self.pairs)
 
     def _write_sqlite(self, session: Session, fresh: list[Prepared]) -> list[int]:
         """The same rows as the portable path, as tuples on the driver's own connection.
