@@ -52,7 +52,7 @@ class PairCache:
     recently used kept (a case's title and body do not change while it is imported), so an
     author's earlier messages are built once a run, not once a batch that compares them."""
 
-    def __init__(self, size: int = 4_096) -> None:  # a pair set holds ~200 pairs: ~25 kB
+    def __init__(self, size: int = 1_024) -> None:  # a pair set holds ~200 pairs: ~25 kB
         self.size = size
         self._sets: OrderedDict[int, frozenset[str]] = OrderedDict()
 
@@ -181,7 +181,7 @@ def mark_new(
     linked = {c.id for c in new_cases if c.linked}
     status = {c.id: c.status for c in new_cases}
     texts = {c.id: c.text for c in new_cases if c.text is not None}
-    pairs_of = _pairs_reader(rows, new, by_author, linked, texts, cache or PairCache(0))
+    pairs_of = _pairs_reader(rows, new, by_author, linked, texts, cache or PairCache())
     found: dict[int, tuple[int, float, datetime]] = {}
     for seen in new.values():
         if seen.id in linked:
@@ -212,8 +212,9 @@ def _pairs_reader(
     texts: dict[int, tuple[str, str]],
     kept: PairCache,
 ) -> Callable[[int], frozenset[str]]:
-    """The character pairs of the messages the same-citizen test will compare, read in a
-    few queries (the batch's own texts when the caller has them, those `kept` as they are)."""
+    """The character pairs of the messages the same-citizen test will compare, built when
+    first asked for from the batch's own texts or the older messages' (read in a few queries),
+    and kept in the run's bounded cache."""
     needed: set[int] = set()
     for seen in new.values():
         if not seen.author or seen.id in linked:
@@ -225,22 +226,29 @@ def _pairs_reader(
                 and seen.received_at - other.received_at <= WINDOW
             ):
                 needed.update((seen.id, other.id))
-    cache: dict[int, frozenset[str]] = {}
-    for cid in needed:
-        found = kept.get(cid)
-        if found is not None:
-            cache[cid] = found
-    for cid in (needed & texts.keys()) - cache.keys():
-        title, body = texts[cid]
-        cache[cid] = pairs(title, body)
-    for part in _chunks(sorted(needed - cache.keys())):
+    # Older messages' titles and openings are read in a few queries (short strings); their
+    # pairs, which take some 25 kB a message, are built only when a comparison asks for them
+    # and kept in the run's bounded cache, so a batch never holds all of its sets at once.
+    sources: dict[int, tuple[str, str]] = {}
+    for part in _chunks(sorted(needed - texts.keys())):
         for cid, title, opening in rows(
             "SELECT id, title, substr(body, 1, 200) FROM cases WHERE id IN ({in})", part
         ):
-            cache[cid] = pairs(title, opening)
-    for cid in sorted(cache):  # the newest last: the likeliest to be compared again
-        kept.put(cid, cache[cid])
-    return lambda cid: cache.get(cid, frozenset())
+            sources[cid] = (title, opening)
+
+    def pairs_of(cid: int) -> frozenset[str]:
+        if cid not in needed:
+            return frozenset()  # compared by its text key alone
+        found = kept.get(cid)
+        if found is None:
+            text = texts.get(cid) or sources.get(cid)
+            if text is None:
+                return frozenset()
+            found = pairs(*text)
+            kept.put(cid, found)
+        return found
+
+    return pairs_of
 
 
 def _link(
