@@ -349,7 +349,9 @@ def child(argv: list[str]) -> None:
     else:
         rows = phase_export(Path(rest[0]), Path(rest[1]), rest[2])
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # This process's own high-water mark: ru_maxrss would carry the bench's from the fork.
+    status = Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]
+    peak = int(status) / 1024
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak, "child_mb": child}))
 
