@@ -358,12 +358,15 @@ class CaseScreen(ConsoleScreen):
         table.add_column(ratio=1)
         for e in history:
             what = Text()
-            what.append(t(f"action.{e.action}"), style="bold")
+            done = t(f"action.{e.action}")
+            what.append(done, style="bold")
             level = e.detail.get("level") if isinstance(e.detail, dict) else None
             if e.action == "supervise" and isinstance(level, str):
                 what.append(" " + t(f"supervision.{level}"))
-            if e.to_status and e.to_status != e.from_status:
-                what.append(" → " + t(f"status.{e.to_status}"))
+            state = t(f"status.{e.to_status}") if e.to_status else ""
+            # The new state, unless the action already names it ("accepted", not twice).
+            if state and e.to_status != e.from_status and state != done:
+                what.append(" → " + state)
             if e.reason:
                 what.append(t("case.note_sep") + clean(e.reason, one_line=True))
             table.add_row(
