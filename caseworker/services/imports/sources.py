@@ -238,12 +238,7 @@ def _open_csv(path: Path, encoding: str) -> Source:
     handle.seek(0)
     if _NOT_DECODED.search(first_line):
         handle.close()
-        raise SourceError(
-            f"{path.name} is not valid {encoding}; use --encoding",
-            key="import.source.decode",
-            file=path.name,
-            encoding=encoding,
-        )
+        raise _undecodable(path, encoding)
     delimiter = max((",", "\t", ";"), key=first_line.count)
     # The physical lines of the record being read, for the checks below; `end` is set once the
     # reader has asked past the last line (a record ending there may be an unclosed quote).
@@ -588,12 +583,7 @@ def _open_open311(path: Path, encoding: str) -> Source:
         with path.open("r", encoding=encoding) as handle:
             doc = json.load(handle)
     except UnicodeDecodeError:
-        raise SourceError(
-            f"{path.name} is not valid {encoding}; use --encoding",
-            key="import.source.decode",
-            file=path.name,
-            encoding=encoding,
-        ) from None
+        raise _undecodable(path, encoding) from None
     except json.JSONDecodeError as exc:
         raise SourceError(
             f"{path.name} is not valid JSON: {exc.msg} (line {exc.lineno})",
@@ -703,6 +693,16 @@ _BLANK = re.compile(r"[ \t\r\n]*")
 _ARRAY_CHUNK = 1 << 20  # characters read at a time
 
 
+def _undecodable(path: Path, encoding: str) -> SourceError:
+    """The refusal of a file that is not in the encoding it was read in."""
+    return SourceError(
+        f"{path.name} is not valid {encoding}; use --encoding",
+        key="import.source.decode",
+        file=path.name,
+        encoding=encoding,
+    )
+
+
 def _array_items(path: Path, encoding: str) -> Iterator[Any]:
     """The elements of the JSON array a file holds, one at a time; SourceError if it is not
     one (with the line where it breaks)."""
@@ -710,12 +710,7 @@ def _array_items(path: Path, encoding: str) -> Iterator[Any]:
         try:
             yield from _ArrayReader(path, handle).items()
         except UnicodeDecodeError:
-            raise SourceError(
-                f"{path.name} is not valid {encoding}; use --encoding",
-                key="import.source.decode",
-                file=path.name,
-                encoding=encoding,
-            ) from None
+            raise _undecodable(path, encoding) from None
 
 
 class _ArrayReader:
