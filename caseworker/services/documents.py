@@ -820,24 +820,13 @@ def write_letter(
     progress: Progress = None,
 ) -> Written:
     """Write a 交办函, 督办函 or 呈批单 for one case; number it and record it in its history."""
-    from caseworker.documents.writing import check_output, default_output
+    from caseworker.documents.writing import default_output
 
     _tell(progress, "gather")
     with store.session() as session:
         draft = letter_draft(session, rules, now, kind, ref, clerk=clerk, proposal=proposal)
     target = output or default_output(kind, str(draft.context["case_ref"]))
-    check_output(target)
-    issued = _write_numbered(
-        store,
-        rules,
-        draft,
-        clerk=clerk,
-        now=now,
-        output=target,
-        template=template,
-        progress=progress,
-    )
-    return Written(kind, issued.text, str(target), issued.reissued)
+    return _write_to(store, rules, draft, kind, target, clerk, now, template, progress)
 
 
 def write_brief(
@@ -854,12 +843,29 @@ def write_brief(
 ) -> Written:
     """Write a 信访专报 on `case_ids` (a case's linked group, see linked_case_ids, or a common
     issue's cases, headed by its `title`); noted in every case's history."""
-    from caseworker.documents.writing import check_output, default_output
+    from caseworker.documents.writing import default_output
 
     _tell(progress, "gather")
     with store.session() as session:
         draft = brief_draft(session, rules, now, case_ids, clerk=clerk, title=title)
     target = output or default_output("brief", str(min(case_ids)))
+    return _write_to(store, rules, draft, "brief", target, clerk, now, template, progress)
+
+
+def _write_to(
+    store: Store,
+    rules: Rules,
+    draft: Draft,
+    kind: str,
+    target: Path,
+    clerk: str,
+    now: datetime,
+    template: Path | None,
+    progress: Progress,
+) -> Written:
+    """Check the target, write the numbered document there and say what was written."""
+    from caseworker.documents.writing import check_output
+
     check_output(target)
     issued = _write_numbered(
         store,
@@ -871,7 +877,7 @@ def write_brief(
         template=template,
         progress=progress,
     )
-    return Written("brief", issued.text, str(target), issued.reissued)
+    return Written(kind, issued.text, str(target), issued.reissued)
 
 
 def write_bulletin(
