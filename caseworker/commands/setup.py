@@ -37,7 +37,7 @@ def init(ctx: typer.Context) -> None:
         sync_id_sequences(session.connection())
     typer.echo(f"database ready at schema {head_revision()}: {store.store.url}")
     if added:
-        typer.echo(f"{name} is registered as the first supervisor (login {login})")
+        typer.echo(say(ctx, "admin.first_supervisor", name=name, login=login))
 
 
 units_app = typer.Typer(help="The unit tree: province / city / county / township / departments.")
@@ -132,7 +132,11 @@ def clerks_bind(
 
     with opened(ctx) as store, store.session() as session:
         changed = bind(session, store.settings.clerk, name, login)
-    typer.echo(f"login {login} may act as {name}" + ("" if changed else " (it already could)"))
+    typer.echo(
+        terminal_safe(
+            say(ctx, "admin.bound" if changed else "admin.bound_already", login=login, name=name)
+        )
+    )
 
 
 @clerks_app.command("unbind")
@@ -146,7 +150,13 @@ def clerks_unbind(
 
     with opened(ctx) as store, store.session() as session:
         changed = unbind(session, store.settings.clerk, name, login)
-    typer.echo(f"login {login} no longer acts as {name}" + ("" if changed else " (it did not)"))
+    typer.echo(
+        terminal_safe(
+            say(
+                ctx, "admin.unbound" if changed else "admin.unbound_already", login=login, name=name
+            )
+        )
+    )
 
 
 @clerks_app.command("list")
@@ -188,7 +198,7 @@ def admin_grant(
 
     with opened(ctx) as store, store.session() as session:
         role = grant_role(session, store.settings.clerk, clerk, login)
-    typer.echo(f"role {role} may connect and act as {clerk}")
+    typer.echo(terminal_safe(say(ctx, "admin.granted", role=role, clerk=clerk)))
 
 
 @admin_app.command("revoke")
@@ -205,7 +215,7 @@ def admin_revoke(
 
     with opened(ctx) as store, store.session() as session:
         role = revoke_role(session, store.settings.clerk, clerk, login)
-    typer.echo(f"role {role} no longer acts as {clerk}")
+    typer.echo(terminal_safe(say(ctx, "admin.revoked", role=role, clerk=clerk)))
 
 
 @admin_app.command("history")
@@ -226,8 +236,8 @@ def admin_history_command(ctx: typer.Context, fmt: ListFormat = "table") -> None
     columns = [Column(f) for f in fields]
     print_listing(ctx, fmt, columns, [asdict(e) for e in entries], area="admin")
     if broken is not None:
-        fail(f"administration record {broken} does not match its chain ({count} verified before)")
-    typer.echo(f"{count} administration records verified", err=True)
+        fail(say(ctx, "admin.chain_broken", record=broken, count=count))
+    typer.echo(say(ctx, "admin.chain_verified", count=count), err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -264,12 +264,16 @@ def test_supervisors_administer_and_every_change_is_kept(
     build(db, rules, {SUPERVISOR: (LOGIN,)})
     ok = cli("--db", db, "clerks", "add", "孙交通", "--role", "handler", "--unit", "C-TRANSPORT")
     assert ok.code == 0 and "bound to no login yet" in ok.out
-    assert cli("--db", db, "clerks", "bind", "孙交通", "--login", "sun").code == 0
-    assert cli("--db", db, "clerks", "unbind", "孙交通", "--login", "sun").code == 0
+    bound = cli("--db", db, "clerks", "bind", "孙交通", "--login", "sun")
+    assert bound.code == 0 and bound.out == "login sun may act as 孙交通\n"
+    unbound = cli("--db", db, "--lang", "zh", "clerks", "unbind", "孙交通", "--login", "sun")
+    assert unbound.code == 0 and unbound.out == "登录名 sun 不再以 孙交通 的身份办理\n"
     listed = cli("--db", db, "clerks", "list").out
     assert LOGIN in listed
     history = cli("--db", db, "admin", "history")
     assert history.code == 0 and "3 administration records verified" in history.err
+    zh = cli("--db", db, "--lang", "zh", "admin", "history")
+    assert zh.code == 0 and "已核验 3 条管理记录" in zh.err
     with sqlite3.connect(db) as connection:
         rows = connection.execute(
             "SELECT actor, action, subject, before, after FROM admin_history ORDER BY id"
