@@ -94,7 +94,11 @@ def rank_and_record(
 def record_ranking(
     session: Session, report: RatesReport, figures: str, clerk: str, now: datetime
 ) -> int:
-    """Keep `report` with its figures as shown (`figures`: its JSON); returns its number."""
+    """Keep `report` with its figures as shown (`figures`: its JSON); returns its number.
+
+    Committed with the caller's session (services: a Session never commits), so a bulletin
+    that fails after recording its ranking leaves no ranking behind either.
+    """
     row = RankingRecord(
         period=report.period,
         period_start=report.start,
@@ -108,7 +112,7 @@ def record_ranking(
     )
     row.hash = seal_ranking(session.connection(), row.model_dump())
     session.add(row)
-    session.commit()
+    session.flush()  # its number, and the head the next ranking of this transaction seals to
     assert row.id is not None
     return row.id
 

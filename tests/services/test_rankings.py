@@ -53,3 +53,17 @@ def test_a_recorded_ranking_reads_back_as_it_was_computed(bureau: Any) -> None:
         assert recorded_ranking(session, numbers[1]).level == "county"
         with pytest.raises(InvalidInput, match="no recorded ranking 99"):
             recorded_ranking(session, 99)
+
+
+def test_recording_a_ranking_commits_with_the_callers_transaction(bureau: Any) -> None:
+    """A function that takes a Session never commits: a refusal after the ranking was recorded
+    in the same transaction takes the ranking back with it."""
+    bureau.receive(datetime(2025, 10, 9, 9, tzinfo=SHANGHAI), external_id="r1")
+    with pytest.raises(InvalidInput), bureau.store.session() as session:
+        report = unit_rates(
+            session, bureau.rules, period=Period.MONTH, at=date(2025, 10, 1), now=NOW, level=None
+        )
+        record_ranking(session, report, to_json(rates_json(report)), bureau.SUPERVISOR, NOW)
+        recorded_ranking(session, 99)  # refused: the transaction rolls back
+    with bureau.store.session() as session:
+        assert recorded_rankings(session) == []
