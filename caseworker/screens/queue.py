@@ -37,10 +37,18 @@ if TYPE_CHECKING:
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUEUES = tuple(QueueKey)
+# Queues only some roles are shown: 待批延期 is the supervisors' (they alone decide extensions).
+ROLE_QUEUES = {QueueKey.EXTENSIONS: "supervisor"}
 SPINNER_AFTER = 0.15  # seconds a queue's first page may take before the table says "loading"
 # Seconds a switch waits to be drawn together with the queue's first page. Drawn at once, the
 # switch costs a frame of its own, and Textual paces the next one 17 to 33 ms behind it.
 SWITCH_HOLD = 0.1
+
+
+def queues_for(role: str | None, chosen: QueueKey | None = None) -> tuple[QueueKey, ...]:
+    """The sidebar's queues for a clerk of `role` (None: not read yet), in order; a queue kept
+    for another role is still listed while it is the chosen one (a drill-down may open it)."""
+    return tuple(key for key in QUEUES if ROLE_QUEUES.get(key, role) == role or key is chosen)
 
 
 def header_text(app: CaseworkerApp, now: datetime, who: ClerkBadge | None = None) -> Text:
@@ -90,7 +98,7 @@ class QueueList(Widget, can_focus=False):
     def render(self) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis")
         width = max(10, self.size.width)
-        for i, key in enumerate(QUEUES):
+        for i, key in enumerate(self.shown()):
             if i:
                 out.append("\n")
             chosen = key is self.current
@@ -106,9 +114,13 @@ class QueueList(Widget, can_focus=False):
             out.append_text(line)
         return out
 
+    def shown(self) -> tuple[QueueKey, ...]:
+        return queues_for(self._app.role, self.current)
+
     def on_click(self, event: Click) -> None:
-        if 0 <= event.y < len(QUEUES):
-            self.post_message(self.Chosen(QUEUES[event.y]))
+        shown = self.shown()
+        if 0 <= event.y < len(shown):
+            self.post_message(self.Chosen(shown[event.y]))
 
 
 class QueueScreen(ConsoleScreen):
@@ -260,6 +272,8 @@ class QueueScreen(ConsoleScreen):
             self.capp.role = message.who.role
             install(self, "queue", self.capp.catalog, self.capp.role)
             self.refresh_bindings()
+            if self.query_one(QueueList).current is not None:  # the opening's titles are up
+                self._update_titles()  # the sidebar and the bar list the role's queues
         self.show_header()
 
     def _update_titles(self) -> None:
@@ -287,7 +301,8 @@ class QueueScreen(ConsoleScreen):
         queues.current = self.queue
         queues.refresh()
         items = []
-        for key in QUEUES:
+        shown = queues.shown()
+        for key in shown:
             chosen = key is self.queue
             n = queues.counts.get(key)
             label_k = t(f"queue.{key.value}") + (f" {n:,}" if n is not None else "")
@@ -300,7 +315,7 @@ class QueueScreen(ConsoleScreen):
         # The chosen queue is always in view: when the bar is wider than the screen, queues
         # before it give way; a ‹ says there are more to the left, a › more to the right.
         width = self.size.width
-        chosen_at, start = QUEUES.index(self.queue), 0
+        chosen_at, start = shown.index(self.queue), 0
         more_right = 1 if chosen_at < len(items) - 1 else 0
         while start < chosen_at and (
             sum(item.cell_len for item in items[start : chosen_at + 1]) + (1 if start else 0)
@@ -508,7 +523,7 @@ class QueueScreen(ConsoleScreen):
             viewer = self.viewer or queues.viewer_for(session, app.settings.clerk)
             shown = queues.filtered_count(session, self.queue, now, viewer, self.filters)
             self.post_message(self.CountsLoaded(None, shown, generation))
-            if everything:  # the shown queue's count first; the sidebar's eleven follow
+            if everything:  # the shown queue's count first; every sidebar count follows
                 counts = queues.queue_counts(session, now, viewer)
                 self.post_message(self.CountsLoaded(counts, shown, generation))
 
@@ -609,10 +624,12 @@ class QueueScreen(ConsoleScreen):
         self.reset_rows()
 
     def action_next_queue(self) -> None:
-        self.switch_queue(QUEUES[(QUEUES.index(self.queue) + 1) % len(QUEUES)])
+        shown = queues_for(self.capp.role, self.queue)
+        self.switch_queue(shown[(shown.index(self.queue) + 1) % len(shown)])
 
     def action_previous_queue(self) -> None:
-        self.switch_queue(QUEUES[(QUEUES.index(self.queue) - 1) % len(QUEUES)])
+        shown = queues_for(self.capp.role, self.queue)
+        self.switch_queue(shown[(shown.index(self.queue) - 1) % len(shown)])
 
     def action_reload(self) -> None:
         self.reload_window()

@@ -34,6 +34,7 @@ from caseworker.store.models import (
     CaseRow,
     CoUnit,
     EventRow,
+    ExtensionRow,
     MetaRow,
     ReplyRow,
     SupervisionRow,
@@ -181,6 +182,13 @@ def _queue_cases(key: QueueKey, now: datetime, viewer: Viewer, dialect: str) -> 
         return and_(_open(), due < now, not_paused_in_time)
     if key is QueueKey.SUPERVISED:
         return and_(_open(), C.id.in_(select(SupervisionRow.case_id)))  # type: ignore[call-overload]
+    if key is QueueKey.EXTENSIONS:
+        # Every request awaiting a decision, as services.cases.pending_extensions lists them:
+        # a few at a time, so their ids drive the lookup: its count took 48 ms at 1,000,000
+        # cases with 50,000 extensions on record, 300 of them pending (a loaded machine; the
+        # 督办件 count, 999 cases, 48-76 ms in the same runs).
+        requested = select(ExtensionRow.case_id).where(ExtensionRow.state == "requested")  # type: ignore[call-overload]
+        return C.id.in_(requested)  # type: ignore[no-any-return]
     if key is QueueKey.MINE:
         if viewer.unit_ids:  # their units' open cases, lead or co-unit (see viewer_scope)
             return _open()

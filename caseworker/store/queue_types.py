@@ -33,6 +33,9 @@ class QueueKey(StrEnum):
     DUE_SOON = "due_soon"  # 即将到期: >= 80% of a running limit used
     OVERDUE = "overdue"  # 已超期
     SUPERVISED = "supervised"  # 督办件: open and under supervision
+    # 待批延期: a unit's extension request awaits a supervisor's decision (the sidebar shows it
+    # to supervisors, who alone decide; services.cases.pending_extensions lists the same cases)
+    EXTENSIONS = "extensions"
     MINE = "mine"  # 我的
     CLOSED = "closed"  # 已办结
     ALL = "all"  # 全部
