@@ -13,7 +13,7 @@ from sqlmodel import select
 from textual.pilot import Pilot
 
 from caseworker.screens.dialogs.extension import ExtensionApprovalDialog
-from caseworker.screens.queue import QueueList
+from caseworker.screens.queue import QueueList, QueueScreen
 from caseworker.services import cases as svc
 from caseworker.store.models import ExtensionRow
 from caseworker.store.queries import QueueKey
@@ -115,7 +115,9 @@ def test_pending_extensions_snapshot(console: Console, snap_compare: Any) -> Non
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
-        pilot.app.screen.switch_queue(QueueKey.EXTENSIONS)
+        screen = pilot.app.screen
+        assert isinstance(screen, QueueScreen)
+        screen.switch_queue(QueueKey.EXTENSIONS)
         await settle(pilot)
 
     app = console.app(clerk=SUPERVISOR, poll_seconds=3600)
