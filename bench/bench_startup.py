@@ -95,13 +95,15 @@ def one_size() -> dict[str, Any]:
         figures[f"{name}/{over}"] = statistics.median(r[name] / r[over] for r in rounds)
     for name, over in (("report_cpu", "pass_cpu"), ("screen_cpu", "bare_cpu")):
         figures[f"{name}/{over}"] = statistics.median(r[name] / max(r[over], 1.0) for r in rounds)
-    figures.update(page_ms=queue_page(path), cases=CASES, overdue=overdue)
+    figures["page_ms"], figures["page_min_ms"] = queue_page(path)
+    figures.update(cases=CASES, overdue=overdue)
     figures.update(load_before=load_before, load_after=load())  # type: ignore[dict-item]
     return figures
 
 
-def queue_page(path: Path) -> float:
-    """Median ms of the console's opening read: the first page of its queue and the count."""
+def queue_page(path: Path) -> tuple[float, float]:
+    """Median and fastest ms of the console's opening read: the first page of its queue and
+    the count (on a loaded machine the fastest shows the work, the median the waiting)."""
     from caseworker.store.engine import open_store
     from caseworker.store.opening import opening_page
     from caseworker.store.queue_types import PAGE_SIZE
@@ -114,7 +116,7 @@ def queue_page(path: Path) -> float:
             start = time.perf_counter()
             opening_page(store.engine, PAGE_SIZE, "bench")
             runs.append((time.perf_counter() - start) * 1000)
-        return statistics.median(runs)
+        return statistics.median(runs), min(runs)
     finally:
         store.close()
 
@@ -150,7 +152,10 @@ def main() -> None:
             f"ratio {f['screen/bare']:.2f}; CPU of the whole launch {f['screen_cpu']:.0f} ms, the "
             f"bare app's {f['bare_cpu']:.0f} ms: ratio {f['screen_cpu/bare_cpu']:.2f}"
         )
-        print(f"  queue page (first page + count, in process): {f['page_ms']:.2f} ms")
+        print(
+            f"  queue page (first page + count, in process): {f['page_ms']:.2f} ms median, "
+            f"{f['page_min_ms']:.2f} ms fastest of 20"
+        )
     print("\n| at | " + " | ".join(f"{f['cases']:,} cases" for f in results) + " |")
     print("|---|" + "---|" * len(results))
     rows = [
@@ -162,7 +167,10 @@ def main() -> None:
         ("first screen ms / ratio to a bare Textual app", "{screen:.0f} / {screen/bare:.2f}"),
         ("the same launch, CPU ms / ratio", "{screen_cpu:.0f} / {screen_cpu/bare_cpu:.2f}"),
         ("bare Textual app / python -c pass, wall ms", "{bare:.0f} / {pass_wall:.0f}"),
-        ("queue page: first page + count, ms", "{page_ms:.2f}"),
+        (
+            "queue page: first page + count, ms median / fastest",
+            "{page_ms:.2f} / {page_min_ms:.2f}",
+        ),
         ("load average before, after", "{load_before} / {load_after}"),
     ]
     for label, fmt in rows:
