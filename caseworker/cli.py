@@ -2,27 +2,83 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer._click import Command
+from typer.core import TyperGroup
+from typer.main import get_group
 
-from caseworker.commands import case as case_commands
-from caseworker.commands import demo as demo_commands
-from caseworker.commands import letters as letter_commands
-from caseworker.commands import reports as report_commands
-from caseworker.commands import setup as setup_commands
-from caseworker.commands import transfer as transfer_commands
-from caseworker.commands import triage as triage_commands
-from caseworker.commands import upkeep as upkeep_commands
 from caseworker.commands.common import TimeOutOfBounds, fail, parse_time
+from caseworker.commands.lazy import LazyCommands
 from caseworker.config import Settings
+
+# Every command by name, in the order `--help` lists them, with the part of caseworker.commands
+# that defines it. A part is imported when one of its commands is looked up, not before:
+# `report overdue` (cron, every morning) imports the reports, not the case or import commands.
+COMMANDS: dict[str, str] = {
+    "init": "setup",
+    "supervise": "reports",
+    "import": "transfer",
+    "export": "transfer",
+    "demo": "demo",
+    "brief": "reports",  # the letters module: its `report bulletin` joins the report group
+    "backup": "upkeep",
+    "check": "upkeep",
+    "units": "setup",
+    "clerks": "setup",
+    "admin": "setup",
+    "case": "case",
+    "report": "reports",
+    "imports": "transfer",
+    "train": "demo",
+    "letter": "reports",
+    "audit": "upkeep",
+    "triage": "triage",
+}
+
+
+@functools.cache
+def part(name: str) -> typer.Typer:
+    """The commands of one part of caseworker.commands, registered once a process."""
+    holder = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    if name == "case":
+        from caseworker.commands import case
+
+        holder.add_typer(case.app, name="case", help="Act on one case, as the console would.")
+    elif name == "reports":
+        from caseworker.commands import letters, reports
+
+        reports.register(holder)
+        letters.register(holder, reports.report_app)
+    else:
+        module = importlib.import_module(f"caseworker.commands.{name}")
+        module.register(holder)
+    return holder
+
+
+def _build(name: str) -> dict[str, Command]:
+    """The Click commands of the part that defines `name`, built afresh for one tree."""
+    return dict(get_group(part(COMMANDS[name])).commands)
+
+
+class RootGroup(TyperGroup):
+    """The root command: its subcommands are built when looked up (commands.lazy)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["commands"] = LazyCommands(list(COMMANDS), _build)
+        super().__init__(*args, **kwargs)
+
 
 app = typer.Typer(
     name="caseworker",
     help="A console for bureaus that answer citizens' online messages.",
+    cls=RootGroup,
     no_args_is_help=False,
     invoke_without_command=True,
     add_completion=False,
@@ -95,16 +151,6 @@ def root(
         from caseworker.commands.console import open_console
 
         open_console(ctx)
-
-
-setup_commands.register(app)
-app.add_typer(case_commands.app, name="case", help="Act on one case, as the console would.")
-report_commands.register(app)
-transfer_commands.register(app)
-demo_commands.register(app)
-letter_commands.register(app, report_commands.report_app)
-upkeep_commands.register(app)
-triage_commands.register(app)
 
 
 def main() -> None:

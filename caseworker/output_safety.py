@@ -40,7 +40,10 @@ def _stand_in(code: int) -> str:
 _TERMINAL = {code: _stand_in(code) for code in range(0x20) if code not in (0x09, 0x0A)}
 _TERMINAL |= {code: _stand_in(code) for code in (0x7F, *range(0x80, 0xA0), *BIDI_CONTROLS)}
 _ONE_LINE = _TERMINAL | {0x09: " ", 0x0A: " "}
-_UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_ONE_LINE)) + "]")
+_UNSAFE = {
+    one_line: re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(table)) + "]")
+    for one_line, table in ((False, _TERMINAL), (True, _ONE_LINE))
+}
 
 
 def terminal_safe(text: object, *, one_line: bool = False) -> str:
@@ -53,7 +56,9 @@ def terminal_safe(text: object, *, one_line: bool = False) -> str:
     (for table cells). A CRLF line end reads as a newline.
     """
     value = "" if text is None else str(text)
-    if _UNSAFE.search(value) is None:  # the common case: nothing to replace
+    # The common case: nothing to replace (a report of many lines is not copied for its
+    # newlines, which the terminal may have).
+    if _UNSAFE[one_line].search(value) is None:
         return value
     value = value.replace("\r\n", "\n")
     return value.translate(_ONE_LINE if one_line else _TERMINAL)

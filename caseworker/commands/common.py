@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from caseworker.services.cases import Desk
     from caseworker.services.rules import Rules
     from caseworker.store.engine import Store
+    from caseworker.store.plain import SqliteReader
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -171,6 +172,55 @@ def opened(ctx: typer.Context, *, create: bool = False, identify: bool = True) -
         yield Opened(settings=settings, store=store, rules=rules)
     finally:
         store.close()
+
+
+@dataclass
+class Reading:
+    """A SQLite store read through sqlite3 alone, with the rules loaded (`read_plainly`)."""
+
+    settings: Settings
+    rules: Rules
+    db: SqliteReader
+
+    def now(self) -> datetime:
+        return self.settings.clock().now()
+
+
+@contextmanager
+def read_plainly(ctx: typer.Context) -> Iterator[Reading | None]:
+    """For a command that only reads, with plain queries (store.plain): the store named by the
+    global options read through sqlite3, without importing SQLAlchemy, acting as the clerk the
+    login may act as (a refusal as `opened` says it). None when the store needs more than
+    that: PostgreSQL, a file to create or upgrade, a read-only or unreadable file, or deadlines
+    to recompute for a changed calendar; the command then uses `opened`, which does it.
+    """
+    from caseworker.services.clocks import calendar_changed
+    from caseworker.services.identity import acting_clerk, is_demo
+    from caseworker.services.rules import load_rules
+    from caseworker.store.plain import open_plain
+
+    settings = settings_of(ctx)
+    rules = load_rules(settings.policy_file, settings.calendar_file)
+    db = open_plain(settings.database)
+    if db is None:
+        yield None
+        return
+    try:
+        # As `opened` on SQLite: the login is the OS user's, who is the schema's owner.
+        who = acting_clerk(db, login=settings.login, wanted=settings.clerk, demo=is_demo(db))
+        if calendar_changed(db, rules):
+            reading = None
+        else:
+            settings = settings.with_(clerk=who.clerk)
+            ctx.find_root().obj = settings
+            reading = Reading(settings=settings, rules=rules, db=db)
+    except BaseException:
+        db.close()
+        raise
+    try:
+        yield reading
+    finally:
+        db.close()
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

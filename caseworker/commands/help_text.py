@@ -8,12 +8,13 @@ command tree before it parses the command line, so Typer draws the same help in 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from typer import Context
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from caseworker.commands.lazy import LazyCommands
 from caseworker.config import default_language
 
 if TYPE_CHECKING:
@@ -32,13 +33,37 @@ def translate_help(root: object, args: Sequence[str]) -> None:
     from caseworker.i18n.catalog import Catalog
 
     zh = Catalog("zh")
-    for key, holder in help_keys(root).items():
+    path = str(root.name)
+    commands = root.commands
+    if not isinstance(commands, LazyCommands):
+        _translate(root, path, zh)
+        return
+    # The root's subcommands are built when looked up (commands.lazy): the root now, each
+    # subcommand as it is built, before Typer draws its help.
+    _translate(root, path, zh, below=False)
+    commands_title = zh.t("cli.help.commands")
+
+    def built(name: str, command: object) -> None:
+        if isinstance(command, Command):
+            _translate(command, f"{path} {name}", zh)
+            if not command.rich_help_panel:
+                command.rich_help_panel = commands_title
+
+    commands.when_built(built)
+    for name, command in commands.built().items():
+        built(name, command)
+
+
+def _translate(command: Command, path: str, zh: Catalog, *, below: bool = True) -> None:
+    """The Chinese help on `command` (at `path`) and its parameters, and on every command below
+    it unless `below` is false."""
+    for key, holder in help_keys(command, path, below=below).items():
         if zh.has(PREFIX + key):
             holder.help = zh.t(PREFIX + key)
             if isinstance(holder, Command):
                 holder.short_help = None  # the commands panel then shows the Chinese help
-    for _path, command in _tree(root, str(root.name)):
-        _label(command, zh)
+    for _path, sub in _tree(command, path, below=below):
+        _label(sub, zh)
 
 
 def _label(command: Command, catalog: Catalog) -> None:
@@ -58,7 +83,7 @@ def _label(command: Command, catalog: Catalog) -> None:
         if isinstance(param, Param) and not param.rich_help_panel:
             param.rich_help_panel = arguments if isinstance(param, TyperArgument) else options
     if isinstance(command, TyperGroup):
-        for sub in command.commands.values():
+        for sub in _subcommands(command).values():
             if isinstance(sub, Command) and not sub.rich_help_panel:
                 sub.rich_help_panel = catalog.t("cli.help.commands")
 
@@ -90,12 +115,15 @@ def help_language(root: TyperGroup, args: Sequence[str]) -> str:
     return chosen or default_language()
 
 
-def help_keys(root: TyperGroup) -> dict[str, Command | Param]:
+def help_keys(
+    root: Command, at: str | None = None, *, below: bool = True
+) -> dict[str, Command | Param]:
     """Every command and parameter with help text, by its key in [cli_help]: the command path
     (`caseworker case assign`), then an option's longest name (`--output`, not `-o`) or an
-    argument's name in capitals (`REF`)."""
+    argument's name in capitals (`REF`). `root` is at path `at` (default: its name); with
+    `below` false, only `root` itself and its parameters."""
     keys: dict[str, Command | Param] = {}
-    for path, command in _tree(root, str(root.name)):
+    for path, command in _tree(root, str(root.name) if at is None else at, below=below):
         if command.help:
             keys[path] = command
         for param in command.params:
@@ -110,10 +138,16 @@ def _param_name(param: Param) -> str:
     return max(param.opts, key=len)
 
 
-def _tree(command: Command, path: str) -> Iterator[tuple[str, Command]]:
-    """`command` and every command below it, each with its path."""
+def _tree(command: Command, path: str, *, below: bool = True) -> Iterator[tuple[str, Command]]:
+    """`command` and every command below it (unless `below` is false), each with its path."""
     yield path, command
-    if isinstance(command, TyperGroup):
+    if below and isinstance(command, TyperGroup):
         for name, sub in command.commands.items():
             if isinstance(sub, Command):
                 yield from _tree(sub, f"{path} {name}")
+
+
+def _subcommands(group: TyperGroup) -> Mapping[str, object]:
+    """A group's subcommands built so far: a lazy root's are not built for this."""
+    commands = group.commands
+    return commands.built() if isinstance(commands, LazyCommands) else dict(commands)

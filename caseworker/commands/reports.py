@@ -22,6 +22,7 @@ from caseworker.commands.common import (
     local,
     opened,
     parse_time,
+    read_plainly,
     say,
     to_json,
 )
@@ -30,7 +31,10 @@ from caseworker.output_safety import csv_cell, terminal_safe
 
 if TYPE_CHECKING:
     from caseworker.commands.common import Opened
+    from caseworker.config import Settings
+    from caseworker.domain.deadlines import Stage
     from caseworker.services.reports import OverdueReport, RatesReport
+    from caseworker.services.rules import Rules
 
 EXIT_OVERDUE = 4  # `--fail-if-any`: something is overdue (for cron and monitoring)
 FORMATS = ("table", "csv", "json", "xlsx")
@@ -79,9 +83,9 @@ def _check_format(fmt: str, output: Path | None) -> None:
         fail(f"cannot write {output}: not a file in an existing folder")
 
 
-def _check_channel(store: Opened, channel: str | None) -> None:
-    if channel is not None and channel not in store.rules.policy.channels:
-        fail(f"unknown channel {channel!r}; known: {', '.join(store.rules.policy.channels)}")
+def _check_channel(rules: Rules, channel: str | None) -> None:
+    if channel is not None and channel not in rules.policy.channels:
+        fail(f"unknown channel {channel!r}; known: {', '.join(rules.policy.channels)}")
 
 
 def _scope(
@@ -97,7 +101,7 @@ def _scope(
     from caseworker.services.people import find_unit, subtree_ids
     from caseworker.services.queues import handler_units
 
-    _check_channel(store, channel)
+    _check_channel(store.rules, channel)
     theirs = handler_units(session, store.settings.clerk)
     if unit is None:
         return None if theirs is None else list(theirs)
@@ -352,6 +356,51 @@ def _print_overdue(report: OverdueReport, zh: bool) -> None:
     typer.echo("\n".join(out))
 
 
+def _read_overdue(
+    ctx: typer.Context,
+    moment: datetime | None,
+    unit: str | None,
+    channel: str | None,
+    stage: Stage | None,
+) -> tuple[OverdueReport, Settings, Rules]:
+    """The overdue report with plain SQL (services.overdue): the morning report in cron never
+    imports the ORM, unless --unit has to be looked up by code or name; on a SQLite file it
+    reads through sqlite3 and imports no SQLAlchemy at all (commands.common.read_plainly)."""
+    from caseworker.services.overdue import handler_unit_ids, overdue_report
+
+    if unit is None:
+        with read_plainly(ctx) as plain:
+            if plain is not None:
+                _check_channel(plain.rules, channel)
+                theirs = handler_unit_ids(plain.db, plain.settings.clerk)
+                report = overdue_report(
+                    plain.db,
+                    plain.rules.calendar,
+                    as_of=moment or plain.now(),
+                    unit_ids=None if theirs is None else list(theirs),
+                    channel=channel,
+                    stage=stage,
+                )
+                return report, plain.settings, plain.rules
+    with opened(ctx) as store, store.engine.connect() as connection:
+        if unit is None:
+            _check_channel(store.rules, channel)
+            theirs = handler_unit_ids(connection, store.settings.clerk)
+            unit_ids = None if theirs is None else list(theirs)
+        else:
+            with store.session() as session:
+                unit_ids = _scope(ctx, store, session, unit, channel)
+        report = overdue_report(
+            connection,
+            store.rules.calendar,
+            as_of=moment or store.now(),
+            unit_ids=unit_ids,
+            channel=channel,
+            stage=stage,
+        )
+        return report, store.settings, store.rules
+
+
 @report_app.command("overdue")
 def report_overdue(
     ctx: typer.Context,
@@ -375,33 +424,17 @@ def report_overdue(
     moment = parse_time(as_of, "--as-of") if as_of else None
     from caseworker.domain.deadlines import Stage
     from caseworker.domain.measures import rule_version
-    from caseworker.services.overdue import handler_unit_ids, overdue_report
 
-    # Read on a Core connection with plain SQL (services.overdue): the morning report in cron
-    # never imports the ORM, unless --unit has to be looked up by code or name.
-    with opened(ctx) as store, store.engine.connect() as connection:
-        if unit is None:
-            _check_channel(store, channel)
-            theirs = handler_unit_ids(connection, store.settings.clerk)
-            unit_ids = None if theirs is None else list(theirs)
-        else:
-            with store.session() as session:
-                unit_ids = _scope(ctx, store, session, unit, channel)
-        report = overdue_report(
-            connection,
-            store.rules.calendar,
-            as_of=moment or store.now(),
-            unit_ids=unit_ids,
-            channel=channel,
-            stage=Stage(stage) if stage else None,
-        )
-        zh = store.settings.language == "zh"
-        clerk, version = store.settings.clerk, rule_version(store.rules.policy)
-        if moment is not None and moment < store.now():
-            # The rows hold where cases stand now: one assigned, replied to or closed since
-            # `moment` is no longer late, and a deadline moved since (pause, extension) is read
-            # as it is now. Say so rather than pass it off as the past.
-            typer.echo(say(ctx, "cli.report.past_as_of", as_of=local(moment)), err=True)
+    report, settings, rules = _read_overdue(
+        ctx, moment, unit, channel, Stage(stage) if stage else None
+    )
+    zh = settings.language == "zh"
+    clerk, version = settings.clerk, rule_version(rules.policy)
+    if moment is not None and moment < settings.clock().now():
+        # The rows hold where cases stand now: one assigned, replied to or closed since
+        # `moment` is no longer late, and a deadline moved since (pause, extension) is read
+        # as it is now. Say so rather than pass it off as the past.
+        typer.echo(say(ctx, "cli.report.past_as_of", as_of=local(moment)), err=True)
     if fmt == "json":
         _write(to_json(overdue_json(report)) + "\n", output)
     elif fmt == "csv":

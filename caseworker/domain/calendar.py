@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-from lunar_python import Lunar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -152,6 +151,8 @@ def _statutory_festivals(year: int) -> list[list[date]]:
 
     Lunar festivals come from lunar_python; 除夕 is the day before 正月初一 (腊月廿九 or 三十).
     """
+    from lunar_python import Lunar  # only years past the official notices need it
+
     new_year = Lunar.fromYmd(year, 1, 1)
     spring = _solar(new_year)
     # The lunar year's solar-term table runs from the previous 冬至, so its 清明 is in `year`.

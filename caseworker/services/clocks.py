@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, or_, text
-
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.deadlines import (
     WARNING_FRACTION,
@@ -29,9 +27,10 @@ from caseworker.domain.deadlines import (
 )
 from caseworker.domain.lifecycle import TERMINAL_STATES, Status
 from caseworker.services.rules import Rules
-from caseworker.store.types import END_OF_TIME
+from caseworker.store.plain import Sql, SqliteReader, first_row
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
     from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
@@ -118,6 +117,8 @@ def case_clocks(case: CaseRow, records: CaseRecords, rules: Rules, now: datetime
 
 def apply_clocks(case: CaseRow, clocks: Sequence[Clock]) -> None:
     """Copy the clocks' deadlines onto the case row, where queues and reports read them."""
+    from caseworker.store.types import END_OF_TIME  # SQLAlchemy's types: not for read-only runs
+
     by_stage = {c.stage: c for c in clocks}
     case.assign_due_at = by_stage[Stage.ASSIGN].due_at
     case.reply_due_at = by_stage[Stage.REPLY].due_at
@@ -170,13 +171,15 @@ def _stored_digests(stored: str | None) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def _stored_calendar(db: Connection | Session) -> str | None:
-    found = db.execute(text("SELECT value FROM store_meta WHERE key = :key"), {"key": "calendar"})
-    value = found.scalar_one_or_none()
-    return None if value is None else str(value)
+_STORED_CALENDAR = Sql("SELECT value FROM store_meta WHERE key = :key")
 
 
-def calendar_changed(db: Connection | Session, rules: Rules) -> bool:
+def _stored_calendar(db: Connection | Session | SqliteReader) -> str | None:
+    found = first_row(db, _STORED_CALENDAR, {"key": "calendar"})
+    return None if found is None or found[0] is None else str(found[0])
+
+
+def calendar_changed(db: Connection | Session | SqliteReader, rules: Rules) -> bool:
     """Whether the calendar differs from the one the store's deadlines were computed with:
     one query, no ORM, so opening a store pays for recomputing only when there is work."""
     return _stored_calendar(db) != json.dumps(_year_digests(rules), sort_keys=True)
@@ -197,9 +200,11 @@ def recompute_if_calendar_changed(session: Session, rules: Rules, now: datetime)
     stored = _stored_calendar(session)
     if stored == value:
         return 0
+    from sqlalchemy import and_, or_
     from sqlmodel import col, select
 
     from caseworker.store.models import CaseRow, MetaRow
+    from caseworker.store.types import END_OF_TIME
 
     previous = _stored_digests(stored)
     if previous is None:

@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import Connection
-
 from caseworker.domain.errors import NotPermitted
+from caseworker.store.plain import Sql, SqliteReader, all_rows, first_row
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
-    # What the identity is read through: a Core connection, or a session of the store.
-    Reader = Connection | Session
+    # What the identity is read through: a Core connection, a session of the store, or a
+    # SQLite file read through sqlite3 alone (store.plain: a command that only reads).
+    Reader = Connection | Session | SqliteReader
 
 
 @dataclass(frozen=True)
@@ -40,31 +40,45 @@ class Identity:
 
 
 def _dialect(db: Reader) -> str:
+    if isinstance(db, SqliteReader):
+        return "sqlite"
+    from sqlalchemy.engine import Connection
+
     return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
 
 
-_CLERKS_OF_LOGIN = text(
+_CLERKS_OF_LOGIN = Sql(
     "SELECT clerks.name FROM clerks JOIN clerk_logins ON clerk_logins.clerk_id = clerks.id "
     "WHERE clerk_logins.login = :login AND clerks.active ORDER BY clerks.name"
+)
+_ACTIVE_CLERKS = Sql("SELECT name FROM clerks WHERE active")
+_FIRST_BUREAU_CLERK = Sql(
+    "SELECT name FROM clerks WHERE role = 'clerk' AND active ORDER BY id LIMIT 1"
+)
+_IS_DEMO = Sql("SELECT 1 FROM store_meta WHERE key = :key")
+_SESSION_USER = Sql("SELECT session_user")  # PostgreSQL
+_OWNS_CASES = Sql(  # PostgreSQL
+    "SELECT pg_has_role(session_user, tableowner, 'MEMBER') FROM pg_tables "
+    "WHERE schemaname = current_schema() AND tablename = 'cases'"
 )
 
 
 def clerks_of_login(db: Reader, login: str) -> list[str]:
     """The active clerks `login` may act as, by name (as services.people.clerks_of_login)."""
-    return [str(r[0]) for r in db.execute(_CLERKS_OF_LOGIN, {"login": login})]
+    return [str(r[0]) for r in all_rows(db, _CLERKS_OF_LOGIN, {"login": login})]
 
 
 def connection_login(db: Reader, os_login: str) -> str:
     """The login that counts: the connection's role on PostgreSQL, the OS login on SQLite."""
     if _dialect(db) == "postgresql":
-        return str(db.execute(text("SELECT session_user")).scalar_one())
+        return str(first_row(db, _SESSION_USER, {})[0])
     return os_login
 
 
 def _demo_clerk(db: Reader, login: str, wanted: str) -> str:
     """On a demo: the clerk asked for if the demo has them, else the login's own clerk,
     else the demo's first bureau clerk (a trainee need not know any name)."""
-    names = {str(r[0]) for r in db.execute(text("SELECT name FROM clerks WHERE active"))}
+    names = {str(r[0]) for r in all_rows(db, _ACTIVE_CLERKS, {})}
     if wanted:
         if wanted in names:
             return wanted
@@ -76,12 +90,10 @@ def _demo_clerk(db: Reader, login: str, wanted: str) -> str:
     own = clerks_of_login(db, login)
     if own:
         return own[0]
-    first = db.execute(
-        text("SELECT name FROM clerks WHERE role = 'clerk' AND active ORDER BY id LIMIT 1")
-    ).first()
-    if first is None:
+    found = first_row(db, _FIRST_BUREAU_CLERK, {})
+    if found is None:
         raise NotPermitted("the demo has no clerk yet", key="refused.demo_no_clerk")
-    return str(first[0])
+    return str(found[0])
 
 
 def _shown(name: str) -> str:
@@ -129,8 +141,7 @@ DEMO_KEY = "demo"  # the store_meta key that marks a demo database (services.dem
 
 
 def is_demo(db: Reader) -> bool:
-    found = db.execute(text("SELECT 1 FROM store_meta WHERE key = :key"), {"key": DEMO_KEY})
-    return found.first() is not None
+    return first_row(db, _IS_DEMO, {"key": DEMO_KEY}) is not None
 
 
 def is_owner(db: Reader) -> bool:
@@ -138,13 +149,8 @@ def is_owner(db: Reader) -> bool:
     that owns the tables (the one that ran the migrations), or a member of it."""
     if _dialect(db) != "postgresql":
         return True
-    owns = db.execute(
-        text(
-            "SELECT pg_has_role(session_user, tableowner, 'MEMBER') FROM pg_tables "
-            "WHERE schemaname = current_schema() AND tablename = 'cases'"
-        )
-    ).scalar_one_or_none()
-    return bool(owns)
+    owns = first_row(db, _OWNS_CASES, {})
+    return bool(owns[0]) if owns is not None else False
 
 
 def upgrade_refusal(target: str, os_login: str) -> NotPermitted | None:
@@ -158,6 +164,7 @@ def upgrade_refusal(target: str, os_login: str) -> NotPermitted | None:
     """
     import sqlite3
 
+    from sqlalchemy import text
     from sqlalchemy.exc import DatabaseError, OperationalError
 
     from caseworker.store.engine import database_url, head_revision, make_engine

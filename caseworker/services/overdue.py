@@ -1,8 +1,9 @@
 """The morning overdue report: which open cases are late, in which stage, by how much.
 
-Read with one Core text query over a connection or a session, never through the ORM's models:
-`report overdue` is run by cron every morning on a million cases, and importing SQLModel and
-the tables would cost it more than the query and the working days together. Results are plain
+Read with one plain query (store.plain) over a connection or a session, never through the
+ORM's models, or on a SQLite file through sqlite3 alone: `report overdue` is run by cron every
+morning on a million cases, and importing SQLModel and the tables, or SQLAlchemy itself, would
+cost it more than the query and the working days together. Results are plain
 dataclasses, shared by the `report` command, the documents and the console's supervisor screen
 (services.reports re-exports them).
 
@@ -18,17 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.sql.selectable import TextualSelect
-
 from caseworker.domain.calendar import SHANGHAI, WorkCalendar
 from caseworker.domain.deadlines import Stage
+from caseworker.store.plain import Sql, SqliteReader, all_rows, first_row
 from caseworker.store.queue_types import OPEN_SQL  # the partial index's exact predicate
-from caseworker.store.types import UTCDateTime
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
+
+    # A Core connection, a session, or a SQLite file read through sqlite3 (store.plain).
+    Reader = Connection | Session | SqliteReader
 
 SUPERVISION_RANK = {"remind": 1, "flag": 2, "summon": 3}
 _LEVEL_OF_RANK = {rank: code for code, rank in SUPERVISION_RANK.items()}
@@ -91,28 +92,29 @@ _SELECT = (
 _ORDER = " ORDER BY cases.next_due_at, cases.id"
 
 
-def overdue_statement(*, units: bool, channel: bool) -> TextualSelect:
+_TIMES = ("assigned_at", "replied_at", "assign_due_at", "reply_due_at", "close_due_at")
+_STATEMENTS: dict[tuple[bool, bool], Sql] = {}
+
+
+def overdue_statement(*, units: bool, channel: bool) -> Sql:
     """The overdue query, narrowed to lead units (`:units`) and a channel (`:channel`)."""
-    sql = _SELECT
-    if units:
-        sql += " AND cases.lead_unit_id IN :units"
-    if channel:
-        sql += " AND cases.channel = :channel"
-    query = text(sql + _ORDER).bindparams(bindparam("as_of", type_=UTCDateTime))
-    if units:
-        query = query.bindparams(bindparam("units", expanding=True))
-    return query.columns(
-        assigned_at=UTCDateTime,
-        replied_at=UTCDateTime,
-        assign_due_at=UTCDateTime,
-        reply_due_at=UTCDateTime,
-        close_due_at=UTCDateTime,
-        paused_since=UTCDateTime,
-    )
+    if (units, channel) not in _STATEMENTS:
+        sql = _SELECT
+        if units:
+            sql += " AND cases.lead_unit_id IN :units"
+        if channel:
+            sql += " AND cases.channel = :channel"
+        _STATEMENTS[units, channel] = Sql(
+            sql + _ORDER,
+            times=(*_TIMES, "paused_since"),
+            time_params=("as_of",),
+            lists=("units",) if units else (),
+        )
+    return _STATEMENTS[units, channel]
 
 
 def overdue_cases(
-    db: Connection | Session,
+    db: Reader,
     calendar: WorkCalendar,
     *,
     as_of: datetime,
@@ -135,7 +137,7 @@ def overdue_cases(
         params["channel"] = channel
     query = overdue_statement(units=unit_ids is not None, channel=channel is not None)
     rows: list[OverdueRow] = []
-    for r in db.execute(query, params):
+    for r in all_rows(db, query, params):
         paused_since = r.paused_since
         until = min(as_of, paused_since) if paused_since is not None else as_of
         as_of_day = until.astimezone(SHANGHAI).date()
@@ -198,7 +200,7 @@ def overdue_by_unit(rows: Sequence[OverdueRow]) -> list[UnitOverdue]:
 
 
 def overdue_report(
-    db: Connection | Session,
+    db: Reader,
     calendar: WorkCalendar,
     *,
     as_of: datetime,
@@ -211,22 +213,22 @@ def overdue_report(
     return OverdueReport(as_of=as_of, cases=rows, by_unit=overdue_by_unit(rows))
 
 
-_HANDLER = text("SELECT role, unit_id, active FROM clerks WHERE name = :clerk")
-_SUBTREE = text(
+_HANDLER = Sql("SELECT role, unit_id, active FROM clerks WHERE name = :clerk")
+_SUBTREE = Sql(
     "WITH RECURSIVE scope(id) AS (SELECT units.id FROM units WHERE units.id = :unit UNION "
     "SELECT units.id FROM units JOIN scope ON units.parent_id = scope.id) SELECT id FROM scope"
 )
 
 
-def handler_unit_ids(db: Connection | Session, clerk: str) -> tuple[int, ...] | None:
+def handler_unit_ids(db: Reader, clerk: str) -> tuple[int, ...] | None:
     """services.queues.handler_units in plain SQL: a unit handler's unit and its subtree; None
     for the bureau's clerks and supervisors; nothing for a name that is no active clerk or a
     handler without a unit (scoping fails closed)."""
-    row = db.execute(_HANDLER, {"clerk": clerk}).first()
+    row = first_row(db, _HANDLER, {"clerk": clerk})
     if row is None or not row.active:
         return ()
     if row.role != "handler":
         return None
     if row.unit_id is None:
         return ()
-    return tuple(int(r[0]) for r in db.execute(_SUBTREE, {"unit": row.unit_id}))
+    return tuple(int(r[0]) for r in all_rows(db, _SUBTREE, {"unit": row.unit_id}))

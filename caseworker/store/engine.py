@@ -18,13 +18,15 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
+# Found without SQLAlchemy (store.plain), and known here by the same names as before.
+from caseworker.store.plain import MIGRATIONS as MIGRATIONS
+from caseworker.store.plain import head_revision as head_revision
+
 if TYPE_CHECKING:
     # The ORM (SQLModel, SQLAlchemy's orm, pydantic) is imported by the first session, not
     # by opening the store: the first screen and `report overdue` read through the engine
     # alone and never pay for it.
     from sqlmodel import Session
-
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class StoreError(Exception):
@@ -236,16 +238,6 @@ def schema_revision(engine: Engine) -> str | None:
         if not inspect(connection).has_table("alembic_version"):
             return None
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
-def head_revision() -> str:
-    """The newest schema revision this program knows: the highest-numbered migration file.
-
-    Revisions are a single line numbered NNNN_name.py (a test checks this agrees with Alembic's
-    own view), so the head is found from file names without loading Alembic.
-    """
-    numbers = [p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")]
-    return max(numbers)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

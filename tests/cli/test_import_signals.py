@@ -61,15 +61,21 @@ def _state(db: Path) -> tuple[int, list[tuple[str, int]]]:
     return int(cases), [(str(s), int(n)) for s, n in records]
 
 
-def _workers() -> list[int]:
+def _workers(session: int) -> list[int]:
+    """The reading processes of the import started as the leader of `session` (an import
+    someone else runs on the same machine is none of this test's)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if WORKER in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
+                if WORKER not in (entry / "cmdline").read_bytes():
+                    continue
+                # /proc/PID/stat: "pid (name) state ppid pgrp session ..."
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
+            if int(fields[3]) == session:
+                found.append(int(entry.name))
     return found
 
 
@@ -105,9 +111,9 @@ def _stop_midway(db: Path, path: Path, stop: signal.Signals) -> int:
         said = "已中断" if stop is signal.SIGINT else "interrupted"
         assert err.decode().splitlines()[-1] == f"caseworker: {said}", err
     deadline = time.monotonic() + 30
-    while _workers() and time.monotonic() < deadline:
+    while _workers(process.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _workers() == [], "the reading process outlived the import"
+    assert _workers(process.pid) == [], "the reading process outlived the import"
     return process.returncode
 
 

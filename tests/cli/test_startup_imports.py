@@ -163,6 +163,53 @@ def test_report_overdue_runs_without_the_orm(db: Path) -> None:
     assert [c["external_id"] for c in json.loads(done.stdout)["cases"]] == ["C2", "C3", "C7", "C1"]
 
 
+def test_report_overdue_on_a_sqlite_file_imports_no_sqlalchemy(db: Path) -> None:
+    # Read through sqlite3 alone (store.plain), as a clerk bound to the login and as a unit
+    # handler, whose scope is read the same way.
+    script = REPORT.replace(repr(ORM), repr(("sqlalchemy",)))
+    for clerk in (SUPERVISOR, HANDLER):
+        args = ["--db", str(db), "--clerk", clerk, "--now", MORNING]
+        done = launch(script, *args, "report", "overdue", "--format", "json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+        assert json.loads(done.stdout)["cases"]
+
+
+def test_report_overdue_after_a_calendar_change_recomputes_through_the_store(
+    db: Path, tmp_path: Path
+) -> None:
+    # A changed calendar needs the deadlines recomputed (services.clocks), which the plain
+    # read leaves to the store's usual opening: the report then agrees with the new calendar.
+    from caseworker.config import DATA_DIR
+
+    calendar = tmp_path / "calendar.toml"
+    calendar.write_text(
+        (DATA_DIR / "calendar.toml").read_text(encoding="utf-8")
+        + '\n[years.2030]\nsource = "a notice"\nholidays = ["2030-01-02"]\n',
+        encoding="utf-8",
+    )
+    args = ["--db", str(db), "--clerk", SUPERVISOR, "--now", MORNING]
+    before = launch(REPORT, *args, "report", "overdue", "--format", "json")
+    changed = launch(
+        REPORT, *args, "--calendar", str(calendar), "report", "overdue", "--format", "json"
+    )
+    assert before.returncode == 0 and changed.returncode == 0, changed.stderr
+    assert json.loads(changed.stdout)["cases"] == json.loads(before.stdout)["cases"]
+    # The store now records the new calendar: the next run reads plainly again.
+    again = launch(
+        REPORT.replace(repr(ORM), repr(("sqlalchemy",))),
+        *args,
+        "--calendar",
+        str(calendar),
+        "report",
+        "overdue",
+        "--format",
+        "json",
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stderr.strip().splitlines()[-1]) == []
+
+
 def test_report_overdue_for_a_unit_by_name_may_use_the_orm_and_agrees(db: Path) -> None:
     # --unit is looked up through the ORM (services.people); the rows are the same either way.
     args = ["--db", str(db), "--clerk", SUPERVISOR, "--now", MORNING]

@@ -261,6 +261,49 @@ def test_overdue_filters_unit_subtree_channel_and_stage(store: Store) -> None:
         assert refs(stage=Stage.CLOSE) == ["C3"]
 
 
+def test_overdue_read_through_sqlite3_alone_is_the_same_report(store: Store) -> None:
+    # `report overdue` reads a SQLite file through sqlite3 without SQLAlchemy (store.plain):
+    # the same rows, times and lateness as through a Core connection, for every filter, an
+    # empty unit list and a time when the paused C5 is on either side of its deadline.
+    from caseworker.services.overdue import handler_unit_ids
+    from caseworker.store.plain import open_plain
+
+    rules = fixture_rules()
+    reader = open_plain(store.url.removeprefix("sqlite:///"))
+    assert reader is not None
+    with store.session() as s:
+        county_a = subtree_ids(s, find_unit(s, "A").id or 0)
+    try:
+        with store.engine.connect() as core:
+            for as_of in (at("10-05T12:00"), at("10-21T10:00"), at("12-01T09:00")):
+                for units in (None, county_a, []):
+                    for channel in (None, "hotline-12345"):
+                        for stage in (None, Stage.REPLY):
+                            plain = overdue_report(
+                                reader,
+                                rules.calendar,
+                                as_of=as_of,
+                                unit_ids=units,
+                                channel=channel,
+                                stage=stage,
+                            )
+                            assert plain == overdue_report(
+                                core,
+                                rules.calendar,
+                                as_of=as_of,
+                                unit_ids=units,
+                                channel=channel,
+                                stage=stage,
+                            )
+            everything = overdue_report(reader, rules.calendar, as_of=at("10-21T10:00"))
+            assert [r.external_id for r in everything.cases] == ["C2", "C3", "C7", "C1"]
+            assert all(r.due_at.tzinfo is not None for r in everything.cases)
+            assert handler_unit_ids(reader, SUPERVISOR) == handler_unit_ids(core, SUPERVISOR)
+            assert handler_unit_ids(reader, "nobody") == handler_unit_ids(core, "nobody") == ()
+    finally:
+        reader.close()
+
+
 def test_supervise_overdue_follows_thresholds_and_is_idempotent(store: Store) -> None:
     rules = fixture_rules()
     assert rules.policy.supervision == SupervisionThresholds(remind=1, flag=5, summon=10)
