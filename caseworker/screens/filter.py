@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,10 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select
 
-from caseworker.store.queries import Filters
+from caseworker.domain.queues import Filters
 
 if TYPE_CHECKING:
-    pass
+    from caseworker.screens.contract import ConsoleApp
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,7 @@ class FilterScreen(ModalScreen[FilterResult | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        from caseworker.app import CaseworkerApp
-
-        app = self.app
-        assert isinstance(app, CaseworkerApp)
-        t = app.t
+        t = cast("ConsoleApp", self.app).t
         c, f = self.choices, self.current
         unit = f.unit_ids[0] if f.unit_ids else None
         with Vertical() as box:
