@@ -43,7 +43,7 @@ def console_of(bureau: Any, clerk: str | None = None) -> Console:
 
 def accepted(bureau: Any, external_id: str, title: str = "小区门口道路积水") -> int:
     """A case received and accepted two days ago: it waits in 待交办."""
-    case_id = bureau.receive(EARLIER, external_id=external_id, title=title)
+    case_id = int(bureau.receive(EARLIER, external_id=external_id, title=title))
     bureau.act(bureau.CLERK, EARLIER, svc.accept_case, case_id)
     return case_id
 
@@ -161,9 +161,7 @@ def test_autosave_answers_with_the_new_version_and_refuses_a_stale_one(bureau: A
     )
     assert saved == handler.case_version(case_id) and saved != version
     with pytest.raises(VersionConflict):
-        handler.autosave(
-            case_id, text="再改", final=False, outcome=None, expected_version=version
-        )
+        handler.autosave(case_id, text="再改", final=False, outcome=None, expected_version=version)
 
 
 def test_resume_with_a_note_appends_an_event_and_rewrites_none(bureau: Any) -> None:
