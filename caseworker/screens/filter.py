@@ -97,19 +97,24 @@ class FilterScreen(ModalScreen[FilterResult | None]):
             value=value if value in values else Select.NULL,
         )
 
-    def _value(self, name: str) -> Any:
+    def _text(self, name: str) -> str | None:
+        """The chosen value of a text field's select; None for "any"."""
         value = self.query_one(f"#f-{name}", Select).value
-        return None if value is Select.NULL else value
+        return value if isinstance(value, str) else None
+
+    def _unit(self) -> int | None:
+        value = self.query_one("#f-unit", Select).value
+        return value if isinstance(value, int) else None
 
     @on(Button.Pressed, "#apply")
     def _apply(self) -> None:
         self.dismiss(
             FilterResult(
-                channel=self._value("channel"),
-                category=self._value("category"),
-                unit_id=self._value("unit"),
-                region=self._value("region"),
-                urgency=self._value("urgency"),
+                channel=self._text("channel"),
+                category=self._text("category"),
+                unit_id=self._unit(),
+                region=self._text("region"),
+                urgency=self._text("urgency"),
             )
         )
 
