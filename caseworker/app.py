@@ -1,8 +1,9 @@
-"""The Textual app: holds the store, rules and catalog; screens do the rest.
+"""The Textual app: holds the console facade, rules and catalog; screens do the rest.
 
-The app never touches the database on its own thread: screens run every query in thread
-workers. Keys come from caseworker.keys, so the help screen, the command palette and a
-clerk's keymap file all agree.
+The app never touches the database on its own thread: screens call the facade
+(services.console) in thread workers, one transaction a call. The screens are typed against
+screens.contract.ConsoleApp, which this app fulfils, and never import it. Keys come from
+caseworker.keys, so the help screen, the command palette and a clerk's keymap file all agree.
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.message import Message
 from textual.screen import Screen
+from textual.signal import Signal
 
 from caseworker.config import Settings
+from caseworker.domain.queues import Filters, QueueKey
 from caseworker.i18n.catalog import Catalog
 from caseworker.keys import KEYS, install, offered_to
+from caseworker.services.console import Console
 
 if TYPE_CHECKING:
-    from caseworker.services.cases import Desk
+    from caseworker.services.console import Store
     from caseworker.services.rules import Rules
-    from caseworker.store.engine import Store
 
 
 # Textual's built-in palette entries by their help text -> our catalog's palette.builtin.<name>.
@@ -69,8 +72,9 @@ class CaseworkerApp(App[None]):
         poll_seconds: float = 2.5,
     ) -> None:
         self.settings = settings
-        self.store = store
         self.rules = rules
+        # The one door to the store: every screen's read and write goes through it.
+        self.services = Console(store, rules, settings)
         self.catalog = Catalog(settings.language)
         self.poll_seconds = poll_seconds
         # Cases a bulk import left for the search index (the queue header says so while > 0).
@@ -82,6 +86,8 @@ class CaseworkerApp(App[None]):
         # keys their role can never use are left out of the footer (keys.offered_to).
         self.role: str | None = None
         super().__init__()
+        # News that this console changed a case: the queue and the case views subscribe.
+        self._case_changed: Signal[int] = Signal(self, "case-changed")
         install(self, "app", self.catalog)
         # Textual's own palette binding says "palette" in English; ours comes from the catalog.
         palette = self._bindings.key_to_bindings.get(self.COMMAND_PALETTE_BINDING, [])
@@ -89,11 +95,10 @@ class CaseworkerApp(App[None]):
         if keymap:
             self.set_keymap(keymap)
 
-    def desk(self) -> Desk:
-        """Who acts, with which rules and clock: what every case action needs."""
-        from caseworker.services.cases import Desk
-
-        return Desk(rules=self.rules, clock=self.settings.clock(), clerk=self.settings.clerk)
+    @property
+    def case_changed(self) -> Signal[int]:
+        """Published with a case's id when this console changed it (screens subscribe)."""
+        return self._case_changed
 
     def now(self) -> datetime:
         return self.settings.clock().now()
@@ -134,35 +139,17 @@ class CaseworkerApp(App[None]):
 
     @work(thread=True, exclusive=True, group="search-backlog", exit_on_error=False)
     def catch_up_search(self) -> None:
-        """Index the backlog a chunk per transaction (services.search_backlog), saying how
+        """Index the backlog a chunk per transaction (Console.search_catch_up), saying how
         many cases are left after each; search stays complete meanwhile (LIKE fallback)."""
-        import sqlite3
-
         from textual.worker import get_current_worker
-
-        from caseworker.services import search_backlog
-        from caseworker.store.queries import search_backlog as backlog_of
 
         left = 0
         try:
-            with self.store.session() as session:
-                left = backlog_of(session)
-            path = search_backlog.sqlite_path(self.store.url)
-            if not left or path is None:
-                return
-            self.post_message(self.SearchProgress(left))
             worker = get_current_worker()
-            connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-            try:
-                connection.execute("PRAGMA busy_timeout=30000")
-                while not worker.is_cancelled:
-                    if search_backlog.catch_up_chunk(connection, self.search_chunk) is None:
-                        left = 0
-                        break
-                    left = search_backlog.backlog(connection.cursor())
-                    self.post_message(self.SearchProgress(left))
-            finally:
-                connection.close()
+            for left in self.services.search_catch_up(self.search_chunk):
+                self.post_message(self.SearchProgress(left))
+                if worker.is_cancelled:
+                    break
         finally:
             self.post_message(self.SearchProgress(left, finished=True))
 
@@ -184,10 +171,35 @@ class CaseworkerApp(App[None]):
             self.push_screen(HelpScreen(self.screen))
 
     def action_dashboard(self) -> None:
+        self.show_dashboard()
+
+    def show_dashboard(self) -> None:
         from caseworker.screens.dashboard import DashboardScreen
 
         if not isinstance(self.screen, DashboardScreen):
             self.push_screen(DashboardScreen())
+
+    def open_case(self, case_id: int, origin: str = "") -> None:
+        """Open one case on top of the current screen (`origin`: the queue it came from)."""
+        from caseworker.screens.case import CaseScreen
+
+        self.push_screen(CaseScreen(case_id, origin=origin))
+
+    def show_queue(
+        self,
+        key: QueueKey,
+        filters: Filters,
+        *,
+        unit_name: str | None = None,
+        from_dashboard: bool = False,
+    ) -> None:
+        """The queue screen on `key` with `filters` (where the supervisor screen drills down)."""
+        from caseworker.screens.queue import QueueScreen
+
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, QueueScreen):
+                screen.show_queue(key, filters, unit_name=unit_name, from_dashboard=from_dashboard)
+                return
 
     def run_case_action(self, screen: Screen[Any], action: str, case_id: int | None) -> None:
         """Hand a case action to the dialogs' entry point, or say why it cannot run."""

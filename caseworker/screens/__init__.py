@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual import work
 from textual.screen import ModalScreen, Screen
 
+from caseworker.screens.messages import CaseChanged
+
 if TYPE_CHECKING:
-    from caseworker.app import CaseworkerApp
+    from caseworker.screens.contract import ConsoleApp
 
 
 class ConsoleScreen(Screen[None]):
-    """A full screen of the console, with typed access to the app (catalog, store, clock)."""
+    """A full screen of the console, with typed access to the app (catalog, facade, clock)."""
 
     @property
-    def capp(self) -> CaseworkerApp:
-        from caseworker.app import CaseworkerApp
-
-        assert isinstance(self.app, CaseworkerApp)
-        return self.app
+    def capp(self) -> ConsoleApp:
+        return cast("ConsoleApp", self.app)
 
     @property
     def in_view(self) -> bool:
@@ -29,6 +28,12 @@ class ConsoleScreen(Screen[None]):
         if self not in stack:
             return False
         return all(isinstance(s, ModalScreen) for s in stack[stack.index(self) + 1 :])
+
+    def on_case_changed(self, message: CaseChanged) -> None:
+        """A case action or save from this screen changed a case: every screen that shows it
+        hears of it through the app's `case_changed` signal."""
+        message.stop()
+        self.capp.case_changed.publish(message.case_id)
 
     def action_goto(self) -> None:
         """Ask for a case number or external id, then open that case (keys: queue.goto)."""
@@ -47,22 +52,20 @@ class ConsoleScreen(Screen[None]):
         """The case a typed reference names (services.cases.find_case: `#N`, `ext:X` or either
         when only one case fits), or the refusal in the clerk's language."""
         from caseworker.domain.errors import DomainError
-        from caseworker.services.cases import find_case
 
         app = self.capp
         try:
-            with app.store.session() as session:
-                case_id = find_case(session, ref).id
+            case_id = app.services.find(ref)
         except DomainError as exc:
-            app.call_from_thread(
+            self.app.call_from_thread(
                 self.notify, app.catalog.refusal(exc), severity="warning", markup=False
             )
             return
-        assert case_id is not None
-        app.call_from_thread(self.open_case, case_id)
+        self.app.call_from_thread(self.open_case, case_id)
 
     def open_case(self, case_id: int) -> None:
         """Open one case on top of this screen (the queue says which queue it came from)."""
-        from caseworker.screens.case import CaseScreen
+        self.capp.open_case(case_id)
 
-        self.app.push_screen(CaseScreen(case_id))
+    def take_next(self) -> None:
+        """Open the most urgent case nobody has open (the queue screen's; others do nothing)."""

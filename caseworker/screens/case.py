@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
@@ -21,18 +22,19 @@ from caseworker.domain.deadlines import ClockState, LimitUnit
 from caseworker.keys import install
 from caseworker.screens import ConsoleScreen
 from caseworker.screens.messages import ActionRefused, CaseChanged
+from caseworker.services.console import CaseView, CategorySuggestion
 from caseworker.widgets.countdown import Mood, countdown
 from caseworker.widgets.message_text import MessageText
 from caseworker.widgets.safe import clean, plain
 
 if TYPE_CHECKING:
-    from caseworker.app import CaseworkerApp
     from caseworker.services.cases import CaseDetail, EventInfo
+    from caseworker.services.documents import DocumentChoice, Written
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def mood_style(app: CaseworkerApp, mood: Mood) -> str:
+def mood_style(app: App[Any], mood: Mood) -> str:
     """A Rich style for a countdown mood, in the theme's colours."""
     theme = app.current_theme
     return {
@@ -59,9 +61,9 @@ class CaseScreen(ConsoleScreen):
     """
 
     class Loaded(Message):
-        def __init__(self, detail: CaseDetail, history: list[EventInfo]) -> None:
+        def __init__(self, view: CaseView) -> None:
             super().__init__()
-            self.detail, self.history = detail, history
+            self.detail, self.history = view.detail, view.history
 
     class StoreChanged(Message):
         pass
@@ -69,9 +71,10 @@ class CaseScreen(ConsoleScreen):
     class Suggested(Message):
         """The triage model's first category for this case (services.triage)."""
 
-        def __init__(self, category: str, score: float, model_id: int) -> None:
+        def __init__(self, suggestion: CategorySuggestion) -> None:
             super().__init__()
-            self.category, self.score, self.model_id = category, score, model_id
+            self.suggestion = suggestion
+            self.category, self.score = suggestion.category, suggestion.score
 
     class Refused(Message):
         """The clerk may not read this case (a unit handler, another unit's case)."""
@@ -109,6 +112,7 @@ class CaseScreen(ConsoleScreen):
         self.query_one("#case-clocks").border_title = self.capp.t("case.clocks")
         self.query_one("#case-timeline").border_title = self.capp.t("case.timeline")
         self.load(claim=True)
+        self.capp.case_changed.subscribe(self, self._case_changed)
         self.set_interval(1.0, self._tick)
         self.set_interval(self.capp.poll_seconds, self._poll_if_shown)
 
@@ -134,43 +138,29 @@ class CaseScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, group="case", exit_on_error=False)
     def load(self, claim: bool = False) -> None:
+        """Read the case (Console.case_view); on opening, `claim` it too, in a transaction of
+        its own after the read, so take-next skips it for other clerks a while."""
         from caseworker.domain.errors import NotPermitted
-        from caseworker.services import queues
-        from caseworker.services.cases import case_detail, case_history
-        from caseworker.store.queries import case_marker
 
         app = self.capp
-        now = app.now()
-        clerk = app.settings.clerk
         try:
-            with app.store.session() as session:
-                detail = case_detail(session, app.rules, now, self.case_id, clerk=clerk)
-                history = case_history(session, self.case_id, clerk=clerk)
-                if claim:
-                    queues.claim(session, self.case_id, clerk, now)
+            view = app.services.case_view(self.case_id)
         except NotPermitted as exc:
             self.post_message(self.Refused(app.catalog.refusal(exc)))
             return
-        with app.store.session() as session:
-            self.marker = case_marker(session, self.case_id)
-        self.post_message(self.Loaded(detail, history))
+        if claim:
+            app.services.claim(self.case_id)
+        self.marker = view.marker
+        self.post_message(self.Loaded(view))
         self.suggest()
 
     @work(thread=True, exclusive=True, group="suggest", exit_on_error=False)
     def suggest(self) -> None:
         """The model's category for the case, when the bureau has trained one (a thread: the
         first suggestion loads the model, which takes longer than a frame)."""
-        from caseworker.services.triage import latest_model, suggest_cases
-
-        app = self.capp
-        with app.store.session() as session:
-            loaded = latest_model(session)
-            if loaded is None:
-                return
-            found = suggest_cases(session, loaded, [self.case_id], clerk=app.settings.clerk)
-        if found and found[0].categories:
-            best = found[0].categories[0]
-            self.post_message(self.Suggested(best["label"], best["score"], loaded.id))
+        found = self.capp.services.suggestion(self.case_id)
+        if found is not None:
+            self.post_message(self.Suggested(found))
 
     @on(Suggested)
     def _suggested(self, message: Suggested) -> None:
@@ -191,24 +181,15 @@ class CaseScreen(ConsoleScreen):
         if self.suggestion is None:
             self.notify(self.capp.t("triage.case.none"), severity="warning", markup=False)
             return
-        self.accept_category(self.suggestion)
+        self.accept_category(self.suggestion.suggestion)
 
     @work(thread=True, exclusive=True, group="case-action", exit_on_error=False)
-    def accept_category(self, suggestion: Suggested) -> None:
+    def accept_category(self, suggestion: CategorySuggestion) -> None:
         from caseworker.domain.errors import DomainError
-        from caseworker.services.triage import accept_category
 
         app = self.capp
         try:
-            with app.store.session() as session:
-                accept_category(
-                    session,
-                    app.desk(),
-                    self.case_id,
-                    category=suggestion.category,
-                    score=suggestion.score,
-                    model_id=suggestion.model_id,
-                )
+            app.services.accept_category(self.case_id, suggestion)
         except DomainError as exc:
             self.post_message(ActionRefused(app.catalog.refusal(exc)))
             return
@@ -216,10 +197,7 @@ class CaseScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll(self) -> None:
-        from caseworker.store.queries import case_marker
-
-        with self.capp.store.session() as session:
-            marker = case_marker(session, self.case_id)
+        marker = self.capp.services.case_marker(self.case_id)
         if self.marker is not None and marker != self.marker:
             self.marker = marker
             self.post_message(self.StoreChanged())
@@ -241,13 +219,11 @@ class CaseScreen(ConsoleScreen):
         if self.is_current:
             self.app.pop_screen()
 
-    @on(CaseChanged)
-    def _case_changed(self, message: CaseChanged) -> None:
-        self.load()
-        # The queue behind reloads too when we return to it.
-        for screen in self.app.screen_stack:
-            if screen is not self and hasattr(screen, "reload_window"):
-                screen.post_message(CaseChanged(message.case_id))
+    def _case_changed(self, case_id: int) -> None:
+        """This console changed a case (the app's case_changed signal): read this one again
+        when it is the one changed (another case's change shows at the next poll)."""
+        if case_id == self.case_id:
+            self.load()
 
     @on(ActionRefused)
     def _refused(self, message: ActionRefused) -> None:
@@ -331,7 +307,7 @@ class CaseScreen(ConsoleScreen):
                         "clock.done_late" if late else "clock.done_on_time",
                         at=when(clock.stopped_at, "%m-%d %H:%M"),
                     ),
-                    style="dim" if not late else mood_style(app, Mood.OVERDUE),
+                    style="dim" if not late else mood_style(self.app, Mood.OVERDUE),
                 )
             else:
                 warn_at = None if not clock.needs_warning(now) else now
@@ -345,7 +321,7 @@ class CaseScreen(ConsoleScreen):
                     provisional=clock.provisional,
                     natural_days=clock.limit.unit is LimitUnit.DAYS,
                 )
-                state = Text(c.text, style=mood_style(app, c.mood))
+                state = Text(c.text, style=mood_style(self.app, c.mood))
             table.add_row(Text(stage), Text(due), state)
         return table
 
@@ -462,7 +438,7 @@ class CaseScreen(ConsoleScreen):
     # ------------------------------------------------------------------ documents
 
     class LettersReady(Message):
-        def __init__(self, choices: list[Any]) -> None:
+        def __init__(self, choices: list[DocumentChoice]) -> None:
             super().__init__()
             self.choices = choices
 
@@ -472,17 +448,7 @@ class CaseScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, group="letters", exit_on_error=False)
     def load_letters(self) -> None:
-        from caseworker.services.documents import letter_choices
-
-        app = self.capp
-        choices = letter_choices(
-            app.store,
-            app.rules,
-            app.now(),
-            self.case_id,
-            clerk=app.settings.clerk,
-            folder=Path.cwd(),
-        )
+        choices = self.capp.services.letter_choices(self.case_id, Path.cwd())
         self.post_message(self.LettersReady(choices))
 
     @on(LettersReady)
@@ -492,33 +458,13 @@ class CaseScreen(ConsoleScreen):
         app = self.capp
         case_id = self.case_id
 
-        def write(choice: Any, target: Path, proposal: str | None, progress: Any) -> Any:
-            from caseworker.services import documents
-
-            clerk, now = app.settings.clerk, app.now()
-            if choice.kind == "brief":
-                with app.store.session() as session:
-                    ids = documents.linked_case_ids(session, case_id, clerk=clerk)
-                return documents.write_brief(
-                    app.store,
-                    app.rules,
-                    clerk=clerk,
-                    now=now,
-                    case_ids=ids,
-                    output=target,
-                    progress=progress,
-                )
-            return documents.write_letter(
-                app.store,
-                app.rules,
-                clerk=clerk,
-                now=now,
-                kind=choice.kind,
-                ref=case_id,
-                output=target,
-                proposal=proposal,
-                progress=progress,
-            )
+        def write(
+            choice: DocumentChoice,
+            target: Path,
+            proposal: str | None,
+            progress: Callable[[str], None],
+        ) -> Written:
+            return app.services.write_case_document(case_id, choice, target, proposal, progress)
 
         title = app.t("documents.dialog.title", case=case_id)
 
@@ -539,9 +485,7 @@ class CaseScreen(ConsoleScreen):
         self.load()
 
     def action_take_next(self) -> None:
-        from caseworker.screens.queue import QueueScreen
-
         self.app.pop_screen()
         screen = self.app.screen
-        if isinstance(screen, QueueScreen):
-            screen.action_take_next()
+        if isinstance(screen, ConsoleScreen):
+            screen.take_next()

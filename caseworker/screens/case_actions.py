@@ -1,147 +1,178 @@
 """Every case action the queue and the case view offer: load, ask in a dialog, apply, report.
 
 `start_action(screen, action, case_id)` is the one entry point. It loads what the dialog needs
-in a thread worker, pushes the dialog, and on a result applies the service in another worker in
-one transaction. The screen then gets `CaseChanged`, or `ActionRefused` with the rule's own
-words; a refusal that the clerk can fix (a version conflict, input the service refused) re-opens
-the dialog with everything they typed and the reason shown in it.
+in a thread worker (the console facade's `load`), pushes the dialog, and on a result applies it
+in another worker in one transaction (`apply`). The screen then gets `CaseChanged`, or
+`ActionRefused` with the rule's own words; a refusal that the clerk can fix (a version conflict,
+input the service refused) re-opens the dialog with everything they typed and the reason shown
+in it.
+
+Each action pairs a typed kind of the services (services.console_actions.ActionKind[D, R]: the
+dialog's data D, its result R) with the dialog that shows D and gives back R; mypy checks that
+the two agree, so no dialog's result travels untyped.
 """
 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from caseworker.screens.messages import ActionRefused, CaseChanged
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
     from textual.screen import ModalScreen, Screen
 
     from caseworker.i18n.catalog import Catalog
     from caseworker.screens.dialogs.merge import MergeDialog
-    from caseworker.screens.dialogs.reply import ReplyComposer, ReplyResult
-    from caseworker.services.cases import Desk
-    from caseworker.store.engine import Store
+    from caseworker.screens.dialogs.reply import ReplyComposer
+    from caseworker.services.console import Console
+    from caseworker.services.console_actions import ActionKind, Versioned
+    from caseworker.services.console_data import CaseSummary, ReplyData, ReplyResult
 
 WORKER_GROUP = "case-action"
 
+D = TypeVar("D")
+R = TypeVar("R", bound="Versioned")
 
-class _Console(Protocol):
-    """What the console app provides (see caseworker/app.py)."""
 
-    store: Store
+class ActionHost(Protocol):
+    """What a case action needs of the app: the services' facade (services.console) and the
+    clerk's words."""
+
+    services: Console
     catalog: Catalog
 
-    def desk(self) -> Desk: ...
 
-    def call_from_thread(self, callback: Callable[..., Any], *args: Any) -> Any: ...
+# Builds a kind's dialog: (the screen, the case, the loaded data, a prefill after a refusal,
+# the refusal) -> the dialog, dismissed with the kind's result or None.
+DialogMaker = Callable[["Screen[Any]", int, D, "R | None", "str | None"], "ModalScreen[R | None]"]
 
-    def push_screen(self, screen: Any, callback: Any = None) -> Any: ...
 
+class CaseAction(ABC):
+    """One action of the console, whatever its dialog's data and result."""
 
-Loader = Callable[["Session", "Desk", int], Any]
-DialogMaker = Callable[["Screen[Any]", int, Any, Any, "str | None"], "ModalScreen[Any]"]
-Runner = Callable[["Session", "Desk", int, Any], None]
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """The console's name of the action (keys.CASE_ACTIONS)."""
+
+    @property
+    @abstractmethod
+    def rule(self) -> str:
+        """The lifecycle action (its value) checked before the dialog opens."""
+
+    @abstractmethod
+    def start(self, screen: Screen[Any], case_id: int) -> None:
+        """Load, ask, apply (see the module docstring)."""
 
 
 @dataclass(frozen=True)
-class _Spec:
-    """One action: the lifecycle action checked before asking, and its load/dialog/apply."""
+class TypedAction(CaseAction, Generic[D, R]):
+    """An action whose dialog shows a `D` and gives back the `R` its kind applies."""
 
-    rule: str  # caseworker.domain.lifecycle.Action value
-    load: Loader
-    dialog: DialogMaker
-    run: Runner
+    kind: ActionKind[D, R]
+    dialog: DialogMaker[D, R]
+
+    @property
+    def name(self) -> str:
+        return self.kind.name
+
+    @property
+    def rule(self) -> str:
+        return self.kind.rule.value
+
+    def start(self, screen: Screen[Any], case_id: int) -> None:
+        _open(screen, self, case_id, None, None)
 
 
 def start_action(screen: Screen[Any], action: str, case_id: int) -> None:
     """Run one case action from `screen` (see the module docstring)."""
-    spec = _specs().get(action)
-    if spec is None:
-        catalog = _console(screen).catalog
+    found = _specs().get(action)
+    if found is None:
+        catalog = _host(screen).catalog
         screen.post_message(ActionRefused(catalog.t("refused.unknown_action", action=action)))
         return
-    _open(screen, spec, case_id, None, None)
+    found.start(screen, case_id)
 
 
-def _console(screen: Screen[Any]) -> _Console:
-    return cast(_Console, screen.app)
+def _host(screen: Screen[Any]) -> ActionHost:
+    return cast(ActionHost, screen.app)
 
 
 def _open(
-    screen: Screen[Any], spec: _Spec, case_id: int, prefill: Any, refusal: str | None
+    screen: Screen[Any],
+    action: TypedAction[D, R],
+    case_id: int,
+    prefill: R | None,
+    refusal: str | None,
 ) -> None:
     """Load the dialog's data in a worker, then push it (prefilled after a refusal).
 
     After a refusal the rule is not checked again before re-opening: the clerk sees their text
     and the reason together, even when the other clerk's change means they cannot go on.
     """
-    app = _console(screen)
+    host = _host(screen)
 
     def load() -> None:
         from textual.worker import get_current_worker
 
         from caseworker.domain.errors import DomainError
-        from caseworker.domain.lifecycle import Action
-        from caseworker.services.console_data import precheck
 
         try:
-            with app.store.session() as session:
-                desk = app.desk()
-                if refusal is None:
-                    precheck(session, desk, case_id, Action(spec.rule))
-                data = spec.load(session, desk, case_id)
+            data = host.services.load(action.kind, case_id, check=refusal is None)
         except DomainError as exc:
-            screen.post_message(ActionRefused(app.catalog.refusal(exc)))
+            screen.post_message(ActionRefused(host.catalog.refusal(exc)))
             return
         except Exception as exc:  # the store itself failed: say so, never a traceback
-            screen.post_message(ActionRefused(_store_failure(app.catalog, exc)))
+            screen.post_message(ActionRefused(_store_failure(host.catalog, exc)))
             return
         if get_current_worker().is_cancelled:  # the clerk started another action meanwhile
             return
-        app.call_from_thread(_push, screen, spec, case_id, data, prefill, refusal)
+        screen.app.call_from_thread(_push, screen, action, case_id, data, prefill, refusal)
 
     screen.run_worker(load, thread=True, exclusive=True, group=WORKER_GROUP, exit_on_error=False)
 
 
 def _push(
-    screen: Screen[Any], spec: _Spec, case_id: int, data: Any, prefill: Any, refusal: str | None
+    screen: Screen[Any],
+    action: TypedAction[D, R],
+    case_id: int,
+    data: D,
+    prefill: R | None,
+    refusal: str | None,
 ) -> None:
-    def done(result: Any) -> None:
+    def done(result: R | None) -> None:
         if result is not None:
-            _apply(screen, spec, case_id, result)
+            _apply(screen, action, case_id, result)
 
-    _console(screen).push_screen(spec.dialog(screen, case_id, data, prefill, refusal), done)
+    screen.app.push_screen(action.dialog(screen, case_id, data, prefill, refusal), done)
 
 
-def _apply(screen: Screen[Any], spec: _Spec, case_id: int, result: Any) -> None:
+def _apply(screen: Screen[Any], action: TypedAction[D, R], case_id: int, result: R) -> None:
     """Apply the dialog's result in one transaction; nothing is half done when refused."""
-    app = _console(screen)
+    host = _host(screen)
 
     def run() -> None:
         from caseworker.domain.errors import DomainError, InvalidInput
         from caseworker.services.cases import VersionConflict
-        from caseworker.services.console_data import check_version
 
         try:
-            with app.store.session() as session:
-                check_version(session, case_id, getattr(result, "version", None), spec.rule)
-                spec.run(session, app.desk(), case_id, result)
+            host.services.apply(action.kind, case_id, result)
         except (VersionConflict, InvalidInput) as exc:
-            why = app.catalog.refusal(exc)
+            why = host.catalog.refusal(exc)
             screen.post_message(ActionRefused(why))
             # Reopened even when the change rules the action out, so nothing typed is lost;
             # the reason then says the action is no longer possible instead of "try again".
-            app.call_from_thread(_open, screen, spec, case_id, result, why)
+            screen.app.call_from_thread(_open, screen, action, case_id, result, why)
             return
         except DomainError as exc:
-            screen.post_message(ActionRefused(app.catalog.refusal(exc)))
+            screen.post_message(ActionRefused(host.catalog.refusal(exc)))
             return
         except Exception as exc:
-            screen.post_message(ActionRefused(_store_failure(app.catalog, exc)))
+            screen.post_message(ActionRefused(_store_failure(host.catalog, exc)))
             return
         screen.post_message(CaseChanged(case_id))
 
@@ -157,47 +188,46 @@ def _store_failure(catalog: Catalog, exc: Exception) -> str:
 # ---------------------------------------------------------------- worker-backed dialog helpers
 
 
-def _autosaver(screen: Screen[Any], case_id: int, version: int) -> Callable[..., None]:
+def _autosaver(
+    screen: Screen[Any], case_id: int, version: int
+) -> Callable[[ReplyComposer, ReplyResult], None]:
     """The composer's autosave: one save at a time, each expecting the version the last left."""
-    app = _console(screen)
+    host = _host(screen)
     lock = threading.Lock()
     known = {"version": version}
 
     def autosave(dialog: ReplyComposer, state: ReplyResult) -> None:
         def save() -> None:
             from caseworker.domain.errors import DomainError
-            from caseworker.services.cases import VersionConflict, find_case
-            from caseworker.services.console_data import save_draft
+            from caseworker.services.cases import VersionConflict
 
+            services = host.services
             with lock:
-                desk = app.desk()
                 try:
-                    with app.store.session() as session:
-                        new_version = save_draft(
-                            session,
-                            desk,
-                            case_id,
-                            text=state.text,
-                            final=state.final,
-                            outcome=state.outcome,
-                            expected_version=known["version"],
-                        )
+                    new_version = services.autosave(
+                        case_id,
+                        text=state.text,
+                        final=state.final,
+                        outcome=state.outcome,
+                        expected_version=known["version"],
+                    )
                 except VersionConflict as exc:
-                    with app.store.session() as session:
-                        known["version"] = find_case(session, case_id).version
-                    app.call_from_thread(
-                        dialog.autosave_refused, app.catalog.refusal(exc), known["version"]
+                    known["version"] = services.case_version(case_id)
+                    screen.app.call_from_thread(
+                        dialog.autosave_refused, host.catalog.refusal(exc), known["version"]
                     )
                     return
                 except DomainError as exc:
-                    app.call_from_thread(dialog.autosave_refused, app.catalog.refusal(exc), None)
+                    screen.app.call_from_thread(
+                        dialog.autosave_refused, host.catalog.refusal(exc), None
+                    )
                     return
                 except Exception as exc:  # the store failed: say so, the text stays typed
-                    why = _store_failure(app.catalog, exc)
-                    app.call_from_thread(dialog.autosave_refused, why, None)
+                    why = _store_failure(host.catalog, exc)
+                    screen.app.call_from_thread(dialog.autosave_refused, why, None)
                     return
                 known["version"] = new_version
-            app.call_from_thread(dialog.draft_saved, state, new_version, desk.now())
+            screen.app.call_from_thread(dialog.draft_saved, state, new_version, services.now())
             screen.post_message(CaseChanged(case_id))
 
         screen.run_worker(save, thread=True, group="reply-autosave", exit_on_error=False)
@@ -206,16 +236,12 @@ def _autosaver(screen: Screen[Any], case_id: int, version: int) -> Callable[...,
 
 
 def _merge_search(screen: Screen[Any], case_id: int) -> Callable[[MergeDialog, str], None]:
-    app = _console(screen)
+    host = _host(screen)
 
     def search(dialog: MergeDialog, query: str) -> None:
         def find() -> None:
-            from caseworker.services.console_data import search_merge_targets
-
-            channels = list(app.desk().rules.policy.channels)
-            with app.store.session() as session:
-                targets = search_merge_targets(session, query, exclude=case_id, channels=channels)
-            app.call_from_thread(dialog.show_targets, query, targets)
+            targets = host.services.merge_targets(query, exclude=case_id)
+            screen.app.call_from_thread(dialog.show_targets, query, targets)
 
         screen.run_worker(
             find, thread=True, exclusive=True, group="merge-search", exit_on_error=False
@@ -227,7 +253,7 @@ def _merge_search(screen: Screen[Any], case_id: int) -> Callable[[MergeDialog, s
 # ---------------------------------------------------------------- the actions
 
 
-def _specs() -> dict[str, _Spec]:
+def _specs() -> dict[str, CaseAction]:
     """Built on first use, so opening the console does not import every dialog."""
     global _SPECS
     if _SPECS is None:
@@ -235,30 +261,10 @@ def _specs() -> dict[str, _Spec]:
     return _SPECS
 
 
-_SPECS: dict[str, _Spec] | None = None
+_SPECS: dict[str, CaseAction] | None = None
 
 
-def _note_action(name: str, rule: str, run: Runner) -> _Spec:
-    from caseworker.screens.dialogs.note import NOTE_SPECS, NoteDialog
-    from caseworker.services import console_data as data
-
-    def load(session: Session, desk: Desk, case_id: int) -> Any:
-        summary = data.case_summary(session, desk, case_id)
-        reason = data.pause_reason(session, case_id) if name == "resume" else None
-        return summary, reason
-
-    def dialog(
-        screen: Screen[Any], case_id: int, loaded: Any, prefill: Any, refusal: str | None
-    ) -> ModalScreen[Any]:
-        summary, context = loaded
-        return NoteDialog(
-            summary, NOTE_SPECS[name], context=context, prefill=prefill, refusal=refusal
-        )
-
-    return _Spec(rule, load, dialog, run)
-
-
-def _build_specs() -> dict[str, _Spec]:
+def _build_specs() -> dict[str, CaseAction]:
     from caseworker.screens.dialogs.assign import AssignDialog
     from caseworker.screens.dialogs.extension import (
         ExtensionApprovalDialog,
@@ -266,175 +272,151 @@ def _build_specs() -> dict[str, _Spec]:
     )
     from caseworker.screens.dialogs.instruction import InstructionDialog
     from caseworker.screens.dialogs.merge import MergeDialog
+    from caseworker.screens.dialogs.note import NOTE_SPECS, NoteDialog
     from caseworker.screens.dialogs.rating import RatingDialog
     from caseworker.screens.dialogs.reject import RejectDialog
     from caseworker.screens.dialogs.reply import ReplyComposer
     from caseworker.screens.dialogs.review import ReviewDialog
     from caseworker.screens.dialogs.supervise import SuperviseDialog
-    from caseworker.services import cases
-    from caseworker.services import console_data as data
-    from caseworker.services.people import UnknownName
-    from caseworker.store.models import Unit
+    from caseworker.services import console_actions as kinds
+    from caseworker.services.console_actions import NoteData
+    from caseworker.services.console_data import (
+        AssignData,
+        AssignResult,
+        ExtensionApproval,
+        ExtensionData,
+        ExtensionRequest,
+        InstructionResult,
+        MergeResult,
+        NoteResult,
+        RatingResult,
+        RejectResult,
+        ReviewResult,
+        SuperviseResult,
+    )
 
-    def summary(session: Session, desk: Desk, case_id: int) -> Any:
-        return data.case_summary(session, desk, case_id)
-
-    def unit_code(session: Session, unit_id: int) -> str:
-        unit = session.get(Unit, unit_id)
-        if unit is None:
-            raise UnknownName(
-                f"unit {unit_id} no longer exists", key="refused.unit_gone", id=unit_id
+    def note(kind: ActionKind[NoteData, NoteResult]) -> TypedAction[NoteData, NoteResult]:
+        def dialog(
+            screen: Screen[Any],
+            case_id: int,
+            data: NoteData,
+            prefill: NoteResult | None,
+            refusal: str | None,
+        ) -> NoteDialog:
+            spec = NOTE_SPECS[kind.name]
+            return NoteDialog(
+                data.case, spec, context=data.context, prefill=prefill, refusal=refusal
             )
-        return unit.code
 
-    def run_assign(session: Session, desk: Desk, case_id: int, r: Any) -> None:
-        cases.assign_case(
-            session,
-            desk,
-            case_id,
-            lead=unit_code(session, r.lead_id),
-            co_units=[unit_code(session, u) for u in r.co_unit_ids],
-            note=r.note or None,
-            expected_version=r.version,
-        )
+        return TypedAction(kind, dialog)
 
-    def run_reply(session: Session, desk: Desk, case_id: int, r: Any) -> None:
-        data.save_draft(
-            session,
-            desk,
-            case_id,
-            text=r.text,
-            final=r.final,
-            outcome=r.outcome,
-            expected_version=r.version,
-        )
-        draft = data.open_reply(session, case_id)
-        if draft is not None and draft.state == "draft":
-            cases.submit_reply(session, desk, case_id)
+    def reject(
+        screen: Screen[Any],
+        case_id: int,
+        data: CaseSummary,
+        prefill: RejectResult | None,
+        refusal: str | None,
+    ) -> RejectDialog:
+        return RejectDialog(data, prefill=prefill, refusal=refusal)
 
-    def run_review(session: Session, desk: Desk, case_id: int, r: Any) -> None:
-        if r.decision == "publish":
-            cases.publish_reply(session, desk, case_id)
-        else:
-            cases.send_back_reply(session, desk, case_id, note=r.note)
+    def assign(
+        screen: Screen[Any],
+        case_id: int,
+        data: AssignData,
+        prefill: AssignResult | None,
+        refusal: str | None,
+    ) -> AssignDialog:
+        return AssignDialog(data, prefill=prefill, refusal=refusal)
 
-    def simple(make: Callable[[Any, Any, str | None], ModalScreen[Any]]) -> DialogMaker:
-        return lambda screen, case_id, loaded, prefill, refusal: make(loaded, prefill, refusal)
+    def reply(
+        screen: Screen[Any],
+        case_id: int,
+        data: ReplyData,
+        prefill: ReplyResult | None,
+        refusal: str | None,
+    ) -> ReplyComposer:
+        autosave = _autosaver(screen, case_id, data.case.version)
+        return ReplyComposer(data, autosave, prefill=prefill, refusal=refusal)
 
-    return {
-        "accept": _note_action(
-            "accept",
-            "accept",
-            lambda s, d, c, r: cases.accept_case(
-                s, d, c, note=r.note or None, expected_version=r.version
-            ),
-        ),
-        "reject": _Spec(
-            "reject",
-            summary,
-            simple(lambda loaded, p, why: RejectDialog(loaded, prefill=p, refusal=why)),
-            lambda s, d, c, r: cases.reject_case(
-                s, d, c, reason=r.recorded(), expected_version=r.version
-            ),
-        ),
-        "assign": _Spec(
-            "assign",
-            data.assign_data,
-            simple(lambda loaded, p, why: AssignDialog(loaded, prefill=p, refusal=why)),
-            run_assign,
-        ),
-        "return": _note_action(
-            "return",
-            "return",
-            lambda s, d, c, r: cases.return_case(
-                s, d, c, reason=r.note, expected_version=r.version
-            ),
-        ),
-        "reply": _Spec(
-            "draft_reply",
-            data.reply_data,
-            lambda screen, case_id, loaded, p, why: ReplyComposer(
-                loaded, _autosaver(screen, case_id, loaded.case.version), prefill=p, refusal=why
-            ),
-            run_reply,
-        ),
-        "review": _Spec(
-            "publish",
-            data.review_data,
-            simple(lambda loaded, p, why: ReviewDialog(loaded, prefill=p, refusal=why)),
-            run_review,
-        ),
-        "close": _note_action(
-            "close", "close", lambda s, d, c, r: cases.close_case(s, d, c, note=r.note or None)
-        ),
-        "rate": _Spec(
-            "rate",
-            summary,
-            simple(lambda loaded, p, why: RatingDialog(loaded, prefill=p, refusal=why)),
-            lambda s, d, c, r: cases.rate_case(s, d, c, value=r.value, comment=r.comment or None),
-        ),
-        "reopen": _note_action(
-            "reopen", "reopen", lambda s, d, c, r: cases.reopen_case(s, d, c, reason=r.note)
-        ),
-        "extend": _Spec(
-            "request_extension",
-            data.extension_data,
-            simple(lambda loaded, p, why: ExtensionRequestDialog(loaded, prefill=p, refusal=why)),
-            lambda s, d, c, r: _ignore(
-                cases.request_extension(s, d, c, days=r.days, reason=r.reason)
-            ),
-        ),
-        "approve_extension": _Spec(
-            "approve_extension",
-            data.approval_data,
-            simple(lambda loaded, p, why: ExtensionApprovalDialog(loaded, prefill=p, refusal=why)),
-            _decide_extension,
-        ),
-        "supervise": _Spec(
-            "supervise",
-            summary,
-            simple(lambda loaded, p, why: SuperviseDialog(loaded, prefill=p, refusal=why)),
-            lambda s, d, c, r: cases.supervise_case(s, d, c, level=r.level, note=r.note),
-        ),
-        "instruct": _Spec(
-            "instruct",
-            summary,
-            simple(lambda loaded, p, why: InstructionDialog(loaded, prefill=p, refusal=why)),
-            lambda s, d, c, r: cases.instruct_case(
-                s, d, c, leader=r.leader, text=r.text, owner=r.owner
-            ),
-        ),
-        "pause": _note_action(
-            "pause", "pause", lambda s, d, c, r: cases.pause_case(s, d, c, reason=r.note)
-        ),
-        "resume": _note_action("resume", "resume", _resume),
-        "merge": _Spec(
-            "merge",
-            summary,
-            lambda screen, case_id, loaded, p, why: MergeDialog(
-                loaded, _merge_search(screen, case_id), prefill=p, refusal=why
-            ),
-            lambda s, d, c, r: cases.merge_case(s, d, c, into=r.target_id, reason=r.reason or None),
-        ),
-    }
+    def review(
+        screen: Screen[Any],
+        case_id: int,
+        data: ReplyData,
+        prefill: ReviewResult | None,
+        refusal: str | None,
+    ) -> ReviewDialog:
+        return ReviewDialog(data, prefill=prefill, refusal=refusal)
 
+    def rate(
+        screen: Screen[Any],
+        case_id: int,
+        data: CaseSummary,
+        prefill: RatingResult | None,
+        refusal: str | None,
+    ) -> RatingDialog:
+        return RatingDialog(data, prefill=prefill, refusal=refusal)
 
-def _ignore(_value: object) -> None:
-    return None
+    def extend(
+        screen: Screen[Any],
+        case_id: int,
+        data: ExtensionData,
+        prefill: ExtensionRequest | None,
+        refusal: str | None,
+    ) -> ExtensionRequestDialog:
+        return ExtensionRequestDialog(data, prefill=prefill, refusal=refusal)
 
+    def approve(
+        screen: Screen[Any],
+        case_id: int,
+        data: ExtensionData,
+        prefill: ExtensionApproval | None,
+        refusal: str | None,
+    ) -> ExtensionApprovalDialog:
+        return ExtensionApprovalDialog(data, prefill=prefill, refusal=refusal)
 
-def _resume(session: Session, desk: Desk, case_id: int, result: Any) -> None:
-    """The clerk's note goes on the resume event the service appends; nothing is rewritten."""
-    from caseworker.services import cases
+    def supervise(
+        screen: Screen[Any],
+        case_id: int,
+        data: CaseSummary,
+        prefill: SuperviseResult | None,
+        refusal: str | None,
+    ) -> SuperviseDialog:
+        return SuperviseDialog(data, prefill=prefill, refusal=refusal)
 
-    cases.resume_case(session, desk, case_id, note=result.note or None)
+    def instruct(
+        screen: Screen[Any],
+        case_id: int,
+        data: CaseSummary,
+        prefill: InstructionResult | None,
+        refusal: str | None,
+    ) -> InstructionDialog:
+        return InstructionDialog(data, prefill=prefill, refusal=refusal)
 
+    def merge(
+        screen: Screen[Any],
+        case_id: int,
+        data: CaseSummary,
+        prefill: MergeResult | None,
+        refusal: str | None,
+    ) -> MergeDialog:
+        return MergeDialog(data, _merge_search(screen, case_id), prefill=prefill, refusal=refusal)
 
-def _decide_extension(session: Session, desk: Desk, case_id: int, result: Any) -> None:
-    """The supervisor's decision on the pending request: approve it, or deny it with a reason."""
-    from caseworker.services import cases
-
-    if result.deny:
-        cases.deny_extension(session, desk, case_id, reason=result.reason)
-    else:
-        cases.approve_extension(session, desk, case_id)
+    actions: list[CaseAction] = [
+        note(kinds.ACCEPT),
+        TypedAction(kinds.REJECT, reject),
+        TypedAction(kinds.ASSIGN, assign),
+        note(kinds.RETURN),
+        TypedAction(kinds.REPLY, reply),
+        TypedAction(kinds.REVIEW, review),
+        note(kinds.CLOSE),
+        TypedAction(kinds.RATE, rate),
+        note(kinds.REOPEN),
+        TypedAction(kinds.EXTEND, extend),
+        TypedAction(kinds.APPROVE_EXTENSION, approve),
+        TypedAction(kinds.SUPERVISE, supervise),
+        TypedAction(kinds.INSTRUCT, instruct),
+        note(kinds.PAUSE),
+        note(kinds.RESUME),
+        TypedAction(kinds.MERGE, merge),
+    ]
+    return {a.name: a for a in actions}

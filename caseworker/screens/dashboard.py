@@ -9,9 +9,10 @@ issue and `B` writes its brief (信访专报).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -25,23 +26,20 @@ from textual.worker import Worker, WorkerState
 
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.measures import Period
+from caseworker.domain.queues import Filters, QueueKey
 from caseworker.keys import install
 from caseworker.screens import ConsoleScreen
+from caseworker.services.console import DASHBOARD_DAYS as DAYS
+from caseworker.services.console import DashboardData, Matters, window_days
 from caseworker.widgets.charts import BarChart, Series, StackedDays, fit, legend
 from caseworker.widgets.safe import clean
 
 if TYPE_CHECKING:
-    from caseworker.app import CaseworkerApp
     from caseworker.domain.triage_clusters import Cluster
-    from caseworker.services.reports import (
-        DayVolume,
-        LabelCount,
-        OverdueReport,
-        RatesReport,
-    )
+    from caseworker.services.documents import DocumentChoice, Written
+    from caseworker.services.reports import OverdueReport, RatesReport
     from caseworker.services.triage import CommonIssue
 
-DAYS = 30  # the window of the volume chart and the category and region counts
 PERIODS = (Period.WEEK, Period.MONTH, Period.QUARTER)
 # The three measures the ranking is ordered by; the rest are in `caseworker report rates`.
 RATE_COLUMNS = ("on_time_close", "satisfaction", "timely_acceptance")
@@ -55,43 +53,6 @@ CLUSTER_DAYS = 90  # common issues among the cases received in this many days
 CLUSTER_ROWS = 10
 CLUSTER_LABEL_CELLS = 40
 ISSUE_ROWS = 5  # the latest recorded common issues, listed under the clusters
-
-
-@dataclass(frozen=True)
-class DashboardData:
-    """Everything the screen shows, read at one instant."""
-
-    now: datetime
-    overdue: OverdueReport
-    rates: RatesReport
-    volume: list[DayVolume]
-    categories: list[LabelCount]
-    regions: list[LabelCount]
-
-
-def window_days(now: datetime, days: int = DAYS) -> list[date]:
-    """The last `days` Shanghai days up to today, oldest first."""
-    today = now.astimezone(SHANGHAI).date()
-    return [today - timedelta(days=days - 1 - n) for n in range(days)]
-
-
-def load_dashboard(app: CaseworkerApp, period: Period) -> DashboardData:
-    """Read the screen's figures (runs in a worker thread)."""
-    from caseworker.services import reports
-
-    now = app.now()
-    days = window_days(now)
-    since = datetime.combine(days[0], time(0), tzinfo=SHANGHAI)
-    until = datetime.combine(days[-1] + timedelta(days=1), time(0), tzinfo=SHANGHAI)
-    with app.store.session() as session:
-        overdue = reports.overdue_report(session, app.rules.calendar, as_of=now)
-        rates = reports.unit_rates(
-            session, app.rules, period=period, at=now.astimezone(SHANGHAI).date(), now=now
-        )
-        volume = reports.volume_by_day(session, now=now, days=DAYS)
-        categories = reports.counts_by(session, "category", since=since, until=until)
-        regions = reports.counts_by(session, "region", since=since, until=until)
-    return DashboardData(now, overdue, rates, volume, categories, regions)
 
 
 class DashboardScreen(ConsoleScreen):
@@ -130,10 +91,10 @@ class DashboardScreen(ConsoleScreen):
             self.data = data
 
     class ClustersLoaded(Message):
-        def __init__(self, clusters: list[Cluster], issues: list[CommonIssue]) -> None:
+        def __init__(self, matters: Matters) -> None:
             super().__init__()
-            self.clusters = clusters
-            self.issues = issues
+            self.clusters = matters.clusters
+            self.issues = matters.issues
 
     class IssueLinked(Message):
         def __init__(self, row: int, issue: CommonIssue) -> None:
@@ -146,7 +107,7 @@ class DashboardScreen(ConsoleScreen):
             self.text = text
 
     class BriefReady(Message):
-        def __init__(self, choice: Any, case_ids: list[int], title: str) -> None:
+        def __init__(self, choice: DocumentChoice, case_ids: list[int], title: str) -> None:
             super().__init__()
             self.choice, self.case_ids, self.title = choice, case_ids, title
 
@@ -233,14 +194,8 @@ class DashboardScreen(ConsoleScreen):
     def load_clusters(self) -> None:
         """The hottest common issues of the last days: seconds on a large store, so apart
         from the figures, which show first; and the latest recorded common issues."""
-        from caseworker.services.triage import clusters, recent_common_issues
-
-        app = self.capp
-        now = app.now()
-        with app.store.session() as session:
-            found = clusters(session, since=now - timedelta(days=CLUSTER_DAYS), until=now, now=now)
-            issues = recent_common_issues(session, limit=ISSUE_ROWS)
-        self.post_message(self.ClustersLoaded(found[:CLUSTER_ROWS], issues))
+        found = self.capp.services.matters(days=CLUSTER_DAYS, rows=CLUSTER_ROWS, issues=ISSUE_ROWS)
+        self.post_message(self.ClustersLoaded(found))
 
     @on(ClustersLoaded)
     def _clusters_loaded(self, message: ClustersLoaded) -> None:
@@ -301,18 +256,11 @@ class DashboardScreen(ConsoleScreen):
 
     def drill_matter(self, row: int) -> None:
         """Back to the queue, on 全部 narrowed to the matter's cases (as drill does for a unit)."""
-        from caseworker.screens.queue import QueueScreen
-        from caseworker.store.queries import Filters, QueueKey
-
         label, ids, _ = self.matters[row]
-        queue = next(
-            (s for s in reversed(self.app.screen_stack) if isinstance(s, QueueScreen)), None
-        )
         self.dismiss(None)
-        if queue is not None:
-            queue.show_queue(
-                QueueKey.ALL, Filters(case_ids=tuple(ids), case_set=label), from_dashboard=True
-            )
+        self.capp.show_queue(
+            QueueKey.ALL, Filters(case_ids=tuple(ids), case_set=label), from_dashboard=True
+        )
 
     def action_link_issue(self) -> None:
         """`l`: record the cases of the matter under the cursor as one common issue."""
@@ -329,13 +277,10 @@ class DashboardScreen(ConsoleScreen):
     @work(thread=True, exclusive=True, group="dashboard-link", exit_on_error=False)
     def link_issue(self, row: int, case_ids: list[int], title: str) -> None:
         from caseworker.domain.errors import DomainError
-        from caseworker.services.triage import common_issue, record_common_issue
 
         app = self.capp
         try:
-            with app.store.session() as session:
-                number = record_common_issue(session, app.desk(), title=title, case_ids=case_ids)
-                issue = common_issue(session, number)
+            issue = app.services.record_common_issue(title, case_ids)
         except DomainError as exc:
             self.post_message(self.IssueRefused(app.catalog.refusal(exc)))
             return
@@ -365,20 +310,7 @@ class DashboardScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, group="brief", exit_on_error=False)
     def load_brief(self, case_ids: list[int], title: str) -> None:
-        from pathlib import Path
-
-        from caseworker.services.documents import brief_choice
-
-        app = self.capp
-        choice = brief_choice(
-            app.store,
-            app.rules,
-            app.now(),
-            case_ids,
-            clerk=app.settings.clerk,
-            folder=Path.cwd(),
-            title=title,
-        )
+        choice = self.capp.services.brief_choice(case_ids, Path.cwd(), title)
         self.post_message(self.BriefReady(choice, case_ids, title))
 
     @on(BriefReady)
@@ -388,26 +320,20 @@ class DashboardScreen(ConsoleScreen):
         app = self.capp
         case_ids, title = message.case_ids, message.title
 
-        def write(choice: Any, target: Any, proposal: str | None, progress: Any) -> Any:
-            from caseworker.services.documents import write_brief
-
-            return write_brief(
-                app.store,
-                app.rules,
-                clerk=app.settings.clerk,
-                now=app.now(),
-                case_ids=case_ids,
-                output=target,
-                progress=progress,
-                title=title,
-            )
+        def write(
+            choice: DocumentChoice,
+            target: Path,
+            proposal: str | None,
+            progress: Callable[[str], None],
+        ) -> Written:
+            return app.services.write_brief(case_ids, target, title, progress)
 
         heading = app.t("issues.brief_title", title=clean(title, one_line=True))
         self.app.push_screen(DocumentsDialog(heading, [message.choice], write))
 
     @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
     def load(self, period: Period) -> None:
-        self.post_message(self.Loaded(load_dashboard(self.capp, period)))
+        self.post_message(self.Loaded(self.capp.services.dashboard(period)))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -598,21 +524,14 @@ class DashboardScreen(ConsoleScreen):
     def drill(self, unit_id: int | None, name: str | None) -> None:
         """Back to the queue, on the 已超期 queue narrowed to the cases this unit leads (None: the
         cases no unit leads yet); the queue names the unit and Escape comes back here."""
-        from caseworker.screens.queue import QueueScreen
-        from caseworker.store.queries import Filters, QueueKey
-
-        queue = next(
-            (s for s in reversed(self.app.screen_stack) if isinstance(s, QueueScreen)), None
-        )
         self.dismiss(None)
-        if queue is not None:
-            if name is None:  # the ranking's total: every overdue case
-                filters = Filters()
-            elif unit_id is None:
-                filters = Filters(unassigned=True)
-            else:
-                filters = Filters(unit_ids=(unit_id,))
-            queue.show_queue(QueueKey.OVERDUE, filters, unit_name=name, from_dashboard=True)
+        if name is None:  # the ranking's total: every overdue case
+            filters = Filters()
+        elif unit_id is None:
+            filters = Filters(unassigned=True)
+        else:
+            filters = Filters(unit_ids=(unit_id,))
+        self.capp.show_queue(QueueKey.OVERDUE, filters, unit_name=name, from_dashboard=True)
 
     def action_next_period(self) -> None:
         self.period = PERIODS[(PERIODS.index(self.period) + 1) % len(PERIODS)]
@@ -627,7 +546,7 @@ class DashboardScreen(ConsoleScreen):
     # ------------------------------------------------------------------ the bulletin
 
     class BulletinReady(Message):
-        def __init__(self, choice: Any) -> None:
+        def __init__(self, choice: DocumentChoice) -> None:
             super().__init__()
             self.choice = choice
 
@@ -637,14 +556,7 @@ class DashboardScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, group="bulletin", exit_on_error=False)
     def load_bulletin(self, period: Period) -> None:
-        from pathlib import Path
-
-        from caseworker.services.documents import bulletin_choice
-
-        app = self.capp
-        choice = bulletin_choice(
-            app.store, app.rules, app.now(), period=period.value, folder=Path.cwd()
-        )
+        choice = self.capp.services.bulletin_choice(period, Path.cwd())
         self.post_message(self.BulletinReady(choice))
 
     @on(BulletinReady)
@@ -653,20 +565,13 @@ class DashboardScreen(ConsoleScreen):
 
         app, period = self.capp, self.period
 
-        def write(choice: Any, target: Any, proposal: str | None, progress: Any) -> Any:
-            from caseworker.services.documents import write_bulletin
-
-            now = app.now()
-            return write_bulletin(
-                app.store,
-                app.rules,
-                clerk=app.settings.clerk,
-                now=now,
-                period=period.value,
-                at=now.astimezone(SHANGHAI).date(),
-                output=target,
-                progress=progress,
-            )
+        def write(
+            choice: DocumentChoice,
+            target: Path,
+            proposal: str | None,
+            progress: Callable[[str], None],
+        ) -> Written:
+            return app.services.write_bulletin(period, target, progress)
 
         title = app.t(
             "documents.dialog.bulletin_title", period=app.t(f"dashboard.period_{period.value}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,10 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select
 
-from caseworker.store.queries import Filters
+from caseworker.domain.queues import Filters
 
 if TYPE_CHECKING:
-    pass
+    from caseworker.screens.contract import ConsoleApp
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,7 @@ class FilterScreen(ModalScreen[FilterResult | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        from caseworker.app import CaseworkerApp
-
-        app = self.app
-        assert isinstance(app, CaseworkerApp)
-        t = app.t
+        t = cast("ConsoleApp", self.app).t
         c, f = self.choices, self.current
         unit = f.unit_ids[0] if f.unit_ids else None
         with Vertical() as box:
@@ -101,19 +97,24 @@ class FilterScreen(ModalScreen[FilterResult | None]):
             value=value if value in values else Select.NULL,
         )
 
-    def _value(self, name: str) -> Any:
+    def _text(self, name: str) -> str | None:
+        """The chosen value of a text field's select; None for "any"."""
         value = self.query_one(f"#f-{name}", Select).value
-        return None if value is Select.NULL else value
+        return value if isinstance(value, str) else None
+
+    def _unit(self) -> int | None:
+        value = self.query_one("#f-unit", Select).value
+        return value if isinstance(value, int) else None
 
     @on(Button.Pressed, "#apply")
     def _apply(self) -> None:
         self.dismiss(
             FilterResult(
-                channel=self._value("channel"),
-                category=self._value("category"),
-                unit_id=self._value("unit"),
-                region=self._value("region"),
-                urgency=self._value("urgency"),
+                channel=self._text("channel"),
+                category=self._text("category"),
+                unit_id=self._unit(),
+                region=self._text("region"),
+                urgency=self._text("urgency"),
             )
         )
 

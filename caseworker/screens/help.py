@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -15,7 +15,7 @@ from textual.widgets import Static
 from caseworker.keys import offered_to
 
 if TYPE_CHECKING:
-    from caseworker.app import CaseworkerApp
+    from caseworker.screens.contract import ConsoleApp
 
 
 class HelpScreen(ModalScreen[None]):
@@ -44,15 +44,12 @@ class HelpScreen(ModalScreen[None]):
         self.rows: list[tuple[str, str, str]] = []  # keys, what they do, binding id
 
     def compose(self) -> ComposeResult:
-        from caseworker.app import CaseworkerApp
-
-        app = self.app
-        assert isinstance(app, CaseworkerApp)
+        app = cast("ConsoleApp", self.app)
         with VerticalScroll() as scroll:
             scroll.border_title = app.t("help.title")
             yield Static(self._table(app))
 
-    def _table(self, app: CaseworkerApp) -> Table:
+    def _table(self, app: ConsoleApp) -> Table:
         table = Table(box=None, show_header=True, header_style="bold", expand=True)
         table.add_column(app.t("help.key"), no_wrap=True)
         table.add_column(app.t("help.does"))
@@ -66,7 +63,7 @@ class HelpScreen(ModalScreen[None]):
                 continue
             if not offered_to(app.role, binding.id):
                 continue  # a case action the clerk's role never takes (as in the footer)
-            display = app.get_key_display(binding) if binding.key == key else key
+            display = self.app.get_key_display(binding) if binding.key == key else key
             by_id.setdefault(binding.id, []).append(display)
             if binding.id in seen:
                 continue

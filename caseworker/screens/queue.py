@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -24,16 +24,16 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
+from caseworker.domain.queues import PAGE_SIZE, CaseLine, ClerkBadge, Filters, QueueKey
 from caseworker.keys import install
 from caseworker.screens import ConsoleScreen
-from caseworker.screens.messages import ActionRefused, CaseChanged
-from caseworker.store.queue_types import PAGE_SIZE, CaseLine, Filters, QueueKey, Viewer
+from caseworker.screens.messages import ActionRefused
 from caseworker.widgets.case_table import CaseTable
 from caseworker.widgets.safe import clean
 
 if TYPE_CHECKING:
-    from caseworker.app import CaseworkerApp
-    from caseworker.store.clerk_badge import ClerkBadge
+    from caseworker.screens.contract import ConsoleApp
+    from caseworker.screens.filter import FilterResult
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUEUES = tuple(QueueKey)
@@ -51,7 +51,7 @@ def queues_for(role: str | None, chosen: QueueKey | None = None) -> tuple[QueueK
     return tuple(key for key in QUEUES if ROLE_QUEUES.get(key, role) == role or key is chosen)
 
 
-def header_text(app: CaseworkerApp, now: datetime, who: ClerkBadge | None = None) -> Text:
+def header_text(app: ConsoleApp, now: datetime, who: ClerkBadge | None = None) -> Text:
     """The top line: program, clerk (with role and, for a unit handler, unit, once `who` is
     read), local date and whether today is a working day."""
     t = app.t
@@ -88,7 +88,7 @@ class QueueList(Widget, can_focus=False):
             super().__init__()
             self.key = key
 
-    def __init__(self, app: CaseworkerApp, id: str | None = None) -> None:
+    def __init__(self, app: ConsoleApp, id: str | None = None) -> None:
         super().__init__(id=id)
         self._app = app
         self.current: QueueKey | None = None  # marked once the opening read says which
@@ -178,7 +178,6 @@ class QueueScreen(ConsoleScreen):
         self.who: ClerkBadge | None = None  # read once the screen is up
         self.queue = QueueKey.ACCEPTED
         self.filters = Filters()
-        self.viewer: Viewer | None = None
         self.generation = 0
         self.marker: tuple[int, int, int] | None = None
         self.shown_count: int | None = None
@@ -218,6 +217,7 @@ class QueueScreen(ConsoleScreen):
         self.generation += 1
         self.query_one(CaseTable).fetching = True
         self.load_opening(self.generation)
+        self.capp.case_changed.subscribe(self, self._case_changed)
         self.set_interval(1.0, self._tick)
         self.set_interval(self.capp.poll_seconds, self._poll_if_shown)
 
@@ -257,11 +257,8 @@ class QueueScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, group="who", exit_on_error=False)
     def load_who(self) -> None:
-        """The clerk's role and unit for the header (store.clerk_badge: no ORM import)."""
-        from caseworker.store.clerk_badge import clerk_badge
-
-        app = self.capp
-        self.post_message(self.WhoRead(clerk_badge(app.store.engine, app.settings.clerk)))
+        """The clerk's role and unit for the header (Console.badge: no ORM import)."""
+        self.post_message(self.WhoRead(self.capp.services.badge()))
 
     @on(WhoRead)
     def _who_read(self, message: WhoRead) -> None:
@@ -283,13 +280,11 @@ class QueueScreen(ConsoleScreen):
         counted = t("queue.count", n=count)
         if self.filters.search.strip() and self.shown_count is not None:
             # Only a search's count is capped; the ORM is imported by then (the search ran).
-            from caseworker.services.queues import TOO_MANY
-            from caseworker.store.queries import DENSE_SEARCH, SEARCH_COUNT_CAP
-
-            if self.shown_count >= SEARCH_COUNT_CAP:
+            caps = self.capp.services.search_caps()
+            if self.shown_count >= caps.cap:
                 counted = t("queue.count", n="≥" + count)
-            elif self.shown_count == TOO_MANY:
-                counted = t("queue.count_many", n=f"{DENSE_SEARCH:,}")
+            elif self.shown_count == caps.too_many:
+                counted = t("queue.count_many", n=f"{caps.dense:,}")
         parts = [label, counted, t("queue.order")]
         if self.filters.active():
             parts.append(t("queue.filtered", what=self._filter_summary()))
@@ -429,17 +424,15 @@ class QueueScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, group="rows", exit_on_error=False)
     def load_opening(self, generation: int) -> None:
-        """The first page and size of the opening queue (store.opening: no ORM import)."""
-        from caseworker.store.opening import opening_page
-
+        """The first page and size of the opening queue (Console.opening: no ORM import)."""
         try:
-            app = self.capp
-            key, lines, count = opening_page(app.store.engine, PAGE_SIZE, app.settings.clerk)
-            self.post_message(self.OpeningQueue(key, generation))
+            opening = self.capp.services.opening(PAGE_SIZE)
+            self.post_message(self.OpeningQueue(opening.queue, generation))
+            lines = opening.lines
             self.post_message(
                 self.RowsLoaded("reset", lines, len(lines) < PAGE_SIZE, None, generation)
             )
-            self.post_message(self.CountsLoaded(None, count, generation))
+            self.post_message(self.CountsLoaded(None, opening.count, generation))
         finally:
             self.post_message(self.OpeningRead())
 
@@ -471,73 +464,41 @@ class QueueScreen(ConsoleScreen):
         limit: int = PAGE_SIZE,
         inclusive: bool = False,
     ) -> None:
-        from caseworker.services import queues
-
-        app = self.capp
-        now = app.now()
-        with app.store.session() as session:
-            viewer = self.viewer or queues.viewer_for(session, app.settings.clerk)
-            self.viewer = viewer
-            if inclusive and after is not None:
-                # Start at the first row on screen: just before it in keyset order.
-                after = (after[0], after[1] - 1)
-            page = queues.queue_page(
-                session,
-                self.queue,
-                now,
-                viewer,
-                self.filters,
-                after=after,
-                before=before,
-                limit=limit,
+        page = self.capp.services.page(
+            self.queue,
+            self.filters,
+            after=after,
+            before=before,
+            limit=limit,
+            inclusive=inclusive,
+            # A refresh follows the cursor's case when it moved out of the window (its
+            # deadline changed).
+            follow=keep if mode == "refresh" else None,
+        )
+        if page.around:
+            self.post_message(
+                self.RowsLoaded("around", page.lines, page.at_end, keep, generation, page.at_start)
             )
-            if mode == "refresh" and keep is not None and all(row.id != keep for row in page.lines):
-                # The cursor's case moved out of the window (its deadline changed): follow it.
-                around = queues.window_around(
-                    session,
-                    self.queue,
-                    now,
-                    viewer,
-                    self.filters,
-                    keep,
-                    before=min(limit // 2, PAGE_SIZE // 2),
-                    limit=limit,
-                )
-                if around is not None:
-                    self.post_message(
-                        self.RowsLoaded(
-                            "around", around.lines, around.at_end, keep, generation, around.at_start
-                        )
-                    )
-                    return
+            return
         self.post_message(self.RowsLoaded(mode, page.lines, page.at_end, keep, generation))
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
     def load_counts(self, generation: int, everything: bool = True) -> None:
         """The current queue's count; with `everything`, the sidebar's too (store changed)."""
-        from caseworker.services import queues
-
-        app = self.capp
-        now = app.now()
-        with app.store.session() as session:
-            viewer = self.viewer or queues.viewer_for(session, app.settings.clerk)
-            shown = queues.filtered_count(session, self.queue, now, viewer, self.filters)
-            self.post_message(self.CountsLoaded(None, shown, generation))
-            if everything:  # the shown queue's count first; every sidebar count follows
-                counts = queues.queue_counts(session, now, viewer)
-                self.post_message(self.CountsLoaded(counts, shown, generation))
+        console = self.capp.services
+        shown = console.shown_count(self.queue, self.filters)
+        self.post_message(self.CountsLoaded(None, shown, generation))
+        if everything:  # the shown queue's count first; the sidebar's eleven follow
+            self.post_message(self.CountsLoaded(console.queue_counts(), shown, generation))
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll(self) -> None:
-        from caseworker.store.queries import change_marker, search_pending_from
-
-        with self.capp.store.session() as session:
-            marker = change_marker(session)
-            pending = search_pending_from(session)
+        found = self.capp.services.marker()
+        marker = found.change
         if self.marker is not None and marker != self.marker:
             self.post_message(self.StoreChanged())
         self.marker = marker
-        if pending is not None and not self.capp.catching_up:  # an import since we opened
+        if found.search_pending and not self.capp.catching_up:  # an import since we opened
             self.app.call_from_thread(self.capp.start_search_catch_up)
 
     @on(RowsLoaded)
@@ -582,8 +543,8 @@ class QueueScreen(ConsoleScreen):
     def _store_changed(self) -> None:
         self.reload_window()
 
-    @on(CaseChanged)
-    def _case_changed(self) -> None:
+    def _case_changed(self, case_id: int) -> None:
+        """This console changed a case (the app's case_changed signal): the rows again."""
         self.reload_window()
 
     @on(ActionRefused)
@@ -635,9 +596,7 @@ class QueueScreen(ConsoleScreen):
         self.reload_window()
 
     def open_case(self, case_id: int) -> None:
-        from caseworker.screens.case import CaseScreen
-
-        self.app.push_screen(CaseScreen(case_id, origin=self.capp.t(f"queue.{self.queue.value}")))
+        self.capp.open_case(case_id, origin=self.capp.t(f"queue.{self.queue.value}"))
 
     def action_open_case(self) -> None:
         current = self.query_one(CaseTable).current
@@ -653,15 +612,13 @@ class QueueScreen(ConsoleScreen):
     def action_take_next(self) -> None:
         self.find_next(self.queue, self.filters)
 
+    def take_next(self) -> None:
+        self.action_take_next()
+
     @work(thread=True, exclusive=True, group="next", exit_on_error=False)
     def find_next(self, key: QueueKey, filters: Filters) -> None:
-        from caseworker.services import queues
-
         app = self.capp
-        now = app.now()
-        with app.store.session() as session:
-            viewer = self.viewer or queues.viewer_for(session, app.settings.clerk)
-            found = queues.take_next(session, key, now, viewer, filters)
+        found = app.services.take_next(key, filters)
         if found is None:
             self.app.call_from_thread(
                 self.notify, app.t("notice.nothing_next"), severity="information", markup=False
@@ -705,38 +662,29 @@ class QueueScreen(ConsoleScreen):
     @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
     def load_filter_choices(self) -> None:
         from caseworker.screens.filter import FilterChoices, FilterScreen
-        from caseworker.services.people import list_units, unit_depths
-        from caseworker.store.queries import distinct_values
 
         app = self.capp
-        with app.store.session() as session:
-            units = list_units(session)
-            depths = unit_depths(units)
-            choices = FilterChoices(
-                channels=[(app.channel_label(c), c) for c in app.rules.policy.channels],
-                categories=distinct_values(session, "category"),
-                regions=distinct_values(session, "region"),
-                units=[(("  " * depths.get(u.id, 0)) + u.name, u.id) for u in units],
-            )
+        options = app.services.filter_options()
+        choices = FilterChoices(
+            channels=[(app.channel_label(c), c) for c in options.channels],
+            categories=options.categories,
+            regions=options.regions,
+            units=options.units,
+        )
         self.app.call_from_thread(
             self.app.push_screen, FilterScreen(choices, self.filters), self._filtered
         )
 
-    def _filtered(self, result: Any) -> None:
+    def _filtered(self, result: FilterResult | None) -> None:
         if result is None:
             return
         self._apply_filter(result)
 
     @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
-    def _apply_filter(self, result: Any) -> None:
-        from caseworker.screens.filter import FilterResult
-        from caseworker.services.people import subtree_ids
-
-        assert isinstance(result, FilterResult)
+    def _apply_filter(self, result: FilterResult) -> None:
         unit_ids: tuple[int, ...] = ()
         if result.unit_id is not None:
-            with self.capp.store.session() as session:
-                unit_ids = tuple(subtree_ids(session, result.unit_id))
+            unit_ids = self.capp.services.unit_subtree(result.unit_id)
         filters = Filters(
             channel=result.channel,
             category=result.category,
@@ -786,7 +734,7 @@ class QueueScreen(ConsoleScreen):
         self.query_one("#search", Input).display = bool(self.filters.search)
         self.reset_rows()
         # Once this key is done with: pushed now, the dashboard's own escape would take it too.
-        self.call_after_refresh(self.capp.action_dashboard)
+        self.call_after_refresh(self.capp.show_dashboard)
         return True
 
     def action_clear_filters(self) -> None:

@@ -1,8 +1,9 @@
 """What the console's dialogs show, loaded as plain dataclasses: cases, units, deadlines, drafts.
 
-The dialogs never touch the database; `screens.case_actions` calls these in a worker thread and
-hands the results to a dialog. Reply checks and template filling are pure functions here so the
-composer and the tests share one definition of "publishable".
+The dialogs never touch the database; the console facade (services.console) calls these in a
+worker thread, one transaction each, and hands the results to a dialog. Reply checks and
+template filling are pure functions here so the composer and the tests share one definition of
+"publishable".
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import and_, func
 from sqlalchemy import case as sql_case
@@ -23,21 +25,17 @@ from caseworker.domain.bounds import case_id_of
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.deadlines import ClockState, Stage
 from caseworker.domain.errors import IllegalTransition
-from caseworker.domain.lifecycle import OPEN_STATES, Action, Status, check_action
+from caseworker.domain.lifecycle import OPEN_STATES, Status
 from caseworker.services.cases import (
     OUTCOMES,
     Desk,
-    check_reopenable,
-    check_reply_draftable,
-    draft_reply,
     find_case,
     readable_case,
-    version_conflict,
 )
 from caseworker.services.clocks import case_clocks, load_records
 from caseworker.services.people import list_units, resolve_actor
 from caseworker.services.rules import Rules
-from caseworker.store.models import CaseRow, CoUnit, ExtensionRow, PauseRow, ReplyRow, Unit
+from caseworker.store.models import CaseRow, ExtensionRow, PauseRow, ReplyRow, Unit
 
 TEMPLATE_DIR = DATA_DIR / "reply_templates"
 PLACEHOLDERS = ("citizen", "title", "unit", "date")
@@ -170,29 +168,101 @@ class ReplyChecks:
         return self.empty or bool(self.placeholders)
 
 
+# ---------------------------------------------------------------- what the dialogs give back
+# Frozen results each dialog is dismissed with, applied by services.console_actions.
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    lead_id: int
+    co_unit_ids: tuple[int, ...]
+    note: str
+    version: int
+
+
+@dataclass(frozen=True)
+class ExtensionRequest:
+    days: int
+    reason: str
+    version: int
+
+
+@dataclass(frozen=True)
+class ExtensionApproval:
+    """The supervisor's decision: approve, or deny with the reason the unit is told."""
+
+    days: int
+    version: int
+    deny: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class InstructionResult:
+    leader: str
+    text: str
+    owner: bool
+    version: int
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    target_id: int
+    reason: str
+    query: str
+    version: int
+
+
+@dataclass(frozen=True)
+class NoteResult:
+    note: str
+    version: int
+
+
+@dataclass(frozen=True)
+class RatingResult:
+    value: str  # one of RATINGS
+    comment: str
+    version: int
+
+
+@dataclass(frozen=True)
+class RejectResult:
+    reason: str  # one of REJECT_REASONS
+    text: str
+    version: int
+
+    def recorded(self) -> str:
+        """The reason as the event records it: the listed reason, then the clerk's words."""
+        return f"{self.reason}：{self.text}" if self.text else self.reason
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    """The composer's state: what autosave stores and what a submit sends for review."""
+
+    text: str
+    final: bool
+    outcome: str | None
+    answered: bool
+    version: int
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    decision: Literal["publish", "send_back"]
+    note: str
+    version: int
+
+
+@dataclass(frozen=True)
+class SuperviseResult:
+    level: str  # one of LEVELS
+    note: str
+    version: int
+
+
 # ---------------------------------------------------------------- loading
-
-
-def precheck(session: Session, desk: Desk, case_id: int, action: Action) -> None:
-    """Refuse before a dialog opens when the rules would refuse its result anyway."""
-    actor, _ = resolve_actor(session, desk.clerk)
-    case = find_case(session, case_id)
-    co_units = session.exec(
-        select(CoUnit.unit_id).where(CoUnit.case_id == case.id, col(CoUnit.released_at).is_(None))
-    ).all()
-    check_action(
-        action,
-        case_label=f"{case.id} ({case.external_id})",
-        status=Status(case.status),
-        actor=actor,
-        lead_unit_id=case.lead_unit_id,
-        co_unit_ids=list(co_units),
-    )
-    # The rules beyond state and role, so a dialog does not open only to be refused on saving.
-    if action is Action.REOPEN:
-        check_reopenable(session, case)
-    elif action is Action.DRAFT_REPLY:
-        check_reply_draftable(session, actor, case_id)
 
 
 def case_summary(session: Session, desk: Desk, case_id: int) -> CaseSummary:
@@ -472,38 +542,6 @@ def search_merge_targets(
 def _target(case: CaseRow) -> MergeTarget:
     assert case.id is not None
     return MergeTarget(case.id, case.external_id, case.title, case.status, case.received_at)
-
-
-# ---------------------------------------------------------------- writing
-
-
-def check_version(
-    session: Session, case_id: int, expected: int | None, action: str | None = None
-) -> None:
-    """Refuse to write over a change someone else made since the dialog was opened, saying
-    what changed and whether `action` (a lifecycle action's value) can still be done."""
-    if expected is None:
-        return
-    case = find_case(session, case_id)
-    if case.version != expected:
-        raise version_conflict(session, case, action)
-
-
-def save_draft(
-    session: Session,
-    desk: Desk,
-    case_id: int,
-    *,
-    text: str,
-    final: bool,
-    outcome: str | None,
-    expected_version: int | None,
-) -> int:
-    """Autosave the composer's text as the case's draft; returns the case's new version."""
-    check_version(session, case_id, expected_version)
-    draft_reply(session, desk, case_id, text=text, final=final, outcome=outcome)
-    session.flush()
-    return find_case(session, case_id).version
 
 
 # ---------------------------------------------------------------- pure checks

@@ -6,25 +6,15 @@ can say it while the first screen is drawn, without waiting for the ORM's import
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from caseworker.domain.queues import ClerkBadge
 
 _QUERY = text(
     "SELECT clerks.role, units.name FROM clerks "
     "LEFT OUTER JOIN units ON units.id = clerks.unit_id WHERE clerks.name = :name"
 )
-
-
-@dataclass(frozen=True)
-class ClerkBadge:
-    """The clerk's name, their role (clerk / handler / supervisor) and, if any, their unit;
-    role and unit are None for a name the store does not know."""
-
-    name: str
-    role: str | None = None
-    unit: str | None = None
 
 
 def clerk_badge(engine: Engine, name: str) -> ClerkBadge:

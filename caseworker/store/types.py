@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 
+from caseworker.domain.queues import END_OF_TIME as END_OF_TIME  # where the store's callers find it
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware datetime stored as naive UTC, so SQLite and PostgreSQL hold the same value."""
@@ -29,8 +31,3 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = datetime.fromisoformat(value)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
-
-
-# Open cases with no running clock sort after every real deadline; a NOT NULL key keeps the
-# queue's keyset paging on one plain index.
-END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)

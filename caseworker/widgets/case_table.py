@@ -26,8 +26,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from caseworker.domain.calendar import WorkCalendar
+from caseworker.domain.queues import CaseLine
 from caseworker.i18n.catalog import Catalog
-from caseworker.store.queue_types import CaseLine
 from caseworker.widgets.countdown import Mood, countdown
 from caseworker.widgets.safe import clean
 

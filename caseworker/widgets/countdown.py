@@ -13,8 +13,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from caseworker.domain.calendar import WorkCalendar
+from caseworker.domain.queues import END_OF_TIME
 from caseworker.i18n.catalog import Catalog
-from caseworker.store.types import END_OF_TIME
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = timedelta(days=1)

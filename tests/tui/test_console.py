@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 from collections.abc import Callable, Coroutine
@@ -15,6 +16,7 @@ from console_data import CLERK, HANDLER, NOW, SUPERVISOR, Console, open_console
 from sqlmodel import col, select
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
+from textual.worker import WorkerCancelled
 
 from caseworker.domain.deadlines import ClockState
 from caseworker.domain.lifecycle import OPEN_STATES
@@ -42,9 +44,11 @@ def sync(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let every worker finish and its messages land (no sleeping on a guess)."""
+    """Let every worker finish and its messages land (no sleeping on a guess). A worker that a
+    newer one of its group cancelled meanwhile (a fast poll's) is done too."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
 
@@ -1104,3 +1108,40 @@ async def test_english_due_column_keeps_the_urgent_mark_and_footer_keeps_help(
             assert seen
             footer = screen_text(app).splitlines()[-1]
             assert "? help" in footer, footer
+
+
+@sync
+async def test_a_case_changed_here_reaches_the_screens_that_subscribed(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An action from the case view tells the queue under it through the app's case_changed
+    signal (no walk of the screen stack): the queue reloads its rows, and a case view of
+    another case is left to its poll."""
+    from caseworker.screens.case import CaseScreen
+    from caseworker.screens.messages import CaseChanged
+    from caseworker.screens.queue import QueueScreen
+
+    changed, other = console.ids["c3"], console.ids["c5"]
+    app = console.app(poll_seconds=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        reloaded: list[str] = []
+        monkeypatch.setattr(queue, "reload_window", lambda: reloaded.append("queue"))
+        app.open_case(other)
+        await settle(pilot)
+        behind = app.screen
+        assert isinstance(behind, CaseScreen)
+        monkeypatch.setattr(behind, "load", lambda claim=False: reloaded.append("other case"))
+        app.open_case(changed)
+        await settle(pilot)
+        on_top = app.screen
+        assert isinstance(on_top, CaseScreen) and on_top is not behind
+        monkeypatch.setattr(on_top, "load", lambda claim=False: reloaded.append("this case"))
+        heard: list[int] = []
+        app.case_changed.subscribe(on_top, heard.append)
+        on_top.post_message(CaseChanged(changed))
+        await settle(pilot)
+        assert heard == [changed]
+        assert sorted(reloaded) == ["queue", "this case"]

@@ -337,7 +337,10 @@ async def test_a_handler_may_not_reject(bureau: Bureau) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await open_dialog(pilot, "reject", bureau.cases["new"])
         assert app.screen is app.host
-        assert "无权对案件" in app.host.refused[0] and "不予受理" in app.host.refused[0]
+        # Refused before any dialog opens, in the words the reject itself would use
+        # (services.cases.check_allowed): a case outside their unit is refused as such, and
+        # nothing more (its state, what the role may do) is said of it.
+        assert "无权查看案件" in app.host.refused[0]
 
 
 # ---------------------------------------------------------------- replies
@@ -404,7 +407,7 @@ async def test_a_draft_is_autosaved_and_restored_after_a_restart(bureau: Bureau)
             # The terminal goes away with the composer still open.
     finally:
         ReplyComposer.AUTOSAVE_DELAY = 1.5
-        app.store.close()
+        app.services.store.close()
     drafts = rows(bureau, ReplyRow, "handling")
     assert [(d.state, d.text, d.final) for d in drafts] == [("draft", typed, False)]
 
@@ -441,7 +444,7 @@ async def test_autosaves_of_one_drafting_session_are_one_event_in_the_history(
             await settle(pilot)
             versions.append(dialog.version)
         assert "草稿已保存" in str(dialog.query_one("#saved", Static).render())
-    app.store.close()
+    app.services.store.close()
     # Every save was stored, and moved the case's version (so conflicts are still caught) ...
     assert [r.text for r in rows(bureau, ReplyRow, "handling")] == [
         "正在核实，已联系施工单位，三日内答复。"
@@ -570,8 +573,6 @@ async def test_a_submit_during_an_autosave_waits_for_it_instead_of_conflicting(
     """The race behind a rare failure: the autosave timer fires, its worker stores the draft
     (the case's version moves), and ctrl+s comes before the worker's answer reaches the
     composer. The submit must not carry the version from before the clerk's own save."""
-    from caseworker.services.console_data import save_draft
-
     case_id = bureau.cases["handling"]
     app = host_app(bureau, clerk=HANDLER)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -580,16 +581,13 @@ async def test_a_submit_during_an_autosave_waits_for_it_instead_of_conflicting(
         stored: list[tuple[Any, int]] = []
 
         def save_but_answer_later(composer: ReplyComposer, state: Any) -> None:
-            with app.store.session() as session:  # the worker's save, already committed
-                version = save_draft(
-                    session,
-                    app.desk(),
-                    case_id,
-                    text=state.text,
-                    final=state.final,
-                    outcome=state.outcome,
-                    expected_version=state.version,
-                )
+            version = app.services.autosave(  # the worker's save, already committed
+                case_id,
+                text=state.text,
+                final=state.final,
+                outcome=state.outcome,
+                expected_version=state.version,
+            )
             stored.append((state, version))
 
         dialog.autosave = save_but_answer_later
@@ -831,7 +829,7 @@ async def test_from_the_queue_key_to_the_database(bureau: Bureau) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is queue
-    app.store.close()
+    app.services.store.close()
     store = bureau.open()
     with store.session() as session:
         row = session.get(CaseRow, current.id)

@@ -123,7 +123,7 @@ def _shoot(
     try:
         return bool(snap_compare(app, terminal_size=size, run_before=run_before))
     finally:
-        app.store.close()
+        app.services.store.close()
 
 
 @pytest.mark.parametrize("size", list(SIZES))

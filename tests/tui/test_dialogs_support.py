@@ -1,8 +1,8 @@
 """Support for the dialog tests (no tests here): a small bureau on a real SQLite file, and a
 host app that provides what the console provides.
 
-The host app has the attributes of the console's contract (`store`, `rules`, `settings`,
-`catalog`, `desk()`), so the dialogs and `start_action` run exactly as they do in the console;
+The host app has what a case action asks of the console (the services' facade `services` and
+the `catalog`), so the dialogs and `start_action` run exactly as they do in the console;
 its one screen records the `CaseChanged` / `ActionRefused` messages the dialogs send.
 Case titles, bodies, authors and ids come from the real 2020 Teddy Cup messages.
 """
@@ -31,6 +31,7 @@ from caseworker.screens.case_actions import start_action
 from caseworker.screens.messages import ActionRefused, CaseChanged
 from caseworker.services import cases as svc
 from caseworker.services.cases import Desk, NewCase
+from caseworker.services.console import Console
 from caseworker.services.people import add_clerk, find_unit, import_units
 from caseworker.services.rules import Rules, load_rules
 from caseworker.store.engine import Store, open_store
@@ -232,18 +233,15 @@ class HostScreen(Screen[None]):
 
 
 class HostApp(App[None]):
-    """The console's contract (`store`, `rules`, `settings`, `catalog`, `desk()`), and no more."""
+    """What a case action asks of the console (screens.case_actions.ActionHost), and no more."""
 
     def __init__(self, settings: Settings, store: Store, rules: Rules) -> None:
         super().__init__()
         self.settings = settings
-        self.store = store
-        self.rules = rules
+        self.store = store  # for the tests' own reads and closing
+        self.services = Console(store, rules, settings)
         self.catalog = Catalog(settings.language)
         self.host = HostScreen()
-
-    def desk(self) -> Desk:
-        return Desk(rules=self.rules, clock=self.settings.clock(), clerk=self.settings.clerk)
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"

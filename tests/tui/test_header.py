@@ -11,8 +11,9 @@ from console_data import CLERK, HANDLER, SUPERVISOR, Console
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from caseworker.domain.queues import ClerkBadge
 from caseworker.services.people import add_clerk, list_clerks
-from caseworker.store.clerk_badge import ClerkBadge, clerk_badge
+from caseworker.store.clerk_badge import clerk_badge
 
 
 async def _header(console: Console, lang: str, clerk: str) -> str:

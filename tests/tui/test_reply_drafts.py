@@ -125,7 +125,7 @@ async def test_escape_right_after_a_change_elsewhere_keeps_every_keystroke(
         await settle(pilot)
         assert top(app) is app.host
         assert not failed_workers(app)
-    app.store.close()
+    app.services.store.close()
     assert stored(bureau, case_id) == ["正在核实，三日内答复。"]
 
 
@@ -147,7 +147,7 @@ async def test_escape_during_a_save_waits_for_it_and_stores_what_followed(
         await settle(pilot)
         assert app.screen is app.host
         assert not failed_workers(app)
-    app.store.close()
+    app.services.store.close()
     assert stored(bureau, case_id) == ["正在核实，已联系施工单位"]
 
 
@@ -160,7 +160,7 @@ async def test_escape_with_nothing_typed_closes_at_once(bureau: Bureau) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app.host
-    app.store.close()
+    app.services.store.close()
     assert stored(bureau, bureau.cases["handling"]) == []
 
 
@@ -170,8 +170,6 @@ async def test_a_save_asked_for_during_another_goes_after_it_from_its_version(
 ) -> None:
     """Two saves on their way at once left the composer with the first one's version, so the
     submit after them was refused as a conflict with the clerk's own second save."""
-    from caseworker.services.console_data import save_draft
-
     case_id = bureau.cases["handling"]
     app = host_app(bureau, clerk=HANDLER)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -181,16 +179,13 @@ async def test_a_save_asked_for_during_another_goes_after_it_from_its_version(
         dialog.autosave = lambda composer, state: asked.append(state)  # answered below
 
         def store(state: Any) -> int:
-            with app.store.session() as session:
-                return save_draft(
-                    session,
-                    app.desk(),
-                    case_id,
-                    text=state.text,
-                    final=state.final,
-                    outcome=state.outcome,
-                    expected_version=state.version,
-                )
+            return app.services.autosave(
+                case_id,
+                text=state.text,
+                final=state.final,
+                outcome=state.outcome,
+                expected_version=state.version,
+            )
 
         dialog.query_one("#final", Checkbox).value = False
         dialog.query_one("#answered", Checkbox).value = True
@@ -211,7 +206,7 @@ async def test_a_save_asked_for_during_another_goes_after_it_from_its_version(
         await settle(pilot)
         assert app.screen is app.host
         assert app.host.refused == [] and app.host.changed == [case_id]
-    app.store.close()
+    app.services.store.close()
     assert stored(bureau, case_id) == ["正在核实，三日内答复。"]
 
 
@@ -232,5 +227,5 @@ async def test_a_bureau_clerk_is_refused_a_units_draft_before_the_composer_opens
         assert screen is app.host
         (refusal,) = app.host.refused
         assert f"不能改写A3区教育局的{HANDLER}为案件" in refusal and "审核退回" in refusal
-    app.store.close()
+    app.services.store.close()
     assert stored(bureau, case_id) == ["承办单位初稿"]

@@ -15,7 +15,7 @@ from console_data import CLERK, NOW, SUPERVISOR, Console
 from rich.text import Text
 from sqlmodel import select
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 SIZE = (120, 36)
 
@@ -260,6 +260,11 @@ async def _assign_dialog(pilot: Pilot[Any]) -> None:
     await settle(pilot)
     await pilot.press("a")
     await settle(pilot)
+    # The search field's cursor shown steadily: a blinking one was drawn or not by the
+    # moment the snapshot was taken, which a loaded machine moves.
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
 
 
 @sync

@@ -3,8 +3,6 @@ the deadlines before confirming. A missing lead or a co-unit equal to the lead i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,18 +11,10 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from caseworker.screens.dialogs._base import CaseDialog, local_time
-from caseworker.services.console_data import AssignData, UnitCandidate
+from caseworker.services.console_data import AssignData, AssignResult, UnitCandidate
 
 SHOWN = 40  # candidates listed at once; typing narrows the tree
 NAME_CELLS, FIGURE_CELLS, LINE_CELLS = 28, 24, 88
-
-
-@dataclass(frozen=True)
-class AssignResult:
-    lead_id: int
-    co_unit_ids: tuple[int, ...]
-    note: str
-    version: int
 
 
 class AssignDialog(CaseDialog[AssignResult]):

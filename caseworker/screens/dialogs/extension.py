@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
 from caseworker.screens.dialogs._base import CaseDialog, local_time, visible
-from caseworker.services.console_data import ExtensionData
-
-
-@dataclass(frozen=True)
-class ExtensionRequest:
-    days: int
-    reason: str
-    version: int
-
-
-@dataclass(frozen=True)
-class ExtensionApproval:
-    """The supervisor's decision: approve, or deny with the reason the unit is told."""
-
-    days: int
-    version: int
-    deny: bool = False
-    reason: str = ""
+from caseworker.services.console_data import ExtensionApproval, ExtensionData, ExtensionRequest
 
 
 class ExtensionRequestDialog(CaseDialog[ExtensionRequest]):

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Input, Label, TextArea
 
 from caseworker.screens.dialogs._base import CaseDialog
-from caseworker.services.console_data import CaseSummary
+from caseworker.services.console_data import CaseSummary, InstructionResult
 from caseworker.widgets.toggles import GlyphCheckbox
-
-
-@dataclass(frozen=True)
-class InstructionResult:
-    leader: str
-    text: str
-    owner: bool
-    version: int
 
 
 class InstructionDialog(CaseDialog[InstructionResult]):

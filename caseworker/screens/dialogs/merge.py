@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,15 +12,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from caseworker.screens.dialogs._base import CaseDialog, visible
-from caseworker.services.console_data import CaseSummary, MergeTarget
-
-
-@dataclass(frozen=True)
-class MergeResult:
-    target_id: int
-    reason: str
-    query: str
-    version: int
+from caseworker.services.console_data import CaseSummary, MergeResult, MergeTarget
 
 
 class MergeDialog(CaseDialog[MergeResult]):

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
 from caseworker.screens.dialogs._base import CaseDialog, visible
-from caseworker.services.console_data import CaseSummary
+from caseworker.services.console_data import CaseSummary, NoteResult
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,6 @@ NOTE_SPECS = {
     "pause": NoteSpec("pause", required=True),
     "resume": NoteSpec("resume", required=False),
 }
-
-
-@dataclass(frozen=True)
-class NoteResult:
-    note: str
-    version: int
 
 
 class NoteDialog(CaseDialog[NoteResult]):

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, RadioSet
 
 from caseworker.screens.dialogs._base import CaseDialog
-from caseworker.services.console_data import CaseSummary
+from caseworker.services.console_data import CaseSummary, RatingResult
 from caseworker.widgets.toggles import GlyphRadioButton
 
 RATINGS = ("满意", "基本满意", "不满意")
-
-
-@dataclass(frozen=True)
-class RatingResult:
-    value: str  # one of RATINGS
-    comment: str
-    version: int
 
 
 class RatingDialog(CaseDialog[RatingResult]):

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select
 
 from caseworker.screens.dialogs._base import CaseDialog
-from caseworker.services.console_data import CaseSummary
+from caseworker.services.console_data import CaseSummary, RejectResult
 
 REJECT_REASONS = ("重复", "无实质内容", "不属受理范围", "已进入法定程序")
-
-
-@dataclass(frozen=True)
-class RejectResult:
-    reason: str  # one of REJECT_REASONS
-    text: str
-    version: int
-
-    def recorded(self) -> str:
-        """The reason as the event records it: the listed reason, then the clerk's words."""
-        return f"{self.reason}：{self.text}" if self.text else self.reason
 
 
 class RejectDialog(CaseDialog[RejectResult]):

@@ -7,7 +7,6 @@ worker and answers through `draft_saved` / `autosave_refused`. Confirming submit
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
@@ -18,21 +17,10 @@ from textual.widgets import Button, Checkbox, Select, Static, TextArea
 
 from caseworker.screens.dialogs._base import CaseDialog, language, local_time, visible
 from caseworker.screens.dialogs._checks import checks_line
-from caseworker.services.console_data import ReplyData, fill_template, reply_checks
+from caseworker.services.console_data import ReplyData, ReplyResult, fill_template, reply_checks
 from caseworker.widgets.toggles import GlyphCheckbox
 
 OUTCOMES = ("支持", "解释说明", "不支持")
-
-
-@dataclass(frozen=True)
-class ReplyResult:
-    """The composer's state: what autosave stores and what a submit sends for review."""
-
-    text: str
-    final: bool
-    outcome: str | None
-    answered: bool
-    version: int
 
 
 class ReplyComposer(CaseDialog[ReplyResult]):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -12,14 +9,7 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from caseworker.screens.dialogs._base import CaseDialog, visible
 from caseworker.screens.dialogs._checks import checks_line
-from caseworker.services.console_data import ReplyData, reply_checks
-
-
-@dataclass(frozen=True)
-class ReviewResult:
-    decision: Literal["publish", "send_back"]
-    note: str
-    version: int
+from caseworker.services.console_data import ReplyData, ReviewResult, reply_checks
 
 
 class ReviewDialog(CaseDialog[ReviewResult]):

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, RadioSet
 
 from caseworker.screens.dialogs._base import CaseDialog
-from caseworker.services.console_data import CaseSummary
+from caseworker.services.console_data import CaseSummary, SuperviseResult
 from caseworker.widgets.toggles import GlyphRadioButton
 
 LEVELS = ("催办", "挂牌", "约谈")
-
-
-@dataclass(frozen=True)
-class SuperviseResult:
-    level: str  # one of LEVELS
-    note: str
-    version: int
 
 
 class SuperviseDialog(CaseDialog[SuperviseResult]):

@@ -25,6 +25,7 @@ from caseworker.services.cases.closing import (
 from caseworker.services.cases.context import (
     Desk,
     VersionConflict,
+    check_allowed,
     find_case,
     save,
     version_conflict,
@@ -94,6 +95,7 @@ __all__ = [
     "build_case",
     "case_detail",
     "case_history",
+    "check_allowed",
     "check_reopenable",
     "check_reply_draftable",
     "check_reply_text",

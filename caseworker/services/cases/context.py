@@ -200,6 +200,12 @@ class Act:
         save(self.session, case, action=self.action)
 
 
+def check_allowed(session: Session, desk: Desk, ref: str | int, action: Action) -> None:
+    """Refuse now what `action` would refuse on the case (who may see it, its state, the
+    clerk's role), writing nothing: the console asks before a dialog opens."""
+    Act(session, desk, ref, action)
+
+
 def version_conflict(
     session: Session, case: CaseRow, action: Action | str | None = None
 ) -> VersionConflict:
