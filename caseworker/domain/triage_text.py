@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import rjieba
 
@@ -224,14 +224,39 @@ class KeywordTree:
 
     keywords: Mapping[str, frozenset[str]]
 
-    def hits(self, text: str) -> list[str]:
-        """One token per keyword found in `text`, named by its category (`kw:城乡建设:物业服务`)."""
-        return [
-            f"kw:{category}:{keyword}"
+    @cached_property
+    def _by_opening(
+        self,
+    ) -> tuple[dict[str, list[tuple[int, str, str]]], list[tuple[int, str, str]]]:
+        """The keywords by their first two characters (and those shorter than two), each with
+        its place in the order of `hits`, its token and itself."""
+        index: dict[str, list[tuple[int, str, str]]] = {}
+        short: list[tuple[int, str, str]] = []
+        entries = (
+            (f"kw:{category}:{keyword}", keyword)
             for category, found in self.keywords.items()
             for keyword in found
-            if keyword in text
-        ]
+        )
+        for at, (token, keyword) in enumerate(entries):
+            entry = (at, token, keyword)
+            if len(keyword) < 2:
+                short.append(entry)
+            else:
+                index.setdefault(keyword[:2], []).append(entry)
+        return index, short
+
+    def hits(self, text: str) -> list[str]:
+        """One token per keyword found in `text`, named by its category (`kw:城乡建设:物业服务`).
+
+        Only the keywords opening with two characters that stand side by side in the text are
+        looked for: most of the tree's thousand keywords are ruled out by the text's pairs."""
+        index, short = self._by_opening
+        pairs = {text[i : i + 2] for i in range(len(text) - 1)}
+        found = [e for e in short if e[2] in text]
+        for pair in pairs.intersection(index):
+            found.extend(e for e in index[pair] if e[2] in text)
+        found.sort()
+        return [token for _, token, _ in found]
 
 
 def keywords_from_tree(tree: Mapping[str, Mapping[str, list[str]]]) -> KeywordTree:
