@@ -243,7 +243,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="measure only the runs whose names hold this text (e.g. XLSX), beside the floors",
+        help="measure only the exports whose names hold one of these texts (comma-separated,"
+        " e.g. CSV,XLSX), beside the floors",
     )
     parser.add_argument(
         "--rounds",
@@ -270,13 +271,11 @@ def main() -> None:
     best: dict[str, Run] = {}
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
-        plan = [(n, n, None) for n in RUNS if n.startswith("floor") or args.only in n]
+        only = args.only.split(",")
+        chosen = [n for n in RUNS if n.startswith("floor") or any(o in n for o in only)]
+        plan: list[tuple[str, str, Path | None]] = [(n, n, None) for n in chosen]
         if args.before is not None:
-            plan += [
-                (f"{n} (before)", n, args.before)
-                for n in RUNS
-                if n.startswith("export") and args.only in n
-            ]
+            plan += [(f"{n} (before)", n, args.before) for n in chosen if n.startswith("export")]
         for round_ in range(args.rounds):
             for n, (label, name, code) in enumerate(plan):
                 run = measured(name, db, out / f"run{n}", code)

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
 from caseworker.domain.lifecycle import OPEN_STATES, Status
-from caseworker.output_safety import csv_cell
+from caseworker.output_safety import FORMULA_START, GUARD, csv_cell
 from caseworker.services.people import find_unit, subtree_ids
 from caseworker.services.redact import redact_text
 from caseworker.store.audit import RANKING_FIELDS
@@ -709,6 +709,9 @@ COLUMN_KINDS = {
 } | {name: "datetime" for name in TABLE_COLUMNS if name.endswith("_at")}
 CSV_ENCODINGS = ("utf-8", "gb18030")
 _CSV_GUARDED = tuple(not (name == "id" or name.endswith("_at")) for name in TABLE_COLUMNS)
+# The first characters of the text cells csv_cell changes: a number a spreadsheet would
+# mangle starts with a digit, a formula (or our guard) with one of these.
+_CSV_FIRST = frozenset("0123456789" + "".join(FORMULA_START) + GUARD)
 
 
 class _Table(_Writer):
@@ -778,6 +781,10 @@ class _Table(_Writer):
 
 
 def _json_text(raw: str) -> str:
+    """Stored JSON as a cell shows it: with its characters, not `\\u` escapes (stored JSON
+    without an escape is taken as it is, not decoded and encoded again)."""
+    if "\\u" not in raw:
+        return raw
     return json.dumps(json.loads(raw), ensure_ascii=False)
 
 
@@ -808,9 +815,18 @@ class _Csv(_Table):
         # Any number-like text a spreadsheet would change (an external id, a contact 0731…)
         # takes the `="…"` form; our import reads it back. The id and the times (ISO text
         # starting with the year) need no guard: only their empty cells are written "".
+        # Only text starting with a digit, a formula start or a quote needs csv_cell's look.
         self.writer.writerow(
             [
-                csv_cell(value) if guard else "" if value is None else value
+                (
+                    value
+                    if type(value) is str and (not value or value[0] not in _CSV_FIRST)
+                    else csv_cell(value)
+                )
+                if guard
+                else ""
+                if value is None
+                else value
                 for guard, value in zip(_CSV_GUARDED, doc, strict=True)
             ]
         )
