@@ -300,7 +300,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         only = args.only.split(",")
-        chosen = [n for n in RUNS if n.startswith("floor") or any(o in n for o in only)]
+        # The two floors the ratios are taken to always; those carrying the attached rows
+        # with the JSON Lines export.
+        chosen = [
+            n
+            for n in RUNS
+            if n in ("floor json.dumps", "floor csv.writer")
+            or any(o in n for o in only)
+            or (n.startswith("floor") and any(o in "export JSON Lines" for o in only))
+        ]
         plan: list[tuple[str, str, Path | None]] = [(n, n, None) for n in chosen]
         if args.before is not None:
             plan += [(f"{n} (before)", n, args.before) for n in chosen if n.startswith("export")]
