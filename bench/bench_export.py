@@ -280,6 +280,11 @@ def main() -> None:
         default=1,
         help="measure every run this many times, in turn; each run's best round counts",
     )
+    parser.add_argument(
+        "--lean",
+        action="store_true",
+        help="only the two floors the ratios are taken to (for the largest stores)",
+    )
     parser.add_argument("--run", nargs=3, metavar=("NAME", "DB", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:  # one measured run, in its own process
@@ -307,7 +312,11 @@ def main() -> None:
             for n in RUNS
             if n in ("floor json.dumps", "floor csv.writer")
             or any(o in n for o in only)
-            or (n.startswith("floor") and any(o in "export JSON Lines" for o in only))
+            or (
+                n.startswith("floor")
+                and not args.lean
+                and any(o in "export JSON Lines" for o in only)
+            )
         ]
         plan: list[tuple[str, str, Path | None]] = [(n, n, None) for n in chosen]
         if args.before is not None:
