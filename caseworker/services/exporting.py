@@ -244,8 +244,9 @@ class _Plan:
 def _stored_json(raw: str) -> Any:
     """A stored JSON text as it goes into the export's record: embedded as it is (exact, even
     for numbers past 64 bits, and several times cheaper than decoding and encoding it again);
-    decoded only when it spans lines, which a JSON Lines record cannot."""
-    if "\n" in raw or "\r" in raw:
+    decoded only when it spans lines, which a JSON Lines record cannot, or is empty (which
+    fails as it always did, rather than leaving a record without a value)."""
+    if not raw or "\n" in raw or "\r" in raw:
         return json.loads(raw)
     return orjson.Fragment(raw)
 
