@@ -1,15 +1,17 @@
-"""How fast `export` writes cases, beside the floor measured in the same run.
+"""How fast `export` writes cases, beside the floors measured in the same run.
 
-Run: .venv/bin/python bench/bench_export.py [CASES] (default 200,000)
+Run: .venv/bin/python bench/bench_export.py [CASES] [--before DIR] [--only CSV,XLSX] [--lean]
 
 The database is the demo bureau (cases with their events, replies, ratings, extensions...),
 built once by the demo's bulk writer and cached in the temp directory under a name keyed by
-the size and the schema revision. Prints rows/s for JSON Lines, CSV and XLSX, and two floors:
-plain `sqlite3` reading every column of the cases table and writing each row with
-`json.dumps` (JSON Lines) or `csv.writer` (CSV), and a third: the JSON Lines floor with each
-case's attached rows read (by plain ordered scans) and dumped with it, as the export's records
-carry them. Each run happens in a fresh process,
-so its peak memory (VmHWM) is its own.
+the size and the schema revision; above 200,000 cases it is copies of the 200,000-case one.
+Prints rows/s for JSON Lines, CSV and XLSX, by wall and by CPU time (the steadier on a loaded
+machine), and the floors: plain `sqlite3` reading every column of the cases table and writing
+each row with `json.dumps` (JSON Lines) or `csv.writer` (CSV); the JSON Lines floor with each
+case's attached rows dumped with it, as the export's records carry them; only reading the
+cases and their attached rows by the export's keyset ranges; and the cases table written
+as stored by XlsxWriter and by openpyxl's write-only mode (each writer's own pace). Each run
+happens in a fresh process, so its peak memory (VmHWM) and CPU time are its own.
 """
 
 from __future__ import annotations
@@ -211,6 +213,44 @@ def floor_csv(db: Path, out: Path) -> int:
     return count
 
 
+def floor_xlsxwriter(db: Path, out: Path) -> int:
+    """The writer's own pace: every column of the cases table, as stored, into an XLSX sheet
+    by XlsxWriter in constant-memory mode (what the XLSX export writes with)."""
+    import xlsxwriter
+
+    conn = sqlite3.connect(db)
+    cursor = conn.execute("SELECT * FROM cases")
+    book = xlsxwriter.Workbook(
+        str(out), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
+    sheet = book.add_worksheet("cases")
+    sheet.write_row(0, 0, [d[0] for d in cursor.description])
+    count = 0
+    for count, row in enumerate(cursor, start=1):
+        sheet.write_row(count, 0, row)
+    book.close()
+    conn.close()
+    return count
+
+
+def floor_openpyxl(db: Path, out: Path) -> int:
+    """The same with openpyxl's write-only mode (what the XLSX export wrote with before)."""
+    from openpyxl import Workbook
+
+    conn = sqlite3.connect(db)
+    cursor = conn.execute("SELECT * FROM cases")
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("cases")
+    sheet.append([d[0] for d in cursor.description])
+    count = 0
+    for row in cursor:
+        sheet.append(row)
+        count += 1
+    book.save(out)
+    conn.close()
+    return count
+
+
 def export(db: Path, out: Path, fmt: str) -> int:
     store = open_store(str(db))
     summary = export_cases(store, out, fmt=fmt, flt=ExportFilter(), now=NOW)
@@ -223,6 +263,8 @@ RUNS: dict[str, Callable[[Path, Path], int]] = {
     "floor json.dumps, attached": floor_jsonl_attached,
     "floor reading attached only": floor_read_attached,
     "floor csv.writer": floor_csv,
+    "floor XLSX, XlsxWriter": floor_xlsxwriter,
+    "floor XLSX, openpyxl": floor_openpyxl,
     "export JSON Lines": lambda db, out: export(db, out, "jsonl"),
     "export CSV": lambda db, out: export(db, out, "csv"),
     "export XLSX": lambda db, out: export(db, out, "xlsx"),
@@ -349,6 +391,9 @@ def main() -> None:
     reading = ratio("floor reading attached only", "floor json.dumps")
     print(f"Only reading the cases and their attached rows / the JSON Lines floor: {reading}")
     print(f"CSV / its floor: {ratio('export CSV', 'floor csv.writer')}")
+    writers = ratio("floor XLSX, XlsxWriter", "floor XLSX, openpyxl")
+    print(f"XLSX writers, XlsxWriter / openpyxl: {writers}")
+    print(f"XLSX export / XlsxWriter alone: {ratio('export XLSX', 'floor XLSX, XlsxWriter')}")
     if args.before is not None:
         for name in ("export JSON Lines", "export CSV", "export XLSX"):
             print(f"{name} / before: {ratio(name, f'{name} (before)')}")
