@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import Boolean, Table, false
 from sqlalchemy import column as sql_column
 from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
 from caseworker.domain.lifecycle import OPEN_STATES, Status
-from caseworker.output_safety import csv_cell
+from caseworker.output_safety import FORMULA_START, GUARD, csv_cell
 from caseworker.services.people import find_unit, subtree_ids
 from caseworker.services.redact import redact_text
 from caseworker.store.audit import RANKING_FIELDS
@@ -240,14 +241,26 @@ class _Plan:
     case_refs: tuple[str, ...]
 
 
-def _plan(model: Any, names: Names, *, skip: Sequence[str]) -> _Plan:
+def _stored_json(raw: str) -> Any:
+    """A stored JSON text as it goes into the export's record: embedded as it is (exact, even
+    for numbers past 64 bits, and several times cheaper than decoding and encoding it again);
+    decoded only when it spans lines, which a JSON Lines record cannot, or is empty (which
+    fails as it always did, rather than leaving a record without a value)."""
+    if not raw or "\n" in raw or "\r" in raw:
+        return json.loads(raw)
+    return orjson.Fragment(raw)
+
+
+def _plan(
+    model: Any, names: Names, *, skip: Sequence[str], decode: Callable[[str], Any] = json.loads
+) -> _Plan:
     table = _table(model)
     columns: list[Any] = []
     keys: list[str] = []
     converters: list[tuple[str, Callable[[Any], Any]]] = []
     case_refs: list[str] = []
     for column in table.columns:
-        name = column.name
+        name = str(column.name)  # a plain str: orjson takes no subclass (quoted_name) as a key
         if name in skip:
             continue
         target = None if name == "case_id" else _fk_target(column)  # case_id groups
@@ -265,7 +278,7 @@ def _plan(model: Any, names: Names, *, skip: Sequence[str]) -> _Plan:
         elif isinstance(column.type, Boolean):
             converters.append((key, _bool))
         elif name in ("extra", "detail", "source_text"):
-            converters.append((key, json.loads))
+            converters.append((key, decode))
     return _Plan(table, tuple(columns), tuple(keys), tuple(converters), tuple(case_refs))
 
 
@@ -278,42 +291,6 @@ def _docs(rows: Iterable[Sequence[Any]], plan: _Plan) -> Iterator[dict[str, Any]
             if value is not None:
                 doc[key] = convert(value)
         yield doc
-
-
-def row_doc(
-    row: Any,
-    model: Any,
-    names: Names,
-    case_keys: dict[int, list[str]],
-    *,
-    skip: Sequence[str] = ("id", "case_id"),
-) -> dict[str, Any]:
-    """A stored (ORM) row as JSON: times in ISO 8601, units by code, clerks by name, cases by
-    key (the export itself reads raw rows through `_Plan`; this serves single rows)."""
-    doc: dict[str, Any] = {}
-    for column in _table(model).columns:
-        name = column.name
-        if name in skip:
-            continue
-        value = getattr(row, name)
-        target = _fk_target(column)
-        if target is not None:
-            short = name[:-3] if name.endswith("_id") else name
-            if value is None:
-                doc[short] = None
-            elif target == "units":
-                doc[short] = names.units.get(value)
-            elif target == "clerks":
-                doc[short] = names.clerks.get(value)
-            else:
-                doc[short] = case_keys.get(value)
-        elif isinstance(column.type, UTCDateTime):
-            doc[name] = time_text(value)
-        elif name in ("extra", "detail", "source_text") and isinstance(value, str):
-            doc[name] = json.loads(value)
-        else:
-            doc[name] = value
-    return doc
 
 
 def _conditions(session: Session, flt: ExportFilter, now: datetime) -> list[Any]:
@@ -520,17 +497,33 @@ _DENSE = 4
 
 
 class _JsonLines(_Writer):
+    """One JSON document a line, encoded by orjson (made for fast, strict JSON; UTF-8 with
+    the characters as they are, as `json.dumps(ensure_ascii=False)` writes them)."""
+
     def __init__(self, path: Path, redact: bool) -> None:
         super().__init__(path, redact)
-        self.handle: IO[str] = path.open("w", encoding="utf-8", newline="\n")
+        self.handle: IO[bytes] = path.open("wb")
         self.case_plan: _Plan | None = None
         self.child_plans: dict[str, _Plan] = {}
+        self.child_sql: dict[str, tuple[str, str]] = {}
+        self.mark = "?"
 
     def start(self, session: Session, names: Names, now: datetime) -> None:
-        self.case_plan = _plan(CaseRow, names, skip=())
+        # Redacting masks the text inside stored JSON too, so it decodes it; otherwise stored
+        # JSON is carried as it is.
+        decode: Callable[[str], Any] = json.loads if self.redact else _stored_json
+        self.case_plan = _plan(CaseRow, names, skip=(), decode=decode)
         self.child_plans = {
-            key: _plan(model, names, skip=("id",)) for key, model in CHILDREN.items()
+            key: _plan(model, names, skip=("id",), decode=decode) for key, model in CHILDREN.items()
         }
+        dialect = session.get_bind().dialect
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        quote = dialect.identifier_preparer.quote
+        for key, plan in self.child_plans.items():
+            table = quote(plan.table.name)
+            columns = ", ".join(quote(c.name) for c in plan.columns)
+            head = f"SELECT {columns} FROM {table} WHERE case_id "
+            self.child_sql[key] = (head, " ORDER BY case_id, id")
         units = [
             {
                 "code": u.code,
@@ -580,34 +573,40 @@ class _JsonLines(_Writer):
     def _children(
         self, session: Session, ids: list[int]
     ) -> tuple[dict[str, dict[int, list[dict[str, Any]]]], set[int]]:
-        """The page's attached rows, grouped by case, and the other cases they refer to."""
-        connection = session.connection()
+        """The page's attached rows, grouped by case, and the other cases they refer to: one
+        query a table for the whole page (by the range of its ids, or its ids), read as the
+        driver's plain tuples through the export's own connection (so in its snapshot)."""
+        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         wanted = set(ids)
         dense = ids[-1] - ids[0] < _DENSE * len(ids)
+        if dense:
+            where = f"BETWEEN {self.mark} AND {self.mark}"
+            params: list[int] = [ids[0], ids[-1]]
+        else:
+            where = f"IN ({', '.join([self.mark] * len(ids))})"
+            params = ids
         children: dict[str, dict[int, list[dict[str, Any]]]] = {}
         linked: set[int] = set()
-        for key, plan in self.child_plans.items():
-            case_id = plan.table.c.case_id
-            where = case_id.between(ids[0], ids[-1]) if dense else case_id.in_(ids)
-            query = (
-                select(*plan.columns)
-                .select_from(plan.table)
-                .where(where)
-                .order_by(case_id, plan.table.c.id)
-            )
-            grouped: dict[int, list[dict[str, Any]]] = {}
-            for doc in _docs(connection.execute(query), plan):
-                cid = doc.pop("case_id")
-                if cid not in wanted:
-                    continue
-                for ref in plan.case_refs:
-                    if doc[ref] is not None:
-                        linked.add(doc[ref])
-                if cid in grouped:
-                    grouped[cid].append(doc)
-                else:
-                    grouped[cid] = [doc]
-            children[key] = grouped
+        try:
+            for key, plan in self.child_plans.items():
+                head, tail = self.child_sql[key]
+                cursor.execute(head + where + tail, params)
+                grouped: dict[int, list[dict[str, Any]]] = {}
+                refs = plan.case_refs
+                for doc in _docs(cursor.fetchall(), plan):
+                    cid = doc.pop("case_id")
+                    if dense and cid not in wanted:
+                        continue
+                    for ref in refs:
+                        if doc[ref] is not None:
+                            linked.add(doc[ref])
+                    if cid in grouped:
+                        grouped[cid].append(doc)
+                    else:
+                        grouped[cid] = [doc]
+                children[key] = grouped
+        finally:
+            cursor.close()
         return children, linked
 
     def page(self, session: Session, page: list[Sequence[Any]]) -> Iterator[dict[str, Any]]:
@@ -630,6 +629,12 @@ class _JsonLines(_Writer):
             for cid, channel, ext in session.connection().execute(query):
                 case_keys[cid] = [channel, ext]
         refs = {key: plan.case_refs for key, plan in self.child_plans.items() if plan.case_refs}
+        redacted = (
+            {key: TEXT_FIELDS.get(plan.table.name, ()) for key, plan in self.child_plans.items()}
+            if self.redact
+            else {}
+        )
+        empty: list[dict[str, Any]] = []
         for case in cases:
             cid = case["id"]
             for ref in case_plan.case_refs:
@@ -639,20 +644,20 @@ class _JsonLines(_Writer):
                 _redact_doc(case, TEXT_FIELDS["cases"])
             doc: dict[str, Any] = {MARK: VERSION, "case": case}
             for key, grouped in children.items():
-                docs = grouped.get(cid, [])
-                for ref in refs.get(key, ()):
-                    for child in docs:
-                        if child[ref] is not None:
-                            child[ref] = case_keys.get(child[ref])
-                if self.redact:
-                    fields = TEXT_FIELDS.get(self.child_plans[key].table.name, ())
-                    for child in docs:
-                        _redact_doc(child, fields)
+                docs = grouped.get(cid, empty)
+                if docs:
+                    for ref in refs.get(key, ()):
+                        for child in docs:
+                            if child[ref] is not None:
+                                child[ref] = case_keys.get(child[ref])
+                    if redacted:
+                        for child in docs:
+                            _redact_doc(child, redacted[key])
                 doc[key] = docs
             yield doc
 
     def write(self, doc: Any) -> None:
-        self.handle.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        self.handle.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
 
     def close(self) -> None:
         self.handle.close()
@@ -669,6 +674,9 @@ COLUMN_KINDS = {
 } | {name: "datetime" for name in TABLE_COLUMNS if name.endswith("_at")}
 CSV_ENCODINGS = ("utf-8", "gb18030")
 _CSV_GUARDED = tuple(not (name == "id" or name.endswith("_at")) for name in TABLE_COLUMNS)
+# The first characters of the text cells csv_cell changes: a number a spreadsheet would
+# mangle starts with a digit, a formula (or our guard) with one of these.
+_CSV_FIRST = frozenset("0123456789" + "".join(FORMULA_START) + GUARD)
 
 
 class _Table(_Writer):
@@ -738,6 +746,10 @@ class _Table(_Writer):
 
 
 def _json_text(raw: str) -> str:
+    """Stored JSON as a cell shows it: with its characters, not `\\u` escapes (stored JSON
+    without an escape is taken as it is, not decoded and encoded again)."""
+    if "\\u" not in raw:
+        return raw
     return json.dumps(json.loads(raw), ensure_ascii=False)
 
 
@@ -768,9 +780,18 @@ class _Csv(_Table):
         # Any number-like text a spreadsheet would change (an external id, a contact 0731…)
         # takes the `="…"` form; our import reads it back. The id and the times (ISO text
         # starting with the year) need no guard: only their empty cells are written "".
+        # Only text starting with a digit, a formula start or a quote needs csv_cell's look.
         self.writer.writerow(
             [
-                csv_cell(value) if guard else "" if value is None else value
+                (
+                    value
+                    if type(value) is str and (not value or value[0] not in _CSV_FIRST)
+                    else csv_cell(value)
+                )
+                if guard
+                else ""
+                if value is None
+                else value
                 for guard, value in zip(_CSV_GUARDED, doc, strict=True)
             ]
         )

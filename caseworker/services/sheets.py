@@ -1,22 +1,25 @@
 """XLSX files a supervisor opens and reads like a spreadsheet, not a text dump.
 
 Every XLSX caseworker writes (`export`, `report overdue`, `report rates`) goes through
-`SheetBook`: a streamed (write-only) workbook whose cells are typed by their column:
+`SheetBook`: a streamed workbook (XlsxWriter in constant-memory mode: each row is written out
+when the next begins) whose cells are typed by their column:
 
-- text as string cells: the type, not a leading `'`, keeps `=1+1` from running, so it shows
-  as `=1+1`; characters XML cannot hold are replaced (output_safety.xlsx_text), never fatal;
+- text as string cells, written as strings whatever they hold: `=1+1` shows as `=1+1`, never
+  runs, and no text is read as a number or a link; characters XML cannot hold are replaced
+  (output_safety.xlsx_text), never fatal;
 - ids that must stay text (long or zero-padded) as string cells too;
 - times as real date cells in Asia/Shanghai wall-clock time, shown `2025-11-14 23:59`;
 - counts as numbers, rates as numbers with a percent format.
 
 The header row is bold, frozen and carries an autofilter; column widths fit the content of
-the first rows (capped), and long text columns wrap. A last sheet, `query`, says what the
-file holds: as-of, filters, who ran it, the rule version.
+the first rows (capped), and long text columns wrap. A sheet that reaches the row limit of
+XLSX goes on in a second sheet of the same columns. A last sheet, `query`, says what the file
+holds: as-of, filters, who ran it, the rule version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -33,6 +36,7 @@ DECIMAL_FORMAT = "0.00"
 MAX_WIDTH = 60  # characters; a longer column wraps (long text) or is cut off on screen
 WRAP_WIDTH = 50  # the width of a wrapped long text column
 SAMPLE_ROWS = 500  # rows read for the column widths before the sheet starts streaming
+MAX_ROWS = 1_048_575  # data rows a sheet holds below its header (XLSX: 1,048,576 rows)
 
 
 @dataclass(frozen=True)
@@ -69,23 +73,23 @@ def _moment(value: Any) -> datetime | date | None:
     return None
 
 
+# What writes one value into a cell: (row, column, value).
+_Put = Callable[[int, int, Any], Any]
+
+
 class _Sheet:
     """One streamed sheet: rows are held until SAMPLE_ROWS are seen (for the widths), then
     written as they come."""
 
-    def __init__(self, book: Any, title: str, columns: Sequence[Column]) -> None:
+    def __init__(self, book: SheetBook, title: str, columns: Sequence[Column]) -> None:
         self.book, self.columns = book, list(columns)
-        self.sheet = book.create_sheet(xlsx_text(title)[:31])
+        self.title = xlsx_text(title)[:31]
+        self.sheet = book.book.add_worksheet(self.title)
         self.pending: list[list[Any]] | None = []
-        self.rows = 0
-        self.styled: dict[tuple[int, str, bool, bool], Any] = {}
-        self._styles()
-
-    def _styles(self) -> None:
-        from openpyxl.styles import Alignment, Font
-
-        self.bold = Font(bold=True)
-        self.wrap = Alignment(wrap_text=True, vertical="top")
+        self.rows = 0  # data rows written to this sheet
+        self.parts = 1  # sheets these columns have filled (more than one past MAX_ROWS rows)
+        self.widths: list[float] = []
+        self.puts = [self._put(column.kind) for column in self.columns]
 
     def append(self, values: Sequence[Any]) -> None:
         if self.pending is not None:
@@ -97,122 +101,138 @@ class _Sheet:
 
     def _start(self) -> None:
         """Widths from the rows seen so far, the frozen bold header, then the held rows."""
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.utils import get_column_letter
-
         held, self.pending = self.pending or [], None
-        for n, column in enumerate(self.columns, start=1):
-            widest = max([_width(column.name), *(_width(r[n - 1]) for r in held)])
+        for n, column in enumerate(self.columns):
+            widest = max([_width(column.name), *(_width(r[n]) for r in held)])
             if column.kind == "long_text":
                 width = min(max(widest, 10), WRAP_WIDTH)
             else:
                 width = min(widest, MAX_WIDTH)
-            self.sheet.column_dimensions[get_column_letter(n)].width = max(width, 6) + 2
-        self.sheet.freeze_panes = "A2"
-        # Printed, a sheet is landscape, as wide as the page, its header on every page.
-        self.sheet.page_setup.orientation = "landscape"
-        self.sheet.page_setup.paperSize = 9  # A4
-        self.sheet.page_setup.fitToWidth, self.sheet.page_setup.fitToHeight = 1, 0
-        self.sheet.sheet_properties.pageSetUpPr.fitToPage = True
-        self.sheet.print_title_rows = "1:1"
-        header = []
-        for column in self.columns:
-            cell = WriteOnlyCell(self.sheet, value=xlsx_text(column.name))
-            cell.data_type = "s"
-            cell.font = self.bold
-            header.append(cell)
-        self.sheet.append(header)
+            # XlsxWriter adds the cell's padding (about 0.7 character) to the width it is given.
+            self.widths.append(max(width, 6) + 1)
+        self._head()
         for row in held:
             self._write(row)
 
+    def _head(self) -> None:
+        sheet = self.sheet
+        for n, width in enumerate(self.widths):
+            sheet.set_column(n, n, width)
+        sheet.freeze_panes(1, 0)
+        # Printed, a sheet is landscape, as wide as the page, its header on every page.
+        sheet.set_landscape()
+        sheet.set_paper(9)  # A4
+        sheet.fit_to_pages(1, 0)
+        sheet.repeat_rows(0)
+        for n, column in enumerate(self.columns):
+            sheet.write_string(0, n, xlsx_text(column.name), self.book.bold)
+
     def _write(self, values: Sequence[Any]) -> None:
-        self.sheet.append(
-            [self._cell(c, v, n) for n, (c, v) in enumerate(zip(self.columns, values, strict=True))]
-        )
+        if self.rows >= MAX_ROWS:
+            self._go_on()
         self.rows += 1
+        row = self.rows
+        for n, (put, value) in enumerate(zip(self.puts, values, strict=True)):
+            if value is not None and value != "":
+                put(row, n, value)
 
-    def _cell(self, column: Column, value: Any, place: int = -1) -> Any:
-        """The cell of `value` in `column`: a typed, formatted cell where the type or format
-        matters, the plain value where openpyxl's own reading is right (cheaper)."""
-        if value is None or value == "":
-            return None
-        kind = column.kind
-        when = _moment(value) if kind in ("datetime", "date") else None
-        if when is not None:
-            if isinstance(when, datetime) and when.tzinfo is not None:
-                when = when.astimezone(SHANGHAI).replace(tzinfo=None)
-            timed = kind == "datetime" and isinstance(when, datetime)
-            return self._typed(
-                when, number_format=DATETIME_FORMAT if timed else DATE_FORMAT, place=place
-            )
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if number and kind != "id":  # a number in a text column (the query sheet) stays one
-            if kind == "percent":
-                return self._typed(value, number_format=PERCENT_FORMAT, place=place)
-            if kind == "number" and isinstance(value, float):
-                return self._typed(value, number_format=DECIMAL_FORMAT, place=place)
-            return value
-        if isinstance(value, bool):
-            return value
-        # Everything else is text: a string cell, whatever it starts with. openpyxl would take
-        # a plain string starting with = for a formula, so those (and wrapped text) get a cell
-        # typed by hand; the others are written as they are.
-        text = xlsx_text(str(value))
-        if kind != "long_text" and not text.startswith("="):
-            return text
-        return self._typed(text, text=True, wrap=kind == "long_text", place=place)
+    def _go_on(self) -> None:
+        """A full sheet is closed and the rows go on in a new one of the same columns."""
+        self.close()
+        self.parts += 1
+        self.sheet = self.book.book.add_worksheet(f"{self.title[:26]} ({self.parts})")
+        self.rows = 0
+        self._head()
 
-    def _typed(
-        self,
-        value: Any,
-        *,
-        number_format: str = "",
-        text: bool = False,
-        wrap: bool = False,
-        place: int = -1,
-    ) -> Any:
-        """A styled cell holding `value`. A streamed row is written as soon as it is appended,
-        so the styled cell of a column (`place`) is made once and given each row's value:
-        making and styling a cell per value was most of a large sheet's time."""
-        from openpyxl.cell import WriteOnlyCell
+    def _put(self, kind: str) -> _Put:
+        """How a column's non-empty values are written: a typed cell, with the column's format
+        where the type or format matters. Worked out once per column, not per value."""
+        book = self.book
 
-        key = (place, number_format, text, wrap)
-        cell = self.styled.get(key) if place >= 0 else None
-        if cell is None:
-            cell = WriteOnlyCell(self.sheet, value=value)
-            if number_format:
-                cell.number_format = number_format
-            if wrap:
-                cell.alignment = self.wrap
-            if place >= 0:
-                self.styled[key] = cell
-        else:
-            cell.value = value
-        if text:
-            cell.data_type = "s"
-        return cell
+        def text(row: int, n: int, value: Any) -> Any:
+            # A string cell whatever the text starts with: written as a string, never a formula.
+            return self.sheet.write_string(row, n, xlsx_text(str(value)))
+
+        def long_text(row: int, n: int, value: Any) -> Any:
+            return self.sheet.write_string(row, n, xlsx_text(str(value)), book.wrap)
+
+        plain = long_text if kind == "long_text" else text
+
+        def other(row: int, n: int, value: Any) -> Any:
+            """A value whose type is not the column's: numbers and booleans stay what they are
+            (a count on the query sheet), anything else is text."""
+            if isinstance(value, bool):
+                return self.sheet.write_boolean(row, n, value)
+            if isinstance(value, int | float) and kind != "id":
+                if kind == "percent":
+                    return self.sheet.write_number(row, n, value, book.percent)
+                if kind == "number" and isinstance(value, float):
+                    return self.sheet.write_number(row, n, value, book.decimal)
+                return self.sheet.write_number(row, n, value)
+            return plain(row, n, value)
+
+        if kind in ("datetime", "date"):
+
+            def moment(row: int, n: int, value: Any) -> Any:
+                when = _moment(value)
+                if when is None:
+                    return other(row, n, value)
+                if isinstance(when, datetime):
+                    if when.tzinfo is not None:
+                        when = when.astimezone(SHANGHAI).replace(tzinfo=None)
+                    timed = kind == "datetime"
+                else:
+                    timed = False
+                cell = book.datetime if timed else book.date
+                return self.sheet.write_datetime(row, n, when, cell)
+
+            return moment
+        if kind in ("text", "long_text", "id"):
+
+            def string(row: int, n: int, value: Any) -> Any:
+                if type(value) is str:
+                    return plain(row, n, value)
+                return other(row, n, value)
+
+            return string
+        return other
 
     def close(self) -> None:
-        from openpyxl.utils import get_column_letter
-
         if self.pending is not None:
             self._start()
-        last = get_column_letter(len(self.columns))
-        self.sheet.auto_filter.ref = f"A1:{last}{self.rows + 1}"
+        self.sheet.autofilter(0, 0, self.rows, len(self.columns) - 1)
 
 
 class SheetBook:
     """A streamed workbook of typed sheets, and the `query` sheet that describes it."""
 
     def __init__(self, path: Path) -> None:
-        from openpyxl import Workbook
+        from xlsxwriter import Workbook
 
         self.path = path
-        self.book = Workbook(write_only=True)
+        self.book = Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                # Text is text: never read as a formula, a number or a link.
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+                "nan_inf_to_errors": True,
+                # A million cases' sheet can pass the 4 GB a plain zip member may hold.
+                "use_zip64": True,
+            },
+        )
+        self.bold = self.book.add_format({"bold": True})
+        self.wrap = self.book.add_format({"text_wrap": True, "valign": "top"})
+        self.datetime = self.book.add_format({"num_format": DATETIME_FORMAT})
+        self.date = self.book.add_format({"num_format": DATE_FORMAT})
+        self.percent = self.book.add_format({"num_format": PERCENT_FORMAT})
+        self.decimal = self.book.add_format({"num_format": DECIMAL_FORMAT})
         self.sheets: list[_Sheet] = []
 
     def sheet(self, title: str, columns: Sequence[Column]) -> _Sheet:
-        sheet = _Sheet(self.book, title, columns)
+        sheet = _Sheet(self, title, columns)
         self.sheets.append(sheet)
         return sheet
 
@@ -225,6 +245,15 @@ class SheetBook:
             sheet.append([key, value])
 
     def save(self) -> None:
+        """Writes the file; a failure to write it is the OSError behind it."""
+        from xlsxwriter.exceptions import FileCreateError
+
         for sheet in self.sheets:
             sheet.close()
-        self.book.save(self.path)
+        try:
+            self.book.close()
+        except FileCreateError as exc:
+            cause = exc.args[0] if exc.args else None
+            if isinstance(cause, OSError):
+                raise cause from None
+            raise

@@ -701,3 +701,23 @@ def test_stored_times_are_written_as_the_shanghai_times_they_are(stored: str) ->
     assert _local_text(stored) == time_text(value)
     assert _local_text(value.replace(tzinfo=None)) == time_text(value)  # PostgreSQL's form
     assert _local_naive(stored) == value.astimezone(SHANGHAI).replace(tzinfo=None)
+
+
+def test_stored_json_travels_as_stored_one_record_a_line(world: World) -> None:
+    """Stored JSON (extra, detail, source_text) is carried as it was stored: a number past 64
+    bits stays exact, and JSON stored over several lines still makes one record a line."""
+    big = '{"big": 123456789012345678901234567890, "名": "值"}'
+    spread = '{\n  "title": "  标题 ",\n  "body": "正文\\r\\n"\n}'
+    with world.store.session() as s:
+        first, second = s.exec(sqlselect(CaseRow).order_by(col(CaseRow.id)).limit(2)).all()
+        first.extra, second.source_text = big, spread
+        s.add(first)
+        s.add(second)
+        ids = first.id, second.id
+    world.export("all.jsonl")
+    lines = (world.folder / "all.jsonl").read_text(encoding="utf-8").splitlines()
+    docs = {d["case"]["id"]: d["case"] for d in map(json.loads, lines[1:])}
+    assert len(docs) == len(lines) - 1
+    assert docs[ids[0]]["extra"] == json.loads(big)
+    assert docs[ids[0]]["extra"]["big"] == 123456789012345678901234567890
+    assert docs[ids[1]]["source_text"] == json.loads(spread)

@@ -257,3 +257,36 @@ def test_our_own_xlsx_imports_back_unguarded(store: Store, tmp_path: Path, rules
         assert got == want
     finally:
         copy.close()
+
+
+def test_a_sheet_past_the_row_limit_goes_on_in_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No row is cut: a full sheet goes on in a second of the same columns, headed and typed
+    alike; a file that cannot be written fails with the OSError behind it."""
+    from caseworker.services import sheets
+
+    monkeypatch.setattr(sheets, "MAX_ROWS", 3)
+    monkeypatch.setattr(sheets, "SAMPLE_ROWS", 2)
+    target = tmp_path / "long.xlsx"
+    book = sheets.SheetBook(target)
+    sheet = book.sheet("cases", [sheets.Column("id", "int"), sheets.Column("title")])
+    for n in range(1, 8):
+        sheet.append([n, "=1+1" if n == 5 else f"第{n}件"])
+    book.query([("cases", 7)])
+    book.save()
+    read = load_workbook(target)
+    assert read.sheetnames == ["cases", "cases (2)", "cases (3)", "query"]
+    rows = []
+    for name in read.sheetnames[:3]:
+        part = read[name]
+        assert [c.value for c in part[1]] == ["id", "title"]
+        assert all(c.font.bold for c in part[1]) and part.freeze_panes == "A2"
+        assert part.auto_filter.ref == f"A1:B{part.max_row}"
+        rows += [[c.value for c in r] for r in part.iter_rows(min_row=2)]
+    assert [r[0] for r in rows] == list(range(1, 8))
+    assert rows[4][1] == "=1+1" and read["cases (2)"]["B3"].data_type == "s"
+    with pytest.raises(OSError):
+        broken = sheets.SheetBook(tmp_path / "no such folder" / "x.xlsx")
+        broken.sheet("cases", [sheets.Column("id", "int")]).append([1])
+        broken.save()
