@@ -29,6 +29,7 @@ from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.errors import InvalidInput
 from caseworker.domain.lifecycle import OPEN_STATES, Action, Status
 from caseworker.domain.policy import FUTURE_TOLERANCE, PolicyError, years_before
+from caseworker.domain.triage_repeats import Sketch, sketches
 from caseworker.services.cases import NewCase, validate_new_case
 from caseworker.services.imports.fastclocks import NewCaseClocks
 from caseworker.services.imports.mapping import Profile, RowMapper, fingerprint
@@ -78,6 +79,7 @@ class Prepared:
     # The text key the repeat tests look up (services.repeats.signature), computed here so
     # the writing process only stores it.
     signature: str | None = field(init=False, default=None)
+    sketch: Sketch | None = field(init=False, default=None)  # of its pairs, computed here too
     _print: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -114,7 +116,9 @@ class Prepared:
             received = c.received_at.astimezone(UTC).replace(tzinfo=None)
             linked = getattr(c, "repeat_of_id", None) is not None
         key = self.signature or signature(title, body)
-        return Incoming(case_id, received, author or None, key, status, linked, (title, body))
+        return Incoming(
+            case_id, received, author or None, key, status, linked, (title, body), self.sketch
+        )
 
     def received_at_stored(self) -> str | None:
         return self.db_row[_RECEIVED_AT] if self.db_row else db_time(self.case.received_at)
@@ -133,6 +137,7 @@ class Prepared:
             self.history,
             self.old,
             self.signature,
+            None if self.sketch is None else tuple(self.sketch),
         )
 
     @classmethod
@@ -148,9 +153,11 @@ class Prepared:
         history: History | None,
         old: bool,
         signature: str | None = None,
+        sketch: tuple[int, int] | None = None,
     ) -> Prepared:
         item = cls.__new__(cls)
         item.history, item.old, item.signature = history, old, signature
+        item.sketch = None if sketch is None else Sketch(*sketch)
         item.row, item.case, item.reply_text, item.replied_at = (
             SourceRow(number, values),
             case,
@@ -290,6 +297,14 @@ class Preparer:
                 out.rejected.append((row, self.reason(malformed(exc))))
             except (OverflowError, RecursionError) as exc:  # a value past what Python computes
                 out.rejected.append((row, self.reason(malformed(exc))))
+        texts = []
+        for item in out.prepared:
+            r = item.db_row
+            texts.append(
+                (r[_TITLE], r[_BODY]) if r is not None else (item.case.title, item.case.body)
+            )
+        for item, found in zip(out.prepared, sketches(texts), strict=True):
+            item.sketch = found
         seen = self.map_row.seen_unmapped
         if len(seen) > len(self.reported):
             out.unmapped = [c for c in seen if c not in self.reported]
