@@ -58,15 +58,12 @@ class Sketch(NamedTuple):
     """What bounds two messages' pair overlap without their pairs (see `may_be_near`).
 
     `pairs`: the character pairs of the compared text, repeats included (its distinct pairs
-    number at most this); `bits`: bit k set when one of its pairs falls in bucket k.
+    number at most this); `bits`: 128 bytes, bit k (little-endian) set when one of its pairs
+    falls in bucket k; both as case_signatures stores them (pair_count, pair_bits).
     """
 
     pairs: int
-    bits: int
-
-    def blob(self) -> bytes:
-        """The map as stored (case_signatures.pair_bits)."""
-        return self.bits.to_bytes(_SKETCH_BYTES, "little")
+    bits: bytes
 
 
 def _bucket(a: str, b: str) -> int:
@@ -81,7 +78,7 @@ def sketch(title: str, body: str) -> Sketch:
     bits = 0
     for a, b in pairwise(text):
         bits |= 1 << _bucket(a, b)
-    return Sketch(max(len(text) - 1, 0), bits)
+    return Sketch(max(len(text) - 1, 0), bits.to_bytes(_SKETCH_BYTES, "little"))
 
 
 def sketches(texts: Sequence[tuple[str, str]]) -> list[Sketch]:
@@ -105,7 +102,7 @@ def sketches(texts: Sequence[tuple[str, str]]) -> list[Sketch]:
     packed = np.packbits(marks, axis=1, bitorder="little").tobytes()
     size = _SKETCH_BYTES
     return [
-        Sketch(max(n - 1, 0), int.from_bytes(packed[i * size : (i + 1) * size], "little"))
+        Sketch(max(n - 1, 0), packed[i * size : (i + 1) * size])
         for i, n in enumerate(lengths.tolist())
     ]
 
@@ -119,8 +116,9 @@ def may_be_near(a: Sketch, b: Sketch) -> bool:
     overlap, increasing in the common pairs and decreasing in the sizes, is bounded by putting
     those in; float division keeps that order, so a bound below NEAR is a score below it.
     """
-    used_a, used_b = a.bits.bit_count(), b.bits.bit_count()
-    common = (a.bits & b.bits).bit_count() + min(a.pairs - used_a, b.pairs - used_b)
+    bits_a, bits_b = int.from_bytes(a.bits, "little"), int.from_bytes(b.bits, "little")
+    used_a, used_b = bits_a.bit_count(), bits_b.bit_count()
+    common = (bits_a & bits_b).bit_count() + min(a.pairs - used_a, b.pairs - used_b)
     if common <= 0:
         return False
     union = used_a + used_b - common
@@ -139,7 +137,7 @@ def near_pairs(
     """Which messages each tested one must be compared with by the same-citizen test.
 
     Messages by position: author and text key (as numbers), receipt time (microseconds), id,
-    and sketch (`Sketch.pairs` and `Sketch.blob`; None where unknown). Gives (i, j) for each
+    and sketch (`Sketch.pairs` and `Sketch.bits`; None where unknown). Gives (i, j) for each
     message j by the same author before a tested message i, (time, id) order, at most WINDOW
     before it, that its sketch does not rule out (or of the same text key, or unsketched):
     all the others cannot be a near repeat, so the answer is `original_of`'s with them left

@@ -231,7 +231,7 @@ def _sketched(new_cases: Sequence[Incoming]) -> Sequence[Incoming]:
 
 def _columns(found: Sketch | None) -> tuple[int | None, bytes | None]:
     """A sketch as case_signatures stores it (pair_count, pair_bits)."""
-    return (None, None) if found is None else (found.pairs, found.blob())
+    return (None, None) if found is None else (found.pairs, found.bits)
 
 
 def _stored(value: datetime, sqlite: bool) -> Any:
@@ -259,7 +259,7 @@ def _same_author(
             authors.append(c.author)
             keys.append(c.key)
             counts.append(None if c.sketch is None else c.sketch.pairs)
-            blobs.append(None if c.sketch is None else c.sketch.blob())  # bytes, as stored
+            blobs.append(None if c.sketch is None else c.sketch.bits)
             tested.append(c.id not in linked)
     if not any(tested):
         return {}

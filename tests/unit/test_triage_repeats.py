@@ -108,7 +108,7 @@ def test_near_pairs_keeps_what_the_plain_loop_would_compare() -> None:
     keys = [chance.randrange(3) for _ in range(n)]
     known = [chance.random() < 0.9 for _ in range(n)]
     counts = [s.pairs if k else None for s, k in zip(found, known, strict=True)]
-    blobs = [s.blob() if k else None for s, k in zip(found, known, strict=True)]
+    blobs = [s.bits if k else None for s, k in zip(found, known, strict=True)]
     got = set(near_pairs(authors, times, ids, tested, keys, counts, blobs))
     window = WINDOW // timedelta(microseconds=1)
     expected = {

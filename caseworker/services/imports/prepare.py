@@ -153,7 +153,7 @@ class Prepared:
         history: History | None,
         old: bool,
         signature: str | None = None,
-        sketch: tuple[int, int] | None = None,
+        sketch: tuple[int, bytes] | None = None,
     ) -> Prepared:
         item = cls.__new__(cls)
         item.history, item.old, item.signature = history, old, signature
