@@ -61,12 +61,18 @@ def _state(db: Path) -> tuple[int, list[tuple[str, int]]]:
     return int(cases), [(str(s), int(n)) for s, n in records]
 
 
-def _workers() -> list[int]:
+def _workers(db: Path) -> list[int]:
+    """The reading processes of imports into `db` (its environment names it): other imports
+    may run on the same machine meanwhile, and their readers are not this test's."""
     found = []
+    mine = f"CASEWORKER_DB={db}\0".encode()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if WORKER in (entry / "cmdline").read_bytes():
+                if (
+                    WORKER in (entry / "cmdline").read_bytes()
+                    and mine in (entry / "environ").read_bytes()
+                ):
                     found.append(int(entry.name))
             except OSError:
                 continue
@@ -105,9 +111,9 @@ def _stop_midway(db: Path, path: Path, stop: signal.Signals) -> int:
         said = "已中断" if stop is signal.SIGINT else "interrupted"
         assert err.decode().splitlines()[-1] == f"caseworker: {said}", err
     deadline = time.monotonic() + 30
-    while _workers() and time.monotonic() < deadline:
+    while _workers(db) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _workers() == [], "the reading process outlived the import"
+    assert _workers(db) == [], "the reading process outlived the import"
     return process.returncode
 
 

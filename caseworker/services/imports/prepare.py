@@ -237,6 +237,7 @@ class Preparer:
         sqlite: bool = False,
         columns: list[str] | None = None,
         lang: str = "en",
+        sketched: bool = True,
     ) -> None:
         if columns is not None:
             # A table's rows all have its header's columns (or fewer): fields none of whose
@@ -258,6 +259,9 @@ class Preparer:
         self.now_local = now.astimezone(SHANGHAI)  # deadlines are Shanghai times
         self.sqlite = sqlite  # also prepare each row as SQLite stores it
         self.lang = lang
+        # The repeat sketches are stored with the cases; a dry run stores nothing, and skips
+        # them (and numpy's memory with them).
+        self.sketched = sketched
         self.clocks = NewCaseClocks(rules)
         self.map_row = RowMapper(profile, columns)
         self.reported: set[str] = set()  # unmapped columns already named to the writer
@@ -297,19 +301,25 @@ class Preparer:
                 out.rejected.append((row, self.reason(malformed(exc))))
             except (OverflowError, RecursionError) as exc:  # a value past what Python computes
                 out.rejected.append((row, self.reason(malformed(exc))))
-        texts = []
-        for item in out.prepared:
-            r = item.db_row
-            texts.append(
-                (r[_TITLE], r[_BODY]) if r is not None else (item.case.title, item.case.body)
-            )
-        for item, found in zip(out.prepared, sketches(texts), strict=True):
-            item.sketch = found
+        if self.sketched:
+            self._sketch(out.prepared)
         seen = self.map_row.seen_unmapped
         if len(seen) > len(self.reported):
             out.unmapped = [c for c in seen if c not in self.reported]
             self.reported.update(out.unmapped)
         return out
+
+    @staticmethod
+    def _sketch(prepared: list[Prepared]) -> None:
+        """The repeat sketches of a batch's rows, computed together (domain.triage_repeats)."""
+        texts = []
+        for item in prepared:
+            r = item.db_row
+            texts.append(
+                (r[_TITLE], r[_BODY]) if r is not None else (item.case.title, item.case.body)
+            )
+        for item, found in zip(prepared, sketches(texts), strict=True):
+            item.sketch = found
 
     def prepare(self, row: SourceRow) -> Prepared:
         """Map and check one row; raises with the reason it is rejected."""
