@@ -153,7 +153,6 @@ def near_pairs(
     )
     author = np.asarray(authors, np.int64)[order]
     when = np.asarray(times, np.int64)[order]
-    key = np.asarray(keys, np.int64)[order]
     # Each message's author's first position: the candidates of position p are those after
     # it and before p.
     first = np.ones(n, dtype=bool)
@@ -169,16 +168,17 @@ def near_pairs(
     window = WINDOW // timedelta(microseconds=1)
     inside = when[p] - when[q] <= window
     p, q = p[inside], q[inside]
-    known = np.fromiter((b is not None for b in blobs), dtype=bool, count=n)[order]
+    # The sketches stay in their given order (no sorted copy): the pairs are mapped back to it.
+    p, q = order[p], order[q]
+    key = np.asarray(keys, np.int64)
+    known = np.fromiter((b is not None for b in blobs), dtype=bool, count=n)
     empty = bytes(_SKETCH_BYTES)
     bits = np.frombuffer(b"".join(b or empty for b in blobs), dtype="<u8").reshape(n, -1)
-    bits = bits[order]
     used = np.bitwise_count(bits).sum(axis=1, dtype=np.int64)
-    size = np.fromiter((c or 0 for c in counts), dtype=np.int64, count=n)[order]
-    spare = size - used
+    spare = np.fromiter((c or 0 for c in counts), dtype=np.int64, count=n) - used
     kept: list[tuple[int, int]] = []
-    for at in range(0, len(p), 1 << 16):  # a few MB of arrays at a time
-        a, b = p[at : at + (1 << 16)], q[at : at + (1 << 16)]
+    for at in range(0, len(p), 1 << 14):  # a few MB of arrays at a time
+        a, b = p[at : at + (1 << 14)], q[at : at + (1 << 14)]
         # may_be_near, for every pair at once (float64 division as Python's)
         common = np.bitwise_count(bits[a] & bits[b]).sum(axis=1, dtype=np.int64)
         common += np.minimum(spare[a], spare[b])
@@ -186,7 +186,7 @@ def near_pairs(
         with np.errstate(divide="ignore", invalid="ignore"):
             near = (common > 0) & ((union <= 0) | (common / np.maximum(union, 1) >= NEAR))
         keep = near | ~known[a] | ~known[b] | (key[a] == key[b])
-        kept.extend(zip(order[a[keep]].tolist(), order[b[keep]].tolist(), strict=True))
+        kept.extend(zip(a[keep].tolist(), b[keep].tolist(), strict=True))
     return kept
 
 

@@ -173,20 +173,28 @@ def mark_new(
         ):
             if len(by_key.get(key, ())) < _PER_KEY:
                 by_key.setdefault(key, []).append(Seen(cid, _time(received), key, author))
-    # The same authors' earlier messages in the window, as stored: most are ruled out by their
+    linked = {c.id for c in new_cases if c.linked}
+    status = {c.id: c.status for c in new_cases}
+    texts = {c.id: c.text for c in new_cases if c.text is not None}
+    # The same authors' earlier messages in the window, as stored, a few hundred authors at a
+    # time (a batch's authors wrote some 100,000 of them): most are ruled out by their
     # sketches (near_pairs) and never become a Seen.
-    authors = sorted({seen.author for seen in new.values() if seen.author})
-    written: list[tuple[Any, ...]] = []
-    for part in _chunks(authors):
-        written.extend(
-            rows(
-                "SELECT case_id, received_at, text_key, author, pair_count, pair_bits "
-                "FROM case_signatures "
-                "WHERE author IN ({in}) AND received_at >= {at} AND received_at <= {at}",
-                part,
-                bounds,
-            )
+    by_author: dict[str, list[Incoming]] = {}
+    for c in new_cases:
+        if c.author:
+            by_author.setdefault(c.author, []).append(c)
+    candidates: dict[int, list[Seen]] = {}
+    for part in _chunks(sorted(by_author)):
+        written = rows(
+            "SELECT case_id, received_at, text_key, author, pair_count, pair_bits "
+            "FROM case_signatures "
+            "WHERE author IN ({in}) AND received_at >= {at} AND received_at <= {at}",
+            part,
+            bounds,
         )
+        mine = [c for author in part for c in by_author[author]]
+        candidates.update(_same_author(mine, new, linked, written))
+        del written
     for seen in sorted(new.values(), key=lambda s: (s.received_at, s.id)):
         by_key.setdefault(seen.key, []).append(seen)
     conn.exec_driver_sql(
@@ -194,10 +202,6 @@ def mark_new(
         f"pair_bits) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark})",
         [(c.id, c.received_at, c.author, c.key, *_columns(c.sketch)) for c in new_cases],
     )
-    linked = {c.id for c in new_cases if c.linked}
-    status = {c.id: c.status for c in new_cases}
-    texts = {c.id: c.text for c in new_cases if c.text is not None}
-    candidates = _same_author(new_cases, new, linked, written)
     needed = {
         cid for seen_id, others in candidates.items() for o in others for cid in (seen_id, o.id)
     }
