@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import insert
@@ -21,7 +21,17 @@ from sqlmodel import Session
 
 from caseworker.clock import recorded_now
 from caseworker.domain.lifecycle import Action
-from caseworker.domain.triage_repeats import WINDOW, Seen, earlier, original_of, pairs, text_key
+from caseworker.domain.triage_repeats import (
+    WINDOW,
+    Seen,
+    Sketch,
+    near_pairs,
+    original_of,
+    pairs,
+    sketch,
+    sketches,
+    text_key,
+)
 from caseworker.store.audit import seal_events
 from caseworker.store.models import EventRow, LinkRow
 
@@ -45,6 +55,7 @@ class Incoming(NamedTuple):
     status: str
     linked: bool = False  # already a repeat by its source: kept as it is
     text: tuple[str, str] | None = None  # title and body, when at hand (saves reading them)
+    sketch: Sketch | None = None  # of its pairs; computed from `text` when not given
 
 
 class PairCache:
@@ -106,6 +117,7 @@ def mark_repeats(session: Session, case_ids: Sequence[int], *, actor: str) -> in
                     text_key(title, opening),
                     state,
                     repeat_of is not None,
+                    (title, opening),
                 )
             )
     return mark_new(session, new, actor=actor)
@@ -131,14 +143,18 @@ def mark_new(
     sqlite = conn.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
 
+    raw = conn.connection.driver_connection if sqlite else None
+
     def rows(sql: str, params: Sequence[Any], extra: Sequence[Any] = ()) -> list[Any]:
         marks = ", ".join([mark] * len(params))
         query = sql.replace("{in}", marks).replace("{at}", mark)
+        if raw is not None:  # the driver's own rows: a batch reads some 100,000
+            return raw.execute(query, (*params, *extra)).fetchall()  # type: ignore[no-any-return]
         return list(conn.exec_driver_sql(query, (*params, *extra)).all())
 
+    new_cases = _sketched(new_cases)
     new: dict[int, Seen] = {}
     by_key: dict[str, list[Seen]] = {}
-    by_author: dict[str, list[Seen]] = {}
     for c in new_cases:
         seen = Seen(c.id, _time(c.received_at), c.key, c.author)
         new[c.id] = seen
@@ -146,7 +162,6 @@ def mark_new(
     lasts = max(seen.received_at for seen in new.values())
     since, until = firsts - WINDOW, lasts
     bounds = (_stored(since, sqlite), _stored(until, sqlite))
-    old: list[Seen] = []
     keys = sorted({seen.key for seen in new.values()})
     for part in _chunks(keys):
         for cid, received, key, author in rows(
@@ -157,37 +172,45 @@ def mark_new(
             bounds,
         ):
             if len(by_key.get(key, ())) < _PER_KEY:
-                seen = Seen(cid, _time(received), key, author)
-                by_key.setdefault(key, []).append(seen)
-                old.append(seen)
-    authors = sorted({seen.author for seen in new.values() if seen.author})
-    for part in _chunks(authors):
-        for cid, received, key, author in rows(
-            "SELECT case_id, received_at, text_key, author FROM case_signatures "
-            "WHERE author IN ({in}) AND received_at >= {at} AND received_at <= {at}",
-            part,
-            bounds,
-        ):
-            by_author.setdefault(author, []).append(Seen(cid, _time(received), key, author))
-    for seen in sorted(new.values(), key=lambda s: (s.received_at, s.id)):
-        by_key.setdefault(seen.key, []).append(seen)
-        if seen.author:
-            by_author.setdefault(seen.author, []).append(seen)
-    conn.exec_driver_sql(
-        f"INSERT INTO case_signatures (case_id, received_at, author, text_key) "
-        f"VALUES ({mark}, {mark}, {mark}, {mark})",
-        [(c.id, c.received_at, c.author, c.key) for c in new_cases],
-    )
+                by_key.setdefault(key, []).append(Seen(cid, _time(received), key, author))
     linked = {c.id for c in new_cases if c.linked}
     status = {c.id: c.status for c in new_cases}
     texts = {c.id: c.text for c in new_cases if c.text is not None}
-    pairs_of = _pairs_reader(rows, new, by_author, linked, texts, cache or PairCache())
+    # The same authors' earlier messages in the window, as stored, a few hundred authors at a
+    # time (a batch's authors wrote some 100,000 of them): most are ruled out by their
+    # sketches (near_pairs) and never become a Seen.
+    by_author: dict[str, list[Incoming]] = {}
+    for c in new_cases:
+        if c.author:
+            by_author.setdefault(c.author, []).append(c)
+    candidates: dict[int, list[Seen]] = {}
+    for part in _chunks(sorted(by_author)):
+        written = rows(
+            "SELECT case_id, received_at, text_key, author, pair_count, pair_bits "
+            "FROM case_signatures "
+            "WHERE author IN ({in}) AND received_at >= {at} AND received_at <= {at}",
+            part,
+            bounds,
+        )
+        mine = [c for author in part for c in by_author[author]]
+        candidates.update(_same_author(mine, new, linked, written))
+        del written
+    for seen in sorted(new.values(), key=lambda s: (s.received_at, s.id)):
+        by_key.setdefault(seen.key, []).append(seen)
+    conn.exec_driver_sql(
+        "INSERT INTO case_signatures (case_id, received_at, author, text_key, pair_count, "
+        f"pair_bits) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark})",
+        [(c.id, c.received_at, c.author, c.key, *_columns(c.sketch)) for c in new_cases],
+    )
+    needed = {
+        cid for seen_id, others in candidates.items() for o in others for cid in (seen_id, o.id)
+    }
+    pairs_of = _pairs_reader(rows, needed, texts, cache or PairCache())
     found: dict[int, tuple[int, float, datetime]] = {}
     for seen in new.values():
         if seen.id in linked:
             continue
-        same_author = by_author.get(seen.author, []) if seen.author else []
-        pool = by_key.get(seen.key, []) + (same_author if len(same_author) > 1 else [])
+        pool = by_key.get(seen.key, []) + candidates.get(seen.id, [])
         if len(pool) < 2:
             continue  # only itself
         hit = original_of(seen, pool, pairs_of)
@@ -198,34 +221,97 @@ def mark_new(
     return _link(conn, rows, found, status, actor)
 
 
+def _sketched(new_cases: Sequence[Incoming]) -> Sequence[Incoming]:
+    """The new cases with the sketches of those whose text is at hand, computed together."""
+    todo = [i for i, c in enumerate(new_cases) if c.sketch is None and c.text is not None]
+    if not todo:
+        return new_cases
+    out = list(new_cases)
+    texts = [new_cases[i].text for i in todo]
+    for i, found in zip(todo, sketches(texts), strict=True):  # type: ignore[arg-type]
+        out[i] = out[i]._replace(sketch=found)
+    return out
+
+
+def _columns(found: Sketch | None) -> tuple[int | None, bytes | None]:
+    """A sketch as case_signatures stores it (pair_count, pair_bits)."""
+    return (None, None) if found is None else (found.pairs, found.bits)
+
+
 def _stored(value: datetime, sqlite: bool) -> Any:
     """An aware time as UTCDateTime stores it: naive UTC (on SQLite as text, microseconds)."""
     naive = value.astimezone(UTC).replace(tzinfo=None)
     return naive.isoformat(" ", "microseconds") if sqlite else naive
 
 
+def _same_author(
+    new_cases: Sequence[Incoming],
+    new: dict[int, Seen],
+    linked: set[int],
+    written: list[tuple[Any, ...]],
+) -> dict[int, list[Seen]]:
+    """For each new case, the same author's earlier messages in the window that its sketch
+    does not rule out as a near repeat (domain.triage_repeats.near_pairs): the candidates of
+    the same-citizen test, the batch's own included."""
+    columns = [list(c) for c in zip(*written, strict=True)]
+    ids, times, keys, authors, counts, blobs = columns or [[], [], [], [], [], []]
+    tested = [False] * len(ids)
+    for c in new_cases:
+        if c.author:
+            ids.append(c.id)
+            times.append(c.received_at)
+            authors.append(c.author)
+            keys.append(c.key)
+            counts.append(None if c.sketch is None else c.sketch.pairs)
+            blobs.append(None if c.sketch is None else c.sketch.bits)
+            tested.append(c.id not in linked)
+    if not any(tested):
+        return {}
+    numbers: dict[str, int] = {}
+    pairs_at = near_pairs(
+        [numbers.setdefault(a, len(numbers)) for a in authors],
+        _micros(times),
+        ids,
+        tested,
+        [numbers.setdefault(k, len(numbers)) for k in keys],
+        counts,
+        blobs,
+    )
+    found: dict[int, list[Seen]] = {}
+    older: dict[int, Seen] = {}
+    for i, j in pairs_at:
+        other = new.get(ids[j]) or older.get(ids[j])
+        if other is None:
+            other = older[ids[j]] = Seen(ids[j], _time(times[j]), keys[j], authors[j])
+        found.setdefault(ids[i], []).append(other)
+    return found
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _micros(times: list[Any]) -> list[int]:
+    """Stored times (SQLite text, or datetimes) as microseconds since 1970, UTC."""
+    import numpy as np
+
+    if times and all(isinstance(t, str) for t in times):
+        try:  # SQLite's text, parsed as one array
+            return np.array(times, dtype="datetime64[us]").astype(np.int64).tolist()  # type: ignore[no-any-return]
+        except ValueError:
+            pass
+    step = timedelta(microseconds=1)
+    return [(_time(t).replace(tzinfo=None) - _EPOCH) // step for t in times]
+
+
 def _pairs_reader(
     rows: Callable[..., list[Any]],
-    new: dict[int, Seen],
-    by_author: dict[str, list[Seen]],
-    linked: set[int],
+    needed: set[int],
     texts: dict[int, tuple[str, str]],
     kept: PairCache,
 ) -> Callable[[int], frozenset[str]]:
-    """The character pairs of the messages the same-citizen test will compare, built when
-    first asked for from the batch's own texts or the older messages' (read in a few queries),
-    and kept in the run's bounded cache."""
-    needed: set[int] = set()
-    for seen in new.values():
-        if not seen.author or seen.id in linked:
-            continue
-        for other in by_author.get(seen.author, ()):
-            if (
-                other.key != seen.key
-                and earlier(other, seen)
-                and seen.received_at - other.received_at <= WINDOW
-            ):
-                needed.update((seen.id, other.id))
+    """The character pairs of the messages the same-citizen test will compare (`needed`: the
+    few its sketches do not rule out), built when first asked for from the batch's own texts
+    or the older messages' (read in a few queries), and kept in the run's bounded cache."""
     # Older messages' titles and openings are read in a few queries (short strings); their
     # pairs, which take some 25 kB a message, are built only when a comparison asks for them
     # and kept in the run's bounded cache, so a batch never holds all of its sets at once.
@@ -327,9 +413,17 @@ def record_signature(session: Session, case_id: int) -> None:
         (case_id,),
     ).one()
     conn.exec_driver_sql(
-        f"INSERT INTO case_signatures (case_id, received_at, author, text_key) "
-        f"VALUES ({mark}, {mark}, {mark}, {mark})",
-        [(case_id, row[3], row[2] or None, signature_key(row[0], row[1]))],
+        "INSERT INTO case_signatures (case_id, received_at, author, text_key, pair_count, "
+        f"pair_bits) VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, {mark})",
+        [
+            (
+                case_id,
+                row[3],
+                row[2] or None,
+                signature_key(row[0], row[1]),
+                *_columns(sketch(row[0], row[1] or "")),
+            )
+        ],
     )
 
 

@@ -465,10 +465,13 @@ class CommonIssueCase(SQLModel, table=True):
 
 
 class CaseSignature(SQLModel, table=True):
-    """What the repeat tests read of a case (domain.triage_repeats): its text key and author.
+    """What the repeat tests read of a case (domain.triage_repeats): its text key and author,
+    and the sketch of its character pairs.
 
     Written at import, so a re-post is found by one index lookup, never by reading the texts
-    of every case.
+    of every case, and a citizen's earlier messages are ruled out as near repeats by their
+    sketches, without building their pairs (NULL on rows from before migration 0017: those
+    are compared the long way).
     """
 
     __tablename__ = "case_signatures"
@@ -483,3 +486,5 @@ class CaseSignature(SQLModel, table=True):
     received_at: datetime = _when()
     author: str | None = Field(default=None, max_length=200)
     text_key: str = Field(max_length=16)
+    pair_count: int | None = Field(default=None)
+    pair_bits: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

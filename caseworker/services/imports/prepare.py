@@ -29,6 +29,7 @@ from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.errors import InvalidInput
 from caseworker.domain.lifecycle import OPEN_STATES, Action, Status
 from caseworker.domain.policy import FUTURE_TOLERANCE, PolicyError, years_before
+from caseworker.domain.triage_repeats import Sketch, sketches
 from caseworker.services.cases import NewCase, validate_new_case
 from caseworker.services.imports.fastclocks import NewCaseClocks
 from caseworker.services.imports.mapping import Profile, RowMapper, fingerprint
@@ -78,6 +79,7 @@ class Prepared:
     # The text key the repeat tests look up (services.repeats.signature), computed here so
     # the writing process only stores it.
     signature: str | None = field(init=False, default=None)
+    sketch: Sketch | None = field(init=False, default=None)  # of its pairs, computed here too
     _print: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -114,7 +116,9 @@ class Prepared:
             received = c.received_at.astimezone(UTC).replace(tzinfo=None)
             linked = getattr(c, "repeat_of_id", None) is not None
         key = self.signature or signature(title, body)
-        return Incoming(case_id, received, author or None, key, status, linked, (title, body))
+        return Incoming(
+            case_id, received, author or None, key, status, linked, (title, body), self.sketch
+        )
 
     def received_at_stored(self) -> str | None:
         return self.db_row[_RECEIVED_AT] if self.db_row else db_time(self.case.received_at)
@@ -133,6 +137,7 @@ class Prepared:
             self.history,
             self.old,
             self.signature,
+            None if self.sketch is None else tuple(self.sketch),
         )
 
     @classmethod
@@ -148,9 +153,11 @@ class Prepared:
         history: History | None,
         old: bool,
         signature: str | None = None,
+        sketch: tuple[int, bytes] | None = None,
     ) -> Prepared:
         item = cls.__new__(cls)
         item.history, item.old, item.signature = history, old, signature
+        item.sketch = None if sketch is None else Sketch(*sketch)
         item.row, item.case, item.reply_text, item.replied_at = (
             SourceRow(number, values),
             case,
@@ -230,6 +237,7 @@ class Preparer:
         sqlite: bool = False,
         columns: list[str] | None = None,
         lang: str = "en",
+        sketched: bool = True,
     ) -> None:
         if columns is not None:
             # A table's rows all have its header's columns (or fewer): fields none of whose
@@ -251,6 +259,9 @@ class Preparer:
         self.now_local = now.astimezone(SHANGHAI)  # deadlines are Shanghai times
         self.sqlite = sqlite  # also prepare each row as SQLite stores it
         self.lang = lang
+        # The repeat sketches are stored with the cases; a dry run stores nothing, and skips
+        # them (and numpy's memory with them).
+        self.sketched = sketched
         self.clocks = NewCaseClocks(rules)
         self.map_row = RowMapper(profile, columns)
         self.reported: set[str] = set()  # unmapped columns already named to the writer
@@ -290,11 +301,25 @@ class Preparer:
                 out.rejected.append((row, self.reason(malformed(exc))))
             except (OverflowError, RecursionError) as exc:  # a value past what Python computes
                 out.rejected.append((row, self.reason(malformed(exc))))
+        if self.sketched:
+            self._sketch(out.prepared)
         seen = self.map_row.seen_unmapped
         if len(seen) > len(self.reported):
             out.unmapped = [c for c in seen if c not in self.reported]
             self.reported.update(out.unmapped)
         return out
+
+    @staticmethod
+    def _sketch(prepared: list[Prepared]) -> None:
+        """The repeat sketches of a batch's rows, computed together (domain.triage_repeats)."""
+        texts = []
+        for item in prepared:
+            r = item.db_row
+            texts.append(
+                (r[_TITLE], r[_BODY]) if r is not None else (item.case.title, item.case.body)
+            )
+        for item, found in zip(prepared, sketches(texts), strict=True):
+            item.sketch = found
 
     def prepare(self, row: SourceRow) -> Prepared:
         """Map and check one row; raises with the reason it is rejected."""

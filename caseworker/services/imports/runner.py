@@ -247,6 +247,7 @@ class _Run:
             sqlite=store.engine.dialect.name == "sqlite",
             columns=source.columns if source.format in ("csv", "xlsx") else None,
             lang=options.lang,
+            sketched=not options.dry_run,
         )
         self.search_deferred = False
         self.cache_sized = False
