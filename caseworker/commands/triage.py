@@ -41,8 +41,12 @@ def _pct(value: float | None) -> str:
 def train(
     ctx: typer.Context,
     max_cases: Annotated[
-        int, typer.Option("--max-cases", help="Learn from at most this many newest cases.")
-    ] = 30_000,
+        int,
+        typer.Option(
+            "--max-cases",
+            help="Learn from at most this many newest cases of the year before the newest.",
+        ),
+    ] = 500_000,
 ) -> None:
     """Learn category and lead unit from the cases that have them; store the model."""
     from caseworker.services.triage import train as train_model
