@@ -109,6 +109,11 @@ def _sample(items: list[int], limit: int) -> list[int]:
     return [items[int(k * step)] for k in range(limit)]
 
 
+def _rows(x: Any, positions: list[int]) -> Any:
+    """The rows of x at `positions` (x itself when they are all of it: a year is not copied)."""
+    return x if len(positions) == x.shape[0] else x[positions]
+
+
 def train(
     store: Store,
     *,
@@ -194,13 +199,13 @@ def train(
     category = unit = None
     cat_cv = unit_cv = None
     if cat_pos:
-        category = fit_linear(x[cat_pos], [categories[i] or "" for i in cat_pos])
+        category = fit_linear(_rows(x, cat_pos), [categories[i] or "" for i in cat_pos])
         say("category", 1.0)
         cat_cv = cross_validate(cat_x, [categories[i] or "" for i in cat_sample])
         say("category-cv", 1.0)
     if unit_pos:
         labels = [units[i] or "" for i in unit_pos]
-        unit = fit_linear(x[unit_pos], labels, UNIT_WEIGHTS_KEPT)
+        unit = fit_linear(_rows(x, unit_pos), labels, UNIT_WEIGHTS_KEPT)
         say("unit", 1.0)
         unit_cv = cross_validate(
             unit_x, [units[i] or "" for i in unit_sample], keep=UNIT_WEIGHTS_KEPT
