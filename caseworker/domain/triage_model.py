@@ -17,8 +17,7 @@ than the rows and would not fit a year of cases in two minutes, while on many ro
 as good a model in two passes (on 495 rows it does not: too few steps; README "Triage"). The
 trained model is kept as plain arrays (keywords, idf, sparse weights) in an .npz read with
 `allow_pickle=False`, so loading a model runs no code from the database, and suggesting needs
-numpy and scipy's sparse matrices alone (importing scikit-learn would cost the console a
-second).
+numpy alone (`one_row`; importing scikit-learn would cost the console a second, scipy a tenth).
 """
 
 from __future__ import annotations
@@ -270,12 +269,10 @@ def _meta_column(token: str) -> int:
     return found
 
 
-def features(messages: Sequence[Message], keywords: Keywords) -> Matrix:
-    """The messages' features as a CSR matrix (float32, one row a message): each block's counts
-    weighted 1 + ln(count) and normalised to unit length."""
-    from scipy.sparse import coo_matrix
-
-    n = len(messages)
+def _positions(
+    messages: Sequence[Message], keywords: Keywords
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Layout]:
+    """(row, column) of every feature occurrence of the messages, and the columns' layout."""
     layout = Layout(len(keywords.terms))
     offsets = layout.offsets
     segments: list[str] = []
@@ -312,11 +309,41 @@ def features(messages: Sequence[Message], keywords: Keywords) -> Matrix:
                 meta_cols.append(offsets["meta"] + _meta_column(f"{name}:{value}"))
     rows.append(np.array(meta_rows, dtype=np.int64))
     cols.append(np.array(meta_cols, dtype=np.int64))
-    r, c = np.concatenate(rows), np.concatenate(cols)
+    return np.concatenate(rows), np.concatenate(cols), layout
+
+
+def features(messages: Sequence[Message], keywords: Keywords) -> Matrix:
+    """The messages' features as a CSR matrix (float32, one row a message): each block's counts
+    weighted 1 + ln(count) and normalised to unit length."""
+    from scipy.sparse import coo_matrix
+
+    r, c, layout = _positions(messages, keywords)
     counts = coo_matrix(
-        (np.ones(len(r), dtype=np.float32), (r, c)), shape=(n, layout.width)
+        (np.ones(len(r), dtype=np.float32), (r, c)), shape=(len(messages), layout.width)
     ).tocsr()
     return _weighted(counts, layout)
+
+
+@dataclass
+class OneRow:
+    """One message's features as CSR arrays, without scipy (suggesting imports numpy alone)."""
+
+    indptr: npt.NDArray[np.int64]
+    indices: npt.NDArray[np.int64]
+    data: FloatArray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (1, int(self.indices.max(initial=0)) + 1)
+
+
+def one_row(message: Message, keywords: Keywords) -> OneRow:
+    """`features` of one message, the same values, by numpy alone."""
+    _, c, layout = _positions([message], keywords)
+    cols, counts = np.unique(c, return_counts=True)
+    row = OneRow(np.array([0, len(cols)], dtype=np.int64), cols, counts.astype(np.float32))
+    _weighted(row, layout)
+    return row
 
 
 def _weighted(counts: Matrix, layout: Layout) -> Matrix:
@@ -355,12 +382,12 @@ def weigh(x: Matrix, idf: FloatArray) -> Matrix:
     """x's values multiplied by their column's idf, each row then scaled to unit length (in
     place: a year's matrix is not copied). Unit rows let the SVM converge in a few passes."""
     x.data *= idf[x.indices]
-    squares = np.square(x.data, dtype=np.float64)
-    norms = np.sqrt(np.add.reduceat(squares, x.indptr[:-1])) if len(squares) else squares
     lengths = np.diff(x.indptr)
-    if len(squares):
-        norms[lengths == 0] = 1.0
-        x.data /= np.repeat(norms, lengths).astype(np.float32)
+    row = np.repeat(np.arange(len(lengths)), lengths)
+    squares = np.square(x.data, dtype=np.float64)
+    norms = np.sqrt(np.bincount(row, weights=squares, minlength=len(lengths)))
+    norms[norms == 0] = 1.0
+    x.data /= norms[row].astype(np.float32)
     return x
 
 
@@ -423,7 +450,7 @@ class TriageModel:
     info: dict[str, Any]
 
     def features(self, message: Message) -> tuple[IntArray, FloatArray]:
-        x = weigh(features([message], self.keywords), self.idf)
+        x = weigh(one_row(message, self.keywords), self.idf)
         return x.indices.astype(np.int32), x.data.astype(np.float32)
 
     def suggest(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from openpyxl import load_workbook
 
@@ -16,6 +17,7 @@ from caseworker.domain.triage_model import (
     fit_idf,
     fit_linear,
     keywords_of,
+    one_row,
     weighted,
 )
 from caseworker.domain.triage_text import clean, words
@@ -116,9 +118,13 @@ def test_one_message_has_the_features_it_has_in_a_batch() -> None:
     keywords = keywords_of(category_tree())
     together = batched_features(messages[:120], keywords)
     for k, message in enumerate(messages[:120]):
-        alone = features([message], keywords)
-        assert (alone.indices == together[k].indices).all()
-        assert abs(alone.data - together[k].data).max() < 1e-6
+        for alone in (features([message], keywords), one_row(message, keywords)):
+            assert (alone.indices == together[k].indices).all()
+            assert abs(alone.data - together[k].data).max() < 1e-6
+    empty = [Message("", ""), messages[0], Message("", "")]  # rows with no feature at all
+    x = weighted(features(empty, keywords), fit_idf(features(messages[:50], keywords)))
+    assert list(np.diff(x.indptr)) == [0, features([messages[0]], keywords).nnz, 0]
+    assert not np.isnan(x.data).any()
 
 
 def test_features_fold_width_and_skip_spaces() -> None:
