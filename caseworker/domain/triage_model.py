@@ -381,13 +381,19 @@ def fit_idf(x: Matrix) -> FloatArray:
 def weigh(x: Matrix, idf: FloatArray) -> Matrix:
     """x's values multiplied by their column's idf, each row then scaled to unit length (in
     place: a year's matrix is not copied). Unit rows let the SVM converge in a few passes."""
-    x.data *= idf[x.indices]
-    lengths = np.diff(x.indptr)
-    row = np.repeat(np.arange(len(lengths)), lengths)
-    squares = np.square(x.data, dtype=np.float64)
-    norms = np.sqrt(np.bincount(row, weights=squares, minlength=len(lengths)))
-    norms[norms == 0] = 1.0
-    x.data /= norms[row].astype(np.float32)
+    n = len(x.indptr) - 1
+    for first in range(0, n, 4 * BATCH):  # a slice at a time: a year's temporaries stay small
+        last = min(n, first + 4 * BATCH)
+        at, end = int(x.indptr[first]), int(x.indptr[last])
+        data = x.data[at:end]
+        data *= idf[x.indices[at:end]]
+        lengths = np.diff(x.indptr[first : last + 1])
+        row = np.repeat(np.arange(len(lengths)), lengths)
+        norms = np.sqrt(
+            np.bincount(row, weights=np.square(data, dtype=np.float64), minlength=len(lengths))
+        )
+        norms[norms == 0] = 1.0
+        data /= norms[row].astype(np.float32)
     return x
 
 
