@@ -6,6 +6,7 @@ The services learn and suggest; this module parses options and writes tables or 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -37,12 +38,37 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def _progress(ctx: typer.Context) -> Callable[[str, float], None]:
+    """How far training has got, on one line of stderr a stage, in the run's language."""
+    shown: list[tuple[str, int]] = []
+
+    def show(stage: str, done: float) -> None:
+        now = (stage, int(done * 100))
+        if shown and shown[-1] == now:
+            return
+        if shown and shown[-1][0] != stage:
+            typer.echo("", err=True)
+        shown.append(now)
+        name = say(ctx, f"triage.stage.{stage}")
+        typer.echo("\r" + say(ctx, "triage.progress", stage=name, percent=now[1]), nl=False,
+                   err=True)  # fmt: skip
+        if stage.endswith("-cv") and done >= 1:
+            typer.echo("", err=True)
+            shown.clear()
+
+    return show
+
+
 @triage_app.command("train")
 def train(
     ctx: typer.Context,
     max_cases: Annotated[
-        int, typer.Option("--max-cases", help="Learn from at most this many newest cases.")
-    ] = 30_000,
+        int,
+        typer.Option(
+            "--max-cases",
+            help="Learn from at most this many newest cases of the year before the newest.",
+        ),
+    ] = 500_000,
 ) -> None:
     """Learn category and lead unit from the cases that have them; store the model."""
     from caseworker.services.triage import train as train_model
@@ -50,7 +76,11 @@ def train(
     check_range(ctx, "--max-cases", max_cases, 1, LARGEST_ID)
     with opened(ctx) as store:
         result = train_model(
-            store.store, clerk=store.settings.clerk, now=store.now(), max_cases=max_cases
+            store.store,
+            clerk=store.settings.clerk,
+            now=store.now(),
+            max_cases=max_cases,
+            progress=_progress(ctx),
         )
     if result.too_little:
         fail(

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -31,17 +32,21 @@ from caseworker.domain.triage_clusters import (
     text_terms,
 )
 from caseworker.domain.triage_model import (
+    BATCH,
+    BODY_CHARS,
     FEATURES_VERSION,
+    SVM_MAX_ROWS,
     UNIT_WEIGHTS_KEPT,
     CrossValidation,
     Message,
     TriageModel,
-    analyse,
     cross_validate,
-    encode,
-    fit_encoded,
+    features,
+    fit_idf,
     fit_linear,
+    keywords_of,
     trainable,
+    weigh,
 )
 from caseworker.domain.triage_text import KeywordTree, keyword_tree_from_toml
 from caseworker.services.cases import Desk, readable_case, save
@@ -59,10 +64,13 @@ from caseworker.store.models import (
 )
 
 MIN_CASES = 50  # fewer labelled cases than this teach nothing worth suggesting
-# The newest cases only: a bureau's categories and units follow its recent work, and training
-# memory grows about 25 KB a case (README), so 30,000 stay under a gigabyte.
-MAX_TRAINING_CASES = 30_000
+# A year of cases, back from the newest labelled one: a bureau's categories and units follow
+# its recent work. Training memory is about 5 KB a case (README); the cap keeps it bounded.
+TRAINING_DAYS = 365
+MIN_HISTORY = 30_000  # a younger or quieter bureau: its newest cases, however old
+MAX_TRAINING_CASES = 500_000
 MAX_CV_CASES = 3_000  # cross-validation reads an even sample of this many
+
 CATEGORISE = "categorise"  # the event of a clerk setting a case's category
 
 Progress = Callable[[str, float], None]
@@ -101,6 +109,11 @@ def _sample(items: list[int], limit: int) -> list[int]:
     return [items[int(k * step)] for k in range(limit)]
 
 
+def _rows(x: Any, positions: list[int]) -> Any:
+    """The rows of x at `positions` (x itself when they are all of it: a year is not copied)."""
+    return x if len(positions) == x.shape[0] else x[positions]
+
+
 def train(
     store: Store,
     *,
@@ -111,84 +124,101 @@ def train(
     min_cases: int = MIN_CASES,
     progress: Progress | None = None,
 ) -> TrainResult:
-    """Learn category and lead unit from the newest labelled cases and store the model."""
+    """Learn category and lead unit from the labelled cases of the year up to the newest one
+    (at least the newest MIN_HISTORY however old, at most `max_cases`) and store the model.
+
+    The cases are read with one cursor, BATCH at a time, and each batch's features computed
+    as it comes: memory holds the features (a few KB a case), never a year of text.
+    """
+    from scipy.sparse import csr_matrix, vstack
+
     tree = tree if tree is not None else category_tree()
+    keywords = keywords_of(tree)
     say = progress or (lambda _stage, _done: None)
+    labelled = col(CaseRow.category).is_not(None) | col(CaseRow.lead_unit_id).is_not(None)
+    parts: list[Any] = []
+    categories: list[str | None] = []
+    units: list[str | None] = []
     with store.session() as session:
         resolve_actor(session, clerk)
-        rows = (
-            session.connection()
-            .execute(
-                sa_select(
-                    col(CaseRow.title),
-                    col(CaseRow.body),
-                    col(CaseRow.region),
-                    col(CaseRow.addressee),
-                    col(CaseRow.channel),
-                    col(CaseRow.category),
-                    col(Unit.code),
-                )
-                .join(Unit, col(Unit.id) == col(CaseRow.lead_unit_id), isouter=True)
-                .where(col(CaseRow.category).is_not(None) | col(CaseRow.lead_unit_id).is_not(None))
-                .order_by(col(CaseRow.received_at).desc(), col(CaseRow.id).desc())
-                .limit(max_cases)
+        conn = session.connection()
+        newest = conn.execute(sa_select(func.max(CaseRow.received_at)).where(labelled)).scalar()
+        cutoff = newest - timedelta(days=TRAINING_DAYS) if newest is not None else None
+
+        def counted(*where: Any) -> int:
+            return int(
+                conn.execute(
+                    sa_select(func.count()).select_from(CaseRow).where(*where)
+                ).scalar_one()
             )
-            .all()
+
+        year = counted(labelled, col(CaseRow.received_at) > cutoff) if cutoff else 0
+        wanted = min(max_cases, max(year, min(counted(labelled), MIN_HISTORY)))
+        query = (
+            sa_select(
+                col(CaseRow.title),
+                func.substr(CaseRow.body, 1, BODY_CHARS),
+                col(CaseRow.region),
+                col(CaseRow.addressee),
+                col(CaseRow.channel),
+                col(CaseRow.category),
+                col(Unit.code),
+            )
+            .join(Unit, col(Unit.id) == col(CaseRow.lead_unit_id), isouter=True)
+            .where(labelled)
+            .order_by(col(CaseRow.received_at).desc(), col(CaseRow.id).desc())
+            .limit(wanted)
         )
+        result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
+        for rows in result.partitions(BATCH):
+            parts.append(
+                features([Message(r[0], r[1] or "", r[2], r[3], r[4]) for r in rows], keywords)
+            )
+            categories.extend(r[5] for r in rows)
+            units.extend(r[6] for r in rows)
+            say("read", len(categories) / max(1, wanted))
     say("read", 1.0)
-    messages = [Message(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-    categories = [r[5] for r in rows]
-    units = [r[6] for r in rows]
-    cat_pos = trainable([c for c in categories if c], min_cases)
     cat_rows = [i for i, c in enumerate(categories) if c]
-    cat_pos = [cat_rows[k] for k in cat_pos]
+    cat_pos = [cat_rows[k] for k in trainable([categories[i] or "" for i in cat_rows], min_cases)]
     unit_rows = [i for i, u in enumerate(units) if u]
-    unit_pos = [unit_rows[k] for k in trainable([u for u in units if u], min_cases)]
+    unit_pos = [unit_rows[k] for k in trainable([units[i] or "" for i in unit_rows], min_cases)]
     if not cat_pos and not unit_pos:
         return TrainResult(None, now, len(cat_rows), len(unit_rows), None, None, too_little=True)
-    # Tokens are kept as ids, a message at a time, and as strings only for the few thousand
-    # messages the cross-validation reads again.
+    x = vstack(parts, format="csr", dtype=np.float32) if len(parts) > 1 else parts[0]
+    del parts
+    assert isinstance(x, csr_matrix)
+    # Cross-validation reads an even sample of the plain features (its folds learn their own
+    # idf); the model is fitted on every case, idf-weighted in place.
     cat_sample = _sample(cat_pos, MAX_CV_CASES) if cat_pos else []
     unit_sample = _sample(unit_pos, MAX_CV_CASES) if unit_pos else []
-    sampled = set(cat_sample) | set(unit_sample)
-    kept: dict[int, dict[str, list[str]]] = {}
-
-    def tokens() -> Iterator[dict[str, list[str]]]:
-        for k, m in enumerate(messages):
-            blocks = analyse(m, tree)
-            if k in sampled:
-                kept[k] = blocks
-            if k % 2000 == 0:
-                say("words", k / max(1, len(messages)))
-            yield blocks
-
-    vocabularies, x = fit_encoded(encode(tokens()))
-    say("vocabulary", 1.0)
+    cat_x = x[cat_sample] if cat_sample else None
+    unit_x = x[unit_sample] if unit_sample else None
+    idf = fit_idf(x)
+    weigh(x, idf)
+    say("features", 1.0)
     category = unit = None
     cat_cv = unit_cv = None
     if cat_pos:
-        category = fit_linear(x[cat_pos], [categories[i] or "" for i in cat_pos])
+        category = fit_linear(_rows(x, cat_pos), [categories[i] or "" for i in cat_pos])
         say("category", 1.0)
-        cat_cv = cross_validate(
-            [kept[i] for i in cat_sample], [categories[i] or "" for i in cat_sample]
-        )
+        cat_cv = cross_validate(cat_x, [categories[i] or "" for i in cat_sample])
         say("category-cv", 1.0)
     if unit_pos:
         labels = [units[i] or "" for i in unit_pos]
-        unit = fit_linear(x[unit_pos], labels, UNIT_WEIGHTS_KEPT)
+        unit = fit_linear(_rows(x, unit_pos), labels, UNIT_WEIGHTS_KEPT)
         say("unit", 1.0)
         unit_cv = cross_validate(
-            [kept[i] for i in unit_sample],
-            [units[i] or "" for i in unit_sample],
-            keep=UNIT_WEIGHTS_KEPT,
+            unit_x, [units[i] or "" for i in unit_sample], keep=UNIT_WEIGHTS_KEPT
         )
         say("unit-cv", 1.0)
     info = {
         "features": FEATURES_VERSION,
+        "cases_read": len(categories),
+        "fit": "linear-svm" if max(len(cat_pos), len(unit_pos)) <= SVM_MAX_ROWS else "sgd-svm",
         "category_cv_rows": cat_cv.rows if cat_cv else 0,
         "unit_cv_rows": unit_cv.rows if unit_cv else 0,
     }
-    model = TriageModel(vocabularies, category, unit, info)
+    model = TriageModel(keywords, idf, category, unit, info)
     row = TriageModelRow(
         features=FEATURES_VERSION,
         trained_at=now,
@@ -285,7 +315,7 @@ def suggest_message(
     repeats: list[dict[str, Any]] | None = None,
 ) -> Suggestion:
     """The top three categories and lead units for one message."""
-    cats, units = loaded.model.suggest(message, loaded.tree, 3)
+    cats, units = loaded.model.suggest(message, 3)
     return Suggestion(
         external_id,
         case_id,

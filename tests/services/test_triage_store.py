@@ -109,3 +109,42 @@ def test_train_and_suggest_from_the_store(
         assert loaded is not None and loaded.id == result.model_id
         found = suggest_cases(session, loaded, ["ext:T4"], clerk="张敏")[0]
         assert found.categories[0]["label"] == "城乡建设"
+
+
+def test_train_reads_the_year_up_to_the_newest_labelled_case(
+    store: Any, rules: Any, clock: FrozenClock, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A year back from the newest labelled case; older cases only to make up MIN_HISTORY."""
+    from datetime import timedelta
+
+    from caseworker.services import triage
+    from caseworker.services.cases import NewCase, create_case
+
+    desk = _bureau(store, rules, clock, tmp_path)
+    topics = {
+        "卫生计生": ("医院看病挂号难", "社区医院医生太少，挂号排队一上午，看病难。"),
+        "城乡建设": ("小区道路积水", "小区门口道路积水严重，排水管道堵塞，出行困难。"),
+    }
+    with store.session() as session:
+        for n in range(40):
+            category = list(topics)[n % 2]
+            title, body = topics[category]
+            days = 400 if n < 10 else n  # ten cases more than a year before the newest
+            create_case(
+                session,
+                desk,
+                NewCase(
+                    channel="leader-board",
+                    external_id=f"Y{n}",
+                    title=f"{title}{n}",
+                    body=f"{body}第{n}次反映。",
+                    received_at=clock.now() - timedelta(days=days),
+                    category=category,
+                ),
+            )
+    monkeypatch.setattr(triage, "MIN_HISTORY", 20)
+    result = triage.train(store, clerk="张敏", now=clock.now(), min_cases=20)
+    assert result.category_cases == 30
+    monkeypatch.setattr(triage, "MIN_HISTORY", 35)
+    result = triage.train(store, clerk="张敏", now=clock.now(), min_cases=20)
+    assert result.category_cases == 35  # the year's 30 and the five newest before it

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from openpyxl import load_workbook
 
 from caseworker.domain.triage_model import (
     Message,
     TriageModel,
-    analyse,
+    batched_features,
     cross_validate,
+    features,
+    fit_idf,
     fit_linear,
-    fit_vocabularies,
-    matrix,
+    keywords_of,
+    one_row,
+    weighted,
 )
 from caseworker.domain.triage_text import clean, words
 from caseworker.services.triage import category_tree
@@ -79,13 +83,12 @@ def test_keyword_hits_are_those_of_looking_for_every_keyword() -> None:
 
 @needs_data
 def test_cross_validated_accuracy_beats_the_word_baseline() -> None:
-    """The issue asks 85% top-1 / 97% top-3; across fold seeds this model reaches 84-87%, so the
-    test holds it to what it reliably reaches (a plain word TF-IDF + SVM reaches 75-79%)."""
+    """The issue asks 85% top-1 / 97% top-3; across fold seeds this model reaches 86-87%, so the
+    test holds it a little below (a plain word TF-IDF + SVM reaches 75-79%)."""
     messages, labels = _sample()
     assert len(messages) == 495
-    tree = category_tree()
-    analysed = [analyse(m, tree) for m in messages]
-    cv = cross_validate(analysed, labels, folds=5, seed=0)
+    x = features(messages, keywords_of(category_tree()))
+    cv = cross_validate(x, labels, folds=5, seed=0)
     assert cv.top1 >= 0.83
     assert cv.top3 >= 0.97
 
@@ -93,54 +96,62 @@ def test_cross_validated_accuracy_beats_the_word_baseline() -> None:
 @needs_data
 def test_the_stored_model_suggests_as_the_trained_one() -> None:
     messages, labels = _sample()
-    tree = category_tree()
-    analysed = [analyse(m, tree) for m in messages[:200]]
-    vocabularies = fit_vocabularies(analysed)
-    model = TriageModel(
-        vocabularies, fit_linear(matrix(analysed, vocabularies), labels[:200]), None, {"x": 1}
-    )
+    keywords = keywords_of(category_tree())
+    x = features(messages[:200], keywords)
+    idf = fit_idf(x)
+    model = TriageModel(keywords, idf, fit_linear(weighted(x, idf), labels[:200]), None, {"x": 1})
     again = TriageModel.from_bytes(model.to_bytes())
     assert again.info == {"x": 1}
     for message in messages[200:220]:
-        assert again.suggest(message, tree) == model.suggest(message, tree)
+        assert again.suggest(message) == model.suggest(message)
     # What it learnt: the training messages' own labels come first almost always.
     pairs = zip(messages[:200], labels[:200], strict=True)
-    right = sum(model.suggest(m, tree)[0][0][0] == y for m, y in pairs)
+    right = sum(model.suggest(m)[0][0][0] == y for m, y in pairs)
     assert right >= 190
 
 
 @needs_data
-def test_encoded_training_gives_the_same_features_as_the_token_lists() -> None:
-    """`train` keeps tokens as ids (encode, fit_encoded) to stay small on a year of cases; the
-    vocabularies and the matrix are those of the plain path."""
-    from caseworker.domain.triage_model import encode, fit_encoded
-
+def test_one_message_has_the_features_it_has_in_a_batch() -> None:
+    """Training computes features a batch at a time, suggesting one message at a time: the
+    same values either way."""
     messages, _ = _sample()
-    tree = category_tree()
-    analysed = [analyse(m, tree) for m in messages[:150]]
-    vocabularies, x = fit_encoded(encode(iter(analysed)))
-    plain = fit_vocabularies(analysed)
-    for name, vocab in plain.items():
-        assert vocabularies[name].terms == vocab.terms
-        assert (vocabularies[name].idf == vocab.idf).all()
-    assert abs(x - matrix(analysed, plain)).max() < 1e-6
+    keywords = keywords_of(category_tree())
+    together = batched_features(messages[:120], keywords)
+    for k, message in enumerate(messages[:120]):
+        for alone in (features([message], keywords), one_row(message, keywords)):
+            assert (alone.indices == together[k].indices).all()
+            assert abs(alone.data - together[k].data).max() < 1e-6
+    empty = [Message("", ""), messages[0], Message("", "")]  # rows with no feature at all
+    x = weighted(features(empty, keywords), fit_idf(features(messages[:50], keywords)))
+    assert list(np.diff(x.indptr)) == [0, features([messages[0]], keywords).nnz, 0]
+    assert not np.isnan(x.data).any()
 
 
-@needs_data
-def test_forgetting_single_use_terms_keeps_the_useful_ones(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a sweep every 40 messages, the terms of many messages are all still there."""
+def test_features_fold_width_and_skip_spaces() -> None:
+    """Full-width letters and digits read as ASCII; spaces and control characters are no part
+    of any run; origin fields land in their own columns."""
+    keywords = keywords_of(None)
+    a = features([Message("ＡＢ１２", "小区\n停车  难")], keywords)
+    b = features([Message("AB12", "小区停车难")], keywords)
+    assert (a.indices == b.indices).all()
+    c = features([Message("AB12", "小区停车难", region="西湖区")], keywords)
+    assert c.nnz == b.nnz + 1
+
+
+def test_many_rows_are_fitted_by_gradient_descent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above SVM_MAX_ROWS rows the same linear SVM is fitted by SGD; it learns plain cases."""
     from caseworker.domain import triage_model
-    from caseworker.domain.triage_model import encode, fit_encoded
 
-    messages, _ = _sample()
-    tree = category_tree()
-    analysed = [analyse(m, tree) for m in messages[:200]]
-    monkeypatch.setattr(triage_model, "PRUNE_EVERY", 40)
-    corpus = encode(iter(analysed))
-    assert corpus.pruned["char"] > 0
-    vocabularies, x = fit_encoded(corpus)
-    plain = fit_vocabularies(analysed)
-    for name in ("word", "char", "title"):
-        frequent = {t for t, f in zip(plain[name].terms, plain[name].idf, strict=True) if f < 4}
-        assert frequent and frequent <= set(vocabularies[name].terms)
-    assert x.shape[0] == 200
+    monkeypatch.setattr(triage_model, "SVM_MAX_ROWS", 10)
+    keywords = keywords_of(None)
+    texts = {"交通": "公交车站台太远，公交线路", "教育": "学校补课收费，学生作业多"}
+    messages, labels = [], []
+    for k in range(300):
+        label = "交通" if k % 2 else "教育"
+        messages.append(Message(f"{label}{k}", texts[label]))
+        labels.append(label)
+    x = features(messages, keywords)
+    idf = fit_idf(x)
+    model = TriageModel(keywords, idf, fit_linear(weighted(x, idf), labels), None, {})
+    assert model.suggest(Message("公交", "公交车"))[0][0][0] == "交通"
+    assert model.suggest(Message("补课", "学校补课"))[0][0][0] == "教育"
