@@ -246,7 +246,18 @@ def to_json(value: Any) -> str:
             return obj.isoformat()
         raise TypeError(type(obj).__name__)
 
-    return json_terminal_safe(json.dumps(value, ensure_ascii=False, default=default, indent=2))
+    # orjson writes the same indented text about twenty times faster (a report of thousands of
+    # rows spent a third of its run in the standard encoder); what it declines (integers past
+    # 64 bits, lone surrogates, keys that are not strings) the standard encoder still writes.
+    import orjson
+
+    try:
+        text = orjson.dumps(
+            value, default=default, option=orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME
+        ).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        text = json.dumps(value, ensure_ascii=False, default=default, indent=2)
+    return json_terminal_safe(text)
 
 
 def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
