@@ -88,8 +88,6 @@ class CaseworkerApp(App[None]):
         super().__init__()
         # News that this console changed a case: the queue and the case views subscribe.
         self._case_changed: Signal[int] = Signal(self, "case-changed")
-        # News of the search catch-up (cases still to index): the queue's header says it.
-        self._search_changed: Signal[int] = Signal(self, "search-changed")
         install(self, "app", self.catalog)
         # Textual's own palette binding says "palette" in English; ours comes from the catalog.
         palette = self._bindings.key_to_bindings.get(self.COMMAND_PALETTE_BINDING, [])
@@ -101,11 +99,6 @@ class CaseworkerApp(App[None]):
     def case_changed(self) -> Signal[int]:
         """Published with a case's id when this console changed it (screens subscribe)."""
         return self._case_changed
-
-    @property
-    def search_changed(self) -> Signal[int]:
-        """Published with the cases left to index as the search catch-up goes."""
-        return self._search_changed
 
     def now(self) -> datetime:
         return self.settings.clock().now()
@@ -162,10 +155,14 @@ class CaseworkerApp(App[None]):
 
     @on(SearchProgress)
     def _search_progress(self, message: SearchProgress) -> None:
+        from caseworker.screens.queue import QueueScreen
+
         if message.finished:
             self.catching_up = False
         self.search_left = message.left
-        self._search_changed.publish(message.left)
+        for screen in self.screen_stack:
+            if isinstance(screen, QueueScreen):
+                screen.show_header()
 
     def action_help(self) -> None:
         from caseworker.screens.help import HelpScreen

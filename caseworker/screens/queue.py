@@ -218,7 +218,6 @@ class QueueScreen(ConsoleScreen):
         self.query_one(CaseTable).fetching = True
         self.load_opening(self.generation)
         self.capp.case_changed.subscribe(self, self._case_changed)
-        self.capp.search_changed.subscribe(self, self._search_changed)
         self.set_interval(1.0, self._tick)
         self.set_interval(self.capp.poll_seconds, self._poll_if_shown)
 
@@ -543,10 +542,6 @@ class QueueScreen(ConsoleScreen):
     @on(StoreChanged)
     def _store_changed(self) -> None:
         self.reload_window()
-
-    def _search_changed(self, left: int) -> None:
-        """The search catch-up moved on (the app's search_changed signal): the header again."""
-        self.show_header()
 
     def _case_changed(self, case_id: int) -> None:
         """This console changed a case (the app's case_changed signal): the rows again."""
