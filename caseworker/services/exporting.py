@@ -21,7 +21,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import Boolean, Table, false
+from sqlalchemy import Boolean, Table, false, literal_column
 from sqlalchemy import column as sql_column
 from sqlmodel import Session, col, select
 
@@ -239,6 +239,9 @@ class _Plan:
     keys: tuple[str, ...]
     converters: tuple[tuple[str, Callable[[Any], Any]], ...]
     case_refs: tuple[str, ...]
+    # Per column, what its value needs: "" (nothing), "unit", "clerk", "case", "time",
+    # "bool" or "json"; SQLite's own JSON form (_SqliteJsonLines) is built from these.
+    kinds: tuple[str, ...]
 
 
 def _stored_json(raw: str) -> Any:
@@ -259,6 +262,7 @@ def _plan(
     keys: list[str] = []
     converters: list[tuple[str, Callable[[Any], Any]]] = []
     case_refs: list[str] = []
+    kinds: list[str] = []
     for column in table.columns:
         name = str(column.name)  # a plain str: orjson takes no subclass (quoted_name) as a key
         if name in skip:
@@ -267,19 +271,29 @@ def _plan(
         key = (name[:-3] if name.endswith("_id") else name) if target is not None else name
         columns.append(sql_column(name))
         keys.append(key)
+        kind = ""
         if target == "units":
             converters.append((key, names.units.get))
+            kind = "unit"
         elif target == "clerks":
             converters.append((key, names.clerks.get))
+            kind = "clerk"
         elif target is not None:
             case_refs.append(key)
+            kind = "case"
         elif isinstance(column.type, UTCDateTime):
             converters.append((key, _local_text))
+            kind = "time"
         elif isinstance(column.type, Boolean):
             converters.append((key, _bool))
+            kind = "bool"
         elif name in ("extra", "detail", "source_text"):
             converters.append((key, decode))
-    return _Plan(table, tuple(columns), tuple(keys), tuple(converters), tuple(case_refs))
+            kind = "json"
+        kinds.append(kind)
+    return _Plan(
+        table, tuple(columns), tuple(keys), tuple(converters), tuple(case_refs), tuple(kinds)
+    )
 
 
 def _docs(rows: Iterable[Sequence[Any]], plan: _Plan) -> Iterator[dict[str, Any]]:
@@ -361,14 +375,20 @@ def snapshot(store: Store) -> Iterator[Session]:
 
 
 def iter_pages(
-    session: Session, flt: ExportFilter, now: datetime, *, page: int | None = None
+    session: Session,
+    flt: ExportFilter,
+    now: datetime,
+    *,
+    page: int | None = None,
+    columns: Sequence[Any] = (),
 ) -> Iterator[list[Sequence[Any]]]:
-    """Pages of the matching cases' raw rows (every column, in table order), in id order."""
+    """Pages of the matching cases' raw rows (every column, in table order, unless `columns`
+    names what to read; the first must be the id), in id order."""
     page = page or PAGE
     cases = _table(CaseRow)
     conditions = _conditions(session, flt, now)
     connection = session.connection()
-    columns: list[Any] = [sql_column(c.name) for c in cases.columns]
+    columns = list(columns) or [sql_column(c.name) for c in cases.columns]
     after = 0
     while True:
         query = (
@@ -418,7 +438,9 @@ def export_cases(
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     writer: _Writer
-    if fmt == "jsonl":
+    if fmt == "jsonl" and not redact and store.engine.dialect.name == "sqlite":
+        writer = _SqliteJsonLines(path, redact)
+    elif fmt == "jsonl":
         writer = _JsonLines(path, redact)
     elif fmt == "csv":
         writer = _Csv(path, redact, encoding)
@@ -429,7 +451,7 @@ def export_cases(
         with snapshot(store) as session, _no_cycle_collection():
             names = Names.load(session)
             writer.start(session, names, now)
-            for page in iter_pages(session, flt, now):
+            for page in iter_pages(session, flt, now, columns=writer.page_columns()):
                 for doc in writer.page(session, page):
                     writer.write(doc)
                     count += 1
@@ -479,6 +501,10 @@ class _Writer:
 
     def start(self, session: Session, names: Names, now: datetime) -> None:
         """Ready to write, in the export's snapshot (`session`)."""
+
+    def page_columns(self) -> Sequence[Any]:
+        """What to read of each case (the id first); empty: every column, in table order."""
+        return ()
 
     def page(self, session: Session, page: list[Sequence[Any]]) -> Iterator[Any]:
         """The documents of a page of raw case rows (every column, in table order)."""
@@ -661,6 +687,125 @@ class _JsonLines(_Writer):
 
     def close(self) -> None:
         self.handle.close()
+
+
+class _SqliteJsonLines(_JsonLines):
+    """The same records, each built by SQLite itself (json_object over the row, with units
+    and clerks named and other cases keyed by subqueries, times shifted to Shanghai text), so
+    Python only joins a case's texts into its line: about half the work of turning every
+    attached row into a dict and encoding it again. Redacting still goes through Python, and
+    so does PostgreSQL. Times the fast expression does not cover (before 1992, when the zone
+    had summer time, or at the calendar's end) are given by the same function as elsewhere."""
+
+    def start(self, session: Session, names: Names, now: datetime) -> None:
+        super().start(session, names, now)
+        assert self.case_plan is not None
+        self.lines: list[str] = []
+        dbapi = session.connection().connection.dbapi_connection
+        assert dbapi is not None
+        dbapi.create_function(_LOCAL_TIME, 1, _local_text, deterministic=True)
+        quote = session.get_bind().dialect.identifier_preparer.quote
+        cases = quote(self.case_plan.table.name)
+        self.case_json: Any = literal_column(_json_object_sql(self.case_plan, cases, quote))
+        self.json_sql: dict[str, str] = {}
+        for key, plan in self.child_plans.items():
+            table = quote(plan.table.name)
+            head = f"SELECT x.case_id, {_json_object_sql(plan, 'x', quote)} FROM {table} AS x "
+            self.json_sql[key] = head + "WHERE x.case_id "
+
+    def page_columns(self) -> Sequence[Any]:
+        return (_table(CaseRow).c.id, self.case_json)
+
+    def page(self, session: Session, page: list[Sequence[Any]]) -> Iterator[Any]:
+        """Each case's line (text). `write` keeps them, and the page's lines go to the file
+        together once the last is written (encoding and writing line by line took a sixth of
+        the export's time)."""
+        ids = [row[0] for row in page]
+        wanted = set(ids)
+        dense = ids[-1] - ids[0] < _DENSE * len(ids)
+        if dense:
+            where = f"BETWEEN {self.mark} AND {self.mark}"
+            params: list[int] = [ids[0], ids[-1]]
+        else:
+            where = f"IN ({', '.join([self.mark] * len(ids))})"
+            params = ids
+        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        children: list[tuple[str, dict[int, list[str]]]] = []
+        try:
+            for key, sql in self.json_sql.items():
+                cursor.execute(sql + where + " ORDER BY x.case_id, x.id", params)
+                grouped: dict[int, list[str]] = {}
+                for cid, text in cursor.fetchall():
+                    if cid in grouped:
+                        grouped[cid].append(text)
+                    elif not dense or cid in wanted:
+                        grouped[cid] = [text]
+                children.append((f',"{key}":[', grouped))
+        finally:
+            cursor.close()
+        head = f'{{"{MARK}":{VERSION},"case":'
+        for cid, case in page:
+            parts = [head, case]
+            for opening, grouped in children:
+                texts = grouped.get(cid)
+                parts += (opening, ",".join(texts), "]") if texts else (opening, "]")
+            parts.append("}\n")
+            yield "".join(parts)
+        # Resumed after the page's last line was written: the page goes to the file.
+        self.handle.write("".join(self.lines).encode())
+        self.lines.clear()
+
+    def write(self, doc: Any) -> None:
+        if type(doc) is str:
+            self.lines.append(doc)
+        else:
+            super().write(doc)
+
+
+_LOCAL_TIME = "caseworker_local_time"
+
+
+def _json_object_sql(plan: _Plan, table: str, quote: Callable[[str], str]) -> str:
+    """SQLite's json_object for one row of `plan`'s table (named `table` in the query), keys
+    and values as `_docs` gives them (its case_id left out: it groups)."""
+    units, clerks, cases = quote("units"), quote("clerks"), quote("cases")
+    pairs: list[str] = []
+    for column, key, kind in zip(plan.columns, plan.keys, plan.kinds, strict=True):
+        if key == "case_id":
+            continue
+        value = f"{table}.{quote(column.name)}"
+        if kind == "unit":
+            value = f"(SELECT n.code FROM {units} AS n WHERE n.id = {value})"
+        elif kind == "clerk":
+            value = f"(SELECT n.name FROM {clerks} AS n WHERE n.id = {value})"
+        elif kind == "case":
+            # A subquery's value loses its JSON type; json() gives it back.
+            value = (
+                f"json((SELECT json_array(n.channel, n.external_id) FROM {cases} AS n "
+                f"WHERE n.id = {value}))"
+            )
+        elif kind == "time":
+            # Stored text "YYYY-MM-DD HH:MM:SS.ffffff" (UTC): the hour shifted by eight (from
+            # the whole hour, so a fraction never rounds into the next), the rest kept, a
+            # zero fraction dropped; as _local_text does.
+            value = (
+                f"CASE WHEN {value} IS NULL THEN NULL "
+                f"WHEN length({value}) = 26 AND substr({value}, 11, 1) = ' ' "
+                f"AND {value} >= '1992-01-01' AND {value} < '9999-12-31 16' "
+                f"THEN strftime('%Y-%m-%dT%H', substr({value}, 1, 13) || ':00', '+8 hours') "
+                f"|| CASE WHEN substr({value}, 20) = '.000000' THEN substr({value}, 14, 6) "
+                f"ELSE substr({value}, 14) END || '+08:00' "
+                f"ELSE {_LOCAL_TIME}({value}) END"
+            )
+        elif kind == "bool":
+            value = (
+                f"CASE WHEN {value} IS NULL THEN NULL "
+                f"WHEN {value} THEN json('true') ELSE json('false') END"
+            )
+        elif kind == "json":
+            value = f"json({value})"
+        pairs.append(f"'{key}', {value}")
+    return f"json_object({', '.join(pairs)})"
 
 
 # The table form's columns by cell type, for XLSX (services.sheets).

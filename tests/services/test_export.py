@@ -721,3 +721,42 @@ def test_stored_json_travels_as_stored_one_record_a_line(world: World) -> None:
     assert docs[ids[0]]["extra"] == json.loads(big)
     assert docs[ids[0]]["extra"]["big"] == 123456789012345678901234567890
     assert docs[ids[1]]["source_text"] == json.loads(spread)
+
+
+def test_sqlite_builds_the_same_records_as_python(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite the records are built by the database (json_object); with the same stored
+    times the conversion per value gives, the same documents come out as the Python form
+    (which PostgreSQL and --redact use), for the times of the shortcut's edges too."""
+    from caseworker.services import exporting
+
+    edges = [
+        "2026-03-02 15:59:59.999999",  # the fraction never rounds into the next hour
+        "2024-02-28 20:30:00.000001",  # across a leap day
+        "9999-12-31 00:00:00.000000",  # the end of time of a case with no running clock
+        "1989-06-01 00:00:00.000000",  # a summer when Shanghai kept +09:00
+        "2026-03-02 01:00:00",  # text without the fraction (written by a migration)
+    ]
+    with world.store.engine.begin() as connection:
+        ids = [r[0] for r in connection.exec_driver_sql("SELECT id FROM cases ORDER BY id")]
+        for cid, stored in zip(ids, edges, strict=False):
+            connection.exec_driver_sql(
+                "UPDATE cases SET closed_at = ?, paused_since = ? WHERE id = ?",
+                (stored, stored, cid),
+            )
+            connection.exec_driver_sql(
+                "UPDATE events SET effective_at = ? WHERE case_id = ?", (stored, cid)
+            )
+    world.export("sqlite.jsonl")
+    monkeypatch.setattr(exporting, "_SqliteJsonLines", exporting._JsonLines)
+    world.export("python.jsonl")
+    built = (world.folder / "sqlite.jsonl").read_text(encoding="utf-8").splitlines()
+    python = (world.folder / "python.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(built) == len(python) > len(edges)
+    for mine, theirs in zip(built, python, strict=True):
+        assert json.loads(mine) == json.loads(theirs)
+    first = json.loads(built[1])
+    assert first["case"]["closed_at"] == "2026-03-02T23:59:59.999999+08:00"
+    assert all(e["effective_at"] == first["case"]["closed_at"] for e in first["events"])
+    assert json.loads(built[4])["case"]["closed_at"] == "1989-06-01T09:00:00+09:00"
