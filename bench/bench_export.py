@@ -411,6 +411,7 @@ def main() -> None:
             or any(o in n for o in only)
             or (
                 n.startswith("floor")
+                and "XLSX" not in n
                 and not args.lean
                 and any(o in "export JSON Lines" for o in only)
             )
