@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
+from caseworker.domain.lifecycle import RULES, Action
 from caseworker.store.models import OPEN_SQL as OPEN_SQL  # ix_cases_open_due / _warn
 from caseworker.store.models import (
     CaseClaim,
@@ -45,6 +46,9 @@ from caseworker.store.queue_types import CaseLine as CaseLine
 from caseworker.store.queue_types import Filters as Filters
 from caseworker.store.queue_types import QueueKey as QueueKey
 from caseworker.store.queue_types import Viewer as Viewer
+
+# The states a pending extension can be decided from: its request awaits a supervisor only then.
+EXTENSION_DECIDABLE = sorted(s.value for s in RULES[Action.APPROVE_EXTENSION].sources)
 
 CASES = CaseRow.__table__  # type: ignore[attr-defined]
 UNITS = Unit.__table__  # type: ignore[attr-defined]
@@ -187,8 +191,10 @@ def _queue_cases(key: QueueKey, now: datetime, viewer: Viewer, dialect: str) -> 
         # a few at a time, so their ids drive the lookup: its count took 48 ms at 1,000,000
         # cases with 50,000 extensions on record, 300 of them pending (a loaded machine; the
         # 督办件 count, 999 cases, 48-76 ms in the same runs).
+        # Only while it can be decided: a case returned, merged or closed meanwhile leaves the
+        # queue (and comes back if it is reopened with the request still open).
         requested = select(ExtensionRow.case_id).where(ExtensionRow.state == "requested")  # type: ignore[call-overload]
-        return C.id.in_(requested)  # type: ignore[no-any-return]
+        return and_(C.status.in_(EXTENSION_DECIDABLE), C.id.in_(requested))
     if key is QueueKey.MINE:
         if viewer.unit_ids:  # their units' open cases, lead or co-unit (see viewer_scope)
             return _open()

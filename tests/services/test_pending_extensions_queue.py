@@ -7,7 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from caseworker.domain.calendar import SHANGHAI
+from caseworker.domain.errors import IllegalTransition
 from caseworker.services import queues
 from caseworker.services.cases import (
     accept_case,
@@ -16,6 +19,7 @@ from caseworker.services.cases import (
     deny_extension,
     pending_extensions,
     request_extension,
+    return_case,
 )
 from caseworker.store.queries import Filters, QueueKey
 
@@ -101,3 +105,25 @@ def test_the_queue_holds_exactly_the_cases_awaiting_an_extension_decision(bureau
     rows, count = _queue(bureau, bureau.SUPERVISOR)
     assert set(rows) == {asked_again, elsewhere} == _listed(bureau, None)
     assert count == 2
+
+
+def test_a_request_leaves_the_queue_while_its_case_cannot_be_decided(bureau: Any) -> None:
+    """A unit returning its case to the bureau leaves the request undecidable (approving or
+    denying needs the case in handling): it leaves the queue and the list, and comes back with
+    the case's next assignment, still awaiting its decision."""
+    returned = _handling(bureau, "returned", "C-HOUSING", 0)
+    _ask(bureau, bureau.HANDLER, returned)
+    kept = _handling(bureau, "kept", "C-HOUSING", 1)
+    _ask(bureau, bureau.HANDLER, kept)
+    assert set(_queue(bureau, bureau.SUPERVISOR)[0]) == {returned, kept}
+
+    at = DAY + timedelta(days=2)
+    bureau.act(bureau.HANDLER, at, return_case, returned, reason="非本单位职责")
+    rows, count = _queue(bureau, bureau.SUPERVISOR)
+    assert rows == [kept] and count == 1 and _listed(bureau, None) == {kept}
+    with pytest.raises(IllegalTransition):  # the decision itself is refused from that state
+        bureau.act(bureau.SUPERVISOR, at, approve_extension, returned)
+
+    bureau.act(bureau.CLERK, at + timedelta(hours=1), assign_case, returned, lead="C-HOUSING")
+    rows, count = _queue(bureau, bureau.SUPERVISOR)
+    assert set(rows) == {returned, kept} == _listed(bureau, None) and count == 2

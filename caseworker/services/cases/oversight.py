@@ -143,7 +143,9 @@ class PendingExtension:
 
 
 def pending_extensions(session: Session, *, clerk: str | None) -> list[PendingExtension]:
-    """Every extension awaiting a decision, oldest request first: the supervisor's queue.
+    """Every extension awaiting a decision, oldest request first: the supervisor's queue
+    (a request on a case returned, merged or closed meanwhile is not listed: it cannot be
+    decided until the case is back in handling).
 
     A unit handler sees only the requests of cases their units lead or help on.
     """
@@ -155,6 +157,7 @@ def pending_extensions(session: Session, *, clerk: str | None) -> list[PendingEx
         select(ExtensionRow, CaseRow)
         .join(CaseRow, col(CaseRow.id) == ExtensionRow.case_id)
         .where(ExtensionRow.state == "requested")
+        .where(col(CaseRow.status).in_(queries.EXTENSION_DECIDABLE))
         .order_by(col(ExtensionRow.requested_at), col(ExtensionRow.id))
     ).all()
     names = dict(session.exec(select(Unit.id, Unit.name)).all())
