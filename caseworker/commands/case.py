@@ -45,12 +45,13 @@ NEW_CASE_FIELDS = {
 }
 
 
-def _act(ctx: typer.Context, verb: str, ref: str, action: Any, **kwargs: Any) -> Any:
-    """Run one service action in its own transaction and say what happened."""
+def _act(ctx: typer.Context, done: str, ref: str, action: Any, **kwargs: Any) -> Any:
+    """Run one service action in its own transaction and say what happened, in the run's
+    language (`done` names the line in `cli.case.done`)."""
     with opened(ctx) as store:
         desk = store.desk()
         result = store.store.transact(lambda session: action(session, desk, ref, **kwargs))
-    typer.echo(terminal_safe(f"case {ref}: {verb}"))
+    typer.echo(terminal_safe(say(ctx, f"cli.case.done.{done}", ref=ref)))
     return result
 
 
@@ -295,7 +296,7 @@ def reply(
     """Draft a reply (saved, not public until `publish`)."""
     from caseworker.services.cases import draft_reply
 
-    _act(ctx, "reply drafted", ref, draft_reply, text=text, final=final, outcome=outcome)
+    _act(ctx, "reply_drafted", ref, draft_reply, text=text, final=final, outcome=outcome)
 
 
 @app.command("submit")
@@ -303,7 +304,7 @@ def submit(ctx: typer.Context, ref: Ref) -> None:
     """Hand the draft reply to the bureau for review."""
     from caseworker.services.cases import submit_reply
 
-    _act(ctx, "reply submitted for review", ref, submit_reply)
+    _act(ctx, "reply_submitted", ref, submit_reply)
 
 
 @app.command("send-back")
@@ -311,7 +312,7 @@ def send_back(ctx: typer.Context, ref: Ref, note: Annotated[str, typer.Option("-
     """退回重办: review refuses the draft reply."""
     from caseworker.services.cases import send_back_reply
 
-    _act(ctx, "reply sent back", ref, send_back_reply, note=note)
+    _act(ctx, "reply_sent_back", ref, send_back_reply, note=note)
 
 
 @app.command("publish")
@@ -319,7 +320,7 @@ def publish(ctx: typer.Context, ref: Ref) -> None:
     """Publish the reply to the citizen."""
     from caseworker.services.cases import publish_reply
 
-    _act(ctx, "reply published", ref, publish_reply)
+    _act(ctx, "reply_published", ref, publish_reply)
 
 
 @app.command("close")
@@ -373,7 +374,7 @@ def approve_extension_cmd(ctx: typer.Context, ref: Ref) -> None:
     """Approve the pending extension; the close deadline moves."""
     from caseworker.services.cases import approve_extension
 
-    _act(ctx, "extension approved", ref, approve_extension)
+    _act(ctx, "extension_approved", ref, approve_extension)
 
 
 @app.command("deny-extension")
@@ -381,7 +382,7 @@ def deny_extension_cmd(ctx: typer.Context, ref: Ref, reason: Reason) -> None:
     """Deny the pending extension, saying why; the close deadline stays where it is."""
     from caseworker.services.cases import deny_extension
 
-    _act(ctx, "extension denied", ref, deny_extension, reason=reason)
+    _act(ctx, "extension_denied", ref, deny_extension, reason=reason)
 
 
 @app.command("extensions")
@@ -439,7 +440,7 @@ def instruct(
     """领导批示: record a leader's instruction."""
     from caseworker.services.cases import instruct_case
 
-    _act(ctx, "instruction recorded", ref, instruct_case, leader=leader, text=text, owner=owner)
+    _act(ctx, "instruction_recorded", ref, instruct_case, leader=leader, text=text, owner=owner)
 
 
 @app.command("pause")

@@ -208,6 +208,9 @@ def test_the_pending_queue_in_chinese_and_for_a_handler(
     mine = json.loads(ok(run("case", "extensions", "--format", "json", clerk=HANDLER)).out)
     assert [p["case_id"] for p in mine] == [case_id]
     refused(run("case", "extensions", "--format", "xml"), 2, "--format")
+    # The decision's line is in the run's language too.
+    approved = ok(run("case", "approve-extension", str(case_id), lang="zh"))
+    assert approved.out.strip() == f"案件 {case_id}：已批准延期"
 
 
 # ---------------------------------------------------------------- 4. version conflicts
