@@ -596,6 +596,14 @@ class _JsonLines(_Writer):
             docs.append(doc)
         return docs
 
+    def _page_cases(self, ids: list[int]) -> tuple[bool, str, list[int]]:
+        """How a page's attached rows are asked for: by the range of its case ids when the
+        page is dense enough (then rows of cases outside the page come too, and are skipped),
+        else by its ids; the condition on case_id and its parameters."""
+        if ids[-1] - ids[0] < _DENSE * len(ids):
+            return True, f"BETWEEN {self.mark} AND {self.mark}", [ids[0], ids[-1]]
+        return False, f"IN ({', '.join([self.mark] * len(ids))})", ids
+
     def _children(
         self, session: Session, ids: list[int]
     ) -> tuple[dict[str, dict[int, list[dict[str, Any]]]], set[int]]:
@@ -604,13 +612,7 @@ class _JsonLines(_Writer):
         driver's plain tuples through the export's own connection (so in its snapshot)."""
         cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         wanted = set(ids)
-        dense = ids[-1] - ids[0] < _DENSE * len(ids)
-        if dense:
-            where = f"BETWEEN {self.mark} AND {self.mark}"
-            params: list[int] = [ids[0], ids[-1]]
-        else:
-            where = f"IN ({', '.join([self.mark] * len(ids))})"
-            params = ids
+        dense, where, params = self._page_cases(ids)
         children: dict[str, dict[int, list[dict[str, Any]]]] = {}
         linked: set[int] = set()
         try:
@@ -722,13 +724,7 @@ class _SqliteJsonLines(_JsonLines):
         the export's time)."""
         ids = [row[0] for row in page]
         wanted = set(ids)
-        dense = ids[-1] - ids[0] < _DENSE * len(ids)
-        if dense:
-            where = f"BETWEEN {self.mark} AND {self.mark}"
-            params: list[int] = [ids[0], ids[-1]]
-        else:
-            where = f"IN ({', '.join([self.mark] * len(ids))})"
-            params = ids
+        dense, where, params = self._page_cases(ids)
         cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         children: list[tuple[str, dict[int, list[str]]]] = []
         try:
