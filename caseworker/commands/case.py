@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
@@ -45,13 +46,21 @@ NEW_CASE_FIELDS = {
 }
 
 
-def _act(ctx: typer.Context, done: str, ref: str, action: Any, **kwargs: Any) -> Any:
+def _act(
+    ctx: typer.Context,
+    done: str,
+    ref: str,
+    action: Any,
+    *,
+    told: Mapping[str, object] | None = None,
+    **kwargs: Any,
+) -> Any:
     """Run one service action in its own transaction and say what happened, in the run's
-    language (`done` names the line in `cli.case.done`)."""
+    language: `done` names the line in `cli.case.done`, `told` fills its other fields."""
     with opened(ctx) as store:
         desk = store.desk()
         result = store.store.transact(lambda session: action(session, desk, ref, **kwargs))
-    typer.echo(terminal_safe(say(ctx, f"cli.case.done.{done}", ref=ref)))
+    typer.echo(terminal_safe(say(ctx, f"cli.case.done.{done}", ref=ref, **(told or {}))))
     return result
 
 
@@ -262,7 +271,16 @@ def assign(
     """交办 to a lead unit and optional co-units."""
     from caseworker.services.cases import assign_case
 
-    _act(ctx, f"assigned to {unit}", ref, assign_case, lead=unit, co_units=co_unit or [], note=note)
+    _act(
+        ctx,
+        "assigned",
+        ref,
+        assign_case,
+        told={"unit": unit},
+        lead=unit,
+        co_units=co_unit or [],
+        note=note,
+    )
 
 
 @app.command("acknowledge")
@@ -341,7 +359,7 @@ def rate(
     """Record the citizen's rating (a later one is a follow-up)."""
     from caseworker.services.cases import rate_case
 
-    _act(ctx, f"rated {value}", ref, rate_case, value=value, comment=comment)
+    _act(ctx, "rated", ref, rate_case, told={"value": value}, value=value, comment=comment)
 
 
 @app.command("reopen")
@@ -365,7 +383,13 @@ def extend(
     check_range(ctx, "--days", days, 1, 3650)
 
     _act(
-        ctx, f"extension of {days} days requested", ref, request_extension, days=days, reason=reason
+        ctx,
+        "extension_requested",
+        ref,
+        request_extension,
+        told={"days": days},
+        days=days,
+        reason=reason,
     )
 
 
@@ -424,7 +448,7 @@ def supervise(
     """督办: record that the case is being chased."""
     from caseworker.services.cases import supervise_case
 
-    _act(ctx, f"supervised ({level})", ref, supervise_case, level=level, note=note)
+    _act(ctx, "supervised", ref, supervise_case, told={"level": level}, level=level, note=note)
 
 
 @app.command("instruct")
@@ -475,7 +499,7 @@ def merge(
     """Merge a repeat into its original."""
     from caseworker.services.cases import merge_case
 
-    _act(ctx, f"merged into {into}", ref, merge_case, into=into, reason=reason)
+    _act(ctx, "merged", ref, merge_case, told={"into": into}, into=into, reason=reason)
 
 
 @app.command("link")
@@ -487,4 +511,4 @@ def link(
     """Mark a case as a repeat of an earlier one, keeping it open."""
     from caseworker.services.cases import link_repeat
 
-    _act(ctx, f"linked as a repeat of {repeat_of}", ref, link_repeat, original=repeat_of)
+    _act(ctx, "linked_repeat", ref, link_repeat, told={"original": repeat_of}, original=repeat_of)

@@ -435,3 +435,27 @@ def test_every_list_format_is_terminal_safe(run: Run, bureau: Callable[..., int]
                 assert raw not in result.out + result.err, (command, fmt, raw)
     table = ok(run("case", "extensions", "--format", "csv")).out
     assert "why␛[2J" in table
+
+
+def test_every_case_action_line_is_in_both_catalogs() -> None:
+    """Each line `caseworker case ACTION` ends with names a message of `cli.case.done` that
+    English and Chinese both have, with the same fields."""
+    import re
+    import string
+
+    from caseworker.i18n.catalog import Catalog
+
+    source = (Path(__file__).resolve().parents[2] / "caseworker/commands/case.py").read_text()
+    named = re.findall(r'_act\(\s*ctx,\s*"([a-z_]+)"', source)
+    # Every call names its line (an f-string here once printed the raw key).
+    assert len(named) == source.count("_act(") - 1  # the definition
+    used = set(named)
+    en, zh = Catalog("en"), Catalog("zh")
+
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    for key in used:
+        name = f"cli.case.done.{key}"
+        assert en.has(name) and zh.has(name), name
+        assert fields(en.t(name)) == fields(zh.t(name)) >= {"ref"}, name
