@@ -167,9 +167,8 @@ def _save_xlsx(
 
     book = SheetBook(output)
     for title, rows in sheets.items():
-        sheet = book.sheet(title, [Column(str(name), _kind(str(name))) for name in rows[0]])
-        for row in rows[1:]:
-            sheet.append(row)
+        columns = [Column(str(name), _kind(str(name))) for name in rows[0]]
+        book.sheet(title, columns, rows[1:], len(rows) - 1)
     book.query(about)
     try:
         book.save()

@@ -21,7 +21,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import Boolean, Table, false, literal_column
+from sqlalchemy import Boolean, Table, false, func, literal_column
 from sqlalchemy import column as sql_column
 from sqlmodel import Session, col, select
 
@@ -453,17 +453,34 @@ def export_cases(
         with snapshot(store) as session, _no_cycle_collection():
             names = Names.load(session)
             writer.start(session, names, now)
-            for page in iter_pages(session, flt, now, columns=writer.page_columns()):
-                for doc in writer.page(session, page):
+
+            def docs() -> Iterator[Any]:
+                nonlocal count
+                for page in iter_pages(session, flt, now, columns=writer.page_columns()):
+                    for doc in writer.page(session, page):
+                        yield doc
+                        count += 1
+                    if progress is not None:
+                        progress(count)
+
+            if isinstance(writer, _Xlsx):
+                # The workbook pulls the rows as it writes them, inside this snapshot, which
+                # also holds the count still (its query sheet says it, the row limit needs it).
+                total = count_matching(session, flt, now)
+                writer.save(docs(), total, [*query_lines(flt, now, redact, total), *about])
+            else:
+                for doc in docs():
                     writer.write(doc)
-                    count += 1
-                if progress is not None:
-                    progress(count)
-        if isinstance(writer, _Xlsx):
-            writer.about = [*query_lines(flt, now, redact, count), *about]
     finally:
         writer.close()
     return ExportSummary(str(path), fmt, count, redact)
+
+
+def count_matching(session: Session, flt: ExportFilter, now: datetime) -> int:
+    """How many cases the filter matches (what `iter_pages` goes through)."""
+    cases = _table(CaseRow)
+    query = select(func.count()).select_from(cases).where(*_conditions(session, flt, now))
+    return int(session.connection().execute(query).scalar_one())
 
 
 def query_lines(
@@ -944,24 +961,20 @@ class _Csv(_Table):
 
 
 class _Xlsx(_Table):
-    """A streamed (write-only) workbook with typed cells and a `query` sheet (services.sheets)."""
-
-    def __init__(self, path: Path, redact: bool) -> None:
-        from caseworker.services.sheets import Column, SheetBook
-
-        super().__init__(path, redact)
-        self.book = SheetBook(path)
-        self.sheet = self.book.sheet(
-            "cases", [Column(name, COLUMN_KINDS.get(name, "text")) for name in TABLE_COLUMNS]
-        )
-        self.about: list[tuple[str, Any]] = []
+    """A streamed workbook with typed cells and a `query` sheet (services.sheets)."""
 
     def when(self, raw: Any) -> Any:
         return _local_naive(raw)  # Shanghai wall-clock time, as the sheet's date cells show it
 
-    def write(self, doc: Any) -> None:
-        self.sheet.append(doc)
+    def save(self, docs: Iterable[Any], count: int, about: Iterable[tuple[str, Any]]) -> None:
+        """Writes the `count` documents of `docs`, then the query sheet `about` them."""
+        from caseworker.services.sheets import Column, SheetBook
+
+        book = SheetBook(self.path)
+        columns = [Column(name, COLUMN_KINDS.get(name, "text")) for name in TABLE_COLUMNS]
+        book.sheet("cases", columns, docs, count)
+        book.query(about)
+        book.save()
 
     def close(self) -> None:
-        self.book.query(self.about)
-        self.book.save()
+        """Nothing is held open: `save` wrote the file."""

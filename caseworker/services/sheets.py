@@ -1,12 +1,13 @@
 """XLSX files a supervisor opens and reads like a spreadsheet, not a text dump.
 
 Every XLSX caseworker writes (`export`, `report overdue`, `report rates`) goes through
-`SheetBook`: a streamed workbook (XlsxWriter in constant-memory mode: each row is written out
-when the next begins) whose cells are typed by their column:
+`SheetBook`: a streamed workbook written by rustpy-xlsxwriter (the Rust rust_xlsxwriter
+underneath, in constant-memory mode: rows are pulled from their iterator as the file is
+written, none held) whose cells are typed by their column:
 
 - text as string cells, written as strings whatever they hold: `=1+1` shows as `=1+1`, never
   runs, and no text is read as a number or a link; characters XML cannot hold are replaced
-  (output_safety.xlsx_text), never fatal;
+  (output_safety.xlsx_text), and text past a cell's 32,767 characters is cut, never fatal;
 - ids that must stay text (long or zero-padded) as string cells too;
 - times as real date cells in Asia/Shanghai wall-clock time, shown `2025-11-14 23:59`;
 - counts as numbers, rates as numbers with a percent format.
@@ -19,14 +20,18 @@ holds: as-of, filters, who ran it, the rule version.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from caseworker.output_safety import xlsx_text
+
+if TYPE_CHECKING:
+    from rustpy_xlsxwriter import FastExcel
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -37,6 +42,14 @@ MAX_WIDTH = 60  # characters; a longer column wraps (long text) or is cut off on
 WRAP_WIDTH = 50  # the width of a wrapped long text column
 SAMPLE_ROWS = 500  # rows read for the column widths before the sheet starts streaming
 MAX_ROWS = 1_048_575  # data rows a sheet holds below its header (XLSX: 1,048,576 rows)
+MAX_TEXT = 32_767  # characters a cell holds
+# Printed, a sheet is landscape, A4, as wide as the page, its header on every page.
+PAGE_SETUP: dict[str, Any] = {
+    "landscape": True,
+    "paper_size": 9,
+    "fit_to_pages": (1, 0),
+    "repeat_rows": (0, 0),
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,15 @@ class Column:
 
     name: str
     kind: str = "text"
+
+
+# The number format a column's cells are shown with, by kind.
+_NUMBER_FORMATS = {
+    "datetime": DATETIME_FORMAT,
+    "date": DATE_FORMAT,
+    "percent": PERCENT_FORMAT,
+    "number": DECIMAL_FORMAT,
+}
 
 
 def _width(value: Any) -> int:
@@ -73,187 +95,161 @@ def _moment(value: Any) -> datetime | date | None:
     return None
 
 
-# What writes one value into a cell: (row, column, value).
-_Put = Callable[[int, int, Any], Any]
+def _text(value: str) -> str | None:
+    """A string cell's text: empty is no cell; what XLSX cannot hold is replaced or cut."""
+    if not value:
+        return None
+    value = xlsx_text(value)
+    return value if len(value) <= MAX_TEXT else value[:MAX_TEXT]
 
 
+def _cell(kind: str) -> Callable[[Any], Any]:
+    """What a column's values become in the file: a typed value the writer stores as its cell
+    (str a string cell, int/float a number, bool a boolean, datetime a date cell), worked out
+    once per column, not per value."""
+
+    def other(value: Any) -> Any:
+        """A value whose type is not the column's: numbers and booleans stay what they are
+        (a count on the query sheet), anything else is text."""
+        if isinstance(value, bool) or (isinstance(value, int | float) and kind != "id"):
+            return value
+        return _text(str(value))
+
+    if kind in ("datetime", "date"):
+
+        def moment(value: Any) -> Any:
+            if value is None or value == "":
+                return None
+            when = _moment(value)
+            if when is None:
+                return other(value)
+            if isinstance(when, datetime) and when.tzinfo is not None:
+                when = when.astimezone(SHANGHAI).replace(tzinfo=None)
+            return when
+
+        return moment
+    if kind in ("text", "long_text", "id"):
+
+        def string(value: Any) -> Any:
+            if type(value) is str:
+                return _text(value)
+            return None if value is None else other(value)
+
+        return string
+
+    def plain(value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        return other(value)
+
+    return plain
+
+
+@dataclass
 class _Sheet:
-    """One streamed sheet: rows are held until SAMPLE_ROWS are seen (for the widths), then
-    written as they come."""
+    """A sheet to be written: its columns and where its rows come from."""
 
-    def __init__(self, book: SheetBook, title: str, columns: Sequence[Column]) -> None:
-        self.book, self.columns = book, list(columns)
-        self.title = xlsx_text(title)[:31]
-        self.sheet = book.book.add_worksheet(self.title)
-        self.pending: list[list[Any]] | None = []
-        self.rows = 0  # data rows written to this sheet
-        self.parts = 1  # sheets these columns have filled (more than one past MAX_ROWS rows)
-        self.widths: list[float] = []
-        self.puts = [self._put(column.kind) for column in self.columns]
-
-    def append(self, values: Sequence[Any]) -> None:
-        if self.pending is not None:
-            self.pending.append(list(values))
-            if len(self.pending) >= SAMPLE_ROWS:
-                self._start()
-            return
-        self._write(values)
-
-    def _start(self) -> None:
-        """Widths from the rows seen so far, the frozen bold header, then the held rows."""
-        held, self.pending = self.pending or [], None
-        for n, column in enumerate(self.columns):
-            widest = max([_width(column.name), *(_width(r[n]) for r in held)])
-            if column.kind == "long_text":
-                width = min(max(widest, 10), WRAP_WIDTH)
-            else:
-                width = min(widest, MAX_WIDTH)
-            # XlsxWriter adds the cell's padding (about 0.7 character) to the width it is given.
-            self.widths.append(max(width, 6) + 1)
-        self._head()
-        for row in held:
-            self._write(row)
-
-    def _head(self) -> None:
-        sheet = self.sheet
-        for n, width in enumerate(self.widths):
-            sheet.set_column(n, n, width)
-        sheet.freeze_panes(1, 0)
-        # Printed, a sheet is landscape, as wide as the page, its header on every page.
-        sheet.set_landscape()
-        sheet.set_paper(9)  # A4
-        sheet.fit_to_pages(1, 0)
-        sheet.repeat_rows(0)
-        for n, column in enumerate(self.columns):
-            sheet.write_string(0, n, xlsx_text(column.name), self.book.bold)
-
-    def _write(self, values: Sequence[Any]) -> None:
-        if self.rows >= MAX_ROWS:
-            self._go_on()
-        self.rows += 1
-        row = self.rows
-        for n, (put, value) in enumerate(zip(self.puts, values, strict=True)):
-            if value is not None and value != "":
-                put(row, n, value)
-
-    def _go_on(self) -> None:
-        """A full sheet is closed and the rows go on in a new one of the same columns."""
-        self.close()
-        self.parts += 1
-        self.sheet = self.book.book.add_worksheet(f"{self.title[:26]} ({self.parts})")
-        self.rows = 0
-        self._head()
-
-    def _put(self, kind: str) -> _Put:
-        """How a column's non-empty values are written: a typed cell, with the column's format
-        where the type or format matters. Worked out once per column, not per value."""
-        book = self.book
-
-        def text(row: int, n: int, value: Any) -> Any:
-            # A string cell whatever the text starts with: written as a string, never a formula.
-            return self.sheet.write_string(row, n, xlsx_text(str(value)))
-
-        def long_text(row: int, n: int, value: Any) -> Any:
-            return self.sheet.write_string(row, n, xlsx_text(str(value)), book.wrap)
-
-        plain = long_text if kind == "long_text" else text
-
-        def other(row: int, n: int, value: Any) -> Any:
-            """A value whose type is not the column's: numbers and booleans stay what they are
-            (a count on the query sheet), anything else is text."""
-            if isinstance(value, bool):
-                return self.sheet.write_boolean(row, n, value)
-            if isinstance(value, int | float) and kind != "id":
-                if kind == "percent":
-                    return self.sheet.write_number(row, n, value, book.percent)
-                if kind == "number" and isinstance(value, float):
-                    return self.sheet.write_number(row, n, value, book.decimal)
-                return self.sheet.write_number(row, n, value)
-            return plain(row, n, value)
-
-        if kind in ("datetime", "date"):
-
-            def moment(row: int, n: int, value: Any) -> Any:
-                when = _moment(value)
-                if when is None:
-                    return other(row, n, value)
-                if isinstance(when, datetime):
-                    if when.tzinfo is not None:
-                        when = when.astimezone(SHANGHAI).replace(tzinfo=None)
-                    timed = kind == "datetime"
-                else:
-                    timed = False
-                cell = book.datetime if timed else book.date
-                return self.sheet.write_datetime(row, n, when, cell)
-
-            return moment
-        if kind in ("text", "long_text", "id"):
-
-            def string(row: int, n: int, value: Any) -> Any:
-                if type(value) is str:
-                    return plain(row, n, value)
-                return other(row, n, value)
-
-            return string
-        return other
-
-    def close(self) -> None:
-        if self.pending is not None:
-            self._start()
-        self.sheet.autofilter(0, 0, self.rows, len(self.columns) - 1)
+    title: str
+    columns: list[Column]
+    rows: Iterator[Sequence[Any]]
+    count: int
+    widths: list[float] = field(default_factory=list)
 
 
 class SheetBook:
-    """A streamed workbook of typed sheets, and the `query` sheet that describes it."""
+    """A streamed workbook of typed sheets, and the `query` sheet that describes it.
+
+    Sheets are declared first and written by `save()`, which pulls their rows then: a caller
+    streaming from a database keeps its transaction open across `save()`.
+    """
 
     def __init__(self, path: Path) -> None:
-        from xlsxwriter import Workbook
-
         self.path = path
-        self.book = Workbook(
-            str(path),
-            {
-                "constant_memory": True,
-                # Text is text: never read as a formula, a number or a link.
-                "strings_to_formulas": False,
-                "strings_to_numbers": False,
-                "strings_to_urls": False,
-                "nan_inf_to_errors": True,
-                # A million cases' sheet can pass the 4 GB a plain zip member may hold.
-                "use_zip64": True,
-            },
-        )
-        self.bold = self.book.add_format({"bold": True})
-        self.wrap = self.book.add_format({"text_wrap": True, "valign": "top"})
-        self.datetime = self.book.add_format({"num_format": DATETIME_FORMAT})
-        self.date = self.book.add_format({"num_format": DATE_FORMAT})
-        self.percent = self.book.add_format({"num_format": PERCENT_FORMAT})
-        self.decimal = self.book.add_format({"num_format": DECIMAL_FORMAT})
         self.sheets: list[_Sheet] = []
 
-    def sheet(self, title: str, columns: Sequence[Column]) -> _Sheet:
-        sheet = _Sheet(self, title, columns)
-        self.sheets.append(sheet)
-        return sheet
+    def sheet(
+        self, title: str, columns: Sequence[Column], rows: Iterable[Sequence[Any]], count: int
+    ) -> None:
+        """A sheet of `count` rows (values in the order of `columns`), read at `save()`;
+        past the row limit of XLSX they go on in further sheets of the same columns."""
+        self.sheets.append(_Sheet(xlsx_text(title)[:31], list(columns), iter(rows), count))
 
     def query(self, about: Iterable[tuple[str, Any]]) -> None:
         """The last sheet: one row a fact about the file (as-of, filters, who, rule version)."""
-        sheet = self.sheet("query", [Column("about"), Column("value", "long_text")])
+        lines: list[list[Any]] = []
         for key, value in about:
             if isinstance(value, datetime):
                 value = value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M (Asia/Shanghai)")
-            sheet.append([key, value])
+            lines.append([key, value])
+        columns = [Column("about"), Column("value", "long_text")]
+        self.sheets.append(_Sheet("query", columns, iter(lines), len(lines)))
 
     def save(self) -> None:
-        """Writes the file; a failure to write it is the OSError behind it."""
-        from xlsxwriter.exceptions import FileCreateError
+        """Writes the file, pulling every sheet's rows; a failure to write it is the OSError
+        behind it."""
+        from rustpy_xlsxwriter import FastExcel
 
+        # Opened here first, so a path that cannot be written fails with its own OSError
+        # (no such folder, no permission) before any row is read.
+        self.path.open("wb").close()
+        book = FastExcel(str(self.path)).format(datetime_format=DATETIME_FORMAT)
+        book.format(bold_headers=True).freeze(row=1)
         for sheet in self.sheets:
-            sheet.close()
-        try:
-            self.book.close()
-        except FileCreateError as exc:
-            cause = exc.args[0] if exc.args else None
-            if isinstance(cause, OSError):
-                raise cause from None
-            raise
+            self._add(book, sheet)
+        book.save()
+
+    def _add(self, book: FastExcel, sheet: _Sheet) -> None:
+        """The sheet's parts (more than one past MAX_ROWS rows), each headed, typed, sized."""
+        from rustpy_xlsxwriter import Format
+
+        held = list(islice(sheet.rows, SAMPLE_ROWS))
+        widths = _widths(sheet.columns, held)
+        rows = chain(held, sheet.rows)
+        names = [xlsx_text(column.name) for column in sheet.columns]
+        formats: dict[str, Format] = {}
+        for name, column in zip(names, sheet.columns, strict=True):
+            if column.kind == "long_text":
+                formats[name] = Format().set_text_wrap().set_align("top")
+            elif column.kind in _NUMBER_FORMATS:
+                formats[name] = Format().set_num_format(_NUMBER_FORMATS[column.kind])
+        parts = max(1, -(-sheet.count // MAX_ROWS))
+        for part in range(parts):
+            last = part == parts - 1
+            chunk = rows if last else islice(rows, MAX_ROWS)
+            title = sheet.title if part == 0 else f"{sheet.title[:26]} ({part + 1})"
+            book.sheet(
+                title,
+                _records(names, [_cell(column.kind) for column in sheet.columns], chunk),
+                column_widths=widths,
+                column_formats=formats,
+                autofilter=True,
+                page_setup=PAGE_SETUP,
+            )
+
+
+def _widths(columns: Sequence[Column], held: Sequence[Sequence[Any]]) -> list[float]:
+    """Column widths from the first rows: the widest value, capped; long text wraps."""
+    widths: list[float] = []
+    for n, column in enumerate(columns):
+        widest = max([_width(column.name), *(_width(row[n]) for row in held)])
+        if column.kind == "long_text":
+            width = min(max(widest, 10), WRAP_WIDTH)
+        else:
+            width = min(widest, MAX_WIDTH)
+        # The writer adds the cell's padding (about 0.7 character) to the width it is given.
+        widths.append(max(width, 6) + 1)
+    return widths
+
+
+def _records(
+    names: list[str], cells: list[Callable[[Any], Any]], rows: Iterable[Sequence[Any]]
+) -> Iterator[dict[str, Any]]:
+    """Each row as the writer takes it: a mapping of header to typed value. A sheet without
+    rows still gets its header, from one row of empty cells (which writes nothing)."""
+    plan = list(zip(names, cells, strict=True))
+    empty = True
+    for row in rows:
+        empty = False
+        yield {name: cell(value) for (name, cell), value in zip(plan, row, strict=True)}
+    if empty:
+        yield dict.fromkeys(names)

@@ -180,7 +180,8 @@ def test_xlsx_cells_are_typed_and_formatted(store: Store, tmp_path: Path) -> Non
     received = first[col["received_at"]]
     assert received.value == START.replace(tzinfo=None)  # Shanghai wall clock
     assert received.is_date and received.number_format == "yyyy-mm-dd hh:mm"
-    assert first[col["id"]].data_type == "n" and isinstance(first[col["id"]].value, int)
+    # A number cell (the writer stores 1 as "1.0", which every spreadsheet shows as 1).
+    assert first[col["id"]].data_type == "n" and first[col["id"]].value == 1
     assert first[col["overdue"]].value is True
     assert first[col["body"]].alignment.wrap_text
     widths = {
@@ -192,6 +193,22 @@ def test_xlsx_cells_are_typed_and_formatted(store: Store, tmp_path: Path) -> Non
     about = {r[0].value: r[1].value for r in book["query"].iter_rows()}
     assert about["as of"] == "2026-05-20 10:00 (Asia/Shanghai)"
     assert about["filters"] == "all cases" and about["cases"] == len(TITLES)
+
+
+def test_xlsx_query_sheet_counts_every_case_past_the_sampled_rows(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The widths are sampled from the first rows before the rest stream; the query sheet's
+    count is still every case written, not the rows sampled so far."""
+    from caseworker.services import sheets
+
+    monkeypatch.setattr(sheets, "SAMPLE_ROWS", 3)
+    target = tmp_path / "cases.xlsx"
+    assert export(store, target) == len(TITLES)
+    book = load_workbook(target)
+    assert book["cases"].max_row == len(TITLES) + 1
+    about = {r[0].value: r[1].value for r in book["query"].iter_rows()}
+    assert about["cases"] == len(TITLES)
 
 
 def test_rejects_file_is_guarded_and_reads_back_after_the_fix(tmp_path: Path, rules: Rules) -> None:
@@ -270,10 +287,17 @@ def test_a_sheet_past_the_row_limit_goes_on_in_another(
     monkeypatch.setattr(sheets, "SAMPLE_ROWS", 2)
     target = tmp_path / "long.xlsx"
     book = sheets.SheetBook(target)
-    sheet = book.sheet("cases", [sheets.Column("id", "int"), sheets.Column("title")])
-    for n in range(1, 8):
-        sheet.append([n, "=1+1" if n == 5 else f"第{n}件"])
+    columns = [sheets.Column("id", "int"), sheets.Column("title")]
+    pulled: list[int] = []
+
+    def cases() -> Iterator[list[Any]]:
+        for n in range(1, 8):
+            pulled.append(n)
+            yield [n, "=1+1" if n == 5 else f"第{n}件"]
+
+    book.sheet("cases", columns, cases(), 7)
     book.query([("cases", 7)])
+    assert not pulled  # the rows are read as the file is written, not before
     book.save()
     read = load_workbook(target)
     assert read.sheetnames == ["cases", "cases (2)", "cases (3)", "query"]
@@ -288,5 +312,60 @@ def test_a_sheet_past_the_row_limit_goes_on_in_another(
     assert rows[4][1] == "=1+1" and read["cases (2)"]["B3"].data_type == "s"
     with pytest.raises(OSError):
         broken = sheets.SheetBook(tmp_path / "no such folder" / "x.xlsx")
-        broken.sheet("cases", [sheets.Column("id", "int")]).append([1])
+        broken.sheet("cases", [sheets.Column("id", "int")], [[1]], 1)
         broken.save()
+
+
+def test_an_empty_sheet_keeps_its_header_and_overlong_text_is_cut(tmp_path: Path) -> None:
+    """An export matching no case is still a headed sheet; a text past the 32,767 characters
+    a cell holds is cut to them rather than failing the file; an empty text is no cell."""
+    from caseworker.services import sheets
+
+    target = tmp_path / "edges.xlsx"
+    book = sheets.SheetBook(target)
+    book.sheet("none", [sheets.Column("id", "int"), sheets.Column("title")], [], 0)
+    book.sheet("long", [sheets.Column("body", "long_text")], [["长" * 40_000], [""]], 2)
+    book.save()
+    read = load_workbook(target)
+    assert read.sheetnames == ["none", "long"]
+    assert [c.value for c in read["none"][1]] == ["id", "title"] and read["none"].max_row == 1
+    cell = read["long"]["A2"]
+    assert cell.value == "长" * 32_767 and cell.alignment.wrap_text
+    assert read["long"]["A3"].value is None
+
+
+def test_xlsx_escapes_come_back_as_the_characters_they_stand_for(
+    tmp_path: Path, rules: Rules
+) -> None:
+    """XLSX stores a carriage return as `_x000D_` and a literal `_x0041_` as `_x005F_x0041_`;
+    the import reads them as a spreadsheet does, so the text comes back exactly."""
+    store = new_store(tmp_path / "source.sqlite")
+    title, body = "字样 _x0041_ 与 _x000D_ 原样", "第一行\r\n第二行\r末行"
+    with store.session() as s:
+        svc.create_case(
+            s,
+            Desk(rules, FrozenClock(START), "alice"),
+            NewCase(
+                channel="leader-board",
+                title=title,
+                body=body,
+                received_at=START,
+                external_id="LB-X",
+                author="A000124",
+            ),
+        )
+    target = tmp_path / "escapes.xlsx"
+    export(store, target)
+    raw = load_workbook(target, read_only=True)["cases"]
+    assert any("_x000D_" in str(c) for r in raw.iter_rows(values_only=True) for c in r)
+    copy = new_store(tmp_path / "copy.sqlite")
+    try:
+        desk = Desk(rules, FrozenClock(NOW), "alice")
+        back = run_import(copy, desk, target, ImportOptions(rejects=tmp_path / "r.csv"))
+        assert (back.imported, back.rejected) == (1, 0)
+        assert cases_of(store) == {"LB-X": (title, body)}
+        # Every import ends lines with \n (imports.normalise); no `_x000D_` is left behind.
+        assert cases_of(copy) == {"LB-X": (title, "第一行\n第二行\n末行")}
+    finally:
+        copy.close()
+        store.close()

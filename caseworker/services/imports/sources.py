@@ -828,6 +828,15 @@ def _check_workbook(path: Path) -> None:
             )
 
 
+def _xlsx_string(value: str) -> str:
+    """A string cell's text with the file's `_xHHHH_` escapes undone, as a spreadsheet reads
+    it: writers store a carriage return as `_x000D_` and a literal `_x0041_` as
+    `_x005F_x0041_` (XLSX's rule for characters XML would change), which openpyxl leaves."""
+    from openpyxl.utils.escape import unescape
+
+    return str(unescape(value))
+
+
 def _open_xlsx(path: Path) -> Source:
     from openpyxl import load_workbook
 
@@ -903,6 +912,7 @@ def _open_xlsx(path: Path) -> Source:
             done[0] = n
             if not any(_filled(c) for c in cells):
                 continue  # blank rows, including the thousands a sheet may claim at its end
+            cells = tuple(_xlsx_string(c) if type(c) is str and "_x" in c else c for c in cells)
             values = dict(zip(columns, cells, strict=False))
             misfit = _misfit(columns, twins, cells)
             if misfit is not None:
