@@ -8,6 +8,9 @@ peak memory is its own:
                executemany into a fresh database of the real schema (its indexes, WAL, batches of
                5,000 a transaction), timing only the INSERTs and COMMITs: what SQLite alone costs
                with no reading or checking at all, the ceiling of any import into this schema;
+               then the same with the lookups every import's writer must make (each key, for
+               idempotency; each text key and author in the repeat window), and with those and
+               every event sealed: bounds on any import that keeps those guarantees;
   - naive:     one `create_case` per transaction (what a loop over the service would do);
   - import of attachment 3 itself (XLSX, 4,326 rows), and of the generated CSV, JSON Lines and
     XLSX files, through `run_import` (mapping, validation, keys, clocks, events, indexes), with
@@ -164,11 +167,19 @@ def phase_floor(source: Path, db: Path) -> int:
     return int(count)
 
 
-def phase_schema(imported: Path, db: Path) -> tuple[int, float]:
+def phase_schema(imported: Path, db: Path, required: str = "") -> tuple[int, float]:
     """SQLite's own cost of the import's writes: stored rows re-inserted into the real schema.
 
     Read back 5,000 cases (and their events) at a time; only the INSERTs and COMMITs are timed.
+    `required` adds, inside the timing, work every import's writer must do besides: "keys"
+    asks for each row's key (the idempotency check); "repeats" for the earlier cases of its
+    text key and its author in the 30-day window (the repeat tests' candidates), by the
+    import's own queries, comparing nothing; "seals" seals every event anew (SHA-256 on its
+    case's chain: the tamper-evident history). Neither does any per-row Python of reading, checking
+    or preparing: they bound what any import keeping these guarantees can reach.
     """
+    from caseworker.domain.triage_repeats import WINDOW
+    from caseworker.store.audit import EVENT_FIELDS, Chain
     from caseworker.store.engine import open_store
 
     open_store(str(db)).close()  # the real schema, by the migrations
@@ -184,6 +195,10 @@ def phase_schema(imported: Path, db: Path) -> tuple[int, float]:
     # As a bulk import leaves it: the search index waits for its catch-up (no insert trigger).
     connection.execute("DROP TRIGGER IF EXISTS cases_fts_insert")
     top = source.execute("SELECT coalesce(max(id), 0) FROM cases").fetchone()[0]
+    names = [d[0] for d in source.execute("SELECT * FROM cases LIMIT 0").description]
+    events_names = [d[0] for d in source.execute("SELECT * FROM events LIMIT 0").description]
+    signed = [d[0] for d in source.execute("SELECT * FROM case_signatures LIMIT 0").description]
+    text_key = signed.index("text_key")
     seconds = 0.0
     for low in range(1, top + 1, 5000):
         span = (low, low + 5000)
@@ -199,6 +214,16 @@ def phase_schema(imported: Path, db: Path) -> tuple[int, float]:
             "SELECT * FROM case_links WHERE case_id >= ? AND case_id < ? ORDER BY id", span
         ).fetchall()
         start = time.perf_counter()
+        if required:
+            keys = sorted({row[text_key] for row in signatures})
+            _lookups(connection, cases, names, keys, WINDOW, "repeats" in required)
+        if "seals" in required:
+            # The events' content in the chain's field order, sealed anew on fresh chains
+            # (every case is new), then stored with the new seal in place of the old one.
+            fields = [events_names.index(f) for f in EVENT_FIELDS]
+            sealed = Chain().seal_tuples([tuple(e[i] for i in fields) for e in events])
+            at = events_names.index("hash")
+            events = [(*e[:at], t[-1], *e[at + 1 :]) for e, t in zip(events, sealed, strict=True)]
         connection.executemany(
             f"INSERT INTO cases VALUES ({', '.join('?' * len(cases[0]))})", cases
         )
@@ -216,6 +241,56 @@ def phase_schema(imported: Path, db: Path) -> tuple[int, float]:
     connection.close()
     source.close()
     return int(count), seconds
+
+
+def _lookups(
+    connection: Any,
+    cases: list[Any],
+    names: list[str],
+    keys: list[str],
+    window: timedelta,
+    repeats: bool,
+) -> None:
+    """The lookups of an import's writer for a batch of case rows (as stored): each key's
+    stored case (services.imports.runner._stored), then, with `repeats`, the earlier
+    signatures of the batch's text keys and authors in the window (services.repeats.mark_new),
+    results fetched."""
+    channel, external, received, author = (
+        names.index(n) for n in ("channel", "external_id", "received_at", "author")
+    )
+    by_channel: dict[str, list[str]] = {}
+    for row in cases:
+        by_channel.setdefault(row[channel], []).append(row[external])
+    for name, ids in by_channel.items():
+        for low in range(0, len(ids), 500):
+            part = ids[low : low + 500]
+            connection.execute(
+                "SELECT id, external_id, title, body, received_at, author, category FROM cases"
+                f" WHERE channel = ? AND external_id IN ({', '.join('?' * len(part))})",
+                [name, *part],
+            ).fetchall()
+    if not repeats:
+        return
+    times = sorted(row[received] for row in cases)
+    first = datetime.fromisoformat(times[0]) - window
+    bounds = (first.isoformat(" ", "microseconds"), times[-1])
+    for low in range(0, len(keys), 500):
+        part = keys[low : low + 500]
+        connection.execute(
+            "SELECT case_id, received_at, text_key, author FROM case_signatures WHERE text_key IN "
+            f"({', '.join('?' * len(part))}) AND received_at >= ? AND received_at <= ? "
+            "ORDER BY received_at, case_id",
+            [*part, *bounds],
+        ).fetchall()
+    authors = sorted({row[author] for row in cases if row[author]})
+    for low in range(0, len(authors), 500):
+        part = authors[low : low + 500]
+        connection.execute(
+            "SELECT case_id, received_at, text_key, author, pair_count, pair_bits "
+            "FROM case_signatures WHERE author IN "
+            f"({', '.join('?' * len(part))}) AND received_at >= ? AND received_at <= ?",
+            [*part, *bounds],
+        ).fetchall()
 
 
 def phase_naive(source: Path, db: Path, limit: int) -> int:
@@ -336,7 +411,7 @@ def child(argv: list[str]) -> None:
     if name == "floor":
         rows = phase_floor(Path(rest[0]), Path(rest[1]))
     elif name == "schema":
-        rows, own = phase_schema(Path(rest[0]), Path(rest[1]))
+        rows, own = phase_schema(Path(rest[0]), Path(rest[1]), *rest[2:])
         start = time.perf_counter() - own  # its own timing: the INSERTs and COMMITs only
     elif name == "naive":
         rows = phase_naive(Path(rest[0]), Path(rest[1]), int(rest[2]))
@@ -427,6 +502,20 @@ def main() -> None:
             str(folder / "csv.sqlite"),
             str(folder / "schema.sqlite"),
         )
+        for label, required in (
+            ("schema + looking up each key", "keys"),
+            ("schema + keys + sealing every event", "keys seals"),
+            ("schema + keys + repeat lookups", "keys repeats"),
+            ("schema + keys + repeat lookups + seals", "keys repeats seals"),
+        ):
+            name = required.replace(" ", "-")
+            measure(
+                label,
+                "schema",
+                str(folder / "csv.sqlite"),
+                str(folder / f"schema-{name}.sqlite"),
+                required,
+            )
         if args.import_only:
             measure(
                 "import CSV, repeats not marked",
@@ -515,7 +604,7 @@ def report(results: list[tuple[str, int, float, float, float]], floor: float, na
     ceiling = rates.get("schema: its stored rows re-inserted, no Python")
     if ceiling:
         for label, rate in rates.items():
-            if label.startswith("import CSV"):
+            if label.startswith(("import CSV", "schema +")):
                 print(f"{label}: {rate / ceiling:.2f}x the schema's ceiling")
 
 
