@@ -88,6 +88,8 @@ class CaseworkerApp(App[None]):
         super().__init__()
         # News that this console changed a case: the queue and the case views subscribe.
         self._case_changed: Signal[int] = Signal(self, "case-changed")
+        # News of the search index's catch-up: how many cases are left (the queue's header).
+        self._search_changed: Signal[int] = Signal(self, "search-changed")
         install(self, "app", self.catalog)
         # Textual's own palette binding says "palette" in English; ours comes from the catalog.
         palette = self._bindings.key_to_bindings.get(self.COMMAND_PALETTE_BINDING, [])
@@ -99,6 +101,12 @@ class CaseworkerApp(App[None]):
     def case_changed(self) -> Signal[int]:
         """Published with a case's id when this console changed it (screens subscribe)."""
         return self._case_changed
+
+    @property
+    def search_changed(self) -> Signal[int]:
+        """Published with the cases still left for the search index after each catch-up
+        step (0 once it is done, or given up); subscribers show it."""
+        return self._search_changed
 
     def now(self) -> datetime:
         return self.settings.clock().now()
@@ -155,14 +163,10 @@ class CaseworkerApp(App[None]):
 
     @on(SearchProgress)
     def _search_progress(self, message: SearchProgress) -> None:
-        from caseworker.screens.queue import QueueScreen
-
         if message.finished:
             self.catching_up = False
         self.search_left = message.left
-        for screen in self.screen_stack:
-            if isinstance(screen, QueueScreen):
-                screen.show_header()
+        self.search_changed.publish(message.left)
 
     def action_help(self) -> None:
         from caseworker.screens.help import HelpScreen

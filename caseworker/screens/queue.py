@@ -218,6 +218,9 @@ class QueueScreen(ConsoleScreen):
         self.query_one(CaseTable).fetching = True
         self.load_opening(self.generation)
         self.capp.case_changed.subscribe(self, self._case_changed)
+        # Immediate: the header changes while the app handles the news, so the last word of
+        # the catch-up (0 left) is never a callback still queued behind other messages.
+        self.capp.search_changed.subscribe(self, self._search_changed, immediate=True)
         self.set_interval(1.0, self._tick)
         self.set_interval(self.capp.poll_seconds, self._poll_if_shown)
 
@@ -244,6 +247,10 @@ class QueueScreen(ConsoleScreen):
         if self.shown_minute is not None:  # not the first time it is shown
             self._tick(force=True)
             self.poll()
+
+    def _search_changed(self, left: int) -> None:
+        """The search index's catch-up moved on (the app's search_changed signal)."""
+        self.show_header()
 
     def show_header(self) -> None:
         # One line of fixed height at full width (app.tcss): new text never needs a layout.
