@@ -278,6 +278,7 @@ class QueueScreen(ConsoleScreen):
             self.refresh_bindings()
             if self.query_one(QueueList).current is not None:  # the opening's titles are up
                 self._update_titles()  # the sidebar and the bar list the role's queues
+            self._count_unlisted()
         self.show_header()
 
     def _update_titles(self) -> None:
@@ -495,8 +496,11 @@ class QueueScreen(ConsoleScreen):
         console = self.capp.services
         shown = console.shown_count(self.queue, self.filters)
         self.post_message(self.CountsLoaded(None, shown, generation))
-        if everything:  # the shown queue's count first; the sidebar's eleven follow
-            self.post_message(self.CountsLoaded(console.queue_counts(), shown, generation))
+        if everything:  # the shown queue's count first; the sidebar's follow
+            # Only the queues the sidebar lists for this clerk's role: a queue kept for another
+            # role (待批延期, the supervisors') costs a COUNT nobody sees.
+            listed = queues_for(self.capp.role, self.queue)
+            self.post_message(self.CountsLoaded(console.queue_counts(listed), shown, generation))
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def poll(self) -> None:
@@ -540,11 +544,19 @@ class QueueScreen(ConsoleScreen):
         if message.counts is not None:
             queues.counts = message.counts
             self.capp.freeze_start_up_heap()  # the counts' worker has imported the ORM
+            self._count_unlisted()
         elif queues.counts and not self.filters.active():
             queues.counts[self.queue] = message.shown  # the sidebar agrees with the title
         self.shown_count = message.shown
         if not self.held:  # a held switch shows its titles with its rows
             self._update_titles()
+
+    def _count_unlisted(self) -> None:
+        """Count again when the sidebar lists a queue it has no count for: the clerk's role,
+        read after the counts began, lists a queue of that role (待批延期)."""
+        counts = self.query_one(QueueList).counts
+        if counts and any(k not in counts for k in queues_for(self.capp.role, self.queue)):
+            self.load_counts(self.generation)
 
     @on(StoreChanged)
     def _store_changed(self) -> None:

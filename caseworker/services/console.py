@@ -226,13 +226,14 @@ class Console:
         with self.store.session() as session:
             return queues.filtered_count(session, queue, now, self._viewer_in(session), filters)
 
-    def queue_counts(self) -> dict[QueueKey, int]:
-        """The sidebar: every queue's size, without filters."""
+    def queue_counts(self, keys: Sequence[QueueKey] | None = None) -> dict[QueueKey, int]:
+        """The sidebar: the size of each queue in `keys` (every queue when None), without
+        filters."""
         from caseworker.services import queues
 
         now = self.now()
         with self.store.session() as session:
-            return queues.queue_counts(session, now, self._viewer_in(session))
+            return queues.queue_counts(session, now, self._viewer_in(session), keys)
 
     @staticmethod
     def search_caps() -> SearchCaps:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -83,13 +84,16 @@ def counting(viewer: Viewer) -> Viewer:
     return replace(viewer, wide=False)
 
 
-def queue_counts(session: Session, now: datetime, viewer: Viewer) -> dict[QueueKey, int]:
-    """The sidebar: one indexed COUNT per queue (filters and search do not apply here)."""
+def queue_counts(
+    session: Session, now: datetime, viewer: Viewer, keys: Iterable[QueueKey] | None = None
+) -> dict[QueueKey, int]:
+    """The sidebar: one indexed COUNT per queue in `keys` (all of them when None); filters
+    and search do not apply here."""
     dialect = session.get_bind().dialect.name
     viewer = counting(viewer)
     return {
         key: queries.count_where(session, queries.queue_condition(key, now, viewer, dialect))
-        for key in QueueKey
+        for key in (QueueKey if keys is None else keys)
     }
 
 

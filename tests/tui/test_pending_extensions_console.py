@@ -99,6 +99,9 @@ def test_the_bureaus_clerks_are_not_shown_the_queue(console: Console) -> None:
             await settle(pilot)
             assert "待批延期" not in sidebar(app)
             screen = app.screen
+            # Nor counted: the sidebar asks only for the queues it lists.
+            counts = screen.query_one(QueueList).counts
+            assert QueueKey.EXTENSIONS not in counts and QueueKey.SUPERVISED in counts
             screen.switch_queue(QueueKey.SUPERVISED)
             await settle(pilot)
             await pilot.press("tab")  # past 督办件 straight to 我的
