@@ -43,6 +43,15 @@ def text_key(title: str, body: str) -> str:
     return hashlib.blake2b(normalised(title, body).encode(), digest_size=8).hexdigest()
 
 
+# What a stored signature's text key reads of the body: a re-post repeats its opening too.
+SIGNATURE_OPENING = 300
+
+
+def signature_key(title: str, body: str | None) -> str:
+    """A case's text key as stored with its signature (its title and its body's opening)."""
+    return text_key(title, (body or "")[:SIGNATURE_OPENING])
+
+
 def pairs(title: str, body: str) -> frozenset[str]:
     """The character pairs of the title and the opening of the body."""
     text = normalised(title, body[:_OPENING])

@@ -22,12 +22,14 @@ from sqlmodel import Session
 from caseworker.clock import recorded_now
 from caseworker.domain.lifecycle import Action
 from caseworker.domain.triage_repeats import (
+    SIGNATURE_OPENING,
     WINDOW,
     Seen,
     Sketch,
     near_pairs,
     original_of,
     pairs,
+    signature_key,
     sketch,
     sketches,
     text_key,
@@ -36,7 +38,7 @@ from caseworker.store.audit import seal_events
 from caseworker.store.models import EventRow, LinkRow
 
 _CHUNK = 500
-OPENING = 300  # what the text key reads of the body: a re-post repeats its opening too
+OPENING = SIGNATURE_OPENING  # what the text key reads of the body (domain.triage_repeats)
 _PER_KEY = 50  # earlier cases of one key kept as candidates (the earliest in the window)
 
 
@@ -397,11 +399,6 @@ def _link(
 # ---------------------------------------------------------------- cases without a signature
 
 
-def signature_key(title: str, body: str | None) -> str:
-    """A case's text key as mark_repeats computes it (title and the body's opening)."""
-    return text_key(title, (body or "")[:OPENING])
-
-
 def record_signature(session: Session, case_id: int) -> None:
     """Record one new case's text key and author (`case new`), so a later import finds it as
     the original of a re-post. Marking it a repeat stays the clerk's decision."""
@@ -425,36 +422,3 @@ def record_signature(session: Session, case_id: int) -> None:
             )
         ],
     )
-
-
-BACKFILL_BATCH = 5_000
-
-
-def backfill_signatures(conn: Any, *, batch: int = BACKFILL_BATCH) -> int:
-    """Record the text key and author of every case that has none (cases stored before
-    signatures were kept, or entered one by one before they were); how many.
-
-    Reads the cases in id order, `batch` at a time, each batch one SELECT and one INSERT on
-    the driver's own rows, so it runs inside a migration as well as on a session's connection.
-    """
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    done, after = 0, 0
-    while True:
-        rows = conn.exec_driver_sql(
-            f"SELECT c.id, c.title, substr(c.body, 1, {OPENING}), c.author, c.received_at "
-            "FROM cases c LEFT JOIN case_signatures s ON s.case_id = c.id "
-            f"WHERE c.id > {mark} AND s.case_id IS NULL ORDER BY c.id LIMIT {int(batch)}",
-            (after,),
-        ).all()
-        if not rows:
-            return done
-        conn.exec_driver_sql(
-            f"INSERT INTO case_signatures (case_id, received_at, author, text_key) "
-            f"VALUES ({mark}, {mark}, {mark}, {mark})",
-            [
-                (cid, received, author or None, signature_key(title, opening))
-                for cid, title, opening, author, received in rows
-            ],
-        )
-        done += len(rows)
-        after = rows[-1][0]

@@ -13,10 +13,11 @@ from sqlalchemy import text
 
 from caseworker.clock import FrozenClock
 from caseworker.domain.calendar import SHANGHAI
+from caseworker.domain.triage_repeats import signature_key
 from caseworker.services.cases import Desk, NewCase, create_case, find_case
 from caseworker.services.imports import ImportOptions, run_import
 from caseworker.services.people import ensure_first_supervisor
-from caseworker.services.repeats import backfill_signatures, signature_key
+from caseworker.store.signatures import backfill_signatures, backfill_sketches
 
 TITLE = "请给K3县乡村医生发卫生室执业许可证"
 BODY = "我们是K3县的乡村医生，卫生室一直没有执业许可证，影响正常行医，请相关部门尽快办理。"
@@ -54,6 +55,14 @@ def _keys(store: Any) -> dict[int, tuple[str, str | None]]:
     return {int(r[0]): (r[1], r[2]) for r in rows}
 
 
+def _sketches(store: Any) -> dict[int, tuple[int | None, bytes | None]]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT case_id, pair_count, pair_bits FROM case_signatures")
+        ).all()
+    return {int(r[0]): (r[1], r[2]) for r in rows}
+
+
 def test_a_case_entered_by_hand_is_the_original_of_a_later_repost(
     store: Any, rules: Any, clock: FrozenClock, tmp_path: Path
 ) -> None:
@@ -77,7 +86,8 @@ def test_the_backfill_keys_every_case_without_one_once(
     store: Any, rules: Any, clock: FrozenClock
 ) -> None:
     ids = _by_hand(store, rules, clock, n=7)
-    recorded = _keys(store)
+    recorded, sketched = _keys(store), _sketches(store)
+    assert all(count is not None for count, _ in sketched.values())
     with store.engine.begin() as connection:  # as before signatures were kept
         connection.execute(
             text("DELETE FROM case_signatures WHERE case_id <> :keep"), {"keep": ids[3]}
@@ -85,5 +95,25 @@ def test_the_backfill_keys_every_case_without_one_once(
     with store.engine.begin() as connection:
         assert backfill_signatures(connection, batch=2) == 6  # several batches
     assert _keys(store) == recorded
+    assert _sketches(store) == sketched  # the same sketches as the cases' own
     with store.engine.begin() as connection:
         assert backfill_signatures(connection) == 0
+
+
+def test_signatures_backfilled_without_sketches_get_them_later(
+    store: Any, rules: Any, clock: FrozenClock
+) -> None:
+    """A backfill before the sketch columns existed (migration 0016) left them empty; the
+    later backfill gives each the sketch its case's text has, and then has nothing left."""
+    _by_hand(store, rules, clock, n=5)
+    recorded, sketched = _keys(store), _sketches(store)
+    with store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM case_signatures"))
+        assert backfill_signatures(connection, sketched=False) == 5
+    assert _keys(store) == recorded
+    assert all(pair is None and bits is None for pair, bits in _sketches(store).values())
+    with store.engine.begin() as connection:
+        assert backfill_sketches(connection, batch=2) == 5
+    assert _sketches(store) == sketched
+    with store.engine.begin() as connection:
+        assert backfill_sketches(connection) == 0

@@ -335,7 +335,8 @@ def test_upgrade_from_nothing_reaches_head(tmp_path: Path) -> None:
 def test_the_upgrade_gives_every_old_case_its_text_key(old_database: str) -> None:
     """Cases stored before signatures were kept get them from the upgrade (0016), computed as
     the import computes them, so an import finds them as the originals of a re-post."""
-    from caseworker.services.repeats import backfill_signatures, signature_key
+    from caseworker.domain.triage_repeats import signature_key
+    from caseworker.store.signatures import backfill_signatures
 
     store = open_store(old_database, create=False)
     try:

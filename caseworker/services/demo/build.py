@@ -411,7 +411,7 @@ def build_demo(
         )
         # Each case's text key, as an import records it, so a file imported into the demo
         # finds its re-posts among the demo's cases (about 6 s per 100,000 cases).
-        from caseworker.services.repeats import backfill_signatures
+        from caseworker.store.signatures import backfill_signatures
 
         backfill_signatures(session.connection())
         # The rows carry the demo's own ids: PostgreSQL's sequences must move past them, or the
