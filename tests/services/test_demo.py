@@ -149,6 +149,7 @@ def test_the_records_of_a_working_bureau_are_present(demo_store: Store) -> None:
     assert ratings["不满意"] > 0 and ratings["满意"] > 0 and ratings["基本满意"] > 0
     assert follow_ups
     assert extensions["approved"] > 0 and extensions["requested"] > 0
+    assert extensions["denied"] > 0 and extensions["lapsed"] > 0
     assert set(supervisions) == {"remind", "flag", "summon"}
     assert True in instructions and False in instructions
     assert len(repeats) > 20
@@ -193,7 +194,7 @@ def test_no_extension_request_waits_on_an_ended_case(demo_store: Store) -> None:
     assert waiting == []
     assert any(ext.state == "requested" for ext, _ in rows)  # open cases still have some
     lapsed = [ext for ext, _ in rows if ext.state == "lapsed"]
-    assert {ext.id for ext in lapsed} == set(lapsing)
+    assert lapsed and {ext.id for ext in lapsed} == set(lapsing)
     for ext in lapsed:
         assert ext.id is not None
         event = lapsing[ext.id]

@@ -692,10 +692,11 @@ class CaseLife:
         self.extensions.append(row)
         self.sim.rows.extensions.append(row)
         if not self.plan.approve_extension:
-            # Some requests a supervisor turns down, with a reason; the rest stay pending. The
-            # choice and the day after draw nothing from the case's random stream, so every
-            # other case of a seed reads as before.
-            if ext_id % 2 == 0:
+            # Some requests a supervisor turns down, with a reason; the rest stay pending (and
+            # lapse if the case is closed first). The choice and the day after draw nothing
+            # from the case's random stream, so every other case of a seed reads as before. By
+            # the case's id: an extension's id is a multiple of ID_STRIDE, always even.
+            if self.id % 2 == 0:
                 self.go(self.t + timedelta(hours=26))
                 reason = DENIAL_REASONS[ext_id % len(DENIAL_REASONS)]
                 self.act(
