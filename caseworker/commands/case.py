@@ -230,7 +230,8 @@ def history(
         [
             local(e.effective_at),
             e.actor,
-            t(f"action.{e.action}"),
+            t(f"action.{e.action}")
+            + (" · " + t("case.extension_lapsed") if e.lapsed_extensions else ""),
             _state_change(t, e.from_status, e.to_status),
             e.reason or "",
         ]

@@ -25,6 +25,15 @@ class Status(StrEnum):
     MERGED = "merged"  # 已合并 (terminal)
 
 
+class ExtensionState(StrEnum):
+    """Where a unit's extension request (延期申请) stands."""
+
+    REQUESTED = "requested"  # 待批准
+    APPROVED = "approved"  # 已批准
+    DENIED = "denied"  # 未批准
+    LAPSED = "lapsed"  # 已失效: its case ended before a supervisor decided
+
+
 class Role(StrEnum):
     """What a clerk is allowed to do in the bureau."""
 
@@ -64,6 +73,10 @@ OPEN_STATES: frozenset[Status] = frozenset(
     {Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED, Status.ACKNOWLEDGED, Status.REPLIED}
 )
 TERMINAL_STATES: frozenset[Status] = frozenset({Status.REJECTED, Status.MERGED})
+# A case that ends (办结, 不予受理, 合并) settles the extension requests still awaiting a
+# decision: they lapse, by whoever ended the case, and stay lapsed if it is reopened (the unit
+# asks again). Left pending, a request would wait forever on a case nobody can decide it on.
+ENDED_STATES: frozenset[Status] = TERMINAL_STATES | {Status.CLOSED}
 HANDLING_STATES: frozenset[Status] = frozenset({Status.ASSIGNED, Status.ACKNOWLEDGED})
 
 # Who acts for a unit: a handler only for the case's own lead unit (or a co-unit where noted).

@@ -343,6 +343,8 @@ class CaseScreen(ConsoleScreen):
             # The new state, unless the action already names it ("accepted", not twice).
             if state and e.to_status != e.from_status and state != done:
                 what.append(" → " + state)
+            if e.lapsed_extensions:  # why a request never got its decision
+                what.append(" · " + t("case.extension_lapsed"))
             if e.reason:
                 what.append(t("case.note_sep") + clean(e.reason, one_line=True))
             table.add_row(

@@ -247,6 +247,8 @@ def _reply(m: _Material, ids: list[int], args: dict[str, Any]) -> set[int]:
 
 
 def _extension(m: _Material, ids: list[int], args: dict[str, Any]) -> set[int]:
+    # By default a request that can still end in an approval: a denied or lapsed one cannot,
+    # so the unit's step shows undone until it asks again.
     states = [str(s) for s in args.get("states", ["requested", "approved"])]
     query = select(ExtensionRow.case_id).where(
         col(ExtensionRow.case_id).in_(ids), col(ExtensionRow.state).in_(states)

@@ -254,7 +254,7 @@ class ExtensionRow(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id", index=True)
     days: int
     reason: str = Field(sa_column=Column(Text, nullable=False))
-    state: str = Field(max_length=16)  # requested / approved / denied
+    state: str = Field(max_length=16)  # requested / approved / denied / lapsed (ExtensionState)
     requested_by_id: int | None = Field(default=None, foreign_key="clerks.id")
     requested_at: datetime = _when()
     decided_by_id: int | None = Field(default=None, foreign_key="clerks.id")

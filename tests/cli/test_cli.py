@@ -274,6 +274,43 @@ def test_a_whole_lifecycle_from_the_shell(
     assert "reopened" in text and "closed → handling" in text and "群众不满意，重办" in text
 
 
+def test_closing_lapses_a_pending_extension_and_the_history_says_so(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the history table on one line a row
+    set_up_bureau(cli, tmp_path)
+    ref = str(new_case(cli))
+    steps: list[tuple[str, str, tuple[str, ...]]] = [
+        ("2025-08-04T09:00", CLERK, ("accept", ref)),
+        ("2025-08-04T10:00", CLERK, ("assign", ref, "--unit", "C-HOUSING")),
+        ("2025-08-05T09:00", HANDLER, ("extend", ref, "--days", "10", "--reason", "需现场勘查")),
+        (
+            "2025-08-06T09:00",
+            HANDLER,
+            ("reply", ref, "--text", "已修复。", "--final", "--outcome", "支持"),
+        ),
+        ("2025-08-06T10:00", HANDLER, ("submit", ref)),
+        ("2025-08-06T11:00", CLERK, ("publish", ref)),
+    ]
+    for now, clerk, args in steps:
+        ok(cli("case", *args, clerk=clerk, now=now))
+    waiting = json.loads(ok(cli("case", "extensions", "--format", "json")).out)
+    assert [w["case_id"] for w in waiting] == [int(ref)]
+
+    ok(cli("case", "close", ref, clerk=CLERK, now="2025-08-07T09:00"))
+
+    assert json.loads(ok(cli("case", "extensions", "--format", "json")).out) == []
+    (extension,) = show(cli, ref, now="2025-08-07T10:00")["extensions"]
+    assert extension["state"] == "lapsed"
+    assert extension["decided_at"] == "2025-08-07T09:00:00+08:00"
+    history = json.loads(ok(cli("case", "history", ref, "--format", "json")).out)
+    assert set(history[-1]["detail"]) == {"lapsed_extensions"}
+    (line,) = [x for x in ok(cli("case", "history", ref)).out.splitlines() if "closed" in x]
+    assert "closed · pending extension lapsed" in line
+    zh = ok(cli("--lang", "zh", "case", "history", ref)).out
+    assert "办结 · 待批延期申请随之失效" in zh
+
+
 def test_show_json_shape_with_offsets(cli: Run, tmp_path: Path) -> None:
     set_up_bureau(cli, tmp_path)
     case_id = new_case(cli)

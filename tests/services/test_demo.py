@@ -149,6 +149,7 @@ def test_the_records_of_a_working_bureau_are_present(demo_store: Store) -> None:
     assert ratings["不满意"] > 0 and ratings["满意"] > 0 and ratings["基本满意"] > 0
     assert follow_ups
     assert extensions["approved"] > 0 and extensions["requested"] > 0
+    assert extensions["denied"] > 0 and extensions["lapsed"] > 0
     assert set(supervisions) == {"remind", "flag", "summon"}
     assert True in instructions and False in instructions
     assert len(repeats) > 20
@@ -172,6 +173,33 @@ def test_the_records_of_a_working_bureau_are_present(demo_store: Store) -> None:
         "街道办事处",
     ):
         assert any(name.endswith(dept) for name in unit_names), dept
+
+
+def test_no_extension_request_waits_on_an_ended_case(demo_store: Store) -> None:
+    """A request still pending when its case was closed, rejected or merged lapsed with it, as
+    the services settle it: by the clerk who ended the case, then, named in that event."""
+    ended = {Status.CLOSED.value, Status.REJECTED.value, Status.MERGED.value}
+    with demo_store.session() as session:
+        rows = session.exec(
+            select(ExtensionRow, CaseRow).join(CaseRow, col(CaseRow.id) == ExtensionRow.case_id)
+        ).all()
+        clerks = {c.id: c.name for c in session.exec(select(ClerkRow)).all()}
+        lapsing: dict[int, EventRow] = {}
+        for event in session.exec(
+            select(EventRow).where(col(EventRow.detail).contains("lapsed_extensions"))
+        ).all():
+            for ext_id in json.loads(event.detail or "{}")["lapsed_extensions"]:
+                lapsing[ext_id] = event
+    waiting = [ext.id for ext, case in rows if ext.state == "requested" and case.status in ended]
+    assert waiting == []
+    assert any(ext.state == "requested" for ext, _ in rows)  # open cases still have some
+    lapsed = [ext for ext, _ in rows if ext.state == "lapsed"]
+    assert lapsed and {ext.id for ext in lapsed} == set(lapsing)
+    for ext in lapsed:
+        assert ext.id is not None
+        event = lapsing[ext.id]
+        assert event.action in ("close", "reject", "merge")
+        assert (ext.decided_at, clerks[ext.decided_by_id]) == (event.effective_at, event.actor)
 
 
 def _replay(

@@ -145,6 +145,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     act(svc.submit_reply, "hank", 7.1, full)
     act(svc.send_back_reply, "bob", 7.2, full, note="请写明修复时间")
     act(svc.draft_reply, "hank", 8, full, text="3月9日已修复路灯。", final=True, outcome="支持")
+    act(svc.request_extension, "hank", 8.2, full, days=5, reason="待复查")  # lapses at the close
     act(svc.publish_reply, "bob", 8.5, full)
     act(svc.close_case, "bob", 9, full)
     act(svc.rate_case, "bob", 10, full, value="满意", comment="很快")
@@ -297,6 +298,11 @@ def test_json_lines_round_trip_gives_back_the_same_cases_field_by_field(world: W
         copy.close()
     full = before["cases"][("leader-board", "full")]
     assert full["status"] == "closed" and full["lead_unit_id"] == "A3-ZJ"
+    # Its approved request and the one that lapsed with the close, decided by whom they were.
+    assert [(e["state"], e["decided_by_id"]) for e in before["extensions"][full_key()]] == [
+        ("approved", "alice"),
+        ("lapsed", "bob"),
+    ]
     assert before["case_links"][("leader-board", "merged")][0]["target_id"] == full_key()
 
 

@@ -3,9 +3,10 @@ database role (`caseworker admin grant`), so row-level security and the clerk ro
 are exercised by the same scenarios the owner runs: a rule of the services that the server's
 policies would break shows here.
 
-The tests are those of tests/store/test_services.py and tests/services/test_review_and_reopen.py,
-collected again here with this module's `bureau`: the owner builds the bureau and reads the
-results back; `bureau.act(clerk, …)` opens the clerk's own connection.
+The tests are those of tests/store/test_services.py, tests/services/test_review_and_reopen.py
+and tests/services/test_lapsed_extensions.py, collected again here with this module's
+`bureau`: the owner builds the bureau and reads the results back; `bureau.act(clerk, …)`
+opens the clerk's own connection.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ def _load(path: Path, name: str) -> ModuleType:
 
 
 _SHARED = _load(TESTS / "conftest.py", "roles_shared_fixtures")
-_SUITES = (TESTS / "store" / "test_services.py", TESTS / "services" / "test_review_and_reopen.py")
+_SUITES = (
+    TESTS / "store" / "test_services.py",
+    TESTS / "services" / "test_review_and_reopen.py",
+    TESTS / "services" / "test_lapsed_extensions.py",
+)
 for _path in _SUITES:
     _module = _load(_path, f"roles_{_path.stem}")
     for _name, _value in vars(_module).items():

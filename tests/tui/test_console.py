@@ -249,6 +249,42 @@ async def test_another_clerks_draft_saved_again_shows_in_the_case_view(console: 
         assert events[1] == events[0]  # the second save continued the draft: no new event
 
 
+@sync
+async def test_the_case_view_shows_a_request_that_lapsed_with_the_close(console: Console) -> None:
+    """A request still awaiting its decision when the case was closed reads 已失效 among the
+    records, and the close in the history says it lapsed, in either language."""
+    from caseworker.screens.case import CaseScreen
+
+    case_id = console.ids["c5"]  # acknowledged by the lead unit's handler
+    at = NOW - timedelta(hours=5)
+    console.act(HANDLER, at, svc.request_extension, case_id, days=10, reason="需现场勘查")
+    console.act(
+        HANDLER,
+        at + timedelta(hours=1),
+        svc.draft_reply,
+        case_id,
+        text="已安排处理。",
+        final=True,
+        outcome="支持",
+    )
+    console.act(HANDLER, at + timedelta(hours=2), svc.submit_reply, case_id)
+    console.act(CLERK, at + timedelta(hours=3), svc.publish_reply, case_id)
+    console.act(CLERK, at + timedelta(hours=4), svc.close_case, case_id)
+    for lang, note, state in (
+        ("zh", "办结→已办结·待批延期申请随之失效", "·已失效·"),
+        ("en", "closed·pendingextensionlapsed", "·lapsed·"),
+    ):
+        app = console.app(lang=lang, poll_seconds=3600)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.push_screen(CaseScreen(case_id))
+            await settle(pilot)
+            history = "".join(as_text(app.screen.query_one("#case-history").content).split())
+            records = "".join(as_text(app.screen.query_one("#case-records").content).split())
+        assert note in history, history
+        assert state in records, records
+
+
 def long_queue(tmp_path: Path, rules: Rules) -> tuple[Console, list[int]]:
     """A console whose 待受理 queue holds 260 cases (three keyset pages), and their ids in order."""
     from caseworker.clock import FrozenClock
@@ -708,6 +744,17 @@ def test_every_key_has_text_in_both_languages() -> None:
     # cli_help.* is in zh.toml only: the English --help is the code's own (help=, docstrings).
     shared = {k for k in zh.names() if not k.startswith(("dialog.", "cli_help."))}
     assert shared == {k for k in en.names() if not k.startswith("dialog.")}
+
+
+def test_every_extension_state_has_a_label_in_both_languages() -> None:
+    """The case view and `case show` name a request's state through the catalog."""
+    from caseworker.domain.lifecycle import ExtensionState
+    from caseworker.i18n.catalog import Catalog
+
+    for catalog in (Catalog("zh"), Catalog("en")):
+        for state in ExtensionState:
+            assert catalog.has(f"extension.{state.value}"), (catalog.lang, state)
+    assert Catalog("zh").t("extension.lapsed") == "已失效"
 
 
 def test_each_role_is_offered_the_case_keys_it_may_use() -> None:

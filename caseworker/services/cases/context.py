@@ -16,13 +16,20 @@ from caseworker.clock import recorded_now
 from caseworker.domain.bounds import case_id_of
 from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.errors import DomainError, InvalidInput
-from caseworker.domain.lifecycle import RULES, Action, Status, check_action
+from caseworker.domain.lifecycle import (
+    ENDED_STATES,
+    RULES,
+    Action,
+    ExtensionState,
+    Status,
+    check_action,
+)
 from caseworker.services.clocks import refresh_clocks
 from caseworker.services.people import UnknownName, resolve_actor
 from caseworker.services.queues import check_visible
 from caseworker.services.rules import Rules
 from caseworker.store.audit import seal_new_event
-from caseworker.store.models import CaseRow, CoUnit, EventRow, PauseRow
+from caseworker.store.models import CaseRow, CoUnit, EventRow, ExtensionRow, PauseRow
 
 
 class VersionConflict(DomainError):
@@ -178,8 +185,17 @@ class Act:
         record: bool = True,
     ) -> None:
         """Move to the target state, append the event (unless `record` is false: the change
-        continues one the history already shows), recompute clocks, and save."""
+        continues one the history already shows), recompute clocks, and save.
+
+        A move into an ended state (closed, rejected, merged) lapses the case's extension
+        requests still awaiting a decision, in this transaction; the event lists them under
+        "lapsed_extensions", so its sealed history says why they were never decided.
+        """
         case = self.case
+        if self.to_status in ENDED_STATES and self.from_status != self.to_status.value:
+            lapsed = lapse_extensions(self.session, self)
+            if lapsed:
+                detail = {**(detail or {}), "lapsed_extensions": lapsed}
         case.status = self.to_status.value
         case.updated_at = recorded_now()
         case.updated_by = self.actor.name
@@ -290,3 +306,21 @@ def end_pause(session: Session, act: Act) -> None:
         pause.ended_at, pause.ended_by_id = act.now, act.actor_id
         session.add(pause)
     act.case.paused_since = None
+
+
+def lapse_extensions(session: Session, act: Act) -> list[int]:
+    """Settle the case's extension requests still awaiting a decision as lapsed, decided by
+    the clerk ending the case at the act's time; their ids, oldest first."""
+    rows = session.exec(
+        select(ExtensionRow)
+        .where(
+            ExtensionRow.case_id == act.case_id,
+            ExtensionRow.state == ExtensionState.REQUESTED.value,
+        )
+        .order_by(col(ExtensionRow.id))
+    ).all()
+    for row in rows:
+        row.state = ExtensionState.LAPSED.value
+        row.decided_by_id, row.decided_at = act.actor_id, act.now
+        session.add(row)
+    return [row.id for row in rows if row.id is not None]

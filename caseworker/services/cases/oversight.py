@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from caseworker.domain.deadlines import Limit, LimitUnit
 from caseworker.domain.errors import IllegalTransition, InvalidInput
-from caseworker.domain.lifecycle import Action
+from caseworker.domain.lifecycle import Action, ExtensionState
 from caseworker.services.cases.context import Act, Desk, case_label, required
 from caseworker.store.models import (
     CaseRow,
@@ -44,7 +44,8 @@ def request_extension(
         )
     pending = session.exec(
         select(ExtensionRow.id).where(
-            ExtensionRow.case_id == act.case_id, ExtensionRow.state == "requested"
+            ExtensionRow.case_id == act.case_id,
+            ExtensionRow.state == ExtensionState.REQUESTED.value,
         )
     ).first()
     if pending is not None:
@@ -53,10 +54,12 @@ def request_extension(
             key="refused.extension_pending",
             case=case_label(act.case),
         )
+    # Only approved days count toward the cap (denied and lapsed requests moved nothing), and
+    # only those since the clocks last started: a reopened case has a fresh close limit.
     granted = session.exec(
         select(func.coalesce(func.sum(ExtensionRow.days), 0)).where(
             ExtensionRow.case_id == act.case_id,
-            ExtensionRow.state == "approved",
+            ExtensionRow.state == ExtensionState.APPROVED.value,
             col(ExtensionRow.decided_at) >= act.case.clock_started_at,
         )
     ).one()
@@ -73,7 +76,7 @@ def request_extension(
         case_id=act.case_id,
         days=days,
         reason=reason,
-        state="requested",
+        state=ExtensionState.REQUESTED.value,
         requested_by_id=act.actor_id,
         requested_at=act.now,
     )
@@ -88,7 +91,8 @@ def _pending_extension(session: Session, act: Act) -> ExtensionRow:
     """The case's extension awaiting a supervisor's decision; refused when there is none."""
     row = session.exec(
         select(ExtensionRow).where(
-            ExtensionRow.case_id == act.case_id, ExtensionRow.state == "requested"
+            ExtensionRow.case_id == act.case_id,
+            ExtensionRow.state == ExtensionState.REQUESTED.value,
         )
     ).first()
     if row is None:
@@ -104,7 +108,8 @@ def approve_extension(session: Session, desk: Desk, ref: str | int) -> None:
     """A supervisor approves the pending extension; the close deadline moves."""
     act = Act(session, desk, ref, Action.APPROVE_EXTENSION)
     row = _pending_extension(session, act)
-    row.state, row.decided_by_id, row.decided_at = "approved", act.actor_id, act.now
+    row.state = ExtensionState.APPROVED.value
+    row.decided_by_id, row.decided_at = act.actor_id, act.now
     session.add(row)
     act.finish(detail={"extension": row.id, "days": row.days})
 
@@ -121,7 +126,8 @@ def deny_extension(
     act = Act(session, desk, ref, Action.DENY_EXTENSION, expected_version=expected_version)
     reason = required(reason, "a reason for denying", "refused.required.deny_reason")
     row = _pending_extension(session, act)
-    row.state, row.decided_by_id, row.decided_at = "denied", act.actor_id, act.now
+    row.state = ExtensionState.DENIED.value
+    row.decided_by_id, row.decided_at = act.actor_id, act.now
     session.add(row)
     act.finish(reason=reason, detail={"extension": row.id, "days": row.days})
 
@@ -144,8 +150,8 @@ class PendingExtension:
 
 def pending_extensions(session: Session, *, clerk: str | None) -> list[PendingExtension]:
     """Every extension awaiting a decision, oldest request first: the supervisor's queue
-    (a request on a case returned, merged or closed meanwhile is not listed: it cannot be
-    decided until the case is back in handling).
+    (a request on a case returned meanwhile is not listed: it cannot be decided until the case
+    is back in handling; one on a case closed, rejected or merged has lapsed with it).
 
     A unit handler sees only the requests of cases their units lead or help on.
     """
@@ -156,7 +162,7 @@ def pending_extensions(session: Session, *, clerk: str | None) -> list[PendingEx
     rows = session.exec(
         select(ExtensionRow, CaseRow)
         .join(CaseRow, col(CaseRow.id) == ExtensionRow.case_id)
-        .where(ExtensionRow.state == "requested")
+        .where(ExtensionRow.state == ExtensionState.REQUESTED.value)
         .where(col(CaseRow.status).in_(queries.EXTENSION_DECIDABLE))
         .order_by(col(ExtensionRow.requested_at), col(ExtensionRow.id))
     ).all()

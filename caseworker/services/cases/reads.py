@@ -45,6 +45,12 @@ class EventInfo:
     effective_at: datetime
     recorded_at: datetime
 
+    @property
+    def lapsed_extensions(self) -> list[int]:
+        """The extension requests that lapsed with this event (its case ended undecided)."""
+        ids = self.detail.get("lapsed_extensions") if isinstance(self.detail, dict) else None
+        return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
+
 
 @dataclass(frozen=True)
 class ReplyInfo:

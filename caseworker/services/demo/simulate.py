@@ -18,9 +18,11 @@ from typing import Any, cast
 from caseworker.domain.calendar import SHANGHAI, WorkCalendar
 from caseworker.domain.deadlines import Pause, Stage, deadline_for
 from caseworker.domain.lifecycle import (
+    ENDED_STATES,
     OPEN_STATES,
     Action,
     Actor,
+    ExtensionState,
     Status,
     check_action,
     check_reopen,
@@ -425,9 +427,25 @@ class CaseLife:
         )
         if action is Action.REOPEN:  # only after the citizen's 不满意, as the service insists
             check_reopen(case_label=str(self.id), latest_rating=self.rating)
+        if target in ENDED_STATES and target is not self.status and not keep_status:
+            # Ending the case lapses a request still awaiting its decision, as the services do.
+            lapsed = self.lapse_extensions(who)
+            if lapsed:
+                detail = {**(detail or {}), "lapsed_extensions": lapsed}
         before = self.status
         self.status = before if keep_status else target
         self.event(action.value, who.name, before.value, reason, detail)
+
+    def lapse_extensions(self, who: DemoClerk) -> list[int]:
+        """Settle the requests still awaiting a decision as lapsed by `who`, now."""
+        lapsed = []
+        for row in self.extensions:
+            if row["state"] == ExtensionState.REQUESTED.value:
+                row.update(
+                    state=ExtensionState.LAPSED.value, decided_by_id=who.id, decided_at=self.t
+                )
+                lapsed.append(int(row["id"]))
+        return lapsed
 
     def event(
         self,
@@ -674,10 +692,11 @@ class CaseLife:
         self.extensions.append(row)
         self.sim.rows.extensions.append(row)
         if not self.plan.approve_extension:
-            # Some requests a supervisor turns down, with a reason; the rest stay pending. The
-            # choice and the day after draw nothing from the case's random stream, so every
-            # other case of a seed reads as before.
-            if ext_id % 2 == 0:
+            # Some requests a supervisor turns down, with a reason; the rest stay pending (and
+            # lapse if the case is closed first). The choice and the day after draw nothing
+            # from the case's random stream, so every other case of a seed reads as before. By
+            # the case's id: an extension's id is a multiple of ID_STRIDE, always even.
+            if self.id % 2 == 0:
                 self.go(self.t + timedelta(hours=26))
                 reason = DENIAL_REASONS[ext_id % len(DENIAL_REASONS)]
                 self.act(
