@@ -1,8 +1,10 @@
-"""Print what giving every stored case its text key costs (migration 0017, `case new`), beside
-a baseline measured in the same run: reading the same columns of every case without keying.
+"""Print what giving every stored case its signature costs, beside a baseline measured in the
+same run: reading the same columns of every case without keying.
 
 A demo bureau of --seed-cases is built once and its cases copied (new ids, new external ids)
-up to --cases; the signatures are then dropped and backfilled as the migration does.
+up to --cases; the signatures are then dropped and backfilled as the migrations do: text keys
+without sketches (0016), then the sketches (0019); then dropped again and backfilled with
+their sketches at once (what the demo does).
 Run: .venv/bin/python bench/bench_signatures.py [--cases 100000] [--seed-cases 10000]
 """
 
@@ -24,10 +26,11 @@ except ModuleNotFoundError:  # run from a checkout without the package installed
 from sqlalchemy import text
 
 from caseworker.config import DATA_DIR
+from caseworker.domain.triage_repeats import SIGNATURE_OPENING
 from caseworker.services.demo.build import build_demo
-from caseworker.services.repeats import OPENING, backfill_signatures
 from caseworker.services.rules import load_rules
 from caseworker.store.engine import open_store
+from caseworker.store.signatures import backfill_signatures, backfill_sketches
 
 NOW = datetime(2025, 11, 20, 10, 0, tzinfo=SHANGHAI)
 
@@ -61,18 +64,26 @@ def main() -> None:
             started = time.perf_counter()
             conn.execute(
                 text(
-                    f"SELECT id, title, substr(body, 1, {OPENING}), author, received_at "
+                    f"SELECT id, title, substr(body, 1, {SIGNATURE_OPENING}), author, received_at "
                     "FROM cases ORDER BY id"
                 )
             ).all()
             read = time.perf_counter() - started
-        with store.engine.begin() as conn:
-            started = time.perf_counter()
-            cpu = time.process_time()
-            done = backfill_signatures(conn)
-            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-        print(f"cases: {total:,}; backfilled {done:,}")
-        print(f"backfill: {wall:.2f} s ({cpu:.2f} s CPU), {done / wall:,.0f} cases/s")
+        print(f"cases: {total:,}")
+        for label, step in (
+            ("text keys (0016)", lambda conn: backfill_signatures(conn, sketched=False)),
+            ("their sketches (0019)", backfill_sketches),
+            ("signatures with sketches at once", None),
+        ):
+            with store.engine.begin() as conn:
+                if step is None:
+                    conn.exec_driver_sql("DELETE FROM case_signatures")
+                    step = backfill_signatures
+                started = time.perf_counter()
+                cpu = time.process_time()
+                done = step(conn)
+                wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+            print(f"{label}: {done:,} in {wall:.2f} s ({cpu:.2f} s CPU), {done / wall:,.0f}/s")
         print(f"baseline, reading the same columns without keying: {read:.2f} s")
         store.engine.dispose()
 

@@ -335,8 +335,8 @@ def test_upgrade_from_nothing_reaches_head(tmp_path: Path) -> None:
 def test_the_upgrade_gives_every_old_case_its_text_key(old_database: str) -> None:
     """Cases stored before signatures were kept get them from the upgrade (0016), computed as
     the import computes them, so an import finds them as the originals of a re-post."""
-    from caseworker.domain.triage_repeats import signature_key
-    from caseworker.store.signatures import backfill_signatures
+    from caseworker.domain.triage_repeats import signature_key, sketch
+    from caseworker.store.signatures import backfill_signatures, backfill_sketches
 
     store = open_store(old_database, create=False)
     try:
@@ -346,7 +346,14 @@ def test_the_upgrade_gives_every_old_case_its_text_key(old_database: str) -> Non
                 text("SELECT case_id, text_key, author FROM case_signatures")
             ).all()
         assert sorted(keys) == sorted((c[0], signature_key(c[1], c[2]), c[3]) for c in cases)
+        # And their sketches (0019: 0016 ran before 0017 added the columns), as an import's.
+        with store.engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT case_id, pair_count, pair_bits FROM case_signatures")
+            ).all()
+        assert stored and sorted(stored) == sorted((c[0], *sketch(c[1], c[2] or "")) for c in cases)
         with store.engine.begin() as connection:
             assert backfill_signatures(connection) == 0  # nothing left to do
+            assert backfill_sketches(connection) == 0
     finally:
         store.close()
