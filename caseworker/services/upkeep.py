@@ -124,7 +124,7 @@ def backup_store(store: Store, target: Path) -> BackupReport:
 class CheckLine:
     """One part of `check`: its name, whether it passed, and what it found."""
 
-    part: str  # integrity / audit / deadlines
+    part: str  # integrity / audit / deadlines / extensions
     ok: bool
     key: str  # the catalog key of the line
     params: dict[str, object] = field(default_factory=dict)
@@ -258,12 +258,35 @@ def check_deadlines(store: Store, rules: Rules, now: datetime) -> CheckLine:
     )
 
 
+def check_extensions(store: Store) -> CheckLine:
+    """No extension request may still await a decision on a case that has ended (closing,
+    rejecting or merging lapses it; migration 0018 settled older ones): one that does came
+    from outside the services, e.g. the restore of an older release's export."""
+    from caseworker.domain.lifecycle import ENDED_STATES, ExtensionState
+
+    ended = sorted(s.value for s in ENDED_STATES)
+    marks = ", ".join(f"'{s}'" for s in ended)
+    with store.engine.connect() as connection:
+        count, first, pending = connection.exec_driver_sql(
+            "SELECT count(c.id), min(c.id), (SELECT count(*) FROM extensions "
+            f"WHERE state = '{ExtensionState.REQUESTED.value}') FROM extensions e "
+            f"JOIN cases c ON c.id = e.case_id WHERE e.state = '{ExtensionState.REQUESTED.value}' "
+            f"AND c.status IN ({marks})"
+        ).one()
+    if not count:
+        return CheckLine("extensions", True, "check.extensions_ok", {"pending": int(pending)})
+    return CheckLine(
+        "extensions", False, "check.extensions_bad", {"count": int(count), "case": int(first)}
+    )
+
+
 def check_store(store: Store, rules: Rules, now: datetime) -> Sequence[CheckLine]:
     """Every part of `check`, each with its one-line result, even when the store is damaged."""
     parts: list[tuple[str, Callable[[], CheckLine]]] = [
         ("integrity", lambda: check_integrity(store)),
         ("audit", lambda: check_audit(store)),
         ("deadlines", lambda: check_deadlines(store, rules, now)),
+        ("extensions", lambda: check_extensions(store)),
     ]
     lines = []
     for part, run in parts:

@@ -91,6 +91,7 @@ def test_check_reports_each_part_in_one_line(demo_db: Path, cli: Callable[..., A
         "ok    integrity",
         "ok    audit chain",
         "ok    deadlines",
+        "ok    extensions",
     ]
     (case_id,) = _sql(
         demo_db, "SELECT id FROM cases WHERE paused_since IS NULL ORDER BY id LIMIT 1 OFFSET 7"
@@ -108,6 +109,28 @@ def test_check_reports_each_part_in_one_line(demo_db: Path, cli: Callable[..., A
         "WRONG deadlines: 1 case(s) hold deadlines the rules do not give; "
         f"first: case {case_id}, close"
     )
+    assert lines[3].startswith("ok    extensions: no extension request awaits a decision")
+
+
+def test_check_finds_a_request_waiting_on_an_ended_case(
+    demo_db: Path, cli: Callable[..., Any]
+) -> None:
+    """As a restored older export could hold one: the services would have lapsed it."""
+    (case_id,) = _sql(demo_db, "SELECT min(id) FROM cases WHERE status = 'closed'")[0]
+    _sql(
+        demo_db,
+        "INSERT INTO extensions (case_id, days, reason, state, requested_at) "
+        "VALUES (?, 10, '需现场勘查', 'requested', '2025-11-01 02:00:00.000000')",
+        case_id,
+    )
+    bad = cli("--db", demo_db, "--now", NOW, "check")
+    assert bad.code == 1
+    assert bad.out.splitlines()[3] == (
+        "WRONG extensions: 1 extension request(s) still await a decision on cases that have "
+        f"ended (closing, rejecting or merging lapses them); first: case {case_id}"
+    )
+    zh = cli("--db", demo_db, "--now", NOW, "--lang", "zh", "check")
+    assert zh.code == 1 and f"第一件：案件 {case_id}" in zh.out.splitlines()[3]
 
 
 def test_backup_is_a_checked_private_copy_taken_while_a_writer_works(
