@@ -772,3 +772,46 @@ def test_sqlite_builds_the_same_records_as_python(
     assert first["case"]["closed_at"] == "2026-03-02T23:59:59.999999+08:00"
     assert all(e["effective_at"] == first["case"]["closed_at"] for e in first["events"])
     assert json.loads(built[4])["case"]["closed_at"] == "1989-06-01T09:00:00+09:00"
+
+
+def test_a_request_an_older_export_left_waiting_on_an_ended_case_lapses_on_restore(
+    world: World,
+) -> None:
+    """An older release kept a request "requested" after its case closed; restored today, it
+    lapses as migration 0018 settles stored ones (at the close, by nobody), and `check`
+    finds nothing waiting on an ended case."""
+    from caseworker.services.upkeep import check_extensions
+
+    world.export("all.jsonl")
+    path = world.folder / "all.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    older = []
+    for line in lines:
+        doc = json.loads(line)
+        case = doc.get("case") or {}
+        if (case.get("channel"), case.get("external_id")) == full_key():
+            for extension in doc["extensions"]:
+                if extension["state"] == "lapsed":
+                    extension.update(state="requested", decided_by=None, decided_at=None)
+        older.append(json.dumps(doc, ensure_ascii=False))
+    assert older != lines
+    path.write_text("\n".join(older) + "\n", encoding="utf-8")
+    copy = new_store(world.folder / "copy.sqlite")
+    try:
+        back = run_import(
+            copy,
+            world.desk("alice", NOW),
+            path,
+            ImportOptions(rejects=world.folder / "copy-rejects.csv"),
+        )
+        assert back.exit_code == 0
+        after = snapshot(copy)
+        closed_at = after["cases"][full_key()]["closed_at"]
+        assert closed_at is not None
+        assert [
+            (e["state"], e["decided_by_id"], e["decided_at"])
+            for e in after["extensions"][full_key()]
+        ][1] == ("lapsed", None, closed_at)
+        assert check_extensions(copy).ok
+    finally:
+        copy.close()

@@ -24,6 +24,7 @@ from sqlalchemy import Table, insert, update
 from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import InvalidInput
+from caseworker.domain.lifecycle import ENDED_STATES, ExtensionState
 from caseworker.services.exporting import CHILDREN, MARK, VERSION
 from caseworker.services.imports.bulk import insert_cases
 from caseworker.services.imports.mapping import FIELDS, HISTORY_FIELDS, Profile
@@ -33,6 +34,7 @@ from caseworker.store.models import (
     CaseRow,
     ClerkRow,
     EventRow,
+    ExtensionRow,
     LinkRow,
     MetaRow,
     RankingRecord,
@@ -305,6 +307,8 @@ class Restorer:
                     values["case_id"] = cid
                     if model is EventRow:
                         values["detail"] = self._marked(values.get("detail"))
+                    elif model is ExtensionRow:
+                        _settle(values, item.case)
                     rows.append(values)
             if rows and model is EventRow:
                 # Sealed afresh on the new cases' chains: the seals attest this store's copy.
@@ -381,6 +385,19 @@ class Restorer:
                 values.update(case_id=cid, target_id=target)
                 session.connection().execute(insert(_table(LinkRow)), [values])
         self.pending.clear()
+
+
+def _settle(extension: dict[str, Any], case: Any) -> None:
+    """An extension request an older release left waiting on a case that has ended lapses
+    as migration 0018 settles the stored ones: decided at the case's close time (else its last
+    change), by nobody. Today's services lapse it when they end the case."""
+    if extension.get("state") != ExtensionState.REQUESTED.value:
+        return
+    if case.status not in {s.value for s in ENDED_STATES}:
+        return
+    extension["state"] = ExtensionState.LAPSED.value
+    extension["decided_by_id"] = None
+    extension["decided_at"] = case.closed_at or case.updated_at
 
 
 def _has_links(doc: dict[str, Any]) -> bool:
