@@ -1,6 +1,8 @@
 """How fast `export` writes cases, beside the floors measured in the same run.
 
 Run: .venv/bin/python bench/bench_export.py [CASES] [--before DIR] [--only CSV,XLSX] [--lean]
+(DIR: an earlier caseworker package, e.g. `git archive b66b8e5 caseworker | tar -x -C DIR`; an
+older one than the database's schema reads a copy marked at the newest migration it has)
 
 The database is the demo bureau (cases with their events, replies, ratings, extensions...),
 built once by the demo's bulk writer and cached in the temp directory under a name keyed by
@@ -21,6 +23,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -90,6 +93,27 @@ CASE_POINTERS = {
     "case_links": ("case_id", "target_id"),
     "events": ("case_id",),
 }
+
+
+def as_known_to(db: Path, code: Path) -> Path:
+    """`db` as the code in `code` can open it: a copy (made once) whose schema version says
+    the newest migration that code has, when it has fewer than this code's. Later migrations
+    only add, so the older code reads the same rows; without the copy it refuses a database
+    newer than itself."""
+    versions = code / "caseworker" / "store" / "migrations" / "versions"
+    known = max((p.name[:4] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py")), default="")
+    if not known or known >= head_revision():
+        return db
+    copy = db.with_name(f"{db.stem}-as-{known}.sqlite")
+    if not copy.exists():
+        partial = copy.with_suffix(".copying")
+        shutil.copyfile(db, partial)
+        connection = sqlite3.connect(partial)
+        with connection:
+            connection.execute("UPDATE alembic_version SET version_num = ?", (known,))
+        connection.close()
+        partial.rename(copy)
+    return copy
 
 
 def copies(base: Path, path: Path, times: int) -> None:
@@ -422,9 +446,10 @@ def main() -> None:
         plan: list[tuple[str, str, Path | None]] = [(n, n, None) for n in chosen]
         if args.before is not None:
             plan += [(f"{n} (before)", n, args.before) for n in chosen if n.startswith("export")]
+        older = db if args.before is None else as_known_to(db, args.before)
         for round_ in range(args.rounds):
             for n, (label, name, code) in enumerate(plan):
-                run = measured(name, db, out / f"run{n}", code)
+                run = measured(name, older if code else db, out / f"run{n}", code)
                 if run.rows == 0:
                     print(f"{label:29} not installed here")
                     continue
