@@ -679,6 +679,17 @@ def test_recorded_rankings_travel_with_the_export_and_are_sealed_anew(world: Wor
         assert rankings(copy) == rankings(world.store)
         report = verify_audit(copy)
         assert report.ok and report.rankings == 2
+        # Each is in the administration history too, as a restored unit or clerk is.
+        from caseworker.services.admin import admin_history, verify_admin_history
+
+        with copy.session() as s:
+            restored = [e for e in admin_history(s) if e.action == "ranking.restore"]
+            assert [(e.actor, e.subject) for e in restored] == [
+                ("import:all.jsonl", "month 2026-03-01"),
+                ("import:all.jsonl", "month 2026-05-01"),
+            ]
+            assert json.loads(restored[0].after or "{}")["recorded_by"] == "alice"
+            assert verify_admin_history(s)[1] is None  # the chain is whole
         # Importing the same file again (plain cases now) adds no ranking.
         run_import(copy, world.desk("alice", NOW), world.folder / "all.jsonl", ImportOptions())
         assert len(rankings(copy)) == 2

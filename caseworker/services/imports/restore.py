@@ -254,6 +254,8 @@ class Restorer:
         """The export's recorded rankings, in their order, each sealed anew on this store's
         ranking chain; only into a store that has recorded none (so a resumed restore does
         not add them twice). The figures are kept as recorded: that is what they attest."""
+        from caseworker.services.admin import record
+
         rankings = self.meta.get("rankings") or []
         if not rankings or session.exec(select(RankingRecord.id).limit(1)).first() is not None:
             return
@@ -281,6 +283,18 @@ class Restorer:
             row.hash = seal_ranking(session.connection(), row.model_dump())
             session.add(row)
             session.flush()  # the next ranking's seal chains to this one
+            # Like a restored unit or clerk, in the administration history: who brought it in.
+            subject = f"{row.period} {row.period_start.isoformat()}"
+            about = {
+                "period": row.period,
+                "period_start": row.period_start.isoformat(),
+                "period_end": row.period_end.isoformat(),
+                "level": row.level,
+                "rule_version": row.rule_version,
+                "recorded_by": row.clerk,
+                "recorded_at": entry.get("recorded_at"),
+            }
+            record(session, self.actor, "ranking.restore", subject, None, about)
 
     def note_existing(self, doc: dict[str, Any] | None, case_id: int | None) -> None:
         """A case already here (a re-run): its links may still be missing."""
