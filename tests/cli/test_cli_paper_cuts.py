@@ -217,7 +217,7 @@ def test_the_pending_queue_in_chinese_and_for_a_handler(
 
 
 @contextmanager
-def racing(db: str, rules: Rules, case_id: int, action: Callable[..., None]) -> Iterator[list[str]]:
+def racing(db: str, rules: Rules, case_id: int, action: Callable[..., Any]) -> Iterator[list[str]]:
     """While inside, `action` runs as the supervisor in another session the moment a command's
     own UPDATE of the case is about to run; the list yielded is non-empty once it did."""
     from caseworker.services.cases import Desk
