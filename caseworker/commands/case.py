@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from caseworker.commands.common import (
     to_json,
 )
 from caseworker.output_safety import terminal_safe
+
+if TYPE_CHECKING:
+    from caseworker.services.cases import LapsedExtension
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -64,9 +67,9 @@ def _act(
     return result
 
 
-def _say_lapsed(ctx: typer.Context, ref: str, lapsed: Sequence[Any]) -> None:
+def _say_lapsed(ctx: typer.Context, ref: str, lapsed: Sequence[LapsedExtension]) -> None:
     """After closing, rejecting or merging: the extension requests still awaiting a decision
-    that lapsed with the case (services.cases.LapsedExtension), one line, nothing when none."""
+    that lapsed with the case, in one line; nothing when none did."""
     if not lapsed:
         return
     if len(lapsed) == 1:
