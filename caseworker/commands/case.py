@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from caseworker.commands.common import (
     to_json,
 )
 from caseworker.output_safety import terminal_safe
+
+if TYPE_CHECKING:
+    from caseworker.services.cases import LapsedExtension
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -62,6 +65,18 @@ def _act(
         result = store.store.transact(lambda session: action(session, desk, ref, **kwargs))
     typer.echo(terminal_safe(say(ctx, f"cli.case.done.{done}", ref=ref, **(told or {}))))
     return result
+
+
+def _say_lapsed(ctx: typer.Context, ref: str, lapsed: Sequence[LapsedExtension]) -> None:
+    """After closing, rejecting or merging: the extension requests still awaiting a decision
+    that lapsed with the case, in one line; nothing when none did."""
+    if not lapsed:
+        return
+    if len(lapsed) == 1:
+        line = say(ctx, "cli.case.lapsed.one", ref=ref, days=lapsed[0].days)
+    else:  # the rules keep one waiting at a time; only older data holds more
+        line = say(ctx, "cli.case.lapsed.many", ref=ref, count=len(lapsed))
+    typer.echo(terminal_safe(line))
 
 
 @app.command("new")
@@ -256,7 +271,8 @@ def reject(ctx: typer.Context, ref: Ref, reason: Reason) -> None:
     """不予受理, with a reason (重复, 无实质内容, 不属受理范围, 已进入法定程序…)."""
     from caseworker.services.cases import reject_case
 
-    _act(ctx, "rejected", ref, reject_case, reason=reason)
+    lapsed = _act(ctx, "rejected", ref, reject_case, reason=reason)
+    _say_lapsed(ctx, ref, lapsed)
 
 
 @app.command("assign")
@@ -347,7 +363,8 @@ def close(ctx: typer.Context, ref: Ref, note: Note = None) -> None:
     """办结."""
     from caseworker.services.cases import close_case
 
-    _act(ctx, "closed", ref, close_case, note=note)
+    lapsed = _act(ctx, "closed", ref, close_case, note=note)
+    _say_lapsed(ctx, ref, lapsed)
 
 
 @app.command("rate")
@@ -500,7 +517,8 @@ def merge(
     """Merge a repeat into its original."""
     from caseworker.services.cases import merge_case
 
-    _act(ctx, "merged", ref, merge_case, told={"into": into}, into=into, reason=reason)
+    lapsed = _act(ctx, "merged", ref, merge_case, told={"into": into}, into=into, reason=reason)
+    _say_lapsed(ctx, ref, lapsed)
 
 
 @app.command("link")

@@ -283,6 +283,7 @@ def _build_specs() -> dict[str, CaseAction]:
     from caseworker.services.console_data import (
         AssignData,
         AssignResult,
+        EndingData,
         ExtensionApproval,
         ExtensionData,
         ExtensionRequest,
@@ -313,11 +314,26 @@ def _build_specs() -> dict[str, CaseAction]:
     def reject(
         screen: Screen[Any],
         case_id: int,
-        data: CaseSummary,
+        data: EndingData,
         prefill: RejectResult | None,
         refusal: str | None,
     ) -> RejectDialog:
         return RejectDialog(data, prefill=prefill, refusal=refusal)
+
+    def close(
+        screen: Screen[Any],
+        case_id: int,
+        data: EndingData,
+        prefill: NoteResult | None,
+        refusal: str | None,
+    ) -> NoteDialog:
+        return NoteDialog(
+            data.case,
+            NOTE_SPECS["close"],
+            lapsing_days=data.lapsing_days,
+            prefill=prefill,
+            refusal=refusal,
+        )
 
     def assign(
         screen: Screen[Any],
@@ -395,7 +411,7 @@ def _build_specs() -> dict[str, CaseAction]:
     def merge(
         screen: Screen[Any],
         case_id: int,
-        data: CaseSummary,
+        data: EndingData,
         prefill: MergeResult | None,
         refusal: str | None,
     ) -> MergeDialog:
@@ -408,7 +424,7 @@ def _build_specs() -> dict[str, CaseAction]:
         note(kinds.RETURN),
         TypedAction(kinds.REPLY, reply),
         TypedAction(kinds.REVIEW, review),
-        note(kinds.CLOSE),
+        TypedAction(kinds.CLOSE, close),
         TypedAction(kinds.RATE, rate),
         note(kinds.REOPEN),
         TypedAction(kinds.EXTEND, extend),

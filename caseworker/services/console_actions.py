@@ -23,6 +23,7 @@ from caseworker.services.console_data import (
     AssignData,
     AssignResult,
     CaseSummary,
+    EndingData,
     ExtensionApproval,
     ExtensionData,
     ExtensionRequest,
@@ -263,7 +264,9 @@ def _merge(session: Session, desk: Desk, case_id: int, r: MergeResult) -> None:
 
 
 ACCEPT = ActionKind("accept", Action.ACCEPT, _note, _accept)
-REJECT = ActionKind("reject", Action.REJECT, _summary, _reject)
+REJECT: ActionKind[EndingData, RejectResult] = ActionKind(
+    "reject", Action.REJECT, data.ending_data, _reject
+)
 ASSIGN: ActionKind[AssignData, AssignResult] = ActionKind(
     "assign", Action.ASSIGN, data.assign_data, _assign
 )
@@ -274,7 +277,9 @@ REPLY: ActionKind[ReplyData, ReplyResult] = ActionKind(
 REVIEW: ActionKind[ReplyData, ReviewResult] = ActionKind(
     "review", Action.PUBLISH, data.review_data, _review
 )
-CLOSE = ActionKind("close", Action.CLOSE, _note, _close)
+CLOSE: ActionKind[EndingData, NoteResult] = ActionKind(
+    "close", Action.CLOSE, data.ending_data, _close
+)
 RATE = ActionKind("rate", Action.RATE, _summary, _rate)
 REOPEN = ActionKind("reopen", Action.REOPEN, _note, _reopen)
 EXTEND: ActionKind[ExtensionData, ExtensionRequest] = ActionKind(
@@ -287,4 +292,6 @@ SUPERVISE = ActionKind("supervise", Action.SUPERVISE, _summary, _supervise)
 INSTRUCT = ActionKind("instruct", Action.INSTRUCT, _summary, _instruct)
 PAUSE = ActionKind("pause", Action.PAUSE, _note, _pause)
 RESUME = ActionKind("resume", Action.RESUME, _paused_note, _resume)
-MERGE = ActionKind("merge", Action.MERGE, _summary, _merge)
+MERGE: ActionKind[EndingData, MergeResult] = ActionKind(
+    "merge", Action.MERGE, data.ending_data, _merge
+)

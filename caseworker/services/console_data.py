@@ -30,6 +30,7 @@ from caseworker.services.cases import (
     OUTCOMES,
     Desk,
     find_case,
+    lapsing_extensions,
     readable_case,
 )
 from caseworker.services.clocks import case_clocks, load_records
@@ -144,6 +145,16 @@ class ExtensionData:
     granted_days: int
     max_days: int
     close_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EndingData:
+    """What a dialog that ends a case (close, reject, merge) shows: the case, and the days
+    asked by each of its extension requests still awaiting a decision, which ending the case
+    lapses (services.cases.context.lapse_extensions); empty when none waits."""
+
+    case: CaseSummary
+    lapsing_days: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -490,6 +501,14 @@ def approval_data(session: Session, desk: Desk, case_id: int) -> ExtensionData:
             case=label,
         )
     return data
+
+
+def ending_data(session: Session, desk: Desk, case_id: int) -> EndingData:
+    """The case, and what ending it now would lapse, read in the dialog's one transaction: a
+    request filed after the dialog opened changes the case's version, so the dialog's result
+    is refused and it reopens with the request shown."""
+    summary = case_summary(session, desk, case_id)
+    return EndingData(summary, tuple(e.days for e in lapsing_extensions(session, case_id)))
 
 
 def pause_reason(session: Session, case_id: int) -> str | None:

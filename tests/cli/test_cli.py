@@ -297,8 +297,13 @@ def test_closing_lapses_a_pending_extension_and_the_history_says_so(
     waiting = json.loads(ok(cli("case", "extensions", "--format", "json")).out)
     assert [w["case_id"] for w in waiting] == [int(ref)]
 
-    ok(cli("case", "close", ref, clerk=CLERK, now="2025-08-07T09:00"))
+    closed = ok(cli("case", "close", ref, clerk=CLERK, now="2025-08-07T09:00"))
 
+    # The confirmation says the request lapsed with the case, after the close's own line.
+    assert closed.out.splitlines() == [
+        f"case {ref}: closed",
+        f"case {ref}: the pending extension request (10 days) lapsed with it",
+    ]
     assert json.loads(ok(cli("case", "extensions", "--format", "json")).out) == []
     (extension,) = show(cli, ref, now="2025-08-07T10:00")["extensions"]
     assert extension["state"] == "lapsed"
@@ -309,6 +314,53 @@ def test_closing_lapses_a_pending_extension_and_the_history_says_so(
     assert "closed · pending extension lapsed" in line
     zh = ok(cli("--lang", "zh", "case", "history", ref)).out
     assert "办结 · 待批延期申请随之失效" in zh
+
+
+def test_rejecting_and_merging_say_in_chinese_what_lapsed(cli: Run, tmp_path: Path) -> None:
+    """A request the unit filed lapses when the bureau rejects (after the unit returned the
+    case) or merges its case; the run's language tells the clerk, and an ending with nothing
+    waiting says only what it did."""
+    set_up_bureau(cli, tmp_path)
+    refs = [
+        str(new_case(cli, external_id=f"LB-2025-08{n:02d}", title=title))
+        for n, title in enumerate(("小区道路积水", "小区道路积水（重复）", "路灯不亮", "原件"))
+    ]
+    returned, repeat, plain, original = refs
+
+    def zh(*args: str, clerk: str = CLERK, now: str) -> Any:
+        return ok(cli("--lang", "zh", "case", *args, clerk=clerk, now=now))
+
+    for ref in refs:
+        zh("accept", ref, now="2025-08-04T09:00")
+    for ref in (returned, repeat, original):
+        zh("assign", ref, "--unit", "C-HOUSING", now="2025-08-04T10:00")
+    for ref, days in ((returned, "10"), (repeat, "5")):
+        zh(
+            "extend",
+            ref,
+            "--days",
+            days,
+            "--reason",
+            "需现场勘查",
+            clerk=HANDLER,
+            now="2025-08-05T09:00",
+        )
+    zh("return", returned, "--reason", "非本单位职责", clerk=HANDLER, now="2025-08-05T10:00")
+
+    rejected = zh("reject", returned, "--reason", "不属受理范围", now="2025-08-06T09:00")
+    assert rejected.out.splitlines() == [
+        f"案件 {returned}：已不予受理",
+        f"案件 {returned}：待批延期申请（10日）已随之失效",
+    ]
+    merged = zh("merge", repeat, "--into", original, now="2025-08-06T10:00")
+    assert merged.out.splitlines() == [
+        f"案件 {repeat}：已合并到 {original}",
+        f"案件 {repeat}：待批延期申请（5日）已随之失效",
+    ]
+    nothing = zh("reject", plain, "--reason", "无实质内容", now="2025-08-06T11:00")
+    assert nothing.out.splitlines() == [f"案件 {plain}：已不予受理"]
+    history = json.loads(ok(cli("case", "history", repeat, "--format", "json")).out)
+    assert set(history[-1]["detail"]) == {"into", "lapsed_extensions"}
 
 
 def test_show_json_shape_with_offsets(cli: Run, tmp_path: Path) -> None:

@@ -217,7 +217,7 @@ def test_the_pending_queue_in_chinese_and_for_a_handler(
 
 
 @contextmanager
-def racing(db: str, rules: Rules, case_id: int, action: Callable[..., None]) -> Iterator[list[str]]:
+def racing(db: str, rules: Rules, case_id: int, action: Callable[..., Any]) -> Iterator[list[str]]:
     """While inside, `action` runs as the supervisor in another session the moment a command's
     own UPDATE of the case is about to run; the list yielded is non-empty once it did."""
     from caseworker.services.cases import Desk
@@ -439,7 +439,7 @@ def test_every_list_format_is_terminal_safe(run: Run, bureau: Callable[..., int]
 
 def test_every_case_action_line_is_in_both_catalogs() -> None:
     """Each line `caseworker case ACTION` ends with names a message of `cli.case.done` that
-    English and Chinese both have, with the same fields."""
+    English and Chinese both have, with the same fields; so do the lines saying what lapsed."""
     import re
     import string
 
@@ -455,7 +455,8 @@ def test_every_case_action_line_is_in_both_catalogs() -> None:
     def fields(text: str) -> set[str]:
         return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
-    for key in used:
-        name = f"cli.case.done.{key}"
+    # Closing, rejecting and merging add a line when an extension request lapsed with the case.
+    lapsed = {"cli.case.lapsed.one", "cli.case.lapsed.many"}
+    for name in {f"cli.case.done.{key}" for key in used} | lapsed:
         assert en.has(name) and zh.has(name), name
         assert fields(en.t(name)) == fields(zh.t(name)) >= {"ref"}, name

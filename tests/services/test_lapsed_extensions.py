@@ -98,8 +98,11 @@ def test_closing_a_case_lapses_its_pending_request(bureau: Any) -> None:
     other = _ask(bureau, kept)
     _answer(bureau, case, ASKED + timedelta(hours=2))
     assert _waiting(bureau) == ({case, kept}, 2)  # a replied case's request is still decidable
+    with bureau.store.session() as session:  # what the close dialog warns of beforehand
+        assert svc.lapsing_extensions(session, case) == [svc.LapsedExtension(ext, 10)]
 
-    bureau.act(bureau.CLERK, ENDED, svc.close_case, case)
+    # The clerk is told which request lapsed (the command line's confirmation says so).
+    assert bureau.act(bureau.CLERK, ENDED, svc.close_case, case) == [svc.LapsedExtension(ext, 10)]
 
     _assert_lapsed(bureau, ext, bureau.CLERK)
     assert _detail(bureau, case, "close") == {"lapsed_extensions": [ext]}
@@ -121,7 +124,9 @@ def test_rejecting_a_returned_case_lapses_its_pending_request(bureau: Any) -> No
     bureau.act(bureau.HANDLER, ASKED + timedelta(hours=1), svc.return_case, case, reason="非本单位")
     assert _extension(bureau, ext).state == "requested"
 
-    bureau.act(bureau.CLERK, ENDED, svc.reject_case, case, reason="不属受理范围")
+    lapsed = bureau.act(bureau.CLERK, ENDED, svc.reject_case, case, reason="不属受理范围")
+
+    assert lapsed == [svc.LapsedExtension(ext, 10)]
 
     _assert_lapsed(bureau, ext, bureau.CLERK)
     assert _detail(bureau, case, "reject") == {"lapsed_extensions": [ext]}
@@ -134,7 +139,9 @@ def test_merging_a_case_lapses_its_pending_request(bureau: Any) -> None:
     ext = _ask(bureau, case)
     assert _waiting(bureau) == ({case}, 1)
 
-    bureau.act(bureau.CLERK, ENDED, svc.merge_case, case, into=original, reason="重复留言")
+    lapsed = bureau.act(bureau.CLERK, ENDED, svc.merge_case, case, into=original, reason="重复留言")
+
+    assert lapsed == [svc.LapsedExtension(ext, 10)]
 
     _assert_lapsed(bureau, ext, bureau.CLERK)
     assert _detail(bureau, case, "merge") == {"into": original, "lapsed_extensions": [ext]}
@@ -152,7 +159,9 @@ def test_decided_requests_stay_as_decided_and_a_plain_close_records_no_lapse(
         bureau.SUPERVISOR, ASKED + timedelta(hours=3), svc.deny_extension, case, reason="期限充足"
     )
     _answer(bureau, case, ASKED + timedelta(hours=4))
-    bureau.act(bureau.CLERK, ENDED, svc.close_case, case, note="已办结")
+    with bureau.store.session() as session:
+        assert svc.lapsing_extensions(session, case) == []
+    assert bureau.act(bureau.CLERK, ENDED, svc.close_case, case, note="已办结") == []
 
     assert _extension(bureau, approved).state == "approved"
     assert _extension(bureau, denied).state == "denied"

@@ -8,6 +8,7 @@ dialog in use rather than empty.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from test_dialogs_support import (
     CLERK,
     HANDLER,
+    NOW,
     SUPERVISOR,
     Bureau,
     build_bureau,
@@ -25,6 +27,8 @@ from test_dialogs_support import (
     settle,
 )
 from textual.widgets import Input, Select
+
+from caseworker.services import cases as svc
 
 SIZES = {"wide": (120, 36), "narrow": (80, 24)}
 
@@ -138,3 +142,27 @@ def test_dialog(snap_compare: Any, bureau: Bureau, action: str, lang: str, size:
 def test_note_dialog(snap_compare: Any, bureau: Bureau, action: str) -> None:
     case, clerk = NOTE_ACTIONS[action]
     assert _shoot(snap_compare, bureau, action, case, clerk, "zh", SIZES["wide"], None)
+
+
+def test_close_dialog_with_a_pending_extension(snap_compare: Any, bureau: Bureau) -> None:
+    """Closing a case whose unit's request for 15 more days still awaits a decision: the close
+    dialog says, in the warning colour, that the request will lapse (test_note_dialog[close]
+    is the same dialog without it)."""
+    case_id = bureau.cases["extension"]
+    at = NOW - timedelta(hours=2)  # the unit's final reply, published: the case can be closed
+    store = bureau.open()
+    try:
+        with store.session() as session:
+            svc.draft_reply(
+                session,
+                bureau.desk(HANDLER, at),
+                case_id,
+                text="经核实，已处理。",
+                final=True,
+                outcome="支持",
+            )
+            svc.submit_reply(session, bureau.desk(HANDLER, at), case_id)
+            svc.publish_reply(session, bureau.desk(CLERK, at), case_id)
+    finally:
+        store.close()
+    assert _shoot(snap_compare, bureau, "close", "extension", CLERK, "zh", SIZES["wide"], None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -80,6 +81,11 @@ class CaseDialog(ModalScreen[R | None], Generic[R]):
         color: $text-error;
         height: auto;
     }
+    CaseDialog #lapse {
+        color: $text-warning;
+        height: auto;
+        margin-top: 1;
+    }
     CaseDialog .buttons {
         height: auto;
         align-horizontal: right;
@@ -134,6 +140,17 @@ class CaseDialog(ModalScreen[R | None], Generic[R]):
         line.append(" · ")
         line.append(visible(self.case.title))
         return Static(line, classes="case-line")
+
+    def lapse_line(self, lapsing_days: Sequence[int]) -> Iterator[Static]:
+        """One line when confirming ends the case with extension requests still awaiting a
+        decision, which then lapse (services.cases.context.lapse_extensions); nothing otherwise."""
+        if not lapsing_days:
+            return
+        if len(lapsing_days) == 1:
+            text = self.t("dialog.lapse.one", days=lapsing_days[0])
+        else:  # the rules keep one waiting at a time; only older data holds more
+            text = self.t("dialog.lapse.many", count=len(lapsing_days))
+        yield Static(Text(text), id="lapse")
 
     def error_line(self) -> Static:
         line = Static(Text(self.initial_refusal or ""), id="error")

@@ -12,7 +12,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from caseworker.screens.dialogs._base import CaseDialog, visible
-from caseworker.services.console_data import CaseSummary, MergeResult, MergeTarget
+from caseworker.services.console_data import EndingData, MergeResult, MergeTarget
 
 
 class MergeDialog(CaseDialog[MergeResult]):
@@ -26,13 +26,14 @@ class MergeDialog(CaseDialog[MergeResult]):
 
     def __init__(
         self,
-        case: CaseSummary,
+        data: EndingData,
         search: Callable[[MergeDialog, str], None],
         *,
         prefill: MergeResult | None = None,
         refusal: str | None = None,
     ) -> None:
-        super().__init__(case, refusal=refusal)
+        super().__init__(data.case, refusal=refusal)
+        self.data = data
         self.search = search
         self.prefill = prefill
         self.targets: list[MergeTarget] = []
@@ -59,6 +60,7 @@ class MergeDialog(CaseDialog[MergeResult]):
                 placeholder=self.t("dialog.merge.reason_placeholder"),
                 id="reason",
             )
+            yield from self.lapse_line(self.data.lapsing_days)
             yield self.error_line()
             with Horizontal(classes="buttons"):
                 yield from self.buttons("dialog.merge.confirm")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -40,12 +41,14 @@ class NoteDialog(CaseDialog[NoteResult]):
         spec: NoteSpec,
         *,
         context: str | None = None,
+        lapsing_days: Sequence[int] = (),
         prefill: NoteResult | None = None,
         refusal: str | None = None,
     ) -> None:
         super().__init__(case, refusal=refusal)
         self.spec = spec
         self.context = context
+        self.lapsing_days = tuple(lapsing_days)  # what closing lapses (the close dialog only)
         self.prefill = prefill
 
     def compose(self) -> ComposeResult:
@@ -64,6 +67,7 @@ class NoteDialog(CaseDialog[NoteResult]):
                 placeholder=self.t(f"{key}.placeholder"),
                 id="note",
             )
+            yield from self.lapse_line(self.lapsing_days)
             yield self.error_line()
             with Horizontal(classes="buttons"):
                 yield from self.buttons(f"{key}.confirm")

@@ -7,18 +7,20 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select
 
 from caseworker.screens.dialogs._base import CaseDialog
-from caseworker.services.console_data import CaseSummary, RejectResult
+from caseworker.services.console_data import EndingData, RejectResult
 
 REJECT_REASONS = ("重复", "无实质内容", "不属受理范围", "已进入法定程序")
 
 
 class RejectDialog(CaseDialog[RejectResult]):
-    """Refuses to confirm without a listed reason."""
+    """Refuses to confirm without a listed reason; says when a request awaiting a decision
+    (one left on a case its unit returned) will lapse."""
 
     def __init__(
-        self, case: CaseSummary, *, prefill: RejectResult | None = None, refusal: str | None = None
+        self, data: EndingData, *, prefill: RejectResult | None = None, refusal: str | None = None
     ) -> None:
-        super().__init__(case, refusal=refusal)
+        super().__init__(data.case, refusal=refusal)
+        self.data = data
         self.prefill = prefill
 
     def compose(self) -> ComposeResult:
@@ -43,6 +45,7 @@ class RejectDialog(CaseDialog[RejectResult]):
                 placeholder=self.t("dialog.reject.placeholder"),
                 id="text",
             )
+            yield from self.lapse_line(self.data.lapsing_days)
             yield self.error_line()
             with Horizontal(classes="buttons"):
                 yield from self.buttons("dialog.reject.confirm")

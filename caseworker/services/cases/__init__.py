@@ -24,9 +24,11 @@ from caseworker.services.cases.closing import (
 )
 from caseworker.services.cases.context import (
     Desk,
+    LapsedExtension,
     VersionConflict,
     check_allowed,
     find_case,
+    lapsing_extensions,
     save,
     version_conflict,
 )
@@ -84,6 +86,7 @@ __all__ = [
     "CaseDetail",
     "Desk",
     "EventInfo",
+    "LapsedExtension",
     "NewCase",
     "PendingExtension",
     "ReplyInfo",
@@ -107,6 +110,7 @@ __all__ = [
     "extension_limit",
     "find_case",
     "instruct_case",
+    "lapsing_extensions",
     "latest_rating",
     "link_repeat",
     "merge_case",

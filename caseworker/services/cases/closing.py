@@ -7,17 +7,29 @@ from sqlmodel import Session, col, select
 
 from caseworker.domain.errors import IllegalTransition, InvalidInput
 from caseworker.domain.lifecycle import Action, check_reopen
-from caseworker.services.cases.context import Act, Desk, case_label, end_pause, required
+from caseworker.services.cases.context import (
+    Act,
+    Desk,
+    LapsedExtension,
+    case_label,
+    end_pause,
+    required,
+)
 from caseworker.store.models import CaseRow, PauseRow, RatingRow
 
 RATINGS = ("满意", "基本满意", "不满意")
 
 
-def close_case(session: Session, desk: Desk, ref: str | int, *, note: str | None = None) -> None:
+def close_case(
+    session: Session, desk: Desk, ref: str | int, *, note: str | None = None
+) -> list[LapsedExtension]:
+    """办结; the extension requests still awaiting a decision lapse with it (returned, so the
+    clerk can be told)."""
     act = Act(session, desk, ref, Action.CLOSE)
     act.case.closed_at = act.now
     end_pause(session, act)
     act.finish(reason=note)
+    return act.lapsed
 
 
 def rate_case(

@@ -144,6 +144,15 @@ def record_event(
     session.add(row)
 
 
+@dataclass(frozen=True)
+class LapsedExtension:
+    """An extension request that ended with its case before a supervisor decided it: its id
+    and the days it asked for, so the clerk who ended the case can be told which one."""
+
+    id: int
+    days: int
+
+
 class Act:
     """One action on one case: checks the rule, then records, recomputes and saves on exit."""
 
@@ -176,6 +185,8 @@ class Act:
             co_unit_ids=co_unit_ids(session, self.case_id),
         )
         self.now = desk.now()
+        # The extension requests `finish` lapsed (only a move into an ended state lapses any).
+        self.lapsed: list[LapsedExtension] = []
 
     def finish(
         self,
@@ -188,14 +199,16 @@ class Act:
         continues one the history already shows), recompute clocks, and save.
 
         A move into an ended state (closed, rejected, merged) lapses the case's extension
-        requests still awaiting a decision, in this transaction; the event lists them under
-        "lapsed_extensions", so its sealed history says why they were never decided.
+        requests still awaiting a decision, in this transaction; the event lists their ids under
+        "lapsed_extensions", so its sealed history says why they were never decided, and
+        `self.lapsed` keeps them for the action to tell the clerk.
         """
         case = self.case
         if self.to_status in ENDED_STATES and self.from_status != self.to_status.value:
-            lapsed = lapse_extensions(self.session, self)
-            if lapsed:
-                detail = {**(detail or {}), "lapsed_extensions": lapsed}
+            self.lapsed = lapse_extensions(self.session, self)
+            if self.lapsed:
+                ids = [lapsed.id for lapsed in self.lapsed]
+                detail = {**(detail or {}), "lapsed_extensions": ids}
         case.status = self.to_status.value
         case.updated_at = recorded_now()
         case.updated_by = self.actor.name
@@ -308,19 +321,34 @@ def end_pause(session: Session, act: Act) -> None:
     act.case.paused_since = None
 
 
-def lapse_extensions(session: Session, act: Act) -> list[int]:
+def awaiting_decision(session: Session, case_id: int) -> list[ExtensionRow]:
+    """The case's extension requests still awaiting a decision, oldest first: what ending the
+    case lapses."""
+    return list(
+        session.exec(
+            select(ExtensionRow)
+            .where(
+                ExtensionRow.case_id == case_id,
+                ExtensionRow.state == ExtensionState.REQUESTED.value,
+            )
+            .order_by(col(ExtensionRow.id))
+        ).all()
+    )
+
+
+def lapse_extensions(session: Session, act: Act) -> list[LapsedExtension]:
     """Settle the case's extension requests still awaiting a decision as lapsed, decided by
-    the clerk ending the case at the act's time; their ids, oldest first."""
-    rows = session.exec(
-        select(ExtensionRow)
-        .where(
-            ExtensionRow.case_id == act.case_id,
-            ExtensionRow.state == ExtensionState.REQUESTED.value,
-        )
-        .order_by(col(ExtensionRow.id))
-    ).all()
+    the clerk ending the case at the act's time; oldest first."""
+    rows = awaiting_decision(session, act.case_id)
     for row in rows:
         row.state = ExtensionState.LAPSED.value
         row.decided_by_id, row.decided_at = act.actor_id, act.now
         session.add(row)
-    return [row.id for row in rows if row.id is not None]
+    return [LapsedExtension(row.id, row.days) for row in rows if row.id is not None]
+
+
+def lapsing_extensions(session: Session, case_id: int) -> list[LapsedExtension]:
+    """The requests that ending the case now would lapse: read by the same query as the
+    lapse itself, so a dialog that ends a case warns of exactly what confirming it does."""
+    rows = awaiting_decision(session, case_id)
+    return [LapsedExtension(row.id, row.days) for row in rows if row.id is not None]

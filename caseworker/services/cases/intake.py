@@ -15,7 +15,14 @@ from caseworker.clock import recorded_now
 from caseworker.domain.errors import InvalidInput
 from caseworker.domain.lifecycle import Action, Status
 from caseworker.domain.policy import Kind, PolicyError, Urgency
-from caseworker.services.cases.context import Act, Desk, end_pause, record_event, required
+from caseworker.services.cases.context import (
+    Act,
+    Desk,
+    LapsedExtension,
+    end_pause,
+    record_event,
+    required,
+)
 from caseworker.services.clocks import case_clocks
 from caseworker.services.people import resolve_actor
 from caseworker.services.rules import Rules
@@ -172,9 +179,12 @@ def reject_case(
     *,
     reason: str,
     expected_version: int | None = None,
-) -> None:
+) -> list[LapsedExtension]:
+    """不予受理, with a reason; the extension requests still awaiting a decision (one left
+    on a case its unit returned) lapse with it, and are returned."""
     act = Act(session, desk, ref, Action.REJECT, expected_version=expected_version)
     reason = required(reason, "a reason for rejecting", "refused.required.reject_reason")
     act.case.closed_at = act.now
     end_pause(session, act)
     act.finish(reason=reason)
+    return act.lapsed

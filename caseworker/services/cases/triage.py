@@ -10,7 +10,15 @@ from sqlmodel import Session, col, select
 from caseworker.domain.deadlines import deadline_for
 from caseworker.domain.errors import IllegalTransition, InvalidInput
 from caseworker.domain.lifecycle import Action, Status
-from caseworker.services.cases.context import Act, Desk, case_label, end_pause, find_case, required
+from caseworker.services.cases.context import (
+    Act,
+    Desk,
+    LapsedExtension,
+    case_label,
+    end_pause,
+    find_case,
+    required,
+)
 from caseworker.services.people import find_unit
 from caseworker.store.models import CoUnit, LinkRow, Unit
 
@@ -108,8 +116,9 @@ def return_case(
 
 def merge_case(
     session: Session, desk: Desk, ref: str | int, *, into: str | int, reason: str | None = None
-) -> None:
-    """Merge a repeat into its original: this case ends, linked to the one that carries on."""
+) -> list[LapsedExtension]:
+    """Merge a repeat into its original: this case ends, linked to the one that carries on;
+    its extension requests still awaiting a decision lapse with it, and are returned."""
     act = Act(session, desk, ref, Action.MERGE)
     target = find_case(session, into)
     if target.id == act.case_id:
@@ -136,6 +145,7 @@ def merge_case(
     act.case.closed_at = act.now
     end_pause(session, act)
     act.finish(reason=reason, detail={"into": target.id})
+    return act.lapsed
 
 
 def link_repeat(session: Session, desk: Desk, ref: str | int, *, original: str | int) -> None:
