@@ -8,6 +8,7 @@ driver's own rows, so they run inside a migration as well as on a session's conn
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from caseworker.domain.triage_repeats import SIGNATURE_OPENING, signature_key, sketches
@@ -19,6 +20,18 @@ def _mark(conn: Any) -> str:
     return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
+def _pages(conn: Any, sql: str, batch: int) -> Iterator[list[Any]]:
+    """The rows of `sql` (the key first, `{mark}` its lower bound, `{limit}` the page), a
+    page at a time by key: each page read after the one before was written."""
+    mark, after = _mark(conn), 0
+    while True:
+        rows = conn.exec_driver_sql(sql.format(mark=mark, limit=int(batch)), (after,)).all()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
 def backfill_signatures(conn: Any, *, batch: int = BATCH, sketched: bool = True) -> int:
     """Record the signature of every case that has none (cases stored before signatures were
     kept, or entered one by one before they were); how many.
@@ -26,17 +39,14 @@ def backfill_signatures(conn: Any, *, batch: int = BATCH, sketched: bool = True)
     `sketched=False` leaves the sketch out, for a schema without its columns (migration 0016,
     before 0017 adds them; `backfill_sketches` fills them in later).
     """
-    mark = _mark(conn)
-    done, after = 0, 0
-    while True:
-        rows = conn.exec_driver_sql(
-            f"SELECT c.id, c.title, substr(c.body, 1, {SIGNATURE_OPENING}), c.author, "
-            "c.received_at FROM cases c LEFT JOIN case_signatures s ON s.case_id = c.id "
-            f"WHERE c.id > {mark} AND s.case_id IS NULL ORDER BY c.id LIMIT {int(batch)}",
-            (after,),
-        ).all()
-        if not rows:
-            return done
+    mark, done = _mark(conn), 0
+    for rows in _pages(
+        conn,
+        f"SELECT c.id, c.title, substr(c.body, 1, {SIGNATURE_OPENING}), c.author, "
+        "c.received_at FROM cases c LEFT JOIN case_signatures s ON s.case_id = c.id "
+        "WHERE c.id > {mark} AND s.case_id IS NULL ORDER BY c.id LIMIT {limit}",
+        batch,
+    ):
         keyed = [
             (cid, received, author or None, signature_key(title, opening))
             for cid, title, opening, author, received in rows
@@ -55,24 +65,20 @@ def backfill_signatures(conn: Any, *, batch: int = BATCH, sketched: bool = True)
                 keyed,
             )
         done += len(rows)
-        after = rows[-1][0]
+    return done
 
 
 def backfill_sketches(conn: Any, *, batch: int = BATCH) -> int:
     """Give every stored signature without a sketch its sketch (those a backfill made before
     the sketch columns existed); how many. Without one, a case is compared the exact way."""
-    mark = _mark(conn)
-    done, after = 0, 0
-    while True:
-        rows = conn.exec_driver_sql(
-            f"SELECT s.case_id, c.title, substr(c.body, 1, {SIGNATURE_OPENING}) "
-            "FROM case_signatures s JOIN cases c ON c.id = s.case_id "
-            f"WHERE s.case_id > {mark} AND s.pair_count IS NULL ORDER BY s.case_id "
-            f"LIMIT {int(batch)}",
-            (after,),
-        ).all()
-        if not rows:
-            return done
+    mark, done = _mark(conn), 0
+    for rows in _pages(
+        conn,
+        f"SELECT s.case_id, c.title, substr(c.body, 1, {SIGNATURE_OPENING}) "
+        "FROM case_signatures s JOIN cases c ON c.id = s.case_id "
+        "WHERE s.case_id > {mark} AND s.pair_count IS NULL ORDER BY s.case_id LIMIT {limit}",
+        batch,
+    ):
         found = sketches([(title, opening or "") for _, title, opening in rows])
         conn.exec_driver_sql(
             f"UPDATE case_signatures SET pair_count = {mark}, pair_bits = {mark} "
@@ -80,4 +86,4 @@ def backfill_sketches(conn: Any, *, batch: int = BATCH) -> int:
             [(s.pairs, s.bits, cid) for (cid, _, _), s in zip(rows, found, strict=True)],
         )
         done += len(rows)
-        after = rows[-1][0]
+    return done
