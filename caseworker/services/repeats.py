@@ -4,8 +4,9 @@ Each new case's text key and author are recorded (table `case_signatures`); a ca
 or whose author with nearly the same words, matches an earlier case in the window is marked as
 a repeat of the first of them (`repeat_of_id`, a `repeat_of` link, and an event in its
 history), as `case link --repeat-of` would mark it. Light on purpose: the import calls it on
-every batch, with the keys its reading process computed (`signature`), so the writer only
-looks the batch's keys and authors up, in the window, by index, a few queries a batch.
+every batch, with the keys its reading process computed (triage_repeats.signature_key), so
+the writer only looks the batch's keys and authors up, in the window, by index, a few
+queries a batch.
 """
 
 from __future__ import annotations
@@ -38,13 +39,7 @@ from caseworker.store.audit import seal_events
 from caseworker.store.models import EventRow, LinkRow
 
 _CHUNK = 500
-OPENING = SIGNATURE_OPENING  # what the text key reads of the body (domain.triage_repeats)
 _PER_KEY = 50  # earlier cases of one key kept as candidates (the earliest in the window)
-
-
-def signature(title: str, body: str) -> str:
-    """The text key of a case as stored (its title and the opening of its body)."""
-    return text_key(title, body[:OPENING])
 
 
 class Incoming(NamedTuple):
@@ -107,7 +102,7 @@ def mark_repeats(session: Session, case_ids: Sequence[int], *, actor: str) -> in
     for part in _chunks(list(case_ids)):
         marks = ", ".join([mark] * len(part))
         for cid, title, opening, author, received, state, repeat_of in conn.exec_driver_sql(
-            f"SELECT id, title, substr(body, 1, {OPENING}), author, received_at, status, "
+            f"SELECT id, title, substr(body, 1, {SIGNATURE_OPENING}), author, received_at, status, "
             f"repeat_of_id FROM cases WHERE id IN ({marks})",
             tuple(part),
         ):
@@ -405,7 +400,7 @@ def record_signature(session: Session, case_id: int) -> None:
     conn = session.connection()
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     row = conn.exec_driver_sql(
-        f"SELECT title, substr(body, 1, {OPENING}), author, received_at FROM cases "
+        f"SELECT title, substr(body, 1, {SIGNATURE_OPENING}), author, received_at FROM cases "
         f"WHERE id = {mark}",
         (case_id,),
     ).one()

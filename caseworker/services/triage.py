@@ -365,10 +365,9 @@ def suggest_cases(
 def stored_reposts(session: Session, messages: Sequence[Message]) -> list[list[dict[str, Any]]]:
     """For each message not in the store, the stored cases of the same text (a re-post), by
     the key the import records (services.repeats)."""
-    from caseworker.domain.triage_repeats import text_key
-    from caseworker.services.repeats import OPENING
+    from caseworker.domain.triage_repeats import signature_key
 
-    keys = [text_key(m.title, m.body[:OPENING]) for m in messages]
+    keys = [signature_key(m.title, m.body) for m in messages]
     found: dict[str, list[int]] = {}
     unique = sorted(set(keys))
     for start in range(0, len(unique), 500):

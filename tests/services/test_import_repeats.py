@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import text
 
 from caseworker.clock import FrozenClock
-from caseworker.domain.triage_repeats import NEAR, WINDOW, pairs, similarity
+from caseworker.domain.triage_repeats import NEAR, WINDOW, pairs, signature_key, similarity
 from caseworker.services.cases import Desk
 from caseworker.services.imports import ImportOptions, run_import, runner
 from caseworker.services.people import ensure_first_supervisor
-from caseworker.services.repeats import PairCache, signature
+from caseworker.services.repeats import PairCache
 
 HEADER = ["留言编号", "留言用户", "留言主题", "留言时间", "留言详情"]
 WORDS = "小区物业停车收费噪音施工扰民道路积水路灯损坏学校招生医保报销公交线路垃圾清运供暖不足"
@@ -66,7 +66,7 @@ def _expected(rows: list[tuple[str, str, str, datetime, str]]) -> tuple[dict[str
         for other, o_author, o_title, o_when, o_body in rows[:i]:
             if when - o_when > WINDOW:
                 continue
-            same = signature(title, body) == signature(o_title, o_body)
+            same = signature_key(title, body) == signature_key(o_title, o_body)
             near = bool(author) and author == o_author
             if same or (near and similarity(mine, pairs(o_title, o_body)) >= NEAR):
                 found[ext] = found.get(other, other)

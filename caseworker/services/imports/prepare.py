@@ -29,13 +29,13 @@ from caseworker.domain.calendar import SHANGHAI
 from caseworker.domain.errors import InvalidInput
 from caseworker.domain.lifecycle import OPEN_STATES, Action, Status
 from caseworker.domain.policy import FUTURE_TOLERANCE, PolicyError, years_before
-from caseworker.domain.triage_repeats import Sketch, sketches
+from caseworker.domain.triage_repeats import Sketch, signature_key, sketches
 from caseworker.services.cases import NewCase, validate_new_case
 from caseworker.services.imports.fastclocks import NewCaseClocks
 from caseworker.services.imports.mapping import Profile, RowMapper, fingerprint
 from caseworker.services.imports.normalise import BadValue
 from caseworker.services.imports.sources import Source, SourceError, SourceRow, open_source
-from caseworker.services.repeats import Incoming, signature
+from caseworker.services.repeats import Incoming
 from caseworker.services.rules import Rules
 from caseworker.store.models import CaseRow
 from caseworker.store.types import UTCDateTime
@@ -76,7 +76,7 @@ class Prepared:
     db_row: tuple[Any, ...] | None = field(init=False, default=None)
     overdue: bool = field(init=False, default=False)  # already past a deadline on arrival
     old: bool = field(init=False, default=False)  # received before the policy's bound
-    # The text key the repeat tests look up (services.repeats.signature), computed here so
+    # The text key the repeat tests look up (triage_repeats.signature_key), computed here so
     # the writing process only stores it.
     signature: str | None = field(init=False, default=None)
     sketch: Sketch | None = field(init=False, default=None)  # of its pairs, computed here too
@@ -115,7 +115,7 @@ class Prepared:
             title, body, author, status = c.title, c.body, c.author, c.status
             received = c.received_at.astimezone(UTC).replace(tzinfo=None)
             linked = getattr(c, "repeat_of_id", None) is not None
-        key = self.signature or signature(title, body)
+        key = self.signature or signature_key(title, body)
         return Incoming(
             case_id, received, author or None, key, status, linked, (title, body), self.sketch
         )
@@ -401,7 +401,7 @@ class Preparer:
             prepared = Prepared(row, _namespace(values), reply_text, replied_at, history=history)
             prepared.overdue = prepared.is_overdue(self.now_local)
         prepared.old = received < self.old_before
-        prepared.signature = signature(values[_TITLE], values[_BODY])
+        prepared.signature = signature_key(values[_TITLE], values[_BODY])
         return prepared
 
     def history(
