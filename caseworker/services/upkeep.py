@@ -262,22 +262,23 @@ def check_extensions(store: Store) -> CheckLine:
     """No extension request may still await a decision on a case that has ended (closing,
     rejecting or merging lapses it; migration 0018 settled older ones): one that does came
     from outside the services, e.g. the restore of an older release's export."""
-    from caseworker.domain.lifecycle import ENDED_STATES, ExtensionState
+    from sqlalchemy import func
 
-    ended = sorted(s.value for s in ENDED_STATES)
-    marks = ", ".join(f"'{s}'" for s in ended)
-    with store.engine.connect() as connection:
-        count, first, pending = connection.exec_driver_sql(
-            "SELECT count(c.id), min(c.id), (SELECT count(*) FROM extensions "
-            f"WHERE state = '{ExtensionState.REQUESTED.value}') FROM extensions e "
-            f"JOIN cases c ON c.id = e.case_id WHERE e.state = '{ExtensionState.REQUESTED.value}' "
-            f"AND c.status IN ({marks})"
+    from caseworker.domain.lifecycle import ENDED_STATES, ExtensionState
+    from caseworker.store.models import CaseRow, ExtensionRow
+
+    waiting = ExtensionRow.state == ExtensionState.REQUESTED.value
+    with Session(store.engine) as session:
+        pending = session.exec(select(func.count()).where(waiting)).one()
+        count, first = session.exec(
+            select(func.count(), func.min(CaseRow.id))
+            .select_from(ExtensionRow)
+            .join(CaseRow, col(CaseRow.id) == ExtensionRow.case_id)
+            .where(waiting, col(CaseRow.status).in_([s.value for s in ENDED_STATES]))
         ).one()
     if not count:
-        return CheckLine("extensions", True, "check.extensions_ok", {"pending": int(pending)})
-    return CheckLine(
-        "extensions", False, "check.extensions_bad", {"count": int(count), "case": int(first)}
-    )
+        return CheckLine("extensions", True, "check.extensions_ok", {"pending": pending})
+    return CheckLine("extensions", False, "check.extensions_bad", {"count": count, "case": first})
 
 
 def check_store(store: Store, rules: Rules, now: datetime) -> Sequence[CheckLine]:
