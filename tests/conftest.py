@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -236,6 +236,21 @@ class Bureau:
         }
         values.update(fields)
         return int(self.act(CLERK, received_at, create_case, NewCase(**values)))
+
+    def assigned(self, received_at: datetime, lead: str = "C-HOUSING", **fields: Any) -> int:
+        """A case received, accepted 10 minutes later and assigned to `lead` 10 more later."""
+        from caseworker.services.cases import accept_case, assign_case
+
+        case = self.receive(received_at, **fields)
+        self.act(CLERK, received_at + timedelta(minutes=10), accept_case, case)
+        self.act(CLERK, received_at + timedelta(minutes=20), assign_case, case, lead=lead)
+        return case
+
+    def ask_extension(self, case: int, at: datetime, days: int = 10) -> int:
+        """The lead unit's handler asks for `days` more (a site visit is needed)."""
+        from caseworker.services.cases import request_extension
+
+        return int(self.act(HANDLER, at, request_extension, case, days=days, reason="需现场勘查"))
 
     def case(self, case_id: int) -> Any:
         """The stored case row, read fresh in its own session."""

@@ -29,22 +29,11 @@ def _end_of(year: int, month: int, day: int) -> datetime:
 
 
 def _handling(bureau: Any, ext: str, hour: int = 0) -> int:
-    case = bureau.receive(DAY + timedelta(hours=hour), external_id=ext)
-    bureau.act(bureau.CLERK, DAY + timedelta(hours=hour, minutes=10), svc.accept_case, case)
-    bureau.act(
-        bureau.CLERK,
-        DAY + timedelta(hours=hour, minutes=20),
-        svc.assign_case,
-        case,
-        lead="C-HOUSING",
-    )
-    return int(case)
+    return int(bureau.assigned(DAY + timedelta(hours=hour), external_id=ext))
 
 
 def _ask(bureau: Any, case: int, at: datetime = ASKED, days: int = 10) -> int:
-    return int(
-        bureau.act(bureau.HANDLER, at, svc.request_extension, case, days=days, reason="需现场勘查")
-    )
+    return int(bureau.ask_extension(case, at, days))
 
 
 def _answer(bureau: Any, case: int, at: datetime) -> None:

@@ -62,22 +62,11 @@ def store(database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
 
 
 def _handling(bureau: Any, ext: str, hour: int) -> int:
-    case = bureau.receive(DAY + timedelta(hours=hour), external_id=ext)
-    bureau.act(bureau.CLERK, DAY + timedelta(hours=hour, minutes=10), svc.accept_case, case)
-    bureau.act(
-        bureau.CLERK,
-        DAY + timedelta(hours=hour, minutes=20),
-        svc.assign_case,
-        case,
-        lead="C-HOUSING",
-    )
-    return int(case)
+    return int(bureau.assigned(DAY + timedelta(hours=hour), external_id=ext))
 
 
 def _ask(bureau: Any, case: int, at: datetime) -> int:
-    return int(
-        bureau.act(bureau.HANDLER, at, svc.request_extension, case, days=10, reason="需现场勘查")
-    )
+    return int(bureau.ask_extension(case, at))
 
 
 def _close(bureau: Any, case: int, at: datetime) -> None:
