@@ -21,7 +21,7 @@ holds: as-of, filters, who ran it, the rule version.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import chain, islice
 from pathlib import Path
@@ -145,15 +145,14 @@ def _cell(kind: str) -> Callable[[Any], Any]:
     return plain
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Sheet:
-    """A sheet to be written: its columns and where its rows come from."""
+    """A sheet to be written: its columns, where its rows come from and how many there are."""
 
     title: str
     columns: list[Column]
     rows: Iterator[Sequence[Any]]
     count: int
-    widths: list[float] = field(default_factory=list)
 
 
 class SheetBook:
@@ -192,8 +191,11 @@ class SheetBook:
         # Opened here first, so a path that cannot be written fails with its own OSError
         # (no such folder, no permission) before any row is read.
         self.path.open("wb").close()
-        book = FastExcel(str(self.path)).format(datetime_format=DATETIME_FORMAT)
-        book.format(bold_headers=True).freeze(row=1)
+        book = (
+            FastExcel(str(self.path))
+            .format(datetime_format=DATETIME_FORMAT, bold_headers=True)
+            .freeze(row=1)
+        )
         for sheet in self.sheets:
             self._add(book, sheet)
         book.save()
@@ -212,6 +214,7 @@ class SheetBook:
                 formats[name] = Format().set_text_wrap().set_align("top")
             elif column.kind in _NUMBER_FORMATS:
                 formats[name] = Format().set_num_format(_NUMBER_FORMATS[column.kind])
+        cells = [_cell(column.kind) for column in sheet.columns]
         parts = max(1, -(-sheet.count // MAX_ROWS))
         for part in range(parts):
             last = part == parts - 1
@@ -219,7 +222,7 @@ class SheetBook:
             title = sheet.title if part == 0 else f"{sheet.title[:26]} ({part + 1})"
             book.sheet(
                 title,
-                _records(names, [_cell(column.kind) for column in sheet.columns], chunk),
+                _records(names, cells, chunk),
                 column_widths=widths,
                 column_formats=formats,
                 autofilter=True,
